@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The command-line entry: picks the subcommand, runs it, prints errors as `error[CODE]: message`.
+ * The only module that touches process.exit and the console.
+ */
+import { isTf2TorchError } from './errors.js';
+import type { Command, CommandIO } from './commands/io.js';
+import { COMMANDS } from './commands/index.js';
+import { VERSION } from './version.js';
+
+const io: CommandIO = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text),
+  errIsTTY: process.stderr.isTTY === true,
+};
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'tf2torch — convert original TensorFlow / numpy / XLM checkpoints into Hugging Face PyTorch weights',
+    '',
+    'Usage: tf2torch <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `tf2torch <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(VERSION);
+    return 0;
+  }
+  const command: Command | undefined = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    io.err(`error[E_USAGE]: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(command.help);
+    return 0;
+  }
+  return command.run(rest, io);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (isTf2TorchError(error)) {
+      io.err(`error[${error.code}]: ${error.message}\n`);
+      process.exitCode = error.code === 'E_USAGE' ? 2 : 1;
+    } else {
+      // A bug, not a user mistake: keep the stack so it can be reported.
+      io.err(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,4 @@
+/** The explicit list of subcommands, in the order `--help` shows them. */
+import type { Command } from './io.js';
+
+export const COMMANDS: readonly Command[] = [];

@@ -1,0 +1,53 @@
+/**
+ * Positioned reads from a file, never the whole file in memory. Every read is bounds-checked against
+ * the file size, so a corrupt offset becomes a clear E_TRUNCATED naming the file, not a short buffer.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+
+export class RandomAccessFile {
+  private constructor(
+    readonly path: string,
+    readonly size: number,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async open(path: string): Promise<RandomAccessFile> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r');
+    } catch (cause) {
+      throw new Tf2TorchError(ErrorCode.NOT_FOUND, `cannot open ${path}: ${(cause as Error).message}`, { file: path, cause });
+    }
+    const { size } = await handle.stat();
+    return new RandomAccessFile(path, size, handle);
+  }
+
+  /** Exactly `length` bytes at `offset`, or E_TRUNCATED. */
+  async readAt(offset: number, length: number, what = 'data'): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new Tf2TorchError(
+        ErrorCode.TRUNCATED,
+        `${this.path}: ${what} at offset ${offset} (+${length} bytes) lies beyond the end of the file (${this.size} bytes)`,
+        { file: this.path, offset },
+      );
+    }
+    const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw new Tf2TorchError(ErrorCode.TRUNCATED, `${this.path}: file shrank while reading ${what} at offset ${offset + done}`, {
+          file: this.path,
+          offset: offset + done,
+        });
+      }
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

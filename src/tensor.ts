@@ -1,0 +1,88 @@
+/**
+ * The one tensor vocabulary every layer shares: dtypes with their names in each format, and
+ * TensorRef, a lazy handle (name, dtype, shape, byte length) whose bytes are read only on demand.
+ * Bytes are always little-endian, C (row-major) order, as safetensors and torch storages want them.
+ */
+
+export type DType =
+  | 'float16' | 'bfloat16' | 'float32' | 'float64'
+  | 'int8' | 'int16' | 'int32' | 'int64'
+  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'bool' | 'complex64' | 'complex128'
+  | 'string';
+
+export interface DTypeInfo {
+  /** Bytes per element; 0 for variable-size (string). */
+  itemSize: number;
+  /** TensorFlow DataType enum value (types.proto). */
+  tf: number;
+  /** safetensors dtype code, where safetensors has one. */
+  safetensors?: string;
+  /** torch storage class written by torch.save (`torch.<Name>`), where torch has one. */
+  torchStorage?: string;
+}
+
+export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
+  float32: { itemSize: 4, tf: 1, safetensors: 'F32', torchStorage: 'FloatStorage' },
+  float64: { itemSize: 8, tf: 2, safetensors: 'F64', torchStorage: 'DoubleStorage' },
+  int32: { itemSize: 4, tf: 3, safetensors: 'I32', torchStorage: 'IntStorage' },
+  uint8: { itemSize: 1, tf: 4, safetensors: 'U8', torchStorage: 'ByteStorage' },
+  int16: { itemSize: 2, tf: 5, safetensors: 'I16', torchStorage: 'ShortStorage' },
+  int8: { itemSize: 1, tf: 6, safetensors: 'I8', torchStorage: 'CharStorage' },
+  string: { itemSize: 0, tf: 7 },
+  complex64: { itemSize: 8, tf: 8, safetensors: 'C64', torchStorage: 'ComplexFloatStorage' },
+  int64: { itemSize: 8, tf: 9, safetensors: 'I64', torchStorage: 'LongStorage' },
+  bool: { itemSize: 1, tf: 10, safetensors: 'BOOL', torchStorage: 'BoolStorage' },
+  bfloat16: { itemSize: 2, tf: 14, safetensors: 'BF16', torchStorage: 'BFloat16Storage' },
+  uint16: { itemSize: 2, tf: 17, safetensors: 'U16' },
+  complex128: { itemSize: 16, tf: 18, torchStorage: 'ComplexDoubleStorage' },
+  float16: { itemSize: 2, tf: 19, safetensors: 'F16', torchStorage: 'HalfStorage' },
+  uint32: { itemSize: 4, tf: 22, safetensors: 'U32' },
+  uint64: { itemSize: 8, tf: 23, safetensors: 'U64' },
+};
+
+export function numElements(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** A tensor whose bytes have not been read yet. */
+export interface TensorRef {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** Exact byte length of `read()`'s result (numElements × itemSize for fixed-size dtypes). */
+  readonly byteLength: number;
+  /** The whole tensor, verified (checksums) unless the source was opened without verification. */
+  read(): Promise<Uint8Array>;
+  /**
+   * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
+   * Verification errors surface at the latest when the iteration ends.
+   */
+  stream(chunkSize?: number): AsyncIterable<Uint8Array>;
+}
+
+/** Default chunk for streaming copies: large enough for disk speed, small enough for memory. */
+export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** A TensorRef over bytes already in memory (tests, transforms, synthesized buffers). */
+export function memoryTensor(
+  name: string,
+  dtype: DType,
+  shape: readonly number[],
+  bytes: Uint8Array,
+): TensorRef {
+  return {
+    name,
+    dtype,
+    shape: [...shape],
+    byteLength: bytes.byteLength,
+    read: async () => bytes,
+    async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
+      for (let at = 0; at < bytes.byteLength; at += chunkSize) {
+        yield bytes.subarray(at, Math.min(bytes.byteLength, at + chunkSize));
+      }
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** The package version, printed by `tf2torch --version` (kept equal to package.json by a test). */
+export const VERSION = '0.1.0';
