@@ -1,0 +1,49 @@
+/**
+ * One entry point for every input format: `openTensorSource(path)` detects what the path is and
+ * returns its tensors as lazy handles. Each format registers one opener in OPENERS (explicit list,
+ * most specific first); the first whose `detect` says yes opens the path.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { TensorRef } from '../tensor.js';
+
+/** What a variable is for; optimizer state and bookkeeping are never converted. */
+export type TensorRole = 'weight' | 'optimizer' | 'bookkeeping' | 'metadata';
+
+export interface TensorSource {
+  /** The path as resolved (a checkpoint prefix, a file). */
+  readonly path: string;
+  /** e.g. 'tf-bundle-v2', 'tf-v1', 'torch-zip', 'torch-legacy', 'safetensors', 'openai-npy'. */
+  readonly format: string;
+  /** All tensors, in the order the format lists them (TF: sorted by name). */
+  readonly tensors: readonly TensorRef[];
+  /** Facts worth telling the user ("TF2 object-based checkpoint", "shard 1 of 2 is missing"). */
+  readonly notes: readonly string[];
+  roleOf(name: string): TensorRole;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Verify checksums while reading (default true). */
+  readonly verify?: boolean;
+}
+
+export interface TensorSourceOpener {
+  readonly format: string;
+  /** Cheap check (extension, magic bytes) whether this opener handles `path`. */
+  detect(path: string): Promise<boolean>;
+  open(path: string, options: OpenOptions): Promise<TensorSource>;
+}
+
+/** Most specific first: containers recognised by magic bytes, then TensorFlow prefixes. */
+export const OPENERS: TensorSourceOpener[] = [];
+
+export async function openTensorSource(path: string, options: OpenOptions = {}): Promise<TensorSource> {
+  for (const opener of OPENERS) {
+    if (await opener.detect(path)) return opener.open(path, options);
+  }
+  throw new Tf2TorchError(
+    ErrorCode.NOT_FOUND,
+    `${path}: not a checkpoint tf2torch can read (expected a TensorFlow checkpoint prefix, .index, .data-*, or a directory with a 'checkpoint' file; a .bin/.pt/.pth/.safetensors file or index; an OpenAI GPT .npy folder)`,
+    { file: path },
+  );
+}

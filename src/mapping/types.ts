@@ -1,0 +1,115 @@
+/**
+ * The vocabulary of conversions, as plain data. An Architecture (one file per model type under
+ * src/architectures/) declares rules; buildPlan() turns a checkpoint listing + config into a Plan;
+ * the executor streams the Plan. Nothing here touches tensor bytes.
+ */
+import type { DType } from '../tensor.js';
+
+/** What the planner knows of a checkpoint variable: its listing entry, never its bytes. */
+export interface TensorInfo {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/**
+ * Transforms, applied in order to the source tensor(s). Shapes are computed from these at plan time;
+ * bytes are transformed at execution time.
+ */
+export type Transform =
+  /** Permute axes; without `axes`, reverse them (numpy's `.T`; a 2-D kernel [in, out] → [out, in]). */
+  | { readonly op: 'transpose'; readonly axes?: readonly number[] }
+  /** Remove size-1 axes: all of them (numpy's `squeeze()`), or only `axis`. */
+  | { readonly op: 'squeeze'; readonly axis?: number }
+  /** Take slice `index` along `axis` and drop that axis (one per layer: XLNet's r_w_bias [L, n, d]). */
+  | { readonly op: 'select'; readonly axis: number; readonly index: number }
+  /** Reshape to a shape with the same element count (-1 allowed once). */
+  | { readonly op: 'reshape'; readonly shape: readonly number[] }
+  /** Concatenate several sources along `axis` (only with several sources; must come first). */
+  | { readonly op: 'concat'; readonly axis: number }
+  /** Convert element type (bfloat16/float16/float32/float64 among each other), exactly as numpy/torch do. */
+  | { readonly op: 'cast'; readonly dtype: DType };
+
+/** Values that no checkpoint holds but the model needs (TXL `inv_freq`, identity projections). */
+export type Generator =
+  | { readonly kind: 'identity'; readonly size: number }
+  | { readonly kind: 'inv-freq'; readonly dModel: number }
+  | { readonly kind: 'fill'; readonly value: number }
+  | { readonly kind: 'arange'; readonly count: number };
+
+/**
+ * A name rule. `from` is a checkpoint name pattern; `to` a state-dict key pattern. Placeholders:
+ * `{name}` matches decimal digits (`layer_{layer}` matches `layer_11` and `block_{block}` matches
+ * `block_000`; in `to` the value is printed as a plain integer), `{name*}` matches any non-empty text
+ * and is copied verbatim.
+ *
+ * Splitting: with `split: { axis, as }`, one source tensor gives one output per index along `axis`;
+ * the index fills the `{as}` placeholder of `to` and the axis is dropped (a `select` transform).
+ */
+export interface Rule {
+  readonly from: string | readonly string[];
+  readonly to: string;
+  readonly transforms?: readonly Transform[];
+  readonly split?: { readonly axis: number; readonly as: string };
+  /** Why this rule exists, when it is not obvious (printed in the plan). */
+  readonly note?: string;
+}
+
+/** A variable the conversion deliberately ignores (optimizer slots, bookkeeping), and why. */
+export interface SkipRule {
+  /** Skip when any `/`-component equals one of these. */
+  readonly components?: readonly string[];
+  /** Skip when the name matches this regular expression (source text, anchored by the author). */
+  readonly pattern?: string;
+  readonly reason: string;
+}
+
+/** A state-dict key the model class has: its shape given the config, and how it is filled. */
+export interface ExpectedKey {
+  readonly key: string;
+  readonly shape: readonly number[];
+  /** The config fields the shape comes from, for error messages ("[vocab_size, hidden_size]"). */
+  readonly fromConfig?: string;
+  /** Tied weight: the same storage as this other key (written once in safetensors). */
+  readonly aliasOf?: string;
+  /** Filled without the checkpoint (buffers, identity projections). */
+  readonly generate?: Generator;
+  /** Left for `from_pretrained` to initialise when the checkpoint lacks it (reported, never invented). */
+  readonly optional?: boolean;
+}
+
+export type ModelConfig = Record<string, unknown>;
+
+/** Everything an architecture may use to build its config; the caller does the file I/O. */
+export interface ConfigInput {
+  /** The user's `--config` JSON, parsed, if given. */
+  readonly user?: ModelConfig;
+  readonly userPath?: string;
+  /** Text of a file beside the checkpoint (`hparams.json`, `operative_config.gin`), if present. */
+  readonly sidecar: (fileName: string) => string | undefined;
+  /** The checkpoint listing (for deriving dimensions from shapes). */
+  readonly listing: readonly TensorInfo[];
+  readonly finetuningTask?: string;
+}
+
+export interface Architecture {
+  /** `--model_type` value, as transformers-cli spells it. */
+  readonly modelType: string;
+  readonly summary: string;
+  /** Config file names looked for beside the checkpoint when `--config` is absent. */
+  readonly configFileNames?: readonly string[];
+  /** The transformers config (config.json content, with model_type and architectures). */
+  buildConfig(input: ConfigInput): ModelConfig;
+  /** Substring replacements applied in order to every name before matching (ALBERT's rewrites). */
+  readonly renames?: readonly { readonly from: string; readonly to: string }[];
+  readonly skip: readonly SkipRule[];
+  rules(config: ModelConfig): readonly Rule[];
+  /** The model class's state dict (modern transformers, persistent keys only), in state_dict order. */
+  expectedKeys(config: ModelConfig): readonly ExpectedKey[];
+  /** Files beside the checkpoint that become tokenizer files in a folder output. */
+  readonly tokenizerFiles?: readonly { readonly from: string | readonly string[]; readonly to: string }[];
+  /** Default output dtype policy: keep the checkpoint's (most) or cast (T5 → float32). */
+  readonly defaultDType?: DType;
+  /** Extra files of a folder output (generation_config.json for T5). */
+  extraFiles?(config: ModelConfig): readonly { readonly name: string; readonly text: string }[];
+}
