@@ -1,0 +1,99 @@
+/**
+ * `pytorch_model.bin` exactly as `torch.save(state_dict, path)` (torch >= 1.6) writes it:
+ *
+ *   <archive>/data.pkl     protocol-2 pickle: OrderedDict of _rebuild_tensor_v2(persistent storage, ...)
+ *   <archive>/byteorder    "little"
+ *   <archive>/data/0 ...   one raw little-endian storage per distinct tensor (aliases share one)
+ *   <archive>/version      "3\n"
+ *
+ * The archive folder is the file name without its extension, as torch names it. Output is atomic.
+ */
+import { basename, extname } from 'node:path';
+import { writeFileAtomically } from '../../io/atomic.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type TensorRef } from '../../tensor.js';
+import { type ProgressCallback, type StateDictEntry } from '../state-dict.js';
+import { pickleStateDict, type PickledTensor } from './pickle-writer.js';
+import { ZipWriter } from './zip-writer.js';
+
+export interface TorchWriteOptions {
+  /** Called with the cumulative count of tensor bytes written. */
+  onProgress?: ProgressCallback;
+  /** Write zip64 records even for small files (tests; archives > 4 GiB get them anyway). */
+  forceZip64?: boolean;
+  /** torch.save of a `state_dict()` pickles an OrderedDict; 'dict' for plain dicts. */
+  container?: 'OrderedDict' | 'dict';
+}
+
+export interface ResolvedStateDict {
+  /** The distinct tensors (storages), in first-appearance order. */
+  readonly storages: readonly TensorRef[];
+  /** Every key, in order, with the index of its storage. */
+  readonly keys: readonly { key: string; storage: number }[];
+}
+
+/** Checks keys are unique and aliases point to earlier keys; aliases of aliases resolve to the source. */
+export function resolveStateDict(entries: readonly StateDictEntry[], file?: string): ResolvedStateDict {
+  const storageOf = new Map<string, number>();
+  const storages: TensorRef[] = [];
+  const keys: { key: string; storage: number }[] = [];
+  for (const e of entries) {
+    if (storageOf.has(e.key)) {
+      throw new Tf2TorchError(ErrorCode.PLAN, `state dict has the key ${e.key} twice`, { file, tensor: e.key });
+    }
+    let storage: number;
+    if (!('tensor' in e)) {
+      const source = storageOf.get(e.aliasOf);
+      if (source === undefined) {
+        throw new Tf2TorchError(ErrorCode.PLAN, `${e.key} is an alias of ${e.aliasOf}, which is not an earlier key of the state dict`, { file, tensor: e.key });
+      }
+      storage = source;
+    } else {
+      const t = e.tensor;
+      const info = DTYPES[t.dtype];
+      if (info.itemSize === 0 || t.byteLength !== numElements(t.shape) * info.itemSize) {
+        throw new Tf2TorchError(ErrorCode.SHAPE_MISMATCH, `tensor ${e.key}: ${t.byteLength} bytes do not match ${t.dtype}[${t.shape.join(', ')}]`, { file, tensor: e.key });
+      }
+      storage = storages.push(t) - 1;
+    }
+    storageOf.set(e.key, storage);
+    keys.push({ key: e.key, storage });
+  }
+  return { storages, keys };
+}
+
+/** torch names the archive folder after the file, without its last extension. */
+export function archiveNameFor(path: string): string {
+  const base = basename(path);
+  const name = base.slice(0, base.length - extname(base).length);
+  return name.length > 0 && !name.includes('/') ? name : 'archive';
+}
+
+export async function writeTorchFile(path: string, entries: readonly StateDictEntry[], options: TorchWriteOptions = {}): Promise<void> {
+  const { storages, keys } = resolveStateDict(entries, path);
+  for (const t of storages) {
+    if (!DTYPES[t.dtype].torchStorage) {
+      throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${path}: tensor ${t.name} has dtype ${t.dtype}, for which PyTorch has no storage`, { file: path, tensor: t.name });
+    }
+  }
+  const pickled: PickledTensor[] = keys.map(({ key, storage }) => {
+    const t = storages[storage]!;
+    return { key, storageKey: String(storage), dtype: t.dtype, shape: t.shape, storageNumel: numElements(t.shape) };
+  });
+  const archive = archiveNameFor(path);
+  await writeFileAtomically(path, async (handle) => {
+    const zip = new ZipWriter(handle, { forceZip64: options.forceZip64 ?? false, path });
+    await zip.addBytes(`${archive}/data.pkl`, pickleStateDict(pickled, options.container));
+    await zip.addBytes(`${archive}/byteorder`, Buffer.from('little'));
+    let done = 0;
+    const progress = (n: number) => {
+      done += n;
+      options.onProgress?.(done);
+    };
+    for (const [index, t] of storages.entries()) {
+      await zip.addStream(`${archive}/data/${index}`, t.byteLength, t.stream(DEFAULT_CHUNK_BYTES), progress);
+    }
+    await zip.addBytes(`${archive}/version`, Buffer.from('3\n'));
+    await zip.finish();
+  });
+}
