@@ -5,6 +5,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRef } from '../tensor.js';
+import { openaiGptOpener } from './npy/openai-gpt.js';
 
 /** What a variable is for; optimizer state and bookkeeping are never converted. */
 export type TensorRole = 'weight' | 'optimizer' | 'bookkeeping' | 'metadata';
@@ -35,7 +36,10 @@ export interface TensorSourceOpener {
 }
 
 /** Most specific first: containers recognised by magic bytes, then TensorFlow prefixes. */
-export const OPENERS: TensorSourceOpener[] = [];
+export const OPENERS: TensorSourceOpener[] = [
+  openaiGptOpener,
+  // the TensorFlow opener stays last: it accepts the most paths
+];
 
 export async function openTensorSource(path: string, options: OpenOptions = {}): Promise<TensorSource> {
   for (const opener of OPENERS) {
