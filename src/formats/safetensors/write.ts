@@ -1,0 +1,79 @@
+/**
+ * `model.safetensors`: [u64 LE header length N][N bytes JSON header, space-padded to 8][tensor bytes].
+ * Two steps, as the reference writer: the header and every offset are computed from metadata first
+ * (state-dict order, deterministic), then the bytes stream one chunk at a time. Tied aliases are
+ * written once, under the first name (safetensors forbids shared tensors). Output is atomic.
+ */
+import { writeFileAtomically } from '../../io/atomic.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
+import type { ProgressCallback, StateDictEntry } from '../state-dict.js';
+import { resolveStateDict } from '../torch/write.js';
+
+export interface SafetensorsWriteOptions {
+  /** Extra `__metadata__` strings; `format: "pt"` is always set (transformers requires it). */
+  metadata?: Record<string, string>;
+  /** Called with the cumulative count of tensor bytes written. */
+  onProgress?: ProgressCallback;
+}
+
+/** Header alignment of the reference writer: the byte buffer starts on an 8-byte boundary. */
+const HEADER_ALIGNMENT = 8;
+
+export function safetensorsHeader(tensors: readonly { key: string; tensor: TensorRef }[], metadata: Record<string, string>, file?: string): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: { ...metadata, format: metadata['format'] ?? 'pt' } };
+  let offset = 0;
+  for (const { key, tensor } of tensors) {
+    const code = DTYPES[tensor.dtype].safetensors;
+    if (!code) {
+      throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `tensor ${key}: safetensors has no dtype for ${tensor.dtype}`, { file, tensor: key });
+    }
+    if (key === '__metadata__') throw new Tf2TorchError(ErrorCode.PLAN, 'a tensor cannot be named __metadata__ in safetensors', { file, tensor: key });
+    header[key] = { dtype: code, shape: [...tensor.shape], data_offsets: [offset, offset + tensor.byteLength] };
+    offset += tensor.byteLength;
+  }
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const padded = Math.ceil((8 + json.byteLength) / HEADER_ALIGNMENT) * HEADER_ALIGNMENT - 8;
+  const out = Buffer.alloc(8 + padded, 0x20);
+  out.writeBigUInt64LE(BigInt(padded), 0);
+  json.copy(out, 8);
+  return out;
+}
+
+export async function writeSafetensorsFile(path: string, entries: readonly StateDictEntry[], options: SafetensorsWriteOptions = {}): Promise<void> {
+  const { storages, keys } = resolveStateDict(entries, path);
+  const seen = new Set<number>();
+  const tensors: { key: string; tensor: TensorRef }[] = [];
+  for (const { key, storage } of keys) {
+    if (seen.has(storage)) continue; // an alias: the first name keeps the bytes
+    seen.add(storage);
+    tensors.push({ key, tensor: storages[storage]! });
+  }
+  const header = safetensorsHeader(tensors, options.metadata ?? {}, path);
+  await writeFileAtomically(path, async (handle) => {
+    let position = 0;
+    const write = async (bytes: Uint8Array) => {
+      let done = 0;
+      while (done < bytes.byteLength) {
+        const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
+        done += bytesWritten;
+      }
+      position += bytes.byteLength;
+    };
+    await write(header);
+    let total = 0;
+    for (const { key, tensor } of tensors) {
+      let written = 0;
+      for await (const chunk of tensor.stream(DEFAULT_CHUNK_BYTES)) {
+        written += chunk.byteLength;
+        if (written > tensor.byteLength) break;
+        await write(chunk);
+        total += chunk.byteLength;
+        options.onProgress?.(total);
+      }
+      if (written !== tensor.byteLength) {
+        throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: tensor ${key} announced ${tensor.byteLength} bytes but its source produced ${written > tensor.byteLength ? 'more' : written}`, { file: path, tensor: key });
+      }
+    }
+  });
+}
