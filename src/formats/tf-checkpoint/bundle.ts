@@ -1,0 +1,210 @@
+/**
+ * TensorFlow V2 tensor bundles: `P.index` (a table: "" → BundleHeaderProto, name → BundleEntryProto,
+ * 0x00-prefixed slice keys → entries of partitioned-variable pieces) and `P.data-k-of-n` shards read by
+ * positioned reads only. Listing reads only the index; a missing shard only affects its own tensors.
+ */
+import { existsSync } from 'node:fs';
+import { RandomAccessFile } from '../../io/file.js';
+import { loadNativeCrc32c } from '../../io/crc32c.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type TensorRef } from '../../tensor.js';
+import type { OpenOptions } from '../open.js';
+import { TfCheckpoint, isObjectBased } from './checkpoint.js';
+import { dataShardPath } from './paths.js';
+import { parseBundleEntry, parseBundleHeader, type BundleEntry } from './proto.js';
+import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
+import { readTable } from './sstable.js';
+import { readStored, streamStored, type StoredTensor } from './tensor-bytes.js';
+
+/** TF writes one shard per device; 100,000 shards would be a corrupt header. */
+export const MAX_SHARDS = 100_000;
+/** Reassembling a partitioned variable allocates it whole; Node buffers stop at 2^32 bytes anyway. */
+export const MAX_REASSEMBLED_BYTES = 2 ** 32 - 1;
+
+const DTYPE_BY_ENUM = new Map<number, DType>(Object.entries(DTYPES).map(([name, info]) => [info.tf, name as DType]));
+
+/** Lazily opened data shards; a missing one is reported only when one of its tensors is read. */
+class Shards {
+  readonly open = new Map<number, RandomAccessFile>();
+  constructor(
+    readonly prefix: string,
+    readonly count: number,
+  ) {}
+  path(shard: number): string {
+    return dataShardPath(this.prefix, shard, this.count);
+  }
+  async get(shard: number, tensor: string): Promise<RandomAccessFile> {
+    const have = this.open.get(shard);
+    if (have) return have;
+    const path = this.path(shard);
+    if (!existsSync(path)) {
+      throw new Tf2TorchError(
+        ErrorCode.MISSING_SHARD,
+        `${path}: data shard ${shard} of ${this.count} is missing, so tensor '${tensor}' cannot be read (listing still works: it needs only ${this.prefix}.index)`,
+        { file: path, tensor },
+      );
+    }
+    const f = await RandomAccessFile.open(path);
+    this.open.set(shard, f);
+    return f;
+  }
+}
+
+function elementCount(shape: readonly number[], where: string, file: string, tensor: string): number {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: shape [${shape}] has too many elements`, { file, tensor });
+  }
+  return n;
+}
+
+interface Described {
+  name: string;
+  dtype: DType;
+  entry: BundleEntry;
+  numElements: number;
+  itemSize: number;
+}
+
+function describe(name: string, entry: BundleEntry, indexPath: string): Described {
+  const where = `${indexPath}: tensor '${name}'`;
+  const dtype = DTYPE_BY_ENUM.get(entry.dtype);
+  if (dtype === undefined) {
+    throw new Tf2TorchError(ErrorCode.UNKNOWN_DTYPE, `${where}: unsupported TensorFlow dtype enum ${entry.dtype}`, { file: indexPath, tensor: name });
+  }
+  const itemSize = DTYPES[dtype].itemSize;
+  const numElements = elementCount(entry.shape, where, indexPath, name);
+  if (entry.slices.length === 0 && dtype !== 'string' && entry.size !== numElements * itemSize) {
+    throw new Tf2TorchError(
+      ErrorCode.MALFORMED,
+      `${where}: stored size ${entry.size} bytes does not match ${dtype}[${entry.shape}] = ${numElements * itemSize} bytes`,
+      { file: indexPath, tensor: name },
+    );
+  }
+  return { name, dtype, entry, numElements, itemSize };
+}
+
+function storedOf(d: Described, bigEndian: boolean): StoredTensor {
+  return {
+    name: d.name,
+    dtype: d.dtype,
+    itemSize: d.itemSize,
+    numElements: d.numElements,
+    offset: d.entry.offset,
+    size: d.entry.size,
+    maskedCrc: d.entry.crc32c,
+    bigEndian,
+  };
+}
+
+function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: boolean): TensorRef {
+  const stored = storedOf(d, bigEndian);
+  return {
+    name: d.name,
+    dtype: d.dtype,
+    shape: d.entry.shape,
+    byteLength: d.entry.size,
+    read: async () => readStored(await shards.get(d.entry.shardId, d.name), stored, verify),
+    async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
+      yield* streamStored(await shards.get(d.entry.shardId, d.name), stored, verify, chunkSize);
+    },
+  };
+}
+
+function slicedTensor(d: Described, pieces: { extents: BundleEntry['slices'][number]; piece: Described }[], shards: Shards, bigEndian: boolean, verify: boolean, indexPath: string): TensorRef {
+  const byteLength = d.numElements * d.itemSize;
+  const where = `${indexPath}: partitioned tensor '${d.name}'`;
+  if (d.dtype === 'string') throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${where}: partitioned string tensors are not supported`, { file: indexPath, tensor: d.name });
+  if (byteLength > MAX_REASSEMBLED_BYTES) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: ${byteLength} bytes exceed the ${MAX_REASSEMBLED_BYTES}-byte reassembly limit`, { file: indexPath, tensor: d.name });
+  if (pieces.length !== d.entry.slices.length) {
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: entry lists ${d.entry.slices.length} slices, the index holds ${pieces.length}`, { file: indexPath, tensor: d.name });
+  }
+  const boxes = pieces.map((p) => sliceBox(p.extents, d.entry.shape, where));
+  pieces.forEach((p, i) => {
+    const cells = boxes[i]!.length.reduce((a, b) => a * b, 1);
+    if (p.piece.numElements !== cells || p.piece.dtype !== d.dtype) {
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: slice ${i} holds ${p.piece.dtype}[${p.piece.entry.shape}], expected ${d.dtype} with ${cells} elements`, { file: indexPath, tensor: d.name });
+    }
+  });
+  const read = async (): Promise<Uint8Array> => {
+    const full = new Uint8Array(byteLength);
+    for (const [i, p] of pieces.entries()) {
+      const block = await readStored(await shards.get(p.piece.entry.shardId, d.name), storedOf(p.piece, bigEndian), verify);
+      copySliceInto(full, d.entry.shape, d.itemSize, boxes[i]!, block);
+    }
+    return full;
+  };
+  return {
+    name: d.name,
+    dtype: d.dtype,
+    shape: d.entry.shape,
+    byteLength,
+    read,
+    async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
+      const all = await read(); // slices interleave in general; bounded by MAX_REASSEMBLED_BYTES
+      for (let at = 0; at < all.length; at += chunkSize) yield all.subarray(at, Math.min(all.length, at + chunkSize));
+    },
+  };
+}
+
+/** Opens the bundle named by `prefix` (P, for P.index and P.data-*). */
+export async function openBundle(prefix: string, options: OpenOptions = {}, displayPath = prefix): Promise<TfCheckpoint> {
+  const verify = options.verify ?? true;
+  await loadNativeCrc32c();
+  const indexPath = `${prefix}.index`;
+  const index = await RandomAccessFile.open(indexPath);
+  let table;
+  try {
+    table = await readTable(index, verify);
+  } finally {
+    await index.close();
+  }
+  const [first, ...rest] = table.entries;
+  if (first === undefined || first.key.length !== 0) {
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: the first entry is not the bundle header (empty key)`, { file: indexPath });
+  }
+  const header = parseBundleHeader(first.value, `${indexPath}: bundle header`, indexPath);
+  if (header.numShards < 1 || header.numShards > MAX_SHARDS) {
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: header says ${header.numShards} shards`, { file: indexPath });
+  }
+  if (header.endianness !== 0 && header.endianness !== 1) {
+    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${indexPath}: unknown endianness ${header.endianness}`, { file: indexPath });
+  }
+  const bigEndian = header.endianness === 1;
+  const shards = new Shards(prefix, header.numShards);
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  const plain: Described[] = [];
+  const slicePieces = new Map<string, { extents: BundleEntry['slices'][number]; piece: Described }[]>();
+  for (const { key, value } of rest) {
+    const sliceKey = decodeSliceKey(key, `${indexPath}: slice key`);
+    const name = sliceKey ? `${sliceKey.name} (slice)` : decoder.decode(key);
+    const entry = parseBundleEntry(value, `${indexPath}: entry '${name}'`, indexPath);
+    const d = describe(name, entry, indexPath);
+    if (entry.slices.length === 0 && entry.shardId >= header.numShards) {
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: tensor '${name}' is in shard ${entry.shardId}, the header has ${header.numShards}`, { file: indexPath, tensor: name });
+    }
+    if (sliceKey) {
+      const list = slicePieces.get(sliceKey.name) ?? [];
+      list.push({ extents: sliceKey.extents, piece: d });
+      slicePieces.set(sliceKey.name, list);
+    } else plain.push(d);
+  }
+  const tensors = plain.map((d) =>
+    d.entry.slices.length > 0 ? slicedTensor(d, slicePieces.get(d.name) ?? [], shards, bigEndian, verify, indexPath) : plainTensor(d, shards, bigEndian, verify),
+  );
+  const names = tensors.map((t) => t.name);
+  const objectBased = isObjectBased(names);
+  const notes: string[] = [];
+  if (objectBased) notes.push('TF2 object-based checkpoint (tf.train.Checkpoint): names are object paths');
+  if (bigEndian) notes.push('big-endian bundle: tensor bytes are byte-swapped to little-endian on read');
+  if (table.stats.compressedBlocks > 0) notes.push(`${table.stats.compressedBlocks} of ${table.stats.dataBlocks} index blocks are snappy-compressed`);
+  const sliced = plain.filter((d) => d.entry.slices.length > 0).length;
+  if (sliced > 0) notes.push(`${sliced} partitioned variable(s), reassembled from their slices on read`);
+  const missing = [...Array(header.numShards).keys()].filter((s) => !existsSync(shards.path(s)));
+  for (const s of missing) {
+    const affected = plain.filter((d) => d.entry.slices.length === 0 && d.entry.shardId === s).length;
+    notes.push(`data shard ${s} of ${header.numShards} is missing (${shards.path(s)}): ${affected} tensor(s) cannot be read`);
+  }
+  return new TfCheckpoint(displayPath, 'tf-bundle-v2', prefix, tensors, notes, objectBased, () => shards.open.values());
+}

@@ -1,0 +1,52 @@
+/**
+ * TfCheckpoint: a TensorSource over a TensorFlow checkpoint (V2 bundle or V1 table). Created only by
+ * the async factories in bundle.ts / v1.ts, fully validated; owns the data files it opens lazily.
+ */
+import type { RandomAccessFile } from '../../io/file.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { TensorRef } from '../../tensor.js';
+import type { TensorRole, TensorSource } from '../open.js';
+import { roleOf } from './roles.js';
+
+export class TfCheckpoint implements TensorSource {
+  private readonly byName: Map<string, TensorRef>;
+
+  constructor(
+    readonly path: string,
+    readonly format: 'tf-bundle-v2' | 'tf-v1',
+    /** The prefix (V2) or the file (V1). */
+    readonly prefix: string,
+    readonly tensors: readonly TensorRef[],
+    readonly notes: readonly string[],
+    /** True for TF2 `tf.train.Checkpoint` files (object paths, `_CHECKPOINTABLE_OBJECT_GRAPH`). */
+    readonly objectBased: boolean,
+    private readonly openFiles: () => Iterable<RandomAccessFile>,
+  ) {
+    this.byName = new Map(tensors.map((t) => [t.name, t]));
+  }
+
+  roleOf(name: string): TensorRole {
+    return roleOf(name);
+  }
+
+  /** One tensor by name, or E_TENSOR_NOT_FOUND. */
+  tensor(name: string): TensorRef {
+    const t = this.byName.get(name);
+    if (t === undefined) {
+      throw new Tf2TorchError(ErrorCode.TENSOR_NOT_FOUND, `${this.path}: no tensor named '${name}' (${this.tensors.length} tensors; see \`tf2torch inspect\`)`, {
+        file: this.path,
+        tensor: name,
+      });
+    }
+    return t;
+  }
+
+  async close(): Promise<void> {
+    for (const f of this.openFiles()) await f.close();
+  }
+}
+
+/** TF2 object-based checkpoints are recognised by their object graph or attribute paths. */
+export function isObjectBased(names: readonly string[]): boolean {
+  return names.some((n) => n === '_CHECKPOINTABLE_OBJECT_GRAPH' || n.includes('/.ATTRIBUTES/'));
+}

@@ -1,0 +1,26 @@
+/**
+ * TensorFlow checkpoints: the public entry points of this folder. `openCheckpoint(path)` accepts what
+ * users type (prefix, .index, .data-*, .meta, V1 file, directory) and returns a TfCheckpoint.
+ */
+import type { OpenOptions, TensorSourceOpener } from '../open.js';
+import { openBundle } from './bundle.js';
+import type { TfCheckpoint } from './checkpoint.js';
+import { looksLikeTfCheckpoint, resolveCheckpointPath } from './paths.js';
+import { openV1 } from './v1.js';
+
+export { TfCheckpoint, isObjectBased } from './checkpoint.js';
+export { resolveCheckpointPath, dataShardPath, type ResolvedCheckpoint } from './paths.js';
+export { roleOf } from './roles.js';
+export type { OpenOptions } from '../open.js';
+
+export async function openCheckpoint(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
+  const resolved = await resolveCheckpointPath(path);
+  return resolved.kind === 'v2' ? openBundle(resolved.prefix, options) : openV1(resolved.file, options);
+}
+
+/** Registered last in OPENERS: a TF prefix is recognised by the files next to it, not by magic bytes. */
+export const TF_CHECKPOINT_OPENER: TensorSourceOpener = {
+  format: 'tf-checkpoint',
+  detect: looksLikeTfCheckpoint,
+  open: openCheckpoint,
+};

@@ -1,0 +1,141 @@
+/**
+ * The bytes of one stored tensor: positioned reads from its shard, crc32c verification (masked, as TF
+ * stores it), big-endian → little-endian swapping, and the DT_STRING layout
+ * ([varint64 len]… [fixed32 masked crc of the lengths] [bytes]…) whose checksum has its own rule.
+ */
+import { crc32c, maskCrc, unmaskCrc } from '../../io/crc32c.js';
+import type { RandomAccessFile } from '../../io/file.js';
+import { ByteReader } from '../../io/bytes.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { DEFAULT_CHUNK_BYTES, type DType } from '../../tensor.js';
+
+export interface StoredTensor {
+  name: string;
+  dtype: DType;
+  itemSize: number;
+  numElements: number;
+  offset: number;
+  size: number;
+  /** masked crc32c from the entry, undefined when the writer stored none */
+  maskedCrc: number | undefined;
+  bigEndian: boolean;
+}
+
+function checksumError(file: RandomAccessFile, t: StoredTensor, actual: number): Tf2TorchError {
+  return new Tf2TorchError(
+    ErrorCode.TENSOR_CHECKSUM,
+    `${file.path}: checksum of tensor '${t.name}' (offset ${t.offset}, ${t.size} bytes) does not match: stored ${unmaskCrc(t.maskedCrc ?? 0).toString(16)}, computed ${actual.toString(16)} (the data file is corrupt)`,
+    { file: file.path, tensor: t.name, offset: t.offset },
+  );
+}
+
+/** Swaps each element (complex: each half) in place; `unit` is the scalar width in bytes. */
+export function swapBytesInPlace(bytes: Uint8Array, unit: number): void {
+  if (unit <= 1) return;
+  for (let i = 0; i + unit <= bytes.length; i += unit) {
+    for (let a = i, b = i + unit - 1; a < b; a++, b--) {
+      const x = bytes[a]!;
+      bytes[a] = bytes[b]!;
+      bytes[b] = x;
+    }
+  }
+}
+
+export function scalarUnit(dtype: DType, itemSize: number): number {
+  return dtype === 'complex64' || dtype === 'complex128' ? itemSize / 2 : itemSize;
+}
+
+export function checkInFile(file: RandomAccessFile, t: StoredTensor): void {
+  if (t.offset + t.size > file.size) {
+    throw new Tf2TorchError(
+      ErrorCode.TRUNCATED,
+      `${file.path}: tensor '${t.name}' lies at offset ${t.offset} (+${t.size} bytes), beyond the end of the file (${file.size} bytes); the file is truncated`,
+      { file: file.path, tensor: t.name, offset: t.offset },
+    );
+  }
+}
+
+/** The checksum TF computes for a DT_STRING tensor, after checking the lengths' own checksum. */
+function stringTensorCrc(file: RandomAccessFile, t: StoredTensor, bytes: Uint8Array): number {
+  const r = new ByteReader(bytes, `${file.path}: string tensor '${t.name}'`, file.path);
+  const lengths: number[] = [];
+  let lengthBytes = new Uint8Array(0);
+  const encoded: number[] = [];
+  for (let i = 0; i < t.numElements; i++) {
+    const len = r.varint('string length');
+    lengths.push(len);
+    const wide = len > 0xffffffff;
+    const b = new Uint8Array(wide ? 8 : 4);
+    const v = new DataView(b.buffer);
+    if (wide) v.setBigUint64(0, BigInt(len), !t.bigEndian);
+    else v.setUint32(0, len, !t.bigEndian);
+    encoded.push(...b);
+  }
+  lengthBytes = Uint8Array.from(encoded);
+  const storedLengthCrc = r.bytesN(4, 'length checksum');
+  const stored = new DataView(storedLengthCrc.buffer, storedLengthCrc.byteOffset, 4).getUint32(0, !t.bigEndian);
+  if (stored !== maskCrc(crc32c(lengthBytes))) {
+    throw new Tf2TorchError(ErrorCode.TENSOR_CHECKSUM, `${file.path}: length checksum of string tensor '${t.name}' does not match`, {
+      file: file.path,
+      tensor: t.name,
+      offset: t.offset,
+    });
+  }
+  const total = lengths.reduce((a, b) => a + b, 0);
+  if (total !== r.remaining) {
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: string tensor '${t.name}' has ${r.remaining} bytes of strings, its lengths say ${total}`, {
+      file: file.path,
+      tensor: t.name,
+      offset: t.offset,
+    });
+  }
+  let crc = crc32c(lengthBytes);
+  crc = crc32c(storedLengthCrc, crc);
+  return crc32c(bytes.subarray(r.offset), crc);
+}
+
+/** The whole tensor, verified, little-endian (string tensors: their raw stored bytes). */
+export async function readStored(file: RandomAccessFile, t: StoredTensor, verify: boolean): Promise<Uint8Array> {
+  checkInFile(file, t);
+  const bytes = await file.readAt(t.offset, t.size, `tensor '${t.name}'`);
+  if (t.dtype === 'string') {
+    const actual = stringTensorCrc(file, t, bytes);
+    if (verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== actual) throw checksumError(file, t, actual);
+    return bytes;
+  }
+  if (verify && t.maskedCrc !== undefined) {
+    const actual = crc32c(bytes);
+    if (unmaskCrc(t.maskedCrc) !== actual) throw checksumError(file, t, actual);
+  }
+  if (t.bigEndian) swapBytesInPlace(bytes, scalarUnit(t.dtype, t.itemSize));
+  return bytes;
+}
+
+/** Chunk by chunk; the checksum is compared after the last chunk (before the iteration ends). */
+export async function* streamStored(
+  file: RandomAccessFile,
+  t: StoredTensor,
+  verify: boolean,
+  chunkSize = DEFAULT_CHUNK_BYTES,
+): AsyncGenerator<Uint8Array> {
+  if (t.dtype === 'string') {
+    const all = await readStored(file, t, verify);
+    for (let at = 0; at < all.length; at += chunkSize) yield all.subarray(at, Math.min(all.length, at + chunkSize));
+    return;
+  }
+  checkInFile(file, t);
+  const unit = scalarUnit(t.dtype, t.itemSize);
+  // Whole scalars per chunk, so that swapping never splits an element.
+  const step = Math.max(unit, chunkSize - (chunkSize % unit));
+  let crc = 0;
+  const last = t.size;
+  for (let at = 0; at < last; at += step) {
+    const n = Math.min(step, last - at);
+    const chunk = await file.readAt(t.offset + at, n, `tensor '${t.name}'`);
+    if (verify) crc = crc32c(chunk, crc);
+    if (t.bigEndian) swapBytesInPlace(chunk, unit);
+    if (at + n >= last && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== crc) throw checksumError(file, t, crc);
+    yield chunk;
+  }
+  if (last === 0 && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== 0) throw checksumError(file, t, 0);
+}
