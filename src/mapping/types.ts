@@ -74,6 +74,8 @@ export interface ExpectedKey {
   readonly aliasOf?: string;
   /** Filled without the checkpoint (buffers, identity projections). */
   readonly generate?: Generator;
+  /** dtype of a generated key (default: int64 for `arange`, float32 otherwise). */
+  readonly dtype?: DType;
   /** Left for `from_pretrained` to initialise when the checkpoint lacks it (reported, never invented). */
   readonly optional?: boolean;
 }
@@ -100,6 +102,8 @@ export interface Architecture {
   readonly configFileNames?: readonly string[];
   /** The transformers config (config.json content, with model_type and architectures). */
   buildConfig(input: ConfigInput): ModelConfig;
+  /** Leading scopes removed before matching when present (BERT's `module/` of multi-GPU saves). */
+  readonly stripPrefixes?: readonly string[];
   /** Substring replacements applied in order to every name before matching (ALBERT's rewrites). */
   readonly renames?: readonly { readonly from: string; readonly to: string }[];
   readonly skip: readonly SkipRule[];

@@ -1,0 +1,144 @@
+/**
+ * bert: google-research/bert checkpoints (`bert/encoder/layer_{n}/…`, `cls/…`) → transformers
+ * `BertForPreTraining`, as `transformers-cli convert --model_type bert` does it (REFERENCE D.1):
+ * dense kernels are stored [in, out] and transposed; `cls/seq_relationship/output_weights` is already
+ * [out, in]; the decoder is tied to the word embeddings and its bias to `cls.predictions.bias`.
+ * Optimizer slots and the step counter are skipped; a leading `module/` scope is accepted.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+
+/** BertConfig() defaults (transformers configuration_bert.py); extra keys of the user's file are kept. */
+const BERT_DEFAULTS: ModelConfig = {
+  attention_probs_dropout_prob: 0.1,
+  classifier_dropout: null,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  hidden_size: 768,
+  initializer_range: 0.02,
+  intermediate_size: 3072,
+  layer_norm_eps: 1e-12,
+  max_position_embeddings: 512,
+  num_attention_heads: 12,
+  num_hidden_layers: 12,
+  pad_token_id: 0,
+  position_embedding_type: 'absolute',
+  type_vocab_size: 2,
+  use_cache: true,
+  vocab_size: 30522,
+};
+
+const DIMENSIONS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'] as const;
+
+function buildConfig(input: ConfigInput): ModelConfig {
+  if (input.user === undefined) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, 'bert needs its bert_config.json: pass --config <path>/bert_config.json (none found beside the checkpoint)');
+  }
+  const where = input.userPath ?? 'the config';
+  const config: ModelConfig = { ...BERT_DEFAULTS, ...input.user, architectures: ['BertForPreTraining'], model_type: 'bert' };
+  const bad = DIMENSIONS.filter((f) => !Number.isSafeInteger(config[f]) || (config[f] as number) < 1);
+  if (bad.length > 0) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: ${bad.map((f) => `${f} must be a positive integer (got ${JSON.stringify(config[f])})`).join('; ')}`, { file: where });
+  }
+  if ((config['hidden_size'] as number) % (config['num_attention_heads'] as number) !== 0) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: hidden_size ${String(config['hidden_size'])} is not a multiple of num_attention_heads ${String(config['num_attention_heads'])}`, { file: where });
+  }
+  return config;
+}
+
+const TRANSPOSE = [{ op: 'transpose' }] as const;
+
+/** A dense layer: TF `kernel` [in, out] → `weight` [out, in], `bias` as is. */
+const dense = (tf: string, pt: string): Rule[] => [
+  { from: `${tf}/kernel`, to: `${pt}.weight`, transforms: TRANSPOSE },
+  { from: `${tf}/bias`, to: `${pt}.bias` },
+];
+/** A LayerNorm: TF `gamma`/`beta` → `weight`/`bias`. */
+const layerNorm = (tf: string, pt: string): Rule[] => [
+  { from: `${tf}/gamma`, to: `${pt}.weight` },
+  { from: `${tf}/beta`, to: `${pt}.bias` },
+];
+
+const LAYER = 'bert/encoder/layer_{layer}';
+const LAYER_KEY = 'bert.encoder.layer.{layer}';
+
+function rules(): readonly Rule[] {
+  return [
+    { from: 'bert/embeddings/word_embeddings', to: 'bert.embeddings.word_embeddings.weight' },
+    { from: 'bert/embeddings/position_embeddings', to: 'bert.embeddings.position_embeddings.weight' },
+    { from: 'bert/embeddings/token_type_embeddings', to: 'bert.embeddings.token_type_embeddings.weight' },
+    ...layerNorm('bert/embeddings/LayerNorm', 'bert.embeddings.LayerNorm'),
+    ...['query', 'key', 'value'].flatMap((p) => dense(`${LAYER}/attention/self/${p}`, `${LAYER_KEY}.attention.self.${p}`)),
+    ...dense(`${LAYER}/attention/output/dense`, `${LAYER_KEY}.attention.output.dense`),
+    ...layerNorm(`${LAYER}/attention/output/LayerNorm`, `${LAYER_KEY}.attention.output.LayerNorm`),
+    ...dense(`${LAYER}/intermediate/dense`, `${LAYER_KEY}.intermediate.dense`),
+    ...dense(`${LAYER}/output/dense`, `${LAYER_KEY}.output.dense`),
+    ...layerNorm(`${LAYER}/output/LayerNorm`, `${LAYER_KEY}.output.LayerNorm`),
+    ...dense('bert/pooler/dense', 'bert.pooler.dense'),
+    { from: 'cls/predictions/output_bias', to: 'cls.predictions.bias' },
+    ...dense('cls/predictions/transform/dense', 'cls.predictions.transform.dense'),
+    ...layerNorm('cls/predictions/transform/LayerNorm', 'cls.predictions.transform.LayerNorm'),
+    { from: 'cls/seq_relationship/output_weights', to: 'cls.seq_relationship.weight', note: 'stored [out, in] already: no transpose' },
+    { from: 'cls/seq_relationship/output_bias', to: 'cls.seq_relationship.bias' },
+  ];
+}
+
+/** BertForPreTraining's state dict (transformers >= 4.31: no position_ids buffer), in state_dict order. */
+function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const n = (f: string) => config[f] as number;
+  const [V, H, I, P, T, L] = [n('vocab_size'), n('hidden_size'), n('intermediate_size'), n('max_position_embeddings'), n('type_vocab_size'), n('num_hidden_layers')];
+  const vec = (key: string, size: number, fromConfig: string, optional = false): ExpectedKey => ({ key, shape: [size], fromConfig, optional });
+  const linear = (key: string, out: number, inp: number, fields: [string, string], optional = false): ExpectedKey[] => [
+    { key: `${key}.weight`, shape: [out, inp], fromConfig: `[${fields[0]}, ${fields[1]}]`, optional },
+    vec(`${key}.bias`, out, `[${fields[0]}]`, optional),
+  ];
+  const norm = (key: string, optional = false): ExpectedKey[] => [vec(`${key}.weight`, H, '[hidden_size]', optional), vec(`${key}.bias`, H, '[hidden_size]', optional)];
+  const hh: [string, string] = ['hidden_size', 'hidden_size'];
+  const keys: ExpectedKey[] = [
+    { key: 'bert.embeddings.word_embeddings.weight', shape: [V, H], fromConfig: '[vocab_size, hidden_size]' },
+    { key: 'bert.embeddings.position_embeddings.weight', shape: [P, H], fromConfig: '[max_position_embeddings, hidden_size]' },
+    { key: 'bert.embeddings.token_type_embeddings.weight', shape: [T, H], fromConfig: '[type_vocab_size, hidden_size]' },
+    ...norm('bert.embeddings.LayerNorm'),
+  ];
+  for (let l = 0; l < L; l++) {
+    const k = `bert.encoder.layer.${l}`;
+    keys.push(
+      ...linear(`${k}.attention.self.query`, H, H, hh),
+      ...linear(`${k}.attention.self.key`, H, H, hh),
+      ...linear(`${k}.attention.self.value`, H, H, hh),
+      ...linear(`${k}.attention.output.dense`, H, H, hh),
+      ...norm(`${k}.attention.output.LayerNorm`),
+      ...linear(`${k}.intermediate.dense`, I, H, ['intermediate_size', 'hidden_size']),
+      ...linear(`${k}.output.dense`, H, I, ['hidden_size', 'intermediate_size']),
+      ...norm(`${k}.output.LayerNorm`),
+    );
+  }
+  // The pooler and the pre-training heads are absent from fine-tuned or encoder-only checkpoints.
+  keys.push(
+    ...linear('bert.pooler.dense', H, H, hh, true),
+    vec('cls.predictions.bias', V, '[vocab_size]', true),
+    ...linear('cls.predictions.transform.dense', H, H, hh, true),
+    ...norm('cls.predictions.transform.LayerNorm', true),
+    { key: 'cls.predictions.decoder.weight', shape: [V, H], aliasOf: 'bert.embeddings.word_embeddings.weight' },
+    { key: 'cls.predictions.decoder.bias', shape: [V], aliasOf: 'cls.predictions.bias' },
+    { key: 'cls.seq_relationship.weight', shape: [2, H], fromConfig: '[2, hidden_size]', optional: true },
+    vec('cls.seq_relationship.bias', 2, '[2]', true),
+  );
+  return keys;
+}
+
+export const bert: Architecture = {
+  modelType: 'bert',
+  summary: 'google-research/bert checkpoints → BertForPreTraining (bert_model.ckpt + bert_config.json)',
+  configFileNames: ['bert_config.json', 'config.json'],
+  buildConfig,
+  stripPrefixes: ['module/'],
+  skip: [
+    { components: ['adam_m', 'adam_v', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'Adam', 'Adam_1'], reason: 'optimizer slot' },
+    { components: ['global_step'], reason: 'training step counter' },
+    { pattern: '^beta[12]_power$', reason: 'Adam beta power accumulator' },
+  ],
+  rules,
+  expectedKeys,
+  tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+};

@@ -1,0 +1,18 @@
+/**
+ * The explicit registry of model types: one line per architecture file, nothing registered by side
+ * effect. `--model_type` values are spelled as transformers-cli spells them.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Architecture } from '../mapping/types.js';
+import { bert } from './bert.js';
+
+export const ARCHITECTURES: readonly Architecture[] = [
+  bert,
+];
+
+export function getArchitecture(modelType: string): Architecture {
+  const found = ARCHITECTURES.find((a) => a.modelType === modelType);
+  if (found) return found;
+  const known = ARCHITECTURES.map((a) => a.modelType).join(', ');
+  throw new Tf2TorchError(ErrorCode.USAGE, `unknown --model_type '${modelType}' (known: ${known})`);
+}

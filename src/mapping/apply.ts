@@ -1,0 +1,154 @@
+/**
+ * Transforms on bytes (execution time): the byte-level twin of transformType(). Inputs and output are
+ * dense little-endian row-major tensors; the result is a fresh contiguous buffer whenever data moves.
+ */
+import { DTYPES, numElements, type DType } from '../tensor.js';
+import { castBytes } from './cast.js';
+import { transformType, transposeAxes, resolveReshape } from './transforms.js';
+import type { Transform } from './types.js';
+
+export interface DenseTensor {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+type Words = Uint8Array | Uint16Array | Uint32Array;
+
+/**
+ * Views the bytes as words as wide as possible (≤ 4 bytes) that divide the item size; an item is
+ * `perItem` words. Integer words: no float NaN canonicalisation can ever touch the data.
+ */
+function asWords(bytes: Uint8Array, itemSize: number): { words: Words; perItem: number; make: (n: number) => Words } {
+  const width = itemSize % 4 === 0 ? 4 : itemSize % 2 === 0 ? 2 : 1;
+  const b = bytes.byteOffset % width === 0 ? bytes : bytes.slice();
+  const perItem = itemSize / width;
+  if (width === 4) return { words: new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4), perItem, make: (n) => new Uint32Array(n) };
+  if (width === 2) return { words: new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2), perItem, make: (n) => new Uint16Array(n) };
+  return { words: b, perItem, make: (n) => new Uint8Array(n) };
+}
+
+function toBytes(w: Words): Uint8Array {
+  return w instanceof Uint8Array ? w : new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+}
+
+const TILE = 32;
+
+/** 2-D transpose of a [rows, cols] matrix of single-word items, in cache-friendly tiles. */
+function transpose2d(src: Words, dst: Words, rows: number, cols: number): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(rows, r0 + TILE);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(cols, c0 + TILE);
+      for (let r = r0; r < r1; r++) {
+        const rowBase = r * cols;
+        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[rowBase + c] as number;
+      }
+    }
+  }
+}
+
+/** General permutation of axes; an item of several words is an extra innermost axis that stays put. */
+export function transposeBytes(t: DenseTensor, axes?: readonly number[]): DenseTensor {
+  const perm = transposeAxes(t.shape.length, axes);
+  const shape = perm.map((a) => t.shape[a] as number);
+  const { words, perItem, make } = asWords(t.bytes, DTYPES[t.dtype].itemSize);
+  const out = make(words.length);
+  if (t.shape.length === 2 && perItem === 1 && perm[0] === 1) {
+    transpose2d(words, out, t.shape[0] as number, t.shape[1] as number);
+    return { dtype: t.dtype, shape, bytes: toBytes(out) };
+  }
+  const inDims = [...t.shape, perItem];
+  const inStrides = new Array<number>(inDims.length).fill(1);
+  for (let i = inDims.length - 2; i >= 0; i--) inStrides[i] = (inStrides[i + 1] as number) * (inDims[i + 1] as number);
+  const fullPerm = [...perm, inDims.length - 1];
+  const outDims = fullPerm.map((a) => inDims[a] as number);
+  const srcStride = fullPerm.map((a) => inStrides[a] as number);
+  const rank = outDims.length;
+  const index = new Array<number>(rank).fill(0);
+  let from = 0;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = words[from] as number;
+    // Odometer increment over the output index, tracking the source offset.
+    for (let d = rank - 1; d >= 0; d--) {
+      from += srcStride[d] as number;
+      const next = (index[d] as number) + 1;
+      if (next < (outDims[d] as number)) {
+        index[d] = next;
+        break;
+      }
+      from -= (srcStride[d] as number) * (outDims[d] as number);
+      index[d] = 0;
+    }
+  }
+  return { dtype: t.dtype, shape, bytes: toBytes(out) };
+}
+
+/** Slice `index` along `axis`, dropping the axis. */
+export function selectBytes(t: DenseTensor, axis: number, index: number): DenseTensor {
+  const itemSize = DTYPES[t.dtype].itemSize;
+  const outer = numElements(t.shape.slice(0, axis));
+  const n = t.shape[axis] as number;
+  const inner = numElements(t.shape.slice(axis + 1)) * itemSize;
+  const out = new Uint8Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    const at = (o * n + index) * inner;
+    out.set(t.bytes.subarray(at, at + inner), o * inner);
+  }
+  return { dtype: t.dtype, shape: t.shape.filter((_, i) => i !== axis), bytes: out };
+}
+
+/** Concatenation along `axis` (shapes already checked by transformType). */
+export function concatBytes(parts: readonly DenseTensor[], axis: number): DenseTensor {
+  const first = parts[0] as DenseTensor;
+  const itemSize = DTYPES[first.dtype].itemSize;
+  const outer = numElements(first.shape.slice(0, axis));
+  const inner = numElements(first.shape.slice(axis + 1)) * itemSize;
+  const total = parts.reduce((s, p) => s + (p.shape[axis] as number), 0);
+  const out = new Uint8Array(outer * total * inner);
+  let at = 0;
+  for (let o = 0; o < outer; o++) {
+    for (const p of parts) {
+      const len = (p.shape[axis] as number) * inner;
+      out.set(p.bytes.subarray(o * len, (o + 1) * len), at);
+      at += len;
+    }
+  }
+  const shape = [...first.shape];
+  shape[axis] = total;
+  return { dtype: first.dtype, shape, bytes: out };
+}
+
+/** Applies the transforms of a plan output to its source tensors' bytes. */
+export function applyTransforms(inputs: readonly DenseTensor[], transforms: readonly Transform[]): DenseTensor {
+  transformType(inputs, transforms); // same validation as at plan time
+  let t = inputs[0] as DenseTensor;
+  let rest = transforms;
+  if (inputs.length > 1) {
+    const concat = transforms[0] as { op: 'concat'; axis: number };
+    t = concatBytes(inputs, concat.axis);
+    rest = transforms.slice(1);
+  }
+  for (const op of rest) {
+    switch (op.op) {
+      case 'transpose':
+        t = transposeBytes(t, op.axes);
+        break;
+      case 'squeeze':
+        t = { ...t, shape: op.axis === undefined ? t.shape.filter((d) => d !== 1) : t.shape.filter((_, i) => i !== op.axis) };
+        break;
+      case 'select':
+        t = selectBytes(t, op.axis, op.index);
+        break;
+      case 'reshape':
+        t = { ...t, shape: resolveReshape(t.shape, op.shape) };
+        break;
+      case 'concat':
+        break; // rejected by transformType
+      case 'cast':
+        t = { dtype: op.dtype, shape: t.shape, bytes: castBytes(t.bytes, t.dtype, op.dtype) };
+        break;
+    }
+  }
+  return t;
+}

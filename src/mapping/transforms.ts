@@ -1,0 +1,116 @@
+/**
+ * Transforms on shapes (plan time) and on dtypes. The same list drives `applyTransforms` on bytes at
+ * execution time (apply.ts), so what `--dry-run` prints is what gets written.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { DType } from '../tensor.js';
+import { numElements } from '../tensor.js';
+import type { Transform } from './types.js';
+
+export const FLOAT_DTYPES: ReadonlySet<DType> = new Set<DType>(['float16', 'bfloat16', 'float32', 'float64']);
+
+export interface ShapedType {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+function fail(message: string): never {
+  throw new Tf2TorchError(ErrorCode.PLAN, message);
+}
+
+/** The permutation a transpose applies to a tensor of `rank` axes (reversed when `axes` is absent). */
+export function transposeAxes(rank: number, axes?: readonly number[]): number[] {
+  if (axes === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  const sorted = [...axes].sort((a, b) => a - b);
+  if (axes.length !== rank || sorted.some((a, i) => a !== i)) fail(`transpose axes [${axes.join(', ')}] are not a permutation of ${rank} axes`);
+  return [...axes];
+}
+
+function checkAxis(axis: number, rank: number, op: string): void {
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank) fail(`${op}: axis ${axis} out of range for a ${rank}-D tensor`);
+}
+
+/** Shape after a reshape target with at most one -1. */
+export function resolveReshape(from: readonly number[], to: readonly number[]): number[] {
+  const total = numElements(from);
+  const unknown = to.filter((d) => d === -1).length;
+  if (unknown > 1) fail(`reshape to [${to.join(', ')}]: at most one -1`);
+  const known = numElements(to.filter((d) => d !== -1));
+  const out = to.map((d) => (d === -1 ? (known === 0 ? 0 : total / known) : d));
+  if (numElements(out) !== total || out.some((d) => !Number.isInteger(d) || d < 0)) {
+    fail(`cannot reshape [${from.join(', ')}] to [${to.join(', ')}]`);
+  }
+  return out;
+}
+
+/** Shape and dtype after the transforms; throws E_PLAN with the reason when they do not apply. */
+export function transformType(inputs: readonly ShapedType[], transforms: readonly Transform[]): ShapedType {
+  const first = inputs[0];
+  if (first === undefined) fail('a rule needs at least one source tensor');
+  let shape = [...first.shape];
+  let dtype = first.dtype;
+  let start = 0;
+  if (inputs.length > 1) {
+    const concat = transforms[0];
+    if (concat?.op !== 'concat') fail(`${inputs.length} sources need a leading concat transform`);
+    checkAxis(concat.axis, shape.length, 'concat');
+    for (const other of inputs.slice(1)) {
+      const ok = other.dtype === dtype && other.shape.length === shape.length && other.shape.every((d, i) => i === concat.axis || d === shape[i]);
+      if (!ok) fail(`concat along axis ${concat.axis}: [${other.shape.join(', ')}] ${other.dtype} does not fit [${first.shape.join(', ')}] ${dtype}`);
+      shape[concat.axis] = (shape[concat.axis] as number) + (other.shape[concat.axis] as number);
+    }
+    start = 1;
+  }
+  for (const t of transforms.slice(start)) {
+    switch (t.op) {
+      case 'transpose': {
+        const axes = transposeAxes(shape.length, t.axes);
+        shape = axes.map((a) => shape[a] as number);
+        break;
+      }
+      case 'squeeze':
+        if (t.axis === undefined) shape = shape.filter((d) => d !== 1);
+        else {
+          checkAxis(t.axis, shape.length, 'squeeze');
+          if (shape[t.axis] !== 1) fail(`squeeze: axis ${t.axis} of [${shape.join(', ')}] is not 1`);
+          shape.splice(t.axis, 1);
+        }
+        break;
+      case 'select':
+        checkAxis(t.axis, shape.length, 'select');
+        if (!Number.isInteger(t.index) || t.index < 0 || t.index >= (shape[t.axis] as number)) {
+          fail(`select: index ${t.index} out of range for axis ${t.axis} of [${shape.join(', ')}]`);
+        }
+        shape.splice(t.axis, 1);
+        break;
+      case 'reshape':
+        shape = resolveReshape(shape, t.shape);
+        break;
+      case 'concat':
+        fail('concat must be the first transform of a rule with several sources');
+      case 'cast':
+        if (!FLOAT_DTYPES.has(dtype) || !FLOAT_DTYPES.has(t.dtype)) fail(`cast from ${dtype} to ${t.dtype}: only float16, bfloat16, float32 and float64 convert`);
+        dtype = t.dtype;
+        break;
+    }
+  }
+  return { dtype, shape };
+}
+
+/** `transpose`, `select(axis=0, index=3)`, `cast(float16)`: how plans print transforms. */
+export function describeTransform(t: Transform): string {
+  switch (t.op) {
+    case 'transpose':
+      return t.axes ? `transpose(${t.axes.join(',')})` : 'transpose';
+    case 'squeeze':
+      return t.axis === undefined ? 'squeeze' : `squeeze(${t.axis})`;
+    case 'select':
+      return `select(axis=${t.axis}, index=${t.index})`;
+    case 'reshape':
+      return `reshape[${t.shape.join(', ')}]`;
+    case 'concat':
+      return `concat(axis=${t.axis})`;
+    case 'cast':
+      return `cast(${t.dtype})`;
+  }
+}
