@@ -1,4 +1,5 @@
 /** The explicit list of subcommands, in the order `--help` shows them. */
 import type { Command } from './io.js';
+import { inspectCommand } from './inspect.js';
 
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [inspectCommand];

@@ -6,6 +6,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRef } from '../tensor.js';
 import { openaiGptOpener } from './npy/openai-gpt.js';
+import { TF_CHECKPOINT_OPENER } from './tf-checkpoint/index.js';
 
 /** What a variable is for; optimizer state and bookkeeping are never converted. */
 export type TensorRole = 'weight' | 'optimizer' | 'bookkeeping' | 'metadata';
@@ -39,6 +40,7 @@ export interface TensorSourceOpener {
 export const OPENERS: TensorSourceOpener[] = [
   openaiGptOpener,
   // the TensorFlow opener stays last: it accepts the most paths
+  TF_CHECKPOINT_OPENER,
 ];
 
 export async function openTensorSource(path: string, options: OpenOptions = {}): Promise<TensorSource> {

@@ -1,0 +1,144 @@
+/**
+ * `tf2torch inspect CHECKPOINT`: what a checkpoint holds (names, dtypes, shapes, sizes, roles) without
+ * reading tensor bytes, or one tensor's values with --tensor. Works for every format openTensorSource knows.
+ */
+import { parseArgs } from 'node:util';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { openTensorSource, type TensorRole, type TensorSource } from '../formats/open.js';
+import type { Command, CommandIO } from './io.js';
+import { summarizeValues } from './tensor-values.js';
+
+const HELP = `Usage: tf2torch inspect CHECKPOINT [--json] [--tensor NAME] [--no-verify]
+
+Lists the tensors of a checkpoint: name, dtype, shape, size and role (weight, optimizer state,
+bookkeeping, metadata), with totals. Only the index is read, so it works even when data files are
+missing. CHECKPOINT may be a TensorFlow prefix (model.ckpt-1000), its .index / .data-* / .meta file,
+a directory holding a 'checkpoint' file, an old V1 checkpoint file, or any other format tf2torch reads.
+
+Options:
+  --json          machine-readable output:
+                  {path, format, notes, tensors: [{name, dtype, shape, bytes, role}],
+                   totals: {tensors, bytes, byRole: {weight|optimizer|bookkeeping|metadata: {tensors, bytes}}}}
+  --tensor NAME   read one tensor (checksum verified) and show its first values, min, max and mean
+  --no-verify     do not verify checksums when reading (--tensor)
+  -h, --help      this help
+
+Examples:
+  tf2torch inspect uncased_L-12_H-768_A-12/bert_model.ckpt
+  tf2torch inspect ./checkpoints/                       # latest checkpoint named in ./checkpoints/checkpoint
+  tf2torch inspect model.ckpt-1000000.index --json | jq '.totals'
+  tf2torch inspect model.ckpt --tensor bert/embeddings/word_embeddings`;
+
+export interface InspectJson {
+  path: string;
+  format: string;
+  notes: string[];
+  tensors: { name: string; dtype: string; shape: number[]; bytes: number; role: TensorRole }[];
+  totals: { tensors: number; bytes: number; byRole: Record<TensorRole, { tensors: number; bytes: number }> };
+}
+
+export function describeSource(source: TensorSource): InspectJson {
+  const byRole: InspectJson['totals']['byRole'] = {
+    weight: { tensors: 0, bytes: 0 },
+    optimizer: { tensors: 0, bytes: 0 },
+    bookkeeping: { tensors: 0, bytes: 0 },
+    metadata: { tensors: 0, bytes: 0 },
+  };
+  const tensors = source.tensors.map((t) => {
+    const role = source.roleOf(t.name);
+    byRole[role].tensors++;
+    byRole[role].bytes += t.byteLength;
+    return { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, role };
+  });
+  const bytes = tensors.reduce((a, t) => a + t.bytes, 0);
+  return { path: source.path, format: source.format, notes: [...source.notes], tensors, totals: { tensors: tensors.length, bytes, byRole } };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+function table(report: InspectJson): string {
+  const rows = report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, formatBytes(t.bytes), t.role === 'weight' ? '' : t.role]);
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), 0));
+  const lines = rows.map((r) => r.map((cell, c) => (c < 4 ? (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)) : cell)).join('  ').trimEnd());
+  const { totals } = report;
+  const share = (role: TensorRole) => {
+    const r = totals.byRole[role];
+    const pct = totals.bytes > 0 ? ` (${((100 * r.bytes) / totals.bytes).toFixed(1)}%)` : '';
+    return `${r.tensors} tensors, ${formatBytes(r.bytes)}${pct}`;
+  };
+  return [
+    `${report.path}: ${report.format}`,
+    ...report.notes.map((n) => `note: ${n}`),
+    '',
+    ...lines,
+    '',
+    `total:           ${totals.tensors} tensors, ${formatBytes(totals.bytes)}`,
+    `weights:         ${share('weight')}`,
+    `optimizer state: ${share('optimizer')}`,
+    `bookkeeping:     ${share('bookkeeping')}; metadata: ${share('metadata')}`,
+  ].join('\n');
+}
+
+async function showTensor(source: TensorSource, name: string, json: boolean, io: CommandIO): Promise<void> {
+  const t = source.tensors.find((x) => x.name === name);
+  if (t === undefined) {
+    const near = source.tensors.filter((x) => x.name.includes(name.split('/').pop() ?? name)).slice(0, 5).map((x) => `  ${x.name}`);
+    throw new Tf2TorchError(
+      ErrorCode.TENSOR_NOT_FOUND,
+      `${source.path}: no tensor named '${name}'${near.length ? `; similar names:\n${near.join('\n')}` : ''}`,
+      { file: source.path, tensor: name },
+    );
+  }
+  const summary = summarizeValues(t.dtype, t.shape, await t.read());
+  const info = { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, role: source.roleOf(t.name), ...summary };
+  if (json) {
+    io.out(JSON.stringify(info, null, 2));
+    return;
+  }
+  io.out(
+    [
+      `${t.name}: ${t.dtype} [${t.shape.join(', ')}], ${formatBytes(t.byteLength)}, ${info.role}`,
+      `first values: ${summary.first.map((v) => (typeof v === 'number' ? String(v) : v)).join(', ')}${summary.count > summary.first.length ? ', …' : ''}`,
+      ...(summary.min === undefined ? [] : [`min ${summary.min}, max ${summary.max}, mean ${summary.mean}`]),
+    ].join('\n'),
+  );
+}
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'list the tensors of a checkpoint (names, dtypes, shapes, sizes, optimizer state)',
+  help: HELP,
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { json: { type: 'boolean' }, tensor: { type: 'string' }, 'no-verify': { type: 'boolean' } },
+      });
+    } catch (cause) {
+      throw new Tf2TorchError(ErrorCode.USAGE, `${(cause as Error).message}\n\n${HELP}`, { cause });
+    }
+    const [path, ...extra] = parsed.positionals;
+    if (path === undefined || extra.length > 0) throw new Tf2TorchError(ErrorCode.USAGE, `inspect takes exactly one CHECKPOINT\n\n${HELP}`);
+    const source = await openTensorSource(path, { verify: parsed.values['no-verify'] !== true });
+    try {
+      const json = parsed.values.json === true;
+      if (parsed.values.tensor !== undefined) await showTensor(source, parsed.values.tensor, json, io);
+      else if (json) io.out(JSON.stringify(describeSource(source), null, 2));
+      else io.out(table(describeSource(source)));
+    } finally {
+      await source.close();
+    }
+    return 0;
+  },
+};
