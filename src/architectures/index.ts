@@ -4,10 +4,20 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture } from '../mapping/types.js';
+import { albert } from './albert.js';
 import { bert } from './bert.js';
+import { gpt2 } from './gpt2.js';
+import { t5 } from './t5.js';
+import { xlnet } from './xlnet.js';
+import { transfoXl } from './transfo-xl.js';
 
 export const ARCHITECTURES: readonly Architecture[] = [
   bert,
+  albert,
+  gpt2,
+  t5,
+  xlnet,
+  transfoXl,
 ];
 
 export function getArchitecture(modelType: string): Architecture {

@@ -51,6 +51,8 @@ export interface Rule {
   readonly to: string;
   readonly transforms?: readonly Transform[];
   readonly split?: { readonly axis: number; readonly as: string };
+  /** One source copied to `count` keys, the index filling `{as}` (XLNet's tied biases, one per layer). */
+  readonly repeat?: { readonly count: number; readonly as: string };
   /** Why this rule exists, when it is not obvious (printed in the plan). */
   readonly note?: string;
 }
@@ -92,6 +94,8 @@ export interface ConfigInput {
   /** The checkpoint listing (for deriving dimensions from shapes). */
   readonly listing: readonly TensorInfo[];
   readonly finetuningTask?: string;
+  /** Tells the user a fact about the config (fields derived from shapes); the caller prints it. */
+  readonly note?: (text: string) => void;
 }
 
 export interface Architecture {
@@ -107,6 +111,8 @@ export interface Architecture {
   /** Substring replacements applied in order to every name before matching (ALBERT's rewrites). */
   readonly renames?: readonly { readonly from: string; readonly to: string }[];
   readonly skip: readonly SkipRule[];
+  /** Skips that depend on the config (variables of a head the chosen model class does not have). */
+  configSkip?(config: ModelConfig): readonly SkipRule[];
   rules(config: ModelConfig): readonly Rule[];
   /** The model class's state dict (modern transformers, persistent keys only), in state_dict order. */
   expectedKeys(config: ModelConfig): readonly ExpectedKey[];

@@ -1,0 +1,176 @@
+/**
+ * Transformer-XL hyper-parameters read off a kimiyoung/transformer-xl TF checkpoint's shapes, so a
+ * checkpoint converts without its training flags, and a `--config` that disagrees with the weights
+ * is refused before any byte moves. Pure functions of the listing; no bytes.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { ModelConfig, TensorInfo } from '../mapping/types.js';
+
+const P = 'transformer/';
+
+/** The fields of TransfoXLConfig that the weights determine, plus the original's `proj_same_dim` flag. */
+export interface TransfoXlShapeFields {
+  vocab_size: number;
+  cutoffs: number[];
+  d_model: number;
+  d_embed: number;
+  n_head: number;
+  d_head: number;
+  d_inner: number;
+  div_val: number;
+  n_layer: number;
+  untie_r: boolean;
+  /** Per softmax cluster (cutoffs + 1 entries): whether it reuses the embedding projection. */
+  tie_projs: boolean[];
+  /** Original flag: whether clusters whose width equals d_model still get a projection. */
+  proj_same_dim: boolean;
+}
+
+/** TransfoXLConfig() defaults for what the weights cannot tell (transformers' configuration_transfo_xl). */
+export const TRANSFO_XL_DEFAULTS: Readonly<ModelConfig> = {
+  adaptive: true,
+  attn_type: 0,
+  clamp_len: 1000,
+  dropatt: 0.0,
+  dropout: 0.1,
+  eos_token_id: 0,
+  init: 'normal',
+  init_range: 0.01,
+  init_std: 0.02,
+  mem_len: 1600,
+  pre_lnorm: false,
+  proj_init_std: 0.01,
+  same_length: true,
+  sample_softmax: -1,
+};
+
+/**
+ * The original computes layer norms with tf.contrib.layers.layer_norm, whose variance epsilon is
+ * 1e-12; transformers' default (1e-5) would compute a slightly different function.
+ */
+export const ORIGINAL_LAYER_NORM_EPSILON = 1e-12;
+
+function configError(message: string): Tf2TorchError {
+  return new Tf2TorchError(ErrorCode.CONFIG, message);
+}
+
+function shapeOf(byName: ReadonlyMap<string, TensorInfo>, name: string): readonly number[] {
+  const t = byName.get(P + name);
+  if (!t) throw configError(`not a Transformer-XL checkpoint: '${P + name}' is missing`);
+  return t.shape;
+}
+
+function dim(shape: readonly number[], axis: number, name: string): number {
+  const d = shape[axis];
+  if (d === undefined) throw configError(`'${P + name}' has shape [${shape.join(', ')}], expected at least ${axis + 1} axes`);
+  return d;
+}
+
+/** Indices i for which `${prefix}${i}${suffix}` exists, checked to be 0..n-1 without gaps. */
+function indices(byName: ReadonlyMap<string, TensorInfo>, prefix: string, suffix: string): number[] {
+  const found = new Set<number>();
+  for (const name of byName.keys()) {
+    if (!name.startsWith(P + prefix) || !name.endsWith(suffix)) continue;
+    const middle = name.slice((P + prefix).length, name.length - suffix.length);
+    if (/^\d+$/.test(middle)) found.add(Number.parseInt(middle, 10));
+  }
+  const list = [...found].sort((a, b) => a - b);
+  list.forEach((v, i) => {
+    if (v !== i) throw configError(`'${P}${prefix}${i}${suffix}' is missing (found index ${v})`);
+  });
+  return list;
+}
+
+function cumulative(sizes: readonly number[]): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  for (const s of sizes) out.push((sum += s));
+  return out;
+}
+
+/** Reads every shape-determined field; `userDivVal` only breaks the tie of a single `cutoff_0` cluster. */
+export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal?: number): TransfoXlShapeFields {
+  const byName = new Map(listing.map((t) => [t.name, t]));
+  const layers = indices(byName, 'layer_', '/rel_attn/qkv/kernel');
+  if (layers.length === 0) throw configError(`not a Transformer-XL checkpoint: no '${P}layer_0/rel_attn/qkv/kernel'`);
+  const qkv = shapeOf(byName, 'layer_0/rel_attn/qkv/kernel');
+  const d_model = dim(qkv, 0, 'layer_0/rel_attn/qkv/kernel');
+  const rw = shapeOf(byName, 'r_w_bias');
+  const untie_r = rw.length === 3;
+  if (rw.length !== 2 && rw.length !== 3) throw configError(`'${P}r_w_bias' has shape [${rw.join(', ')}]: expected [n_head, d_head] or [n_layer, n_head, d_head]`);
+  if (untie_r && rw[0] !== layers.length) throw configError(`'${P}r_w_bias' has ${rw[0]} layers but the checkpoint has ${layers.length}`);
+  const n_head = dim(rw, rw.length - 2, 'r_w_bias');
+  const d_head = dim(rw, rw.length - 1, 'r_w_bias');
+  if (dim(qkv, 1, 'layer_0/rel_attn/qkv/kernel') !== 3 * n_head * d_head) {
+    throw configError(`'${P}layer_0/rel_attn/qkv/kernel' has ${qkv[1]} columns; 3 × n_head × d_head = ${3 * n_head * d_head}`);
+  }
+  const d_inner = dim(shapeOf(byName, 'layer_0/ff/layer_1/kernel'), 1, 'layer_0/ff/layer_1/kernel');
+
+  let vocab_size: number;
+  let d_embed: number;
+  let div_val: number;
+  let cutoffs: number[];
+  const embProj: boolean[] = [];
+  if (byName.has(`${P}adaptive_embed/lookup_table`)) {
+    // div_val 1: one table for the whole vocabulary; clusters exist only in the softmax.
+    const table = shapeOf(byName, 'adaptive_embed/lookup_table');
+    vocab_size = dim(table, 0, 'adaptive_embed/lookup_table');
+    d_embed = dim(table, 1, 'adaptive_embed/lookup_table');
+    div_val = 1;
+    const clusters = indices(byName, 'adaptive_softmax/cutoff_', '/b');
+    if (clusters.length === 0) {
+      shapeOf(byName, 'adaptive_softmax/bias');
+      cutoffs = [];
+    } else {
+      const ends = cumulative(clusters.map((i) => dim(shapeOf(byName, `adaptive_softmax/cutoff_${i}/b`), 0, `adaptive_softmax/cutoff_${i}/b`)));
+      if (ends.at(-1) !== vocab_size) throw configError(`the softmax clusters cover ${ends.at(-1)} tokens but '${P}adaptive_embed/lookup_table' has ${vocab_size}`);
+      cutoffs = ends.slice(0, -1);
+    }
+    const proj = byName.has(`${P}adaptive_embed/proj_W`);
+    for (let i = 0; i <= cutoffs.length; i++) embProj.push(proj);
+  } else {
+    const clusters = indices(byName, 'adaptive_embed/cutoff_', '/lookup_table');
+    if (clusters.length === 0) throw configError(`not a Transformer-XL checkpoint: neither '${P}adaptive_embed/lookup_table' nor '${P}adaptive_embed/cutoff_0/lookup_table'`);
+    const tables = clusters.map((i) => shapeOf(byName, `adaptive_embed/cutoff_${i}/lookup_table`));
+    const widths = tables.map((s, i) => dim(s, 1, `adaptive_embed/cutoff_${i}/lookup_table`));
+    const ends = cumulative(tables.map((s, i) => dim(s, 0, `adaptive_embed/cutoff_${i}/lookup_table`)));
+    vocab_size = ends.at(-1)!;
+    cutoffs = ends.slice(0, -1);
+    d_embed = widths[0]!;
+    div_val = widths.length > 1 ? Math.round(d_embed / widths[1]!) : userDivVal !== undefined && userDivVal > 1 ? userDivVal : 2;
+    widths.forEach((w, i) => {
+      if (w !== Math.floor(d_embed / div_val ** i)) {
+        throw configError(`'${P}adaptive_embed/cutoff_${i}/lookup_table' is ${w} wide; with d_embed ${d_embed} and div_val ${div_val} it should be ${Math.floor(d_embed / div_val ** i)}`);
+      }
+    });
+    for (const i of clusters) embProj.push(byName.has(`${P}adaptive_embed/cutoff_${i}/proj_W`));
+  }
+
+  const tie_projs: boolean[] = [];
+  for (let i = 0; i <= cutoffs.length; i++) {
+    const own = byName.has(`${P}adaptive_softmax/cutoff_${i}/proj`);
+    // Without its own projection a cluster reuses the embedding's (the original's tie_projs), if any.
+    tie_projs.push(!own && embProj[i] === true);
+  }
+  let proj_same_dim = true;
+  if (div_val > 1) {
+    const sameWidth = embProj.map((p, i) => ({ p, w: Math.floor(d_embed / div_val ** i) })).filter((c) => c.w === d_model);
+    if (sameWidth.length > 0) proj_same_dim = sameWidth.every((c) => c.p);
+  }
+  return { vocab_size, cutoffs, d_model, d_embed, n_head, d_head, d_inner, div_val, n_layer: layers.length, untie_r, tie_projs, proj_same_dim };
+}
+
+/** Which projections the original model has, from the config, exactly as its TF code decides. */
+export function transfoXlProjections(c: TransfoXlShapeFields): { embedding: boolean[]; softmax: boolean[] } {
+  const n = c.cutoffs.length + 1;
+  const embedding: boolean[] = [];
+  const softmax: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const width = c.div_val === 1 ? c.d_embed : Math.floor(c.d_embed / c.div_val ** i);
+    embedding.push(c.div_val === 1 ? c.d_model !== c.d_embed : !(width === c.d_model && !c.proj_same_dim));
+    const ownSkipped = (c.div_val === 1 || !c.proj_same_dim) && c.d_embed === c.d_model;
+    // Without clusters the original always reuses the embedding projection.
+    softmax.push(c.cutoffs.length > 0 && c.tie_projs[i] !== true && !ownSkipped);
+  }
+  return { embedding, softmax };
+}
