@@ -91,9 +91,10 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
   const problems: { code: ErrorCode; text: string }[] = [];
   const skipped: { name: string; reason: string }[] = [];
   const candidates = new Map<string, TensorInfo>(); // normalized name → variable
+  const skipRules = [...arch.skip, ...(arch.configSkip?.(config) ?? [])];
   for (const info of listing) {
     const name = normalizeName(arch, info.name);
-    const reason = skipReason(arch.skip, name);
+    const reason = skipReason(skipRules, name);
     if (reason !== undefined) skipped.push({ name: info.name, reason });
     else candidates.set(name, info);
   }
@@ -126,9 +127,10 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
       groupNames.forEach((n) => consumed.add(n));
       if (!complete) continue;
       const sources = group.map((g) => ({ name: g.name, dtype: g.dtype, shape: [...g.shape] }));
-      const count = rule.split ? (info.shape[rule.split.axis] ?? 0) : 1;
+      const count = rule.split ? (info.shape[rule.split.axis] ?? 0) : (rule.repeat?.count ?? 1);
       for (let i = 0; i < count; i++) {
-        const values = rule.split ? { ...captures, [rule.split.as]: String(i) } : captures;
+        const index = rule.split?.as ?? rule.repeat?.as;
+        const values = index !== undefined ? { ...captures, [index]: String(i) } : captures;
         const transforms: Transform[] = rule.split
           ? [{ op: 'select', axis: rule.split.axis, index: i }, ...(rule.transforms ?? [])]
           : [...(rule.transforms ?? [])];

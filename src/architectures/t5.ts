@@ -1,0 +1,213 @@
+/**
+ * t5: Mesh TensorFlow T5 checkpoints (v1.0, v1.1, mT5: `encoder/block_000/layer_000/SelfAttention/q`,
+ * `shared/embedding`, `decoder/logits/kernel`) → transformers `T5ForConditionalGeneration`, written
+ * as `save_pretrained` does (config.json, generation_config.json, weights; float32 by default, as the
+ * transformers converter casts every array). Every kernel but the embedding is transposed.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import { configSource, countIndexed, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
+import { t5FactsFromGin } from './t5-gin.js';
+
+/** T5Config() defaults (transformers configuration_t5.py). */
+const T5_DEFAULTS: ModelConfig = {
+  classifier_dropout: 0,
+  d_ff: 2048,
+  d_kv: 64,
+  d_model: 512,
+  dropout_rate: 0.1,
+  eos_token_id: 1,
+  feed_forward_proj: 'relu',
+  initializer_factor: 1,
+  is_encoder_decoder: true,
+  layer_norm_epsilon: 1e-6,
+  num_decoder_layers: null,
+  num_heads: 8,
+  num_layers: 6,
+  pad_token_id: 0,
+  relative_attention_max_distance: 128,
+  relative_attention_num_buckets: 32,
+  use_cache: true,
+  vocab_size: 32128,
+};
+
+const ALIASES = { hidden_size: 'd_model', num_attention_heads: 'num_heads', num_hidden_layers: 'num_layers', head_dim: 'd_kv' };
+
+const STACKS = ['encoder', 'decoder'] as const;
+const T = [{ op: 'transpose' }] as const;
+
+/** Sizes read off the tensors (the source of truth when there is no --config). */
+interface Shapes {
+  vocab?: number; dModel?: number; inner?: number; heads?: number; buckets?: number; dFF?: number;
+  gated: boolean; encLayers: number; decLayers: number; hasLogits: boolean;
+}
+
+function readShapes(input: ConfigInput): Shapes {
+  const l = input.listing;
+  const shared = shapeOf(l, 'shared/embedding');
+  const q = shapeOf(l, 'encoder/block_000/layer_000/SelfAttention/q');
+  const bias = shapeOf(l, 'encoder/block_000/layer_000/SelfAttention/relative_attention_bias');
+  const wi0 = shapeOf(l, 'encoder/block_000/layer_001/DenseReluDense/wi_0/kernel');
+  const wi = wi0 ?? shapeOf(l, 'encoder/block_000/layer_001/DenseReluDense/wi/kernel');
+  return {
+    vocab: shared?.[0], dModel: shared?.[1], inner: q?.[1], heads: bias?.[0], buckets: bias?.[1], dFF: wi?.[1],
+    gated: wi0 !== undefined,
+    encLayers: countIndexed(l, /^encoder\/block_(\d+)\//),
+    decLayers: countIndexed(l, /^decoder\/block_(\d+)\//),
+    hasLogits: l.some((t) => t.name === 'decoder/logits/kernel'),
+  };
+}
+
+/** The config transformers would need, derived from the shapes and operative_config.gin. */
+function derive(s: Shapes, input: ConfigInput): ModelConfig {
+  const gin = t5FactsFromGin(input.sidecar('operative_config.gin'));
+  const out: ModelConfig = { decoder_start_token_id: 0, tie_word_embeddings: !s.hasLogits };
+  if (s.vocab !== undefined) out['vocab_size'] = s.vocab;
+  if (s.dModel !== undefined) out['d_model'] = s.dModel;
+  if (s.heads !== undefined) out['num_heads'] = s.heads;
+  if (s.buckets !== undefined) out['relative_attention_num_buckets'] = s.buckets;
+  if (s.inner !== undefined && s.heads) out['d_kv'] = s.inner / s.heads;
+  if (s.dFF !== undefined) out['d_ff'] = s.dFF;
+  if (s.encLayers > 0) out['num_layers'] = s.encLayers;
+  if (s.decLayers > 0) out['num_decoder_layers'] = s.decLayers;
+  out['feed_forward_proj'] = s.gated ? `gated-${gin.activation ?? 'gelu'}` : (gin.activation ?? 'relu');
+  if (gin.layerNormEpsilon !== undefined) out['layer_norm_epsilon'] = gin.layerNormEpsilon;
+  if (gin.dropoutRate !== undefined) out['dropout_rate'] = gin.dropoutRate;
+  return out;
+}
+
+/** T5Config.__init__'s derived fields: the activation and whether the FF layer is gated. */
+function withActivation(config: ModelConfig, source: string): ModelConfig {
+  const proj = String(config['feed_forward_proj']);
+  const parts = proj.split('-');
+  const gated = parts[0] === 'gated';
+  if ((gated && parts.length !== 2) || (!gated && parts.length !== 1)) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: feed_forward_proj '${proj}' is not a valid activation ('relu', 'gated-gelu', …)`, { file: source });
+  }
+  return { ...config, dense_act_fn: proj === 'gated-gelu' ? 'gelu_new' : parts[parts.length - 1], is_gated_act: gated };
+}
+
+function buildConfig(input: ConfigInput): ModelConfig {
+  const source = configSource(input, 'the checkpoint shapes and operative_config.gin');
+  const s = readShapes(input);
+  const given = input.user ? resolveAliases(input.user, ALIASES) : derive(s, input);
+  let config: ModelConfig = { ...T5_DEFAULTS, ...given, model_type: 't5', architectures: ['T5ForConditionalGeneration'] };
+  if (config['num_decoder_layers'] === null || config['num_decoder_layers'] === undefined) config['num_decoder_layers'] = config['num_layers'];
+  config = withActivation(config, source);
+  const tied = config['tie_word_embeddings'] !== false;
+  if (tied && s.hasLogits) {
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${source} says tie_word_embeddings: true, but the checkpoint has its own output layer decoder/logits/kernel ` +
+        '(a T5 v1.1 / mT5 checkpoint). Tied, lm_head and shared.weight would be one tensor and one of the two would be lost. ' +
+        'Use the config of the v1.1/mT5 model (with "tie_word_embeddings": false).',
+      { file: source, tensor: 'decoder/logits/kernel' },
+    );
+  }
+  if (!tied && !s.hasLogits && s.dModel !== undefined) {
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${source} says tie_word_embeddings: false, but the checkpoint has no decoder/logits/kernel (a T5 v1.0 checkpoint ties the output layer to shared/embedding): lm_head.weight would have no value`,
+      { file: source },
+    );
+  }
+  const out: Disagreement[] = [];
+  const check = (field: string, actual: number | undefined, evidence: string) => {
+    if (actual !== undefined && actual !== config[field]) out.push({ field, config: config[field], checkpoint: actual, evidence });
+  };
+  check('vocab_size', s.vocab, 'shared/embedding');
+  check('d_model', s.dModel, 'shared/embedding');
+  check('num_heads', s.heads, 'encoder/block_000/layer_000/SelfAttention/relative_attention_bias');
+  check('relative_attention_num_buckets', s.buckets, 'encoder/block_000/layer_000/SelfAttention/relative_attention_bias');
+  if (s.inner !== undefined && typeof config['num_heads'] === 'number') check('d_kv', s.inner / config['num_heads'], 'encoder/block_000/layer_000/SelfAttention/q');
+  check('d_ff', s.dFF, 'encoder/block_000/layer_001/DenseReluDense');
+  if (s.encLayers > 0) check('num_layers', s.encLayers, 'encoder/block_{b}/');
+  if (s.decLayers > 0) check('num_decoder_layers', s.decLayers, 'decoder/block_{b}/');
+  if (s.dFF !== undefined && s.gated !== config['is_gated_act']) {
+    out.push({ field: 'feed_forward_proj', config: config['feed_forward_proj'], checkpoint: s.gated ? 'gated (wi_0, wi_1)' : 'not gated (wi)', evidence: 'encoder/block_000/layer_001/DenseReluDense' });
+  }
+  refuseDisagreements(out, source, 'Pass the T5Config (config.json) of this model with --config, or omit --config to derive it from the checkpoint.');
+  return config;
+}
+
+function rules(config: ModelConfig): readonly Rule[] {
+  void config;
+  const out: Rule[] = [{ from: 'shared/embedding', to: 'shared.weight', note: 'embeddings are not transposed' }];
+  for (const s of STACKS) {
+    const block = `${s}/block_{block}/layer_{sub}`;
+    const key = `${s}.block.{block}.layer.{sub}`;
+    for (const attn of s === 'encoder' ? ['SelfAttention'] : ['SelfAttention', 'EncDecAttention']) {
+      for (const p of ['q', 'k', 'v', 'o', 'relative_attention_bias']) {
+        out.push({ from: `${block}/${attn}/${p}`, to: `${key}.${attn}.${p}.weight`, transforms: T });
+      }
+    }
+    out.push({ from: `${block}/rms_norm/scale`, to: `${key}.layer_norm.weight` });
+    for (const w of ['wi', 'wi_0', 'wi_1', 'wo']) {
+      out.push({ from: `${block}/DenseReluDense/${w}/kernel`, to: `${key}.DenseReluDense.${w}.weight`, transforms: T });
+    }
+    out.push({ from: `${s}/rms_norm/scale`, to: `${s}.final_layer_norm.weight` });
+  }
+  out.push({ from: 'decoder/logits/kernel', to: 'lm_head.weight', transforms: T, note: 'untied output layer (v1.1, mT5)' });
+  return out;
+}
+
+function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const v = config['vocab_size'] as number;
+  const d = config['d_model'] as number;
+  const inner = (config['num_heads'] as number) * (config['d_kv'] as number);
+  const ff = config['d_ff'] as number;
+  const wis = config['is_gated_act'] ? ['wi_0', 'wi_1'] : ['wi'];
+  const keys: ExpectedKey[] = [{ key: 'shared.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' }];
+  const attention = (p: string, withBias: boolean): ExpectedKey[] => [
+    { key: `${p}.q.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
+    { key: `${p}.k.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
+    { key: `${p}.v.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
+    { key: `${p}.o.weight`, shape: [d, inner], fromConfig: '[d_model, num_heads*d_kv]' },
+    ...(withBias ? [{ key: `${p}.relative_attention_bias.weight`, shape: [config['relative_attention_num_buckets'] as number, config['num_heads'] as number], fromConfig: '[relative_attention_num_buckets, num_heads]' }] : []),
+  ];
+  for (const s of STACKS) {
+    keys.push({ key: `${s}.embed_tokens.weight`, shape: [v, d], aliasOf: 'shared.weight' });
+    const layers = config[s === 'encoder' ? 'num_layers' : 'num_decoder_layers'] as number;
+    for (let b = 0; b < layers; b++) {
+      const p = `${s}.block.${b}.layer`;
+      keys.push(...attention(`${p}.0.SelfAttention`, b === 0), { key: `${p}.0.layer_norm.weight`, shape: [d] });
+      if (s === 'decoder') keys.push(...attention(`${p}.1.EncDecAttention`, false), { key: `${p}.1.layer_norm.weight`, shape: [d] });
+      const ffLayer = s === 'encoder' ? 1 : 2;
+      for (const w of wis) keys.push({ key: `${p}.${ffLayer}.DenseReluDense.${w}.weight`, shape: [ff, d], fromConfig: '[d_ff, d_model]' });
+      keys.push({ key: `${p}.${ffLayer}.DenseReluDense.wo.weight`, shape: [d, ff], fromConfig: '[d_model, d_ff]' });
+      keys.push({ key: `${p}.${ffLayer}.layer_norm.weight`, shape: [d] });
+    }
+    keys.push({ key: `${s}.final_layer_norm.weight`, shape: [d] });
+  }
+  const tied = config['tie_word_embeddings'] !== false;
+  keys.push(tied ? { key: 'lm_head.weight', shape: [v, d], aliasOf: 'shared.weight' } : { key: 'lm_head.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' });
+  return keys;
+}
+
+/** generation_config.json as save_pretrained writes it (GenerationConfig.from_model_config). */
+function generationConfig(config: ModelConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { _from_model_config: true };
+  for (const k of ['decoder_start_token_id', 'eos_token_id', 'pad_token_id']) {
+    if (config[k] !== undefined && config[k] !== null) out[k] = config[k];
+  }
+  return out;
+}
+
+export const t5: Architecture = {
+  modelType: 't5',
+  summary: 'Mesh TensorFlow T5 (v1.0, v1.1, mT5) → T5ForConditionalGeneration',
+  configFileNames: [],
+  buildConfig,
+  skip: [
+    { pattern: '(^|/)[^/]*_slot_[^/]*$', reason: 'Adafactor optimizer slot' },
+    { components: ['global_step', 'adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'], reason: 'optimizer slot or step counter' },
+  ],
+  rules,
+  expectedKeys,
+  defaultDType: 'float32',
+  extraFiles: (config) => [{ name: 'generation_config.json', text: `${JSON.stringify(sortKeys(generationConfig(config)), null, 2)}\n` }],
+};
+
+function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,231 @@
+/**
+ * xlnet: zihangdai/xlnet release checkpoints (`model/transformer/layer_{l}/rel_attn/q/kernel`, per-layer
+ * relative biases stacked in one [n_layer, …] variable) → transformers `XLNetLMHeadModel`, or, with
+ * --finetuning_task_name, `XLNetForSequenceClassification` (GLUE tasks) / `XLNetForQuestionAnswering`
+ * (squad), chosen exactly as transformers does. Heads the checkpoint lacks are reported as left for
+ * `from_pretrained` to initialise, never written.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
+import { configSource, countIndexed, intField, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
+
+/** XLNetConfig() defaults (transformers configuration_xlnet.py). */
+const XLNET_DEFAULTS: ModelConfig = {
+  attn_type: 'bi',
+  bi_data: false,
+  bos_token_id: 1,
+  clamp_len: -1,
+  d_inner: 4096,
+  d_model: 1024,
+  dropout: 0.1,
+  end_n_top: 5,
+  eos_token_id: 2,
+  ff_activation: 'gelu',
+  initializer_range: 0.02,
+  layer_norm_eps: 1e-12,
+  mem_len: 512,
+  n_head: 16,
+  n_layer: 24,
+  pad_token_id: 5,
+  reuse_len: null,
+  same_length: false,
+  start_n_top: 5,
+  summary_activation: 'tanh',
+  summary_last_dropout: 0.1,
+  summary_type: 'last',
+  summary_use_proj: true,
+  untie_r: true,
+  use_mems_eval: true,
+  use_mems_train: false,
+  vocab_size: 32000,
+};
+
+/** transformers' GLUE_TASKS_NUM_LABELS (convert_xlnet_original_tf_checkpoint_to_pytorch.py). */
+export const GLUE_TASKS_NUM_LABELS: Readonly<Record<string, number>> = {
+  cola: 2, mnli: 3, mrpc: 2, 'sst-2': 2, 'sts-b': 1, qqp: 2, qnli: 2, rte: 2, wnli: 2,
+};
+
+const ALIASES = { n_token: 'vocab_size', hidden_size: 'd_model', num_attention_heads: 'n_head', num_hidden_layers: 'n_layer' };
+const T = [{ op: 'transpose' }] as const;
+const BIASES = ['r_r_bias', 'r_s_bias', 'r_w_bias'];
+
+type HeadClass = 'XLNetLMHeadModel' | 'XLNetForSequenceClassification' | 'XLNetForQuestionAnswering';
+
+function headClass(config: ModelConfig): HeadClass {
+  const a = (config['architectures'] as string[] | undefined)?.[0];
+  return a === 'XLNetForSequenceClassification' || a === 'XLNetForQuestionAnswering' ? a : 'XLNetLMHeadModel';
+}
+
+/** id2label/label2id as the `num_labels` setter makes them (keys of id2label are strings in JSON). */
+function labels(n: number): ModelConfig {
+  const id2label: Record<string, string> = {};
+  const label2id: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    id2label[String(i)] = `LABEL_${i}`;
+    label2id[`LABEL_${i}`] = i;
+  }
+  // PretrainedConfig's default is 2 labels; to_json_string leaves out values equal to the default.
+  return n === 2 ? {} : { id2label, label2id };
+}
+
+function buildConfig(input: ConfigInput): ModelConfig {
+  const source = configSource(input);
+  if (!input.user) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, 'xlnet needs --config (the xlnet_config.json released with the checkpoint)');
+  }
+  const given = resolveAliases(input.user, ALIASES);
+  let config: ModelConfig = { ...XLNET_DEFAULTS, ...given, model_type: 'xlnet' };
+  const dModel = intField(config, 'd_model', source);
+  const nHead = intField(config, 'n_head', source);
+  if (nHead === 0 || dModel % nHead !== 0) throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: d_model ${dModel} is not divisible by n_head ${nHead}`, { file: source });
+  if ('d_head' in given && given['d_head'] !== dModel / nHead) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: d_head ${JSON.stringify(given['d_head'])} must equal d_model / n_head = ${dModel / nHead}`, { file: source });
+  }
+  config['d_head'] = dModel / nHead;
+  const task = (input.finetuningTask ?? '').toLowerCase();
+  const glue = GLUE_TASKS_NUM_LABELS[task];
+  if (glue !== undefined) {
+    config = { ...config, finetuning_task: task, ...labels(glue), architectures: ['XLNetForSequenceClassification'] };
+  } else if (task.includes('squad')) {
+    config = { ...config, finetuning_task: task, architectures: ['XLNetForQuestionAnswering'] };
+  } else {
+    config = { ...config, architectures: ['XLNetLMHeadModel'] };
+  }
+  checkAgainstCheckpoint(config, input, source);
+  return config;
+}
+
+function checkAgainstCheckpoint(config: ModelConfig, input: ConfigInput, source: string): void {
+  const out: Disagreement[] = [];
+  const check = (field: string, actual: number | undefined, evidence: string) => {
+    if (actual !== undefined && actual !== config[field]) out.push({ field, config: config[field], checkpoint: actual, evidence });
+  };
+  const emb = shapeOf(input.listing, 'model/transformer/word_embedding/lookup_table');
+  check('vocab_size', emb?.[0], 'model/transformer/word_embedding/lookup_table');
+  check('d_model', emb?.[1], 'model/transformer/word_embedding/lookup_table');
+  const q = shapeOf(input.listing, 'model/transformer/layer_0/rel_attn/q/kernel');
+  check('n_head', q?.[1], 'model/transformer/layer_0/rel_attn/q/kernel');
+  check('d_inner', shapeOf(input.listing, 'model/transformer/layer_0/ff/layer_1/kernel')?.[1], 'model/transformer/layer_0/ff/layer_1/kernel');
+  const layers = countIndexed(input.listing, /^model\/transformer\/layer_(\d+)\//);
+  if (layers > 0) check('n_layer', layers, 'model/transformer/layer_{l}/');
+  const rw = shapeOf(input.listing, 'model/transformer/r_w_bias');
+  if (rw) {
+    const untied = rw.length === 3;
+    if (untied !== (config['untie_r'] !== false)) out.push({ field: 'untie_r', config: config['untie_r'], checkpoint: untied, evidence: `model/transformer/r_w_bias [${rw.join(', ')}]` });
+  }
+  refuseDisagreements(out, source, 'Pass the xlnet_config.json of this checkpoint with --config.');
+}
+
+function rules(config: ModelConfig): readonly Rule[] {
+  const layer = 'model/transformer/layer_{layer}';
+  const key = 'transformer.layer.{layer}';
+  const out: Rule[] = [
+    { from: 'model/transformer/word_embedding/lookup_table', to: 'transformer.word_embedding.weight' },
+    { from: 'model/transformer/mask_emb/mask_emb', to: 'transformer.mask_emb' },
+  ];
+  for (const p of ['q', 'k', 'v', 'o', 'r']) out.push({ from: `${layer}/rel_attn/${p}/kernel`, to: `${key}.rel_attn.${p}`, note: '3-D [d_model, n_head, d_head], not transposed' });
+  for (const [tf, hf] of [['rel_attn/LayerNorm', 'rel_attn.layer_norm'], ['ff/LayerNorm', 'ff.layer_norm']] as const) {
+    out.push({ from: `${layer}/${tf}/gamma`, to: `${key}.${hf}.weight` }, { from: `${layer}/${tf}/beta`, to: `${key}.${hf}.bias` });
+  }
+  for (const ff of ['layer_1', 'layer_2']) {
+    out.push({ from: `${layer}/ff/${ff}/kernel`, to: `${key}.ff.${ff}.weight`, transforms: T }, { from: `${layer}/ff/${ff}/bias`, to: `${key}.ff.${ff}.bias` });
+  }
+  if (config['untie_r'] !== false) {
+    for (const b of BIASES) out.push({ from: `model/transformer/${b}`, to: `transformer.layer.{layer}.rel_attn.${b}`, split: { axis: 0, as: 'layer' } });
+  } else {
+    // Tied biases ([n_head, d_head], one for all layers): every layer of the PyTorch model gets the same values.
+    const repeat = { count: config['n_layer'] as number, as: 'layer' };
+    for (const b of BIASES) out.push({ from: `model/transformer/${b}`, to: `transformer.layer.{layer}.rel_attn.${b}`, repeat, note: 'untie_r false: one tensor for all layers' });
+  }
+  out.push({ from: 'model/transformer/seg_embed', to: 'transformer.layer.{layer}.rel_attn.seg_embed', split: { axis: 0, as: 'layer' } });
+  const head = headClass(config);
+  if (head === 'XLNetLMHeadModel') out.push({ from: 'model/lm_loss/bias', to: 'lm_loss.bias' });
+  if (head === 'XLNetForSequenceClassification') {
+    // The original code's scope is spelled 'sequnece_summary'.
+    out.push({ from: 'model/sequnece_summary/summary/kernel', to: 'sequence_summary.summary.weight', transforms: T });
+    out.push({ from: 'model/sequnece_summary/summary/bias', to: 'sequence_summary.summary.bias' });
+    const task = String(config['finetuning_task']);
+    out.push({ from: `model/regression_${task}/logit/kernel`, to: 'logits_proj.weight', transforms: T });
+    out.push({ from: `model/regression_${task}/logit/bias`, to: 'logits_proj.bias' });
+  }
+  return out;
+}
+
+/** Variables of heads the chosen class does not have: transformers ignores them, the plan says so. */
+function configSkip(config: ModelConfig): readonly SkipRule[] {
+  const head = headClass(config);
+  const out: SkipRule[] = [];
+  if (head !== 'XLNetLMHeadModel') out.push({ pattern: '^model/lm_loss/', reason: `LM head: ${head} has none` });
+  if (head !== 'XLNetForSequenceClassification') {
+    out.push({ pattern: '^model/(sequnece_summary|regression_[^/]+)/', reason: `classification head: ${head} has none (use --finetuning_task_name)` });
+  } else {
+    const task = String(config['finetuning_task']).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out.push({ pattern: `^model/regression_(?!${task}/)[^/]+/`, reason: 'head of another task' });
+  }
+  return out;
+}
+
+function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const v = config['vocab_size'] as number;
+  const d = config['d_model'] as number;
+  const n = config['n_head'] as number;
+  const dh = config['d_head'] as number;
+  const inner = config['d_inner'] as number;
+  const head = headClass(config);
+  const keys: ExpectedKey[] = [
+    { key: 'transformer.mask_emb', shape: [1, 1, d] },
+    { key: 'transformer.word_embedding.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' },
+  ];
+  for (let l = 0; l < (config['n_layer'] as number); l++) {
+    const p = `transformer.layer.${l}`;
+    for (const m of ['q', 'k', 'v', 'o', 'r']) keys.push({ key: `${p}.rel_attn.${m}`, shape: [d, n, dh], fromConfig: '[d_model, n_head, d_head]' });
+    for (const b of BIASES) keys.push({ key: `${p}.rel_attn.${b}`, shape: [n, dh], fromConfig: '[n_head, d_head]' });
+    keys.push(
+      { key: `${p}.rel_attn.seg_embed`, shape: [2, n, dh], fromConfig: '[2, n_head, d_head]' },
+      { key: `${p}.rel_attn.layer_norm.weight`, shape: [d] },
+      { key: `${p}.rel_attn.layer_norm.bias`, shape: [d] },
+      { key: `${p}.ff.layer_norm.weight`, shape: [d] },
+      { key: `${p}.ff.layer_norm.bias`, shape: [d] },
+      { key: `${p}.ff.layer_1.weight`, shape: [inner, d], fromConfig: '[d_inner, d_model]' },
+      { key: `${p}.ff.layer_1.bias`, shape: [inner] },
+      { key: `${p}.ff.layer_2.weight`, shape: [d, inner], fromConfig: '[d_model, d_inner]' },
+      { key: `${p}.ff.layer_2.bias`, shape: [d] },
+    );
+  }
+  if (head === 'XLNetLMHeadModel') {
+    keys.push({ key: 'lm_loss.weight', shape: [v, d], aliasOf: 'transformer.word_embedding.weight' }, { key: 'lm_loss.bias', shape: [v] });
+  } else if (head === 'XLNetForSequenceClassification') {
+    const labelCount = Object.keys((config['id2label'] as object | undefined) ?? { 0: 0, 1: 1 }).length;
+    keys.push(
+      { key: 'sequence_summary.summary.weight', shape: [d, d], optional: true },
+      { key: 'sequence_summary.summary.bias', shape: [d], optional: true },
+      { key: 'logits_proj.weight', shape: [labelCount, d], fromConfig: '[num_labels, d_model]', optional: true },
+      { key: 'logits_proj.bias', shape: [labelCount], optional: true },
+    );
+  } else {
+    // transformers never maps these from a TF checkpoint: from_pretrained initialises them.
+    const qa: [string, number[]][] = [
+      ['start_logits.dense.weight', [1, d]], ['start_logits.dense.bias', [1]],
+      ['end_logits.dense_0.weight', [d, 2 * d]], ['end_logits.dense_0.bias', [d]],
+      ['end_logits.LayerNorm.weight', [d]], ['end_logits.LayerNorm.bias', [d]],
+      ['end_logits.dense_1.weight', [1, d]], ['end_logits.dense_1.bias', [1]],
+      ['answer_class.dense_0.weight', [d, 2 * d]], ['answer_class.dense_0.bias', [d]],
+      ['answer_class.dense_1.weight', [1, d]],
+    ];
+    for (const [key, shape] of qa) keys.push({ key, shape, optional: true });
+  }
+  return keys;
+}
+
+export const xlnet: Architecture = {
+  modelType: 'xlnet',
+  summary: 'zihangdai/xlnet checkpoints → XLNetLMHeadModel, or a GLUE/SQuAD head with --finetuning_task_name',
+  configFileNames: ['xlnet_config.json'],
+  buildConfig,
+  skip: [
+    { components: ['adam_v', 'adam_m', 'Adam', 'Adam_1', 'global_step', 'beta1_power', 'beta2_power'], reason: 'optimizer slot or step counter' },
+  ],
+  configSkip,
+  rules,
+  expectedKeys,
+};
