@@ -1,0 +1,160 @@
+/**
+ * `tf2torch convert`: the transformers-cli command line (`--model_type --tf_checkpoint --config
+ * --pytorch_dump_output --finetuning_task_name`, kebab-case accepted too) plus dry run, formats,
+ * dtype, sharding and overwrite control.
+ */
+import { parseArgs } from 'node:util';
+import { ARCHITECTURES } from '../architectures/index.js';
+import { convert, planConversion, type ConvertOptions } from '../convert/index.js';
+import { progressBar, type ProgressBar } from '../convert/progress.js';
+import type { WeightFormat } from '../convert/output.js';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { formatBytes, formatPlan } from '../mapping/format-plan.js';
+import type { DType } from '../tensor.js';
+import type { Command, CommandIO } from './io.js';
+
+const HELP = `tf2torch convert — convert an original checkpoint into Hugging Face PyTorch weights
+
+Usage:
+  tf2torch convert --model_type TYPE --tf_checkpoint PATH [--config FILE] --pytorch_dump_output OUT [options]
+
+The options transformers-cli has (same spelling; kebab-case works too: --model-type, --tf-checkpoint, …):
+  --model_type TYPE            ${ARCHITECTURES.map((a) => a.modelType).join(', ')}
+  --tf_checkpoint PATH         checkpoint prefix (bert_model.ckpt), its .index/.data file, or its folder
+  --config FILE                the original config (bert_config.json); default: looked for beside the checkpoint
+  --pytorch_dump_output OUT    what to write, decided by the path:
+                                 *.bin          one torch.save file (as transformers-cli writes it)
+                                 *.safetensors  one safetensors file
+                                 a folder       (existing, ending in '/', or without extension) a ready
+                                                Hugging Face folder: config.json, weights, tokenizer files
+                               single files get a config.json beside them unless one exists
+  --finetuning_task_name NAME  task of a fine-tuned checkpoint (xlnet)
+
+More:
+  --dry-run                    print the conversion plan (every key, source, transform), write nothing
+  --format FMT                 folder weights: safetensors (default), pytorch, or both
+  --dtype DT                   keep (default), float32, float16 or bfloat16 (floating-point tensors only)
+  --max-shard-size SIZE        shard folder weights above this size (default 5GB; e.g. 500MB, 2GiB)
+  --force                      overwrite an existing output
+  --no-verify                  do not verify checkpoint checksums (faster; corrupt data goes unnoticed)
+  --skip-unknown               leave out variables no rule maps (reported) instead of failing
+  --quiet                      no progress bar, no summary
+
+Examples:
+  # exactly the transformers-cli command (writes pytorch_model.bin, plus config.json beside it)
+  tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt \\
+    --config uncased_L-12_H-768_A-12/bert_config.json --pytorch_dump_output out/pytorch_model.bin
+
+  # a folder from_pretrained() loads as is (config.json, model.safetensors, vocab.txt)
+  tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt --pytorch_dump_output bert-hf/
+
+  # see what would happen first
+  tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt --dry-run
+`;
+
+const OPTIONS = {
+  model_type: { type: 'string' },
+  'model-type': { type: 'string' },
+  tf_checkpoint: { type: 'string' },
+  'tf-checkpoint': { type: 'string' },
+  config: { type: 'string' },
+  pytorch_dump_output: { type: 'string' },
+  'pytorch-dump-output': { type: 'string' },
+  finetuning_task_name: { type: 'string' },
+  'finetuning-task-name': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  dry_run: { type: 'boolean' },
+  format: { type: 'string' },
+  dtype: { type: 'string' },
+  'max-shard-size': { type: 'string' },
+  max_shard_size: { type: 'string' },
+  force: { type: 'boolean' },
+  'no-verify': { type: 'boolean' },
+  'skip-unknown': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+} as const;
+
+const FORMATS: readonly WeightFormat[] = ['safetensors', 'pytorch', 'both'];
+const DTYPE_CHOICES = ['keep', 'float32', 'float16', 'bfloat16'] as const;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (cause) {
+    throw new Tf2TorchError(ErrorCode.USAGE, `${(cause as Error).message} (see tf2torch convert --help)`, { cause });
+  }
+}
+
+function pick(values: Record<string, unknown>, ...names: string[]): string | undefined {
+  const given = names.map((n) => values[n]).filter((v): v is string => typeof v === 'string');
+  return given[0];
+}
+
+export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: boolean; quiet: boolean } {
+  const v = parse(argv);
+  const modelType = pick(v, 'model_type', 'model-type');
+  const checkpoint = pick(v, 'tf_checkpoint', 'tf-checkpoint');
+  if (modelType === undefined) throw new Tf2TorchError(ErrorCode.USAGE, `missing --model_type (one of: ${ARCHITECTURES.map((a) => a.modelType).join(', ')})`);
+  if (checkpoint === undefined) throw new Tf2TorchError(ErrorCode.USAGE, 'missing --tf_checkpoint (the checkpoint prefix, e.g. bert_model.ckpt)');
+  const dryRun = v['dry-run'] === true || v.dry_run === true;
+  const output = pick(v, 'pytorch_dump_output', 'pytorch-dump-output');
+  if (!dryRun && output === undefined) throw new Tf2TorchError(ErrorCode.USAGE, 'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder); or use --dry-run');
+  const format = v.format;
+  if (format !== undefined && !FORMATS.includes(format as WeightFormat)) throw new Tf2TorchError(ErrorCode.USAGE, `--format ${format}: expected one of ${FORMATS.join(', ')}`);
+  const dtype = v.dtype;
+  if (dtype !== undefined && !(DTYPE_CHOICES as readonly string[]).includes(dtype)) throw new Tf2TorchError(ErrorCode.USAGE, `--dtype ${dtype}: expected one of ${DTYPE_CHOICES.join(', ')}`);
+  const maxShardSize = pick(v, 'max-shard-size', 'max_shard_size');
+  const config = v.config;
+  const finetuningTask = pick(v, 'finetuning_task_name', 'finetuning-task-name');
+  return {
+    modelType,
+    checkpoint,
+    ...(config === undefined ? {} : { config }),
+    ...(output === undefined ? {} : { output }),
+    ...(finetuningTask === undefined ? {} : { finetuningTask }),
+    ...(format === undefined ? {} : { format: format as WeightFormat }),
+    ...(dtype === undefined ? {} : { dtype: dtype as 'keep' | DType }),
+    ...(maxShardSize === undefined ? {} : { maxShardSize }),
+    force: v.force === true,
+    verify: v['no-verify'] !== true,
+    skipUnknown: v['skip-unknown'] === true,
+    dryRun,
+    quiet: v.quiet === true,
+  };
+}
+
+async function run(argv: string[], io: CommandIO): Promise<number> {
+  const { dryRun, quiet, ...options } = optionsFromArgv(argv);
+  if (dryRun) {
+    const { plan } = await planConversion(options);
+    io.out(formatPlan(plan));
+    return 0;
+  }
+  let bar: ProgressBar | undefined;
+  const showBar = !quiet && io.errIsTTY;
+  const result = await convert({
+    ...options,
+    ...(showBar ? { onProgress: (done: number, total: number) => (bar ??= progressBar(total, (t) => io.err(t))).update(done) } : {}),
+  });
+  bar?.finish();
+  if (!quiet) {
+    const { plan } = result;
+    io.out(
+      [
+        `converted ${plan.modelType} checkpoint ${result.checkpointPath} (${plan.variableCount} variables, ${plan.skipped.length} skipped) → ${result.output}`,
+        `  ${plan.outputs.length} keys${plan.modelClass ? ` of ${plan.modelClass}` : ''}, ${formatBytes(plan.totalBytes)} of weights`,
+        ...result.files.map((f) => `  wrote ${f}`),
+        ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
+      ].join('\n'),
+    );
+  }
+  for (const w of result.warnings) io.err(`warning: ${w}\n`);
+  return 0;
+}
+
+export const convertCommand: Command = {
+  name: 'convert',
+  summary: 'convert a checkpoint (transformers-cli flags) into .bin, .safetensors or a Hugging Face folder',
+  help: HELP,
+  run,
+};

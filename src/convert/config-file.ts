@@ -1,0 +1,65 @@
+/**
+ * Config files in and out: the user's JSON (bounded, errors naming the file) and `config.json` as
+ * transformers writes it (keys sorted, indent 2, trailing newline).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { ModelConfig } from '../mapping/types.js';
+
+/** Config and tokenizer sidecars are small text files; anything bigger is not one. */
+export const MAX_SIDECAR_BYTES = 64 * 1024 * 1024;
+
+/** Text of a small file, or undefined when absent; refuses oversized files before reading. */
+export function readSidecar(path: string): string | undefined {
+  if (!existsSync(path) || !statSync(path).isFile()) return undefined;
+  const size = statSync(path).size;
+  if (size > MAX_SIDECAR_BYTES) {
+    throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: ${size} bytes is too large for a config or tokenizer file (limit ${MAX_SIDECAR_BYTES})`, { file: path });
+  }
+  return readFileSync(path, 'utf8');
+}
+
+export function parseConfigText(text: string, path: string): ModelConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${path}: not valid JSON (${(cause as Error).message})`, { file: path, cause });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${path}: a config must be a JSON object`, { file: path });
+  }
+  return value as ModelConfig;
+}
+
+export function readConfigFile(path: string): ModelConfig {
+  const text = readSidecar(path);
+  if (text === undefined) throw new Tf2TorchError(ErrorCode.NOT_FOUND, `config file ${path} not found`, { file: path });
+  return parseConfigText(text, path);
+}
+
+/** The first of `names` present in `dir`, parsed. */
+export function findConfigBeside(dir: string, names: readonly string[]): { config: ModelConfig; path: string } | undefined {
+  for (const name of names) {
+    const path = join(dir, name);
+    const text = readSidecar(path);
+    if (text !== undefined) return { config: parseConfigText(text, path), path };
+  }
+  return undefined;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+    return out;
+  }
+  return value;
+}
+
+/** `config.json` text as PretrainedConfig.to_json_string writes it: sorted keys, indent 2, newline. */
+export function configJsonText(config: ModelConfig): string {
+  return `${JSON.stringify(sortKeys(config), null, 2)}\n`;
+}

@@ -1,0 +1,183 @@
+/**
+ * The library entry: `planConversion()` (open the checkpoint, build config and plan; no tensor bytes
+ * read) and `convert()` (plan, then stream every output tensor into the writers, atomically).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { getArchitecture } from '../architectures/index.js';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { openTensorSource, type TensorSource } from '../formats/open.js';
+import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, writeWeights } from '../formats/sharding.js';
+import { writeSafetensorsFile } from '../formats/safetensors/write.js';
+import { writeTorchFile } from '../formats/torch/write.js';
+import { isObjectBased } from '../formats/tf-checkpoint/index.js';
+import { writeFileAtomically } from '../io/atomic.js';
+import { buildPlan, type Plan } from '../mapping/plan.js';
+import type { Architecture, ModelConfig } from '../mapping/types.js';
+import type { DType } from '../tensor.js';
+import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
+import { buildFolderAtomically, checkOverwrite, outputKindOf, type OutputKind, type WeightFormat } from './output.js';
+import { planToStateDict } from './tensors.js';
+
+export interface ConvertOptions {
+  /** `--model_type`, as transformers-cli spells it (bert, gpt2, …). */
+  readonly modelType: string;
+  /** `--tf_checkpoint`: a checkpoint prefix, file or folder. */
+  readonly checkpoint: string;
+  /** `--config`; when absent, the architecture's config files are looked for beside the checkpoint. */
+  readonly config?: string;
+  /** `--pytorch_dump_output`: `*.bin`, `*.safetensors`, or a folder. Not needed for a plan. */
+  readonly output?: string;
+  readonly finetuningTask?: string;
+  /** Weight format of a folder output (default safetensors). */
+  readonly format?: WeightFormat;
+  readonly dtype?: 'keep' | DType;
+  /** Bytes, or text such as "5GB". */
+  readonly maxShardSize?: number | string;
+  readonly force?: boolean;
+  /** Verify checkpoint checksums while reading (default true). */
+  readonly verify?: boolean;
+  readonly skipUnknown?: boolean;
+  /** Cumulative tensor bytes written, out of `total`. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface PlannedConversion {
+  readonly plan: Plan;
+  readonly config: ModelConfig;
+  readonly architecture: Architecture;
+  /** Where the checkpoint was resolved (prefix or file) and the folder beside which sidecars are found. */
+  readonly checkpointPath: string;
+  readonly checkpointDir: string;
+  readonly notes: readonly string[];
+}
+
+export interface ConvertResult extends PlannedConversion {
+  readonly output: string;
+  readonly outputKind: OutputKind;
+  /** Files written, relative to the output folder (or the file's folder). */
+  readonly files: readonly string[];
+  readonly warnings: readonly string[];
+  readonly bytesWritten: number;
+}
+
+function sidecarDir(source: TensorSource): string {
+  return existsSync(source.path) && statSync(source.path).isDirectory() ? source.path : dirname(source.path);
+}
+
+async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion & { source: TensorSource }> {
+  const architecture = getArchitecture(options.modelType);
+  const source = await openTensorSource(options.checkpoint, { verify: options.verify ?? true });
+  try {
+    const names = source.tensors.map((t) => t.name);
+    if (source.format.startsWith('tf') && isObjectBased(names)) {
+      throw new Tf2TorchError(
+        ErrorCode.WRONG_CHECKPOINT_KIND,
+        `${source.path}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType} code writes; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables.`,
+        { file: source.path },
+      );
+    }
+    const dir = sidecarDir(source);
+    let user: ModelConfig | undefined;
+    let userPath: string | undefined;
+    if (options.config !== undefined && options.config !== '') {
+      user = readConfigFile(options.config);
+      userPath = options.config;
+    } else if (architecture.configFileNames) {
+      const found = findConfigBeside(dir, architecture.configFileNames);
+      if (found) ({ config: user, path: userPath } = found);
+    }
+    const listing = source.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
+    const config = architecture.buildConfig({
+      ...(user === undefined ? {} : { user }),
+      ...(userPath === undefined ? {} : { userPath }),
+      ...(options.finetuningTask === undefined ? {} : { finetuningTask: options.finetuningTask }),
+      sidecar: (fileName) => readSidecar(join(dir, fileName)),
+      listing,
+    });
+    const plan = buildPlan(listing, architecture, config, {
+      ...(options.skipUnknown === undefined ? {} : { skipUnknown: options.skipUnknown }),
+      ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
+    });
+    return { plan, config, architecture, checkpointPath: source.path, checkpointDir: dir, notes: source.notes, source };
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+}
+
+/** Opens the checkpoint, builds the config and the plan; reads no tensor bytes. */
+export async function planConversion(options: ConvertOptions): Promise<PlannedConversion> {
+  const { source, ...planned } = await openAndPlan(options);
+  await source.close();
+  return planned;
+}
+
+function shardSize(value: number | string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_SHARD_SIZE;
+  return typeof value === 'number' ? value : parseShardSize(value);
+}
+
+/** Converts a checkpoint into `options.output` (file or Hugging Face folder), atomically. */
+export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  if (options.output === undefined || options.output === '') throw new Tf2TorchError(ErrorCode.USAGE, 'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder)');
+  const output = options.output;
+  const outputKind = outputKindOf(output);
+  const format: WeightFormat = options.format ?? 'safetensors';
+  if (outputKind !== 'folder' && options.format !== undefined && options.format !== (outputKind === 'torch-file' ? 'pytorch' : 'safetensors')) {
+    throw new Tf2TorchError(ErrorCode.USAGE, `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs)`);
+  }
+  checkOverwrite(output, outputKind, options.force ?? false);
+  const maxShardSize = shardSize(options.maxShardSize);
+
+  const { source, ...planned } = await openAndPlan(options);
+  const { plan, config, architecture, checkpointDir } = planned;
+  const warnings = [...plan.warnings];
+  const entries = planToStateDict(plan, source.tensors);
+  const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
+  const total = plan.totalBytes * passes;
+  let base = 0;
+  const progress = (n: number) => options.onProgress?.(base + n, total);
+  const files: string[] = [];
+  try {
+    if (outputKind === 'folder') {
+      await buildFolderAtomically(output, async (tmp) => {
+        await writeFile(join(tmp, 'config.json'), configJsonText(config));
+        files.push('config.json');
+        for (const f of format === 'both' ? (['safetensors', 'pytorch'] as const) : [format]) {
+          files.push(...(await writeWeights(tmp, entries, { format: f, maxShardSize, onProgress: progress })));
+          base += plan.totalBytes;
+        }
+        for (const tok of architecture.tokenizerFiles ?? []) {
+          const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
+          const found = candidates.map((c) => join(checkpointDir, c)).find((p) => existsSync(p));
+          if (found) {
+            await copyFile(found, join(tmp, tok.to));
+            files.push(tok.to);
+          } else {
+            warnings.push(`no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`);
+          }
+        }
+        for (const extra of architecture.extraFiles?.(config) ?? []) {
+          await writeFile(join(tmp, extra.name), extra.text);
+          files.push(extra.name);
+        }
+      });
+    } else {
+      const name = output.split(/[/\\]/).pop() as string;
+      if (outputKind === 'torch-file') await writeTorchFile(output, entries, { onProgress: progress });
+      else await writeSafetensorsFile(output, entries, { onProgress: progress });
+      files.push(name);
+      const configPath = join(dirname(resolve(output)), 'config.json');
+      if (existsSync(configPath)) warnings.push(`${configPath} exists: left unchanged`);
+      else {
+        await writeFileAtomically(configPath, (handle) => writeFile(handle, configJsonText(config)));
+        files.push('config.json');
+      }
+    }
+  } finally {
+    await source.close();
+  }
+  return { ...planned, output, outputKind, files, warnings, bytesWritten: total };
+}

@@ -1,0 +1,68 @@
+/**
+ * Where a conversion goes. The output path decides the kind: `*.bin` (also .pt/.pth) → one torch file,
+ * `*.safetensors` → one safetensors file, a directory (existing, trailing `/`, or no extension) → a
+ * Hugging Face folder. Folders are built in a temporary sibling and renamed into place at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+
+export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
+export type WeightFormat = 'safetensors' | 'pytorch' | 'both';
+
+const TORCH_EXTENSIONS = new Set(['.bin', '.pt', '.pth']);
+
+export function outputKindOf(path: string): OutputKind {
+  if (path.endsWith('/') || path.endsWith('\\')) return 'folder';
+  if (existsSync(path) && statSync(path).isDirectory()) return 'folder';
+  const ext = extname(path).toLowerCase();
+  if (ext === '') return 'folder';
+  if (TORCH_EXTENSIONS.has(ext)) return 'torch-file';
+  if (ext === '.safetensors') return 'safetensors-file';
+  throw new Tf2TorchError(
+    ErrorCode.USAGE,
+    `--pytorch_dump_output ${path}: cannot tell what to write from '${ext}' (use a .bin or .safetensors file, or a folder: end the path with '/')`,
+    { file: path },
+  );
+}
+
+/** Refuses to overwrite an existing output without --force (an empty existing folder is fine). */
+export function checkOverwrite(path: string, kind: OutputKind, force: boolean): void {
+  if (force || !existsSync(path)) return;
+  const isDir = statSync(path).isDirectory();
+  if (kind === 'folder' && isDir && readdirSync(path).length === 0) return;
+  if (kind !== 'folder' && isDir) {
+    throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} is a directory; end the path with '/' to write a Hugging Face folder into it`, { file: path });
+  }
+  throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, { file: path });
+}
+
+/**
+ * Runs `build(tmpDir)` in a fresh sibling folder of `finalDir`, then swaps it into place. On failure
+ * the temporary folder is removed and any previous output stays untouched.
+ */
+export async function buildFolderAtomically<T>(finalDir: string, build: (tmpDir: string) => Promise<T>): Promise<T> {
+  const target = finalDir.replace(/[/\\]+$/, '');
+  const parent = dirname(target);
+  await mkdir(parent, { recursive: true });
+  const tag = randomBytes(4).toString('hex');
+  const tmp = join(parent, `.${basename(target)}.${tag}.tmp`);
+  await mkdir(tmp);
+  try {
+    const result = await build(tmp);
+    if (existsSync(target)) {
+      const old = join(parent, `.${basename(target)}.${tag}.old`);
+      await rename(target, old);
+      await rename(tmp, target);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(tmp, target);
+    }
+    return result;
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
