@@ -6,7 +6,7 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  configSource, countIndexed, intField, refuseDisagreements, type Disagreement,
+  configSource, TRANSFORMERS_VERSION, countIndexed, intField, refuseDisagreements, type Disagreement,
 } from './checkpoint-facts.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */
@@ -65,7 +65,7 @@ const LAYER_NORMS = ['attention/LayerNorm', 'full_layer_layer_norm'];
 
 function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input);
-  const config: ModelConfig = { ...ALBERT_DEFAULTS, ...(input.user ?? {}), model_type: 'albert', architectures: ['AlbertForPreTraining'] };
+  const config: ModelConfig = { ...ALBERT_DEFAULTS, ...(input.user ?? {}), model_type: 'albert', architectures: ['AlbertForPreTraining'], transformers_version: TRANSFORMERS_VERSION };
   const strip = (n: string) => n.replace(/^module\//, '');
   const find = (name: string) => input.listing.find((t) => strip(t.name) === name)?.shape;
   const out: Disagreement[] = [];

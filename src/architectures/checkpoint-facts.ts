@@ -6,6 +6,12 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { ConfigInput, ModelConfig, TensorInfo } from '../mapping/types.js';
 
+/**
+ * The transformers release whose behaviour the configs reproduce (modern key set, safetensors by
+ * default in save_pretrained); written as `transformers_version` as PretrainedConfig.to_dict does.
+ */
+export const TRANSFORMERS_VERSION = '4.46.3';
+
 /** The shape of `name` in the listing, if present. */
 export function shapeOf(listing: readonly TensorInfo[], name: string): readonly number[] | undefined {
   return listing.find((t) => t.name === name)?.shape;

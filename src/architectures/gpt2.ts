@@ -7,7 +7,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  configSource, countIndexed, intField, parseJsonSidecar, refuseDisagreements, resolveAliases, shapeOf,
+  configSource, TRANSFORMERS_VERSION, countIndexed, intField, parseJsonSidecar, refuseDisagreements, resolveAliases, shapeOf,
   type Disagreement,
 } from './checkpoint-facts.js';
 
@@ -99,7 +99,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
     }
     if (heads !== undefined) derived['n_head'] = heads;
   }
-  const config: ModelConfig = { ...GPT2_DEFAULTS, ...derived, ...given, model_type: 'gpt2', architectures: ['GPT2Model'] };
+  const config: ModelConfig = { ...GPT2_DEFAULTS, ...derived, ...given, model_type: 'gpt2', architectures: ['GPT2Model'], transformers_version: TRANSFORMERS_VERSION };
   checkAgainstCheckpoint(config, input, source, { wte, wpe, layers });
   return config;
 }

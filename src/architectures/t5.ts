@@ -6,7 +6,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
-import { configSource, countIndexed, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
+import { configSource, TRANSFORMERS_VERSION, countIndexed, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
 import { t5FactsFromGin } from './t5-gin.js';
 
 /** T5Config() defaults (transformers configuration_t5.py). */
@@ -91,7 +91,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input, 'the checkpoint shapes and operative_config.gin');
   const s = readShapes(input);
   const given = input.user ? resolveAliases(input.user, ALIASES) : derive(s, input);
-  let config: ModelConfig = { ...T5_DEFAULTS, ...given, model_type: 't5', architectures: ['T5ForConditionalGeneration'] };
+  let config: ModelConfig = { ...T5_DEFAULTS, ...given, model_type: 't5', architectures: ['T5ForConditionalGeneration'], transformers_version: TRANSFORMERS_VERSION };
   if (config['num_decoder_layers'] === null || config['num_decoder_layers'] === undefined) config['num_decoder_layers'] = config['num_layers'];
   config = withActivation(config, source);
   const tied = config['tie_word_embeddings'] !== false;
@@ -186,7 +186,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 /** generation_config.json as save_pretrained writes it (GenerationConfig.from_model_config). */
 function generationConfig(config: ModelConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = { _from_model_config: true };
+  const out: Record<string, unknown> = { _from_model_config: true, transformers_version: TRANSFORMERS_VERSION };
   for (const k of ['decoder_start_token_id', 'eos_token_id', 'pad_token_id']) {
     if (config[k] !== undefined && config[k] !== null) out[k] = config[k];
   }

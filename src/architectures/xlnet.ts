@@ -7,7 +7,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
-import { configSource, countIndexed, intField, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
+import { configSource, TRANSFORMERS_VERSION, countIndexed, intField, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
 
 /** XLNetConfig() defaults (transformers configuration_xlnet.py). */
 const XLNET_DEFAULTS: ModelConfig = {
@@ -74,7 +74,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
     throw new Tf2TorchError(ErrorCode.CONFIG, 'xlnet needs --config (the xlnet_config.json released with the checkpoint)');
   }
   const given = resolveAliases(input.user, ALIASES);
-  let config: ModelConfig = { ...XLNET_DEFAULTS, ...given, model_type: 'xlnet' };
+  let config: ModelConfig = { ...XLNET_DEFAULTS, ...given, model_type: 'xlnet', transformers_version: TRANSFORMERS_VERSION };
   const dModel = intField(config, 'd_model', source);
   const nHead = intField(config, 'n_head', source);
   if (nHead === 0 || dModel % nHead !== 0) throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: d_model ${dModel} is not divisible by n_head ${nHead}`, { file: source });
