@@ -126,7 +126,8 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { dryRun, quiet, ...options } = optionsFromArgv(argv);
   if (dryRun) {
-    const { plan } = await planConversion(options);
+    const { plan, notes } = await planConversion(options);
+    for (const n of notes) io.err(`note: ${n}\n`);
     io.out(formatPlan(plan));
     return 0;
   }
@@ -148,6 +149,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       ].join('\n'),
     );
   }
+  if (!quiet) for (const n of result.notes) io.err(`note: ${n}\n`);
   for (const w of result.warnings) io.err(`warning: ${w}\n`);
   return 0;
 }

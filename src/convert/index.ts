@@ -89,18 +89,20 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       if (found) ({ config: user, path: userPath } = found);
     }
     const listing = source.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
+    const configNotes: string[] = [];
     const config = architecture.buildConfig({
       ...(user === undefined ? {} : { user }),
       ...(userPath === undefined ? {} : { userPath }),
       ...(options.finetuningTask === undefined ? {} : { finetuningTask: options.finetuningTask }),
       sidecar: (fileName) => readSidecar(join(dir, fileName)),
       listing,
+      note: (text) => configNotes.push(text),
     });
     const plan = buildPlan(listing, architecture, config, {
       ...(options.skipUnknown === undefined ? {} : { skipUnknown: options.skipUnknown }),
       ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
     });
-    return { plan, config, architecture, checkpointPath: source.path, checkpointDir: dir, notes: source.notes, source };
+    return { plan, config, architecture, checkpointPath: source.path, checkpointDir: dir, notes: [...source.notes, ...configNotes], source };
   } catch (error) {
     await source.close();
     throw error;
