@@ -1,0 +1,275 @@
+/**
+ * A safe pickle reader (protocols 0-5 opcodes used by torch.save and numpy). Nothing read is
+ * executed: GLOBAL names are looked up in an allow-list table (allow-list.ts); REDUCE / NEWOBJ /
+ * INST / OBJ / BUILD on anything else is refused with E_PICKLE_FORBIDDEN naming the global and file.
+ * Values: None→null, bool, int→number (bigint beyond 2^53), float, str, bytes→Uint8Array,
+ * tuple/list→array, dict→Map, set→Set, persistent ids→whatever `persistentLoad` returns.
+ */
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { PickleGlobal, REFERENCE_ONLY, type CallContext, type InertRecord, type PicklePolicy } from './allow-list.js';
+
+/** One string/bytes value; real checkpoints hold vocabularies, never gigabyte strings. */
+const MAX_VALUE_BYTES = 1 << 30;
+/** Python ints in checkpoints are small; bounds LONG4 (which could announce 4 GiB). */
+const MAX_LONG_BYTES = 1024;
+/** Stack plus memo entries: bounds memory for hostile files (each entry is a few dozen bytes). */
+const MAX_ENTRIES = 1 << 25;
+/** Nesting of MARK frames. */
+const MAX_MARK_DEPTH = 10_000;
+
+/** Attributes set by BUILD on an OrderedDict (e.g. a state dict's `_metadata`). */
+export const PICKLE_ATTRIBUTES = Symbol('pickle attributes');
+
+export interface UnpickleOptions {
+  policy: PicklePolicy;
+  /** File name for error messages. */
+  file: string;
+  /** Resolves BINPERSID / PERSID ids (torch storages); absent: persistent ids are refused. */
+  persistentLoad?: (pid: unknown) => unknown;
+  context: CallContext;
+}
+
+export interface UnpickleResult {
+  value: unknown;
+  /** Offset just after STOP (the next pickle of a legacy torch file starts there). */
+  end: number;
+}
+
+const MARK = Symbol('mark');
+
+export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0): UnpickleResult {
+  const { policy, file } = options;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = start;
+  const stack: unknown[] = [];
+  const marks: number[] = [];
+  const memo = new Map<number, unknown>();
+
+  const fail = (code: ErrorCode, message: string): never => {
+    throw new Tf2TorchError(code, `${file}: pickle at offset ${pos}: ${message}`, { file, offset: pos });
+  };
+  const need = (n: number, what: string) => {
+    if (!Number.isSafeInteger(n) || n < 0 || pos + n > bytes.byteLength) fail(ErrorCode.TRUNCATED, `${what} needs ${n} bytes, the pickle ends first`);
+  };
+  const take = (n: number, what: string): Uint8Array => {
+    if (n > MAX_VALUE_BYTES) fail(ErrorCode.LIMIT, `${what} of ${n} bytes exceeds the limit of ${MAX_VALUE_BYTES}`);
+    need(n, what);
+    pos += n;
+    return bytes.subarray(pos - n, pos);
+  };
+  const u8 = () => (need(1, 'byte'), bytes[pos++]!);
+  const u16 = () => (need(2, 'uint16'), (pos += 2), view.getUint16(pos - 2, true));
+  const u32 = () => (need(4, 'uint32'), (pos += 4), view.getUint32(pos - 4, true));
+  const u64 = () => (need(8, 'uint64'), (pos += 8), Number(view.getBigUint64(pos - 8, true)));
+  const line = (what: string): string => {
+    const end = bytes.indexOf(0x0a, pos);
+    if (end < 0) fail(ErrorCode.TRUNCATED, `${what} has no end of line`);
+    const text = Buffer.from(bytes.subarray(pos, end)).toString('latin1');
+    pos = end + 1;
+    return text;
+  };
+  const utf8 = (n: number, what: string) => Buffer.from(take(n, what)).toString('utf8');
+  const push = (v: unknown) => {
+    if (stack.length + memo.size >= MAX_ENTRIES) fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} stack and memo entries`);
+    stack.push(v);
+  };
+  const pop = (): unknown => {
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks.at(-1)!)) fail(ErrorCode.MALFORMED, 'stack underflow');
+    return stack.pop();
+  };
+  const top = (): unknown => {
+    if (stack.length === 0) fail(ErrorCode.MALFORMED, 'stack underflow');
+    return stack[stack.length - 1];
+  };
+  const popMark = (): unknown[] => {
+    const at = marks.pop();
+    if (at === undefined) fail(ErrorCode.MALFORMED, 'no MARK to pop to');
+    return stack.splice(at!);
+  };
+  const long = (raw: Uint8Array): number | bigint => {
+    if (raw.byteLength === 0) return 0;
+    let v = 0n;
+    for (let i = raw.byteLength - 1; i >= 0; i--) v = (v << 8n) | BigInt(raw[i]!);
+    if (raw[raw.byteLength - 1]! & 0x80) v -= 1n << BigInt(raw.byteLength * 8);
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+  const forbidden = (name: string, action: string): never =>
+    fail(ErrorCode.PICKLE_FORBIDDEN, `refusing to ${action} '${name}': not in the '${policy.name}' allow-list (a pickle can run arbitrary code; only tensors and plain data are read)`);
+  const lookupGlobal = (module: string, name: string): PickleGlobal => {
+    const qualified = `${module}.${name}`;
+    const entry = policy.globals.get(qualified);
+    if (entry === undefined && !policy.inertInstances) forbidden(qualified, 'load global');
+    return new PickleGlobal(qualified, entry);
+  };
+  const call = (callee: unknown, args: unknown): unknown => {
+    if (!(callee instanceof PickleGlobal)) return fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing to call a value that is not an allow-listed global');
+    if (typeof callee.entry !== 'function') return forbidden(callee.qualifiedName, 'call');
+    if (!Array.isArray(args)) return fail(ErrorCode.MALFORMED, `arguments of ${callee.qualifiedName} are not a tuple`);
+    try {
+      return callee.entry(args, options.context);
+    } catch (cause) {
+      if (cause instanceof Tf2TorchError) throw cause;
+      return fail(ErrorCode.MALFORMED, `${callee.qualifiedName}: ${(cause as Error).message}`);
+    }
+  };
+  /** NEWOBJ / INST / OBJ: an instance built without running code, if the policy allows it. */
+  const instantiate = (cls: unknown, args: unknown[]): unknown => {
+    if (cls instanceof PickleGlobal && typeof cls.entry === 'function' && cls.entry !== undefined) return call(cls, args);
+    const name = cls instanceof PickleGlobal ? cls.qualifiedName : '<not a global>';
+    if (!policy.inertInstances || !(cls instanceof PickleGlobal) || cls.entry === REFERENCE_ONLY && name !== 'numpy.ndarray') {
+      return forbidden(name, 'instantiate');
+    }
+    return { __class__: name, args } satisfies InertRecord;
+  };
+  const build = (target: unknown, state: unknown): void => {
+    if (target instanceof Map) {
+      (target as unknown as Record<symbol, unknown>)[PICKLE_ATTRIBUTES] = state;
+    } else if (target !== null && typeof target === 'object' && '__class__' in target) {
+      (target as InertRecord).state = state;
+    } else if (target !== null && typeof target === 'object' && 'stream' in target) {
+      // torch.nn.Parameter / tensor attributes: nothing we need.
+    } else {
+      fail(ErrorCode.PICKLE_FORBIDDEN, `refusing BUILD on a ${target === null ? 'None' : typeof target} value`);
+    }
+  };
+  const append = (target: unknown, items: unknown[]) => {
+    if (Array.isArray(target)) target.push(...items);
+    else if (target !== null && typeof target === 'object' && '__class__' in target) ((target as InertRecord).items ??= []).push(...items);
+    else fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing APPEND on a value that is not a list');
+  };
+  const setItems = (target: unknown, items: unknown[]) => {
+    if (items.length % 2) fail(ErrorCode.MALFORMED, 'odd number of items for SETITEMS');
+    if (target instanceof Map) {
+      for (let i = 0; i < items.length; i += 2) target.set(items[i], items[i + 1]);
+    } else if (target !== null && typeof target === 'object' && '__class__' in target) {
+      const record = target as InertRecord;
+      record.items ??= [];
+      for (let i = 0; i < items.length; i += 2) record.items.push([items[i], items[i + 1]]);
+    } else {
+      fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing SETITEM on a value that is not a dict');
+    }
+  };
+  const memoGet = (index: number) => {
+    if (!memo.has(index)) fail(ErrorCode.MALFORMED, `memo entry ${index} was never stored`);
+    return memo.get(index);
+  };
+  const memoPut = (index: number) => {
+    if (stack.length + memo.size >= MAX_ENTRIES) fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} stack and memo entries`);
+    memo.set(index, top());
+  };
+
+  for (;;) {
+    const opAt = pos;
+    const op = u8();
+    switch (op) {
+      case 0x80: { // PROTO
+        const proto = u8();
+        if (proto > 5) fail(ErrorCode.UNSUPPORTED, `pickle protocol ${proto} (protocols 0-5 are supported)`);
+        break;
+      }
+      case 0x95: need(u64(), 'FRAME'); break; // FRAME: bytes follow inline; only its length is checked
+      case 0x2e: return { value: pop(), end: pos }; // STOP
+      case 0x28: // MARK
+        if (marks.length >= MAX_MARK_DEPTH) fail(ErrorCode.LIMIT, `MARK nesting deeper than ${MAX_MARK_DEPTH}`);
+        marks.push(stack.length);
+        break;
+      case 0x30: pop(); break; // POP
+      case 0x31: popMark(); break; // POP_MARK
+      case 0x32: push(top()); break; // DUP
+      case 0x4e: push(null); break; // NONE
+      case 0x88: push(true); break; // NEWTRUE
+      case 0x89: push(false); break; // NEWFALSE
+      case 0x4a: need(4, 'BININT'); push(view.getInt32(pos, true)); pos += 4; break;
+      case 0x4b: push(u8()); break; // BININT1
+      case 0x4d: push(u16()); break; // BININT2
+      case 0x8a: push(long(take(u8(), 'LONG1'))); break;
+      case 0x8b: { // LONG4
+        const n = u32();
+        if (n > MAX_LONG_BYTES) fail(ErrorCode.LIMIT, `LONG4 of ${n} bytes exceeds ${MAX_LONG_BYTES}`);
+        push(long(take(n, 'LONG4')));
+        break;
+      }
+      case 0x49: { // INT (text; I00/I01 are False/True)
+        const text = line('INT');
+        push(text === '00' ? false : text === '01' ? true : parseTextInt(text, fail));
+        break;
+      }
+      case 0x4c: push(parseTextInt(line('LONG').replace(/L$/, ''), fail)); break; // LONG (text)
+      case 0x47: need(8, 'BINFLOAT'); push(view.getFloat64(pos, false)); pos += 8; break; // big-endian
+      case 0x46: push(Number.parseFloat(line('FLOAT'))); break;
+      case 0x58: push(utf8(u32(), 'BINUNICODE')); break;
+      case 0x8c: push(utf8(u8(), 'SHORT_BINUNICODE')); break;
+      case 0x8d: push(utf8(u64(), 'BINUNICODE8')); break;
+      case 0x56: push(line('UNICODE').replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))); break;
+      case 0x54: push(Buffer.from(take(u32(), 'BINSTRING')).toString('latin1')); break; // Python 2 str
+      case 0x55: push(Buffer.from(take(u8(), 'SHORT_BINSTRING')).toString('latin1')); break;
+      case 0x42: push(Uint8Array.from(take(u32(), 'BINBYTES'))); break;
+      case 0x43: push(Uint8Array.from(take(u8(), 'SHORT_BINBYTES'))); break;
+      case 0x8e: push(Uint8Array.from(take(u64(), 'BINBYTES8'))); break;
+      case 0x96: push(Uint8Array.from(take(u64(), 'BYTEARRAY8'))); break;
+      case 0x29: push([]); break; // EMPTY_TUPLE
+      case 0x74: push(popMark()); break; // TUPLE
+      case 0x85: push([pop()]); break; // TUPLE1
+      case 0x86: { const b = pop(); push([pop(), b]); break; } // TUPLE2
+      case 0x87: { const c = pop(); const b = pop(); push([pop(), b, c]); break; } // TUPLE3
+      case 0x5d: push([]); break; // EMPTY_LIST
+      case 0x6c: push(popMark()); break; // LIST
+      case 0x61: { const v = pop(); append(top(), [v]); break; } // APPEND
+      case 0x65: { const items = popMark(); append(top(), items); break; } // APPENDS
+      case 0x7d: push(new Map()); break; // EMPTY_DICT
+      case 0x64: { const items = popMark(); const m = new Map(); setItems(m, items); push(m); break; } // DICT
+      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
+      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
+      case 0x8f: push(new Set()); break; // EMPTY_SET
+      case 0x90: { // ADDITEMS
+        const items = popMark();
+        const target = top();
+        if (!(target instanceof Set)) fail(ErrorCode.MALFORMED, 'ADDITEMS on a value that is not a set');
+        for (const item of items) (target as Set<unknown>).add(item);
+        break;
+      }
+      case 0x91: push(new Set(popMark())); break; // FROZENSET
+      case 0x63: { const module = line('GLOBAL module'); push(lookupGlobal(module, line('GLOBAL name'))); break; }
+      case 0x93: { // STACK_GLOBAL
+        const name = pop();
+        const module = pop();
+        if (typeof module !== 'string' || typeof name !== 'string') fail(ErrorCode.MALFORMED, 'STACK_GLOBAL needs two strings');
+        push(lookupGlobal(module as string, name as string));
+        break;
+      }
+      case 0x52: { const args = pop(); push(call(pop(), args)); break; } // REDUCE
+      case 0x81: { const args = pop(); push(instantiate(pop(), (args as unknown[]) ?? [])); break; } // NEWOBJ
+      case 0x92: { const kwargs = pop(); const args = pop(); const r = instantiate(pop(), (args as unknown[]) ?? []); build(r, kwargs); push(r); break; }
+      case 0x69: { // INST
+        const module = line('INST module');
+        const cls = lookupGlobal(module, line('INST name'));
+        push(instantiate(cls, popMark()));
+        break;
+      }
+      case 0x6f: { const items = popMark(); push(instantiate(items[0], items.slice(1))); break; } // OBJ
+      case 0x62: { const state = pop(); build(top(), state); break; } // BUILD
+      case 0x70: memoPut(parseTextInt(line('PUT'), fail) as number); break;
+      case 0x71: memoPut(u8()); break; // BINPUT
+      case 0x72: memoPut(u32()); break; // LONG_BINPUT
+      case 0x94: memoPut(memo.size); break; // MEMOIZE
+      case 0x67: push(memoGet(parseTextInt(line('GET'), fail) as number)); break;
+      case 0x68: push(memoGet(u8())); break; // BINGET
+      case 0x6a: push(memoGet(u32())); break; // LONG_BINGET
+      case 0x51: case 0x50: { // BINPERSID, PERSID
+        const pid = op === 0x51 ? pop() : line('PERSID');
+        if (!options.persistentLoad) fail(ErrorCode.PICKLE_FORBIDDEN, 'persistent id outside a torch container');
+        push(options.persistentLoad!(pid));
+        break;
+      }
+      default:
+        pos = opAt;
+        fail(ErrorCode.UNSUPPORTED, `opcode 0x${op.toString(16).padStart(2, '0')} is not supported (extension registry, out-of-band buffers or unknown)`);
+    }
+  }
+}
+
+function parseTextInt(text: string, fail: (code: ErrorCode, message: string) => never): number | bigint {
+  if (!/^[+-]?\d+$/.test(text)) fail(ErrorCode.MALFORMED, `'${text.slice(0, 40)}' is not an integer`);
+  const big = BigInt(text);
+  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+}
