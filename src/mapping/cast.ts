@@ -2,7 +2,8 @@
  * Bit-exact conversions between float16, bfloat16, float32 and float64, as numpy and torch do them:
  * - widening (f16/bf16 → f32/f64, f32 → f64) is exact; NaN payloads are kept (shifted), as the hardware does;
  * - f32/f64 → f16: round to nearest even, overflow to ±inf, NaN keeps its top payload bits (numpy's halffloat);
- * - f32 → bf16: round to nearest even, NaN → 0x7fc0 (torch's c10::BFloat16); f64 → bf16 goes through f32 as torch.
+ * - f32 → bf16: round to nearest even, any NaN → 0xffff (what torch's vectorised CPU conversion writes,
+ *   checked against torch 1.13; from float16 torch goes through c10 and writes 0x7fc0); f64 → bf16 goes through f32 as torch does.
  * Values are worked on as integer bit patterns so that no NaN payload is ever canonicalised by the engine.
  */
 import type { DType } from '../tensor.js';
@@ -79,9 +80,9 @@ export function floatBitsToHalf(bits: number): number {
   return numberToHalfBits(f32BitsToNumber(bits));
 }
 
-/** bfloat16 bits from float32 bits (torch: round to nearest even, NaN → 0x7fc0). */
+/** bfloat16 bits from float32 bits (torch: round to nearest even, NaN → 0xffff). */
 export function floatBitsToBFloat(bits: number): number {
-  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return 0x7fc0;
+  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) return 0xffff;
   const bias = ((bits >>> 16) & 1) + 0x7fff;
   return ((bits + bias) >>> 16) & 0xffff;
 }
@@ -169,6 +170,8 @@ export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array
     case 'bfloat16': {
       const out = new Uint16Array(bits.length);
       for (let i = 0; i < bits.length; i++) out[i] = floatBitsToBFloat(bits[i] as number);
+      // torch converts half → bfloat16 element by element through c10, whose NaN is 0x7fc0.
+      if (src === 'float16') for (let i = 0; i < bits.length; i++) if (out[i] === 0xffff) out[i] = 0x7fc0;
       return new Uint8Array(out.buffer);
     }
     default:

@@ -1,0 +1,104 @@
+/** buildPlan on synthetic listings: matching, split/concat, strictness in one error, skip-unknown. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ErrorCode, Tf2TorchError } from '../../src/errors.js';
+import { buildPlan } from '../../src/mapping/plan.js';
+import { formatPlan } from '../../src/mapping/format-plan.js';
+import { fillPattern, matchPattern } from '../../src/mapping/pattern.js';
+import type { Architecture, TensorInfo } from '../../src/mapping/types.js';
+
+const arch: Architecture = {
+  modelType: 'toy',
+  summary: 'toy',
+  buildConfig: (input) => input.user ?? {},
+  stripPrefixes: ['module/'],
+  skip: [{ components: ['adam_m'], reason: 'optimizer slot' }],
+  rules: () => [
+    { from: 'block_{b}/w', to: 'blocks.{b}.weight', transforms: [{ op: 'transpose' }] },
+    { from: 'bias_stack', to: 'blocks.{i}.bias', split: { axis: 0, as: 'i' } },
+    { from: ['q/{x*}', 'k/{x*}'], to: 'qk.{x*}', transforms: [{ op: 'concat', axis: 0 }] },
+  ],
+  expectedKeys: (c) => [
+    ...[0, 1].flatMap((b) => [
+      { key: `blocks.${b}.weight`, shape: [c['out'] as number, 2], fromConfig: '[out, 2]' },
+      { key: `blocks.${b}.bias`, shape: [3] },
+    ]),
+    { key: 'qk.kernel', shape: [4, 2] },
+    { key: 'tied', shape: [3, 2], aliasOf: 'blocks.0.weight' },
+    { key: 'head.weight', shape: [5], optional: true },
+  ],
+};
+
+const f32 = (name: string, shape: number[]): TensorInfo => ({ name, dtype: 'float32', shape });
+const good = [
+  f32('module/block_000/w', [2, 3]),
+  f32('block_001/w', [2, 3]),
+  f32('block_001/w/adam_m', [2, 3]),
+  f32('bias_stack', [2, 3]),
+  f32('q/kernel', [2, 2]),
+  f32('k/kernel', [2, 2]),
+];
+
+function planError(fn: () => unknown): Tf2TorchError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof Tf2TorchError) return e;
+    throw e;
+  }
+  assert.fail('expected a Tf2TorchError');
+}
+
+test('patterns: digits print as integers in keys, verbatim in names', () => {
+  const caps = matchPattern('block_{b}/{rest*}', 'block_007/attn/w');
+  assert.deepEqual(caps, { b: '007', rest: 'attn/w' });
+  assert.equal(fillPattern('blocks.{b}.{rest*}', caps!, 'key'), 'blocks.7.attn/w');
+  assert.equal(fillPattern('block_{b}', caps!, 'name'), 'block_007');
+  assert.equal(matchPattern('block_{b}/w', 'block_x/w'), undefined);
+});
+
+test('a plan maps, transposes, splits, concatenates, aliases and reports', () => {
+  const plan = buildPlan(good, arch, { out: 3 }, { dtype: 'bfloat16' });
+  const keys = plan.outputs.map((o) => o.key);
+  assert.deepEqual(keys, ['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'qk.kernel', 'tied']);
+  const w0 = plan.outputs[0]!;
+  assert.ok(w0.kind === 'tensor');
+  assert.deepEqual(w0.sources.map((s) => s.name), ['module/block_000/w']);
+  assert.deepEqual(w0.shape, [3, 2]);
+  assert.deepEqual(w0.transforms, [{ op: 'transpose' }, { op: 'cast', dtype: 'bfloat16' }]);
+  const b1 = plan.outputs[3]!;
+  assert.ok(b1.kind === 'tensor' && b1.transforms[0]?.op === 'select' && b1.transforms[0].index === 1);
+  assert.deepEqual(plan.skipped, [{ name: 'block_001/w/adam_m', reason: 'optimizer slot (adam_m)' }]);
+  assert.deepEqual(plan.missing, [{ key: 'head.weight', shape: [5] }]);
+  assert.equal(plan.totalBytes, (6 * 2 + 3 * 2 + 8) * 2);
+  const text = formatPlan(plan);
+  assert.match(text, /tied \[3, 2\] bfloat16\n {6}= blocks\.0\.weight/);
+  assert.match(text, /qk\.kernel \[4, 2\] bfloat16\n {6}<- q\/kernel \[2, 2\] float32 \+ k\/kernel \[2, 2\] float32 \| concat\(axis=0\) \| cast\(bfloat16\)/);
+});
+
+test('strict: every offender in ONE error, naming tensors and config fields', () => {
+  const listing = [...good, f32('block_002/w', [2, 3]), f32('mystery', [7]), f32('loss_scale', [])];
+  const e = planError(() => buildPlan(listing, arch, { out: 4 }));
+  assert.equal(e.code, ErrorCode.PLAN);
+  assert.match(e.message, /mystery \[7\] float32: no rule of 'toy' maps/);
+  assert.match(e.message, /loss_scale \[\] float32: no rule/);
+  assert.match(e.message, /blocks\.2\.weight \(from block_002\/w\): not a key of the model/);
+  assert.match(e.message, /blocks\.0\.weight: the checkpoint's module\/block_000\/w gives \[3, 2\], the config expects \[4, 2\] \(\[out, 2\] from the config\)/);
+  assert.match(e.message, /5 problem\(s\)/);
+});
+
+test('unmapped alone is E_UNMAPPED; --skip-unknown makes it a warning', () => {
+  const listing = [...good, f32('mystery', [7])];
+  assert.equal(planError(() => buildPlan(listing, arch, { out: 3 })).code, ErrorCode.UNMAPPED);
+  const plan = buildPlan(listing, arch, { out: 3 }, { skipUnknown: true });
+  assert.deepEqual(plan.unmapped.map((u) => u.name), ['mystery']);
+  assert.match(plan.warnings.join('\n'), /1 checkpoint variable\(s\) match no rule/);
+});
+
+test('duplicate targets, missing required keys and missing concat partners are errors', () => {
+  const dup = planError(() => buildPlan([...good, f32('block_0/w', [2, 3])], arch, { out: 3 }));
+  assert.match(dup.message, /blocks\.0\.weight: produced twice, from module\/block_000\/w and from block_0\/w/);
+  const missing = planError(() => buildPlan(good.filter((g) => g.name !== 'block_001/w' && g.name !== 'k/kernel'), arch, { out: 3 }));
+  assert.match(missing.message, /blocks\.1\.weight \[3, 2\]: required, but no checkpoint variable maps to it/);
+  assert.match(missing.message, /q\/kernel: rule 'qk\.\{x\*\}' also needs 'k\/kernel'/);
+});
