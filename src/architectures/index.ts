@@ -9,6 +9,7 @@ import { bert } from './bert.js';
 import { gpt2 } from './gpt2.js';
 import { t5 } from './t5.js';
 import { xlnet } from './xlnet.js';
+import { gpt } from './gpt.js';
 import { transfoXl } from './transfo-xl.js';
 
 export const ARCHITECTURES: readonly Architecture[] = [
@@ -17,6 +18,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   gpt2,
   t5,
   xlnet,
+  gpt,
   transfoXl,
 ];
 

@@ -1,0 +1,169 @@
+/**
+ * gpt: the original OpenAI GPT release (openai/finetune-transformer-lm `model/` folder: params_shapes.json,
+ * params_0.npy … params_N.npy, optional parameters_names.json) → transformers `OpenAIGPTModel`
+ * (REFERENCE D.3). The source lists array i as `params/<i>` with the shape as released; as transformers
+ * does, every array is squeezed (`[1, in, out]` Conv1D weights → `[in, out]`, no transpose), array 0
+ * becomes the position embeddings, array 1 the token embeddings, and arrays 2… follow the release's
+ * per-block order. When parameters_names.json is present it must agree with that order.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import { configSource, refuseDisagreements, resolveAliases, type Disagreement } from './checkpoint-facts.js';
+
+/** OpenAIGPTConfig() defaults (transformers configuration_openai.py); extra keys of the user's file are kept. */
+const GPT_DEFAULTS: ModelConfig = {
+  afn: 'gelu',
+  attn_pdrop: 0.1,
+  embd_pdrop: 0.1,
+  initializer_range: 0.02,
+  layer_norm_epsilon: 1e-5,
+  n_embd: 768,
+  n_head: 12,
+  n_layer: 12,
+  n_positions: 512,
+  resid_pdrop: 0.1,
+  summary_activation: null,
+  summary_first_dropout: 0.1,
+  summary_proj_to_labels: true,
+  summary_type: 'cls_index',
+  summary_use_proj: true,
+  vocab_size: 40478,
+};
+
+/** OpenAIGPTConfig.attribute_map. */
+const ALIASES = {
+  max_position_embeddings: 'n_positions',
+  hidden_size: 'n_embd',
+  num_attention_heads: 'n_head',
+  num_hidden_layers: 'n_layer',
+};
+
+/** One block's arrays in release order: the name under `model/h{n}/` and the key under `h.{n}.`. */
+const BLOCK: readonly (readonly [string, string])[] = [
+  ['attn/c_attn/w', 'attn.c_attn.weight'],
+  ['attn/c_attn/b', 'attn.c_attn.bias'],
+  ['attn/c_proj/w', 'attn.c_proj.weight'],
+  ['attn/c_proj/b', 'attn.c_proj.bias'],
+  ['ln_1/g', 'ln_1.weight'],
+  ['ln_1/b', 'ln_1.bias'],
+  ['mlp/c_fc/w', 'mlp.c_fc.weight'],
+  ['mlp/c_fc/b', 'mlp.c_fc.bias'],
+  ['mlp/c_proj/w', 'mlp.c_proj.weight'],
+  ['mlp/c_proj/b', 'mlp.c_proj.bias'],
+  ['ln_2/g', 'ln_2.weight'],
+  ['ln_2/b', 'ln_2.bias'],
+];
+const EMBEDDING_ARRAYS = 2;
+const SQUEEZE = [{ op: 'squeeze' }] as const;
+
+const squeezed = (shape: readonly number[]) => shape.filter((d) => d !== 1);
+
+/** The release names array i ≥ 2 by `names[i - 1]` (names[0], 'model/we:0', covers arrays 0 and 1). */
+function checkNames(namesText: string, layers: number): void {
+  const where = 'parameters_names.json';
+  let names: unknown;
+  try {
+    names = JSON.parse(namesText);
+  } catch (cause) {
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: not valid JSON`, { file: where, cause });
+  }
+  if (!Array.isArray(names)) throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: expected a list of names`, { file: where });
+  for (let n = 0; n < layers; n++) {
+    BLOCK.forEach(([path], k) => {
+      const index = 1 + n * BLOCK.length + k;
+      const expected = `model/h${n}/${path}:0`;
+      if (names[index] !== expected) {
+        throw new Tf2TorchError(
+          ErrorCode.CONFIG,
+          `${where}: entry ${index} (array params/${index + 1}) is ${JSON.stringify(names[index])}, expected '${expected}': arrays are not in the release's order`,
+          { file: where, tensor: `params/${index + 1}` },
+        );
+      }
+    });
+  }
+}
+
+function buildConfig(input: ConfigInput): ModelConfig {
+  const source = configSource(input);
+  const given = resolveAliases(input.user ?? {}, ALIASES);
+  const shapes = input.listing.map((t) => squeezed(t.shape));
+  const positions = shapes[0];
+  const tokens = shapes[1];
+  if (!positions || !tokens || positions.length !== 2 || tokens.length !== 2) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `not an OpenAI GPT release: arrays 0 and 1 must be the position and token embeddings (2-D), got ${JSON.stringify(positions)} and ${JSON.stringify(tokens)}`);
+  }
+  const blockArrays = input.listing.length - EMBEDDING_ARRAYS;
+  if (blockArrays % BLOCK.length !== 0) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `not an OpenAI GPT release: ${blockArrays} arrays after the embeddings, not a multiple of ${BLOCK.length} per block`);
+  }
+  const [vocab, embd] = tokens as [number, number];
+  const derived = { vocab_size: vocab, n_positions: positions[0] as number, n_embd: embd, n_layer: blockArrays / BLOCK.length };
+  const evidence: Record<keyof typeof derived, string> = {
+    vocab_size: `params/1 [${tokens.join(', ')}]`,
+    n_positions: `params/0 [${positions.join(', ')}]`,
+    n_embd: `params/1 [${tokens.join(', ')}]`,
+    n_layer: `${blockArrays} arrays after the embeddings`,
+  };
+  const out: Disagreement[] = [];
+  for (const [field, value] of Object.entries(derived) as [keyof typeof derived, number][]) {
+    if (field in given && given[field] !== value) out.push({ field, config: given[field], checkpoint: value, evidence: evidence[field] });
+  }
+  refuseDisagreements(out, source, 'Pass the config of this checkpoint with --config, or none (the sizes are read off the arrays).');
+  const fromShapes = Object.keys(derived).filter((f) => !(f in given));
+  if (fromShapes.length > 0) input.note?.(`gpt: derived from the array shapes: ${fromShapes.map((f) => `${f}=${derived[f as keyof typeof derived]}`).join(', ')}`);
+  const config: ModelConfig = { ...GPT_DEFAULTS, ...given, ...derived, architectures: ['OpenAIGPTModel'], model_type: 'openai-gpt' };
+  const nHead = config['n_head'];
+  if (typeof nHead !== 'number' || !Number.isInteger(nHead) || nHead < 1 || derived.n_embd % nHead !== 0) {
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: n_embd ${derived.n_embd} is not a multiple of n_head ${JSON.stringify(nHead)}`, { file: source });
+  }
+  const names = input.sidecar('parameters_names.json');
+  if (names !== undefined) checkNames(names, derived.n_layer);
+  return config;
+}
+
+function rules(config: ModelConfig): readonly Rule[] {
+  const out: Rule[] = [
+    { from: 'params/0', to: 'positions_embed.weight', transforms: SQUEEZE, note: "first array: positions (names[0] 'model/we:0')" },
+    { from: 'params/1', to: 'tokens_embed.weight', transforms: SQUEEZE, note: 'second array: tokens' },
+  ];
+  for (let n = 0; n < (config['n_layer'] as number); n++) {
+    BLOCK.forEach(([path, key], k) => {
+      out.push({ from: `params/${EMBEDDING_ARRAYS + n * BLOCK.length + k}`, to: `h.${n}.${key}`, transforms: SQUEEZE, note: `model/h${n}/${path}:0` });
+    });
+  }
+  return out;
+}
+
+function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const e = config['n_embd'] as number;
+  const shapes: Readonly<Record<string, readonly number[]>> = {
+    'attn.c_attn.weight': [e, 3 * e], 'attn.c_attn.bias': [3 * e],
+    'attn.c_proj.weight': [e, e], 'attn.c_proj.bias': [e],
+    'ln_1.weight': [e], 'ln_1.bias': [e],
+    'mlp.c_fc.weight': [e, 4 * e], 'mlp.c_fc.bias': [4 * e],
+    'mlp.c_proj.weight': [4 * e, e], 'mlp.c_proj.bias': [e],
+    'ln_2.weight': [e], 'ln_2.bias': [e],
+  };
+  const keys: ExpectedKey[] = [
+    { key: 'tokens_embed.weight', shape: [config['vocab_size'] as number, e], fromConfig: '[vocab_size, n_embd]' },
+    { key: 'positions_embed.weight', shape: [config['n_positions'] as number, e], fromConfig: '[n_positions, n_embd]' },
+  ];
+  for (let n = 0; n < (config['n_layer'] as number); n++) {
+    for (const [, key] of BLOCK) keys.push({ key: `h.${n}.${key}`, shape: shapes[key] as readonly number[], fromConfig: 'n_embd' });
+  }
+  return keys;
+}
+
+export const gpt: Architecture = {
+  modelType: 'gpt',
+  summary: 'OpenAI GPT release (params_shapes.json + params_N.npy) → OpenAIGPTModel',
+  buildConfig,
+  skip: [],
+  rules,
+  expectedKeys,
+  tokenizerFiles: [
+    { from: 'encoder_bpe_40000.json', to: 'vocab.json' },
+    { from: 'vocab_40000.bpe', to: 'merges.txt' },
+  ],
+};
+
