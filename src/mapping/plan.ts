@@ -49,7 +49,7 @@ export interface Plan {
 export interface PlanOptions {
   /** Unmapped variables become a warning instead of an error. */
   readonly skipUnknown?: boolean;
-  /** Output dtype of floating-point tensors; 'keep' (default) keeps the checkpoint's, or the architecture's default. */
+  /** Output dtype of floating-point tensors; absent: the architecture's default, else the checkpoint's; 'keep': the checkpoint's. */
   readonly dtype?: 'keep' | DType;
 }
 
@@ -160,7 +160,8 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
     else for (const u of unmapped) problems.push({ code: ErrorCode.UNMAPPED, text: `${u.name} ${fmt(u.shape)} ${u.dtype}: no rule of '${arch.modelType}' maps this variable (use --skip-unknown to leave it out)` });
   }
 
-  const target = options.dtype !== undefined && options.dtype !== 'keep' ? options.dtype : arch.defaultDType;
+  // An explicit 'keep' keeps the checkpoint's dtype even where the architecture casts by default (T5 → float32).
+  const target = options.dtype === 'keep' ? undefined : (options.dtype ?? arch.defaultDType);
   const withCast = (p: Produced): PlanOutput => {
     const cast = target !== undefined && target !== p.dtype && FLOAT_DTYPES.has(p.dtype);
     return {
