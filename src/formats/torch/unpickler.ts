@@ -35,7 +35,8 @@ export interface UnpickleResult {
   end: number;
 }
 
-const MARK = Symbol('mark');
+/** Protocols 0-2 written by Python 3 (fix_imports) spell some modules the Python 2 way. */
+const PYTHON2_MODULES: Readonly<Record<string, string>> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
 
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0): UnpickleResult {
   const { policy, file } = options;
@@ -96,7 +97,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const forbidden = (name: string, action: string): never =>
     fail(ErrorCode.PICKLE_FORBIDDEN, `refusing to ${action} '${name}': not in the '${policy.name}' allow-list (a pickle can run arbitrary code; only tensors and plain data are read)`);
   const lookupGlobal = (module: string, name: string): PickleGlobal => {
-    const qualified = `${module}.${name}`;
+    const qualified = `${PYTHON2_MODULES[module] ?? module}.${name}`;
     const entry = policy.globals.get(qualified);
     if (entry === undefined && !policy.inertInstances) forbidden(qualified, 'load global');
     return new PickleGlobal(qualified, entry);
