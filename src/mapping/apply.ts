@@ -21,7 +21,8 @@ type Words = Uint8Array | Uint16Array | Uint32Array;
  */
 function asWords(bytes: Uint8Array, itemSize: number): { words: Words; perItem: number; make: (n: number) => Words } {
   const width = itemSize % 4 === 0 ? 4 : itemSize % 2 === 0 ? 2 : 1;
-  const b = bytes.byteOffset % width === 0 ? bytes : bytes.slice();
+  // A copy (not Buffer#slice, which is a view) realigns the data.
+  const b = bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes);
   const perItem = itemSize / width;
   if (width === 4) return { words: new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4), perItem, make: (n) => new Uint32Array(n) };
   if (width === 2) return { words: new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2), perItem, make: (n) => new Uint16Array(n) };

@@ -112,7 +112,7 @@ function floatBitsToDouble(bits: number, out: Uint32Array, at: number): void {
 }
 
 function aligned(bytes: Uint8Array, unit: number): Uint8Array {
-  return bytes.byteOffset % unit === 0 ? bytes : bytes.slice();
+  return bytes.byteOffset % unit === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice would be a view
 }
 
 /** float32 bit patterns of every element of a float tensor. */

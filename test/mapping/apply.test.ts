@@ -103,3 +103,15 @@ print(json.dumps({k: v.tobytes().hex() for k, v in r.items()}))`,
     assert.equal(g.length, want.length, k);
   }
 });
+
+test('misaligned views (Buffer pools) transform like aligned copies', () => {
+  const f = new Float32Array([1.5, -2.25, 3e-8, 65536.5, 7, 8]);
+  const aligned = new Uint8Array(f.buffer);
+  const padded = Buffer.alloc(aligned.length + 3);
+  padded.set(aligned, 3);
+  const odd = padded.subarray(3);
+  const input = (bytes: Uint8Array) => ({ dtype: 'float32' as const, shape: [2, 3], bytes });
+  for (const ops of [[{ op: 'transpose' as const }], [{ op: 'cast' as const, dtype: 'float16' as const }], [{ op: 'transpose' as const }, { op: 'cast' as const, dtype: 'bfloat16' as const }]]) {
+    assert.equal(hex(applyTransforms([input(odd)], ops).bytes), hex(applyTransforms([input(aligned)], ops).bytes));
+  }
+});
