@@ -51,12 +51,11 @@ export function crc32cJs(bytes: Uint8Array, crc = 0): number {
 type Crc32cFn = (bytes: Uint8Array, crc?: number) => number;
 
 let native: Crc32cFn | undefined;
-let nativeTried = false;
+let loading: Promise<boolean> | undefined;
 
 /** Loads the native implementation once; later calls to crc32c use it. Safe to call many times. */
-export async function loadNativeCrc32c(): Promise<boolean> {
-  if (!nativeTried) {
-    nativeTried = true;
+export function loadNativeCrc32c(): Promise<boolean> {
+  loading ??= (async () => {
     try {
       // A variable specifier keeps the optional package out of the type checker's required modules.
       const specifier = '@node-rs/crc32';
@@ -68,8 +67,9 @@ export async function loadNativeCrc32c(): Promise<boolean> {
     } catch {
       native = undefined; // not installed or no prebuilt binary for this platform: the JS tables serve
     }
-  }
-  return native !== undefined;
+    return native !== undefined;
+  })();
+  return loading;
 }
 
 /** The native implementation if loaded (see loadNativeCrc32c), for tests that compare both. */
