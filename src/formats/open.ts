@@ -7,6 +7,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRef } from '../tensor.js';
 import { openaiGptOpener } from './npy/openai-gpt.js';
 import { TF_CHECKPOINT_OPENER } from './tf-checkpoint/index.js';
+import { SAFETENSORS_OPENER, SHARDED_INDEX_OPENER, TORCH_OPENER } from './weights-openers.js';
 
 /** What a variable is for; optimizer state and bookkeeping are never converted. */
 export type TensorRole = 'weight' | 'optimizer' | 'bookkeeping' | 'metadata';
@@ -38,6 +39,9 @@ export interface TensorSourceOpener {
 
 /** Most specific first: containers recognised by magic bytes, then TensorFlow prefixes. */
 export const OPENERS: TensorSourceOpener[] = [
+  SHARDED_INDEX_OPENER,
+  SAFETENSORS_OPENER,
+  TORCH_OPENER,
   openaiGptOpener,
   // the TensorFlow opener stays last: it accepts the most paths
   TF_CHECKPOINT_OPENER,

@@ -1,0 +1,109 @@
+/**
+ * OPENERS entries for what PyTorch loads: torch.save files (.bin/.pt/.pth, zip or legacy),
+ * .safetensors, and sharded folders through their `*.index.json`. Detection by magic bytes as well
+ * as by extension, so a renamed file still opens.
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { TensorRef } from '../tensor.js';
+import type { TensorSource, TensorSourceOpener } from './open.js';
+import { MAX_HEADER_BYTES, openSafetensors } from './safetensors/read.js';
+import { openTorchFile, sniffTorch } from './torch/read.js';
+
+/** An index lists names and file names: megabytes at most. */
+const MAX_INDEX_BYTES = 100 * 1024 * 1024;
+
+async function head(path: string, length = 16): Promise<Uint8Array | undefined> {
+  try {
+    if (!(await stat(path)).isFile()) return undefined;
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, 0);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** `[u64 N]{"` with a plausible N: a safetensors header. */
+function looksLikeSafetensors(bytes: Uint8Array): boolean {
+  if (bytes.byteLength < 9) return false;
+  const n = Buffer.from(bytes).readBigUInt64LE(0);
+  return n > 1n && n <= BigInt(MAX_HEADER_BYTES) && bytes[8] === 0x7b;
+}
+
+export const TORCH_OPENER: TensorSourceOpener = {
+  format: 'torch',
+  async detect(path) {
+    const bytes = await head(path);
+    if (!bytes) return false;
+    return /\.(bin|pt|pth|ckpt)$/i.test(path) ? sniffTorch(bytes) !== undefined : sniffTorch(bytes) !== undefined && !looksLikeSafetensors(bytes);
+  },
+  open: (path, options) => openTorchFile(path, { verify: options.verify ?? true }),
+};
+
+export const SAFETENSORS_OPENER: TensorSourceOpener = {
+  format: 'safetensors',
+  async detect(path) {
+    const bytes = await head(path);
+    return !!bytes && looksLikeSafetensors(bytes);
+  },
+  open: (path) => openSafetensors(path),
+};
+
+export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
+  format: 'sharded',
+  async detect(path) {
+    return /\.index\.json$/i.test(path) && (await head(path)) !== undefined;
+  },
+  async open(path, options) {
+    const size = (await stat(path)).size;
+    if (size > MAX_INDEX_BYTES) throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: index of ${size} bytes exceeds ${MAX_INDEX_BYTES}`, { file: path });
+    let weightMap: Record<string, unknown>;
+    try {
+      weightMap = (JSON.parse(await readFile(path, 'utf8')) as { weight_map: Record<string, unknown> }).weight_map;
+    } catch (cause) {
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: not a JSON index: ${(cause as Error).message}`, { file: path, cause });
+    }
+    if (weightMap === null || typeof weightMap !== 'object') throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: no weight_map object`, { file: path });
+    const shardNames = [...new Set(Object.values(weightMap))];
+    const sources: TensorSource[] = [];
+    try {
+      for (const shard of shardNames) {
+        if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: shard name ${String(shard)} is not a file name`, { file: path });
+        const shardPath = join(dirname(path), shard);
+        if (!(await head(shardPath))) throw new Tf2TorchError(ErrorCode.MISSING_SHARD, `${path}: shard ${shard} is missing`, { file: shardPath });
+        const isSafetensors = await SAFETENSORS_OPENER.detect(shardPath);
+        sources.push(isSafetensors ? await openSafetensors(shardPath) : await openTorchFile(shardPath, { verify: options.verify ?? true }));
+      }
+    } catch (error) {
+      await Promise.all(sources.map((s) => s.close()));
+      throw error;
+    }
+    const tensors: TensorRef[] = [];
+    sources.forEach((source, i) => {
+      for (const t of source.tensors) if (weightMap[t.name] === shardNames[i]) tensors.push(t);
+    });
+    const listed = new Set(tensors.map((t) => t.name));
+    const missing = Object.keys(weightMap).filter((k) => !listed.has(k));
+    if (missing.length > 0) {
+      await Promise.all(sources.map((s) => s.close()));
+      throw new Tf2TorchError(ErrorCode.TENSOR_NOT_FOUND, `${path}: ${missing.length} tensors of the weight_map are absent from their shard (first: ${missing[0]})`, { file: path, tensor: missing[0] });
+    }
+    return {
+      path,
+      format: `sharded-${sources[0]?.format ?? 'empty'}`,
+      tensors,
+      notes: [`${sources.length} shards`],
+      roleOf: () => 'weight',
+      close: async () => {
+        await Promise.all(sources.map((s) => s.close()));
+      },
+    };
+  },
+};
