@@ -7,7 +7,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import { configSource, TRANSFORMERS_VERSION, countIndexed, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
-import { t5FactsFromGin } from './t5-gin.js';
+import { parseGin, t5ConfigFromGin } from '../config/gin.js';
 
 /** T5Config() defaults (transformers configuration_t5.py). */
 const T5_DEFAULTS: ModelConfig = {
@@ -58,9 +58,11 @@ function readShapes(input: ConfigInput): Shapes {
   };
 }
 
-/** The config transformers would need, derived from the shapes and operative_config.gin. */
+/**
+ * The config transformers would need, from the shapes, then operative_config.gin when present (the
+ * gin reader cross-checks its values against the same listing and refuses a disagreement).
+ */
 function derive(s: Shapes, input: ConfigInput): ModelConfig {
-  const gin = t5FactsFromGin(input.sidecar('operative_config.gin'));
   const out: ModelConfig = { decoder_start_token_id: 0, tie_word_embeddings: !s.hasLogits };
   if (s.vocab !== undefined) out['vocab_size'] = s.vocab;
   if (s.dModel !== undefined) out['d_model'] = s.dModel;
@@ -70,9 +72,14 @@ function derive(s: Shapes, input: ConfigInput): ModelConfig {
   if (s.dFF !== undefined) out['d_ff'] = s.dFF;
   if (s.encLayers > 0) out['num_layers'] = s.encLayers;
   if (s.decLayers > 0) out['num_decoder_layers'] = s.decLayers;
-  out['feed_forward_proj'] = s.gated ? `gated-${gin.activation ?? 'gelu'}` : (gin.activation ?? 'relu');
-  if (gin.layerNormEpsilon !== undefined) out['layer_norm_epsilon'] = gin.layerNormEpsilon;
-  if (gin.dropoutRate !== undefined) out['dropout_rate'] = gin.dropoutRate;
+  // Without gin, a gated checkpoint is taken as v1.1/mT5 (gated-gelu), an ungated one as v1.0 (relu).
+  out['feed_forward_proj'] = s.gated ? 'gated-gelu' : 'relu';
+  const text = input.sidecar('operative_config.gin');
+  if (text !== undefined) {
+    const gin = t5ConfigFromGin(parseGin(text, 'operative_config.gin'), input.listing);
+    Object.assign(out, gin.config);
+    for (const [field, from] of Object.entries(gin.sources)) input.note?.(`${field} from ${from}`);
+  }
   return out;
 }
 
