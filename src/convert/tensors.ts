@@ -62,28 +62,53 @@ export function generateBytes(g: Generator, dtype: DType, shape: readonly number
   return new Uint8Array(out.buffer);
 }
 
-function entryFor(o: PlanOutput, byName: ReadonlyMap<string, TensorRef>): StateDictEntry {
-  if (o.kind === 'alias') return { key: o.key, aliasOf: o.aliasOf };
-  if (o.kind === 'generated') return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, async () => generateBytes(o.generator, o.dtype, o.shape)) };
-  const refs = o.sources.map((s) => {
+/**
+ * Read-ahead of one computed tensor: while the writer streams output k to disk (thread pool), the main
+ * thread reads and transforms the next computed output. At most two materialised tensors in memory.
+ */
+class ReadAhead {
+  private readonly pending = new Map<number, Promise<Uint8Array>>();
+  constructor(private readonly computes: readonly ((() => Promise<Uint8Array>) | undefined)[]) {}
+
+  get(index: number): Promise<Uint8Array> {
+    const compute = this.computes[index] as () => Promise<Uint8Array>;
+    const ready = this.pending.get(index) ?? compute();
+    this.pending.delete(index);
+    const next = this.computes.findIndex((c, i) => i > index && c !== undefined);
+    if (next >= 0 && !this.pending.has(next)) {
+      const promise = (this.computes[next] as () => Promise<Uint8Array>)();
+      promise.catch(() => undefined); // surfaced when the writer reaches it
+      this.pending.set(next, promise);
+    }
+    return ready;
+  }
+}
+
+function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<string, TensorRef>): TensorRef[] {
+  return o.sources.map((s) => {
     const ref = byName.get(s.name);
     if (!ref) throw new Tf2TorchError(ErrorCode.TENSOR_NOT_FOUND, `${s.name}: in the plan but not in the checkpoint`, { tensor: s.name });
     return ref;
   });
-  const only = refs[0] as TensorRef;
-  if (o.transforms.length === 0 && refs.length === 1) return { key: o.key, tensor: only };
-  return {
-    key: o.key,
-    tensor: computedTensor(o.key, o.dtype, o.shape, async () => {
-      const inputs = [];
-      for (const ref of refs) inputs.push({ dtype: ref.dtype, shape: ref.shape, bytes: await ref.read() });
-      return applyTransforms(inputs, o.transforms).bytes;
-    }),
-  };
 }
 
 /** The plan's outputs as writer entries over the source's tensors. */
 export function planToStateDict(plan: Plan, tensors: readonly TensorRef[]): StateDictEntry[] {
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  return plan.outputs.map((o) => entryFor(o, byName));
+  const computes = plan.outputs.map((o): (() => Promise<Uint8Array>) | undefined => {
+    if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
+    const refs = sourcesOf(o, byName);
+    return async () => {
+      const inputs = [];
+      for (const ref of refs) inputs.push({ dtype: ref.dtype, shape: ref.shape, bytes: await ref.read() });
+      return applyTransforms(inputs, o.transforms).bytes;
+    };
+  });
+  const readAhead = new ReadAhead(computes);
+  return plan.outputs.map((o, index): StateDictEntry => {
+    if (o.kind === 'alias') return { key: o.key, aliasOf: o.aliasOf };
+    if (o.kind === 'generated') return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, async () => generateBytes(o.generator, o.dtype, o.shape)) };
+    if (computes[index] === undefined) return { key: o.key, tensor: sourcesOf(o, byName)[0] as TensorRef };
+    return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, () => readAhead.get(index)) };
+  });
 }
