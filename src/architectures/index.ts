@@ -11,6 +11,7 @@ import { t5 } from './t5.js';
 import { xlnet } from './xlnet.js';
 import { gpt } from './gpt.js';
 import { transfoXl } from './transfo-xl.js';
+import { xlm } from './xlm.js';
 
 export const ARCHITECTURES: readonly Architecture[] = [
   bert,
@@ -20,6 +21,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   xlnet,
   gpt,
   transfoXl,
+  xlm,
 ];
 
 export function getArchitecture(modelType: string): Architecture {

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { openTensorSource, type TensorSource } from '../formats/open.js';
+import { openTorchFile } from '../formats/torch/read.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, writeWeights } from '../formats/sharding.js';
 import { writeSafetensorsFile } from '../formats/safetensors/write.js';
 import { writeTorchFile } from '../formats/torch/write.js';
@@ -51,6 +52,8 @@ export interface PlannedConversion {
   readonly checkpointPath: string;
   readonly checkpointDir: string;
   readonly notes: readonly string[];
+  /** The unpickled object of a pickled training checkpoint (architectures with input 'pickled-checkpoint'). */
+  readonly embedded?: unknown;
 }
 
 export interface ConvertResult extends PlannedConversion {
@@ -68,7 +71,10 @@ function sidecarDir(source: TensorSource): string {
 
 async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion & { source: TensorSource }> {
   const architecture = getArchitecture(options.modelType);
-  const source = await openTensorSource(options.checkpoint, { verify: options.verify ?? true });
+  const pickled = architecture.input === 'pickled-checkpoint'
+    ? await openTorchFile(options.checkpoint, { policy: 'checkpoint', verify: options.verify ?? true })
+    : undefined;
+  const source = pickled ?? (await openTensorSource(options.checkpoint, { verify: options.verify ?? true }));
   try {
     const names = source.tensors.map((t) => t.name);
     if (source.format.startsWith('tf') && isObjectBased(names)) {
@@ -97,12 +103,13 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       sidecar: (fileName) => readSidecar(join(dir, fileName)),
       listing,
       note: (text) => configNotes.push(text),
+      ...(pickled === undefined ? {} : { embedded: pickled.root }),
     });
     const plan = buildPlan(listing, architecture, config, {
       ...(options.skipUnknown === undefined ? {} : { skipUnknown: options.skipUnknown }),
       ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
     });
-    return { plan, config, architecture, checkpointPath: source.path, checkpointDir: dir, notes: [...source.notes, ...configNotes], source };
+    return { plan, config, architecture, checkpointPath: source.path, checkpointDir: dir, notes: [...source.notes, ...configNotes], source, ...(pickled === undefined ? {} : { embedded: pickled.root }) };
   } catch (error) {
     await source.close();
     throw error;
@@ -137,6 +144,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const { plan, config, architecture, checkpointDir } = planned;
   const warnings = [...plan.warnings];
   const entries = planToStateDict(plan, source.tensors);
+  const configText = architecture.configText?.(config) ?? configJsonText(config);
+  const container = architecture.torchContainer === undefined ? {} : { container: architecture.torchContainer };
   const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
   let base = 0;
@@ -145,10 +154,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   try {
     if (outputKind === 'folder') {
       await buildFolderAtomically(output, async (tmp) => {
-        await writeFile(join(tmp, 'config.json'), configJsonText(config));
+        await writeFile(join(tmp, 'config.json'), configText);
         files.push('config.json');
         for (const f of format === 'both' ? (['safetensors', 'pytorch'] as const) : [format]) {
-          files.push(...(await writeWeights(tmp, entries, { format: f, maxShardSize, onProgress: progress })));
+          files.push(...(await writeWeights(tmp, entries, { format: f, maxShardSize, onProgress: progress, ...container })));
           base += plan.totalBytes;
         }
         for (const tok of architecture.tokenizerFiles ?? []) {
@@ -161,20 +170,20 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             warnings.push(`no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`);
           }
         }
-        for (const extra of architecture.extraFiles?.(config) ?? []) {
+        for (const extra of architecture.extraFiles?.(config, planned.embedded) ?? []) {
           await writeFile(join(tmp, extra.name), extra.text);
           files.push(extra.name);
         }
       });
     } else {
       const name = output.split(/[/\\]/).pop() as string;
-      if (outputKind === 'torch-file') await writeTorchFile(output, entries, { onProgress: progress });
+      if (outputKind === 'torch-file') await writeTorchFile(output, entries, { onProgress: progress, ...container });
       else await writeSafetensorsFile(output, entries, { onProgress: progress });
       files.push(name);
       const configPath = join(dirname(resolve(output)), 'config.json');
       if (existsSync(configPath)) warnings.push(`${configPath} exists: left unchanged`);
       else {
-        await writeFileAtomically(configPath, (handle) => writeFile(handle, configJsonText(config)));
+        await writeFileAtomically(configPath, (handle) => writeFile(handle, configText));
         files.push('config.json');
       }
     }

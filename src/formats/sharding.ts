@@ -82,6 +82,8 @@ export function pythonJsonDumps(value: unknown): string {
 export interface WriteWeightsOptions {
   format: 'safetensors' | 'pytorch';
   maxShardSize?: number;
+  /** Pickle container of `.bin` files (default OrderedDict, as state_dict() is). */
+  container?: 'OrderedDict' | 'dict';
   /** Called with the cumulative count of tensor bytes written, over all shards. */
   onProgress?: ProgressCallback;
 }
@@ -119,7 +121,7 @@ export async function writeWeights(dir: string, entries: readonly StateDictEntry
       const onProgress = options.onProgress && ((n: number) => options.onProgress!(base + n));
       const path = join(dir, name);
       if (options.format === 'safetensors') await writeSafetensorsFile(path, shardEntries, { onProgress });
-      else await writeTorchFile(path, shardEntries, { onProgress });
+      else await writeTorchFile(path, shardEntries, { onProgress, ...(options.container ? { container: options.container } : {}) });
       written.push(name);
       before += shards[shard]!.reduce((sum, s) => sum + storages[s]!.byteLength, 0);
     }

@@ -96,6 +96,8 @@ export interface ConfigInput {
   readonly finetuningTask?: string;
   /** Tells the user a fact about the config (fields derived from shapes); the caller prints it. */
   readonly note?: (text: string) => void;
+  /** A pickled training checkpoint's whole object (XLM's dict with 'params', 'dico_word2id'), as inert data. */
+  readonly embedded?: unknown;
 }
 
 export interface Architecture {
@@ -120,6 +122,16 @@ export interface Architecture {
   readonly tokenizerFiles?: readonly { readonly from: string | readonly string[]; readonly to: string }[];
   /** Default output dtype policy: keep the checkpoint's (most) or cast (T5 → float32). */
   readonly defaultDType?: DType;
-  /** Extra files of a folder output (generation_config.json for T5). */
-  extraFiles?(config: ModelConfig): readonly { readonly name: string; readonly text: string }[];
+  /** Extra files of a folder output (generation_config.json for T5; XLM's vocab.json from `embedded`). */
+  extraFiles?(config: ModelConfig, embedded?: unknown): readonly { readonly name: string; readonly text: string }[];
+  /**
+   * 'pickled-checkpoint': the input is a torch.save'd training checkpoint (XLM's .pth), read with the
+   * safe unpickler's 'checkpoint' policy (numpy objects and custom classes as inert data); its object
+   * reaches buildConfig and extraFiles as `embedded`. Default: any tensor source.
+   */
+  readonly input?: 'pickled-checkpoint';
+  /** config.json text when transformers writes it otherwise than its config serializer (XLM). */
+  configText?(config: ModelConfig): string;
+  /** Pickle container of `.bin` outputs: transformers' converters save OrderedDicts, XLM's a plain dict. */
+  readonly torchContainer?: 'OrderedDict' | 'dict';
 }

@@ -1,0 +1,65 @@
+/**
+ * Python's `json.dumps(value, indent=2)` for values read from a pickle: keys in insertion order (Maps),
+ * int/float/bool/None keys converted as Python converts them, non-ASCII escaped (ensure_ascii), floats
+ * in Python's repr spelling (1e-05, 1e+16, NaN, Infinity). Pickled ints and floats are both JS
+ * numbers, so a float with an integral value prints as an int ("0" where Python prints "0.0").
+ */
+
+/** Python's repr of a non-integral float: shortest round-trip digits, exponent form outside [1e-4, 1e16). */
+export function pythonFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
+  if (Number.isInteger(x) && Math.abs(x) < 1e16) return String(x);
+  const [mantissa, exp] = x.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  return String(x);
+}
+
+/** A JSON string literal as Python writes it with ensure_ascii=True. */
+export function pythonString(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function keyText(k: unknown): string | undefined {
+  if (typeof k === 'string') return k;
+  if (typeof k === 'number') return Number.isInteger(k) ? String(k) : pythonFloatRepr(k);
+  if (typeof k === 'bigint') return k.toString();
+  if (typeof k === 'boolean') return k ? 'true' : 'false';
+  if (k === null) return 'null';
+  return undefined;
+}
+
+/** Thrown for values json.dumps refuses (sets, bytes, objects); `path` names where. */
+export class NotJsonError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} is not JSON-serializable`);
+  }
+}
+
+/** `json.dumps(value, indent=2)`: Maps and plain objects as dicts, arrays as lists. */
+export function pythonJsonDumps(value: unknown, indent = 2): string {
+  const write = (v: unknown, depth: number, path: string): string => {
+    const pad = ' '.repeat(indent * (depth + 1));
+    const end = ' '.repeat(indent * depth);
+    if (v === null || v === undefined) return 'null';
+    if (typeof v === 'boolean') return v ? 'true' : 'false';
+    if (typeof v === 'number') return pythonFloatRepr(v);
+    if (typeof v === 'bigint') return v.toString();
+    if (typeof v === 'string') return pythonString(v);
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      return `[\n${v.map((x, i) => pad + write(x, depth + 1, `${path}[${i}]`)).join(',\n')}\n${end}]`;
+    }
+    const entries = v instanceof Map ? [...v.entries()] : Object.getPrototypeOf(v) === Object.prototype ? Object.entries(v as object) : undefined;
+    if (!entries) throw new NotJsonError(path);
+    if (entries.length === 0) return '{}';
+    const parts = entries.map(([k, x]) => {
+      const key = keyText(k);
+      if (key === undefined) throw new NotJsonError(`${path} key ${String(k)}`);
+      return `${pad}${pythonString(key)}: ${write(x, depth + 1, `${path}.${key}`)}`;
+    });
+    return `{\n${parts.join(',\n')}\n${end}}`;
+  };
+  return write(value, 0, '$');
+}

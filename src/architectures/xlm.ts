@@ -1,0 +1,117 @@
+/**
+ * xlm: an original facebookresearch/XLM checkpoint (`mlm_en_2048.pth`: a torch.save'd dict with 'model',
+ * 'params', 'dico_word2id', …; legacy or zip container, often CUDA storages) → the files transformers'
+ * convert_xlm_checkpoint_to_pytorch writes (REFERENCE D.7):
+ * - pytorch_model.bin: chkpt['model'] unchanged, keys prefixed `transformer.` except those containing
+ *   `pred_layer`, pickled as a plain dict;
+ * - config.json: chkpt['params'] without float tensors and numpy arrays, as `json.dumps(indent=2)`;
+ * - vocab.json: chkpt['dico_word2id'] with `</w>` appended to whole words (id > 13) and `@@` removed.
+ * The pickle is read as data by the safe unpickler: its custom classes are never instantiated.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
+import { NotJsonError, pythonJsonDumps } from './python-json.js';
+
+/** The first ids of an XLM dictionary are special symbols (<s>, </s>, <pad>, <unk>, <special0..9>). */
+const LAST_SPECIAL_ID = 13;
+
+/** A tensor handle inside the unpickled object. */
+function isTensor(v: unknown): v is { dtype: string; shape: readonly number[] } {
+  return v !== null && typeof v === 'object' && 'dtype' in v && 'shape' in v && 'read' in v;
+}
+
+interface InertObject {
+  __class__: string;
+  state?: unknown;
+  items?: unknown[];
+}
+
+function isInert(v: unknown): v is InertObject {
+  return v !== null && typeof v === 'object' && '__class__' in v;
+}
+
+/** The key/value pairs of a pickled dict, or of a dict subclass instance (its items, else its attributes). */
+function dictEntries(v: unknown): [unknown, unknown][] | undefined {
+  if (v instanceof Map) return [...v.entries()];
+  if (isInert(v)) {
+    if (v.items && v.items.length > 0 && v.items.every((i) => Array.isArray(i) && i.length === 2)) return v.items as [unknown, unknown][];
+    return dictEntries(v.state);
+  }
+  return undefined;
+}
+
+function field(embedded: unknown, name: string): unknown {
+  const entries = dictEntries(embedded);
+  if (!entries) throw new Tf2TorchError(ErrorCode.WRONG_CHECKPOINT_KIND, `not an original XLM checkpoint: the file holds no dict (expected 'model', 'params', 'dico_word2id')`);
+  const hit = entries.find(([k]) => k === name);
+  if (!hit) {
+    const keys = entries.map(([k]) => String(k)).join(', ');
+    throw new Tf2TorchError(ErrorCode.WRONG_CHECKPOINT_KIND, `not an original XLM checkpoint: no '${name}' entry (it has: ${keys})`);
+  }
+  return hit[1];
+}
+
+/** json.dumps would refuse these; transformers' converter would crash on them. */
+function jsonable(v: unknown): boolean {
+  try {
+    pythonJsonDumps(v);
+    return true;
+  } catch (e) {
+    if (e instanceof NotJsonError) return false;
+    throw e;
+  }
+}
+
+function buildConfig(input: ConfigInput): ModelConfig {
+  const params = dictEntries(field(input.embedded, 'params'));
+  if (!params) throw new Tf2TorchError(ErrorCode.CONFIG, `the XLM checkpoint's 'params' is not a dict`);
+  if (input.user !== undefined) input.note?.(`xlm: --config ${input.userPath ?? ''} is ignored, as transformers-cli ignores it: config.json comes from the checkpoint's params`);
+  const config: ModelConfig = {};
+  const dropped: string[] = [];
+  for (const [k, v] of params) {
+    const key = String(k);
+    // transformers drops torch.FloatTensor and numpy.ndarray values.
+    if ((isTensor(v) && v.dtype === 'float32') || (isInert(v) && v.__class__ === 'numpy.ndarray')) continue;
+    if (isTensor(v) || !jsonable(v)) {
+      dropped.push(key);
+      continue;
+    }
+    config[key] = v;
+  }
+  if (dropped.length > 0) input.note?.(`xlm: params left out of config.json (not JSON-serializable): ${dropped.join(', ')}`);
+  return config;
+}
+
+function vocabText(embedded: unknown): string {
+  const words = dictEntries(field(embedded, 'dico_word2id'));
+  if (!words) throw new Tf2TorchError(ErrorCode.MALFORMED, `the XLM checkpoint's 'dico_word2id' is not a dict`);
+  const vocab = new Map<string, unknown>();
+  for (const [s, i] of words) {
+    if (typeof s !== 'string') throw new Tf2TorchError(ErrorCode.MALFORMED, `dico_word2id: key ${String(s)} is not a string`);
+    const whole = !s.includes('@@') && typeof i === 'number' && i > LAST_SPECIAL_ID;
+    vocab.set(whole ? `${s}</w>` : s.split('@@').join(''), i);
+  }
+  return `${pythonJsonDumps(vocab)}\n`;
+}
+
+function rules(): readonly Rule[] {
+  return [
+    { from: 'model.pred_layer{rest*}', to: 'pred_layer{rest*}', note: 'the LM head keeps its name' },
+    { from: 'model.{pre*}pred_layer{rest*}', to: '{pre*}pred_layer{rest*}', note: 'the LM head keeps its name' },
+    { from: 'model.{name*}', to: 'transformer.{name*}', note: 'the base model is one level deeper' },
+  ];
+}
+
+export const xlm: Architecture = {
+  modelType: 'xlm',
+  summary: "original XLM checkpoint (.pth with 'model', 'params', 'dico_word2id') → XLMWithLMHeadModel keys",
+  input: 'pickled-checkpoint',
+  buildConfig,
+  skip: [{ pattern: '^(?!model\\.)', reason: "not part of chkpt['model'] (parameters, optimizer state)" }],
+  rules,
+  // transformers copies chkpt['model'] as it is: no fixed key list, shapes and dtypes pass through.
+  expectedKeys: () => [],
+  configText: (config) => `${pythonJsonDumps(config)}\n`,
+  extraFiles: (_config, embedded) => [{ name: 'vocab.json', text: vocabText(embedded) }],
+  torchContainer: 'dict',
+};
