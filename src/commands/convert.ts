@@ -33,7 +33,8 @@ The options transformers-cli has (same spelling; kebab-case works too: --model-t
 More:
   --dry-run                    print the conversion plan (every key, source, transform), write nothing
   --format FMT                 folder weights: safetensors (default), pytorch, or both
-  --dtype DT                   keep (default), float32, float16 or bfloat16 (floating-point tensors only)
+  --dtype DT                   keep, float32, float16 or bfloat16 (floating-point tensors only); default:
+                               keep the checkpoint's, except t5: float32, as transformers does
   --max-shard-size SIZE        shard folder weights above this size (default 5GB; e.g. 500MB, 2GiB)
   --force                      overwrite an existing output
   --no-verify                  do not verify checkpoint checksums (faster; corrupt data goes unnoticed)
