@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { ModelConfig } from '../mapping/types.js';
+import { pythonJsonDumps } from '../architectures/python-json.js';
 
 /** Config and tokenizer sidecars are small text files; anything bigger is not one. */
 export const MAX_SIDECAR_BYTES = 64 * 1024 * 1024;
@@ -53,13 +54,19 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortKeys(v); // as JSON.stringify: an undefined field is absent
+    }
     return out;
   }
   return value;
 }
 
-/** `config.json` text as PretrainedConfig.to_json_string writes it: sorted keys, indent 2, newline. */
+/**
+ * `config.json` text as PretrainedConfig.to_json_string writes it: Python's json.dumps with sorted keys,
+ * indent 2, ASCII escapes and Python's float spelling (1e-05, not 0.00001), then a newline.
+ */
 export function configJsonText(config: ModelConfig): string {
-  return `${JSON.stringify(sortKeys(config), null, 2)}\n`;
+  return `${pythonJsonDumps(sortKeys(config))}\n`;
 }

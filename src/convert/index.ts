@@ -3,7 +3,7 @@
  * read) and `convert()` (plan, then stream every output tensor into the writers, atomically).
  */
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
@@ -164,7 +164,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
           const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
           const found = candidates.map((c) => join(checkpointDir, c)).find((p) => existsSync(p));
           if (found) {
-            await copyFile(found, join(tmp, tok.to));
+            // Contents only: the source's permissions (often read-only) must not follow.
+            await writeFile(join(tmp, tok.to), await readFile(found));
             files.push(tok.to);
           } else {
             warnings.push(`no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`);
