@@ -4,7 +4,7 @@
  * required key the checkpoint lacks) is collected and reported in ONE error.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { DTYPES, numElements, type DType } from '../tensor.js';
+import { DTYPES, numElements, sameStorageView, type DType, type StorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
 import { FLOAT_DTYPES, transformType } from './transforms.js';
 import type { Architecture, ExpectedKey, Generator, ModelConfig, Rule, SkipRule, TensorInfo, Transform } from './types.js';
@@ -179,7 +179,26 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
   const outputs: PlanOutput[] = [];
   const missing: { key: string; shape: readonly number[] }[] = [];
   if (expected.length === 0) {
-    for (const p of produced.values()) outputs.push(withCast(p));
+    const viewOf = new Map(listing.map((info) => [info.name, info.view]));
+    // Written tensors by where their view starts; equal views with the same transforms are tied.
+    const written = new Map<string, { key: string; view: StorageView; transforms: string }[]>();
+    for (const p of produced.values()) {
+      const view = p.sources.length === 1 ? viewOf.get(p.sources[0]!.name) : undefined;
+      const out = withCast(p);
+      if (!view) {
+        outputs.push(out);
+        continue;
+      }
+      const start = `${view.file}\0${view.key}\0${view.offset}`;
+      const transforms = JSON.stringify(p.transforms);
+      const tied = written.get(start)?.find((w) => w.transforms === transforms && sameStorageView(w.view, view));
+      if (tied) {
+        outputs.push({ kind: 'alias', key: p.key, aliasOf: tied.key, shape: out.shape, dtype: out.dtype });
+      } else {
+        outputs.push(out);
+        written.set(start, [...(written.get(start) ?? []), { key: p.key, view, transforms }]);
+      }
+    }
   } else {
     const expectedKeys = new Set(expected.map((e) => e.key));
     for (const p of produced.values()) {
@@ -218,8 +237,8 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
   if (problems.length > 0) {
     const codes = new Set(problems.map((p) => p.code));
     const code = codes.size === 1 ? (problems[0] as { code: ErrorCode }).code : ErrorCode.PLAN;
-    const list = problems.map((p) => `  - ${p.text}`).join('\n');
-    throw new Tf2TorchError(code, `cannot convert this checkpoint as '${arch.modelType}': ${problems.length} problem(s):\n${list}`);
+    const hint = outputs.length === 0 && unmapped.length > 0 ? `\nno variable matched a rule of '${arch.modelType}': is --model_type right? (\`tf2torch inspect\` lists the names)` : '';
+    throw new Tf2TorchError(code, `cannot convert this checkpoint as '${arch.modelType}': ${problems.length} problem(s):\n${listProblems(problems)}${hint}`);
   }
   if (missing.length > 0) warnings.push(`${missing.length} key(s) of the model are not in the checkpoint; from_pretrained will initialise them`);
 
@@ -227,4 +246,17 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
   const classes = config['architectures'];
   const modelClass = Array.isArray(classes) && typeof classes[0] === 'string' ? classes[0] : undefined;
   return { modelType: arch.modelType, modelClass, variableCount: listing.length, outputs, skipped, unmapped, missing, warnings, totalBytes };
+}
+
+/** Problems a kind at a time, each kind cut at MAX_PROBLEMS_SHOWN lines so the message stays readable. */
+const MAX_PROBLEMS_SHOWN = 20;
+
+function listProblems(problems: readonly { code: ErrorCode; text: string }[]): string {
+  const lines: string[] = [];
+  for (const code of new Set(problems.map((p) => p.code))) {
+    const ofCode = problems.filter((p) => p.code === code);
+    lines.push(...ofCode.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  - ${p.text}`));
+    if (ofCode.length > MAX_PROBLEMS_SHOWN) lines.push(`  … and ${ofCode.length - MAX_PROBLEMS_SHOWN} more like these`);
+  }
+  return lines.join('\n');
 }

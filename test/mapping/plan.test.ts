@@ -102,3 +102,19 @@ test('duplicate targets, missing required keys and missing concat partners are e
   assert.match(missing.message, /blocks\.1\.weight \[3, 2\]: required, but no checkpoint variable maps to it/);
   assert.match(missing.message, /q\/kernel: rule 'qk\.\{x\*\}' also needs 'k\/kernel'/);
 });
+
+test('a wrong model type: the error lists 20 problems of a kind, counts the rest, and asks about --model_type', () => {
+  const foreign = Array.from({ length: 30 }, (_, i) => f32(`other/var_${i}`, [2]));
+  assert.throws(
+    () => buildPlan(foreign, arch, { out: 3 }),
+    (e: unknown) => {
+      assert.ok(e instanceof Tf2TorchError);
+      const unmappedLines = e.message.split('\n').filter((l) => l.includes('no rule of'));
+      assert.equal(unmappedLines.length, 20);
+      assert.match(e.message, /other\/var_0 \[2\] float32: no rule of 'toy'/);
+      assert.match(e.message, /… and 10 more like these/);
+      assert.match(e.message, /no variable matched a rule of 'toy': is --model_type right\?/);
+      return true;
+    },
+  );
+});
