@@ -4,6 +4,7 @@
  * The only module that touches process.exit and the console.
  */
 import { isTf2TorchError } from './errors.js';
+import { removePendingTemporaries } from './io/atomic.js';
 import type { Command, CommandIO } from './commands/io.js';
 import { COMMANDS } from './commands/index.js';
 import { VERSION } from './version.js';
@@ -49,6 +50,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return command.run(rest, io);
+}
+
+// Interrupted (Ctrl-C, kill): remove the temporary outputs in progress; final names were never written.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    const removed = removePendingTemporaries();
+    io.err(`\ninterrupted${removed.length > 0 ? `: removed ${removed.length} unfinished output${removed.length > 1 ? 's' : ''}` : ''}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
 }
 
 main(process.argv.slice(2)).then(

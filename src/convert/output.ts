@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { trackTemporary, untrackTemporary } from '../io/atomic.js';
 import { basename, dirname, extname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 
@@ -50,6 +51,7 @@ export async function buildFolderAtomically<T>(finalDir: string, build: (tmpDir:
   const tag = randomBytes(4).toString('hex');
   const tmp = join(parent, `.${basename(target)}.${tag}.tmp`);
   await mkdir(tmp);
+  trackTemporary(tmp);
   try {
     const result = await build(tmp);
     if (existsSync(target)) {
@@ -64,5 +66,7 @@ export async function buildFolderAtomically<T>(finalDir: string, build: (tmpDir:
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
     throw error;
+  } finally {
+    untrackTemporary(tmp);
   }
 }
