@@ -47,6 +47,31 @@ export function numElements(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * Where a tensor of a torch file lives: a view (element offset, shape, element strides) of a storage.
+ * Torch pickles tied weights as several tensors over one storage; equal views are one tensor.
+ */
+export interface StorageView {
+  /** The file the storage belongs to (keys are unique only within one file). */
+  readonly file: string;
+  /** The storage's key in that file (for a legacy storage view, the key of the storage it views). */
+  readonly key: string;
+  readonly dtype: DType;
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly stride: readonly number[];
+}
+
+/**
+ * Whether two views cover the same elements in the same order (tied weights). Views that merely
+ * overlap (a slice, a transpose) are different tensors. Strides of size-1 axes do not matter.
+ */
+export function sameStorageView(a: StorageView, b: StorageView): boolean {
+  if (a.file !== b.file || a.key !== b.key || a.dtype !== b.dtype || a.offset !== b.offset) return false;
+  if (a.shape.length !== b.shape.length || numElements(a.shape) === 0) return false;
+  return a.shape.every((d, i) => d === b.shape[i] && (d === 1 || a.stride[i] === b.stride[i]));
+}
+
 /** A tensor whose bytes have not been read yet. */
 export interface TensorRef {
   readonly name: string;
@@ -54,6 +79,8 @@ export interface TensorRef {
   readonly shape: readonly number[];
   /** Exact byte length of `read()`'s result (numElements × itemSize for fixed-size dtypes). */
   readonly byteLength: number;
+  /** Its place in a storage, for tensors read from torch files (tied weights share one). */
+  readonly view?: StorageView;
   /** The whole tensor, verified (checksums) unless the source was opened without verification. */
   read(): Promise<Uint8Array>;
   /**

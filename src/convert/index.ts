@@ -94,7 +94,7 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       const found = findConfigBeside(dir, architecture.configFileNames);
       if (found) ({ config: user, path: userPath } = found);
     }
-    const listing = source.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
+    const listing = source.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, ...(t.view === undefined ? {} : { view: t.view }) }));
     const configNotes: string[] = [];
     const config = architecture.buildConfig({
       ...(user === undefined ? {} : { user }),

@@ -180,9 +180,12 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
   const missing: { key: string; shape: readonly number[] }[] = [];
   if (expected.length === 0) {
     const viewOf = new Map(listing.map((info) => [info.name, info.view]));
+    // Checkpoint order, as a copy of the state dict has it (not the order of the rules that matched).
+    const position = new Map(listing.map((info, i) => [info.name, i]));
+    const inOrder = [...produced.values()].sort((x, y) => position.get(x.sources[0]!.name)! - position.get(y.sources[0]!.name)!);
     // Written tensors by where their view starts; equal views with the same transforms are tied.
     const written = new Map<string, { key: string; view: StorageView; transforms: string }[]>();
-    for (const p of produced.values()) {
+    for (const p of inOrder) {
       const view = p.sources.length === 1 ? viewOf.get(p.sources[0]!.name) : undefined;
       const out = withCast(p);
       if (!view) {

@@ -3,13 +3,15 @@
  * src/architectures/) declares rules; buildPlan() turns a checkpoint listing + config into a Plan;
  * the executor streams the Plan. Nothing here touches tensor bytes.
  */
-import type { DType } from '../tensor.js';
+import type { DType, StorageView } from '../tensor.js';
 
 /** What the planner knows of a checkpoint variable: its listing entry, never its bytes. */
 export interface TensorInfo {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: readonly number[];
+  /** Its storage view, for torch inputs: variables with equal views are one tied tensor. */
+  readonly view?: StorageView;
 }
 
 /**
@@ -116,7 +118,11 @@ export interface Architecture {
   /** Skips that depend on the config (variables of a head the chosen model class does not have). */
   configSkip?(config: ModelConfig): readonly SkipRule[];
   rules(config: ModelConfig): readonly Rule[];
-  /** The model class's state dict (modern transformers, persistent keys only), in state_dict order. */
+  /**
+   * The model class's state dict (modern transformers, persistent keys only), in state_dict order.
+   * Empty: the checkpoint's keys pass through in its order, and variables that are one tensor in the
+   * checkpoint (equal storage views, same transforms) stay one: later keys become aliases.
+   */
   expectedKeys(config: ModelConfig): readonly ExpectedKey[];
   /** Files beside the checkpoint that become tokenizer files in a folder output. */
   readonly tokenizerFiles?: readonly { readonly from: string | readonly string[]; readonly to: string }[];

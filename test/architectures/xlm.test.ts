@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { openSafetensors } from '../../src/formats/safetensors/read.js';
 import { runCli } from '../support/cli.js';
 import { runPython, torchPython } from '../support/python.js';
 
@@ -49,7 +50,10 @@ for i in range(layers):
     model['ffns.%d.lin2.bias' % i] = torch.randn(dim, generator=g)
     model['layer_norm2.%d.weight' % i] = torch.randn(dim, generator=g)
     model['layer_norm2.%d.bias' % i] = torch.randn(dim, generator=g)
-model['pred_layer.proj.weight'] = model['embeddings.weight']  # share_inout_emb
+# share_inout_emb: state_dict() returns another tensor object over the embeddings' storage.
+model['pred_layer.proj.weight'] = model['embeddings.weight'].detach()
+# A slice of another weight's storage overlaps it without being the same tensor.
+model['lang_embeddings.weight'] = model['position_embeddings.weight'][:2]
 model['pred_layer.proj.bias'] = torch.randn(words, generator=g)
 
 params = AttrDict(emb_dim=dim, n_layers=layers, n_heads=2, dropout=0.1, attention_dropout=0.05, gelu_activation=True,
@@ -90,19 +94,31 @@ config = dict((n, v) for n, v in chkpt['params'].items() if not isinstance(v, (t
 vocab = dict((s + '</w>' if s.find('@@') == -1 and i > 13 else s.replace('@@', ''), i) for s, i in chkpt['dico_word2id'].items())
 sd = torch.load(out + '/pytorch_model.bin', weights_only=True)
 assert type(sd) is dict
-assert set(sd) == set(expected), sorted(set(sd) ^ set(expected))
+assert list(sd) == list(expected), sorted(set(sd) ^ set(expected)) or 'key order'
 for k, v in expected.items():
     assert sd[k].dtype == v.dtype and torch.equal(sd[k], v), k
 with zipfile.ZipFile(out + '/pytorch_model.bin') as z:
     pkl = z.read([n for n in z.namelist() if n.endswith('data.pkl')][0])
 assert pkl[:3] == b'\x80\x02}', 'a plain dict (EMPTY_DICT), as torch.save(dict) writes it'
+# Tied weights: one storage, as torch.save(expected) writes it. Overlapping slices: copies.
+def same_tensor(a, b):
+    return (a.storage().data_ptr(), a.storage_offset(), a.shape, a.stride()) == (b.storage().data_ptr(), b.storage_offset(), b.shape, b.stride())
+keys = list(expected)
+tied = [(a, b) for i, a in enumerate(keys) for b in keys[:i] if same_tensor(expected[a], expected[b])]
+assert tied == [('pred_layer.proj.weight', 'transformer.embeddings.weight')], tied
+assert expected['transformer.lang_embeddings.weight'].data_ptr() == expected['transformer.position_embeddings.weight'].data_ptr()
+for i, a in enumerate(keys):
+    for b in keys[:i]:
+        one = same_tensor(expected[a], expected[b])
+        assert same_tensor(sd[a], sd[b]) == one and (sd[a].data_ptr() == sd[b].data_ptr()) == one, (a, b)
+        assert (sd[a].storage().data_ptr() == sd[b].storage().data_ptr()) == one, ('storage shared', a, b)
 assert open(out + '/config.json', encoding='utf-8').read() == json.dumps(config, indent=2) + '\n', 'config.json'
 assert open(out + '/vocab.json', encoding='utf-8').read() == json.dumps(vocab, indent=2) + '\n', 'vocab.json'
 print('ok', len(expected))
 `;
 
 for (const container of ['legacy', 'zip'] as const) {
-  test(`xlm original checkpoint (${container}${container === 'legacy' ? ', cuda:0 storages' : ''}): CLI → the files transformers writes`, (t) => {
+  test(`xlm original checkpoint (${container}${container === 'legacy' ? ', cuda:0 storages' : ''}): CLI → the files transformers writes`, async (t) => {
     const python = torchPython(t);
     if (!python) return;
     const work = mkdtempSync(join(tmpdir(), 'tf2torch-xlm-'));
@@ -110,10 +126,17 @@ for (const container of ['legacy', 'zip'] as const) {
       const pth = join(work, 'mlm_tiny.pth');
       runPython(python, WRITE_CHECKPOINT, [pth, container, 'clean']);
       const folder = join(work, 'out');
-      const r = runCli(['convert', '--model_type', 'xlm', '--tf_checkpoint', pth, '--pytorch_dump_output', folder, '--format', 'pytorch']);
+      const r = runCli(['convert', '--model_type', 'xlm', '--tf_checkpoint', pth, '--pytorch_dump_output', folder, '--format', 'both']);
       assert.equal(r.code, 0, r.stderr);
       if (container === 'legacy') assert.match(r.stderr + r.stdout, /cuda:0/);
       assert.equal(runPython(python, CHECK, [pth, folder]).trim(), 'ok 39');
+      // safetensors holds the tied weight once, under its first key; the slice is a tensor of its own.
+      const st = await openSafetensors(join(folder, 'model.safetensors'));
+      const names = st.tensors.map((x) => x.name);
+      await st.close();
+      assert.equal(names.length, 38, names.join(' '));
+      assert.ok(names.includes('transformer.embeddings.weight') && !names.includes('pred_layer.proj.weight'));
+      assert.ok(names.includes('transformer.lang_embeddings.weight') && names.includes('transformer.position_embeddings.weight'));
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

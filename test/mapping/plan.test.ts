@@ -118,3 +118,37 @@ test('a wrong model type: the error lists 20 problems of a kind, counts the rest
     },
   );
 });
+
+test('a pass-through architecture keeps the checkpoint order and ties equal storage views, not overlapping ones', () => {
+  const passThrough: Architecture = {
+    modelType: 'copy',
+    summary: 'copy',
+    buildConfig: () => ({}),
+    skip: [],
+    rules: () => [
+      { from: 'head.{x*}', to: 'head.{x*}' },
+      { from: 't.{x*}', to: 'm.t.{x*}', transforms: [{ op: 'transpose' }] },
+      { from: '{x*}', to: 'm.{x*}' },
+    ],
+    expectedKeys: () => [],
+  };
+  const view = (key: string, offset: number, shape: number[], stride: number[], file = 'a.pth') => ({ file, key, dtype: 'float32' as const, offset, shape, stride });
+  const listing: TensorInfo[] = [
+    { ...f32('emb', [4, 3]), view: view('0', 0, [4, 3], [3, 1]) },
+    { ...f32('first_row', [1, 3]), view: view('0', 0, [1, 3], [99, 1]) }, // a slice: same start, fewer elements
+    { ...f32('flat', [12]), view: view('0', 0, [12], [1]) }, // same elements, another shape
+    { ...f32('other_file', [4, 3]), view: view('0', 0, [4, 3], [3, 1], 'b.pth') },
+    { ...f32('t.emb', [4, 3]), view: view('0', 0, [4, 3], [3, 1]) }, // transposed on the way: not the plain copy
+    { ...f32('head.w', [4, 3]), view: view('0', 0, [4, 3], [3, 1]) },
+    { ...f32('t.again', [4, 3]), view: view('0', 0, [4, 3], [3, 1]) },
+    { ...f32('row_1', [1, 3]), view: view('0', 3, [1, 3], [3, 1]) },
+    { ...f32('row_1_again', [1, 3]), view: view('0', 3, [1, 3], [1, 1]) }, // the stride of a size-1 axis does not matter
+    f32('no_view', [4, 3]),
+  ];
+  const plan = buildPlan(listing, passThrough, {}, { dtype: 'float16' });
+  const summary = plan.outputs.map((o) => (o.kind === 'alias' ? `${o.key}=${o.aliasOf}` : o.key));
+  assert.deepEqual(summary, ['m.emb', 'm.first_row', 'm.flat', 'm.other_file', 'm.t.emb', 'head.w=m.emb', 'm.t.again=m.t.emb', 'm.row_1', 'm.row_1_again=m.row_1', 'm.no_view']);
+  const alias = plan.outputs[5]!;
+  assert.deepEqual([alias.shape, alias.dtype], [[4, 3], 'float16']);
+  assert.equal(plan.totalBytes, (12 + 3 + 12 + 12 + 12 + 3 + 12) * 2);
+});

@@ -77,7 +77,7 @@ export async function readLegacyTorch(file: RandomAccessFile, policy: PicklePoli
         const existing = views.get(viewKey);
         if (existing) return existing;
         if (offset + size > root.numel) fail(ErrorCode.MALFORMED, `storage view ${viewKey} exceeds storage ${key}`);
-        const storage = new TorchStorage(viewKey, dtype, size, root.location, root.bytes, offset);
+        const storage = new TorchStorage(viewKey, dtype, size, root.location, root.bytes, offset, key);
         views.set(viewKey, storage);
         return storage;
       }

@@ -139,6 +139,7 @@ function nameTensors(root: unknown): TensorRef[] {
   return out;
 }
 
-function renamed(t: TensorRef, name: string): TensorRef {
-  return { name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, read: () => t.read(), stream: (c) => t.stream(c) };
+/** The same tensor under another key: its view goes with it, so the two keys stay one tensor. */
+function renamed(t: StorageTensor, name: string): TensorRef {
+  return { name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, view: t.view, read: () => t.read(), stream: (c) => t.stream(c) };
 }

@@ -4,7 +4,7 @@
  * one positioned read; transposed or strided views read the covering span once and gather.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type DType, type TensorRef } from '../../tensor.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type DType, type StorageView, type TensorRef } from '../../tensor.js';
 
 /** torch tensors have at most 64 dimensions. */
 export const MAX_TENSOR_DIMS = 64;
@@ -27,6 +27,8 @@ export class TorchStorage {
     readonly bytes: StorageBytes,
     /** Element offset inside `bytes` (legacy storage views). */
     readonly elementOffset = 0,
+    /** The storage `bytes` belong to: itself, or the storage a legacy view is cut from. */
+    readonly rootKey = key,
   ) {}
 }
 
@@ -45,6 +47,7 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 export class StorageTensor implements TensorRef {
   name = '';
   readonly byteLength: number;
+  readonly view: StorageView;
   private readonly itemSize: number;
 
   constructor(
@@ -52,10 +55,13 @@ export class StorageTensor implements TensorRef {
     readonly shape: readonly number[],
     private readonly stride: readonly number[],
     private readonly storage: TorchStorage,
+    /** Element offset inside `storage.bytes` (a legacy view's own offset included). */
     private readonly offset: number,
+    file: string,
   ) {
     this.itemSize = DTYPES[dtype].itemSize;
     this.byteLength = numElements(shape) * this.itemSize;
+    this.view = { file, key: storage.rootKey, dtype, offset, shape, stride };
   }
 
   /** Validates `_rebuild_tensor(_v2)` arguments against the storage before any byte is read. */
@@ -73,12 +79,7 @@ export class StorageTensor implements TensorRef {
     if (numel > 0 && offset + last > storage.numel) {
       return bad(`view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) beyond its storage ${storage.key} of ${storage.numel} elements`);
     }
-    return new StorageTensor(storage.dtype, size as number[], stride as number[], storage, offset + storage.elementOffset);
-  }
-
-  /** Storage keys, for diagnostics (shared storages show as the same key). */
-  get storageKey(): string {
-    return this.storage.key;
+    return new StorageTensor(storage.dtype, size as number[], stride as number[], storage, offset + storage.elementOffset, file);
   }
 
   async read(): Promise<Uint8Array> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,6 +9,7 @@ import { runPython, torchPython } from '../../support/python.js';
 import { loadWithTorch } from '../../support/torch-load.js';
 import { sampleStateDict } from '../../support/sample-tensors.js';
 import type { Tf2TorchError } from '../../../src/errors.js';
+import { sameStorageView, type TensorRef } from '../../../src/tensor.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-torchr-'));
 
@@ -29,6 +30,9 @@ sd['transposed'] = base.t()
 sd['rows'] = base[1:3]
 sd['strided'] = base[:, ::2]
 sd['tied'] = sd['base']
+sd['detached'] = base.detach()  # another tensor object over the same storage, as state_dict() returns tied weights
+sd['row0'] = base[0]  # same start, fewer elements
+sd['flat'] = base.view(24)  # same elements, another shape
 torch.save(sd, sys.argv[1])
 torch.save(sd, sys.argv[2], _use_new_zipfile_serialization=False)
 `;
@@ -60,6 +64,34 @@ test('files written by the real torch.save (zip and legacy) read back exactly, v
       await source.close();
     }
   }
+});
+
+test('tensors of a torch file know their storage view: tied keys are one view, slices and reshapes are not', async (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  const dir = tmp();
+  runPython(python, SAVE_SCRIPT, [join(dir, 'zip.pt'), join(dir, 'legacy.pt')]);
+  for (const name of ['zip.pt', 'legacy.pt']) {
+    const source = await openTorchFile(join(dir, name));
+    try {
+      const byName = new Map(source.tensors.map((x) => [x.name, x]));
+      const view = (key: string) => (byName.get(key) as TensorRef).view!;
+      assert.deepEqual({ ...view('transposed'), file: '' }, { file: '', key: view('base').key, dtype: 'float32', offset: 0, shape: [6, 4], stride: [1, 6] });
+      assert.equal(view('rows').offset, 6, 'base[1:3] starts at row 1');
+      const tiedToBase = source.tensors.filter((x) => x.view && sameStorageView(x.view, view('base'))).map((x) => x.name);
+      assert.deepEqual(tiedToBase, ['base', 'tied', 'detached'], name);
+      assert.notEqual(view('t.float32').key, view('t.float64').key);
+    } finally {
+      await source.close();
+    }
+  }
+  copyFileSync(join(dir, 'zip.pt'), join(dir, 'copy.pt'));
+  const [a, b] = [await openTorchFile(join(dir, 'zip.pt')), await openTorchFile(join(dir, 'copy.pt'))];
+  const base = (f: typeof a) => f.tensors.find((x) => x.name === 'base')!.view!;
+  assert.equal(base(a).key, base(b).key);
+  assert.ok(!sameStorageView(base(a), base(b)), 'the same storage key in two files (shards) is two tensors');
+  await a.close();
+  await b.close();
 });
 
 test('our own writer round-trips through our reader, CRC checked; a flipped byte is a CRC error', async () => {
