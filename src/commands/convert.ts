@@ -9,7 +9,8 @@ import { convert, planConversion, type ConvertOptions } from '../convert/index.j
 import { progressBar, type ProgressBar } from '../convert/progress.js';
 import type { WeightFormat } from '../convert/output.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { formatBytes, formatPlan } from '../mapping/format-plan.js';
+import { formatPlan } from '../mapping/format-plan.js';
+import { formatBytes } from '../units.js';
 import type { DType } from '../tensor.js';
 import type { Command, CommandIO } from './io.js';
 

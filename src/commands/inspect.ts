@@ -7,6 +7,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { openTensorSource, type TensorRole, type TensorSource } from '../formats/open.js';
 import type { Command, CommandIO } from './io.js';
 import { summarizeValues } from './tensor-values.js';
+import { formatBytes } from '../units.js';
 
 const HELP = `Usage: tf2torch inspect CHECKPOINT [--json] [--tensor NAME] [--no-verify]
 
@@ -54,16 +55,6 @@ export function describeSource(source: TensorSource): InspectJson {
   return { path: source.path, format: source.format, notes: [...source.notes], tensors, totals: { tensors: tensors.length, bytes, byRole } };
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 function table(report: InspectJson): string {
   const rows = report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, formatBytes(t.bytes), t.role === 'weight' ? '' : t.role]);

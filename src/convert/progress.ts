@@ -2,7 +2,7 @@
  * A one-line progress bar for stderr when it is a terminal: bytes written, rate and ETA, redrawn at
  * most a few times a second.
  */
-import { formatBytes } from '../mapping/format-plan.js';
+import { formatBytes } from '../units.js';
 
 const REDRAW_MS = 200;
 const WIDTH = 30;

@@ -5,19 +5,10 @@
 import { describeTransform } from './transforms.js';
 import type { Plan, PlanOutput } from './plan.js';
 import type { Generator } from './types.js';
+import { formatBytes } from '../units.js';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
 
 function describeGenerator(g: Generator): string {
   switch (g.kind) {

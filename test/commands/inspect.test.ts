@@ -15,8 +15,8 @@ test('inspect prints each tensor with dtype, shape, size, role, and the optimize
   assert.match(r.stdout, /^bert\/embeddings\/word_embeddings\s+float32\s+\[15, 4\]\s+240 B$/m);
   assert.match(r.stdout, /^bert\/embeddings\/word_embeddings\/adam_m\s+float32\s+\[15, 4\]\s+240 B\s+optimizer$/m);
   assert.match(r.stdout, /^global_step\s+int64\s+\[\]\s+8 B\s+bookkeeping$/m);
-  assert.match(r.stdout, /^total: +139 tensors, 8\.2 KiB$/m);
-  assert.match(r.stdout, /^optimizer state: 92 tensors, 5\.5 KiB \(66\.\d%\)$/m);
+  assert.match(r.stdout, /^total: +139 tensors, 8\.4 KB$/m);
+  assert.match(r.stdout, /^optimizer state: 92 tensors, 5\.6 KB \(66\.\d%\)$/m);
 });
 
 test('inspect --json has the documented shape and totals that add up', (t) => {
