@@ -115,3 +115,21 @@ test('misaligned views (Buffer pools) transform like aligned copies', () => {
     assert.equal(hex(applyTransforms([input(odd)], ops).bytes), hex(applyTransforms([input(aligned)], ops).bytes));
   }
 });
+
+test('2-D transposes of every item width and of shapes around the row groups and tiles match index arithmetic', () => {
+  const next = seeded(7);
+  const shapes = [[1, 1], [1, 9], [9, 1], [7, 13], [8, 8], [17, 300], [130, 257], [264, 16], [512, 96]];
+  for (const dtype of ['int8', 'float16', 'float32', 'float64'] as const) {
+    const itemSize = { int8: 1, float16: 2, float32: 4, float64: 8 }[dtype];
+    for (const [rows, cols] of shapes as [number, number][]) {
+      const bytes = new Uint8Array(rows * cols * itemSize).map(() => next() & 0xff);
+      const got = applyTransforms([{ dtype, shape: [rows, cols], bytes }], [{ op: 'transpose' }]);
+      assert.deepEqual(got.shape, [cols, rows]);
+      const want = new Uint8Array(bytes.length);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) want.set(bytes.subarray((r * cols + c) * itemSize, (r * cols + c + 1) * itemSize), (c * rows + r) * itemSize);
+      }
+      assert.equal(hex(got.bytes), hex(want), `${dtype} [${rows}, ${cols}]`);
+    }
+  }
+});
