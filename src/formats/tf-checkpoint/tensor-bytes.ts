@@ -111,7 +111,11 @@ export async function readStored(file: RandomAccessFile, t: StoredTensor, verify
   return bytes;
 }
 
-/** Chunk by chunk; the checksum is compared after the last chunk (before the iteration ends). */
+/**
+ * Chunk by chunk; the checksum is compared after the last chunk (before the iteration ends). The next
+ * chunk is read while the consumer handles the current one (at most two chunks in memory), so that a
+ * copy reads and writes at the same time.
+ */
 export async function* streamStored(
   file: RandomAccessFile,
   t: StoredTensor,
@@ -127,15 +131,25 @@ export async function* streamStored(
   const unit = scalarUnit(t.dtype, t.itemSize);
   // Whole scalars per chunk, so that swapping never splits an element.
   const step = Math.max(unit, chunkSize - (chunkSize % unit));
-  let crc = 0;
   const last = t.size;
-  for (let at = 0; at < last; at += step) {
-    const n = Math.min(step, last - at);
-    const chunk = await file.readAt(t.offset + at, n, `tensor '${t.name}'`);
-    if (verify) crc = crc32c(chunk, crc);
-    if (t.bigEndian) swapBytesInPlace(chunk, unit);
-    if (at + n >= last && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== crc) throw checksumError(file, t, crc);
-    yield chunk;
+  const readChunk = (at: number) => {
+    const read = file.readAt(t.offset + at, Math.min(step, last - at), `tensor '${t.name}'`);
+    read.catch(() => undefined); // surfaces when awaited; not an unhandled rejection while the consumer works
+    return read;
+  };
+  let crc = 0;
+  let next = last > 0 ? readChunk(0) : undefined;
+  try {
+    for (let at = 0; at < last; at += step) {
+      const chunk = await (next as Promise<Uint8Array>);
+      next = at + step < last ? readChunk(at + step) : undefined;
+      if (verify) crc = crc32c(chunk, crc);
+      if (t.bigEndian) swapBytesInPlace(chunk, unit);
+      if (at + step >= last && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== crc) throw checksumError(file, t, crc);
+      yield chunk;
+    }
+  } finally {
+    await next?.catch(() => undefined); // the consumer stopped early: let the read in flight finish before the file may close
   }
   if (last === 0 && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== 0) throw checksumError(file, t, 0);
 }
