@@ -8,7 +8,7 @@ import type { StateDictEntry } from '../formats/state-dict.js';
 import { applyTransforms } from '../mapping/apply.js';
 import type { Plan, PlanOutput } from '../mapping/plan.js';
 import type { Generator } from '../mapping/types.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type DType, type TensorRef } from '../tensor.js';
+import { DTYPES, numElements, type DType, type TensorRef } from '../tensor.js';
 
 /** A TensorRef whose bytes are computed on demand (and dropped after the writer streamed them). */
 function computedTensor(name: string, dtype: DType, shape: readonly number[], compute: () => Promise<Uint8Array>): TensorRef {
@@ -19,10 +19,12 @@ function computedTensor(name: string, dtype: DType, shape: readonly number[], co
     shape: [...shape],
     byteLength,
     read: compute,
-    async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
+    // Already whole in memory: one chunk, so the writer hands it to the disk in one write while the
+    // next tensor is being computed (chunking would only add round trips).
+    async *stream() {
       const bytes = await compute();
       if (bytes.byteLength !== byteLength) throw new Error(`${name}: computed ${bytes.byteLength} bytes, expected ${byteLength}`);
-      for (let at = 0; at < bytes.byteLength; at += chunkSize) yield bytes.subarray(at, Math.min(bytes.byteLength, at + chunkSize));
+      yield bytes;
     },
   };
 }
