@@ -1,19 +1,26 @@
 /**
  * Python's `json.dumps(value, indent=2)` for values read from a pickle: keys in insertion order (Maps),
  * int/float/bool/None keys converted as Python converts them, non-ASCII escaped (ensure_ascii), floats
- * in Python's repr spelling (1e-05, 1e+16, NaN, Infinity). Pickled ints and floats are both JS
- * numbers, so a float with an integral value prints as an int ("0" where Python prints "0.0").
+ * in Python's repr spelling (1.0, 1e-05, 1e+16, NaN, Infinity). A PyFloat (the 'checkpoint' pickle
+ * policy) is a float, whatever its value; a plain JS number is taken for an int when it is a safe
+ * integer (pickled ints beyond 2^53 arrive as bigint), else for a float.
  */
+import { PyFloat } from '../formats/torch/py-float.js';
 
-/** Python's repr of a non-integral float: shortest round-trip digits, exponent form outside [1e-4, 1e16). */
+/** Python's repr of a float: shortest round-trip digits, `.0` on whole values, exponent form outside [1e-4, 1e16). */
 export function pythonFloatRepr(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
   if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
-  if (Number.isInteger(x) && Math.abs(x) < 1e16) return String(x);
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
   const [mantissa, exp] = x.toExponential().split('e') as [string, string];
   const e = Number(exp);
   if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
-  return String(x);
+  return Number.isInteger(x) ? `${x}.0` : String(x);
+}
+
+/** A JS number of unknown Python type: an int when it can be one, else a float. */
+function numberText(x: number): string {
+  return Number.isSafeInteger(x) && !Object.is(x, -0) ? String(x) : pythonFloatRepr(x);
 }
 
 /** A JSON string literal as Python writes it with ensure_ascii=True. */
@@ -23,7 +30,8 @@ export function pythonString(s: string): string {
 
 function keyText(k: unknown): string | undefined {
   if (typeof k === 'string') return k;
-  if (typeof k === 'number') return Number.isInteger(k) ? String(k) : pythonFloatRepr(k);
+  if (typeof k === 'number') return numberText(k);
+  if (k instanceof PyFloat) return pythonFloatRepr(k.value);
   if (typeof k === 'bigint') return k.toString();
   if (typeof k === 'boolean') return k ? 'true' : 'false';
   if (k === null) return 'null';
@@ -44,7 +52,8 @@ export function pythonJsonDumps(value: unknown, indent = 2): string {
     const end = ' '.repeat(indent * depth);
     if (v === null || v === undefined) return 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';
-    if (typeof v === 'number') return pythonFloatRepr(v);
+    if (typeof v === 'number') return numberText(v);
+    if (v instanceof PyFloat) return pythonFloatRepr(v.value);
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'string') return pythonString(v);
     if (Array.isArray(v)) {

@@ -60,7 +60,13 @@ params = AttrDict(emb_dim=dim, n_layers=layers, n_heads=2, dropout=0.1, attentio
                   sinusoidal_embeddings=False, asm=False, n_langs=2, use_lang_emb=True, lgs='en-fr', word_pred=0.15,
                   lang2id={'en': 0, 'fr': 1}, id2lang={0: 'en', 1: 'fr'}, langs=['en', 'fr'], max_vocab=-1, lr=1e-05,
                   mask_scores=np.array([0.8, 0.1, 0.1]), pred_probs=torch.FloatTensor([0.8, 0.1, 0.1]),
-                  dump_path='/checkpoints/x\u00e9', n_words=words, eos_index=1, pad_index=2, unk_index=3)
+                  dump_path='/checkpoints/x\u00e9', n_words=words, eos_index=1, pad_index=2, unk_index=3,
+                  # whole-valued floats stay floats (0.0, not 0); ints, bools, None, nesting, int and float keys
+                  word_dropout=0.0, lambda_mlm=1.0, clip_grad_norm=5.0, neg_zero=-0.0, huge=1e16, tiny=1.5e-7,
+                  inf=float('inf'), max_len=256, min_count=0, amp=-1, big_int=2**70, fp16=False, reload_model='', debug_slurm=None,
+                  betas=[0.9, 0.98, 1.0, 2], mono_steps=[('en', None), ('fr', None)],
+                  nested={'a': {1: 2.0, 'b': [1.0, 2, None, True, '\u00e9\u4e2d\U0001F600']}, 0.5: 'half', 2.0: 'two', True: {}},
+                  lgs_text='fran\u00e7ais \u65e5\u672c')
 if kind == 'evil':
     params['hook'] = Evil()
 specials = ['<s>', '</s>', '<pad>', '<unk>'] + ['<special%d>' % i for i in range(10)]

@@ -8,6 +8,7 @@
  * - 'checkpoint': also numpy arrays/scalars/dtypes and instances of arbitrary classes created
  *   without running code (NEWOBJ, copyreg._reconstructor): they become inert records
  *   `{ __class__: 'module.Name', args, state, items }`. Calling any other global is still refused.
+ *   Floats are PyFloat there: a checkpoint's parameters are printed back as Python prints them.
  */
 import type { DType } from '../../tensor.js';
 
@@ -35,6 +36,8 @@ export interface PicklePolicy {
   readonly globals: ReadonlyMap<string, AllowEntry>;
   /** Whether NEWOBJ/INST/OBJ/copyreg._reconstructor of an unknown class yields an inert record. */
   readonly inertInstances: boolean;
+  /** Python floats as JS numbers, or as PyFloat (kept apart from ints, for printing them back as Python does). */
+  readonly floats: 'number' | 'PyFloat';
 }
 
 /** Storage classes and dtype objects a persistent id may name, with the dtype they mean. */
@@ -101,7 +104,7 @@ export class PickleGlobal {
   ) {}
 }
 
-export const WEIGHTS_POLICY: PicklePolicy = { name: 'weights', globals: new Map(WEIGHTS_GLOBALS), inertInstances: false };
+export const WEIGHTS_POLICY: PicklePolicy = { name: 'weights', globals: new Map(WEIGHTS_GLOBALS), inertInstances: false, floats: 'number' };
 
 export const CHECKPOINT_POLICY: PicklePolicy = {
   name: 'checkpoint',
@@ -114,6 +117,7 @@ export const CHECKPOINT_POLICY: PicklePolicy = {
     ['copyreg._reconstructor', (args) => ({ __class__: globalName(args[0]) ?? 'object', args: args.slice(1) } satisfies InertRecord)],
   ]),
   inertInstances: true,
+  floats: 'PyFloat',
 };
 
 export const POLICIES = { weights: WEIGHTS_POLICY, checkpoint: CHECKPOINT_POLICY } as const;

@@ -2,11 +2,13 @@
  * A safe pickle reader (protocols 0-5 opcodes used by torch.save and numpy). Nothing read is
  * executed: GLOBAL names are looked up in an allow-list table (allow-list.ts); REDUCE / NEWOBJ /
  * INST / OBJ / BUILD on anything else is refused with E_PICKLE_FORBIDDEN naming the global and file.
- * Values: None→null, bool, int→number (bigint beyond 2^53), float, str, bytes→Uint8Array,
- * tuple/list→array, dict→Map, set→Set, persistent ids→whatever `persistentLoad` returns.
+ * Values: None→null, bool, int→number (bigint beyond 2^53), float→number (PyFloat if the policy
+ * asks), str, bytes→Uint8Array, tuple/list→array, dict→Map, set→Set, persistent ids→whatever
+ * `persistentLoad` returns.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { PickleGlobal, REFERENCE_ONLY, type CallContext, type InertRecord, type PicklePolicy } from './allow-list.js';
+import { PyFloat } from './py-float.js';
 
 /** One string/bytes value; real checkpoints hold vocabularies, never gigabyte strings. */
 const MAX_VALUE_BYTES = 1 << 30;
@@ -70,6 +72,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     return text;
   };
   const utf8 = (n: number, what: string) => Buffer.from(take(n, what)).toString('utf8');
+  const float = (x: number) => (policy.floats === 'PyFloat' ? new PyFloat(x) : x);
   const push = (v: unknown) => {
     if (stack.length + memo.size >= MAX_ENTRIES) fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} stack and memo entries`);
     stack.push(v);
@@ -196,8 +199,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         break;
       }
       case 0x4c: push(parseTextInt(line('LONG').replace(/L$/, ''), fail)); break; // LONG (text)
-      case 0x47: need(8, 'BINFLOAT'); push(view.getFloat64(pos, false)); pos += 8; break; // big-endian
-      case 0x46: push(Number.parseFloat(line('FLOAT'))); break;
+      case 0x47: need(8, 'BINFLOAT'); push(float(view.getFloat64(pos, false))); pos += 8; break; // big-endian
+      case 0x46: push(float(parseTextFloat(line('FLOAT'), fail))); break;
       case 0x58: push(utf8(u32(), 'BINUNICODE')); break;
       case 0x8c: push(utf8(u8(), 'SHORT_BINUNICODE')); break;
       case 0x8d: push(utf8(u64(), 'BINUNICODE8')); break;
@@ -267,6 +270,15 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         fail(ErrorCode.UNSUPPORTED, `opcode 0x${op.toString(16).padStart(2, '0')} is not supported (extension registry, out-of-band buffers or unknown)`);
     }
   }
+}
+
+/** Protocol 0 FLOAT: repr() text, including Python 2's 'nan' / 'inf' spellings. */
+function parseTextFloat(text: string, fail: (code: ErrorCode, message: string) => never): number {
+  const special: Record<string, number> = { nan: NaN, '-nan': NaN, inf: Infinity, '+inf': Infinity, '-inf': -Infinity };
+  const lower = text.trim().toLowerCase();
+  if (lower in special) return special[lower]!;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(lower)) fail(ErrorCode.MALFORMED, `'${text.slice(0, 40)}' is not a float`);
+  return Number(lower);
 }
 
 function parseTextInt(text: string, fail: (code: ErrorCode, message: string) => never): number | bigint {

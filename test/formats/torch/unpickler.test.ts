@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CHECKPOINT_POLICY, WEIGHTS_POLICY, type InertRecord } from '../../../src/formats/torch/allow-list.js';
 import { openTorchFile } from '../../../src/formats/torch/read.js';
+import { PyFloat } from '../../../src/formats/torch/py-float.js';
 import { unpickle } from '../../../src/formats/torch/unpickler.js';
 import type { Tf2TorchError } from '../../../src/errors.js';
 import { runPython, torchPython } from '../../support/python.js';
@@ -74,6 +75,26 @@ sys.stdout.write(pickle.dumps(obj, protocol=int(sys.argv[1])).hex())`, [String(p
     assert.deepEqual(value.get('flags'), [true, false]);
     assert.equal(value.get('big'), 'x'.repeat(300));
   }
+});
+
+test('floats: plain numbers under the weights policy, PyFloat (kept apart from ints) under the checkpoint policy; protocols 0-5', (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  for (const protocol of [0, 1, 2, 4, 5]) {
+    const hex = runPython(python, String.raw`
+import pickle, sys
+sys.stdout.write(pickle.dumps([1.0, 1, 0.0, -0.0, 0.1, 1e300, float('inf'), float('-inf'), float('nan'), True], protocol=int(sys.argv[1])).hex())`, [String(protocol)]);
+    const data = Buffer.from(hex, 'hex');
+    const plain = unpickle(data, weights).value as unknown[];
+    assert.deepEqual(plain, [1, 1, 0, -0, 0.1, 1e300, Infinity, -Infinity, NaN, true], `protocol ${protocol}`);
+    const typed = unpickle(data, checkpoint).value as unknown[];
+    const floats = [0, 2, 3, 4, 5, 6, 7, 8];
+    for (const i of floats) assert.ok(typed[i] instanceof PyFloat, `protocol ${protocol} item ${i}`);
+    assert.deepEqual(typed.map((v) => (v instanceof PyFloat ? ['float', v.value] : v)), [
+      ['float', 1], 1, ['float', 0], ['float', -0], ['float', 0.1], ['float', 1e300], ['float', Infinity], ['float', -Infinity], ['float', NaN], true,
+    ]);
+  }
+  assert.throws(() => unpickle(bytes('F1.0x\n.'), weights), (e: Tf2TorchError) => e.code === 'E_MALFORMED' && /not a float/.test(e.message));
 });
 
 test('checkpoint policy: numpy arrays/scalars and custom classes become inert records; weights policy refuses them', (t) => {
