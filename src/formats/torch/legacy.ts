@@ -72,8 +72,12 @@ export async function readLegacyTorch(file: RandomAccessFile, policy: PicklePoli
         root = { dtype, numel, location: String(location), bytes: new LazyBytes(file, key) };
         roots.set(key, root);
       }
-      if (Array.isArray(view) && view.length === 3) {
-        const [viewKey, offset, size] = view as [string, number, number];
+      if (view !== null && view !== undefined) {
+        const [viewKey, offset, size] = (Array.isArray(view) ? view : []) as unknown[];
+        const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+        if (!Array.isArray(view) || view.length !== 3 || typeof viewKey !== 'string' || !isCount(offset) || !isCount(size)) {
+          return fail(ErrorCode.MALFORMED, `storage ${key}: view metadata is not (view key, offset, size)`);
+        }
         const existing = views.get(viewKey);
         if (existing) return existing;
         if (offset + size > root.numel) fail(ErrorCode.MALFORMED, `storage view ${viewKey} exceeds storage ${key}`);

@@ -94,6 +94,82 @@ test('tensors of a torch file know their storage view: tied keys are one view, s
   await b.close();
 });
 
+/**
+ * A legacy file with storage views (`view_metadata`), as torch <= 0.3 wrote them. torch 1.13 still
+ * reads them but no longer writes them (its writer's `is_view` is always False), so the file is
+ * pickled here the way the old writer did: persistent ids ('storage', cls, root_key, location, numel,
+ * (view_key, offset, view_size)). argv: path, 'good' | 'beyond' (a view past the end of its storage) | 'negative'.
+ */
+const LEGACY_VIEWS_SCRIPT = String.raw`
+import collections, pickle, struct, sys, torch
+path, kind = sys.argv[1], sys.argv[2]
+
+class StorageRef:
+    def __init__(self, pid):
+        self.pid = pid
+
+class Tensor:
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, torch.Size(size), stride, False, collections.OrderedDict())
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, self.args)
+
+class Pickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        return obj.pid if isinstance(obj, StorageRef) else None
+
+root = ('storage', torch.FloatStorage, 'root', 'cpu', 24, None)
+view = lambda key, offset, size: ('storage', torch.FloatStorage, 'root', 'cpu', 24, (key, offset, size))
+middle = {'good': view('middle', 6, 12), 'beyond': view('middle', 20, 12), 'negative': view('middle', -1, 12)}[kind]
+sd = collections.OrderedDict()
+sd['whole'] = Tensor(StorageRef(root), 0, [4, 6], (6, 1))
+sd['in_view'] = Tensor(StorageRef(middle), 2, [2, 3], (3, 1))  # elements 8..13 of root
+sd['same_from_root'] = Tensor(StorageRef(root), 8, [2, 3], (3, 1))  # the same elements through the root
+sd['in_view_t'] = Tensor(StorageRef(middle), 2, [3, 2], (1, 3))  # transposed: overlapping, another tensor
+sd['other_view'] = Tensor(StorageRef(view('tail', 18, 6)), 0, [6], (1,))
+with open(path, 'wb') as f:
+    for obj in (0x1950a86a20f9469cfc6c, 1001, dict(protocol_version=1001, little_endian=True, type_sizes=dict(short=2, int=4, long=8))):
+        pickle.dump(obj, f, protocol=2)
+    Pickler(f, protocol=2).dump(sd)
+    pickle.dump(['root'], f, protocol=2)
+    f.write(struct.pack('<q', 24))
+    f.write(torch.arange(24, dtype=torch.float32).numpy().tobytes())
+`;
+
+test('legacy storage views (view_metadata) read as torch.load reads them; a view and the root over the same elements are one tensor', async (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  const dir = tmp();
+  const path = join(dir, 'views.pt');
+  runPython(python, LEGACY_VIEWS_SCRIPT, [path, 'good']);
+  const expected = loadWithTorch(python, path);
+  assert.equal(expected.get('in_view')!.dataPtr, expected.get('same_from_root')!.dataPtr, 'torch: one address');
+  const source = await openTorchFile(path);
+  try {
+    assert.equal(source.format, 'torch-legacy');
+    assert.deepEqual(source.tensors.map((x) => x.name), [...expected.keys()]);
+    for (const tensor of source.tensors) {
+      const want = expected.get(tensor.name)!;
+      assert.deepEqual(tensor.shape, want.shape, tensor.name);
+      assert.deepEqual(Buffer.from(await tensor.read()), Buffer.from(want.bytes), tensor.name);
+    }
+    const view = (name: string) => source.tensors.find((x) => x.name === name)!.view!;
+    assert.deepEqual([view('in_view').key, view('in_view').offset], ['root', 8], 'views are placed in their root storage');
+    assert.ok(sameStorageView(view('in_view'), view('same_from_root')));
+    assert.ok(!sameStorageView(view('in_view'), view('in_view_t')));
+    assert.ok(!sameStorageView(view('in_view'), view('whole')));
+    assert.deepEqual(Array.from(new Float32Array(Uint8Array.from(await source.tensors.find((x) => x.name === 'other_view')!.read()).buffer)), [18, 19, 20, 21, 22, 23]);
+  } finally {
+    await source.close();
+  }
+  const beyond = join(dir, 'beyond.pt');
+  runPython(python, LEGACY_VIEWS_SCRIPT, [beyond, 'beyond']);
+  await assert.rejects(openTorchFile(beyond), (e: Tf2TorchError) => e.code === 'E_MALFORMED' && e.message.includes('storage view middle exceeds storage root') && e.message.includes(beyond));
+  const negative = join(dir, 'negative.pt');
+  runPython(python, LEGACY_VIEWS_SCRIPT, [negative, 'negative']);
+  await assert.rejects(openTorchFile(negative), (e: Tf2TorchError) => e.code === 'E_MALFORMED' && e.message.includes('storage root: view metadata is not (view key, offset, size)'));
+});
+
 test('our own writer round-trips through our reader, CRC checked; a flipped byte is a CRC error', async () => {
   const path = join(tmp(), 'pytorch_model.bin');
   const tensors = sampleStateDict();
