@@ -22,7 +22,10 @@ export interface TorchFile extends TensorSource {
 }
 
 export interface TorchOpenOptions {
-  /** 'weights' (default): state dicts only, like torch.load(weights_only=True). 'checkpoint': numpy and inert objects too. */
+  /**
+   * 'weights' (default): state dicts only, like torch.load(weights_only=True). 'checkpoint': numpy and
+   * inert objects too, and Python floats as PyFloat (so that 1.0 is not the int 1).
+   */
   policy?: 'weights' | 'checkpoint';
   /** Verify zip CRCs (default true). */
   verify?: boolean;
