@@ -84,6 +84,11 @@ export interface TensorRef {
   /** The whole tensor, verified (checksums) unless the source was opened without verification. */
   read(): Promise<Uint8Array>;
   /**
+   * Where a source can: the same bytes as read(), into `target` (exactly byteLength bytes), so that
+   * a caller can recycle its buffers.
+   */
+  readInto?(target: Uint8Array): Promise<void>;
+  /**
    * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
    * Verification errors surface at the latest when the iteration ends.
    */

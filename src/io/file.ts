@@ -25,17 +25,19 @@ export class RandomAccessFile {
 
   /** Exactly `length` bytes at `offset`, or E_TRUNCATED. */
   async readAt(offset: number, length: number, what = 'data'): Promise<Uint8Array> {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      throw new Tf2TorchError(
-        ErrorCode.TRUNCATED,
-        `${this.path}: ${what} at offset ${offset} (+${length} bytes) lies beyond the end of the file (${this.size} bytes)`,
-        { file: this.path, offset },
-      );
-    }
+    this.checkRange(offset, length, what);
     const out = Buffer.allocUnsafe(length);
+    await this.readInto(out, offset, what);
+    return out;
+  }
+
+  /** Fills `target` with the bytes at `offset` (in one positioned read when the OS allows), or E_TRUNCATED. */
+  async readInto(target: Uint8Array, offset: number, what = 'data'): Promise<void> {
+    const length = target.byteLength;
+    this.checkRange(offset, length, what);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(out, done, length - done, offset + done);
+      const { bytesRead } = await this.handle.read(target, done, length - done, offset + done);
       if (bytesRead === 0) {
         throw new Tf2TorchError(ErrorCode.TRUNCATED, `${this.path}: file shrank while reading ${what} at offset ${offset + done}`, {
           file: this.path,
@@ -44,7 +46,16 @@ export class RandomAccessFile {
       }
       done += bytesRead;
     }
-    return out;
+  }
+
+  private checkRange(offset: number, length: number, what: string): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new Tf2TorchError(
+        ErrorCode.TRUNCATED,
+        `${this.path}: ${what} at offset ${offset} (+${length} bytes) lies beyond the end of the file (${this.size} bytes)`,
+        { file: this.path, offset },
+      );
+    }
   }
 
   async close(): Promise<void> {

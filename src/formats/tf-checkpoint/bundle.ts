@@ -14,7 +14,7 @@ import { dataShardPath } from './paths.js';
 import { parseBundleEntry, parseBundleHeader, type BundleEntry } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
 import { readTable } from './sstable.js';
-import { readStored, streamStored, type StoredTensor } from './tensor-bytes.js';
+import { readStored, readStoredInto, streamStored, type StoredTensor } from './tensor-bytes.js';
 
 /** TF writes one shard per device; 100,000 shards would be a corrupt header. */
 export const MAX_SHARDS = 100_000;
@@ -106,6 +106,7 @@ function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: b
     shape: d.entry.shape,
     byteLength: d.entry.size,
     read: async () => readStored(await shards.get(d.entry.shardId, d.name), stored, verify),
+    ...(d.dtype === 'string' ? {} : { readInto: async (target: Uint8Array) => readStoredInto(await shards.get(d.entry.shardId, d.name), stored, verify, target) }),
     async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
       yield* streamStored(await shards.get(d.entry.shardId, d.name), stored, verify, chunkSize);
     },

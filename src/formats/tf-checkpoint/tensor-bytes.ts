@@ -103,12 +103,24 @@ export async function readStored(file: RandomAccessFile, t: StoredTensor, verify
     if (verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== actual) throw checksumError(file, t, actual);
     return bytes;
   }
+  verifyAndSwap(file, t, verify, bytes);
+  return bytes;
+}
+
+/** readStored into the caller's buffer of exactly `t.size` bytes (fixed-size dtypes). */
+export async function readStoredInto(file: RandomAccessFile, t: StoredTensor, verify: boolean, target: Uint8Array): Promise<void> {
+  if (t.dtype === 'string' || target.byteLength !== t.size) throw new Error(`${t.name}: readStoredInto needs a fixed-size dtype and a ${t.size}-byte target`);
+  checkInFile(file, t);
+  await file.readInto(target, t.offset, `tensor '${t.name}'`);
+  verifyAndSwap(file, t, verify, target);
+}
+
+function verifyAndSwap(file: RandomAccessFile, t: StoredTensor, verify: boolean, bytes: Uint8Array): void {
   if (verify && t.maskedCrc !== undefined) {
     const actual = crc32c(bytes);
     if (unmaskCrc(t.maskedCrc) !== actual) throw checksumError(file, t, actual);
   }
   if (t.bigEndian) swapBytesInPlace(bytes, scalarUnit(t.dtype, t.itemSize));
-  return bytes;
 }
 
 /**

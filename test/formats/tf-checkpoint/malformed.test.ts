@@ -110,6 +110,7 @@ test('wrong stored crc is E_TENSOR_CHECKSUM; a corrupt string length checksum to
   const prefix = await bundle([header, { key: key('w'), value: encodeBundleEntry({ dtype: 1, shape: [1], size: 4, crc32c: maskCrc(crc32c(bytes)) ^ 1 }) }], bytes);
   const c = await openCheckpoint(prefix);
   assert.equal((await failure(c.tensor('w').read())).code, 'E_TENSOR_CHECKSUM');
+  assert.equal((await failure(c.tensor('w').readInto?.(new Uint8Array(4)) ?? Promise.resolve())).code, 'E_TENSOR_CHECKSUM');
   assert.equal((await openCheckpoint(prefix, { verify: false }).then((x) => x.tensor('w').read())).length, 4);
   const dir = tmp();
   await writeBundle(join(dir, 's'), [{ name: 'str', dtype: 'string', shape: [1], bytes: Uint8Array.from([2, 0, 0, 0, 0, 0x61, 0x62]) }]);

@@ -43,7 +43,7 @@ test('every fixed-size dtype round-trips, with 3 shards, snappy blocks and a mul
   await c.close();
 });
 
-test('a big-endian bundle is byte-swapped to little-endian on read (read and stream)', async () => {
+test('a big-endian bundle is byte-swapped to little-endian on read (read, stream and readInto)', async () => {
   const dir = tmp();
   const tensors = tensorsOfEveryDtype();
   await writeBundle(join(dir, 'be'), tensors, { bigEndian: true });
@@ -54,6 +54,9 @@ test('a big-endian bundle is byte-swapped to little-endian on read (read and str
     const chunks = [];
     for await (const chunk of c.tensor(t.name).stream(5)) chunks.push(chunk);
     assert.deepEqual(Buffer.concat(chunks), Buffer.from(t.bytes), `${t.dtype} streamed`);
+    const into = new Uint8Array(t.bytes.byteLength).fill(0xee);
+    await c.tensor(t.name).readInto?.(into);
+    sameBytes(into, t.bytes, `${t.dtype} readInto`);
   }
   await c.close();
 });
