@@ -5,26 +5,43 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { StateDictEntry } from '../formats/state-dict.js';
-import { applyTransforms } from '../mapping/apply.js';
+import { applyTransforms, freshBytes } from '../mapping/apply.js';
 import type { Plan, PlanOutput } from '../mapping/plan.js';
-import type { Generator } from '../mapping/types.js';
+import type { Generator, Transform } from '../mapping/types.js';
 import { DTYPES, numElements, type DType, type TensorRef } from '../tensor.js';
+import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
 
-/** A TensorRef whose bytes are computed on demand (and dropped after the writer streamed them). */
-function computedTensor(name: string, dtype: DType, shape: readonly number[], compute: () => Promise<Uint8Array>): TensorRef {
+/** Computed bytes, and the pooled buffers they used (returned to the pool once written). */
+interface Computed {
+  readonly bytes: Uint8Array;
+  readonly pooled: readonly Uint8Array[];
+}
+
+type Compute = (pool: BufferPool | undefined) => Promise<Computed>;
+
+/**
+ * A TensorRef whose bytes are computed on demand. `read()` returns fresh memory the caller keeps;
+ * `stream()` computes into pooled buffers and takes them back when the consumer asks for more (or
+ * stops): a consumer must be done with the chunk by then, as the writers are once `write` resolved.
+ */
+function computedTensor(name: string, dtype: DType, shape: readonly number[], compute: Compute, pool: BufferPool): TensorRef {
   const byteLength = numElements(shape) * DTYPES[dtype].itemSize;
   return {
     name,
     dtype,
     shape: [...shape],
     byteLength,
-    read: compute,
+    read: async () => (await compute(undefined)).bytes,
     // Already whole in memory: one chunk, so the writer hands it to the disk in one write while the
     // next tensor is being computed (chunking would only add round trips).
     async *stream() {
-      const bytes = await compute();
+      const { bytes, pooled } = await compute(pool);
       if (bytes.byteLength !== byteLength) throw new Error(`${name}: computed ${bytes.byteLength} bytes, expected ${byteLength}`);
-      yield bytes;
+      try {
+        yield bytes;
+      } finally {
+        for (const b of pooled) pool.give(b);
+      }
     },
   };
 }
@@ -69,16 +86,20 @@ export function generateBytes(g: Generator, dtype: DType, shape: readonly number
  * thread reads and transforms the next computed output. At most two materialised tensors in memory.
  */
 class ReadAhead {
-  private readonly pending = new Map<number, Promise<Uint8Array>>();
-  constructor(private readonly computes: readonly ((() => Promise<Uint8Array>) | undefined)[]) {}
+  private readonly pending = new Map<number, Promise<Computed>>();
+  constructor(
+    private readonly computes: readonly (Compute | undefined)[],
+    private readonly pool: BufferPool,
+  ) {}
 
-  get(index: number): Promise<Uint8Array> {
-    const compute = this.computes[index] as () => Promise<Uint8Array>;
-    const ready = this.pending.get(index) ?? compute();
+  get(index: number, pool: BufferPool | undefined): Promise<Computed> {
+    const compute = this.computes[index] as Compute;
+    if (pool === undefined) return compute(undefined); // read(): fresh memory, no read-ahead
+    const ready = this.pending.get(index) ?? compute(pool);
     this.pending.delete(index);
     const next = this.computes.findIndex((c, i) => i > index && c !== undefined);
     if (next >= 0 && !this.pending.has(next)) {
-      const promise = (this.computes[next] as () => Promise<Uint8Array>)();
+      const promise = (this.computes[next] as Compute)(this.pool);
       promise.catch(() => undefined); // surfaced when the writer reaches it
       this.pending.set(next, promise);
     }
@@ -94,23 +115,54 @@ function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<strin
   });
 }
 
+/**
+ * Reads the sources and applies the transforms. With a pool, sources that can be read into a buffer
+ * are, and moved data lands in pooled buffers; those an input the result does not share go back at
+ * once, the others once the result is written.
+ */
+async function computeOutput(refs: readonly TensorRef[], transforms: readonly Transform[], pool: BufferPool | undefined): Promise<Computed> {
+  const pooled: Uint8Array[] = [];
+  const take = (n: number) => {
+    const b = (pool as BufferPool).take(n);
+    pooled.push(b);
+    return b;
+  };
+  const inputs = [];
+  const pooledInputs: Uint8Array[] = [];
+  for (const ref of refs) {
+    let bytes: Uint8Array;
+    if (pool !== undefined && ref.readInto !== undefined && ref.byteLength >= MIN_POOLED_BYTES) {
+      bytes = pool.take(ref.byteLength);
+      pooledInputs.push(bytes);
+      await ref.readInto(bytes);
+    } else bytes = await ref.read();
+    inputs.push({ dtype: ref.dtype, shape: ref.shape, bytes });
+  }
+  const out = applyTransforms(inputs, transforms, pool === undefined ? freshBytes : take).bytes;
+  for (const b of pooledInputs) {
+    if (b.buffer === out.buffer) pooled.push(b);
+    else pool?.give(b);
+  }
+  return { bytes: out, pooled };
+}
+
 /** The plan's outputs as writer entries over the source's tensors. */
 export function planToStateDict(plan: Plan, tensors: readonly TensorRef[]): StateDictEntry[] {
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  const computes = plan.outputs.map((o): (() => Promise<Uint8Array>) | undefined => {
+  const pool = new BufferPool();
+  const computes = plan.outputs.map((o): Compute | undefined => {
     if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
     const refs = sourcesOf(o, byName);
-    return async () => {
-      const inputs = [];
-      for (const ref of refs) inputs.push({ dtype: ref.dtype, shape: ref.shape, bytes: await ref.read() });
-      return applyTransforms(inputs, o.transforms).bytes;
-    };
+    return (into) => computeOutput(refs, o.transforms, into);
   });
-  const readAhead = new ReadAhead(computes);
+  const readAhead = new ReadAhead(computes, pool);
   return plan.outputs.map((o, index): StateDictEntry => {
     if (o.kind === 'alias') return { key: o.key, aliasOf: o.aliasOf };
-    if (o.kind === 'generated') return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, async () => generateBytes(o.generator, o.dtype, o.shape)) };
+    if (o.kind === 'generated') {
+      const generate = async () => ({ bytes: generateBytes(o.generator, o.dtype, o.shape), pooled: [] });
+      return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, generate, pool) };
+    }
     if (computes[index] === undefined) return { key: o.key, tensor: sourcesOf(o, byName)[0] as TensorRef };
-    return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, () => readAhead.get(index)) };
+    return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, (into) => readAhead.get(index, into), pool) };
   });
 }

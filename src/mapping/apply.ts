@@ -16,19 +16,29 @@ export interface DenseTensor {
 type Words = Uint8Array | Uint16Array | Uint32Array;
 
 /**
+ * Where results go: `allocate(n)` returns n bytes of any content, 8-byte aligned, which the transform
+ * then overwrites entirely. The executor passes one that recycles buffers; by default they are fresh.
+ */
+export type Allocate = (byteLength: number) => Uint8Array;
+
+export const freshBytes: Allocate = (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+
+/**
  * Views the bytes as words as wide as possible (≤ 4 bytes) that divide the item size; an item is
  * `perItem` words. Integer words: no float NaN canonicalisation can ever touch the data. `make`
- * allocates without zero-filling: every caller writes each word of what it makes.
+ * does not zero-fill: every caller writes each word of what it makes.
  */
-function asWords(bytes: Uint8Array, itemSize: number): { words: Words; perItem: number; make: (n: number) => Words } {
+function asWords(bytes: Uint8Array, itemSize: number, allocate: Allocate): { words: Words; perItem: number; make: (n: number) => Words } {
   const width = itemSize % 4 === 0 ? 4 : itemSize % 2 === 0 ? 2 : 1;
   // A copy (not Buffer#slice, which is a view) realigns the data.
   const b = bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes);
-  const perItem = itemSize / width;
-  const raw = (n: number) => Buffer.allocUnsafeSlow(n * width).buffer;
-  if (width === 4) return { words: new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4), perItem, make: (n) => new Uint32Array(raw(n), 0, n) };
-  if (width === 2) return { words: new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2), perItem, make: (n) => new Uint16Array(raw(n), 0, n) };
-  return { words: b, perItem, make: (n) => new Uint8Array(raw(n), 0, n) };
+  return { words: wordsOf(b, width), perItem: itemSize / width, make: (n) => wordsOf(allocate(n * width), width) };
+}
+
+function wordsOf(b: Uint8Array, width: number): Words {
+  if (width === 4) return new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  if (width === 2) return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
+  return b;
 }
 
 function toBytes(w: Words): Uint8Array {
@@ -82,10 +92,10 @@ function transpose2d(src: Words, dst: Words, rows: number, cols: number): void {
 }
 
 /** General permutation of axes; an item of several words is an extra innermost axis that stays put. */
-export function transposeBytes(t: DenseTensor, axes?: readonly number[]): DenseTensor {
+export function transposeBytes(t: DenseTensor, axes?: readonly number[], allocate: Allocate = freshBytes): DenseTensor {
   const perm = transposeAxes(t.shape.length, axes);
   const shape = perm.map((a) => t.shape[a] as number);
-  const { words, perItem, make } = asWords(t.bytes, DTYPES[t.dtype].itemSize);
+  const { words, perItem, make } = asWords(t.bytes, DTYPES[t.dtype].itemSize, allocate);
   const out = make(words.length);
   if (t.shape.length === 2 && perItem === 1 && perm[0] === 1) {
     transpose2d(words, out, t.shape[0] as number, t.shape[1] as number);
@@ -118,12 +128,12 @@ export function transposeBytes(t: DenseTensor, axes?: readonly number[]): DenseT
 }
 
 /** Slice `index` along `axis`, dropping the axis. */
-export function selectBytes(t: DenseTensor, axis: number, index: number): DenseTensor {
+export function selectBytes(t: DenseTensor, axis: number, index: number, allocate: Allocate = freshBytes): DenseTensor {
   const itemSize = DTYPES[t.dtype].itemSize;
   const outer = numElements(t.shape.slice(0, axis));
   const n = t.shape[axis] as number;
   const inner = numElements(t.shape.slice(axis + 1)) * itemSize;
-  const out = new Uint8Array(outer * inner);
+  const out = allocate(outer * inner);
   for (let o = 0; o < outer; o++) {
     const at = (o * n + index) * inner;
     out.set(t.bytes.subarray(at, at + inner), o * inner);
@@ -132,13 +142,13 @@ export function selectBytes(t: DenseTensor, axis: number, index: number): DenseT
 }
 
 /** Concatenation along `axis` (shapes already checked by transformType). */
-export function concatBytes(parts: readonly DenseTensor[], axis: number): DenseTensor {
+export function concatBytes(parts: readonly DenseTensor[], axis: number, allocate: Allocate = freshBytes): DenseTensor {
   const first = parts[0] as DenseTensor;
   const itemSize = DTYPES[first.dtype].itemSize;
   const outer = numElements(first.shape.slice(0, axis));
   const inner = numElements(first.shape.slice(axis + 1)) * itemSize;
   const total = parts.reduce((s, p) => s + (p.shape[axis] as number), 0);
-  const out = new Uint8Array(outer * total * inner);
+  const out = allocate(outer * total * inner);
   let at = 0;
   for (let o = 0; o < outer; o++) {
     for (const p of parts) {
@@ -152,26 +162,26 @@ export function concatBytes(parts: readonly DenseTensor[], axis: number): DenseT
   return { dtype: first.dtype, shape, bytes: out };
 }
 
-/** Applies the transforms of a plan output to its source tensors' bytes. */
-export function applyTransforms(inputs: readonly DenseTensor[], transforms: readonly Transform[]): DenseTensor {
+/** Applies the transforms of a plan output to its source tensors' bytes; moved data goes to `allocate`d buffers. */
+export function applyTransforms(inputs: readonly DenseTensor[], transforms: readonly Transform[], allocate: Allocate = freshBytes): DenseTensor {
   transformType(inputs, transforms); // same validation as at plan time
   let t = inputs[0] as DenseTensor;
   let rest = transforms;
   if (inputs.length > 1) {
     const concat = transforms[0] as { op: 'concat'; axis: number };
-    t = concatBytes(inputs, concat.axis);
+    t = concatBytes(inputs, concat.axis, allocate);
     rest = transforms.slice(1);
   }
   for (const op of rest) {
     switch (op.op) {
       case 'transpose':
-        t = transposeBytes(t, op.axes);
+        t = transposeBytes(t, op.axes, allocate);
         break;
       case 'squeeze':
         t = { ...t, shape: op.axis === undefined ? t.shape.filter((d) => d !== 1) : t.shape.filter((_, i) => i !== op.axis) };
         break;
       case 'select':
-        t = selectBytes(t, op.axis, op.index);
+        t = selectBytes(t, op.axis, op.index, allocate);
         break;
       case 'reshape':
         t = { ...t, shape: resolveReshape(t.shape, op.shape) };
