@@ -7,6 +7,7 @@ import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
 import { headerLength, parseHeaderText, PREAMBLE_BYTES, type NpyHeader } from './header.js';
+import { fortranStrides, gatherStrided } from '../../io/strided.js';
 
 /**
  * Fortran-order arrays are reordered in memory as a whole; past this size that would break the
@@ -97,7 +98,7 @@ export async function npyFromFile(file: RandomAccessFile, name: string): Promise
 
   const readElements = async (start: number, count: number): Promise<Uint8Array> => {
     if (!reorder) return readRaw(start, count);
-    const all = fortranToC(await readRaw(0, length), header.shape, itemSize);
+    const all = gatherStrided(await readRaw(0, length), header.shape, fortranStrides(header.shape), itemSize);
     return all.subarray(start * itemSize, (start + count) * itemSize);
   };
 
@@ -133,31 +134,4 @@ export async function npyFromFile(file: RandomAccessFile, name: string): Promise
 export function swapBytes(bytes: Uint8Array, unit: number): void {
   if (unit === 1) return;
   for (let at = 0; at < bytes.byteLength; at += unit) bytes.subarray(at, at + unit).reverse();
-}
-
-/** Copies a column-major array into row-major order. */
-export function fortranToC(source: Uint8Array, shape: readonly number[], itemSize: number): Uint8Array {
-  const out = new Uint8Array(source.byteLength);
-  const rank = shape.length;
-  const fStride: number[] = [];
-  let s = 1;
-  for (let k = 0; k < rank; k++) {
-    fStride.push(s);
-    s *= shape[k]!;
-  }
-  const index = new Array<number>(rank).fill(0);
-  const total = source.byteLength / itemSize;
-  let from = 0;
-  for (let i = 0; i < total; i++) {
-    out.set(source.subarray(from * itemSize, from * itemSize + itemSize), i * itemSize);
-    // C-order odometer: the last index moves fastest
-    for (let k = rank - 1; k >= 0; k--) {
-      index[k]!++;
-      from += fStride[k]!;
-      if (index[k]! < shape[k]!) break;
-      from -= fStride[k]! * shape[k]!;
-      index[k] = 0;
-    }
-  }
-  return out;
 }

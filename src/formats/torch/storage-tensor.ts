@@ -5,6 +5,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type DType, type StorageView, type TensorRef } from '../../tensor.js';
+import { gatherStrided } from '../../io/strided.js';
 
 /** torch tensors have at most 64 dimensions. */
 export const MAX_TENSOR_DIMS = 64;
@@ -88,7 +89,7 @@ export class StorageTensor implements TensorRef {
     if (isContiguous(this.shape, this.stride)) return this.storage.bytes.readRange(start, this.byteLength);
     const spanElements = this.shape.reduce((acc, d, i) => acc + (d - 1) * this.stride[i]!, 0) + 1;
     const span = await this.storage.bytes.readRange(start, spanElements * this.itemSize);
-    return gather(span, this.shape, this.stride, this.itemSize);
+    return gatherStrided(span, this.shape, this.stride, this.itemSize);
   }
 
   async *stream(chunkSize = DEFAULT_CHUNK_BYTES): AsyncIterable<Uint8Array> {
@@ -100,22 +101,4 @@ export class StorageTensor implements TensorRef {
     const all = await this.read();
     for (let at = 0; at < all.byteLength; at += chunkSize) yield all.subarray(at, Math.min(all.byteLength, at + chunkSize));
   }
-}
-
-/** Copies a strided view (element strides, relative to `span`) into C order. */
-export function gather(span: Uint8Array, shape: readonly number[], stride: readonly number[], itemSize: number): Uint8Array {
-  const out = new Uint8Array(numElements(shape) * itemSize);
-  const index = new Array<number>(shape.length).fill(0);
-  let source = 0;
-  for (let at = 0; at < out.byteLength; at += itemSize) {
-    out.set(span.subarray(source * itemSize, source * itemSize + itemSize), at);
-    for (let d = shape.length - 1; d >= 0; d--) {
-      index[d]!++;
-      source += stride[d]!;
-      if (index[d]! < shape[d]!) break;
-      source -= stride[d]! * shape[d]!;
-      index[d] = 0;
-    }
-  }
-  return out;
 }
