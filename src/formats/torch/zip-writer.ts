@@ -98,8 +98,10 @@ export class ZipWriter {
     for await (const chunk of chunks) {
       written += chunk.byteLength;
       if (written > size) break;
+      // The write runs off the main thread; compute the CRC of the same (unchanged) bytes meanwhile.
+      const writing = this.append(chunk);
       crc = crc32(chunk, crc);
-      await this.append(chunk);
+      await writing;
       onBytes?.(chunk.byteLength);
     }
     if (written !== size) {
