@@ -43,6 +43,9 @@ async function child(format: string, source: string, dest: string): Promise<void
   process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
 }
 
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 function timed(fn: () => void): number {
   const start = process.hrtime.bigint();
   fn();
@@ -52,11 +55,17 @@ function timed(fn: () => void): number {
 export interface WriteBenchResult {
   readonly format: 'pytorch' | 'safetensors';
   readonly bytes: number;
+  /** Medians over RUNS. */
   readonly seconds: number;
   readonly cpSeconds: number;
   readonly maxRssMB: number;
 }
 
+/**
+ * Same conditions on both sides: the source warm in the page cache and no dirty pages pending before
+ * each run (`cat > /dev/null && sync`), output in the same folder, both fsync their output (our writers
+ * sync before the rename; the copy runs `cp && sync FILE`). Runs alternate; medians are compared.
+ */
 export async function benchWrite(workDir: string, log: (line: string) => void): Promise<WriteBenchResult[]> {
   const totalBytes = Number(process.env['BENCH_BYTES'] ?? 1e9);
   mkdirSync(workDir, { recursive: true });
@@ -67,20 +76,35 @@ export async function benchWrite(workDir: string, log: (line: string) => void): 
     const source = join(dir, 'source.safetensors');
     await writeSafetensorsFile(source, Array.from({ length: count }, (_, i) => ({ key: `layer.${i}.weight`, tensor: syntheticTensor(`layer.${i}.weight`, TENSOR_BYTES, i) })));
     const bytes = statSync(source).size;
-    log(`source: ${count} float32 tensors, ${(bytes / 1e9).toFixed(2)} GB (${dir})`);
-    const cpSeconds = timed(() => execFileSync('cp', [source, join(dir, 'copy.bin')]));
-    rmSync(join(dir, 'copy.bin'));
-    log(`cp:                 ${cpSeconds.toFixed(2)} s  ${(bytes / 1e6 / cpSeconds).toFixed(0)} MB/s`);
+    log(`source: ${count} float32 tensors, ${(bytes / 1e9).toFixed(2)} GB (${dir}); ${RUNS} runs each, alternating, medians; both sides fsync their output`);
+    const settle = () => execFileSync('sh', ['-c', `cat '${source}' > /dev/null && sync`]);
     const script = fileURLToPath(import.meta.url);
     for (const [format, name] of [['pytorch', 'pytorch_model.bin'], ['safetensors', 'model.safetensors']] as const) {
       const dest = join(dir, name);
-      const r = spawnSync(process.execPath, [script, 'child', format, source, dest], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`benchmark child failed: ${r.stderr}`);
-      const { seconds, maxRssMB } = JSON.parse(r.stdout) as { seconds: number; maxRssMB: number };
-      const written = statSync(dest).size;
-      rmSync(dest);
-      results.push({ format, bytes: written, seconds, cpSeconds, maxRssMB });
-      log(`${name.padEnd(19)} ${seconds.toFixed(2)} s  ${(written / 1e6 / seconds).toFixed(0)} MB/s  ${(cpSeconds / seconds).toFixed(2)}× cp speed  peak RSS ${maxRssMB.toFixed(0)} MB`);
+      const copy = join(dir, 'copy.bin');
+      const ours: number[] = [];
+      const cps: number[] = [];
+      let maxRssMB = 0;
+      let written = 0;
+      for (let i = 0; i < RUNS; i++) {
+        settle();
+        const r = spawnSync(process.execPath, [script, 'child', format, source, dest], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`benchmark child failed: ${r.stderr}`);
+        const run = JSON.parse(r.stdout) as { seconds: number; maxRssMB: number };
+        ours.push(run.seconds);
+        maxRssMB = Math.max(maxRssMB, run.maxRssMB);
+        written = statSync(dest).size;
+        rmSync(dest);
+        settle();
+        cps.push(timed(() => execFileSync('sh', ['-c', `cp '${source}' '${copy}' && sync '${copy}'`])));
+        rmSync(copy);
+      }
+      const result = { format, bytes: written, seconds: median(ours), cpSeconds: median(cps), maxRssMB };
+      results.push(result);
+      log(
+        `${name.padEnd(19)} ${result.seconds.toFixed(2)} s (${(written / 1e6 / result.seconds).toFixed(0)} MB/s)  cp ${result.cpSeconds.toFixed(2)} s  ` +
+          `ratio ours÷cp ${(result.seconds / result.cpSeconds).toFixed(2)}  peak RSS ${maxRssMB.toFixed(0)} MB`,
+      );
     }
     return results;
   } finally {

@@ -48,6 +48,30 @@ export class RandomAccessFile {
     }
   }
 
+  /**
+   * `length` bytes at `offset` in chunks of `chunkSize` (fresh buffers), reading the next chunk while
+   * the consumer handles the current one, so disk and work overlap. Stopping early is safe.
+   */
+  async *readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
+    this.checkRange(offset, length, what);
+    const step = Math.max(1, chunkSize);
+    const readChunk = (at: number) => {
+      const read = this.readAt(offset + at, Math.min(step, length - at), what);
+      read.catch(() => undefined); // surfaces when awaited; not an unhandled rejection meanwhile
+      return read;
+    };
+    let next = length > 0 ? readChunk(0) : undefined;
+    try {
+      for (let at = 0; at < length; at += step) {
+        const chunk = await (next as Promise<Uint8Array>);
+        next = at + step < length ? readChunk(at + step) : undefined;
+        yield chunk;
+      }
+    } finally {
+      await next?.catch(() => undefined); // let a read in flight finish before the file may be closed
+    }
+  }
+
   private checkRange(offset: number, length: number, what: string): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
       throw new Tf2TorchError(

@@ -71,9 +71,7 @@ export async function openSafetensors(path: string): Promise<SafetensorsSource> 
       shape,
       byteLength: end - begin,
       read: () => file.readAt(base + begin, end - begin, `tensor ${name}`),
-      async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
-        for (let at = begin; at < end; at += chunkSize) yield file.readAt(base + at, Math.min(chunkSize, end - at), `tensor ${name}`);
-      },
+      stream: (chunkSize = DEFAULT_CHUNK_BYTES) => file.readChunks(base + begin, end - begin, chunkSize, `tensor ${name}`),
     }));
     return { path, format: 'safetensors', tensors, notes: [], metadata, roleOf: () => 'weight', close: () => file.close() };
   } catch (error) {

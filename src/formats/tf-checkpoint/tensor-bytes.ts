@@ -144,24 +144,14 @@ export async function* streamStored(
   // Whole scalars per chunk, so that swapping never splits an element.
   const step = Math.max(unit, chunkSize - (chunkSize % unit));
   const last = t.size;
-  const readChunk = (at: number) => {
-    const read = file.readAt(t.offset + at, Math.min(step, last - at), `tensor '${t.name}'`);
-    read.catch(() => undefined); // surfaces when awaited; not an unhandled rejection while the consumer works
-    return read;
-  };
   let crc = 0;
-  let next = last > 0 ? readChunk(0) : undefined;
-  try {
-    for (let at = 0; at < last; at += step) {
-      const chunk = await (next as Promise<Uint8Array>);
-      next = at + step < last ? readChunk(at + step) : undefined;
-      if (verify) crc = crc32c(chunk, crc);
-      if (t.bigEndian) swapBytesInPlace(chunk, unit);
-      if (at + step >= last && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== crc) throw checksumError(file, t, crc);
-      yield chunk;
-    }
-  } finally {
-    await next?.catch(() => undefined); // the consumer stopped early: let the read in flight finish before the file may close
+  let at = 0;
+  for await (const chunk of file.readChunks(t.offset, last, step, `tensor '${t.name}'`)) {
+    at += chunk.byteLength;
+    if (verify) crc = crc32c(chunk, crc);
+    if (t.bigEndian) swapBytesInPlace(chunk, unit);
+    if (at >= last && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== crc) throw checksumError(file, t, crc);
+    yield chunk;
   }
   if (last === 0 && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== 0) throw checksumError(file, t, 0);
 }

@@ -154,10 +154,7 @@ export class ZipArchive {
       verified = true;
     };
     async function* streamWhole(chunkSize = 8 * 1024 * 1024): AsyncIterable<Uint8Array> {
-      const base = await archive.dataOffset(entry);
-      for (let at = 0; at < entry.size; at += chunkSize) {
-        yield archive.file.readAt(base + at, Math.min(chunkSize, entry.size - at), `record ${entry.name}`);
-      }
+      yield* archive.file.readChunks(await archive.dataOffset(entry), entry.size, chunkSize, `record ${entry.name}`);
     }
     if (entry.method !== 0) {
       return {
@@ -191,8 +188,7 @@ export class ZipArchive {
           return;
         }
         await verifyWhole();
-        const base = (await archive.dataOffset(entry)) + start;
-        for (let at = 0; at < length; at += chunkSize) yield archive.file.readAt(base + at, Math.min(chunkSize, length - at), `record ${entry.name}`);
+        yield* archive.file.readChunks((await archive.dataOffset(entry)) + start, length, chunkSize, `record ${entry.name}`);
       },
     };
   }
