@@ -33,9 +33,22 @@ class Shards {
   path(shard: number): string {
     return dataShardPath(this.prefix, shard, this.count);
   }
+  /** Opens in progress: reads that start together share one handle instead of each opening one. */
+  private readonly opening = new Map<number, Promise<RandomAccessFile>>();
   async get(shard: number, tensor: string): Promise<RandomAccessFile> {
     const have = this.open.get(shard);
     if (have) return have;
+    const pending = this.opening.get(shard);
+    if (pending) return pending;
+    const opened = this.openShard(shard, tensor);
+    this.opening.set(shard, opened);
+    try {
+      return await opened;
+    } finally {
+      this.opening.delete(shard);
+    }
+  }
+  private async openShard(shard: number, tensor: string): Promise<RandomAccessFile> {
     const path = this.path(shard);
     if (!existsSync(path)) {
       throw new Tf2TorchError(
