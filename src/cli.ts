@@ -27,14 +27,21 @@ function usage(): string {
     ...lines,
     '',
     'Run `tf2torch <command> --help` for the options of a command.',
+    '',
+    'Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted',
+    '(Ctrl-C; 143 on SIGTERM), 70 internal error (a bug: please report it with the message).',
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    io.err(`${usage()}\n`); // a usage mistake: stderr, exit 2
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.out(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   if (name === '--version' || name === '-V') {
     io.out(VERSION);

@@ -89,6 +89,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   } else if (task.includes('squad')) {
     config = { ...config, finetuning_task: task, architectures: ['XLNetForQuestionAnswering'] };
   } else {
+    if (task !== '') input.note?.(`--finetuning_task_name ${task} is neither a GLUE task (${Object.keys(GLUE_TASKS_NUM_LABELS).join(', ')}) nor contains 'squad': converted as XLNetLMHeadModel, as transformers does`);
     config = { ...config, architectures: ['XLNetLMHeadModel'] };
   }
   checkAgainstCheckpoint(config, input, source);
@@ -221,6 +222,7 @@ export const xlnet: Architecture = {
   modelType: 'xlnet',
   summary: 'zihangdai/xlnet checkpoints → XLNetLMHeadModel, or a GLUE/SQuAD head with --finetuning_task_name',
   configFileNames: ['xlnet_config.json'],
+  takesFinetuningTask: true,
   buildConfig,
   skip: [
     { components: ['adam_v', 'adam_m', 'Adam', 'Adam_1', 'global_step', 'beta1_power', 'beta2_power'], reason: 'optimizer slot or step counter' },

@@ -3,12 +3,13 @@
  * --pytorch_dump_output --finetuning_task_name`, kebab-case accepted too) plus dry run, formats,
  * dtype, sharding and overwrite control.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHITECTURES } from '../architectures/index.js';
-import { convert, planConversion, type ConvertOptions } from '../convert/index.js';
+import { checkOutput, convert, planConversion, type ConvertOptions } from '../convert/index.js';
 import { progressBar, type ProgressBar } from '../convert/progress.js';
-import type { WeightFormat } from '../convert/output.js';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { displayPath, type WeightFormat } from '../convert/output.js';
+import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
 import { formatBytes } from '../units.js';
 import type { DType } from '../tensor.js';
@@ -40,7 +41,7 @@ More:
   --force                      overwrite an existing output
   --no-verify                  do not verify checkpoint checksums (faster; corrupt data goes unnoticed)
   --skip-unknown               leave out variables no rule maps (reported) instead of failing
-  --quiet                      no progress bar, no summary
+  --quiet                      no progress bar, no summary (warnings and errors still go to stderr)
 
 Examples:
   # exactly the transformers-cli command (writes pytorch_model.bin, plus config.json beside it)
@@ -52,6 +53,10 @@ Examples:
 
   # see what would happen first
   tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt --dry-run
+
+The plan and the summary go to stdout; notes, warnings, errors and the progress bar to stderr.
+Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted
+(Ctrl-C; 143 on SIGTERM): unfinished outputs are removed, an existing output is left as it was.
 `;
 
 const OPTIONS = {
@@ -125,11 +130,24 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
   };
 }
 
+/** --dry-run with --pytorch_dump_output: what a real run would refuse is told, not fatal. */
+function outputNotes(options: ConvertOptions): string[] {
+  if (options.output === undefined) return [];
+  try {
+    checkOutput({ ...options, output: options.output });
+    return [];
+  } catch (error) {
+    if (isTf2TorchError(error) && error.code === ErrorCode.OUTPUT_EXISTS) return [`a real run would stop: ${error.message}`];
+    throw error;
+  }
+}
+
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { dryRun, quiet, ...options } = optionsFromArgv(argv);
   if (dryRun) {
+    const early = outputNotes(options);
     const { plan, notes } = await planConversion(options);
-    for (const n of notes) io.err(`note: ${n}\n`);
+    for (const n of [...notes, ...early]) io.err(`note: ${n}\n`);
     io.out(formatPlan(plan));
     return 0;
   }
@@ -142,11 +160,12 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   bar?.finish();
   if (!quiet) {
     const { plan } = result;
+    const folder = result.outputKind === 'folder' ? result.output : join(result.output, '..');
     io.out(
       [
-        `converted ${plan.modelType} checkpoint ${result.checkpointPath} (${plan.variableCount} variables, ${plan.skipped.length} skipped) → ${result.output}`,
+        `converted ${plan.modelType} checkpoint ${displayPath(result.checkpointPath)} (${plan.variableCount} variables, ${plan.skipped.length} skipped) → ${displayPath(result.output)}`,
         `  ${plan.outputs.length} keys${plan.modelClass ? ` of ${plan.modelClass}` : ''}, ${formatBytes(plan.totalBytes)} of weights`,
-        ...result.files.map((f) => `  wrote ${f}`),
+        ...result.files.map((f) => `  wrote ${displayPath(join(folder, f))}`),
         ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
       ].join('\n'),
     );

@@ -3,9 +3,9 @@
  * read) and `convert()` (plan, then stream every output tensor into the writers, atomically).
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { getArchitecture } from '../architectures/index.js';
+import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { openTensorSource, type TensorSource } from '../formats/open.js';
 import { openTorchFile } from '../formats/torch/read.js';
@@ -18,7 +18,7 @@ import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import type { DType } from '../tensor.js';
 import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
-import { buildFolderAtomically, checkOverwrite, outputKindOf, type OutputKind, type WeightFormat } from './output.js';
+import { buildFolderAtomically, checkNotOverInput, checkOverwrite, displayPath, outputKindOf, type OutputKind, type WeightFormat } from './output.js';
 import { planToStateDict } from './tensors.js';
 
 export interface ConvertOptions {
@@ -65,6 +65,33 @@ export interface ConvertResult extends PlannedConversion {
   readonly bytesWritten: number;
 }
 
+/** `--config some/folder/`: name the file to give instead, when the folder has one. */
+function configIsFolder(path: string, architecture: Architecture): Tf2TorchError {
+  const inside = (architecture.configFileNames ?? []).filter((name) => existsSync(join(path, name)));
+  const hint = inside.length > 0 ? `: give the file itself, e.g. --config ${join(path, inside[0] as string)}` : ': give the config file itself (a JSON file)';
+  return new Tf2TorchError(ErrorCode.USAGE, `--config ${path} is a folder${hint}`, { file: path });
+}
+
+/** Where the checkpoint lives, from the path as typed (before opening): the path and its folder. */
+function typedInputs(checkpoint: string): string[] {
+  return existsSync(checkpoint) && statSync(checkpoint).isDirectory() ? [checkpoint] : [checkpoint, dirname(resolve(checkpoint))];
+}
+
+/**
+ * Output checks that need no reading: the kind from the path, --format fits it, it does not replace the
+ * checkpoint, and it does not exist (unless --force). Run before a conversion and by --dry-run.
+ */
+export function checkOutput(options: ConvertOptions & { readonly output: string }): OutputKind {
+  const { output } = options;
+  const outputKind = outputKindOf(output);
+  if (outputKind !== 'folder' && options.format !== undefined && options.format !== (outputKind === 'torch-file' ? 'pytorch' : 'safetensors')) {
+    throw new Tf2TorchError(ErrorCode.USAGE, `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs: end the path with '/')`);
+  }
+  checkNotOverInput(output, outputKind, typedInputs(options.checkpoint));
+  checkOverwrite(output, outputKind, options.force ?? false);
+  return outputKind;
+}
+
 function sidecarDir(source: TensorSource): string {
   return existsSync(source.path) && statSync(source.path).isDirectory() ? source.path : dirname(source.path);
 }
@@ -87,15 +114,22 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
     const dir = sidecarDir(source);
     let user: ModelConfig | undefined;
     let userPath: string | undefined;
+    const configNotes: string[] = [];
     if (options.config !== undefined && options.config !== '') {
+      if (existsSync(options.config) && statSync(options.config).isDirectory()) throw configIsFolder(options.config, architecture);
       user = readConfigFile(options.config);
       userPath = options.config;
     } else if (architecture.configFileNames) {
       const found = findConfigBeside(dir, architecture.configFileNames);
-      if (found) ({ config: user, path: userPath } = found);
+      if (found) {
+        ({ config: user, path: userPath } = found);
+        configNotes.push(`config: ${displayPath(found.path)} (found beside the checkpoint; --config to use another)`);
+      }
+    }
+    if (options.finetuningTask !== undefined && architecture.takesFinetuningTask !== true) {
+      configNotes.push(`--finetuning_task_name ${options.finetuningTask} is ignored: only ${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).map((a) => a.modelType).join(', ')} use${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).length === 1 ? 's' : ''} it (transformers-cli ignores it silently)`);
     }
     const listing = source.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, ...(t.view === undefined ? {} : { view: t.view }) }));
-    const configNotes: string[] = [];
     const config = architecture.buildConfig({
       ...(user === undefined ? {} : { user }),
       ...(userPath === undefined ? {} : { userPath }),
@@ -132,16 +166,18 @@ function shardSize(value: number | string | undefined): number {
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   if (options.output === undefined || options.output === '') throw new Tf2TorchError(ErrorCode.USAGE, 'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder)');
   const output = options.output;
-  const outputKind = outputKindOf(output);
+  const outputKind = checkOutput({ ...options, output });
   const format: WeightFormat = options.format ?? 'safetensors';
-  if (outputKind !== 'folder' && options.format !== undefined && options.format !== (outputKind === 'torch-file' ? 'pytorch' : 'safetensors')) {
-    throw new Tf2TorchError(ErrorCode.USAGE, `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs)`);
-  }
-  checkOverwrite(output, outputKind, options.force ?? false);
   const maxShardSize = shardSize(options.maxShardSize);
 
   const { source, ...planned } = await openAndPlan(options);
   const { plan, config, architecture, checkpointDir } = planned;
+  try {
+    checkNotOverInput(output, outputKind, [source.path, checkpointDir]);
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
   const warnings = [...plan.warnings];
   const entries = planToStateDict(plan, source.tensors);
   const configText = architecture.configText?.(config) ?? configJsonText(config);
@@ -178,11 +214,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       });
     } else {
       const name = output.split(/[/\\]/).pop() as string;
+      await mkdir(dirname(resolve(output)), { recursive: true });
       if (outputKind === 'torch-file') await writeTorchFile(output, entries, { onProgress: progress, ...container });
       else await writeSafetensorsFile(output, entries, { onProgress: progress });
       files.push(name);
-      const configPath = join(dirname(resolve(output)), 'config.json');
-      if (existsSync(configPath)) warnings.push(`${configPath} exists: left unchanged`);
+      const configPath = join(dirname(output), 'config.json');
+      if (existsSync(configPath)) warnings.push(`${displayPath(configPath)} exists: left unchanged (it may describe another model; remove it to have it written)`);
       else {
         await writeFileAtomically(configPath, (handle) => writeFile(handle, configText));
         files.push('config.json');

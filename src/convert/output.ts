@@ -4,10 +4,10 @@
  * Hugging Face folder. Folders are built in a temporary sibling and renamed into place at the end.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { trackTemporary, untrackTemporary } from '../io/atomic.js';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 
 export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
@@ -38,6 +38,44 @@ export function checkOverwrite(path: string, kind: OutputKind, force: boolean): 
     throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} is a directory; end the path with '/' to write a Hugging Face folder into it`, { file: path });
   }
   throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, { file: path });
+}
+
+/** A path as the user can reuse it in messages: relative when under the working directory, absolute otherwise. */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, resolve(cwd, path));
+  if (rel === '') return '.';
+  return rel.startsWith('..') || isAbsolute(rel) ? resolve(cwd, path) : rel;
+}
+
+/** The real absolute path, symlinks resolved, also for a path that does not exist yet (its nearest existing parent). */
+function canonical(path: string): string {
+  const absolute = resolve(path);
+  if (existsSync(absolute)) return realpathSync(absolute);
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(canonical(parent), basename(absolute));
+}
+
+/**
+ * Refuses an output that would replace what is being read, even with --force: a folder output is
+ * swapped in whole, so onto the checkpoint's own folder (or a parent of it) it would delete the
+ * checkpoint; a file output onto the checkpoint file would replace it. `inputs` are the checkpoint
+ * path as given or resolved, and the folder holding it.
+ */
+export function checkNotOverInput(output: string, kind: OutputKind, inputs: readonly string[]): void {
+  const target = canonical(output.replace(/[/\\]+$/, '') || output);
+  for (const input of inputs.map(canonical)) {
+    const inside = input === target || input.startsWith(target.endsWith(sep) ? target : target + sep);
+    if (kind === 'folder' && inside) {
+      throw new Tf2TorchError(
+        ErrorCode.OUTPUT_EXISTS,
+        `--pytorch_dump_output ${output} holds the checkpoint being converted: a folder output replaces the folder whole, so the checkpoint would be lost (--force does not change that); write to another folder (e.g. ${basename(target)}-hf/) or to a file inside it (${join(output, 'pytorch_model.bin')})`,
+        { file: output },
+      );
+    }
+    if (kind !== 'folder' && input === target) {
+      throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `--pytorch_dump_output ${output} is the checkpoint being converted: choose another file name`, { file: output });
+    }
+  }
 }
 
 /**

@@ -108,6 +108,8 @@ export interface Architecture {
   readonly summary: string;
   /** Config file names looked for beside the checkpoint when `--config` is absent. */
   readonly configFileNames?: readonly string[];
+  /** Reads `--finetuning_task_name` (xlnet); for the others the flag is reported as ignored. */
+  readonly takesFinetuningTask?: boolean;
   /** The transformers config (config.json content, with model_type and architectures). */
   buildConfig(input: ConfigInput): ModelConfig;
   /** Leading scopes removed before matching when present (BERT's `module/` of multi-GPU saves). */

@@ -82,7 +82,7 @@ test('transformers-cli command → pytorch_model.bin that torch.load(weights_onl
   const bin = join(s.out, 'pytorch_model.bin');
   const r = runCli([...s.base, '--pytorch_dump_output', bin]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /wrote pytorch_model\.bin/);
+  assert.match(r.stdout, /wrote \S+\/pytorch_model\.bin\n/);
   await checkAgainstTf(s.prefix, loadWithTorch(s.python, bin), true);
   const config = JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8'));
   assert.deepEqual(config.architectures, ['BertForPreTraining']);
