@@ -4,7 +4,7 @@
  * converts it with the CLI's own code path into a Hugging Face folder, sample/bert-hf/.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { convertCommand } from '../src/commands/convert.js';
 import { numElements } from '../src/tensor.js';
 import { seededRandom, writeBundle, type BundleTensor } from '../test/support/tf-bundle-writer.js';
@@ -53,10 +53,12 @@ await writeBundle(join(CKPT_DIR, 'bert_model.ckpt'), tensors);
 writeFileSync(join(CKPT_DIR, 'bert_config.json'), `${JSON.stringify(CONFIG, null, 2)}\n`);
 const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...Array.from({ length: CONFIG.vocab_size - 5 }, (_, i) => `tok${i}`)];
 writeFileSync(join(CKPT_DIR, 'vocab.txt'), `${vocab.join('\n')}\n`);
-process.stdout.write(`made a seeded BERT checkpoint: ${tensors.length} variables (weights, Adam slots, global_step) in ${CKPT_DIR}\n\n`);
+process.stdout.write(`made a seeded BERT checkpoint: ${tensors.length} variables (weights, Adam slots, global_step) in ${relative(process.cwd(), CKPT_DIR)}/\n\n`);
 
-const argv = ['--model_type', 'bert', '--tf_checkpoint', join(CKPT_DIR, 'bert_model.ckpt'), '--config', join(CKPT_DIR, 'bert_config.json'), '--pytorch_dump_output', `${OUT}/`];
-process.stdout.write(`$ tf2torch convert ${argv.join(' ')}\n`);
+// Paths as a user types them from the project folder, so the printed command can be rerun as is.
+const here = (path: string) => relative(process.cwd(), path);
+const argv = ['--model_type', 'bert', '--tf_checkpoint', here(join(CKPT_DIR, 'bert_model.ckpt')), '--config', here(join(CKPT_DIR, 'bert_config.json')), '--pytorch_dump_output', `${here(OUT)}/`, '--force'];
+process.stdout.write(`$ node dist/src/cli.js convert ${argv.join(' ')}\n`);
 const code = await convertCommand.run(argv, { out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`), err: (t) => process.stderr.write(t), errIsTTY: process.stderr.isTTY === true });
-process.stdout.write(`\nload it with: AutoModelForPreTraining.from_pretrained('${OUT}') (and BertTokenizer for vocab.txt)\n`);
+process.stdout.write(`\nload it with: AutoModelForPreTraining.from_pretrained('${here(OUT)}') (and BertTokenizer for vocab.txt)\n`);
 process.exitCode = code;
