@@ -97,9 +97,11 @@ export function parseBlock(block: Uint8Array, where: string, file?: string): Tab
         offset: at,
       });
     }
+    // bytesN checks the length against the block before the key is allocated
+    const suffix = r.bytesN(nonShared, 'key');
     const key = new Uint8Array(shared + nonShared);
     key.set(previous.subarray(0, shared));
-    key.set(r.bytesN(nonShared, 'key'), shared);
+    key.set(suffix, shared);
     entries.push({ key, value: r.bytesN(valueLength, 'value') });
     previous = key;
   }
