@@ -15,13 +15,17 @@ import { formatBytes } from '../units.js';
 import type { DType } from '../tensor.js';
 import type { Command, CommandIO } from './io.js';
 
+const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
+/** One line per registered architecture: what it reads and what it makes. */
+const MODEL_TYPES = ARCHITECTURES.map((a) => `  ${a.modelType.padEnd(typeWidth)}  ${a.summary}`).join('\n');
+
 const HELP = `tf2torch convert — convert an original checkpoint into Hugging Face PyTorch weights
 
 Usage:
   tf2torch convert --model_type TYPE --tf_checkpoint PATH [--config FILE] --pytorch_dump_output OUT [options]
 
 The options transformers-cli has (same spelling; kebab-case works too: --model-type, --tf-checkpoint, …):
-  --model_type TYPE            ${ARCHITECTURES.map((a) => a.modelType).join(', ')}
+  --model_type TYPE            ${ARCHITECTURES.map((a) => a.modelType).join(', ')} (see Model types below)
   --tf_checkpoint PATH         checkpoint prefix (bert_model.ckpt), its .index/.data file, or its folder
   --config FILE                the original config (bert_config.json); default: looked for beside the checkpoint
   --pytorch_dump_output OUT    what to write, decided by the path:
@@ -29,7 +33,8 @@ The options transformers-cli has (same spelling; kebab-case works too: --model-t
                                  *.safetensors  one safetensors file
                                  a folder       (existing, ending in '/', or without extension) a ready
                                                 Hugging Face folder: config.json, weights, tokenizer files
-                               single files get a config.json beside them unless one exists
+                               single files get a config.json beside them unless one exists;
+                               missing folders are created; the checkpoint's own folder is refused
   --finetuning_task_name NAME  task of a fine-tuned checkpoint (xlnet)
 
 More:
@@ -53,6 +58,9 @@ Examples:
 
   # see what would happen first
   tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt --dry-run
+
+Model types:
+${MODEL_TYPES}
 
 The plan and the summary go to stdout; notes, warnings, errors and the progress bar to stderr.
 Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted

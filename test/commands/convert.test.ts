@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { ARCHITECTURES } from '../../src/architectures/index.js';
 import { planConversion } from '../../src/convert/index.js';
 import { displayPath } from '../../src/convert/output.js';
 import { runCli } from '../support/cli.js';
@@ -110,6 +111,11 @@ test('exit codes are documented in --help; no command at all is a usage error on
   assert.equal(none.code, 2);
   assert.equal(none.stdout, '');
   assert.match(none.stderr, /Usage: tf2torch <command>/);
+});
+
+test('convert --help teaches every model type: what it reads and what it makes', () => {
+  const help = runCli(['convert', '--help']).stdout;
+  for (const a of ARCHITECTURES) assert.ok(help.includes(`  ${a.modelType}`) && help.includes(a.summary), a.modelType);
 });
 
 test('displayPath: relative under the working directory, absolute elsewhere', () => {
