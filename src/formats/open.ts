@@ -3,6 +3,8 @@
  * returns its tensors as lazy handles. Each format registers one opener in OPENERS (explicit list,
  * most specific first); the first whose `detect` says yes opens the path.
  */
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRef } from '../tensor.js';
 import { openaiGptOpener } from './npy/openai-gpt.js';
@@ -50,6 +52,9 @@ export const OPENERS: TensorSourceOpener[] = [
 export async function openTensorSource(path: string, options: OpenOptions = {}): Promise<TensorSource> {
   for (const opener of OPENERS) {
     if (await opener.detect(path)) return opener.open(path, options);
+  }
+  if (!existsSync(path) && !existsSync(`${path}.index`)) {
+    throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${path}: no such file or folder (nor ${basename(path)}.index beside it)`, { file: path });
   }
   throw new Tf2TorchError(
     ErrorCode.NOT_FOUND,

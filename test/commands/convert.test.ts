@@ -101,6 +101,14 @@ test('usage mistakes exit 2 with a hint: --format both for one file, a shard siz
   assert.deepEqual(readdirSync(s.cwd), [], 'nothing written');
 });
 
+test('a checkpoint path that does not exist is said so, not "not a checkpoint"', () => {
+  for (const command of [['inspect', 'nowhere/model.ckpt'], ['convert', '--model_type', 'bert', '--tf_checkpoint', 'nowhere/model.ckpt', '--dry-run']]) {
+    const r = runCli(command);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error\[E_NOT_FOUND\]: nowhere\/model\.ckpt: no such file or folder \(nor model\.ckpt\.index beside it\)$/m);
+  }
+});
+
 test('exit codes are documented in --help; no command at all is a usage error on stderr', () => {
   for (const args of [['--help'], ['convert', '--help']]) {
     const r = runCli(args);
