@@ -212,7 +212,6 @@ export async function openBundle(prefix: string, options: OpenOptions = {}, disp
   const notes: string[] = [];
   if (objectBased) notes.push('TF2 object-based checkpoint (tf.train.Checkpoint): names are object paths');
   if (bigEndian) notes.push('big-endian bundle: tensor bytes are byte-swapped to little-endian on read');
-  if (table.stats.compressedBlocks > 0) notes.push(`${table.stats.compressedBlocks} of ${table.stats.dataBlocks} index blocks are snappy-compressed`);
   const sliced = plain.filter((d) => d.entry.slices.length > 0).length;
   if (sliced > 0) notes.push(`${sliced} partitioned variable(s), reassembled from their slices on read`);
   const missing = [...Array(header.numShards).keys()].filter((s) => !existsSync(shards.path(s)));
