@@ -106,6 +106,25 @@ function parseMeta(bytes: Uint8Array, where: string, file: string): SliceMeta[] 
   return metas;
 }
 
+/**
+ * The V1 writer stores every element of every tensor (packed values take at least one byte each), so
+ * a meta declaring more elements than the file has bytes is corrupt: refused before anything is allocated.
+ */
+function checkDeclaredElements(metas: readonly SliceMeta[], fileSize: number, file: string): void {
+  let total = 0;
+  for (const m of metas) {
+    const elements = m.shape.reduce((a, b) => a * b, 1);
+    total += elements;
+    if (!Number.isSafeInteger(elements) || total > fileSize) {
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${file}: tensor '${m.name}' of shape [${m.shape.join(', ')}] declares more elements than the ${fileSize}-byte V1 checkpoint can hold`,
+        { file, tensor: m.name },
+      );
+    }
+  }
+}
+
 export async function openV1(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
   await loadNativeCrc32c();
   const file = await RandomAccessFile.open(path);
@@ -121,6 +140,7 @@ export async function openV1(path: string, options: OpenOptions = {}): Promise<T
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: table has no "" entry, so it is not a V1 checkpoint`, { file: path });
   }
   const metas = parseMeta(first.value, `${path}: V1 meta`, path);
+  checkDeclaredElements(metas, file.size, path);
   const full = new Map(metas.map((m) => [m.name, new Uint8Array(m.shape.reduce((a, b) => a * b, 1) * DTYPES[m.dtype].itemSize)]));
   const byName = new Map(metas.map((m) => [m.name, m]));
   for (const { key, value } of rest) {

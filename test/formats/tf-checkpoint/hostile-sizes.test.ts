@@ -3,9 +3,15 @@
  * test/formats/fuzz.test.ts). The allocation guard turns any such allocation into a test failure.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../../src/errors.js';
+import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { parseBlock } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { installAllocationGuard } from '../../support/allocation-guard.js';
+import { writeTable } from '../../support/tf-bundle-writer.js';
 
 const GUARD_BYTES = 1024 * 1024;
 
@@ -31,4 +37,53 @@ test('a table entry whose key length exceeds its block is E_TRUNCATED, without a
     code: 'E_TRUNCATED',
     message: /^x\.index: data block at offset 0: key needs 4294967295 bytes at offset 7/,
   });
+});
+
+// ---- hand-built protobuf (enough for V1 metas and bundle entries) --------------------------------
+function varint(v: number | bigint): number[] {
+  let x = BigInt.asUintN(64, BigInt(v));
+  const out: number[] = [];
+  for (; x >= 0x80n; x >>= 7n) out.push(Number(x & 0x7fn) | 0x80);
+  out.push(Number(x));
+  return out;
+}
+const fVarint = (field: number, v: number | bigint) => [...varint(field * 8), ...varint(v)];
+const fBytes = (field: number, b: readonly number[]) => [...varint(field * 8 + 2), ...varint(b.length), ...b];
+const shapeProto = (dims: readonly number[]) => dims.flatMap((d) => fBytes(2, fVarint(1, d)));
+
+function tmpDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-hostile-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A V1 table whose meta declares one float32 tensor 'w' of `shape` (TF DT_FLOAT = 1) and no slices. */
+async function v1File(dir: string, shape: readonly number[]): Promise<string> {
+  const meta = fBytes(1, fBytes(1, [...fBytes(1, [...Buffer.from('w')]), ...fBytes(2, shapeProto(shape)), ...fVarint(3, 1)]));
+  const path = join(dir, 'model.ckpt-v1');
+  await writeTable(path, [{ key: new Uint8Array(0), value: Uint8Array.from(meta) }]);
+  return path;
+}
+
+test('a V1 meta declaring more tensor bytes than the file can hold is E_MALFORMED, before anything is allocated', async (t) => {
+  const dir = tmpDir(t);
+  for (const shape of [[1 << 20, 1 << 20], [2 ** 40], [64, 1024, 1024]]) {
+    const path = await v1File(dir, shape);
+    const guard = installAllocationGuard(GUARD_BYTES);
+    try {
+      await assert.rejects(openCheckpoint(path), (e: Tf2TorchError) => {
+        assert.equal(e.name, 'Tf2TorchError', String(e));
+        assert.equal(e.code, 'E_MALFORMED');
+        assert.equal(e.file, path);
+        assert.equal(e.tensor, 'w');
+        assert.match(e.message, /model\.ckpt-v1: tensor 'w' of shape \[.*\] declares more elements than/);
+        return true;
+      });
+    } finally {
+      guard.restore();
+    }
+  }
+  // a small tensor without slices still opens (zeros, as TF's reader returns for unsaved parts)
+  const source = await openCheckpoint(await v1File(dir, [2, 3]));
+  assert.deepEqual([...(await source.tensor('w').read())], new Array(24).fill(0));
 });
