@@ -14,7 +14,7 @@ import { dataShardPath } from './paths.js';
 import { parseBundleEntry, parseBundleHeader, type BundleEntry } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
 import { readTable } from './sstable.js';
-import { readStored, readStoredInto, streamStored, type StoredTensor } from './tensor-bytes.js';
+import { checkInFile, readStored, readStoredInto, streamStored, type StoredTensor } from './tensor-bytes.js';
 
 /** TF writes one shard per device; 100,000 shards would be a corrupt header. */
 export const MAX_SHARDS = 100_000;
@@ -135,16 +135,25 @@ function slicedTensor(d: Described, pieces: { extents: BundleEntry['slices'][num
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: entry lists ${d.entry.slices.length} slices, the index holds ${pieces.length}`, { file: indexPath, tensor: d.name });
   }
   const boxes = pieces.map((p) => sliceBox(p.extents, d.entry.shape, where));
+  let covered = 0;
   pieces.forEach((p, i) => {
     const cells = boxes[i]!.length.reduce((a, b) => a * b, 1);
     if (p.piece.numElements !== cells || p.piece.dtype !== d.dtype) {
       throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: slice ${i} holds ${p.piece.dtype}[${p.piece.entry.shape}], expected ${d.dtype} with ${cells} elements`, { file: indexPath, tensor: d.name });
     }
+    covered += cells;
   });
+  // TensorFlow refuses a partitioned variable its slices do not cover ("does not have sufficient slices")
+  if (covered < d.numElements) {
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: its slices hold ${covered} of its ${d.numElements} elements`, { file: indexPath, tensor: d.name });
+  }
   const read = async (): Promise<Uint8Array> => {
+    // every piece must lie inside its shard before the whole tensor is allocated
+    const files = await Promise.all(pieces.map((p) => shards.get(p.piece.entry.shardId, d.name)));
+    pieces.forEach((p, i) => checkInFile(files[i]!, { ...storedOf(p.piece, bigEndian), name: d.name }));
     const full = new Uint8Array(byteLength);
     for (const [i, p] of pieces.entries()) {
-      const block = await readStored(await shards.get(p.piece.entry.shardId, d.name), storedOf(p.piece, bigEndian), verify);
+      const block = await readStored(files[i]!, storedOf(p.piece, bigEndian), verify);
       copySliceInto(full, d.entry.shape, d.itemSize, boxes[i]!, block);
     }
     return full;

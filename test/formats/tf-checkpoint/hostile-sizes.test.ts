@@ -3,7 +3,7 @@
  * test/formats/fuzz.test.ts). The allocation guard turns any such allocation into a test failure.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import type { Tf2TorchError } from '../../../src/errors.js';
 import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { parseBlock } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { installAllocationGuard } from '../../support/allocation-guard.js';
-import { writeTable } from '../../support/tf-bundle-writer.js';
+import { encodeBundleEntry, encodeBundleHeader, encodeSliceKey, writeTable } from '../../support/tf-bundle-writer.js';
 
 const GUARD_BYTES = 1024 * 1024;
 
@@ -86,4 +86,47 @@ test('a V1 meta declaring more tensor bytes than the file can hold is E_MALFORME
   // a small tensor without slices still opens (zeros, as TF's reader returns for unsaved parts)
   const source = await openCheckpoint(await v1File(dir, [2, 3]));
   assert.deepEqual([...(await source.tensor('w').read())], new Array(24).fill(0));
+});
+
+test('a partitioned tensor whose slice lies beyond its data file is E_TRUNCATED before the whole tensor is allocated', async (t) => {
+  const dir = tmpDir(t);
+  const prefix = join(dir, 'model.ckpt');
+  const n = 2 ** 28; // 1 GiB of float32, under the reassembly limit
+  const whole = [{ start: 0, length: n }];
+  await writeTable(`${prefix}.index`, [
+    { key: new Uint8Array(0), value: encodeBundleHeader({ numShards: 1 }) },
+    { key: encodeSliceKey('w', whole), value: encodeBundleEntry({ dtype: 1, shape: [n], offset: 0, size: 4 * n }) },
+    { key: Buffer.from('w'), value: encodeBundleEntry({ dtype: 1, shape: [n], slices: [whole] }) },
+  ]);
+  writeFileSync(`${prefix}.data-00000-of-00001`, new Uint8Array(16));
+  const source = await openCheckpoint(prefix);
+  t.after(() => source.close());
+  const w = source.tensor('w');
+  assert.equal(w.byteLength, 4 * n);
+  for (const read of [() => w.read(), () => w.stream(4096)[Symbol.asyncIterator]().next()]) {
+    const guard = installAllocationGuard(GUARD_BYTES);
+    try {
+      await assert.rejects(read(), (e: Tf2TorchError) => {
+        assert.equal(e.name, 'Tf2TorchError', String(e));
+        assert.equal(e.code, 'E_TRUNCATED');
+        assert.equal(e.file, `${prefix}.data-00000-of-00001`);
+        assert.equal(e.tensor, 'w');
+        return true;
+      });
+    } finally {
+      guard.restore();
+    }
+  }
+});
+
+test('a partitioned tensor whose slices do not cover it is E_MALFORMED when opened', async (t) => {
+  const prefix = join(tmpDir(t), 'model.ckpt');
+  const part = [{ start: 0, length: 4 }];
+  await writeTable(`${prefix}.index`, [
+    { key: new Uint8Array(0), value: encodeBundleHeader({ numShards: 1 }) },
+    { key: encodeSliceKey('w', part), value: encodeBundleEntry({ dtype: 1, shape: [4], offset: 0, size: 16 }) },
+    { key: Buffer.from('w'), value: encodeBundleEntry({ dtype: 1, shape: [2 ** 28], slices: [part] }) },
+  ]);
+  writeFileSync(`${prefix}.data-00000-of-00001`, new Uint8Array(16));
+  await assert.rejects(openCheckpoint(prefix), { name: 'Tf2TorchError', code: 'E_MALFORMED', tensor: 'w', message: /model\.ckpt\.index: partitioned tensor 'w': its slices hold 4 of its 268435456 elements/ });
 });
