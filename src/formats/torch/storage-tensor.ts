@@ -76,6 +76,15 @@ export class StorageTensor implements TensorRef {
     if (!Array.isArray(stride) || stride.length !== size.length || !stride.every(isCount)) return bad(`stride ${String(stride)} for size [${size.join(', ')}]`);
     const numel = numElements(size);
     if (!Number.isSafeInteger(numel * DTYPES[storage.dtype].itemSize)) return bad(`size [${size.join(', ')}] too large`);
+    // Only a self-overlapping view (expand, stride 0) has more elements than its storage; reading one
+    // would allocate far more than the file holds, and no weight file needs one.
+    if (numel > storage.numel) {
+      throw new Tf2TorchError(
+        ErrorCode.UNSUPPORTED,
+        `${file}: a tensor of size [${size.join(', ')}] (stride [${stride.join(', ')}]) has more elements than its storage ${storage.key} (${storage.numel}): an expanded, self-overlapping view; save it with .contiguous()`,
+        { file },
+      );
+    }
     const last = numel === 0 ? 0 : size.reduce((acc: number, d: number, i) => acc + (d - 1) * stride[i]!, 0) + 1;
     if (numel > 0 && offset + last > storage.numel) {
       return bad(`view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) beyond its storage ${storage.key} of ${storage.numel} elements`);
