@@ -19,8 +19,14 @@ export class RandomAccessFile {
     } catch (cause) {
       throw new Tf2TorchError(ErrorCode.NOT_FOUND, `cannot open ${path}: ${(cause as Error).message}`, { file: path, cause });
     }
-    const { size } = await handle.stat();
-    return new RandomAccessFile(path, size, handle);
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      // open() succeeds on a directory; its first read would fail with a bare EISDIR
+      await handle.close();
+      const what = stats.isDirectory() ? 'a directory' : 'not a regular file';
+      throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${path} is ${what}; a file is expected here`, { file: path });
+    }
+    return new RandomAccessFile(path, stats.size, handle);
   }
 
   /** Exactly `length` bytes at `offset`, or E_TRUNCATED. */
