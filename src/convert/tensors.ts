@@ -3,6 +3,7 @@
  * TensorRef (streamed in chunks by the writer); a transformed one is materialised only when the
  * writer reaches it, so memory holds about one tensor at a time whatever the model size.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { StateDictEntry } from '../formats/state-dict.js';
 import { applyTransforms, freshBytes } from '../mapping/apply.js';
@@ -10,6 +11,9 @@ import type { Plan, PlanOutput } from '../mapping/plan.js';
 import type { Generator, Transform } from '../mapping/types.js';
 import { DTYPES, numElements, type DType, type TensorRef } from '../tensor.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
+
+/** Transformed tensors are materialised whole; Node's Buffer limit (4 GiB on 64-bit Node 20) bounds them. */
+const MAX_TRANSFORMED_BYTES = bufferConstants.MAX_LENGTH;
 
 /** Computed bytes, and the pooled buffers they used (returned to the pool once written). */
 interface Computed {
@@ -121,6 +125,16 @@ function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<strin
  * once, the others once the result is written.
  */
 async function computeOutput(refs: readonly TensorRef[], transforms: readonly Transform[], pool: BufferPool | undefined): Promise<Computed> {
+  for (const ref of refs) {
+    // Checked before any allocation: a hostile or corrupt listing must not size a buffer unchecked.
+    if (ref.byteLength > MAX_TRANSFORMED_BYTES) {
+      throw new Tf2TorchError(
+        ErrorCode.LIMIT,
+        `${ref.name}: ${ref.byteLength} bytes; a tensor that needs a transform is held in memory once, and this runtime's limit is ${MAX_TRANSFORMED_BYTES} bytes`,
+        { tensor: ref.name },
+      );
+    }
+  }
   const pooled: Uint8Array[] = [];
   const take = (n: number) => {
     const b = (pool as BufferPool).take(n);

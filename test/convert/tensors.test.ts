@@ -50,3 +50,23 @@ test('stream() chunks of computed tensors stay intact while the next ones are co
     }
   }
 });
+
+test('a source too large to transform in memory is refused by name before anything is allocated', async () => {
+  const huge: TensorRef = {
+    name: 'giant/kernel',
+    dtype: 'float32',
+    shape: [1 << 20, 1 << 20],
+    byteLength: 4 * 2 ** 40,
+    read: () => Promise.reject(new Error('must not be read')),
+    readInto: () => Promise.reject(new Error('must not be read')),
+    async *stream() {
+      throw new Error('must not be streamed');
+    },
+  };
+  const plan = {
+    outputs: [{ kind: 'tensor', key: 'giant.weight', sources: [{ name: huge.name, dtype: 'float32', shape: huge.shape }], transforms: [{ op: 'transpose' }], shape: huge.shape, dtype: 'float32' }],
+  } as unknown as Plan;
+  const [entry] = planToStateDict(plan, [huge]);
+  assert.ok(entry && 'tensor' in entry);
+  await assert.rejects(entry.tensor.read(), /giant\/kernel: 4398046511104 bytes; a tensor that needs a transform is held in memory once/);
+});
