@@ -8,6 +8,8 @@ import { ErrorCode, Tf2TorchError } from '../../errors.js';
 
 /** Table blocks are written at ~4-256 KiB; 64 MiB leaves room for odd writers and stops absurd headers. */
 export const MAX_SNAPPY_OUTPUT_BYTES = 64 * 1024 * 1024;
+/** The largest output per input byte any snappy element gives: a 3-byte copy of 64 bytes (64/3 < 22). */
+const MAX_EXPANSION = 22;
 
 function fail(where: string, file: string | undefined, message: string, offset: number): never {
   throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: corrupt snappy data: ${message} (at byte ${offset} of the compressed block)`, {
@@ -29,6 +31,11 @@ export function snappyDecompress(input: Uint8Array, where: string, file?: string
   }
   if (length > maxOutput) {
     throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: snappy block declares ${length} bytes, above the ${maxOutput}-byte limit`, { file });
+  }
+  // No element expands more than MAX_EXPANSION times (a 3-byte copy yields at most 64 bytes), so a
+  // declared size beyond that is a lie to refuse before allocating it.
+  if (length > (input.length - pos) * MAX_EXPANSION) {
+    fail(where, file, `declares ${length} bytes, more than its ${input.length - pos} compressed bytes can expand to`, 0);
   }
   const out = new Uint8Array(length);
   let written = 0;
