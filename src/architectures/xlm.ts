@@ -10,7 +10,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
-import { NotJsonError, pythonJsonDumps } from './python-json.js';
+import { NotJsonError, pythonJsonDumps } from '../formats/python-json.js';
 
 /** The first ids of an XLM dictionary are special symbols (<s>, </s>, <pad>, <unk>, <special0..9>). */
 const LAST_SPECIAL_ID = 13;

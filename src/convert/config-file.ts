@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { ModelConfig } from '../mapping/types.js';
-import { pythonJsonDumps } from '../architectures/python-json.js';
+import { pythonJsonDumps } from '../formats/python-json.js';
 
 /** Config and tokenizer sidecars are small text files; anything bigger is not one. */
 export const MAX_SIDECAR_BYTES = 64 * 1024 * 1024;
@@ -50,23 +50,15 @@ export function findConfigBeside(dir: string, names: readonly string[]): { confi
   return undefined;
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = sortKeys(v); // as JSON.stringify: an undefined field is absent
-    }
-    return out;
-  }
-  return value;
-}
-
 /**
  * `config.json` text as PretrainedConfig.to_json_string writes it: Python's json.dumps with sorted keys,
  * indent 2, ASCII escapes and Python's float spelling (1e-05, not 0.00001), then a newline.
  */
 export function configJsonText(config: ModelConfig): string {
-  return `${pythonJsonDumps(sortKeys(config))}\n`;
+  return `${pythonJsonDumps(withoutUndefined(config), 2, true)}\n`;
+}
+
+/** As JSON.stringify: a field whose value is undefined is absent. */
+function withoutUndefined(config: ModelConfig): ModelConfig {
+  return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
 }

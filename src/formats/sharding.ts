@@ -13,6 +13,7 @@ import type { ProgressCallback, StateDictEntry } from './state-dict.js';
 import { writeSafetensorsFile } from './safetensors/write.js';
 import { resolveStateDict, writeTorchFile } from './torch/write.js';
 import { writeFileAtomically } from '../io/atomic.js';
+import { pythonJsonDumps } from './python-json.js';
 
 /** transformers >= 4.35 `max_shard_size` default, "5GB" (decimal units, as transformers counts). */
 export const DEFAULT_MAX_SHARD_SIZE = 5_000_000_000;
@@ -67,18 +68,6 @@ export function planShards(sizes: readonly number[], maxShardSize: number): numb
   return shards;
 }
 
-/** Python's json.dumps(value, indent=2, sort_keys=True): sorted keys, non-ASCII escaped. */
-export function pythonJsonDumps(value: unknown): string {
-  const sorted = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sorted);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])]));
-    }
-    return v;
-  };
-  return JSON.stringify(sorted(value), null, 2).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 export interface WriteWeightsOptions {
   format: 'safetensors' | 'pytorch';
   maxShardSize?: number;
@@ -128,7 +117,7 @@ export async function writeWeights(dir: string, entries: readonly StateDictEntry
     if (shards.length > 1) {
       const index = WEIGHT_FILES[options.format].index;
       const totalSize = storages.reduce((sum, t) => sum + t.byteLength, 0);
-      const text = `${pythonJsonDumps({ metadata: { total_size: totalSize }, weight_map: weightMap })}\n`;
+      const text = `${pythonJsonDumps({ metadata: { total_size: totalSize }, weight_map: weightMap }, 2, true)}\n`;
       await writeFileAtomically(join(dir, index), (handle) => writeFile(handle, text));
       written.push(index);
     }

@@ -5,7 +5,7 @@
  * policy) is a float, whatever its value; a plain JS number is taken for an int when it is a safe
  * integer (pickled ints beyond 2^53 arrive as bigint), else for a float.
  */
-import { PyFloat } from '../formats/torch/py-float.js';
+import { PyFloat } from './torch/py-float.js';
 
 /** Python's repr of a float: shortest round-trip digits, `.0` on whole values, exponent form outside [1e-4, 1e16). */
 export function pythonFloatRepr(x: number): string {
@@ -46,7 +46,7 @@ export class NotJsonError extends Error {
 }
 
 /** `json.dumps(value, indent=2)`: Maps and plain objects as dicts, arrays as lists. */
-export function pythonJsonDumps(value: unknown, indent = 2): string {
+export function pythonJsonDumps(value: unknown, indent = 2, sortKeys = false): string {
   const write = (v: unknown, depth: number, path: string): string => {
     const pad = ' '.repeat(indent * (depth + 1));
     const end = ' '.repeat(indent * depth);
@@ -63,6 +63,7 @@ export function pythonJsonDumps(value: unknown, indent = 2): string {
     const entries = v instanceof Map ? [...v.entries()] : Object.getPrototypeOf(v) === Object.prototype ? Object.entries(v as object) : undefined;
     if (!entries) throw new NotJsonError(path);
     if (entries.length === 0) return '{}';
+    if (sortKeys) entries.sort(([a], [b]) => (String(keyText(a)) < String(keyText(b)) ? -1 : 1));
     const parts = entries.map(([k, x]) => {
       const key = keyText(k);
       if (key === undefined) throw new NotJsonError(`${path} key ${String(k)}`);

@@ -1,7 +1,7 @@
 /** pythonJsonDumps against the real Python json.dumps(indent=2): float spelling, keys, escaping, order. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NotJsonError, pythonFloatRepr, pythonJsonDumps } from '../../src/architectures/python-json.js';
+import { NotJsonError, pythonFloatRepr, pythonJsonDumps } from '../../src/formats/python-json.js';
 import { PyFloat } from '../../src/formats/torch/py-float.js';
 import { numpyPython, runPython } from '../support/python.js';
 
