@@ -3,7 +3,7 @@
  * .safetensors, and sharded folders through their `*.index.json`. Detection by magic bytes as well
  * as by extension, so a renamed file still opens.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRef } from '../tensor.js';
@@ -105,5 +105,34 @@ export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
         await Promise.all(sources.map((s) => s.close()));
       },
     };
+  },
+};
+
+/** The weight files of a Hugging Face folder, in the order from_pretrained prefers them. */
+const HF_WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
+
+async function hfWeightsIn(dir: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(dir)).isDirectory()) return undefined;
+    const names = new Set(await readdir(dir));
+    // A TensorFlow checkpoint folder that also holds converted weights is the checkpoint, not the output.
+    if (names.has('checkpoint') || [...names].some((n) => n.endsWith('.index'))) return undefined;
+    const found = HF_WEIGHT_FILES.find((n) => names.has(n));
+    return found === undefined ? undefined : join(dir, found);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Hugging Face model folder (what `convert` writes): its weights, as from_pretrained would pick them. */
+export const HF_FOLDER_OPENER: TensorSourceOpener = {
+  format: 'hf-folder',
+  detect: async (path) => (await hfWeightsIn(path)) !== undefined,
+  async open(path, options) {
+    const weights = (await hfWeightsIn(path)) as string;
+    for (const opener of [SHARDED_INDEX_OPENER, SAFETENSORS_OPENER, TORCH_OPENER]) {
+      if (await opener.detect(weights)) return opener.open(weights, options);
+    }
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${weights}: not a weights file tf2torch can read`, { file: weights });
   },
 };
