@@ -33,7 +33,7 @@ The options transformers-cli has (same spelling; kebab-case works too: --model-t
                                  *.safetensors  one safetensors file
                                  a folder       (existing, ending in '/', or without extension) a ready
                                                 Hugging Face folder: config.json, weights, tokenizer files
-                               single files get a config.json beside them unless one exists;
+                               single files get a config.json beside them unless one exists (--force: replaced);
                                missing folders are created; the checkpoint's own folder is refused
   --finetuning_task_name NAME  task of a fine-tuned checkpoint (xlnet)
 

@@ -219,8 +219,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       else await writeSafetensorsFile(output, entries, { onProgress: progress });
       files.push(name);
       const configPath = join(dirname(output), 'config.json');
-      if (existsSync(configPath)) warnings.push(`${displayPath(configPath)} exists: left unchanged (it may describe another model; remove it to have it written)`);
-      else {
+      if (existsSync(configPath) && options.force !== true) {
+        warnings.push(`${displayPath(configPath)} exists: left unchanged (it may describe another model; --force replaces it)`);
+      } else {
         await writeFileAtomically(configPath, (handle) => writeFile(handle, configText));
         files.push('config.json');
       }

@@ -92,6 +92,14 @@ test('transformers-cli command → pytorch_model.bin that torch.load(weights_onl
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^error\[E_OUTPUT_EXISTS\]: .*pytorch_model\.bin already exists \(use --force/);
   assert.equal(runCli([...s.base, '--pytorch_dump_output', bin, '--force', '--quiet']).code, 0);
+  // An existing config.json beside a single file is kept (with a warning) unless --force.
+  writeFileSync(join(s.out, 'config.json'), '{"model_type": "other"}\n');
+  const keep = runCli([...s.base, '--pytorch_dump_output', join(s.out, 'model.safetensors')]);
+  assert.equal(keep.code, 0, keep.stderr);
+  assert.match(keep.stderr, /config\.json exists: left unchanged .*--force replaces it/);
+  assert.equal(JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8')).model_type, 'other');
+  assert.equal(runCli([...s.base, '--pytorch_dump_output', join(s.out, 'model.safetensors'), '--force', '--quiet']).code, 0);
+  assert.equal(JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8')).model_type, 'bert');
 });
 
 test('→ model.safetensors (aliases written once) equal to TF', async (t) => {
