@@ -180,7 +180,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   }
   const warnings = [...plan.warnings];
   const entries = planToStateDict(plan, source.tensors);
-  const configText = architecture.configText?.(config) ?? configJsonText(config);
+  const configText = architecture.configText?.(config) ?? configJsonText(withTorchDType(config, plan));
   const container = architecture.torchContainer === undefined ? {} : { container: architecture.torchContainer };
   const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
@@ -230,4 +230,15 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     await source.close();
   }
   return { ...planned, output, outputKind, files, warnings, bytesWritten: total };
+}
+
+const FLOAT_DTYPES: readonly DType[] = ['float16', 'bfloat16', 'float32', 'float64'];
+
+/**
+ * `torch_dtype`, as save_pretrained records it: the dtype of the floating-point weights written (when
+ * they share one), so that `from_pretrained(..., torch_dtype="auto")` loads them as they are.
+ */
+function withTorchDType(config: ModelConfig, plan: Plan): ModelConfig {
+  const floats = new Set(plan.outputs.filter((o) => o.kind === 'tensor' && FLOAT_DTYPES.includes(o.dtype)).map((o) => o.dtype));
+  return floats.size === 1 ? { ...config, torch_dtype: [...floats][0] } : config;
 }

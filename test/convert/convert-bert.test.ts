@@ -129,6 +129,7 @@ test('→ a Hugging Face folder (config, weights, vocab), sharded on request, in
   assert.equal(configText, `${JSON.stringify(JSON.parse(configText), Object.keys(JSON.parse(configText)).sort(), 2)}\n`);
   // from_pretrained-style check of the folder: config.json carries model_type.
   assert.equal(JSON.parse(configText).model_type, 'bert');
+  assert.equal(JSON.parse(configText).torch_dtype, 'float32'); // as save_pretrained records it
 });
 
 test('usage mistakes are clear errors without a stack trace and write nothing', (t) => {
@@ -163,6 +164,7 @@ test('--dtype bfloat16 writes bfloat16 that torch reads, rounded as torch rounds
   const loaded = loadSafetensorsInPython(s.python, file);
   const emb = loaded.get('bert.embeddings.word_embeddings.weight')!;
   assert.equal(emb.dtype, 'bfloat16');
+  assert.equal(JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
   const ckpt = await openCheckpoint(s.prefix);
   const src = new Uint32Array(new Uint8Array(await ckpt.tensor('bert/embeddings/word_embeddings').read()).buffer);
   await ckpt.close();
