@@ -10,7 +10,8 @@ import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
 import { readTfTensors, selectFirstAxis, transpose2d, type RawTensor } from '../support/reference-transforms.js';
-import { randomTensorBytes, seededRandom, writeBundle } from '../support/tf-bundle-writer.js';
+import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
+import { seededRandom } from '../support/random.js';
 import { loadWithTorch, type LoadedTensor } from '../support/torch-load.js';
 
 /** The state dict transformers' table-driven loader produces, computed here from the TF tensors. */

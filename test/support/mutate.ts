@@ -1,21 +1,11 @@
 /**
- * Deterministic byte mutations for fuzzing parsers: a seeded PRNG and the mutations that break
+ * Deterministic byte mutations for fuzzing parsers: the mutations that break
  * binary formats most often (bit flips, truncation, huge varints and length fields, duplicated or
  * deleted ranges) and text formats (structural tokens, huge numbers, deep nesting).
  * Each mutation returns a short description so that a failure can be reproduced from its seed.
  */
+import { seededRandom } from './random.js';
 
-/** mulberry32: small, fast, good enough to spread mutations. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Mutated {
   bytes: Uint8Array;

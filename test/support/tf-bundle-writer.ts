@@ -31,6 +31,7 @@ import { dataShardPath } from '../../src/formats/tf-checkpoint/paths.js';
 import type { Extent } from '../../src/formats/tf-checkpoint/proto.js';
 import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { sliceBox } from '../../src/formats/tf-checkpoint/slices.js';
+import { seededRandom } from './random.js';
 
 export interface BundleTensor {
   name: string;
@@ -334,17 +335,6 @@ function extractBox(full: Uint8Array, shape: readonly number[], itemSize: number
 }
 
 // ---- synthesized copies of real listings --------------------------------------------------------
-/** Deterministic pseudo-random generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function randomTensorBytes(dtype: DType, count: number, random: () => number): Uint8Array {
   const out = new Uint8Array(count * DTYPES[dtype].itemSize);

@@ -9,7 +9,8 @@ import { readTable } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { RandomAccessFile } from '../../../src/io/file.js';
 import { DTYPES, type DType } from '../../../src/tensor.js';
 import { Tf2TorchError } from '../../../src/errors.js';
-import { encodeStringTensor, randomTensorBytes, seededRandom, synthesizeFromIndex, writeBundle, writeBundleStreaming } from '../../support/tf-bundle-writer.js';
+import { encodeStringTensor, randomTensorBytes, synthesizeFromIndex, writeBundle, writeBundleStreaming } from '../../support/tf-bundle-writer.js';
+import { seededRandom } from '../../support/random.js';
 import { realFixture } from '../../support/fixtures.js';
 
 /** Same bytes, whatever the Uint8Array subclass. */
