@@ -2,7 +2,16 @@
  * Decodes a tensor's little-endian bytes into numbers for display (inspect --tensor): first values and
  * min/max/mean, like TensorFlow's inspect_checkpoint. Display only: nothing here feeds a conversion.
  */
+import { halfToFloatBits } from '../mapping/cast.js';
 import { numElements, type DType } from '../tensor.js';
+
+const scratch = new DataView(new ArrayBuffer(4));
+
+/** The float32 whose bits are `bits` (float16 and bfloat16 widen exactly to float32). */
+function floatFromBits(bits: number): number {
+  scratch.setUint32(0, bits >>> 0);
+  return scratch.getFloat32(0);
+}
 
 export interface ValueSummary {
   count: number;
@@ -12,30 +21,13 @@ export interface ValueSummary {
   mean?: number;
 }
 
-const F16_EXP = 0x7c00;
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h & F16_EXP) >> 10;
-  const frac = h & 0x03ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
-
 /** A reader of element i as a JS number (bigint-valued types are converted, possibly rounding). */
 function elementReader(dtype: DType, view: DataView): ((i: number) => number) | undefined {
   switch (dtype) {
     case 'float32': return (i) => view.getFloat32(i * 4, true);
     case 'float64': return (i) => view.getFloat64(i * 8, true);
-    case 'float16': return (i) => halfToFloat(view.getUint16(i * 2, true));
-    case 'bfloat16': {
-      const scratch = new DataView(new ArrayBuffer(4));
-      return (i) => {
-        scratch.setUint32(0, view.getUint16(i * 2, true) << 16);
-        return scratch.getFloat32(0);
-      };
-    }
+    case 'float16': return (i) => floatFromBits(halfToFloatBits(view.getUint16(i * 2, true)));
+    case 'bfloat16': return (i) => floatFromBits(view.getUint16(i * 2, true) << 16);
     case 'int8': return (i) => view.getInt8(i);
     case 'uint8': return (i) => view.getUint8(i);
     case 'bool': return (i) => view.getUint8(i);
