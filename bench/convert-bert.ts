@@ -54,7 +54,8 @@ function convertOnce(args: string[]): { ms: number; wallMs: number; maxRssBytes:
 }
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const secs = (xs: readonly number[]) => `${(median(xs) / 1000).toFixed(2)} s [${xs.map((x) => (x / 1000).toFixed(2)).join(' ')}]`;
+const secs = (xs: readonly number[]) =>
+  `${(median(xs) / 1000).toFixed(2)} s [${xs.map((x) => (x / 1000).toFixed(2)).join(' ')}]`;
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
 
 /** Synthesizes the checkpoint once under `workDir` (kept between runs), then measures. */
@@ -78,7 +79,9 @@ export async function benchConvertBert(workDir: string, log: (line: string) => v
     mkdirSync(outDir, { recursive: true });
     sh(`cat '${data}' > /dev/null && sync`); // source warm, no dirty pages pending
   };
-  log(`conditions: source warm in the page cache, output in ${outDir} (same filesystem), both sides fsync their output; ${RUNS} runs each, alternating; median [each run]`);
+  log(
+    `conditions: source warm in the page cache, output in ${outDir} (same filesystem), both sides fsync their output; ${RUNS} runs each, alternating; median [each run]`,
+  );
   const results: ConvertBertResult[] = [];
   for (const output of ['pytorch_model.bin', 'bert-hf/']) {
     const out = join(outDir, output);
@@ -87,12 +90,25 @@ export async function benchConvertBert(workDir: string, log: (line: string) => v
     let written = 0;
     for (let i = 0; i < RUNS; i++) {
       fresh();
-      runs.push(convertOnce(['--model_type', 'bert', '--tf_checkpoint', prefix, '--config', config, '--pytorch_dump_output', out, '--quiet']));
+      runs.push(
+        convertOnce([
+          '--model_type',
+          'bert',
+          '--tf_checkpoint',
+          prefix,
+          '--config',
+          config,
+          '--pytorch_dump_output',
+          out,
+          '--quiet',
+        ]),
+      );
       written = output.endsWith('/') ? statSync(join(out, 'model.safetensors')).size : statSync(out).size;
       fresh();
       const copy = join(outDir, 'copy.bin');
       copies.push(sh(`head -c ${written} '${data}' > '${copy}' && sync '${copy}'`));
-      if (statSync(copy).size !== written) throw new Error(`copy wrote ${statSync(copy).size} bytes, expected ${written}`);
+      if (statSync(copy).size !== written)
+        throw new Error(`copy wrote ${statSync(copy).size} bytes, expected ${written}`);
     }
     const ms = runs.map((r) => r.ms);
     const convertMs = median(ms);
@@ -102,11 +118,21 @@ export async function benchConvertBert(workDir: string, log: (line: string) => v
     const result = { output, bytes: written, convertMs, copyMs, ratio: convertMs / copyMs, maxRssBytes };
     results.push(result);
     const ok = (good: boolean) => (good ? 'ok' : 'MISSED');
-    log(`convert-bert → ${output === 'bert-hf/' ? 'bert-hf/model.safetensors' : output} (${(written / 1e6).toFixed(0)} MB)`);
-    log(`  time ours    ${secs(ms)}  ${(written / 1e6 / (convertMs / 1000)).toFixed(0)} MB/s  (process wall incl. Node start-up ${secs(runs.map((r) => r.wallMs))})`);
-    log(`  time copy    ${secs(copies)}  ${(written / 1e6 / (copyMs / 1000)).toFixed(0)} MB/s  (head -c N > out && sync out)`);
-    log(`  ratio        ${result.ratio.toFixed(2)}  [per run ${ratios.map((r) => r.toFixed(2)).join(' ')}]  target <= ${TARGET_RATIO}: ${ok(result.ratio <= TARGET_RATIO)}`);
-    log(`  peak RSS     ${mib(maxRssBytes)}  [${runs.map((r) => mib(r.maxRssBytes)).join(' ')}]  target <= ${mib(TARGET_RSS_BYTES)}: ${ok(maxRssBytes <= TARGET_RSS_BYTES)}`);
+    log(
+      `convert-bert → ${output === 'bert-hf/' ? 'bert-hf/model.safetensors' : output} (${(written / 1e6).toFixed(0)} MB)`,
+    );
+    log(
+      `  time ours    ${secs(ms)}  ${(written / 1e6 / (convertMs / 1000)).toFixed(0)} MB/s  (process wall incl. Node start-up ${secs(runs.map((r) => r.wallMs))})`,
+    );
+    log(
+      `  time copy    ${secs(copies)}  ${(written / 1e6 / (copyMs / 1000)).toFixed(0)} MB/s  (head -c N > out && sync out)`,
+    );
+    log(
+      `  ratio        ${result.ratio.toFixed(2)}  [per run ${ratios.map((r) => r.toFixed(2)).join(' ')}]  target <= ${TARGET_RATIO}: ${ok(result.ratio <= TARGET_RATIO)}`,
+    );
+    log(
+      `  peak RSS     ${mib(maxRssBytes)}  [${runs.map((r) => mib(r.maxRssBytes)).join(' ')}]  target <= ${mib(TARGET_RSS_BYTES)}: ${ok(maxRssBytes <= TARGET_RSS_BYTES)}`,
+    );
   }
   rmSync(outDir, { recursive: true, force: true });
   return results;

@@ -23,7 +23,10 @@ function syntheticTensor(name: string, byteLength: number, seed: number): Tensor
     return out;
   };
   return {
-    name, dtype: 'float32', shape: [byteLength / 4], byteLength,
+    name,
+    dtype: 'float32',
+    shape: [byteLength / 4],
+    byteLength,
     read: async () => chunk(0, byteLength),
     async *stream(size = DEFAULT_CHUNK_BYTES) {
       for (let at = 0; at < byteLength; at += size) yield chunk(at, Math.min(size, byteLength - at));
@@ -74,12 +77,23 @@ export async function benchWrite(workDir: string, log: (line: string) => void): 
   try {
     const count = Math.max(1, Math.round(totalBytes / TENSOR_BYTES));
     const source = join(dir, 'source.safetensors');
-    await writeSafetensorsFile(source, Array.from({ length: count }, (_, i) => ({ key: `layer.${i}.weight`, tensor: syntheticTensor(`layer.${i}.weight`, TENSOR_BYTES, i) })));
+    await writeSafetensorsFile(
+      source,
+      Array.from({ length: count }, (_, i) => ({
+        key: `layer.${i}.weight`,
+        tensor: syntheticTensor(`layer.${i}.weight`, TENSOR_BYTES, i),
+      })),
+    );
     const bytes = statSync(source).size;
-    log(`source: ${count} float32 tensors, ${(bytes / 1e9).toFixed(2)} GB (${dir}); ${RUNS} runs each, alternating, medians; both sides fsync their output`);
+    log(
+      `source: ${count} float32 tensors, ${(bytes / 1e9).toFixed(2)} GB (${dir}); ${RUNS} runs each, alternating, medians; both sides fsync their output`,
+    );
     const settle = () => execFileSync('sh', ['-c', `cat '${source}' > /dev/null && sync`]);
     const script = fileURLToPath(import.meta.url);
-    for (const [format, name] of [['pytorch', 'pytorch_model.bin'], ['safetensors', 'model.safetensors']] as const) {
+    for (const [format, name] of [
+      ['pytorch', 'pytorch_model.bin'],
+      ['safetensors', 'model.safetensors'],
+    ] as const) {
       const dest = join(dir, name);
       const copy = join(dir, 'copy.bin');
       const ours: number[] = [];

@@ -63,7 +63,9 @@ async function main(argv: string[]): Promise<number> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     const removed = removePendingTemporaries();
-    io.err(`\ninterrupted${removed.length > 0 ? `: removed ${removed.length} unfinished output${removed.length > 1 ? 's' : ''}` : ''}\n`);
+    io.err(
+      `\ninterrupted${removed.length > 0 ? `: removed ${removed.length} unfinished output${removed.length > 1 ? 's' : ''}` : ''}\n`,
+    );
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
@@ -78,7 +80,9 @@ main(process.argv.slice(2)).then(
       process.exitCode = error.code === 'E_USAGE' ? 2 : 1;
     } else {
       // A bug, not a user mistake: keep the stack so it can be reported.
-      io.err(`internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      io.err(
+        `internal error (please report): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = 70;
     }
   },

@@ -5,10 +5,21 @@
  */
 
 export type DType =
-  | 'float16' | 'bfloat16' | 'float32' | 'float64'
-  | 'int8' | 'int16' | 'int32' | 'int64'
-  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
-  | 'bool' | 'complex64' | 'complex128'
+  | 'float16'
+  | 'bfloat16'
+  | 'float32'
+  | 'float64'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'bool'
+  | 'complex64'
+  | 'complex128'
   | 'string';
 
 export interface DTypeInfo {
@@ -99,12 +110,7 @@ export interface TensorRef {
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** A TensorRef over bytes already in memory (tests, transforms, synthesized buffers). */
-export function memoryTensor(
-  name: string,
-  dtype: DType,
-  shape: readonly number[],
-  bytes: Uint8Array,
-): TensorRef {
+export function memoryTensor(name: string, dtype: DType, shape: readonly number[], bytes: Uint8Array): TensorRef {
   return {
     name,
     dtype,

@@ -6,7 +6,12 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  configSource, TRANSFORMERS_VERSION, countIndexed, intField, refuseDisagreements, type Disagreement,
+  configSource,
+  TRANSFORMERS_VERSION,
+  countIndexed,
+  intField,
+  refuseDisagreements,
+  type Disagreement,
 } from './checkpoint-facts.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */
@@ -65,21 +70,36 @@ const LAYER_NORMS = ['attention/LayerNorm', 'full_layer_layer_norm'];
 
 function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input);
-  const config: ModelConfig = { ...ALBERT_DEFAULTS, ...(input.user ?? {}), model_type: 'albert', architectures: ['AlbertForPreTraining'], transformers_version: TRANSFORMERS_VERSION };
+  const config: ModelConfig = {
+    ...ALBERT_DEFAULTS,
+    ...(input.user ?? {}),
+    model_type: 'albert',
+    architectures: ['AlbertForPreTraining'],
+    transformers_version: TRANSFORMERS_VERSION,
+  };
   const strip = (n: string) => n.replace(/^module\//, '');
   const find = (name: string) => input.listing.find((t) => strip(t.name) === name)?.shape;
   const out: Disagreement[] = [];
   const word = find('bert/embeddings/word_embeddings');
   const mapping = find('bert/encoder/embedding_hidden_mapping_in/kernel');
   const check = (field: string, actual: number | undefined, evidence: string) => {
-    if (actual !== undefined && actual !== intField(config, field, source)) out.push({ field, config: config[field], checkpoint: actual, evidence });
+    if (actual !== undefined && actual !== intField(config, field, source))
+      out.push({ field, config: config[field], checkpoint: actual, evidence });
   };
   check('vocab_size', word?.[0], 'bert/embeddings/word_embeddings');
   check('embedding_size', word?.[1], 'bert/embeddings/word_embeddings');
   check('hidden_size', mapping?.[1], 'bert/encoder/embedding_hidden_mapping_in/kernel');
-  check('max_position_embeddings', find('bert/embeddings/position_embeddings')?.[0], 'bert/embeddings/position_embeddings');
+  check(
+    'max_position_embeddings',
+    find('bert/embeddings/position_embeddings')?.[0],
+    'bert/embeddings/position_embeddings',
+  );
   check('type_vocab_size', find('bert/embeddings/token_type_embeddings')?.[0], 'bert/embeddings/token_type_embeddings');
-  check('intermediate_size', find('bert/encoder/transformer/group_0/inner_group_0/ffn_1/intermediate/dense/kernel')?.[1], 'group_0/inner_group_0/ffn_1/intermediate/dense/kernel');
+  check(
+    'intermediate_size',
+    find('bert/encoder/transformer/group_0/inner_group_0/ffn_1/intermediate/dense/kernel')?.[1],
+    'group_0/inner_group_0/ffn_1/intermediate/dense/kernel',
+  );
   const names = input.listing.map((t) => ({ ...t, name: strip(t.name) }));
   const groups = countIndexed(names, /^bert\/encoder\/transformer\/group_(\d+)\//);
   const inner = countIndexed(names, /^bert\/encoder\/transformer\/group_0\/inner_group_(\d+)\//);
@@ -106,7 +126,11 @@ function rules(config: ModelConfig): readonly Rule[] {
     { from: 'albert/embeddings/{table*}_embeddings', to: 'albert.embeddings.{table*}_embeddings.weight' },
     { from: 'albert/embeddings/LayerNorm/gamma', to: 'albert.embeddings.LayerNorm.weight' },
     { from: 'albert/embeddings/LayerNorm/beta', to: 'albert.embeddings.LayerNorm.bias' },
-    { from: 'albert/encoder/embedding_hidden_mapping_in/kernel', to: 'albert.encoder.embedding_hidden_mapping_in.weight', transforms: T },
+    {
+      from: 'albert/encoder/embedding_hidden_mapping_in/kernel',
+      to: 'albert.encoder.embedding_hidden_mapping_in.weight',
+      transforms: T,
+    },
     { from: 'albert/encoder/embedding_hidden_mapping_in/bias', to: 'albert.encoder.embedding_hidden_mapping_in.bias' },
     ...layer,
     { from: 'albert/pooler/kernel', to: 'albert.pooler.weight', transforms: T },
@@ -117,7 +141,11 @@ function rules(config: ModelConfig): readonly Rule[] {
     { from: 'predictions/dense/kernel', to: 'predictions.dense.weight', transforms: T },
     { from: 'predictions/dense/bias', to: 'predictions.dense.bias' },
     // output_weights is already [2, hidden]: transformers assigns it without a transpose.
-    { from: 'cls/seq_relationship/output_weights', to: 'sop_classifier.classifier.weight', note: 'SOP head, stored [out, in]' },
+    {
+      from: 'cls/seq_relationship/output_weights',
+      to: 'sop_classifier.classifier.weight',
+      note: 'SOP head, stored [out, in]',
+    },
     { from: 'cls/seq_relationship/output_bias', to: 'sop_classifier.classifier.bias' },
   ];
 }
@@ -129,11 +157,23 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const i = config['intermediate_size'] as number;
   const keys: ExpectedKey[] = [
     { key: 'albert.embeddings.word_embeddings.weight', shape: [v, e], fromConfig: '[vocab_size, embedding_size]' },
-    { key: 'albert.embeddings.position_embeddings.weight', shape: [config['max_position_embeddings'] as number, e], fromConfig: '[max_position_embeddings, embedding_size]' },
-    { key: 'albert.embeddings.token_type_embeddings.weight', shape: [config['type_vocab_size'] as number, e], fromConfig: '[type_vocab_size, embedding_size]' },
+    {
+      key: 'albert.embeddings.position_embeddings.weight',
+      shape: [config['max_position_embeddings'] as number, e],
+      fromConfig: '[max_position_embeddings, embedding_size]',
+    },
+    {
+      key: 'albert.embeddings.token_type_embeddings.weight',
+      shape: [config['type_vocab_size'] as number, e],
+      fromConfig: '[type_vocab_size, embedding_size]',
+    },
     { key: 'albert.embeddings.LayerNorm.weight', shape: [e] },
     { key: 'albert.embeddings.LayerNorm.bias', shape: [e] },
-    { key: 'albert.encoder.embedding_hidden_mapping_in.weight', shape: [h, e], fromConfig: '[hidden_size, embedding_size]' },
+    {
+      key: 'albert.encoder.embedding_hidden_mapping_in.weight',
+      shape: [h, e],
+      fromConfig: '[hidden_size, embedding_size]',
+    },
     { key: 'albert.encoder.embedding_hidden_mapping_in.bias', shape: [h] },
   ];
   for (let g = 0; g < (config['num_hidden_groups'] as number); g++) {
@@ -178,7 +218,10 @@ export const albert: Architecture = {
   buildConfig,
   renames: RENAMES,
   skip: [
-    { components: ['adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'global_step'], reason: 'optimizer slot or step counter' },
+    {
+      components: ['adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'global_step'],
+      reason: 'optimizer slot or step counter',
+    },
   ],
   rules,
   expectedKeys,

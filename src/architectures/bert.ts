@@ -28,20 +28,44 @@ const BERT_DEFAULTS: ModelConfig = {
   vocab_size: 30522,
 };
 
-const DIMENSIONS = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'] as const;
+const DIMENSIONS = [
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'max_position_embeddings',
+  'type_vocab_size',
+] as const;
 
 function buildConfig(input: ConfigInput): ModelConfig {
   if (input.user === undefined) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, 'bert needs its bert_config.json: pass --config <path>/bert_config.json (none found beside the checkpoint)');
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      'bert needs its bert_config.json: pass --config <path>/bert_config.json (none found beside the checkpoint)',
+    );
   }
   const where = input.userPath ?? 'the config';
-  const config: ModelConfig = { ...BERT_DEFAULTS, ...input.user, architectures: ['BertForPreTraining'], model_type: 'bert' };
+  const config: ModelConfig = {
+    ...BERT_DEFAULTS,
+    ...input.user,
+    architectures: ['BertForPreTraining'],
+    model_type: 'bert',
+  };
   const bad = DIMENSIONS.filter((f) => !Number.isSafeInteger(config[f]) || (config[f] as number) < 1);
   if (bad.length > 0) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: ${bad.map((f) => `${f} must be a positive integer (got ${JSON.stringify(config[f])})`).join('; ')}`, { file: where });
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${where}: ${bad.map((f) => `${f} must be a positive integer (got ${JSON.stringify(config[f])})`).join('; ')}`,
+      { file: where },
+    );
   }
   if ((config['hidden_size'] as number) % (config['num_attention_heads'] as number) !== 0) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: hidden_size ${String(config['hidden_size'])} is not a multiple of num_attention_heads ${String(config['num_attention_heads'])}`, { file: where });
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${where}: hidden_size ${String(config['hidden_size'])} is not a multiple of num_attention_heads ${String(config['num_attention_heads'])}`,
+      { file: where },
+    );
   }
   return config;
 }
@@ -68,7 +92,9 @@ function rules(): readonly Rule[] {
     { from: 'bert/embeddings/position_embeddings', to: 'bert.embeddings.position_embeddings.weight' },
     { from: 'bert/embeddings/token_type_embeddings', to: 'bert.embeddings.token_type_embeddings.weight' },
     ...layerNorm('bert/embeddings/LayerNorm', 'bert.embeddings.LayerNorm'),
-    ...['query', 'key', 'value'].flatMap((p) => dense(`${LAYER}/attention/self/${p}`, `${LAYER_KEY}.attention.self.${p}`)),
+    ...['query', 'key', 'value'].flatMap((p) =>
+      dense(`${LAYER}/attention/self/${p}`, `${LAYER_KEY}.attention.self.${p}`),
+    ),
     ...dense(`${LAYER}/attention/output/dense`, `${LAYER_KEY}.attention.output.dense`),
     ...layerNorm(`${LAYER}/attention/output/LayerNorm`, `${LAYER_KEY}.attention.output.LayerNorm`),
     ...dense(`${LAYER}/intermediate/dense`, `${LAYER_KEY}.intermediate.dense`),
@@ -78,7 +104,11 @@ function rules(): readonly Rule[] {
     { from: 'cls/predictions/output_bias', to: 'cls.predictions.bias' },
     ...dense('cls/predictions/transform/dense', 'cls.predictions.transform.dense'),
     ...layerNorm('cls/predictions/transform/LayerNorm', 'cls.predictions.transform.LayerNorm'),
-    { from: 'cls/seq_relationship/output_weights', to: 'cls.seq_relationship.weight', note: 'stored [out, in] already: no transpose' },
+    {
+      from: 'cls/seq_relationship/output_weights',
+      to: 'cls.seq_relationship.weight',
+      note: 'stored [out, in] already: no transpose',
+    },
     { from: 'cls/seq_relationship/output_bias', to: 'cls.seq_relationship.bias' },
   ];
 }
@@ -86,18 +116,41 @@ function rules(): readonly Rule[] {
 /** BertForPreTraining's state dict (transformers >= 4.31: no position_ids buffer), in state_dict order. */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const n = (f: string) => config[f] as number;
-  const [V, H, I, P, T, L] = [n('vocab_size'), n('hidden_size'), n('intermediate_size'), n('max_position_embeddings'), n('type_vocab_size'), n('num_hidden_layers')];
-  const vec = (key: string, size: number, fromConfig: string, optional = false): ExpectedKey => ({ key, shape: [size], fromConfig, optional });
+  const [V, H, I, P, T, L] = [
+    n('vocab_size'),
+    n('hidden_size'),
+    n('intermediate_size'),
+    n('max_position_embeddings'),
+    n('type_vocab_size'),
+    n('num_hidden_layers'),
+  ];
+  const vec = (key: string, size: number, fromConfig: string, optional = false): ExpectedKey => ({
+    key,
+    shape: [size],
+    fromConfig,
+    optional,
+  });
   const linear = (key: string, out: number, inp: number, fields: [string, string], optional = false): ExpectedKey[] => [
     { key: `${key}.weight`, shape: [out, inp], fromConfig: `[${fields[0]}, ${fields[1]}]`, optional },
     vec(`${key}.bias`, out, `[${fields[0]}]`, optional),
   ];
-  const norm = (key: string, optional = false): ExpectedKey[] => [vec(`${key}.weight`, H, '[hidden_size]', optional), vec(`${key}.bias`, H, '[hidden_size]', optional)];
+  const norm = (key: string, optional = false): ExpectedKey[] => [
+    vec(`${key}.weight`, H, '[hidden_size]', optional),
+    vec(`${key}.bias`, H, '[hidden_size]', optional),
+  ];
   const hh: [string, string] = ['hidden_size', 'hidden_size'];
   const keys: ExpectedKey[] = [
     { key: 'bert.embeddings.word_embeddings.weight', shape: [V, H], fromConfig: '[vocab_size, hidden_size]' },
-    { key: 'bert.embeddings.position_embeddings.weight', shape: [P, H], fromConfig: '[max_position_embeddings, hidden_size]' },
-    { key: 'bert.embeddings.token_type_embeddings.weight', shape: [T, H], fromConfig: '[type_vocab_size, hidden_size]' },
+    {
+      key: 'bert.embeddings.position_embeddings.weight',
+      shape: [P, H],
+      fromConfig: '[max_position_embeddings, hidden_size]',
+    },
+    {
+      key: 'bert.embeddings.token_type_embeddings.weight',
+      shape: [T, H],
+      fromConfig: '[type_vocab_size, hidden_size]',
+    },
     ...norm('bert.embeddings.LayerNorm'),
   ];
   for (let l = 0; l < L; l++) {
@@ -134,7 +187,10 @@ export const bert: Architecture = {
   buildConfig,
   stripPrefixes: ['module/'],
   skip: [
-    { components: ['adam_m', 'adam_v', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'Adam', 'Adam_1'], reason: 'optimizer slot' },
+    {
+      components: ['adam_m', 'adam_v', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'Adam', 'Adam_1'],
+      reason: 'optimizer slot',
+    },
     { components: ['global_step'], reason: 'training step counter' },
     { pattern: '^beta[12]_power$', reason: 'Adam beta power accumulator' },
   ],

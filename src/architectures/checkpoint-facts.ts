@@ -34,7 +34,10 @@ export function parseJsonSidecar(text: string, fileName: string): ModelConfig {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
     return value as ModelConfig;
   } catch (e) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${fileName}: not a valid JSON config (${(e as Error).message})`, { file: fileName, cause: e });
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${fileName}: not a valid JSON config (${(e as Error).message})`, {
+      file: fileName,
+      cause: e,
+    });
   }
 }
 
@@ -54,7 +57,11 @@ export function resolveAliases(config: ModelConfig, aliases: Readonly<Record<str
 export function intField(config: ModelConfig, field: string, source: string): number {
   const v = config[field];
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: '${field}' must be a non-negative integer, got ${JSON.stringify(v)}`, { file: source });
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${source}: '${field}' must be a non-negative integer, got ${JSON.stringify(v)}`,
+      { file: source },
+    );
   }
   return v;
 }
@@ -70,7 +77,10 @@ export interface Disagreement {
 /** Throws E_CONFIG listing every field where the config and the checkpoint's shapes disagree. */
 export function refuseDisagreements(disagreements: readonly Disagreement[], source: string, hint: string): void {
   if (disagreements.length === 0) return;
-  const lines = disagreements.map((d) => `  ${d.field}: config says ${JSON.stringify(d.config)}, checkpoint has ${JSON.stringify(d.checkpoint)} (${d.evidence})`);
+  const lines = disagreements.map(
+    (d) =>
+      `  ${d.field}: config says ${JSON.stringify(d.config)}, checkpoint has ${JSON.stringify(d.checkpoint)} (${d.evidence})`,
+  );
   throw new Tf2TorchError(
     ErrorCode.CONFIG,
     `the config (${source}) does not describe this checkpoint:\n${lines.join('\n')}\n${hint}`,

@@ -67,7 +67,8 @@ function checkNames(namesText: string, layers: number): void {
   } catch (cause) {
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: not valid JSON`, { file: where, cause });
   }
-  if (!Array.isArray(names)) throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: expected a list of names`, { file: where });
+  if (!Array.isArray(names))
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: expected a list of names`, { file: where });
   for (let n = 0; n < layers; n++) {
     BLOCK.forEach(([path], k) => {
       const index = 1 + n * BLOCK.length + k;
@@ -90,14 +91,25 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const positions = shapes[0];
   const tokens = shapes[1];
   if (!positions || !tokens || positions.length !== 2 || tokens.length !== 2) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `not an OpenAI GPT release: arrays 0 and 1 must be the position and token embeddings (2-D), got ${JSON.stringify(positions)} and ${JSON.stringify(tokens)}`);
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `not an OpenAI GPT release: arrays 0 and 1 must be the position and token embeddings (2-D), got ${JSON.stringify(positions)} and ${JSON.stringify(tokens)}`,
+    );
   }
   const blockArrays = input.listing.length - EMBEDDING_ARRAYS;
   if (blockArrays % BLOCK.length !== 0) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `not an OpenAI GPT release: ${blockArrays} arrays after the embeddings, not a multiple of ${BLOCK.length} per block`);
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `not an OpenAI GPT release: ${blockArrays} arrays after the embeddings, not a multiple of ${BLOCK.length} per block`,
+    );
   }
   const [vocab, embd] = tokens as [number, number];
-  const derived = { vocab_size: vocab, n_positions: positions[0] as number, n_embd: embd, n_layer: blockArrays / BLOCK.length };
+  const derived = {
+    vocab_size: vocab,
+    n_positions: positions[0] as number,
+    n_embd: embd,
+    n_layer: blockArrays / BLOCK.length,
+  };
   const evidence: Record<keyof typeof derived, string> = {
     vocab_size: `params/1 [${tokens.join(', ')}]`,
     n_positions: `params/0 [${positions.join(', ')}]`,
@@ -106,15 +118,33 @@ function buildConfig(input: ConfigInput): ModelConfig {
   };
   const out: Disagreement[] = [];
   for (const [field, value] of Object.entries(derived) as [keyof typeof derived, number][]) {
-    if (field in given && given[field] !== value) out.push({ field, config: given[field], checkpoint: value, evidence: evidence[field] });
+    if (field in given && given[field] !== value)
+      out.push({ field, config: given[field], checkpoint: value, evidence: evidence[field] });
   }
-  refuseDisagreements(out, source, 'Pass the config of this checkpoint with --config, or none (the sizes are read off the arrays).');
+  refuseDisagreements(
+    out,
+    source,
+    'Pass the config of this checkpoint with --config, or none (the sizes are read off the arrays).',
+  );
   const fromShapes = Object.keys(derived).filter((f) => !(f in given));
-  if (fromShapes.length > 0) input.note?.(`gpt: derived from the array shapes: ${fromShapes.map((f) => `${f}=${derived[f as keyof typeof derived]}`).join(', ')}`);
-  const config: ModelConfig = { ...GPT_DEFAULTS, ...given, ...derived, architectures: ['OpenAIGPTModel'], model_type: 'openai-gpt' };
+  if (fromShapes.length > 0)
+    input.note?.(
+      `gpt: derived from the array shapes: ${fromShapes.map((f) => `${f}=${derived[f as keyof typeof derived]}`).join(', ')}`,
+    );
+  const config: ModelConfig = {
+    ...GPT_DEFAULTS,
+    ...given,
+    ...derived,
+    architectures: ['OpenAIGPTModel'],
+    model_type: 'openai-gpt',
+  };
   const nHead = config['n_head'];
   if (typeof nHead !== 'number' || !Number.isInteger(nHead) || nHead < 1 || derived.n_embd % nHead !== 0) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: n_embd ${derived.n_embd} is not a multiple of n_head ${JSON.stringify(nHead)}`, { file: source });
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${source}: n_embd ${derived.n_embd} is not a multiple of n_head ${JSON.stringify(nHead)}`,
+      { file: source },
+    );
   }
   const names = input.sidecar('parameters_names.json');
   if (names !== undefined) checkNames(names, derived.n_layer);
@@ -123,12 +153,22 @@ function buildConfig(input: ConfigInput): ModelConfig {
 
 function rules(config: ModelConfig): readonly Rule[] {
   const out: Rule[] = [
-    { from: 'params/0', to: 'positions_embed.weight', transforms: SQUEEZE, note: "first array: positions (names[0] 'model/we:0')" },
+    {
+      from: 'params/0',
+      to: 'positions_embed.weight',
+      transforms: SQUEEZE,
+      note: "first array: positions (names[0] 'model/we:0')",
+    },
     { from: 'params/1', to: 'tokens_embed.weight', transforms: SQUEEZE, note: 'second array: tokens' },
   ];
   for (let n = 0; n < (config['n_layer'] as number); n++) {
     BLOCK.forEach(([path, key], k) => {
-      out.push({ from: `params/${EMBEDDING_ARRAYS + n * BLOCK.length + k}`, to: `h.${n}.${key}`, transforms: SQUEEZE, note: `model/h${n}/${path}:0` });
+      out.push({
+        from: `params/${EMBEDDING_ARRAYS + n * BLOCK.length + k}`,
+        to: `h.${n}.${key}`,
+        transforms: SQUEEZE,
+        note: `model/h${n}/${path}:0`,
+      });
     });
   }
   return out;
@@ -137,19 +177,26 @@ function rules(config: ModelConfig): readonly Rule[] {
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const e = config['n_embd'] as number;
   const shapes: Readonly<Record<string, readonly number[]>> = {
-    'attn.c_attn.weight': [e, 3 * e], 'attn.c_attn.bias': [3 * e],
-    'attn.c_proj.weight': [e, e], 'attn.c_proj.bias': [e],
-    'ln_1.weight': [e], 'ln_1.bias': [e],
-    'mlp.c_fc.weight': [e, 4 * e], 'mlp.c_fc.bias': [4 * e],
-    'mlp.c_proj.weight': [4 * e, e], 'mlp.c_proj.bias': [e],
-    'ln_2.weight': [e], 'ln_2.bias': [e],
+    'attn.c_attn.weight': [e, 3 * e],
+    'attn.c_attn.bias': [3 * e],
+    'attn.c_proj.weight': [e, e],
+    'attn.c_proj.bias': [e],
+    'ln_1.weight': [e],
+    'ln_1.bias': [e],
+    'mlp.c_fc.weight': [e, 4 * e],
+    'mlp.c_fc.bias': [4 * e],
+    'mlp.c_proj.weight': [4 * e, e],
+    'mlp.c_proj.bias': [e],
+    'ln_2.weight': [e],
+    'ln_2.bias': [e],
   };
   const keys: ExpectedKey[] = [
     { key: 'tokens_embed.weight', shape: [config['vocab_size'] as number, e], fromConfig: '[vocab_size, n_embd]' },
     { key: 'positions_embed.weight', shape: [config['n_positions'] as number, e], fromConfig: '[n_positions, n_embd]' },
   ];
   for (let n = 0; n < (config['n_layer'] as number); n++) {
-    for (const [, key] of BLOCK) keys.push({ key: `h.${n}.${key}`, shape: shapes[key] as readonly number[], fromConfig: 'n_embd' });
+    for (const [, key] of BLOCK)
+      keys.push({ key: `h.${n}.${key}`, shape: shapes[key] as readonly number[], fromConfig: 'n_embd' });
   }
   return keys;
 }
@@ -166,4 +213,3 @@ export const gpt: Architecture = {
     { from: 'vocab_40000.bpe', to: 'merges.txt' },
   ],
 };
-

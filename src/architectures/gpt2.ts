@@ -7,7 +7,14 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  configSource, TRANSFORMERS_VERSION, countIndexed, intField, parseJsonSidecar, refuseDisagreements, resolveAliases, shapeOf,
+  configSource,
+  TRANSFORMERS_VERSION,
+  countIndexed,
+  intField,
+  parseJsonSidecar,
+  refuseDisagreements,
+  resolveAliases,
+  shapeOf,
   type Disagreement,
 } from './checkpoint-facts.js';
 
@@ -76,7 +83,8 @@ const squeezeIfWeight = (tf: string) => (tf.endsWith('/w') ? { transforms: SQUEE
 function buildConfig(input: ConfigInput): ModelConfig {
   const hparamsText = input.user ? undefined : input.sidecar('hparams.json');
   const source = configSource(input, hparamsText === undefined ? undefined : 'hparams.json');
-  let given: ModelConfig = input.user ?? (hparamsText === undefined ? {} : parseJsonSidecar(hparamsText, 'hparams.json'));
+  let given: ModelConfig =
+    input.user ?? (hparamsText === undefined ? {} : parseJsonSidecar(hparamsText, 'hparams.json'));
   given = resolveAliases(given, ALIASES);
   // OpenAI's n_vocab / n_ctx describe the tensors; transformers keeps them only as extra attributes
   // (and re-emits them), so they are applied here and kept for a faithful config.json.
@@ -95,11 +103,21 @@ function buildConfig(input: ConfigInput): ModelConfig {
     if (layers > 0) derived['n_layer'] = layers;
     const heads = wte?.[1] === undefined ? undefined : RELEASED_HEADS[wte[1]];
     if (wte && heads === undefined) {
-      throw new Tf2TorchError(ErrorCode.CONFIG, `n_embd ${wte[1]} is not a released GPT-2 size, so the head count is unknown: pass --config (or put hparams.json beside the checkpoint)`);
+      throw new Tf2TorchError(
+        ErrorCode.CONFIG,
+        `n_embd ${wte[1]} is not a released GPT-2 size, so the head count is unknown: pass --config (or put hparams.json beside the checkpoint)`,
+      );
     }
     if (heads !== undefined) derived['n_head'] = heads;
   }
-  const config: ModelConfig = { ...GPT2_DEFAULTS, ...derived, ...given, model_type: 'gpt2', architectures: ['GPT2Model'], transformers_version: TRANSFORMERS_VERSION };
+  const config: ModelConfig = {
+    ...GPT2_DEFAULTS,
+    ...derived,
+    ...given,
+    model_type: 'gpt2',
+    architectures: ['GPT2Model'],
+    transformers_version: TRANSFORMERS_VERSION,
+  };
   checkAgainstCheckpoint(config, input, source, { wte, wpe, layers });
   return config;
 }
@@ -116,16 +134,43 @@ function checkAgainstCheckpoint(
   const nLayer = intField(config, 'n_layer', source);
   const nHead = intField(config, 'n_head', source);
   const out: Disagreement[] = [];
-  if (seen.wte && seen.wte[0] !== vocab) out.push({ field: 'vocab_size', config: vocab, checkpoint: seen.wte[0], evidence: `model/wte [${seen.wte.join(', ')}]` });
-  if (seen.wte && seen.wte[1] !== embd) out.push({ field: 'n_embd', config: embd, checkpoint: seen.wte[1], evidence: `model/wte [${seen.wte.join(', ')}]` });
-  if (seen.wpe && seen.wpe[0] !== positions) out.push({ field: 'n_positions', config: positions, checkpoint: seen.wpe[0], evidence: `model/wpe [${seen.wpe.join(', ')}]` });
-  if (seen.layers > 0 && seen.layers !== nLayer) out.push({ field: 'n_layer', config: nLayer, checkpoint: seen.layers, evidence: 'model/h{n}/ blocks' });
+  if (seen.wte && seen.wte[0] !== vocab)
+    out.push({
+      field: 'vocab_size',
+      config: vocab,
+      checkpoint: seen.wte[0],
+      evidence: `model/wte [${seen.wte.join(', ')}]`,
+    });
+  if (seen.wte && seen.wte[1] !== embd)
+    out.push({
+      field: 'n_embd',
+      config: embd,
+      checkpoint: seen.wte[1],
+      evidence: `model/wte [${seen.wte.join(', ')}]`,
+    });
+  if (seen.wpe && seen.wpe[0] !== positions)
+    out.push({
+      field: 'n_positions',
+      config: positions,
+      checkpoint: seen.wpe[0],
+      evidence: `model/wpe [${seen.wpe.join(', ')}]`,
+    });
+  if (seen.layers > 0 && seen.layers !== nLayer)
+    out.push({ field: 'n_layer', config: nLayer, checkpoint: seen.layers, evidence: 'model/h{n}/ blocks' });
   const inner = shapeOf(input.listing, 'model/h0/mlp/c_fc/w');
   const nInner = config['n_inner'];
-  if (inner && typeof nInner === 'number' && inner[2] !== nInner) out.push({ field: 'n_inner', config: nInner, checkpoint: inner[2], evidence: `model/h0/mlp/c_fc/w [${inner.join(', ')}]` });
+  if (inner && typeof nInner === 'number' && inner[2] !== nInner)
+    out.push({
+      field: 'n_inner',
+      config: nInner,
+      checkpoint: inner[2],
+      evidence: `model/h0/mlp/c_fc/w [${inner.join(', ')}]`,
+    });
   refuseDisagreements(out, source, 'Pass the config of this model size (e.g. its hparams.json) with --config.');
   if (nHead === 0 || embd % nHead !== 0) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: n_embd ${embd} is not divisible by n_head ${nHead}`, { file: source });
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: n_embd ${embd} is not divisible by n_head ${nHead}`, {
+      file: source,
+    });
   }
 }
 
@@ -134,7 +179,9 @@ function rules(config: ModelConfig): readonly Rule[] {
   return [
     { from: 'model/wte', to: 'wte.weight' },
     { from: 'model/wpe', to: 'wpe.weight' },
-    ...BLOCK_PARAMS.map(([tf, hf]): Rule => ({ from: `model/h{layer}/${tf}`, to: `h.{layer}.${hf}`, ...squeezeIfWeight(tf) })),
+    ...BLOCK_PARAMS.map(
+      ([tf, hf]): Rule => ({ from: `model/h{layer}/${tf}`, to: `h.{layer}.${hf}`, ...squeezeIfWeight(tf) }),
+    ),
     { from: 'model/ln_f/g', to: 'ln_f.weight' },
     { from: 'model/ln_f/b', to: 'ln_f.bias' },
   ];
@@ -146,12 +193,18 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const p = config['n_positions'] as number;
   const inner = typeof config['n_inner'] === 'number' ? config['n_inner'] : 4 * e;
   const shapes: Readonly<Record<string, readonly number[]>> = {
-    'ln_1.weight': [e], 'ln_1.bias': [e],
-    'attn.c_attn.weight': [e, 3 * e], 'attn.c_attn.bias': [3 * e],
-    'attn.c_proj.weight': [e, e], 'attn.c_proj.bias': [e],
-    'ln_2.weight': [e], 'ln_2.bias': [e],
-    'mlp.c_fc.weight': [e, inner], 'mlp.c_fc.bias': [inner],
-    'mlp.c_proj.weight': [inner, e], 'mlp.c_proj.bias': [e],
+    'ln_1.weight': [e],
+    'ln_1.bias': [e],
+    'attn.c_attn.weight': [e, 3 * e],
+    'attn.c_attn.bias': [3 * e],
+    'attn.c_proj.weight': [e, e],
+    'attn.c_proj.bias': [e],
+    'ln_2.weight': [e],
+    'ln_2.bias': [e],
+    'mlp.c_fc.weight': [e, inner],
+    'mlp.c_fc.bias': [inner],
+    'mlp.c_proj.weight': [inner, e],
+    'mlp.c_proj.bias': [e],
   };
   const keys: ExpectedKey[] = [
     { key: 'wte.weight', shape: [v, e], fromConfig: '[vocab_size, n_embd]' },
@@ -170,7 +223,19 @@ export const gpt2: Architecture = {
   configFileNames: ['hparams.json'],
   buildConfig,
   skip: [
-    { components: ['Adam', 'Adam_1', 'adam_m', 'adam_v', 'beta1_power', 'beta2_power', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'], reason: 'optimizer slot' },
+    {
+      components: [
+        'Adam',
+        'Adam_1',
+        'adam_m',
+        'adam_v',
+        'beta1_power',
+        'beta2_power',
+        'AdamWeightDecayOptimizer',
+        'AdamWeightDecayOptimizer_1',
+      ],
+      reason: 'optimizer slot',
+    },
     { components: ['global_step'], reason: 'training step counter' },
   ],
   rules,

@@ -13,16 +13,7 @@ import { gpt } from './gpt.js';
 import { transfoXl } from './transfo-xl.js';
 import { xlm } from './xlm.js';
 
-export const ARCHITECTURES: readonly Architecture[] = [
-  bert,
-  albert,
-  gpt2,
-  t5,
-  xlnet,
-  gpt,
-  transfoXl,
-  xlm,
-];
+export const ARCHITECTURES: readonly Architecture[] = [bert, albert, gpt2, t5, xlnet, gpt, transfoXl, xlm];
 
 export function getArchitecture(modelType: string): Architecture {
   const found = ARCHITECTURES.find((a) => a.modelType === modelType);

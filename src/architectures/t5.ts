@@ -6,7 +6,15 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
-import { configSource, TRANSFORMERS_VERSION, countIndexed, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
+import {
+  configSource,
+  TRANSFORMERS_VERSION,
+  countIndexed,
+  refuseDisagreements,
+  resolveAliases,
+  shapeOf,
+  type Disagreement,
+} from './checkpoint-facts.js';
 import { parseGin, t5ConfigFromGin } from '../config/gin.js';
 
 /** T5Config() defaults (transformers configuration_t5.py). */
@@ -31,15 +39,28 @@ const T5_DEFAULTS: ModelConfig = {
   vocab_size: 32128,
 };
 
-const ALIASES = { hidden_size: 'd_model', num_attention_heads: 'num_heads', num_hidden_layers: 'num_layers', head_dim: 'd_kv' };
+const ALIASES = {
+  hidden_size: 'd_model',
+  num_attention_heads: 'num_heads',
+  num_hidden_layers: 'num_layers',
+  head_dim: 'd_kv',
+};
 
 const STACKS = ['encoder', 'decoder'] as const;
 const T = [{ op: 'transpose' }] as const;
 
 /** Sizes read off the tensors (the source of truth when there is no --config). */
 interface Shapes {
-  vocab?: number; dModel?: number; inner?: number; heads?: number; buckets?: number; dFF?: number;
-  gated: boolean; encLayers: number; decLayers: number; hasLogits: boolean;
+  vocab?: number;
+  dModel?: number;
+  inner?: number;
+  heads?: number;
+  buckets?: number;
+  dFF?: number;
+  gated: boolean;
+  encLayers: number;
+  decLayers: number;
+  hasLogits: boolean;
 }
 
 function readShapes(input: ConfigInput): Shapes {
@@ -50,7 +71,12 @@ function readShapes(input: ConfigInput): Shapes {
   const wi0 = shapeOf(l, 'encoder/block_000/layer_001/DenseReluDense/wi_0/kernel');
   const wi = wi0 ?? shapeOf(l, 'encoder/block_000/layer_001/DenseReluDense/wi/kernel');
   return {
-    vocab: shared?.[0], dModel: shared?.[1], inner: q?.[1], heads: bias?.[0], buckets: bias?.[1], dFF: wi?.[1],
+    vocab: shared?.[0],
+    dModel: shared?.[1],
+    inner: q?.[1],
+    heads: bias?.[0],
+    buckets: bias?.[1],
+    dFF: wi?.[1],
     gated: wi0 !== undefined,
     encLayers: countIndexed(l, /^encoder\/block_(\d+)\//),
     decLayers: countIndexed(l, /^decoder\/block_(\d+)\//),
@@ -89,7 +115,11 @@ function withActivation(config: ModelConfig, source: string): ModelConfig {
   const parts = proj.split('-');
   const gated = parts[0] === 'gated';
   if ((gated && parts.length !== 2) || (!gated && parts.length !== 1)) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: feed_forward_proj '${proj}' is not a valid activation ('relu', 'gated-gelu', …)`, { file: source });
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${source}: feed_forward_proj '${proj}' is not a valid activation ('relu', 'gated-gelu', …)`,
+      { file: source },
+    );
   }
   return { ...config, dense_act_fn: proj === 'gated-gelu' ? 'gelu_new' : parts[parts.length - 1], is_gated_act: gated };
 }
@@ -98,8 +128,15 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input, 'the checkpoint shapes and operative_config.gin');
   const s = readShapes(input);
   const given = input.user ? resolveAliases(input.user, ALIASES) : derive(s, input);
-  let config: ModelConfig = { ...T5_DEFAULTS, ...given, model_type: 't5', architectures: ['T5ForConditionalGeneration'], transformers_version: TRANSFORMERS_VERSION };
-  if (config['num_decoder_layers'] === null || config['num_decoder_layers'] === undefined) config['num_decoder_layers'] = config['num_layers'];
+  let config: ModelConfig = {
+    ...T5_DEFAULTS,
+    ...given,
+    model_type: 't5',
+    architectures: ['T5ForConditionalGeneration'],
+    transformers_version: TRANSFORMERS_VERSION,
+  };
+  if (config['num_decoder_layers'] === null || config['num_decoder_layers'] === undefined)
+    config['num_decoder_layers'] = config['num_layers'];
   config = withActivation(config, source);
   const tied = config['tie_word_embeddings'] !== false;
   if (tied && s.hasLogits) {
@@ -120,20 +157,35 @@ function buildConfig(input: ConfigInput): ModelConfig {
   }
   const out: Disagreement[] = [];
   const check = (field: string, actual: number | undefined, evidence: string) => {
-    if (actual !== undefined && actual !== config[field]) out.push({ field, config: config[field], checkpoint: actual, evidence });
+    if (actual !== undefined && actual !== config[field])
+      out.push({ field, config: config[field], checkpoint: actual, evidence });
   };
   check('vocab_size', s.vocab, 'shared/embedding');
   check('d_model', s.dModel, 'shared/embedding');
   check('num_heads', s.heads, 'encoder/block_000/layer_000/SelfAttention/relative_attention_bias');
-  check('relative_attention_num_buckets', s.buckets, 'encoder/block_000/layer_000/SelfAttention/relative_attention_bias');
-  if (s.inner !== undefined && typeof config['num_heads'] === 'number') check('d_kv', s.inner / config['num_heads'], 'encoder/block_000/layer_000/SelfAttention/q');
+  check(
+    'relative_attention_num_buckets',
+    s.buckets,
+    'encoder/block_000/layer_000/SelfAttention/relative_attention_bias',
+  );
+  if (s.inner !== undefined && typeof config['num_heads'] === 'number')
+    check('d_kv', s.inner / config['num_heads'], 'encoder/block_000/layer_000/SelfAttention/q');
   check('d_ff', s.dFF, 'encoder/block_000/layer_001/DenseReluDense');
   if (s.encLayers > 0) check('num_layers', s.encLayers, 'encoder/block_{b}/');
   if (s.decLayers > 0) check('num_decoder_layers', s.decLayers, 'decoder/block_{b}/');
   if (s.dFF !== undefined && s.gated !== config['is_gated_act']) {
-    out.push({ field: 'feed_forward_proj', config: config['feed_forward_proj'], checkpoint: s.gated ? 'gated (wi_0, wi_1)' : 'not gated (wi)', evidence: 'encoder/block_000/layer_001/DenseReluDense' });
+    out.push({
+      field: 'feed_forward_proj',
+      config: config['feed_forward_proj'],
+      checkpoint: s.gated ? 'gated (wi_0, wi_1)' : 'not gated (wi)',
+      evidence: 'encoder/block_000/layer_001/DenseReluDense',
+    });
   }
-  refuseDisagreements(out, source, 'Pass the T5Config (config.json) of this model with --config, or omit --config to derive it from the checkpoint.');
+  refuseDisagreements(
+    out,
+    source,
+    'Pass the T5Config (config.json) of this model with --config, or omit --config to derive it from the checkpoint.',
+  );
   return config;
 }
 
@@ -154,7 +206,12 @@ function rules(config: ModelConfig): readonly Rule[] {
     }
     out.push({ from: `${s}/rms_norm/scale`, to: `${s}.final_layer_norm.weight` });
   }
-  out.push({ from: 'decoder/logits/kernel', to: 'lm_head.weight', transforms: T, note: 'untied output layer (v1.1, mT5)' });
+  out.push({
+    from: 'decoder/logits/kernel',
+    to: 'lm_head.weight',
+    transforms: T,
+    note: 'untied output layer (v1.1, mT5)',
+  });
   return out;
 }
 
@@ -170,7 +227,15 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     { key: `${p}.k.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
     { key: `${p}.v.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
     { key: `${p}.o.weight`, shape: [d, inner], fromConfig: '[d_model, num_heads*d_kv]' },
-    ...(withBias ? [{ key: `${p}.relative_attention_bias.weight`, shape: [config['relative_attention_num_buckets'] as number, config['num_heads'] as number], fromConfig: '[relative_attention_num_buckets, num_heads]' }] : []),
+    ...(withBias
+      ? [
+          {
+            key: `${p}.relative_attention_bias.weight`,
+            shape: [config['relative_attention_num_buckets'] as number, config['num_heads'] as number],
+            fromConfig: '[relative_attention_num_buckets, num_heads]',
+          },
+        ]
+      : []),
   ];
   for (const s of STACKS) {
     keys.push({ key: `${s}.embed_tokens.weight`, shape: [v, d], aliasOf: 'shared.weight' });
@@ -178,16 +243,22 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     for (let b = 0; b < layers; b++) {
       const p = `${s}.block.${b}.layer`;
       keys.push(...attention(`${p}.0.SelfAttention`, b === 0), { key: `${p}.0.layer_norm.weight`, shape: [d] });
-      if (s === 'decoder') keys.push(...attention(`${p}.1.EncDecAttention`, false), { key: `${p}.1.layer_norm.weight`, shape: [d] });
+      if (s === 'decoder')
+        keys.push(...attention(`${p}.1.EncDecAttention`, false), { key: `${p}.1.layer_norm.weight`, shape: [d] });
       const ffLayer = s === 'encoder' ? 1 : 2;
-      for (const w of wis) keys.push({ key: `${p}.${ffLayer}.DenseReluDense.${w}.weight`, shape: [ff, d], fromConfig: '[d_ff, d_model]' });
+      for (const w of wis)
+        keys.push({ key: `${p}.${ffLayer}.DenseReluDense.${w}.weight`, shape: [ff, d], fromConfig: '[d_ff, d_model]' });
       keys.push({ key: `${p}.${ffLayer}.DenseReluDense.wo.weight`, shape: [d, ff], fromConfig: '[d_model, d_ff]' });
       keys.push({ key: `${p}.${ffLayer}.layer_norm.weight`, shape: [d] });
     }
     keys.push({ key: `${s}.final_layer_norm.weight`, shape: [d] });
   }
   const tied = config['tie_word_embeddings'] !== false;
-  keys.push(tied ? { key: 'lm_head.weight', shape: [v, d], aliasOf: 'shared.weight' } : { key: 'lm_head.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' });
+  keys.push(
+    tied
+      ? { key: 'lm_head.weight', shape: [v, d], aliasOf: 'shared.weight' }
+      : { key: 'lm_head.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' },
+  );
   return keys;
 }
 
@@ -207,12 +278,17 @@ export const t5: Architecture = {
   buildConfig,
   skip: [
     { pattern: '(^|/)[^/]*_slot_[^/]*$', reason: 'Adafactor optimizer slot' },
-    { components: ['global_step', 'adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'], reason: 'optimizer slot or step counter' },
+    {
+      components: ['global_step', 'adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'],
+      reason: 'optimizer slot or step counter',
+    },
   ],
   rules,
   expectedKeys,
   defaultDType: 'float32',
-  extraFiles: (config) => [{ name: 'generation_config.json', text: `${JSON.stringify(sortKeys(generationConfig(config)), null, 2)}\n` }],
+  extraFiles: (config) => [
+    { name: 'generation_config.json', text: `${JSON.stringify(sortKeys(generationConfig(config)), null, 2)}\n` },
+  ],
 };
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {

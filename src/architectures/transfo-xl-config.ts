@@ -62,7 +62,8 @@ function shapeOf(byName: ReadonlyMap<string, TensorInfo>, name: string): readonl
 
 function dim(shape: readonly number[], axis: number, name: string): number {
   const d = shape[axis];
-  if (d === undefined) throw configError(`'${P + name}' has shape [${shape.join(', ')}], expected at least ${axis + 1} axes`);
+  if (d === undefined)
+    throw configError(`'${P + name}' has shape [${shape.join(', ')}], expected at least ${axis + 1} axes`);
   return d;
 }
 
@@ -97,12 +98,18 @@ export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal
   const d_model = dim(qkv, 0, 'layer_0/rel_attn/qkv/kernel');
   const rw = shapeOf(byName, 'r_w_bias');
   const untie_r = rw.length === 3;
-  if (rw.length !== 2 && rw.length !== 3) throw configError(`'${P}r_w_bias' has shape [${rw.join(', ')}]: expected [n_head, d_head] or [n_layer, n_head, d_head]`);
-  if (untie_r && rw[0] !== layers.length) throw configError(`'${P}r_w_bias' has ${rw[0]} layers but the checkpoint has ${layers.length}`);
+  if (rw.length !== 2 && rw.length !== 3)
+    throw configError(
+      `'${P}r_w_bias' has shape [${rw.join(', ')}]: expected [n_head, d_head] or [n_layer, n_head, d_head]`,
+    );
+  if (untie_r && rw[0] !== layers.length)
+    throw configError(`'${P}r_w_bias' has ${rw[0]} layers but the checkpoint has ${layers.length}`);
   const n_head = dim(rw, rw.length - 2, 'r_w_bias');
   const d_head = dim(rw, rw.length - 1, 'r_w_bias');
   if (dim(qkv, 1, 'layer_0/rel_attn/qkv/kernel') !== 3 * n_head * d_head) {
-    throw configError(`'${P}layer_0/rel_attn/qkv/kernel' has ${qkv[1]} columns; 3 × n_head × d_head = ${3 * n_head * d_head}`);
+    throw configError(
+      `'${P}layer_0/rel_attn/qkv/kernel' has ${qkv[1]} columns; 3 × n_head × d_head = ${3 * n_head * d_head}`,
+    );
   }
   const d_inner = dim(shapeOf(byName, 'layer_0/ff/layer_1/kernel'), 1, 'layer_0/ff/layer_1/kernel');
 
@@ -122,25 +129,42 @@ export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal
       shapeOf(byName, 'adaptive_softmax/bias');
       cutoffs = [];
     } else {
-      const ends = cumulative(clusters.map((i) => dim(shapeOf(byName, `adaptive_softmax/cutoff_${i}/b`), 0, `adaptive_softmax/cutoff_${i}/b`)));
-      if (ends.at(-1) !== vocab_size) throw configError(`the softmax clusters cover ${ends.at(-1)} tokens but '${P}adaptive_embed/lookup_table' has ${vocab_size}`);
+      const ends = cumulative(
+        clusters.map((i) =>
+          dim(shapeOf(byName, `adaptive_softmax/cutoff_${i}/b`), 0, `adaptive_softmax/cutoff_${i}/b`),
+        ),
+      );
+      if (ends.at(-1) !== vocab_size)
+        throw configError(
+          `the softmax clusters cover ${ends.at(-1)} tokens but '${P}adaptive_embed/lookup_table' has ${vocab_size}`,
+        );
       cutoffs = ends.slice(0, -1);
     }
     const proj = byName.has(`${P}adaptive_embed/proj_W`);
     for (let i = 0; i <= cutoffs.length; i++) embProj.push(proj);
   } else {
     const clusters = indices(byName, 'adaptive_embed/cutoff_', '/lookup_table');
-    if (clusters.length === 0) throw configError(`not a Transformer-XL checkpoint: neither '${P}adaptive_embed/lookup_table' nor '${P}adaptive_embed/cutoff_0/lookup_table'`);
+    if (clusters.length === 0)
+      throw configError(
+        `not a Transformer-XL checkpoint: neither '${P}adaptive_embed/lookup_table' nor '${P}adaptive_embed/cutoff_0/lookup_table'`,
+      );
     const tables = clusters.map((i) => shapeOf(byName, `adaptive_embed/cutoff_${i}/lookup_table`));
     const widths = tables.map((s, i) => dim(s, 1, `adaptive_embed/cutoff_${i}/lookup_table`));
     const ends = cumulative(tables.map((s, i) => dim(s, 0, `adaptive_embed/cutoff_${i}/lookup_table`)));
     vocab_size = ends.at(-1)!;
     cutoffs = ends.slice(0, -1);
     d_embed = widths[0]!;
-    div_val = widths.length > 1 ? Math.round(d_embed / widths[1]!) : userDivVal !== undefined && userDivVal > 1 ? userDivVal : 2;
+    div_val =
+      widths.length > 1
+        ? Math.round(d_embed / widths[1]!)
+        : userDivVal !== undefined && userDivVal > 1
+          ? userDivVal
+          : 2;
     widths.forEach((w, i) => {
       if (w !== Math.floor(d_embed / div_val ** i)) {
-        throw configError(`'${P}adaptive_embed/cutoff_${i}/lookup_table' is ${w} wide; with d_embed ${d_embed} and div_val ${div_val} it should be ${Math.floor(d_embed / div_val ** i)}`);
+        throw configError(
+          `'${P}adaptive_embed/cutoff_${i}/lookup_table' is ${w} wide; with d_embed ${d_embed} and div_val ${div_val} it should be ${Math.floor(d_embed / div_val ** i)}`,
+        );
       }
     });
     for (const i of clusters) embProj.push(byName.has(`${P}adaptive_embed/cutoff_${i}/proj_W`));
@@ -154,10 +178,25 @@ export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal
   }
   let proj_same_dim = true;
   if (div_val > 1) {
-    const sameWidth = embProj.map((p, i) => ({ p, w: Math.floor(d_embed / div_val ** i) })).filter((c) => c.w === d_model);
+    const sameWidth = embProj
+      .map((p, i) => ({ p, w: Math.floor(d_embed / div_val ** i) }))
+      .filter((c) => c.w === d_model);
     if (sameWidth.length > 0) proj_same_dim = sameWidth.every((c) => c.p);
   }
-  return { vocab_size, cutoffs, d_model, d_embed, n_head, d_head, d_inner, div_val, n_layer: layers.length, untie_r, tie_projs, proj_same_dim };
+  return {
+    vocab_size,
+    cutoffs,
+    d_model,
+    d_embed,
+    n_head,
+    d_head,
+    d_inner,
+    div_val,
+    n_layer: layers.length,
+    untie_r,
+    tie_projs,
+    proj_same_dim,
+  };
 }
 
 /** Which projections the original model has, from the config, exactly as its TF code decides. */

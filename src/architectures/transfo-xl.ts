@@ -30,7 +30,18 @@ const ALIASES: Readonly<Record<string, string>> = {
 };
 
 /** The fields the weights determine; a config that says otherwise describes another model. */
-const SHAPE_FIELDS = ['vocab_size', 'cutoffs', 'd_model', 'd_embed', 'n_head', 'd_head', 'd_inner', 'div_val', 'n_layer', 'untie_r'] as const;
+const SHAPE_FIELDS = [
+  'vocab_size',
+  'cutoffs',
+  'd_model',
+  'd_embed',
+  'n_head',
+  'd_head',
+  'd_inner',
+  'div_val',
+  'n_layer',
+  'untie_r',
+] as const;
 
 function buildConfig(input: ConfigInput): ModelConfig {
   let user = resolveAliases(input.user ?? {}, ALIASES);
@@ -44,14 +55,23 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input);
   refuseDisagreements(
     SHAPE_FIELDS.filter((f) => f in user && JSON.stringify(user[f]) !== JSON.stringify(derived[f])).map((f) => ({
-      field: f, config: user[f], checkpoint: derived[f], evidence: 'the tensor shapes',
+      field: f,
+      config: user[f],
+      checkpoint: derived[f],
+      evidence: 'the tensor shapes',
     })),
     source,
     'Pass the config of this checkpoint, or none: the shapes determine these fields.',
   );
   const fromShapes = SHAPE_FIELDS.filter((f) => !(f in user)).map((f) => `${f}=${JSON.stringify(derived[f])}`);
-  if (fromShapes.length > 0) input.note?.(`transfo_xl: derived from the tensor shapes: ${fromShapes.join(', ')}, tie_projs=${JSON.stringify(derived.tie_projs)}`);
-  if (!('layer_norm_epsilon' in user)) input.note?.(`transfo_xl: layer_norm_epsilon=${ORIGINAL_LAYER_NORM_EPSILON} (the original's tf.contrib layer_norm; transformers' default is 1e-05)`);
+  if (fromShapes.length > 0)
+    input.note?.(
+      `transfo_xl: derived from the tensor shapes: ${fromShapes.join(', ')}, tie_projs=${JSON.stringify(derived.tie_projs)}`,
+    );
+  if (!('layer_norm_epsilon' in user))
+    input.note?.(
+      `transfo_xl: layer_norm_epsilon=${ORIGINAL_LAYER_NORM_EPSILON} (the original's tf.contrib layer_norm; transformers' default is 1e-05)`,
+    );
   return {
     ...TRANSFO_XL_DEFAULTS,
     layer_norm_epsilon: ORIGINAL_LAYER_NORM_EPSILON,
@@ -82,18 +102,32 @@ function rules(config: ModelConfig): readonly Rule[] {
   // Adaptive input embedding.
   if (c.div_val === 1) {
     out.push({ from: `${T}adaptive_embed/lookup_table`, to: 'transformer.word_emb.emb_layers.0.weight' });
-    if (proj.embedding[0]) out.push({ from: `${T}adaptive_embed/proj_W`, to: 'transformer.word_emb.emb_projs.0', transforms: TRANSPOSE });
+    if (proj.embedding[0])
+      out.push({ from: `${T}adaptive_embed/proj_W`, to: 'transformer.word_emb.emb_projs.0', transforms: TRANSPOSE });
   } else {
     for (let i = 0; i < n; i++) {
-      out.push({ from: `${T}adaptive_embed/cutoff_${i}/lookup_table`, to: `transformer.word_emb.emb_layers.${i}.weight` });
-      if (proj.embedding[i]) out.push({ from: `${T}adaptive_embed/cutoff_${i}/proj_W`, to: `transformer.word_emb.emb_projs.${i}`, transforms: TRANSPOSE });
+      out.push({
+        from: `${T}adaptive_embed/cutoff_${i}/lookup_table`,
+        to: `transformer.word_emb.emb_layers.${i}.weight`,
+      });
+      if (proj.embedding[i])
+        out.push({
+          from: `${T}adaptive_embed/cutoff_${i}/proj_W`,
+          to: `transformer.word_emb.emb_projs.${i}`,
+          transforms: TRANSPOSE,
+        });
     }
   }
   // Layers.
   const L = `${T}layer_{layer}/`;
   const K = 'transformer.layers.{layer}.';
   out.push(
-    { from: `${L}rel_attn/qkv/kernel`, to: `${K}dec_attn.qkv_net.weight`, transforms: TRANSPOSE, note: 'fused q, k, v (split by chunk(3) in both)' },
+    {
+      from: `${L}rel_attn/qkv/kernel`,
+      to: `${K}dec_attn.qkv_net.weight`,
+      transforms: TRANSPOSE,
+      note: 'fused q, k, v (split by chunk(3) in both)',
+    },
     { from: `${L}rel_attn/o/kernel`, to: `${K}dec_attn.o_net.weight`, transforms: TRANSPOSE },
     { from: `${L}rel_attn/LayerNorm/gamma`, to: `${K}dec_attn.layer_norm.weight` },
     { from: `${L}rel_attn/LayerNorm/beta`, to: `${K}dec_attn.layer_norm.bias` },
@@ -107,7 +141,13 @@ function rules(config: ModelConfig): readonly Rule[] {
   );
   // Relative-position biases: one per layer (split along axis 0) or one shared by all layers.
   for (const b of ['r_r_bias', 'r_w_bias']) {
-    if (c.untie_r) out.push({ from: `${T}${b}`, to: `transformer.layers.{layer}.dec_attn.${b}`, split: { axis: 0, as: 'layer' }, note: 'untied: one slice per layer' });
+    if (c.untie_r)
+      out.push({
+        from: `${T}${b}`,
+        to: `transformer.layers.{layer}.dec_attn.${b}`,
+        split: { axis: 0, as: 'layer' },
+        note: 'untied: one slice per layer',
+      });
     else out.push({ from: `${T}${b}`, to: `transformer.${b}`, note: 'tied: shared by every layer' });
   }
   // Adaptive softmax (weights tied to the embedding tables).
@@ -120,12 +160,19 @@ function rules(config: ModelConfig): readonly Rule[] {
     );
     if (c.div_val === 1) {
       const biases = Array.from({ length: n }, (_, i) => `${T}adaptive_softmax/cutoff_${i}/b`);
-      out.push({ from: biases, to: 'crit.out_layers.0.bias', transforms: [{ op: 'concat', axis: 0 }], note: 'one output layer: the clusters\' biases concatenated' });
+      out.push({
+        from: biases,
+        to: 'crit.out_layers.0.bias',
+        transforms: [{ op: 'concat', axis: 0 }],
+        note: "one output layer: the clusters' biases concatenated",
+      });
     } else {
-      for (let i = 0; i < n; i++) out.push({ from: `${T}adaptive_softmax/cutoff_${i}/b`, to: `crit.out_layers.${i}.bias` });
+      for (let i = 0; i < n; i++)
+        out.push({ from: `${T}adaptive_softmax/cutoff_${i}/b`, to: `crit.out_layers.${i}.bias` });
     }
     for (let i = 0; i < n; i++) {
-      if (proj.softmax[i]) out.push({ from: `${T}adaptive_softmax/cutoff_${i}/proj`, to: `crit.out_projs.${i}`, transforms: TRANSPOSE });
+      if (proj.softmax[i])
+        out.push({ from: `${T}adaptive_softmax/cutoff_${i}/proj`, to: `crit.out_projs.${i}`, transforms: TRANSPOSE });
     }
   }
   return out;
@@ -144,11 +191,24 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   }
   const identity = (size: number) => ({ kind: 'identity', size }) as const;
   if (c.div_val === 1) {
-    keys.push({ key: 'transformer.word_emb.emb_layers.0.weight', shape: [c.vocab_size, c.d_embed], fromConfig: '[vocab_size, d_embed]' });
-    if (c.d_model !== c.d_embed) keys.push({ key: 'transformer.word_emb.emb_projs.0', shape: [c.d_model, c.d_embed], fromConfig: '[d_model, d_embed]' });
+    keys.push({
+      key: 'transformer.word_emb.emb_layers.0.weight',
+      shape: [c.vocab_size, c.d_embed],
+      fromConfig: '[vocab_size, d_embed]',
+    });
+    if (c.d_model !== c.d_embed)
+      keys.push({
+        key: 'transformer.word_emb.emb_projs.0',
+        shape: [c.d_model, c.d_embed],
+        fromConfig: '[d_model, d_embed]',
+      });
   } else {
     for (let i = 0; i < n; i++) {
-      keys.push({ key: `transformer.word_emb.emb_layers.${i}.weight`, shape: [ends[i + 1]! - ends[i]!, clusterWidth(c, i)], fromConfig: `[cluster ${i} size, d_embed / div_val^${i}]` });
+      keys.push({
+        key: `transformer.word_emb.emb_layers.${i}.weight`,
+        shape: [ends[i + 1]! - ends[i]!, clusterWidth(c, i)],
+        fromConfig: `[cluster ${i} size, d_embed / div_val^${i}]`,
+      });
     }
     for (let i = 0; i < n; i++) {
       const key = `transformer.word_emb.emb_projs.${i}`;
@@ -161,7 +221,10 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     const k = `transformer.layers.${l}.`;
     const hd = c.n_head * c.d_head;
     if (c.untie_r) {
-      keys.push({ key: `${k}dec_attn.r_r_bias`, shape: [c.n_head, c.d_head] }, { key: `${k}dec_attn.r_w_bias`, shape: [c.n_head, c.d_head] });
+      keys.push(
+        { key: `${k}dec_attn.r_r_bias`, shape: [c.n_head, c.d_head] },
+        { key: `${k}dec_attn.r_w_bias`, shape: [c.n_head, c.d_head] },
+      );
     } else {
       keys.push(
         { key: `${k}dec_attn.r_r_bias`, shape: [c.n_head, c.d_head], aliasOf: 'transformer.r_r_bias' },
@@ -182,26 +245,45 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       { key: `${k}pos_ff.layer_norm.bias`, shape: [c.d_model] },
     );
   }
-  keys.push({ key: 'transformer.pos_emb.inv_freq', shape: [c.d_model / 2], generate: { kind: 'inv-freq', dModel: c.d_model } });
+  keys.push({
+    key: 'transformer.pos_emb.inv_freq',
+    shape: [c.d_model / 2],
+    generate: { kind: 'inv-freq', dModel: c.d_model },
+  });
   if (c.cutoffs.length > 0) {
-    keys.push({ key: 'crit.cluster_weight', shape: [c.cutoffs.length, c.d_embed] }, { key: 'crit.cluster_bias', shape: [c.cutoffs.length] });
+    keys.push(
+      { key: 'crit.cluster_weight', shape: [c.cutoffs.length, c.d_embed] },
+      { key: 'crit.cluster_bias', shape: [c.cutoffs.length] },
+    );
   }
   if (c.div_val === 1) {
     keys.push(
-      { key: 'crit.out_layers.0.weight', shape: [c.vocab_size, c.d_embed], aliasOf: 'transformer.word_emb.emb_layers.0.weight' },
+      {
+        key: 'crit.out_layers.0.weight',
+        shape: [c.vocab_size, c.d_embed],
+        aliasOf: 'transformer.word_emb.emb_layers.0.weight',
+      },
       { key: 'crit.out_layers.0.bias', shape: [c.vocab_size] },
     );
     if (c.d_model !== c.d_embed) {
       for (let i = 0; i < n; i++) {
         const key = `crit.out_projs.${i}`;
         const shape = [c.d_model, c.d_embed];
-        keys.push(c.tie_projs[i] || c.cutoffs.length === 0 ? { key, shape, aliasOf: 'transformer.word_emb.emb_projs.0' } : { key, shape });
+        keys.push(
+          c.tie_projs[i] || c.cutoffs.length === 0
+            ? { key, shape, aliasOf: 'transformer.word_emb.emb_projs.0' }
+            : { key, shape },
+        );
       }
     }
   } else {
     for (let i = 0; i < n; i++) {
       keys.push(
-        { key: `crit.out_layers.${i}.weight`, shape: [ends[i + 1]! - ends[i]!, clusterWidth(c, i)], aliasOf: `transformer.word_emb.emb_layers.${i}.weight` },
+        {
+          key: `crit.out_layers.${i}.weight`,
+          shape: [ends[i + 1]! - ends[i]!, clusterWidth(c, i)],
+          aliasOf: `transformer.word_emb.emb_layers.${i}.weight`,
+        },
         { key: `crit.out_layers.${i}.bias`, shape: [ends[i + 1]! - ends[i]!] },
       );
     }

@@ -34,7 +34,8 @@ function isInert(v: unknown): v is InertObject {
 function dictEntries(v: unknown): [unknown, unknown][] | undefined {
   if (v instanceof Map) return [...v.entries()];
   if (isInert(v)) {
-    if (v.items && v.items.length > 0 && v.items.every((i) => Array.isArray(i) && i.length === 2)) return v.items as [unknown, unknown][];
+    if (v.items && v.items.length > 0 && v.items.every((i) => Array.isArray(i) && i.length === 2))
+      return v.items as [unknown, unknown][];
     return dictEntries(v.state);
   }
   return undefined;
@@ -42,11 +43,18 @@ function dictEntries(v: unknown): [unknown, unknown][] | undefined {
 
 function field(embedded: unknown, name: string): unknown {
   const entries = dictEntries(embedded);
-  if (!entries) throw new Tf2TorchError(ErrorCode.WRONG_CHECKPOINT_KIND, `not an original XLM checkpoint: the file holds no dict (expected 'model', 'params', 'dico_word2id')`);
+  if (!entries)
+    throw new Tf2TorchError(
+      ErrorCode.WRONG_CHECKPOINT_KIND,
+      `not an original XLM checkpoint: the file holds no dict (expected 'model', 'params', 'dico_word2id')`,
+    );
   const hit = entries.find(([k]) => k === name);
   if (!hit) {
     const keys = entries.map(([k]) => String(k)).join(', ');
-    throw new Tf2TorchError(ErrorCode.WRONG_CHECKPOINT_KIND, `not an original XLM checkpoint: no '${name}' entry (it has: ${keys})`);
+    throw new Tf2TorchError(
+      ErrorCode.WRONG_CHECKPOINT_KIND,
+      `not an original XLM checkpoint: no '${name}' entry (it has: ${keys})`,
+    );
   }
   return hit[1];
 }
@@ -65,7 +73,10 @@ function jsonable(v: unknown): boolean {
 function buildConfig(input: ConfigInput): ModelConfig {
   const params = dictEntries(field(input.embedded, 'params'));
   if (!params) throw new Tf2TorchError(ErrorCode.CONFIG, `the XLM checkpoint's 'params' is not a dict`);
-  if (input.user !== undefined) input.note?.(`xlm: --config ${input.userPath ?? ''} is ignored, as transformers-cli ignores it: config.json comes from the checkpoint's params`);
+  if (input.user !== undefined)
+    input.note?.(
+      `xlm: --config ${input.userPath ?? ''} is ignored, as transformers-cli ignores it: config.json comes from the checkpoint's params`,
+    );
   const config: ModelConfig = {};
   const dropped: string[] = [];
   for (const [k, v] of params) {
@@ -78,7 +89,8 @@ function buildConfig(input: ConfigInput): ModelConfig {
     }
     config[key] = v;
   }
-  if (dropped.length > 0) input.note?.(`xlm: params left out of config.json (not JSON-serializable): ${dropped.join(', ')}`);
+  if (dropped.length > 0)
+    input.note?.(`xlm: params left out of config.json (not JSON-serializable): ${dropped.join(', ')}`);
   return config;
 }
 
@@ -87,7 +99,8 @@ function vocabText(embedded: unknown): string {
   if (!words) throw new Tf2TorchError(ErrorCode.MALFORMED, `the XLM checkpoint's 'dico_word2id' is not a dict`);
   const vocab = new Map<string, unknown>();
   for (const [s, i] of words) {
-    if (typeof s !== 'string') throw new Tf2TorchError(ErrorCode.MALFORMED, `dico_word2id: key ${String(s)} is not a string`);
+    if (typeof s !== 'string')
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `dico_word2id: key ${String(s)} is not a string`);
     const whole = !s.includes('@@') && typeof i === 'number' && i > LAST_SPECIAL_ID;
     vocab.set(whole ? `${s}</w>` : s.split('@@').join(''), i);
   }

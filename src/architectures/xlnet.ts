@@ -7,7 +7,16 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
-import { configSource, TRANSFORMERS_VERSION, countIndexed, intField, refuseDisagreements, resolveAliases, shapeOf, type Disagreement } from './checkpoint-facts.js';
+import {
+  configSource,
+  TRANSFORMERS_VERSION,
+  countIndexed,
+  intField,
+  refuseDisagreements,
+  resolveAliases,
+  shapeOf,
+  type Disagreement,
+} from './checkpoint-facts.js';
 
 /** XLNetConfig() defaults (transformers configuration_xlnet.py). */
 const XLNET_DEFAULTS: ModelConfig = {
@@ -42,10 +51,23 @@ const XLNET_DEFAULTS: ModelConfig = {
 
 /** transformers' GLUE_TASKS_NUM_LABELS (convert_xlnet_original_tf_checkpoint_to_pytorch.py). */
 export const GLUE_TASKS_NUM_LABELS: Readonly<Record<string, number>> = {
-  cola: 2, mnli: 3, mrpc: 2, 'sst-2': 2, 'sts-b': 1, qqp: 2, qnli: 2, rte: 2, wnli: 2,
+  cola: 2,
+  mnli: 3,
+  mrpc: 2,
+  'sst-2': 2,
+  'sts-b': 1,
+  qqp: 2,
+  qnli: 2,
+  rte: 2,
+  wnli: 2,
 };
 
-const ALIASES = { n_token: 'vocab_size', hidden_size: 'd_model', num_attention_heads: 'n_head', num_hidden_layers: 'n_layer' };
+const ALIASES = {
+  n_token: 'vocab_size',
+  hidden_size: 'd_model',
+  num_attention_heads: 'n_head',
+  num_hidden_layers: 'n_layer',
+};
 const T = [{ op: 'transpose' }] as const;
 const BIASES = ['r_r_bias', 'r_s_bias', 'r_w_bias'];
 
@@ -71,15 +93,30 @@ function labels(n: number): ModelConfig {
 function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input);
   if (!input.user) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, 'xlnet needs --config (the xlnet_config.json released with the checkpoint)');
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      'xlnet needs --config (the xlnet_config.json released with the checkpoint)',
+    );
   }
   const given = resolveAliases(input.user, ALIASES);
-  let config: ModelConfig = { ...XLNET_DEFAULTS, ...given, model_type: 'xlnet', transformers_version: TRANSFORMERS_VERSION };
+  let config: ModelConfig = {
+    ...XLNET_DEFAULTS,
+    ...given,
+    model_type: 'xlnet',
+    transformers_version: TRANSFORMERS_VERSION,
+  };
   const dModel = intField(config, 'd_model', source);
   const nHead = intField(config, 'n_head', source);
-  if (nHead === 0 || dModel % nHead !== 0) throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: d_model ${dModel} is not divisible by n_head ${nHead}`, { file: source });
+  if (nHead === 0 || dModel % nHead !== 0)
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: d_model ${dModel} is not divisible by n_head ${nHead}`, {
+      file: source,
+    });
   if ('d_head' in given && given['d_head'] !== dModel / nHead) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: d_head ${JSON.stringify(given['d_head'])} must equal d_model / n_head = ${dModel / nHead}`, { file: source });
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${source}: d_head ${JSON.stringify(given['d_head'])} must equal d_model / n_head = ${dModel / nHead}`,
+      { file: source },
+    );
   }
   config['d_head'] = dModel / nHead;
   const task = (input.finetuningTask ?? '').toLowerCase();
@@ -89,7 +126,10 @@ function buildConfig(input: ConfigInput): ModelConfig {
   } else if (task.includes('squad')) {
     config = { ...config, finetuning_task: task, architectures: ['XLNetForQuestionAnswering'] };
   } else {
-    if (task !== '') input.note?.(`--finetuning_task_name ${task} is neither a GLUE task (${Object.keys(GLUE_TASKS_NUM_LABELS).join(', ')}) nor contains 'squad': converted as XLNetLMHeadModel, as transformers does`);
+    if (task !== '')
+      input.note?.(
+        `--finetuning_task_name ${task} is neither a GLUE task (${Object.keys(GLUE_TASKS_NUM_LABELS).join(', ')}) nor contains 'squad': converted as XLNetLMHeadModel, as transformers does`,
+      );
     config = { ...config, architectures: ['XLNetLMHeadModel'] };
   }
   checkAgainstCheckpoint(config, input, source);
@@ -99,20 +139,31 @@ function buildConfig(input: ConfigInput): ModelConfig {
 function checkAgainstCheckpoint(config: ModelConfig, input: ConfigInput, source: string): void {
   const out: Disagreement[] = [];
   const check = (field: string, actual: number | undefined, evidence: string) => {
-    if (actual !== undefined && actual !== config[field]) out.push({ field, config: config[field], checkpoint: actual, evidence });
+    if (actual !== undefined && actual !== config[field])
+      out.push({ field, config: config[field], checkpoint: actual, evidence });
   };
   const emb = shapeOf(input.listing, 'model/transformer/word_embedding/lookup_table');
   check('vocab_size', emb?.[0], 'model/transformer/word_embedding/lookup_table');
   check('d_model', emb?.[1], 'model/transformer/word_embedding/lookup_table');
   const q = shapeOf(input.listing, 'model/transformer/layer_0/rel_attn/q/kernel');
   check('n_head', q?.[1], 'model/transformer/layer_0/rel_attn/q/kernel');
-  check('d_inner', shapeOf(input.listing, 'model/transformer/layer_0/ff/layer_1/kernel')?.[1], 'model/transformer/layer_0/ff/layer_1/kernel');
+  check(
+    'd_inner',
+    shapeOf(input.listing, 'model/transformer/layer_0/ff/layer_1/kernel')?.[1],
+    'model/transformer/layer_0/ff/layer_1/kernel',
+  );
   const layers = countIndexed(input.listing, /^model\/transformer\/layer_(\d+)\//);
   if (layers > 0) check('n_layer', layers, 'model/transformer/layer_{l}/');
   const rw = shapeOf(input.listing, 'model/transformer/r_w_bias');
   if (rw) {
     const untied = rw.length === 3;
-    if (untied !== (config['untie_r'] !== false)) out.push({ field: 'untie_r', config: config['untie_r'], checkpoint: untied, evidence: `model/transformer/r_w_bias [${rw.join(', ')}]` });
+    if (untied !== (config['untie_r'] !== false))
+      out.push({
+        field: 'untie_r',
+        config: config['untie_r'],
+        checkpoint: untied,
+        evidence: `model/transformer/r_w_bias [${rw.join(', ')}]`,
+      });
   }
   refuseDisagreements(out, source, 'Pass the xlnet_config.json of this checkpoint with --config.');
 }
@@ -124,21 +175,50 @@ function rules(config: ModelConfig): readonly Rule[] {
     { from: 'model/transformer/word_embedding/lookup_table', to: 'transformer.word_embedding.weight' },
     { from: 'model/transformer/mask_emb/mask_emb', to: 'transformer.mask_emb' },
   ];
-  for (const p of ['q', 'k', 'v', 'o', 'r']) out.push({ from: `${layer}/rel_attn/${p}/kernel`, to: `${key}.rel_attn.${p}`, note: '3-D [d_model, n_head, d_head], not transposed' });
-  for (const [tf, hf] of [['rel_attn/LayerNorm', 'rel_attn.layer_norm'], ['ff/LayerNorm', 'ff.layer_norm']] as const) {
-    out.push({ from: `${layer}/${tf}/gamma`, to: `${key}.${hf}.weight` }, { from: `${layer}/${tf}/beta`, to: `${key}.${hf}.bias` });
+  for (const p of ['q', 'k', 'v', 'o', 'r'])
+    out.push({
+      from: `${layer}/rel_attn/${p}/kernel`,
+      to: `${key}.rel_attn.${p}`,
+      note: '3-D [d_model, n_head, d_head], not transposed',
+    });
+  for (const [tf, hf] of [
+    ['rel_attn/LayerNorm', 'rel_attn.layer_norm'],
+    ['ff/LayerNorm', 'ff.layer_norm'],
+  ] as const) {
+    out.push(
+      { from: `${layer}/${tf}/gamma`, to: `${key}.${hf}.weight` },
+      { from: `${layer}/${tf}/beta`, to: `${key}.${hf}.bias` },
+    );
   }
   for (const ff of ['layer_1', 'layer_2']) {
-    out.push({ from: `${layer}/ff/${ff}/kernel`, to: `${key}.ff.${ff}.weight`, transforms: T }, { from: `${layer}/ff/${ff}/bias`, to: `${key}.ff.${ff}.bias` });
+    out.push(
+      { from: `${layer}/ff/${ff}/kernel`, to: `${key}.ff.${ff}.weight`, transforms: T },
+      { from: `${layer}/ff/${ff}/bias`, to: `${key}.ff.${ff}.bias` },
+    );
   }
   if (config['untie_r'] !== false) {
-    for (const b of BIASES) out.push({ from: `model/transformer/${b}`, to: `transformer.layer.{layer}.rel_attn.${b}`, split: { axis: 0, as: 'layer' } });
+    for (const b of BIASES)
+      out.push({
+        from: `model/transformer/${b}`,
+        to: `transformer.layer.{layer}.rel_attn.${b}`,
+        split: { axis: 0, as: 'layer' },
+      });
   } else {
     // Tied biases ([n_head, d_head], one for all layers): every layer of the PyTorch model gets the same values.
     const repeat = { count: config['n_layer'] as number, as: 'layer' };
-    for (const b of BIASES) out.push({ from: `model/transformer/${b}`, to: `transformer.layer.{layer}.rel_attn.${b}`, repeat, note: 'untie_r false: one tensor for all layers' });
+    for (const b of BIASES)
+      out.push({
+        from: `model/transformer/${b}`,
+        to: `transformer.layer.{layer}.rel_attn.${b}`,
+        repeat,
+        note: 'untie_r false: one tensor for all layers',
+      });
   }
-  out.push({ from: 'model/transformer/seg_embed', to: 'transformer.layer.{layer}.rel_attn.seg_embed', split: { axis: 0, as: 'layer' } });
+  out.push({
+    from: 'model/transformer/seg_embed',
+    to: 'transformer.layer.{layer}.rel_attn.seg_embed',
+    split: { axis: 0, as: 'layer' },
+  });
   const head = headClass(config);
   if (head === 'XLNetLMHeadModel') out.push({ from: 'model/lm_loss/bias', to: 'lm_loss.bias' });
   if (head === 'XLNetForSequenceClassification') {
@@ -158,7 +238,10 @@ function configSkip(config: ModelConfig): readonly SkipRule[] {
   const out: SkipRule[] = [];
   if (head !== 'XLNetLMHeadModel') out.push({ pattern: '^model/lm_loss/', reason: `LM head: ${head} has none` });
   if (head !== 'XLNetForSequenceClassification') {
-    out.push({ pattern: '^model/(sequnece_summary|regression_[^/]+)/', reason: `classification head: ${head} has none (use --finetuning_task_name)` });
+    out.push({
+      pattern: '^model/(sequnece_summary|regression_[^/]+)/',
+      reason: `classification head: ${head} has none (use --finetuning_task_name)`,
+    });
   } else {
     const task = String(config['finetuning_task']).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     out.push({ pattern: `^model/regression_(?!${task}/)[^/]+/`, reason: 'head of another task' });
@@ -179,7 +262,8 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   ];
   for (let l = 0; l < (config['n_layer'] as number); l++) {
     const p = `transformer.layer.${l}`;
-    for (const m of ['q', 'k', 'v', 'o', 'r']) keys.push({ key: `${p}.rel_attn.${m}`, shape: [d, n, dh], fromConfig: '[d_model, n_head, d_head]' });
+    for (const m of ['q', 'k', 'v', 'o', 'r'])
+      keys.push({ key: `${p}.rel_attn.${m}`, shape: [d, n, dh], fromConfig: '[d_model, n_head, d_head]' });
     for (const b of BIASES) keys.push({ key: `${p}.rel_attn.${b}`, shape: [n, dh], fromConfig: '[n_head, d_head]' });
     keys.push(
       { key: `${p}.rel_attn.seg_embed`, shape: [2, n, dh], fromConfig: '[2, n_head, d_head]' },
@@ -194,7 +278,10 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     );
   }
   if (head === 'XLNetLMHeadModel') {
-    keys.push({ key: 'lm_loss.weight', shape: [v, d], aliasOf: 'transformer.word_embedding.weight' }, { key: 'lm_loss.bias', shape: [v] });
+    keys.push(
+      { key: 'lm_loss.weight', shape: [v, d], aliasOf: 'transformer.word_embedding.weight' },
+      { key: 'lm_loss.bias', shape: [v] },
+    );
   } else if (head === 'XLNetForSequenceClassification') {
     const labelCount = Object.keys((config['id2label'] as object | undefined) ?? { 0: 0, 1: 1 }).length;
     keys.push(
@@ -206,11 +293,16 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   } else {
     // transformers never maps these from a TF checkpoint: from_pretrained initialises them.
     const qa: [string, number[]][] = [
-      ['start_logits.dense.weight', [1, d]], ['start_logits.dense.bias', [1]],
-      ['end_logits.dense_0.weight', [d, 2 * d]], ['end_logits.dense_0.bias', [d]],
-      ['end_logits.LayerNorm.weight', [d]], ['end_logits.LayerNorm.bias', [d]],
-      ['end_logits.dense_1.weight', [1, d]], ['end_logits.dense_1.bias', [1]],
-      ['answer_class.dense_0.weight', [d, 2 * d]], ['answer_class.dense_0.bias', [d]],
+      ['start_logits.dense.weight', [1, d]],
+      ['start_logits.dense.bias', [1]],
+      ['end_logits.dense_0.weight', [d, 2 * d]],
+      ['end_logits.dense_0.bias', [d]],
+      ['end_logits.LayerNorm.weight', [d]],
+      ['end_logits.LayerNorm.bias', [d]],
+      ['end_logits.dense_1.weight', [1, d]],
+      ['end_logits.dense_1.bias', [1]],
+      ['answer_class.dense_0.weight', [d, 2 * d]],
+      ['answer_class.dense_0.bias', [d]],
       ['answer_class.dense_1.weight', [1, d]],
     ];
     for (const [key, shape] of qa) keys.push({ key, shape, optional: true });
@@ -225,7 +317,10 @@ export const xlnet: Architecture = {
   takesFinetuningTask: true,
   buildConfig,
   skip: [
-    { components: ['adam_v', 'adam_m', 'Adam', 'Adam_1', 'global_step', 'beta1_power', 'beta2_power'], reason: 'optimizer slot or step counter' },
+    {
+      components: ['adam_v', 'adam_m', 'Adam', 'Adam_1', 'global_step', 'beta1_power', 'beta2_power'],
+      reason: 'optimizer slot or step counter',
+    },
   ],
   configSkip,
   rules,

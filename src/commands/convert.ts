@@ -109,15 +109,26 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
   const v = parse(argv);
   const modelType = pick(v, 'model_type', 'model-type');
   const checkpoint = pick(v, 'tf_checkpoint', 'tf-checkpoint');
-  if (modelType === undefined) throw new Tf2TorchError(ErrorCode.USAGE, `missing --model_type (one of: ${ARCHITECTURES.map((a) => a.modelType).join(', ')})`);
-  if (checkpoint === undefined) throw new Tf2TorchError(ErrorCode.USAGE, 'missing --tf_checkpoint (the checkpoint prefix, e.g. bert_model.ckpt)');
+  if (modelType === undefined)
+    throw new Tf2TorchError(
+      ErrorCode.USAGE,
+      `missing --model_type (one of: ${ARCHITECTURES.map((a) => a.modelType).join(', ')})`,
+    );
+  if (checkpoint === undefined)
+    throw new Tf2TorchError(ErrorCode.USAGE, 'missing --tf_checkpoint (the checkpoint prefix, e.g. bert_model.ckpt)');
   const dryRun = v['dry-run'] === true || v.dry_run === true;
   const output = pick(v, 'pytorch_dump_output', 'pytorch-dump-output');
-  if (!dryRun && output === undefined) throw new Tf2TorchError(ErrorCode.USAGE, 'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder); or use --dry-run');
+  if (!dryRun && output === undefined)
+    throw new Tf2TorchError(
+      ErrorCode.USAGE,
+      'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder); or use --dry-run',
+    );
   const format = v.format;
-  if (format !== undefined && !FORMATS.includes(format as WeightFormat)) throw new Tf2TorchError(ErrorCode.USAGE, `--format ${format}: expected one of ${FORMATS.join(', ')}`);
+  if (format !== undefined && !FORMATS.includes(format as WeightFormat))
+    throw new Tf2TorchError(ErrorCode.USAGE, `--format ${format}: expected one of ${FORMATS.join(', ')}`);
   const dtype = v.dtype;
-  if (dtype !== undefined && !(DTYPE_CHOICES as readonly string[]).includes(dtype)) throw new Tf2TorchError(ErrorCode.USAGE, `--dtype ${dtype}: expected one of ${DTYPE_CHOICES.join(', ')}`);
+  if (dtype !== undefined && !(DTYPE_CHOICES as readonly string[]).includes(dtype))
+    throw new Tf2TorchError(ErrorCode.USAGE, `--dtype ${dtype}: expected one of ${DTYPE_CHOICES.join(', ')}`);
   const maxShardSize = pick(v, 'max-shard-size', 'max_shard_size');
   const config = v.config;
   const finetuningTask = pick(v, 'finetuning_task_name', 'finetuning-task-name');
@@ -145,7 +156,8 @@ function outputNotes(options: ConvertOptions): string[] {
     checkOutput({ ...options, output: options.output });
     return [];
   } catch (error) {
-    if (isTf2TorchError(error) && error.code === ErrorCode.OUTPUT_EXISTS) return [`a real run would stop: ${error.message}`];
+    if (isTf2TorchError(error) && error.code === ErrorCode.OUTPUT_EXISTS)
+      return [`a real run would stop: ${error.message}`];
     throw error;
   }
 }
@@ -163,7 +175,9 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const showBar = !quiet && io.errIsTTY;
   const result = await convert({
     ...options,
-    ...(showBar ? { onProgress: (done: number, total: number) => (bar ??= progressBar(total, (t) => io.err(t))).update(done) } : {}),
+    ...(showBar
+      ? { onProgress: (done: number, total: number) => (bar ??= progressBar(total, (t) => io.err(t))).update(done) }
+      : {}),
   });
   bar?.finish();
   if (!quiet) {

@@ -52,14 +52,30 @@ export function describeSource(source: TensorSource): InspectJson {
     return { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, role };
   });
   const bytes = tensors.reduce((a, t) => a + t.bytes, 0);
-  return { path: source.path, format: source.format, notes: [...source.notes], tensors, totals: { tensors: tensors.length, bytes, byRole } };
+  return {
+    path: source.path,
+    format: source.format,
+    notes: [...source.notes],
+    tensors,
+    totals: { tensors: tensors.length, bytes, byRole },
+  };
 }
 
-
 function table(report: InspectJson): string {
-  const rows = report.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, formatBytes(t.bytes), t.role === 'weight' ? '' : t.role]);
+  const rows = report.tensors.map((t) => [
+    t.name,
+    t.dtype,
+    `[${t.shape.join(', ')}]`,
+    formatBytes(t.bytes),
+    t.role === 'weight' ? '' : t.role,
+  ]);
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), 0));
-  const lines = rows.map((r) => r.map((cell, c) => (c < 4 ? (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)) : cell)).join('  ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((cell, c) => (c < 4 ? (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)) : cell))
+      .join('  ')
+      .trimEnd(),
+  );
   const { totals } = report;
   const share = (role: TensorRole) => {
     const r = totals.byRole[role];
@@ -82,7 +98,10 @@ function table(report: InspectJson): string {
 async function showTensor(source: TensorSource, name: string, json: boolean, io: CommandIO): Promise<void> {
   const t = source.tensors.find((x) => x.name === name);
   if (t === undefined) {
-    const near = source.tensors.filter((x) => x.name.includes(name.split('/').pop() ?? name)).slice(0, 5).map((x) => `  ${x.name}`);
+    const near = source.tensors
+      .filter((x) => x.name.includes(name.split('/').pop() ?? name))
+      .slice(0, 5)
+      .map((x) => `  ${x.name}`);
     throw new Tf2TorchError(
       ErrorCode.TENSOR_NOT_FOUND,
       `${source.path}: no tensor named '${name}'${near.length ? `; similar names:\n${near.join('\n')}` : ''}`,
@@ -90,7 +109,14 @@ async function showTensor(source: TensorSource, name: string, json: boolean, io:
     );
   }
   const summary = summarizeValues(t.dtype, t.shape, await t.read());
-  const info = { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, role: source.roleOf(t.name), ...summary };
+  const info = {
+    name: t.name,
+    dtype: t.dtype,
+    shape: [...t.shape],
+    bytes: t.byteLength,
+    role: source.roleOf(t.name),
+    ...summary,
+  };
   if (json) {
     io.out(JSON.stringify(info, null, 2));
     return;
@@ -120,7 +146,8 @@ export const inspectCommand: Command = {
       throw new Tf2TorchError(ErrorCode.USAGE, `${(cause as Error).message}\n\n${HELP}`, { cause });
     }
     const [path, ...extra] = parsed.positionals;
-    if (path === undefined || extra.length > 0) throw new Tf2TorchError(ErrorCode.USAGE, `inspect takes exactly one CHECKPOINT\n\n${HELP}`);
+    if (path === undefined || extra.length > 0)
+      throw new Tf2TorchError(ErrorCode.USAGE, `inspect takes exactly one CHECKPOINT\n\n${HELP}`);
     const source = await openTensorSource(path, { verify: parsed.values['no-verify'] !== true });
     try {
       const json = parsed.values.json === true;

@@ -24,27 +24,48 @@ export interface ValueSummary {
 /** A reader of element i as a JS number (bigint-valued types are converted, possibly rounding). */
 function elementReader(dtype: DType, view: DataView): ((i: number) => number) | undefined {
   switch (dtype) {
-    case 'float32': return (i) => view.getFloat32(i * 4, true);
-    case 'float64': return (i) => view.getFloat64(i * 8, true);
-    case 'float16': return (i) => floatFromBits(halfToFloatBits(view.getUint16(i * 2, true)));
-    case 'bfloat16': return (i) => floatFromBits(view.getUint16(i * 2, true) << 16);
-    case 'int8': return (i) => view.getInt8(i);
-    case 'uint8': return (i) => view.getUint8(i);
-    case 'bool': return (i) => view.getUint8(i);
-    case 'int16': return (i) => view.getInt16(i * 2, true);
-    case 'uint16': return (i) => view.getUint16(i * 2, true);
-    case 'int32': return (i) => view.getInt32(i * 4, true);
-    case 'uint32': return (i) => view.getUint32(i * 4, true);
-    case 'int64': return (i) => Number(view.getBigInt64(i * 8, true));
-    case 'uint64': return (i) => Number(view.getBigUint64(i * 8, true));
-    case 'complex64': return (i) => view.getFloat32(i * 4, true); // per scalar (re, im, re, …)
-    case 'complex128': return (i) => view.getFloat64(i * 8, true);
-    default: return undefined;
+    case 'float32':
+      return (i) => view.getFloat32(i * 4, true);
+    case 'float64':
+      return (i) => view.getFloat64(i * 8, true);
+    case 'float16':
+      return (i) => floatFromBits(halfToFloatBits(view.getUint16(i * 2, true)));
+    case 'bfloat16':
+      return (i) => floatFromBits(view.getUint16(i * 2, true) << 16);
+    case 'int8':
+      return (i) => view.getInt8(i);
+    case 'uint8':
+      return (i) => view.getUint8(i);
+    case 'bool':
+      return (i) => view.getUint8(i);
+    case 'int16':
+      return (i) => view.getInt16(i * 2, true);
+    case 'uint16':
+      return (i) => view.getUint16(i * 2, true);
+    case 'int32':
+      return (i) => view.getInt32(i * 4, true);
+    case 'uint32':
+      return (i) => view.getUint32(i * 4, true);
+    case 'int64':
+      return (i) => Number(view.getBigInt64(i * 8, true));
+    case 'uint64':
+      return (i) => Number(view.getBigUint64(i * 8, true));
+    case 'complex64':
+      return (i) => view.getFloat32(i * 4, true); // per scalar (re, im, re, …)
+    case 'complex128':
+      return (i) => view.getFloat64(i * 8, true);
+    default:
+      return undefined;
   }
 }
 
 /** Summary of `bytes` holding a tensor of `dtype` and `shape`; `firstCount` values are listed. */
-export function summarizeValues(dtype: DType, shape: readonly number[], bytes: Uint8Array, firstCount = 10): ValueSummary {
+export function summarizeValues(
+  dtype: DType,
+  shape: readonly number[],
+  bytes: Uint8Array,
+  firstCount = 10,
+): ValueSummary {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const read = elementReader(dtype, view);
   if (read === undefined) return { count: numElements(shape), first: [`(${bytes.length} raw stored bytes)`] };

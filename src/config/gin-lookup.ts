@@ -14,7 +14,11 @@ export async function readGinFile(path: string): Promise<GinConfig> {
   const file = await RandomAccessFile.open(path);
   try {
     if (file.size > MAX_GIN_BYTES) {
-      throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: ${file.size} bytes exceed the limit of ${MAX_GIN_BYTES} for a gin file`, { file: path });
+      throw new Tf2TorchError(
+        ErrorCode.LIMIT,
+        `${path}: ${file.size} bytes exceed the limit of ${MAX_GIN_BYTES} for a gin file`,
+        { file: path },
+      );
     }
     return parseGin(new TextDecoder().decode(await file.readAt(0, file.size, 'gin config')), path);
   } finally {
@@ -40,26 +44,45 @@ export function ginBinding(config: GinConfig, configurable: string, param: strin
 
 /** Replaces every `%macro` inside `value` by the macro's value; an unknown macro is E_CONFIG. */
 export function resolveGinValue(config: GinConfig, value: GinValue, depth = 0): GinValue {
-  if (depth > MAX_MACRO_DEPTH) throw new Tf2TorchError(ErrorCode.CONFIG, `${config.file}: macros nested deeper than ${MAX_MACRO_DEPTH} (a cycle?)`, { file: config.file });
+  if (depth > MAX_MACRO_DEPTH)
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${config.file}: macros nested deeper than ${MAX_MACRO_DEPTH} (a cycle?)`,
+      { file: config.file },
+    );
   if (Array.isArray(value)) return value.map((v) => resolveGinValue(config, v, depth + 1));
   if (value === null || typeof value !== 'object') return value;
   switch (value.kind) {
     case 'macro': {
       const macro = config.macros.get(value.name);
-      if (!macro) throw new Tf2TorchError(ErrorCode.CONFIG, `${config.file}: macro %${value.name} is used but never defined`, { file: config.file });
+      if (!macro)
+        throw new Tf2TorchError(ErrorCode.CONFIG, `${config.file}: macro %${value.name} is used but never defined`, {
+          file: config.file,
+        });
       return resolveGinValue(config, macro.value, depth + 1);
     }
     case 'tuple':
       return { kind: 'tuple', items: value.items.map((v) => resolveGinValue(config, v, depth + 1)) };
     case 'dict':
-      return { kind: 'dict', entries: value.entries.map(([k, v]) => [resolveGinValue(config, k, depth + 1), resolveGinValue(config, v, depth + 1)]) };
+      return {
+        kind: 'dict',
+        entries: value.entries.map(([k, v]) => [
+          resolveGinValue(config, k, depth + 1),
+          resolveGinValue(config, v, depth + 1),
+        ]),
+      };
     default:
       return value;
   }
 }
 
 /** The resolved value gin would pass as `param` to `configurable` in `scope`, with where it came from. */
-export function ginParam(config: GinConfig, configurable: string, param: string, scope = ''): { value: GinValue; from: string } | undefined {
+export function ginParam(
+  config: GinConfig,
+  configurable: string,
+  param: string,
+  scope = '',
+): { value: GinValue; from: string } | undefined {
   const b = ginBinding(config, configurable, param, scope);
   if (!b) return undefined;
   const key = `${b.scope ? `${b.scope}/` : ''}${b.configurable}.${b.param}`;

@@ -17,11 +17,24 @@ export const MAX_GIN_BYTES = 4 * 1024 * 1024;
 /** Nesting of lists/tuples/dicts; gin values are shallow in practice. */
 export const MAX_GIN_DEPTH = 64;
 
-export interface GinTuple { readonly kind: 'tuple'; readonly items: GinValue[] }
-export interface GinDict { readonly kind: 'dict'; readonly entries: [GinValue, GinValue][] }
-export interface GinMacro { readonly kind: 'macro'; readonly name: string }
+export interface GinTuple {
+  readonly kind: 'tuple';
+  readonly items: GinValue[];
+}
+export interface GinDict {
+  readonly kind: 'dict';
+  readonly entries: [GinValue, GinValue][];
+}
+export interface GinMacro {
+  readonly kind: 'macro';
+  readonly name: string;
+}
 /** `@name` (evaluate false) or `@name()` (evaluate true: gin calls it). */
-export interface GinReference { readonly kind: 'reference'; readonly name: string; readonly evaluate: boolean }
+export interface GinReference {
+  readonly kind: 'reference';
+  readonly name: string;
+  readonly evaluate: boolean;
+}
 export type GinValue = null | boolean | number | string | GinValue[] | GinTuple | GinDict | GinMacro | GinReference;
 
 export interface GinBinding {
@@ -47,11 +60,23 @@ export interface GinConfig {
 const KEY = /^[A-Za-z_][\w.]*(?:\/[A-Za-z_][\w.]*)*/;
 const NAME = /^[A-Za-z_][\w.]*(?:\/[A-Za-z_][\w.]*)*/;
 const NUMBER = /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)/;
-const ESCAPES: Readonly<Record<string, string>> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0' };
+const ESCAPES: Readonly<Record<string, string>> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '0': '\0',
+};
 
 export function parseGin(text: string, file = '<gin>'): GinConfig {
   if (text.length > MAX_GIN_BYTES) {
-    throw new Tf2TorchError(ErrorCode.LIMIT, `${file}: ${text.length} characters exceed the limit of ${MAX_GIN_BYTES} for a gin file`, { file });
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${file}: ${text.length} characters exceed the limit of ${MAX_GIN_BYTES} for a gin file`,
+      { file },
+    );
   }
   return new GinParser(text, file).file();
 }
@@ -81,7 +106,10 @@ class GinParser {
     const line = this.line();
     const lineStart = this.text.lastIndexOf('\n', this.at - 1) + 1;
     const snippet = this.text.slice(lineStart, this.text.indexOf('\n', lineStart) >>> 0).slice(0, 100);
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${this.config.file}:${line}: ${what} in ${JSON.stringify(snippet)}`, { file: this.config.file, offset: this.at });
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${this.config.file}:${line}: ${what} in ${JSON.stringify(snippet)}`, {
+      file: this.config.file,
+      offset: this.at,
+    });
   }
 
   /** Skips spaces, `\`-continuations and comments; newlines too when `newlines` (inside brackets). */
@@ -89,7 +117,8 @@ class GinParser {
     for (;;) {
       const c = this.text[this.at];
       if (c === ' ' || c === '\t' || c === '\r' || (newlines && c === '\n')) this.at++;
-      else if (c === '\\' && /^\\\r?\n/.test(this.text.slice(this.at, this.at + 3))) this.at += this.text[this.at + 1] === '\r' ? 3 : 2;
+      else if (c === '\\' && /^\\\r?\n/.test(this.text.slice(this.at, this.at + 3)))
+        this.at += this.text[this.at + 1] === '\r' ? 3 : 2;
       else if (c === '#') while (this.at < this.text.length && this.text[this.at] !== '\n') this.at++;
       else return;
     }
@@ -144,7 +173,13 @@ class GinParser {
       this.config.macros.set(key, { value, line });
       return;
     }
-    this.config.bindings.push({ scope, configurable: selector.slice(0, dot), param: selector.slice(dot + 1), value, line });
+    this.config.bindings.push({
+      scope,
+      configurable: selector.slice(0, dot),
+      param: selector.slice(dot + 1),
+      value,
+      line,
+    });
   }
 
   private value(depth: number): GinValue {
@@ -221,7 +256,9 @@ class GinParser {
 
   /** A Python string literal: single, double or triple quoted, with the common escapes. */
   private string(): string {
-    const quote = this.text.startsWith(this.text[this.at]!.repeat(3), this.at) ? this.text[this.at]!.repeat(3) : this.text[this.at]!;
+    const quote = this.text.startsWith(this.text[this.at]!.repeat(3), this.at)
+      ? this.text[this.at]!.repeat(3)
+      : this.text[this.at]!;
     this.at += quote.length;
     let out = '';
     for (;;) {

@@ -22,20 +22,35 @@ const VARIABLE_LINE = /^Variable\s+(\S+)\s+size\s+(\d+)\s+slice_size\s+\d+\s+Sha
 export function parseMeshModelInfo(text: string, file = 'model-info.txt'): MeshVariable[] {
   const lines = text.split('\n');
   if (lines.length > MAX_MODEL_INFO_LINES) {
-    throw new Tf2TorchError(ErrorCode.LIMIT, `${file}: ${lines.length} lines exceed the limit of ${MAX_MODEL_INFO_LINES}`, { file });
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${file}: ${lines.length} lines exceed the limit of ${MAX_MODEL_INFO_LINES}`,
+      { file },
+    );
   }
   const variables: MeshVariable[] = [];
   for (const [i, line] of lines.entries()) {
     if (!line.startsWith('Variable ')) continue;
     const m = VARIABLE_LINE.exec(line);
-    if (!m) throw new Tf2TorchError(ErrorCode.MALFORMED, `${file}:${i + 1}: unreadable variable line ${JSON.stringify(line.slice(0, 120))}`, { file });
+    if (!m)
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${file}:${i + 1}: unreadable variable line ${JSON.stringify(line.slice(0, 120))}`,
+        { file },
+      );
     const dims = m[3]!.trim() === '' ? [] : m[3]!.split(',').map((d) => d.trim().split('='));
     if (!dims.every((d) => d.length === 2 && /^\d+$/.test(d[1]!))) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${file}:${i + 1}: unreadable shape ${JSON.stringify(m[3])}`, { file });
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${file}:${i + 1}: unreadable shape ${JSON.stringify(m[3])}`, {
+        file,
+      });
     }
     const shape = dims.map((d) => Number(d[1]));
     if (shape.reduce((a, b) => a * b, 1) !== Number(m[2])) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${file}:${i + 1}: ${m[1]} has size ${m[2]} but shape [${shape.join(', ')}]`, { file, tensor: m[1] });
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${file}:${i + 1}: ${m[1]} has size ${m[2]} but shape [${shape.join(', ')}]`,
+        { file, tensor: m[1] },
+      );
     }
     variables.push({ name: m[1]!, shape, dims: dims.map((d) => d[0]!) });
   }

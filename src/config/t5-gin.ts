@@ -52,30 +52,60 @@ export interface ListedVariable {
 }
 
 const ALL_FIELDS: T5Field[] = [
-  'vocab_size', 'd_model', 'd_kv', 'd_ff', 'num_layers', 'num_decoder_layers', 'num_heads',
-  'relative_attention_num_buckets', 'dropout_rate', 'layer_norm_epsilon', 'feed_forward_proj', 'tie_word_embeddings',
+  'vocab_size',
+  'd_model',
+  'd_kv',
+  'd_ff',
+  'num_layers',
+  'num_decoder_layers',
+  'num_heads',
+  'relative_attention_num_buckets',
+  'dropout_rate',
+  'layer_norm_epsilon',
+  'feed_forward_proj',
+  'tie_word_embeddings',
 ];
 
 /** Mesh activation names → the names T5Config uses in feed_forward_proj. */
-const ACTIVATIONS: Readonly<Record<string, string>> = { relu: 'relu', gelu: 'gelu', gelu_new: 'gelu_new', swish: 'silu', silu: 'silu' };
+const ACTIVATIONS: Readonly<Record<string, string>> = {
+  relu: 'relu',
+  gelu: 'gelu',
+  gelu_new: 'gelu_new',
+  swish: 'silu',
+  silu: 'silu',
+};
 
 function feedForwardProj(value: GinValue, file: string): string {
-  const items = Array.isArray(value) ? value : value !== null && typeof value === 'object' && value.kind === 'tuple' ? value.items : [value];
+  const items = Array.isArray(value)
+    ? value
+    : value !== null && typeof value === 'object' && value.kind === 'tuple'
+      ? value.items
+      : [value];
   const act = (v: GinValue) => (typeof v === 'string' ? ACTIVATIONS[v] : undefined);
   if (items.length === 1 && act(items[0]!)) return act(items[0]!)!;
   if (items.length === 2 && act(items[0]!) && items[1] === 'linear') return `gated-${act(items[0]!)!}`;
-  throw new Tf2TorchError(ErrorCode.CONFIG, `${file}: DenseReluDense.activation ${JSON.stringify(value)} has no T5Config feed_forward_proj equivalent`, { file });
+  throw new Tf2TorchError(
+    ErrorCode.CONFIG,
+    `${file}: DenseReluDense.activation ${JSON.stringify(value)} has no T5Config feed_forward_proj equivalent`,
+    { file },
+  );
 }
 
 function number(value: GinValue, from: string, file: string, integer: boolean): number {
   if (typeof value !== 'number' || (integer && !Number.isSafeInteger(value))) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${file}: ${from} is ${JSON.stringify(value)}, expected ${integer ? 'an integer' : 'a number'}`, { file });
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${file}: ${from} is ${JSON.stringify(value)}, expected ${integer ? 'an integer' : 'a number'}`,
+      { file },
+    );
   }
   return value;
 }
 
 /** Facts the variable shapes establish, with the variable each comes from. */
-function fromListing(listing: readonly ListedVariable[]): Partial<Record<T5Field, { value: number | string | boolean; from: string }>> {
+function fromListing(
+  listing: readonly ListedVariable[],
+): Partial<Record<T5Field, { value: number | string | boolean; from: string }>> {
   const byName = new Map(listing.map((v) => [v.name, v]));
   const facts: Partial<Record<T5Field, { value: number | string | boolean; from: string }>> = {};
   const put = (field: T5Field, value: number | string | boolean | undefined, from: string) => {
@@ -86,8 +116,13 @@ function fromListing(listing: readonly ListedVariable[]): Partial<Record<T5Field
     put('vocab_size', embedding.shape[0], 'shared/embedding shape[0]');
     put('d_model', embedding.shape[1], 'shared/embedding shape[1]');
   }
-  for (const [stack, field] of [['encoder', 'num_layers'], ['decoder', 'num_decoder_layers']] as const) {
-    const blocks = new Set(listing.map((v) => new RegExp(`^${stack}/block_(\\d+)/`).exec(v.name)?.[1]).filter((b) => b !== undefined));
+  for (const [stack, field] of [
+    ['encoder', 'num_layers'],
+    ['decoder', 'num_decoder_layers'],
+  ] as const) {
+    const blocks = new Set(
+      listing.map((v) => new RegExp(`^${stack}/block_(\\d+)/`).exec(v.name)?.[1]).filter((b) => b !== undefined),
+    );
     if (blocks.size > 0) put(field, blocks.size, `${blocks.size} ${stack}/block_NNN scopes`);
   }
   const bias = byName.get('encoder/block_000/layer_000/SelfAttention/relative_attention_bias');
@@ -102,7 +137,12 @@ function fromListing(listing: readonly ListedVariable[]): Partial<Record<T5Field
   const ffPrefix = 'encoder/block_000/layer_001/DenseReluDense/';
   const wi = byName.get(`${ffPrefix}wi/kernel`) ?? byName.get(`${ffPrefix}wi_0/kernel`);
   if (wi?.shape.length === 2) put('d_ff', wi.shape[1], `${wi.name} shape[1]`);
-  if (embedding) put('tie_word_embeddings', !byName.has('decoder/logits/kernel'), `decoder/logits/kernel ${byName.has('decoder/logits/kernel') ? 'present' : 'absent'}`);
+  if (embedding)
+    put(
+      'tie_word_embeddings',
+      !byName.has('decoder/logits/kernel'),
+      `decoder/logits/kernel ${byName.has('decoder/logits/kernel') ? 'present' : 'absent'}`,
+    );
   return facts;
 }
 
@@ -117,11 +157,19 @@ export function t5ConfigFromGin(gin: GinConfig, listing?: readonly ListedVariabl
     const first = found[0];
     const other = found.find((f) => JSON.stringify(f.value) !== JSON.stringify(first?.value));
     if (first && other) {
-      throw new Tf2TorchError(ErrorCode.CONFIG, `${file}: ${first.from} = ${JSON.stringify(first.value)} but ${other.from} = ${JSON.stringify(other.value)}; T5Config has one value for both`, { file });
+      throw new Tf2TorchError(
+        ErrorCode.CONFIG,
+        `${file}: ${first.from} = ${JSON.stringify(first.value)} but ${other.from} = ${JSON.stringify(other.value)}; T5Config has one value for both`,
+        { file },
+      );
     }
     return first;
   };
-  const setFrom = (field: T5Field, found: { value: GinValue; from: string } | undefined, convert: (v: GinValue, from: string) => number | string | boolean) => {
+  const setFrom = (
+    field: T5Field,
+    found: { value: GinValue; from: string } | undefined,
+    convert: (v: GinValue, from: string) => number | string | boolean,
+  ) => {
     if (!found || found.value === null) return;
     config[field] = convert(found.value, found.from);
     sources[field] = `gin: ${found.from}`;
@@ -139,24 +187,47 @@ export function t5ConfigFromGin(gin: GinConfig, listing?: readonly ListedVariabl
   setFrom('dropout_rate', read('sublayer_dropout', 'dropout_rate', ['']), float);
   setFrom('layer_norm_epsilon', read('sublayer_rms_norm', 'epsilon', ['']), float);
   setFrom('relative_attention_num_buckets', read('SelfAttention', 'relative_attention_num_buckets'), int);
-  setFrom('tie_word_embeddings', read('Unitransformer', 'shared_embedding_and_softmax_weights', ['decoder']), (v, from) => {
-    if (typeof v !== 'boolean') throw new Tf2TorchError(ErrorCode.CONFIG, `${file}: ${from} is ${JSON.stringify(v)}, expected True or False`, { file });
-    return v;
-  });
+  setFrom(
+    'tie_word_embeddings',
+    read('Unitransformer', 'shared_embedding_and_softmax_weights', ['decoder']),
+    (v, from) => {
+      if (typeof v !== 'boolean')
+        throw new Tf2TorchError(ErrorCode.CONFIG, `${file}: ${from} is ${JSON.stringify(v)}, expected True or False`, {
+          file,
+        });
+      return v;
+    },
+  );
 
-  for (const [field, fact] of Object.entries(listing ? fromListing(listing) : {}) as [T5Field, { value: number | string | boolean; from: string }][]) {
+  for (const [field, fact] of Object.entries(listing ? fromListing(listing) : {}) as [
+    T5Field,
+    { value: number | string | boolean; from: string },
+  ][]) {
     if (config[field] === undefined) {
       config[field] = fact.value;
       sources[field] = fact.from;
     } else if (config[field] !== fact.value) {
-      throw new Tf2TorchError(ErrorCode.CONFIG, `${field}: the gin says ${JSON.stringify(config[field])} (${sources[field]}) but the ${fact.from.replace('checkpoint: ', 'checkpoint\u2019s ')} says ${JSON.stringify(fact.value)}`, { file });
+      throw new Tf2TorchError(
+        ErrorCode.CONFIG,
+        `${field}: the gin says ${JSON.stringify(config[field])} (${sources[field]}) but the ${fact.from.replace('checkpoint: ', 'checkpoint\u2019s ')} says ${JSON.stringify(fact.value)}`,
+        { file },
+      );
     }
   }
   // a gated feed-forward (wi_0 / wi_1) needs a 'gated-' activation, and the other way round
   const gatedInListing = listing?.some((v) => v.name.endsWith('/DenseReluDense/wi_0/kernel'));
   const proj = config['feed_forward_proj'];
-  if (gatedInListing !== undefined && listing!.some((v) => /\/DenseReluDense\/wi(_0)?\/kernel$/.test(v.name)) && typeof proj === 'string' && proj.startsWith('gated-') !== gatedInListing) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `feed_forward_proj '${proj}' (${sources.feed_forward_proj}) does not match the checkpoint, whose feed-forward ${gatedInListing ? 'has' : 'has no'} wi_0/wi_1 kernels`, { file });
+  if (
+    gatedInListing !== undefined &&
+    listing!.some((v) => /\/DenseReluDense\/wi(_0)?\/kernel$/.test(v.name)) &&
+    typeof proj === 'string' &&
+    proj.startsWith('gated-') !== gatedInListing
+  ) {
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `feed_forward_proj '${proj}' (${sources.feed_forward_proj}) does not match the checkpoint, whose feed-forward ${gatedInListing ? 'has' : 'has no'} wi_0/wi_1 kernels`,
+      { file },
+    );
   }
   return { config: config as T5ConfigFields, sources, missing: ALL_FIELDS.filter((f) => config[f] === undefined) };
 }

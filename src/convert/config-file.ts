@@ -16,7 +16,11 @@ export function readSidecar(path: string): string | undefined {
   if (!existsSync(path) || !statSync(path).isFile()) return undefined;
   const size = statSync(path).size;
   if (size > MAX_SIDECAR_BYTES) {
-    throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: ${size} bytes is too large for a config or tokenizer file (limit ${MAX_SIDECAR_BYTES})`, { file: path });
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${path}: ${size} bytes is too large for a config or tokenizer file (limit ${MAX_SIDECAR_BYTES})`,
+      { file: path },
+    );
   }
   return readFileSync(path, 'utf8');
 }
@@ -26,7 +30,10 @@ export function parseConfigText(text: string, path: string): ModelConfig {
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${path}: not valid JSON (${(cause as Error).message})`, { file: path, cause });
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${path}: not valid JSON (${(cause as Error).message})`, {
+      file: path,
+      cause,
+    });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Tf2TorchError(ErrorCode.CONFIG, `${path}: a config must be a JSON object`, { file: path });
@@ -41,7 +48,10 @@ export function readConfigFile(path: string): ModelConfig {
 }
 
 /** The first of `names` present in `dir`, parsed. */
-export function findConfigBeside(dir: string, names: readonly string[]): { config: ModelConfig; path: string } | undefined {
+export function findConfigBeside(
+  dir: string,
+  names: readonly string[],
+): { config: ModelConfig; path: string } | undefined {
   for (const name of names) {
     const path = join(dir, name);
     const text = readSidecar(path);

@@ -18,7 +18,15 @@ import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import type { DType } from '../tensor.js';
 import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
-import { buildFolderAtomically, checkNotOverInput, checkOverwrite, displayPath, outputKindOf, type OutputKind, type WeightFormat } from './output.js';
+import {
+  buildFolderAtomically,
+  checkNotOverInput,
+  checkOverwrite,
+  displayPath,
+  outputKindOf,
+  type OutputKind,
+  type WeightFormat,
+} from './output.js';
 import { planToStateDict } from './tensors.js';
 
 export interface ConvertOptions {
@@ -68,13 +76,18 @@ export interface ConvertResult extends PlannedConversion {
 /** `--config some/folder/`: name the file to give instead, when the folder has one. */
 function configIsFolder(path: string, architecture: Architecture): Tf2TorchError {
   const inside = (architecture.configFileNames ?? []).filter((name) => existsSync(join(path, name)));
-  const hint = inside.length > 0 ? `: give the file itself, e.g. --config ${join(path, inside[0] as string)}` : ': give the config file itself (a JSON file)';
+  const hint =
+    inside.length > 0
+      ? `: give the file itself, e.g. --config ${join(path, inside[0] as string)}`
+      : ': give the config file itself (a JSON file)';
   return new Tf2TorchError(ErrorCode.USAGE, `--config ${path} is a folder${hint}`, { file: path });
 }
 
 /** Where the checkpoint lives, from the path as typed (before opening): the path and its folder. */
 function typedInputs(checkpoint: string): string[] {
-  return existsSync(checkpoint) && statSync(checkpoint).isDirectory() ? [checkpoint] : [checkpoint, dirname(resolve(checkpoint))];
+  return existsSync(checkpoint) && statSync(checkpoint).isDirectory()
+    ? [checkpoint]
+    : [checkpoint, dirname(resolve(checkpoint))];
 }
 
 /**
@@ -84,8 +97,15 @@ function typedInputs(checkpoint: string): string[] {
 export function checkOutput(options: ConvertOptions & { readonly output: string }): OutputKind {
   const { output } = options;
   const outputKind = outputKindOf(output);
-  if (outputKind !== 'folder' && options.format !== undefined && options.format !== (outputKind === 'torch-file' ? 'pytorch' : 'safetensors')) {
-    throw new Tf2TorchError(ErrorCode.USAGE, `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs: end the path with '/')`);
+  if (
+    outputKind !== 'folder' &&
+    options.format !== undefined &&
+    options.format !== (outputKind === 'torch-file' ? 'pytorch' : 'safetensors')
+  ) {
+    throw new Tf2TorchError(
+      ErrorCode.USAGE,
+      `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs: end the path with '/')`,
+    );
   }
   checkNotOverInput(output, outputKind, typedInputs(options.checkpoint));
   checkOverwrite(output, outputKind, options.force ?? false);
@@ -98,9 +118,10 @@ function sidecarDir(source: TensorSource): string {
 
 async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion & { source: TensorSource }> {
   const architecture = getArchitecture(options.modelType);
-  const pickled = architecture.input === 'pickled-checkpoint'
-    ? await openTorchFile(options.checkpoint, { policy: 'checkpoint', verify: options.verify ?? true })
-    : undefined;
+  const pickled =
+    architecture.input === 'pickled-checkpoint'
+      ? await openTorchFile(options.checkpoint, { policy: 'checkpoint', verify: options.verify ?? true })
+      : undefined;
   const source = pickled ?? (await openTensorSource(options.checkpoint, { verify: options.verify ?? true }));
   try {
     const names = source.tensors.map((t) => t.name);
@@ -116,7 +137,8 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
     let userPath: string | undefined;
     const configNotes: string[] = [];
     if (options.config !== undefined && options.config !== '') {
-      if (existsSync(options.config) && statSync(options.config).isDirectory()) throw configIsFolder(options.config, architecture);
+      if (existsSync(options.config) && statSync(options.config).isDirectory())
+        throw configIsFolder(options.config, architecture);
       user = readConfigFile(options.config);
       userPath = options.config;
     } else if (architecture.configFileNames) {
@@ -127,9 +149,22 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       }
     }
     if (options.finetuningTask !== undefined && architecture.takesFinetuningTask !== true) {
-      configNotes.push(`--finetuning_task_name ${options.finetuningTask} is ignored: only ${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).map((a) => a.modelType).join(', ')} use${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).length === 1 ? 's' : ''} it (transformers-cli ignores it silently)`);
+      configNotes.push(
+        `--finetuning_task_name ${options.finetuningTask} is ignored: only ${ARCHITECTURES.filter(
+          (a) => a.takesFinetuningTask === true,
+        )
+          .map((a) => a.modelType)
+          .join(
+            ', ',
+          )} use${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).length === 1 ? 's' : ''} it (transformers-cli ignores it silently)`,
+      );
     }
-    const listing = source.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, ...(t.view === undefined ? {} : { view: t.view }) }));
+    const listing = source.tensors.map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      ...(t.view === undefined ? {} : { view: t.view }),
+    }));
     const config = architecture.buildConfig({
       ...(user === undefined ? {} : { user }),
       ...(userPath === undefined ? {} : { userPath }),
@@ -143,7 +178,16 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       ...(options.skipUnknown === undefined ? {} : { skipUnknown: options.skipUnknown }),
       ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
     });
-    return { plan, config, architecture, checkpointPath: source.path, checkpointDir: dir, notes: [...source.notes, ...configNotes], source, ...(pickled === undefined ? {} : { embedded: pickled.root }) };
+    return {
+      plan,
+      config,
+      architecture,
+      checkpointPath: source.path,
+      checkpointDir: dir,
+      notes: [...source.notes, ...configNotes],
+      source,
+      ...(pickled === undefined ? {} : { embedded: pickled.root }),
+    };
   } catch (error) {
     await source.close();
     throw error;
@@ -164,7 +208,11 @@ function shardSize(value: number | string | undefined): number {
 
 /** Converts a checkpoint into `options.output` (file or Hugging Face folder), atomically. */
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
-  if (options.output === undefined || options.output === '') throw new Tf2TorchError(ErrorCode.USAGE, 'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder)');
+  if (options.output === undefined || options.output === '')
+    throw new Tf2TorchError(
+      ErrorCode.USAGE,
+      'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder)',
+    );
   const output = options.output;
   const outputKind = checkOutput({ ...options, output });
   const format: WeightFormat = options.format ?? 'safetensors';
@@ -193,7 +241,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
         await writeFile(join(tmp, 'config.json'), configText);
         files.push('config.json');
         for (const f of format === 'both' ? (['safetensors', 'pytorch'] as const) : [format]) {
-          files.push(...(await writeWeights(tmp, entries, { format: f, maxShardSize, onProgress: progress, ...container })));
+          files.push(
+            ...(await writeWeights(tmp, entries, { format: f, maxShardSize, onProgress: progress, ...container })),
+          );
           base += plan.totalBytes;
         }
         for (const tok of architecture.tokenizerFiles ?? []) {
@@ -204,7 +254,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             await writeFile(join(tmp, tok.to), await readFile(found));
             files.push(tok.to);
           } else {
-            warnings.push(`no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`);
+            warnings.push(
+              `no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`,
+            );
           }
         }
         for (const extra of architecture.extraFiles?.(config, planned.embedded) ?? []) {
@@ -220,7 +272,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       files.push(name);
       const configPath = join(dirname(output), 'config.json');
       if (existsSync(configPath) && options.force !== true) {
-        warnings.push(`${displayPath(configPath)} exists: left unchanged (it may describe another model; --force replaces it)`);
+        warnings.push(
+          `${displayPath(configPath)} exists: left unchanged (it may describe another model; --force replaces it)`,
+        );
       } else {
         await writeFileAtomically(configPath, (handle) => writeFile(handle, configText));
         files.push('config.json');
@@ -239,6 +293,8 @@ const FLOAT_DTYPES: readonly DType[] = ['float16', 'bfloat16', 'float32', 'float
  * they share one), so that `from_pretrained(..., torch_dtype="auto")` loads them as they are.
  */
 function withTorchDType(config: ModelConfig, plan: Plan): ModelConfig {
-  const floats = new Set(plan.outputs.filter((o) => o.kind === 'tensor' && FLOAT_DTYPES.includes(o.dtype)).map((o) => o.dtype));
+  const floats = new Set(
+    plan.outputs.filter((o) => o.kind === 'tensor' && FLOAT_DTYPES.includes(o.dtype)).map((o) => o.dtype),
+  );
   return floats.size === 1 ? { ...config, torch_dtype: [...floats][0] } : config;
 }

@@ -35,9 +35,15 @@ export function checkOverwrite(path: string, kind: OutputKind, force: boolean): 
   const isDir = statSync(path).isDirectory();
   if (kind === 'folder' && isDir && readdirSync(path).length === 0) return;
   if (kind !== 'folder' && isDir) {
-    throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} is a directory; end the path with '/' to write a Hugging Face folder into it`, { file: path });
+    throw new Tf2TorchError(
+      ErrorCode.OUTPUT_EXISTS,
+      `${path} is a directory; end the path with '/' to write a Hugging Face folder into it`,
+      { file: path },
+    );
   }
-  throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, { file: path });
+  throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, {
+    file: path,
+  });
 }
 
 /** A path as the user can reuse it in messages: relative when under the working directory, absolute otherwise. */
@@ -73,7 +79,11 @@ export function checkNotOverInput(output: string, kind: OutputKind, inputs: read
       );
     }
     if (kind !== 'folder' && input === target) {
-      throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `--pytorch_dump_output ${output} is the checkpoint being converted: choose another file name`, { file: output });
+      throw new Tf2TorchError(
+        ErrorCode.OUTPUT_EXISTS,
+        `--pytorch_dump_output ${output} is the checkpoint being converted: choose another file name`,
+        { file: output },
+      );
     }
   }
 }

@@ -29,7 +29,9 @@ export function progressBar(total: number, write: (text: string) => void, now: (
     const eta = rate > 0 ? (total - done) / rate : NaN;
     const filled = Math.round(fraction * WIDTH);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}`;
-    write(`\r[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${duration(eta)}  `);
+    write(
+      `\r[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${duration(eta)}  `,
+    );
   };
   return {
     update(n) {

@@ -28,7 +28,13 @@ type Compute = (pool: BufferPool | undefined) => Promise<Computed>;
  * `stream()` computes into pooled buffers and takes them back when the consumer asks for more (or
  * stops): a consumer must be done with the chunk by then, as the writers are once `write` resolved.
  */
-function computedTensor(name: string, dtype: DType, shape: readonly number[], compute: Compute, pool: BufferPool): TensorRef {
+function computedTensor(
+  name: string,
+  dtype: DType,
+  shape: readonly number[],
+  compute: Compute,
+  pool: BufferPool,
+): TensorRef {
   const byteLength = numElements(shape) * DTYPES[dtype].itemSize;
   return {
     name,
@@ -40,7 +46,8 @@ function computedTensor(name: string, dtype: DType, shape: readonly number[], co
     // next tensor is being computed (chunking would only add round trips).
     async *stream() {
       const { bytes, pooled } = await compute(pool);
-      if (bytes.byteLength !== byteLength) throw new Error(`${name}: computed ${bytes.byteLength} bytes, expected ${byteLength}`);
+      if (bytes.byteLength !== byteLength)
+        throw new Error(`${name}: computed ${bytes.byteLength} bytes, expected ${byteLength}`);
       try {
         yield bytes;
       } finally {
@@ -61,7 +68,8 @@ export function generateBytes(g: Generator, dtype: DType, shape: readonly number
     for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);
     return new Uint8Array(out.buffer);
   }
-  if (dtype !== 'float32') throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `generated values are float32 or int64, not ${dtype}`);
+  if (dtype !== 'float32')
+    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `generated values are float32 or int64, not ${dtype}`);
   const out = new Float32Array(n);
   switch (g.kind) {
     case 'identity':
@@ -114,7 +122,10 @@ class ReadAhead {
 function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<string, TensorRef>): TensorRef[] {
   return o.sources.map((s) => {
     const ref = byName.get(s.name);
-    if (!ref) throw new Tf2TorchError(ErrorCode.TENSOR_NOT_FOUND, `${s.name}: in the plan but not in the checkpoint`, { tensor: s.name });
+    if (!ref)
+      throw new Tf2TorchError(ErrorCode.TENSOR_NOT_FOUND, `${s.name}: in the plan but not in the checkpoint`, {
+        tensor: s.name,
+      });
     return ref;
   });
 }
@@ -124,7 +135,11 @@ function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<strin
  * are, and moved data lands in pooled buffers; those an input the result does not share go back at
  * once, the others once the result is written.
  */
-async function computeOutput(refs: readonly TensorRef[], transforms: readonly Transform[], pool: BufferPool | undefined): Promise<Computed> {
+async function computeOutput(
+  refs: readonly TensorRef[],
+  transforms: readonly Transform[],
+  pool: BufferPool | undefined,
+): Promise<Computed> {
   for (const ref of refs) {
     // Checked before any allocation: a hostile or corrupt listing must not size a buffer unchecked.
     if (ref.byteLength > MAX_TRANSFORMED_BYTES) {

@@ -55,7 +55,11 @@ export async function openTensorSource(path: string, options: OpenOptions = {}):
     if (await opener.detect(path)) return opener.open(path, options);
   }
   if (!existsSync(path) && !existsSync(`${path}.index`)) {
-    throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${path}: no such file or folder (nor ${basename(path)}.index beside it)`, { file: path });
+    throw new Tf2TorchError(
+      ErrorCode.NOT_FOUND,
+      `${path}: no such file or folder (nor ${basename(path)}.index beside it)`,
+      { file: path },
+    );
   }
   throw new Tf2TorchError(
     ErrorCode.NOT_FOUND,

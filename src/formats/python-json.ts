@@ -60,7 +60,12 @@ export function pythonJsonDumps(value: unknown, indent = 2, sortKeys = false): s
       if (v.length === 0) return '[]';
       return `[\n${v.map((x, i) => pad + write(x, depth + 1, `${path}[${i}]`)).join(',\n')}\n${end}]`;
     }
-    const entries = v instanceof Map ? [...v.entries()] : Object.getPrototypeOf(v) === Object.prototype ? Object.entries(v as object) : undefined;
+    const entries =
+      v instanceof Map
+        ? [...v.entries()]
+        : Object.getPrototypeOf(v) === Object.prototype
+          ? Object.entries(v as object)
+          : undefined;
     if (!entries) throw new NotJsonError(path);
     if (entries.length === 0) return '{}';
     if (sortKeys) entries.sort(([a], [b]) => (String(keyText(a)) < String(keyText(b)) ? -1 : 1));

@@ -19,8 +19,15 @@ import { pythonJsonDumps } from './python-json.js';
 export const DEFAULT_MAX_SHARD_SIZE = 5_000_000_000;
 
 const UNITS: Record<string, number> = {
-  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
-  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
 };
 
 /** "5GB" → 5e9, "500MB" → 5e8, "2GiB" → 2^31, "123" → 123 (case-insensitive, decimals allowed). */
@@ -29,13 +36,21 @@ export function parseShardSize(text: string): number {
   const unit = UNITS[(match?.[2] || 'b').toLowerCase()];
   const value = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new Tf2TorchError(ErrorCode.USAGE, `invalid shard size '${text}': expected a positive number of bytes, optionally with a unit (KB, MB, GB, KiB, MiB, GiB), e.g. 5GB`);
+    throw new Tf2TorchError(
+      ErrorCode.USAGE,
+      `invalid shard size '${text}': expected a positive number of bytes, optionally with a unit (KB, MB, GB, KiB, MiB, GiB), e.g. 5GB`,
+    );
   }
   return value;
 }
 
 export const WEIGHT_FILES = {
-  safetensors: { single: 'model.safetensors', prefix: 'model', ext: 'safetensors', index: 'model.safetensors.index.json' },
+  safetensors: {
+    single: 'model.safetensors',
+    prefix: 'model',
+    ext: 'safetensors',
+    index: 'model.safetensors.index.json',
+  },
   pytorch: { single: 'pytorch_model.bin', prefix: 'pytorch_model', ext: 'bin', index: 'pytorch_model.bin.index.json' },
 } as const;
 
@@ -78,10 +93,17 @@ export interface WriteWeightsOptions {
 }
 
 /** Writes the weights into `dir`; returns the file names written (index last, when sharded). */
-export async function writeWeights(dir: string, entries: readonly StateDictEntry[], options: WriteWeightsOptions): Promise<string[]> {
+export async function writeWeights(
+  dir: string,
+  entries: readonly StateDictEntry[],
+  options: WriteWeightsOptions,
+): Promise<string[]> {
   const { storages, keys } = resolveStateDict(entries, dir);
   const maxShardSize = options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE;
-  const shards = planShards(storages.map((t) => t.byteLength), maxShardSize);
+  const shards = planShards(
+    storages.map((t) => t.byteLength),
+    maxShardSize,
+  );
   const shardOf = new Map<number, number>();
   shards.forEach((members, shard) => members.forEach((s) => shardOf.set(s, shard)));
   const names = shards.map((_, i) => shardName(options.format, i, shards.length));
@@ -110,7 +132,11 @@ export async function writeWeights(dir: string, entries: readonly StateDictEntry
       const onProgress = options.onProgress && ((n: number) => options.onProgress!(base + n));
       const path = join(dir, name);
       if (options.format === 'safetensors') await writeSafetensorsFile(path, shardEntries, { onProgress });
-      else await writeTorchFile(path, shardEntries, { onProgress, ...(options.container ? { container: options.container } : {}) });
+      else
+        await writeTorchFile(path, shardEntries, {
+          onProgress,
+          ...(options.container ? { container: options.container } : {}),
+        });
       written.push(name);
       before += shards[shard]!.reduce((sum, s) => sum + storages[s]!.byteLength, 0);
     }

@@ -42,7 +42,9 @@ export const TORCH_OPENER: TensorSourceOpener = {
   async detect(path) {
     const bytes = await head(path);
     if (!bytes) return false;
-    return /\.(bin|pt|pth|ckpt)$/i.test(path) ? sniffTorch(bytes) !== undefined : sniffTorch(bytes) !== undefined && !looksLikeSafetensors(bytes);
+    return /\.(bin|pt|pth|ckpt)$/i.test(path)
+      ? sniffTorch(bytes) !== undefined
+      : sniffTorch(bytes) !== undefined && !looksLikeSafetensors(bytes);
   },
   open: (path, options) => openTorchFile(path, { verify: options.verify ?? true }),
 };
@@ -63,23 +65,38 @@ export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
   },
   async open(path, options) {
     const size = (await stat(path)).size;
-    if (size > MAX_INDEX_BYTES) throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: index of ${size} bytes exceeds ${MAX_INDEX_BYTES}`, { file: path });
+    if (size > MAX_INDEX_BYTES)
+      throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: index of ${size} bytes exceeds ${MAX_INDEX_BYTES}`, {
+        file: path,
+      });
     let weightMap: Record<string, unknown>;
     try {
       weightMap = (JSON.parse(await readFile(path, 'utf8')) as { weight_map: Record<string, unknown> }).weight_map;
     } catch (cause) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: not a JSON index: ${(cause as Error).message}`, { file: path, cause });
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: not a JSON index: ${(cause as Error).message}`, {
+        file: path,
+        cause,
+      });
     }
-    if (weightMap === null || typeof weightMap !== 'object') throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: no weight_map object`, { file: path });
+    if (weightMap === null || typeof weightMap !== 'object')
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: no weight_map object`, { file: path });
     const shardNames = [...new Set(Object.values(weightMap))];
     const sources: TensorSource[] = [];
     try {
       for (const shard of shardNames) {
-        if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: shard name ${String(shard)} is not a file name`, { file: path });
+        if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\'))
+          throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: shard name ${String(shard)} is not a file name`, {
+            file: path,
+          });
         const shardPath = join(dirname(path), shard);
-        if (!(await head(shardPath))) throw new Tf2TorchError(ErrorCode.MISSING_SHARD, `${path}: shard ${shard} is missing`, { file: shardPath });
+        if (!(await head(shardPath)))
+          throw new Tf2TorchError(ErrorCode.MISSING_SHARD, `${path}: shard ${shard} is missing`, { file: shardPath });
         const isSafetensors = await SAFETENSORS_OPENER.detect(shardPath);
-        sources.push(isSafetensors ? await openSafetensors(shardPath) : await openTorchFile(shardPath, { verify: options.verify ?? true }));
+        sources.push(
+          isSafetensors
+            ? await openSafetensors(shardPath)
+            : await openTorchFile(shardPath, { verify: options.verify ?? true }),
+        );
       }
     } catch (error) {
       await Promise.all(sources.map((s) => s.close()));
@@ -93,7 +110,11 @@ export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
     const missing = Object.keys(weightMap).filter((k) => !listed.has(k));
     if (missing.length > 0) {
       await Promise.all(sources.map((s) => s.close()));
-      throw new Tf2TorchError(ErrorCode.TENSOR_NOT_FOUND, `${path}: ${missing.length} tensors of the weight_map are absent from their shard (first: ${missing[0]})`, { file: path, tensor: missing[0] });
+      throw new Tf2TorchError(
+        ErrorCode.TENSOR_NOT_FOUND,
+        `${path}: ${missing.length} tensors of the weight_map are absent from their shard (first: ${missing[0]})`,
+        { file: path, tensor: missing[0] },
+      );
     }
     return {
       path,
@@ -109,7 +130,12 @@ export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
 };
 
 /** The weight files of a Hugging Face folder, in the order from_pretrained prefers them. */
-const HF_WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
+const HF_WEIGHT_FILES = [
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'pytorch_model.bin',
+  'pytorch_model.bin.index.json',
+];
 
 async function hfWeightsIn(dir: string): Promise<string | undefined> {
   try {

@@ -32,7 +32,10 @@ export function temporaryNameFor(finalPath: string): string {
 }
 
 /** Runs `write` on a fresh temporary file next to `finalPath`, then renames it into place. */
-export async function writeFileAtomically<T>(finalPath: string, write: (handle: FileHandle, tmpPath: string) => Promise<T>): Promise<T> {
+export async function writeFileAtomically<T>(
+  finalPath: string,
+  write: (handle: FileHandle, tmpPath: string) => Promise<T>,
+): Promise<T> {
   const tmp = temporaryNameFor(finalPath);
   const handle = await open(tmp, 'wx');
   trackTemporary(tmp);

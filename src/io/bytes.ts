@@ -99,7 +99,10 @@ export class ByteReader {
   varint(what = 'varint'): number {
     const v = this.varint64(what);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new Tf2TorchError(ErrorCode.LIMIT, `${this.where}: ${what} ${v} is too large`, { file: this.file, offset: this.offset });
+      throw new Tf2TorchError(ErrorCode.LIMIT, `${this.where}: ${what} ${v} is too large`, {
+        file: this.file,
+        offset: this.offset,
+      });
     }
     return Number(v);
   }

@@ -17,7 +17,10 @@ export class RandomAccessFile {
     try {
       handle = await open(path, 'r');
     } catch (cause) {
-      throw new Tf2TorchError(ErrorCode.NOT_FOUND, `cannot open ${path}: ${(cause as Error).message}`, { file: path, cause });
+      throw new Tf2TorchError(ErrorCode.NOT_FOUND, `cannot open ${path}: ${(cause as Error).message}`, {
+        file: path,
+        cause,
+      });
     }
     const stats = await handle.stat();
     if (!stats.isFile()) {
@@ -45,10 +48,14 @@ export class RandomAccessFile {
     while (done < length) {
       const { bytesRead } = await this.handle.read(target, done, length - done, offset + done);
       if (bytesRead === 0) {
-        throw new Tf2TorchError(ErrorCode.TRUNCATED, `${this.path}: file shrank while reading ${what} at offset ${offset + done}`, {
-          file: this.path,
-          offset: offset + done,
-        });
+        throw new Tf2TorchError(
+          ErrorCode.TRUNCATED,
+          `${this.path}: file shrank while reading ${what} at offset ${offset + done}`,
+          {
+            file: this.path,
+            offset: offset + done,
+          },
+        );
       }
       done += bytesRead;
     }
@@ -79,7 +86,13 @@ export class RandomAccessFile {
   }
 
   private checkRange(offset: number, length: number, what: string): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+    if (
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > this.size
+    ) {
       throw new Tf2TorchError(
         ErrorCode.TRUNCATED,
         `${this.path}: ${what} at offset ${offset} (+${length} bytes) lies beyond the end of the file (${this.size} bytes)`,

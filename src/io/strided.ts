@@ -1,7 +1,12 @@
 /** Gathering a strided view (torch views, numpy Fortran order) into contiguous row-major bytes. */
 
 /** Copies the elements of a view (element strides, relative to the start of `span`) into C order. */
-export function gatherStrided(span: Uint8Array, shape: readonly number[], stride: readonly number[], itemSize: number): Uint8Array {
+export function gatherStrided(
+  span: Uint8Array,
+  shape: readonly number[],
+  stride: readonly number[],
+  itemSize: number,
+): Uint8Array {
   let total = 1;
   for (const d of shape) total *= d;
   const out = new Uint8Array(total * itemSize);

@@ -28,7 +28,11 @@ export const freshBytes: Allocate = (n) => new Uint8Array(Buffer.allocUnsafeSlow
  * `perItem` words. Integer words: no float NaN canonicalisation can ever touch the data. `make`
  * does not zero-fill: every caller writes each word of what it makes.
  */
-function asWords(bytes: Uint8Array, itemSize: number, allocate: Allocate): { words: Words; perItem: number; make: (n: number) => Words } {
+function asWords(
+  bytes: Uint8Array,
+  itemSize: number,
+  allocate: Allocate,
+): { words: Words; perItem: number; make: (n: number) => Words } {
   const width = itemSize % 4 === 0 ? 4 : itemSize % 2 === 0 ? 2 : 1;
   // A copy (not Buffer#slice, which is a view) realigns the data.
   const b = bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes);
@@ -163,7 +167,11 @@ export function concatBytes(parts: readonly DenseTensor[], axis: number, allocat
 }
 
 /** Applies the transforms of a plan output to its source tensors' bytes; moved data goes to `allocate`d buffers. */
-export function applyTransforms(inputs: readonly DenseTensor[], transforms: readonly Transform[], allocate: Allocate = freshBytes): DenseTensor {
+export function applyTransforms(
+  inputs: readonly DenseTensor[],
+  transforms: readonly Transform[],
+  allocate: Allocate = freshBytes,
+): DenseTensor {
   transformType(inputs, transforms); // same validation as at plan time
   let t = inputs[0] as DenseTensor;
   let rest = transforms;
@@ -178,7 +186,10 @@ export function applyTransforms(inputs: readonly DenseTensor[], transforms: read
         t = transposeBytes(t, op.axes, allocate);
         break;
       case 'squeeze':
-        t = { ...t, shape: op.axis === undefined ? t.shape.filter((d) => d !== 1) : t.shape.filter((_, i) => i !== op.axis) };
+        t = {
+          ...t,
+          shape: op.axis === undefined ? t.shape.filter((d) => d !== 1) : t.shape.filter((_, i) => i !== op.axis),
+        };
         break;
       case 'select':
         t = selectBytes(t, op.axis, op.index, allocate);

@@ -9,7 +9,6 @@ import { formatBytes } from '../units.js';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
-
 function describeGenerator(g: Generator): string {
   switch (g.kind) {
     case 'identity':

@@ -67,7 +67,10 @@ export function fillPattern(pattern: string, values: Captures, as: 'key' | 'name
   return pattern.replace(PLACEHOLDER, (whole, name: string, star: string) => {
     const v = values[name];
     if (v === undefined) {
-      throw new Tf2TorchError(ErrorCode.PLAN, `rule pattern '${pattern}' uses {${name}${star}} which the source pattern does not capture`);
+      throw new Tf2TorchError(
+        ErrorCode.PLAN,
+        `rule pattern '${pattern}' uses {${name}${star}} which the source pattern does not capture`,
+      );
     }
     return as === 'key' && star === '' && /^\d+$/.test(v) ? String(Number.parseInt(v, 10)) : v;
   });

@@ -7,7 +7,16 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { DTYPES, numElements, sameStorageView, type DType, type StorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
 import { FLOAT_DTYPES, transformType } from './transforms.js';
-import type { Architecture, ExpectedKey, Generator, ModelConfig, Rule, SkipRule, TensorInfo, Transform } from './types.js';
+import type {
+  Architecture,
+  ExpectedKey,
+  Generator,
+  ModelConfig,
+  Rule,
+  SkipRule,
+  TensorInfo,
+  Transform,
+} from './types.js';
 
 export interface PlanSource {
   readonly name: string;
@@ -25,8 +34,20 @@ export type PlanOutput =
       readonly dtype: DType;
       readonly note?: string;
     }
-  | { readonly kind: 'alias'; readonly key: string; readonly aliasOf: string; readonly shape: readonly number[]; readonly dtype: DType }
-  | { readonly kind: 'generated'; readonly key: string; readonly generator: Generator; readonly shape: readonly number[]; readonly dtype: DType };
+  | {
+      readonly kind: 'alias';
+      readonly key: string;
+      readonly aliasOf: string;
+      readonly shape: readonly number[];
+      readonly dtype: DType;
+    }
+  | {
+      readonly kind: 'generated';
+      readonly key: string;
+      readonly generator: Generator;
+      readonly shape: readonly number[];
+      readonly dtype: DType;
+    };
 
 export interface Plan {
   readonly modelType: string;
@@ -54,7 +75,8 @@ export interface PlanOptions {
 }
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The name rules match against: leading scopes stripped, renames applied. */
 export function normalizeName(arch: Architecture, name: string): string {
@@ -87,7 +109,12 @@ function defaultGeneratedDType(g: Generator): DType {
   return g.kind === 'arange' ? 'int64' : 'float32';
 }
 
-export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, config: ModelConfig, options: PlanOptions = {}): Plan {
+export function buildPlan(
+  listing: readonly TensorInfo[],
+  arch: Architecture,
+  config: ModelConfig,
+  options: PlanOptions = {},
+): Plan {
   const problems: { code: ErrorCode; text: string }[] = [];
   const skipped: { name: string; reason: string }[] = [];
   const candidates = new Map<string, TensorInfo>(); // normalized name → variable
@@ -117,7 +144,10 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
         const sibling = fillPattern(p, captures, 'name');
         const found = candidates.get(sibling);
         if (found === undefined) {
-          problems.push({ code: ErrorCode.PLAN, text: `${info.name}: rule '${rule.to}' also needs '${sibling}', which the checkpoint lacks` });
+          problems.push({
+            code: ErrorCode.PLAN,
+            text: `${info.name}: rule '${rule.to}' also needs '${sibling}', which the checkpoint lacks`,
+          });
           complete = false;
         } else {
           group.push(found);
@@ -140,7 +170,10 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
           const type = transformType(sources, transforms);
           const previous = produced.get(key);
           if (previous) {
-            problems.push({ code: ErrorCode.PLAN, text: `${key}: produced twice, from ${previous.sources.map((s) => s.name).join(' + ')} and from ${info.name}` });
+            problems.push({
+              code: ErrorCode.PLAN,
+              text: `${key}: produced twice, from ${previous.sources.map((s) => s.name).join(' + ')} and from ${info.name}`,
+            });
             continue;
           }
           produced.set(key, { key, sources, transforms, shape: [...type.shape], dtype: type.dtype, note: rule.note });
@@ -153,11 +186,20 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
   }
 
   const unmapped: PlanSource[] = [];
-  for (const [name, info] of candidates) if (!consumed.has(name)) unmapped.push({ name: info.name, dtype: info.dtype, shape: [...info.shape] });
+  for (const [name, info] of candidates)
+    if (!consumed.has(name)) unmapped.push({ name: info.name, dtype: info.dtype, shape: [...info.shape] });
   const warnings: string[] = [];
   if (unmapped.length > 0) {
-    if (options.skipUnknown) warnings.push(`${unmapped.length} checkpoint variable(s) match no rule of '${arch.modelType}' and are left out (--skip-unknown)`);
-    else for (const u of unmapped) problems.push({ code: ErrorCode.UNMAPPED, text: `${u.name} ${fmt(u.shape)} ${u.dtype}: no rule of '${arch.modelType}' maps this variable (use --skip-unknown to leave it out)` });
+    if (options.skipUnknown)
+      warnings.push(
+        `${unmapped.length} checkpoint variable(s) match no rule of '${arch.modelType}' and are left out (--skip-unknown)`,
+      );
+    else
+      for (const u of unmapped)
+        problems.push({
+          code: ErrorCode.UNMAPPED,
+          text: `${u.name} ${fmt(u.shape)} ${u.dtype}: no rule of '${arch.modelType}' maps this variable (use --skip-unknown to leave it out)`,
+        });
   }
 
   // An explicit 'keep' keeps the checkpoint's dtype even where the architecture casts by default (T5 → float32).
@@ -182,7 +224,9 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
     const viewOf = new Map(listing.map((info) => [info.name, info.view]));
     // Checkpoint order, as a copy of the state dict has it (not the order of the rules that matched).
     const position = new Map(listing.map((info, i) => [info.name, i]));
-    const inOrder = [...produced.values()].sort((x, y) => position.get(x.sources[0]!.name)! - position.get(y.sources[0]!.name)!);
+    const inOrder = [...produced.values()].sort(
+      (x, y) => position.get(x.sources[0]!.name)! - position.get(y.sources[0]!.name)!,
+    );
     // Written tensors by where their view starts; equal views with the same transforms are tied.
     const written = new Map<string, { key: string; view: StorageView; transforms: string }[]>();
     for (const p of inOrder) {
@@ -206,7 +250,10 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
     const expectedKeys = new Set(expected.map((e) => e.key));
     for (const p of produced.values()) {
       if (!expectedKeys.has(p.key)) {
-        problems.push({ code: ErrorCode.SHAPE_MISMATCH, text: `${p.key} (from ${p.sources.map((s) => s.name).join(' + ')}): not a key of the model for this config (more layers or modules than the config declares?)` });
+        problems.push({
+          code: ErrorCode.SHAPE_MISMATCH,
+          text: `${p.key} (from ${p.sources.map((s) => s.name).join(' + ')}): not a key of the model for this config (more layers or modules than the config declares?)`,
+        });
       }
     }
     const done = new Map<string, PlanOutput>();
@@ -215,16 +262,31 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
       let out: PlanOutput | undefined;
       if (e.aliasOf !== undefined) {
         const source = done.get(e.aliasOf);
-        if (p) skipped.push(...p.sources.map((s) => ({ name: s.name, reason: `tied weight: the model uses ${e.aliasOf} for ${e.key}` })));
+        if (p)
+          skipped.push(
+            ...p.sources.map((s) => ({
+              name: s.name,
+              reason: `tied weight: the model uses ${e.aliasOf} for ${e.key}`,
+            })),
+          );
         if (source) out = { kind: 'alias', key: e.key, aliasOf: e.aliasOf, shape: source.shape, dtype: source.dtype };
       } else if (p) {
         if (!sameShape(p.shape, e.shape)) {
           const fields = e.fromConfig ? ` (${e.fromConfig} from the config)` : '';
-          problems.push({ code: ErrorCode.SHAPE_MISMATCH, text: `${e.key}: the checkpoint's ${p.sources.map((s) => s.name).join(' + ')} gives ${fmt(p.shape)}, the config expects ${fmt(e.shape)}${fields}` });
+          problems.push({
+            code: ErrorCode.SHAPE_MISMATCH,
+            text: `${e.key}: the checkpoint's ${p.sources.map((s) => s.name).join(' + ')} gives ${fmt(p.shape)}, the config expects ${fmt(e.shape)}${fields}`,
+          });
         }
         out = withCast(p);
       } else if (e.generate !== undefined) {
-        out = { kind: 'generated', key: e.key, generator: e.generate, shape: [...e.shape], dtype: e.dtype ?? defaultGeneratedDType(e.generate) };
+        out = {
+          kind: 'generated',
+          key: e.key,
+          generator: e.generate,
+          shape: [...e.shape],
+          dtype: e.dtype ?? defaultGeneratedDType(e.generate),
+        };
       }
       if (out) {
         outputs.push(out);
@@ -232,7 +294,10 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
       } else if (e.optional || e.aliasOf !== undefined) {
         missing.push({ key: e.key, shape: e.shape });
       } else {
-        problems.push({ code: ErrorCode.PLAN, text: `${e.key} ${fmt(e.shape)}: required, but no checkpoint variable maps to it` });
+        problems.push({
+          code: ErrorCode.PLAN,
+          text: `${e.key} ${fmt(e.shape)}: required, but no checkpoint variable maps to it`,
+        });
       }
     }
   }
@@ -240,15 +305,37 @@ export function buildPlan(listing: readonly TensorInfo[], arch: Architecture, co
   if (problems.length > 0) {
     const codes = new Set(problems.map((p) => p.code));
     const code = codes.size === 1 ? (problems[0] as { code: ErrorCode }).code : ErrorCode.PLAN;
-    const hint = outputs.length === 0 && unmapped.length > 0 ? `\nno variable matched a rule of '${arch.modelType}': is --model_type right? (\`tf2torch inspect\` lists the names)` : '';
-    throw new Tf2TorchError(code, `cannot convert this checkpoint as '${arch.modelType}': ${problems.length} problem(s):\n${listProblems(problems)}${hint}`);
+    const hint =
+      outputs.length === 0 && unmapped.length > 0
+        ? `\nno variable matched a rule of '${arch.modelType}': is --model_type right? (\`tf2torch inspect\` lists the names)`
+        : '';
+    throw new Tf2TorchError(
+      code,
+      `cannot convert this checkpoint as '${arch.modelType}': ${problems.length} problem(s):\n${listProblems(problems)}${hint}`,
+    );
   }
-  if (missing.length > 0) warnings.push(`${missing.length} key(s) of the model are not in the checkpoint; from_pretrained will initialise them`);
+  if (missing.length > 0)
+    warnings.push(
+      `${missing.length} key(s) of the model are not in the checkpoint; from_pretrained will initialise them`,
+    );
 
-  const totalBytes = outputs.reduce((sum, o) => (o.kind === 'alias' ? sum : sum + numElements(o.shape) * DTYPES[o.dtype].itemSize), 0);
+  const totalBytes = outputs.reduce(
+    (sum, o) => (o.kind === 'alias' ? sum : sum + numElements(o.shape) * DTYPES[o.dtype].itemSize),
+    0,
+  );
   const classes = config['architectures'];
   const modelClass = Array.isArray(classes) && typeof classes[0] === 'string' ? classes[0] : undefined;
-  return { modelType: arch.modelType, modelClass, variableCount: listing.length, outputs, skipped, unmapped, missing, warnings, totalBytes };
+  return {
+    modelType: arch.modelType,
+    modelClass,
+    variableCount: listing.length,
+    outputs,
+    skipped,
+    unmapped,
+    missing,
+    warnings,
+    totalBytes,
+  };
 }
 
 /** Problems a kind at a time, each kind cut at MAX_PROBLEMS_SHOWN lines so the message stays readable. */

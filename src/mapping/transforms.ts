@@ -22,12 +22,14 @@ function fail(message: string): never {
 export function transposeAxes(rank: number, axes?: readonly number[]): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => rank - 1 - i);
   const sorted = [...axes].sort((a, b) => a - b);
-  if (axes.length !== rank || sorted.some((a, i) => a !== i)) fail(`transpose axes [${axes.join(', ')}] are not a permutation of ${rank} axes`);
+  if (axes.length !== rank || sorted.some((a, i) => a !== i))
+    fail(`transpose axes [${axes.join(', ')}] are not a permutation of ${rank} axes`);
   return [...axes];
 }
 
 function checkAxis(axis: number, rank: number, op: string): void {
-  if (!Number.isInteger(axis) || axis < 0 || axis >= rank) fail(`${op}: axis ${axis} out of range for a ${rank}-D tensor`);
+  if (!Number.isInteger(axis) || axis < 0 || axis >= rank)
+    fail(`${op}: axis ${axis} out of range for a ${rank}-D tensor`);
 }
 
 /** Shape after a reshape target with at most one -1. */
@@ -55,8 +57,14 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
     if (concat?.op !== 'concat') fail(`${inputs.length} sources need a leading concat transform`);
     checkAxis(concat.axis, shape.length, 'concat');
     for (const other of inputs.slice(1)) {
-      const ok = other.dtype === dtype && other.shape.length === shape.length && other.shape.every((d, i) => i === concat.axis || d === shape[i]);
-      if (!ok) fail(`concat along axis ${concat.axis}: [${other.shape.join(', ')}] ${other.dtype} does not fit [${first.shape.join(', ')}] ${dtype}`);
+      const ok =
+        other.dtype === dtype &&
+        other.shape.length === shape.length &&
+        other.shape.every((d, i) => i === concat.axis || d === shape[i]);
+      if (!ok)
+        fail(
+          `concat along axis ${concat.axis}: [${other.shape.join(', ')}] ${other.dtype} does not fit [${first.shape.join(', ')}] ${dtype}`,
+        );
       shape[concat.axis] = (shape[concat.axis] as number) + (other.shape[concat.axis] as number);
     }
     start = 1;
@@ -89,7 +97,8 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
       case 'concat':
         fail('concat must be the first transform of a rule with several sources');
       case 'cast':
-        if (!FLOAT_DTYPES.has(dtype) || !FLOAT_DTYPES.has(t.dtype)) fail(`cast from ${dtype} to ${t.dtype}: only float16, bfloat16, float32 and float64 convert`);
+        if (!FLOAT_DTYPES.has(dtype) || !FLOAT_DTYPES.has(t.dtype))
+          fail(`cast from ${dtype} to ${t.dtype}: only float16, bfloat16, float32 and float64 convert`);
         dtype = t.dtype;
         break;
     }

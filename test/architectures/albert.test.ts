@@ -56,7 +56,13 @@ test('albert small zh: golden plan from the real index (Google names, Adam slots
   if (!dir) return;
   const { plan } = await planConversion({ modelType: 'albert', checkpoint: join(dir, 'albert_model.ckpt') });
   assert.equal(plan.skipped.length, 65);
-  assert.deepEqual(plan.outputs.filter((o) => o.kind === 'tensor').map((o) => [o.key, o.kind === 'tensor' ? o.sources[0]?.name : '']).sort(), TABLE.map(([tf, key]) => [key, tf]).sort());
+  assert.deepEqual(
+    plan.outputs
+      .filter((o) => o.kind === 'tensor')
+      .map((o) => [o.key, o.kind === 'tensor' ? o.sources[0]?.name : ''])
+      .sort(),
+    TABLE.map(([tf, key]) => [key, tf]).sort(),
+  );
   checkGolden('albert-small-zh-google-indexonly.plan.txt', formatPlan(plan));
 });
 
@@ -68,7 +74,10 @@ test('albert: TF-Hub names with a module/ prefix give the same plan', async (t) 
   const listing = ckpt.tensors.map((x) => ({ name: `module/${x.name}`, dtype: x.dtype, shape: x.shape }));
   await ckpt.close();
   const hub = buildPlan(listing, albert, config);
-  assert.deepEqual(hub.outputs.map((o) => [o.key, o.shape]), plan.outputs.map((o) => [o.key, o.shape]));
+  assert.deepEqual(
+    hub.outputs.map((o) => [o.key, o.shape]),
+    plan.outputs.map((o) => [o.key, o.shape]),
+  );
 });
 
 test('albert small zh, synthesized data: the .bin loads in PyTorch with the TF values, decoder tied to the embeddings', async (t) => {
@@ -81,7 +90,17 @@ test('albert small zh, synthesized data: the .bin loads in PyTorch with the TF v
     const prefix = join(tmp, 'albert_model.ckpt');
     await synthesizeFromIndex(join(dir, 'albert_model.ckpt'), prefix, { seed: 3 });
     const out = join(tmp, 'pytorch_model.bin');
-    const r = runCli(['convert', '--model_type', 'albert', '--tf_checkpoint', prefix, '--config', join(dir, 'albert_config.json'), '--pytorch_dump_output', out]);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'albert',
+      '--tf_checkpoint',
+      prefix,
+      '--config',
+      join(dir, 'albert_config.json'),
+      '--pytorch_dump_output',
+      out,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const loaded = loadWithTorch(python, out);
     const tf = await readTfTensors(prefix);
@@ -94,7 +113,10 @@ test('albert small zh, synthesized data: the .bin loads in PyTorch with the TF v
       assert.deepEqual(Buffer.from(got.bytes), Buffer.from(want.bytes), `${key}: values differ`);
     }
     assert.equal(loaded.size, TABLE.length + 2);
-    assert.equal(loaded.get('predictions.decoder.weight')?.dataPtr, loaded.get('albert.embeddings.word_embeddings.weight')?.dataPtr);
+    assert.equal(
+      loaded.get('predictions.decoder.weight')?.dataPtr,
+      loaded.get('albert.embeddings.word_embeddings.weight')?.dataPtr,
+    );
     assert.equal(loaded.get('predictions.decoder.bias')?.dataPtr, loaded.get('predictions.bias')?.dataPtr);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -108,8 +130,29 @@ test('albert: a config of another model names the disagreeing fields', (t) => {
   try {
     const config = join(tmp, 'albert_config.json');
     // albert-base sizes against the small checkpoint
-    writeFileSync(config, JSON.stringify({ embedding_size: 128, hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_hidden_layers: 12, vocab_size: 30000 }));
-    const r = runCli(['convert', '--model_type', 'albert', '--tf_checkpoint', join(dir, 'albert_model.ckpt'), '--config', config, '--pytorch_dump_output', join(tmp, 'x.bin'), '--dry-run']);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        embedding_size: 128,
+        hidden_size: 768,
+        intermediate_size: 3072,
+        num_attention_heads: 12,
+        num_hidden_layers: 12,
+        vocab_size: 30000,
+      }),
+    );
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'albert',
+      '--tf_checkpoint',
+      join(dir, 'albert_model.ckpt'),
+      '--config',
+      config,
+      '--pytorch_dump_output',
+      join(tmp, 'x.bin'),
+      '--dry-run',
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /E_CONFIG/);
     assert.match(r.stderr, /vocab_size: config says 30000, checkpoint has 21128/);

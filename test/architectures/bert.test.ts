@@ -19,7 +19,16 @@ for (const fixture of ['bert-base-uncased-pretrain-adam-indexonly', 'bert-tiny-k
   test(`golden --dry-run plan of ${fixture}`, (t) => {
     const dir = realFixture(t, fixture);
     if (!dir) return;
-    const r = runCli(['convert', '--model_type', 'bert', '--tf_checkpoint', join(dir, 'bert_model.ckpt'), '--config', join(dir, 'bert_config.json'), '--dry-run']);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'bert',
+      '--tf_checkpoint',
+      join(dir, 'bert_model.ckpt'),
+      '--config',
+      join(dir, 'bert_config.json'),
+      '--dry-run',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     checkGolden(`${fixture}.plan.txt`, r.stdout);
   });
@@ -40,7 +49,17 @@ test('the full-size plan: 206 variables converted, all Adam slots skipped, 440 M
 test('a TF2 object-based checkpoint given as bert gets E_WRONG_CHECKPOINT_KIND, no stack trace', (t) => {
   const dir = realFixture(t, 'tf2-keras-bert-objgraph-indexonly');
   if (!dir) return;
-  const r = runCli(['convert', '--model_type', 'bert', '--tf_checkpoint', join(dir, 'bert_model.ckpt'), '--pytorch_dump_output', '/nonexistent/x.bin', '--config', '/nonexistent/c.json']);
+  const r = runCli([
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    join(dir, 'bert_model.ckpt'),
+    '--pytorch_dump_output',
+    '/nonexistent/x.bin',
+    '--config',
+    '/nonexistent/c.json',
+  ]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^error\[E_WRONG_CHECKPOINT_KIND\]: .*TF2 object-based checkpoint/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
@@ -48,37 +67,98 @@ test('a TF2 object-based checkpoint given as bert gets E_WRONG_CHECKPOINT_KIND, 
 
 function tinyListing(): TensorInfo[] {
   const f = (name: string, shape: number[]): TensorInfo => ({ name, dtype: 'float32', shape });
-  const out = [f('bert/embeddings/word_embeddings', [15, 4]), f('bert/embeddings/position_embeddings', [16, 4]), f('bert/embeddings/token_type_embeddings', [2, 4]), f('bert/embeddings/LayerNorm/gamma', [4]), f('bert/embeddings/LayerNorm/beta', [4])];
+  const out = [
+    f('bert/embeddings/word_embeddings', [15, 4]),
+    f('bert/embeddings/position_embeddings', [16, 4]),
+    f('bert/embeddings/token_type_embeddings', [2, 4]),
+    f('bert/embeddings/LayerNorm/gamma', [4]),
+    f('bert/embeddings/LayerNorm/beta', [4]),
+  ];
   for (const l of [0, 1]) {
     const p = `bert/encoder/layer_${l}`;
-    for (const m of ['attention/self/query', 'attention/self/key', 'attention/self/value', 'attention/output/dense']) out.push(f(`${p}/${m}/kernel`, [4, 4]), f(`${p}/${m}/bias`, [4]));
-    out.push(f(`${p}/intermediate/dense/kernel`, [4, 16]), f(`${p}/intermediate/dense/bias`, [16]), f(`${p}/output/dense/kernel`, [16, 4]), f(`${p}/output/dense/bias`, [4]));
-    for (const n of ['attention/output/LayerNorm', 'output/LayerNorm']) out.push(f(`${p}/${n}/gamma`, [4]), f(`${p}/${n}/beta`, [4]));
+    for (const m of ['attention/self/query', 'attention/self/key', 'attention/self/value', 'attention/output/dense'])
+      out.push(f(`${p}/${m}/kernel`, [4, 4]), f(`${p}/${m}/bias`, [4]));
+    out.push(
+      f(`${p}/intermediate/dense/kernel`, [4, 16]),
+      f(`${p}/intermediate/dense/bias`, [16]),
+      f(`${p}/output/dense/kernel`, [16, 4]),
+      f(`${p}/output/dense/bias`, [4]),
+    );
+    for (const n of ['attention/output/LayerNorm', 'output/LayerNorm'])
+      out.push(f(`${p}/${n}/gamma`, [4]), f(`${p}/${n}/beta`, [4]));
   }
   return out;
 }
-const tinyConfig = bert.buildConfig({ user: { vocab_size: 15, hidden_size: 4, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 16, max_position_embeddings: 16 }, sidecar: () => undefined, listing: [] });
+const tinyConfig = bert.buildConfig({
+  user: {
+    vocab_size: 15,
+    hidden_size: 4,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 16,
+    max_position_embeddings: 16,
+  },
+  sidecar: () => undefined,
+  listing: [],
+});
 
 test('an encoder-only checkpoint (no pooler, no heads) converts; the missing keys are reported', () => {
-  const plan = buildPlan(tinyListing().map((i) => ({ ...i, name: `module/${i.name}` })), bert, tinyConfig);
+  const plan = buildPlan(
+    tinyListing().map((i) => ({ ...i, name: `module/${i.name}` })),
+    bert,
+    tinyConfig,
+  );
   assert.equal(plan.outputs.length, 5 + 2 * 16 + 1); // + the decoder tied to the word embeddings
-  assert.deepEqual(plan.missing.map((m) => m.key), [
-    'bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'cls.predictions.bias', 'cls.predictions.transform.dense.weight',
-    'cls.predictions.transform.dense.bias', 'cls.predictions.transform.LayerNorm.weight', 'cls.predictions.transform.LayerNorm.bias',
-    'cls.predictions.decoder.weight', 'cls.predictions.decoder.bias', 'cls.seq_relationship.weight', 'cls.seq_relationship.bias',
-  ].filter((k) => k !== 'cls.predictions.decoder.weight'));
-  assert.match(formatPlan(plan), /left for from_pretrained to initialise \(10\):\n {2}bert\.pooler\.dense\.weight \[4, 4\]/);
+  assert.deepEqual(
+    plan.missing.map((m) => m.key),
+    [
+      'bert.pooler.dense.weight',
+      'bert.pooler.dense.bias',
+      'cls.predictions.bias',
+      'cls.predictions.transform.dense.weight',
+      'cls.predictions.transform.dense.bias',
+      'cls.predictions.transform.LayerNorm.weight',
+      'cls.predictions.transform.LayerNorm.bias',
+      'cls.predictions.decoder.weight',
+      'cls.predictions.decoder.bias',
+      'cls.seq_relationship.weight',
+      'cls.seq_relationship.bias',
+    ].filter((k) => k !== 'cls.predictions.decoder.weight'),
+  );
+  assert.match(
+    formatPlan(plan),
+    /left for from_pretrained to initialise \(10\):\n {2}bert\.pooler\.dense\.weight \[4, 4\]/,
+  );
 });
 
 test('a config that disagrees with the checkpoint names the field; NVIDIA extras are unmapped', () => {
   const wrong = bert.buildConfig({ user: { ...tinyConfig, vocab_size: 30522 }, sidecar: () => undefined, listing: [] });
-  const listing = [...tinyListing(), { name: 'loss_scale', dtype: 'float32' as const, shape: [] }, { name: 'bert/embeddings/LayerNorm/beta/Adam_1', dtype: 'float32' as const, shape: [4] }];
-  assert.throws(() => buildPlan(listing, bert, wrong), (e: Error & { code?: string }) => {
-    assert.equal(e.code, ErrorCode.PLAN);
-    assert.match(e.message, /bert\.embeddings\.word_embeddings\.weight: the checkpoint's bert\/embeddings\/word_embeddings gives \[15, 4\], the config expects \[30522, 4\] \(\[vocab_size, hidden_size\] from the config\)/);
-    assert.match(e.message, /loss_scale \[\] float32: no rule of 'bert' maps this variable/);
-    assert.doesNotMatch(e.message, /Adam_1/);
-    return true;
-  });
-  assert.throws(() => bert.buildConfig({ user: { hidden_size: 10, num_attention_heads: 4 }, userPath: 'c.json', sidecar: () => undefined, listing: [] }), /c\.json: hidden_size 10 is not a multiple of num_attention_heads 4/);
+  const listing = [
+    ...tinyListing(),
+    { name: 'loss_scale', dtype: 'float32' as const, shape: [] },
+    { name: 'bert/embeddings/LayerNorm/beta/Adam_1', dtype: 'float32' as const, shape: [4] },
+  ];
+  assert.throws(
+    () => buildPlan(listing, bert, wrong),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, ErrorCode.PLAN);
+      assert.match(
+        e.message,
+        /bert\.embeddings\.word_embeddings\.weight: the checkpoint's bert\/embeddings\/word_embeddings gives \[15, 4\], the config expects \[30522, 4\] \(\[vocab_size, hidden_size\] from the config\)/,
+      );
+      assert.match(e.message, /loss_scale \[\] float32: no rule of 'bert' maps this variable/);
+      assert.doesNotMatch(e.message, /Adam_1/);
+      return true;
+    },
+  );
+  assert.throws(
+    () =>
+      bert.buildConfig({
+        user: { hidden_size: 10, num_attention_heads: 4 },
+        userPath: 'c.json',
+        sidecar: () => undefined,
+        listing: [],
+      }),
+    /c\.json: hidden_size 10 is not a multiple of num_attention_heads 4/,
+  );
 });

@@ -5,7 +5,17 @@
  * the real release's params_shapes.json over sparse shards (no weight bytes on disk).
  */
 import assert from 'node:assert/strict';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  ftruncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -68,12 +78,32 @@ for (const variant of ['names', 'no-names'] as const) {
       runPython(numpy, `import os; os.makedirs(${JSON.stringify(release)})`);
       runPython(numpy, WRITE_RELEASE, [release, variant]);
       const folder = join(work, 'out');
-      const r = runCli(['convert', '--model_type', 'gpt', '--tf_checkpoint', release, '--pytorch_dump_output', folder, '--format', 'pytorch']);
+      const r = runCli([
+        'convert',
+        '--model_type',
+        'gpt',
+        '--tf_checkpoint',
+        release,
+        '--pytorch_dump_output',
+        folder,
+        '--format',
+        'pytorch',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /derived from the array shapes: vocab_size=20, n_positions=6, n_embd=24, n_layer=2/);
       assert.equal(runPython(python, CHECK_IN_TORCH, [release, join(folder, 'pytorch_model.bin')]).trim(), '26');
       const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-      assert.deepEqual([config['model_type'], config['n_embd'], config['n_layer'], config['vocab_size'], config['n_positions'], config['n_head']], ['openai-gpt', 24, 2, 20, 6, 12]);
+      assert.deepEqual(
+        [
+          config['model_type'],
+          config['n_embd'],
+          config['n_layer'],
+          config['vocab_size'],
+          config['n_positions'],
+          config['n_head'],
+        ],
+        ['openai-gpt', 24, 2, 20, 6, 12],
+      );
       assert.equal(readFileSync(join(folder, 'vocab.json'), 'utf8'), '{"a</w>": 0}');
       assert.equal(readFileSync(join(folder, 'merges.txt'), 'utf8'), '#version: 0.2\na b\n');
     } finally {
@@ -96,7 +126,10 @@ test('gpt: parameters_names.json out of the release order is refused, naming the
     const r = runCli(['convert', '--model_type', 'gpt', '--tf_checkpoint', join(work, 'm'), '--dry-run']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /E_CONFIG/);
-    assert.match(r.stderr, /parameters_names\.json: entry 5 \(array params\/6\) is "model\/h0\/ln_1\/b:0", expected 'model\/h0\/ln_1\/g:0'/);
+    assert.match(
+      r.stderr,
+      /parameters_names\.json: entry 5 \(array params\/6\) is "model\/h0\/ln_1\/b:0", expected 'model\/h0\/ln_1\/g:0'/,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -12,7 +12,20 @@ import { torchPython } from '../support/python.js';
 import { readTfTensors, squeezeAll } from '../support/reference-transforms.js';
 import { loadWithTorch } from '../support/torch-load.js';
 
-const BLOCK = ['ln_1/g', 'ln_1/b', 'attn/c_attn/w', 'attn/c_attn/b', 'attn/c_proj/w', 'attn/c_proj/b', 'ln_2/g', 'ln_2/b', 'mlp/c_fc/w', 'mlp/c_fc/b', 'mlp/c_proj/w', 'mlp/c_proj/b'];
+const BLOCK = [
+  'ln_1/g',
+  'ln_1/b',
+  'attn/c_attn/w',
+  'attn/c_attn/b',
+  'attn/c_proj/w',
+  'attn/c_proj/b',
+  'ln_2/g',
+  'ln_2/b',
+  'mlp/c_fc/w',
+  'mlp/c_fc/b',
+  'mlp/c_proj/w',
+  'mlp/c_proj/b',
+];
 
 /** The HF key of an OpenAI name, written out independently of the architecture's rules. */
 function hfKey(tf: string): string {
@@ -42,7 +55,17 @@ test('gpt2 toy: CLI conversion loads in PyTorch with the TensorFlow values, sque
   const out = mkdtempSync(join(tmpdir(), 'tf2torch-gpt2-'));
   try {
     const folder = join(out, 'gpt2');
-    const r = runCli(['convert', '--model_type', 'gpt2', '--tf_checkpoint', join(dir, 'model.ckpt'), '--pytorch_dump_output', folder, '--format', 'pytorch']);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'gpt2',
+      '--tf_checkpoint',
+      join(dir, 'model.ckpt'),
+      '--pytorch_dump_output',
+      folder,
+      '--format',
+      'pytorch',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
     const tf = await readTfTensors(join(dir, 'model.ckpt'));
@@ -58,7 +81,10 @@ test('gpt2 toy: CLI conversion loads in PyTorch with the TensorFlow values, sque
     assert.deepEqual(loaded.get('h.0.attn.c_attn.weight')?.shape, [15, 45]);
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     assert.equal(config.model_type, 'gpt2');
-    assert.deepEqual([config.vocab_size, config.n_positions, config.n_embd, config.n_head, config.n_layer], [356, 20, 15, 5, 3]);
+    assert.deepEqual(
+      [config.vocab_size, config.n_positions, config.n_embd, config.n_head, config.n_layer],
+      [356, 20, 15, 5, 3],
+    );
     assert.equal(readFileSync(join(folder, 'vocab.json'), 'utf8'), readFileSync(join(dir, 'encoder.json'), 'utf8'));
     assert.equal(readFileSync(join(folder, 'merges.txt'), 'utf8'), readFileSync(join(dir, 'vocab.bpe'), 'utf8'));
   } finally {
@@ -74,7 +100,17 @@ test('gpt2: a config of another size is refused before any byte moves, naming ea
     // the 345M hparams against the 124M checkpoint
     const config = join(tmp, 'hparams-345M.json');
     writeFileSync(config, JSON.stringify({ n_vocab: 50257, n_ctx: 1024, n_embd: 1024, n_head: 16, n_layer: 24 }));
-    const r = runCli(['convert', '--model_type', 'gpt2', '--tf_checkpoint', join(dir, 'model.ckpt'), '--config', config, '--pytorch_dump_output', join(tmp, 'out')]);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'gpt2',
+      '--tf_checkpoint',
+      join(dir, 'model.ckpt'),
+      '--config',
+      config,
+      '--pytorch_dump_output',
+      join(tmp, 'out'),
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /E_CONFIG/);
     assert.match(r.stderr, /n_embd: config says 1024, checkpoint has 768 \(model\/wte \[50257, 768\]\)/);
@@ -91,9 +127,17 @@ test('gpt2 toy: without hparams.json the sizes come from the shapes; an unreleas
   const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-gpt2-nohp-'));
   try {
     // same checkpoint, no hparams.json beside it: n_embd 15 is no released size
-    for (const f of ['model.ckpt.index', 'model.ckpt.data-00000-of-00001']) writeFileSync(join(tmp, f), readFileSync(join(dir, f)));
-    await assert.rejects(planConversion({ modelType: 'gpt2', checkpoint: join(tmp, 'model.ckpt') }), /n_embd 15 is not a released GPT-2 size/);
-    const { config } = await planConversion({ modelType: 'gpt2', checkpoint: join(tmp, 'model.ckpt'), config: join(dir, 'hparams.json') });
+    for (const f of ['model.ckpt.index', 'model.ckpt.data-00000-of-00001'])
+      writeFileSync(join(tmp, f), readFileSync(join(dir, f)));
+    await assert.rejects(
+      planConversion({ modelType: 'gpt2', checkpoint: join(tmp, 'model.ckpt') }),
+      /n_embd 15 is not a released GPT-2 size/,
+    );
+    const { config } = await planConversion({
+      modelType: 'gpt2',
+      checkpoint: join(tmp, 'model.ckpt'),
+      config: join(dir, 'hparams.json'),
+    });
     assert.equal(config['n_head'], 5);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -42,7 +42,17 @@ test('t5 mtf tiny: golden plan from the real index, config derived from the shap
   assert.equal(config['feed_forward_proj'], 'gated-gelu');
   assert.equal(config['dense_act_fn'], 'gelu_new');
   assert.equal(config['tie_word_embeddings'], false);
-  assert.deepEqual([config['vocab_size'], config['d_model'], config['d_kv'], config['num_heads'], config['d_ff'], config['num_layers']], [32128, 32, 64, 2, 64, 2]);
+  assert.deepEqual(
+    [
+      config['vocab_size'],
+      config['d_model'],
+      config['d_kv'],
+      config['num_heads'],
+      config['d_ff'],
+      config['num_layers'],
+    ],
+    [32128, 32, 64, 2, 64, 2],
+  );
   assert.equal(plan.skipped.filter((s) => s.name.includes('_slot_')).length, 52);
   checkGolden('t5-mtf-tiny-indexonly.plan.txt', formatPlan(plan));
 });
@@ -66,16 +76,32 @@ test('t5 mtf tiny, synthesized data: save_pretrained folder, bf16 widened exactl
       }
       return out;
     };
-    for (const [dtypeArgs, widen] of [[[], true], [['--dtype', 'keep'], false]] as const) {
+    for (const [dtypeArgs, widen] of [
+      [[], true],
+      [['--dtype', 'keep'], false],
+    ] as const) {
       const folder = join(tmp, widen ? 'f32' : 'bf16');
-      const r = runCli(['convert', '--model_type', 't5', '--tf_checkpoint', prefix, '--pytorch_dump_output', folder, ...dtypeArgs]);
+      const r = runCli([
+        'convert',
+        '--model_type',
+        't5',
+        '--tf_checkpoint',
+        prefix,
+        '--pytorch_dump_output',
+        folder,
+        ...dtypeArgs,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       const loaded = loadSafetensorsInPython(python, join(folder, 'model.safetensors'));
       const want = expected(widen);
       assert.equal(want.size, 52);
-      assert.deepEqual([...loaded.keys()].sort(), [...want.keys()].sort(), 'shared.weight once, embed_tokens aliases dropped as save_pretrained does');
+      assert.deepEqual(
+        [...loaded.keys()].sort(),
+        [...want.keys()].sort(),
+        'shared.weight once, embed_tokens aliases dropped as save_pretrained does',
+      );
       for (const [key, e] of want) {
-        const got = loaded.get(key) as (typeof loaded extends Map<string, infer V> ? V : never);
+        const got = loaded.get(key) as typeof loaded extends Map<string, infer V> ? V : never;
         assert.equal(got.dtype, widen ? 'float32' : 'bfloat16', key);
         assert.deepEqual(got.shape, e.shape, key);
         assert.deepEqual(Buffer.from(got.bytes), Buffer.from(e.bytes), `${key}: values differ`);
@@ -85,7 +111,16 @@ test('t5 mtf tiny, synthesized data: save_pretrained folder, bf16 widened exactl
       assert.equal(config.tie_word_embeddings, false);
       assert.equal(config.is_gated_act, true);
       const generation = JSON.parse(readFileSync(join(folder, 'generation_config.json'), 'utf8'));
-      assert.deepEqual({ ...generation, transformers_version: undefined }, { _from_model_config: true, decoder_start_token_id: 0, eos_token_id: 1, pad_token_id: 0, transformers_version: undefined });
+      assert.deepEqual(
+        { ...generation, transformers_version: undefined },
+        {
+          _from_model_config: true,
+          decoder_start_token_id: 0,
+          eos_token_id: 1,
+          pad_token_id: 0,
+          transformers_version: undefined,
+        },
+      );
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -99,18 +134,89 @@ test('t5: a tied-embeddings config with an untied checkpoint (decoder/logits/ker
   try {
     const config = join(tmp, 'config.json');
     // a v1.0-style config of the right sizes: tie_word_embeddings defaults to true
-    writeFileSync(config, JSON.stringify({ vocab_size: 32128, d_model: 32, d_kv: 64, d_ff: 64, num_layers: 2, num_heads: 2, feed_forward_proj: 'gated-gelu' }));
-    const r = runCli(['convert', '--model_type', 't5', '--tf_checkpoint', join(dir, 'model.ckpt-0'), '--config', config, '--pytorch_dump_output', join(tmp, 'out'), '--dry-run']);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        vocab_size: 32128,
+        d_model: 32,
+        d_kv: 64,
+        d_ff: 64,
+        num_layers: 2,
+        num_heads: 2,
+        feed_forward_proj: 'gated-gelu',
+      }),
+    );
+    const r = runCli([
+      'convert',
+      '--model_type',
+      't5',
+      '--tf_checkpoint',
+      join(dir, 'model.ckpt-0'),
+      '--config',
+      config,
+      '--pytorch_dump_output',
+      join(tmp, 'out'),
+      '--dry-run',
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /E_CONFIG/);
-    assert.match(r.stderr, /tie_word_embeddings: true, but the checkpoint has its own output layer decoder\/logits\/kernel/);
+    assert.match(
+      r.stderr,
+      /tie_word_embeddings: true, but the checkpoint has its own output layer decoder\/logits\/kernel/,
+    );
     // with the v1.1 setting the same config plans
-    writeFileSync(config, JSON.stringify({ vocab_size: 32128, d_model: 32, d_kv: 64, d_ff: 64, num_layers: 2, num_heads: 2, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false }));
-    const ok = runCli(['convert', '--model_type', 't5', '--tf_checkpoint', join(dir, 'model.ckpt-0'), '--config', config, '--pytorch_dump_output', join(tmp, 'out'), '--dry-run']);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        vocab_size: 32128,
+        d_model: 32,
+        d_kv: 64,
+        d_ff: 64,
+        num_layers: 2,
+        num_heads: 2,
+        feed_forward_proj: 'gated-gelu',
+        tie_word_embeddings: false,
+      }),
+    );
+    const ok = runCli([
+      'convert',
+      '--model_type',
+      't5',
+      '--tf_checkpoint',
+      join(dir, 'model.ckpt-0'),
+      '--config',
+      config,
+      '--pytorch_dump_output',
+      join(tmp, 'out'),
+      '--dry-run',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     // a wrong size names the field
-    writeFileSync(config, JSON.stringify({ vocab_size: 32128, d_model: 32, d_kv: 64, d_ff: 128, num_layers: 2, num_heads: 2, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false }));
-    const bad = runCli(['convert', '--model_type', 't5', '--tf_checkpoint', join(dir, 'model.ckpt-0'), '--config', config, '--pytorch_dump_output', join(tmp, 'out'), '--dry-run']);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        vocab_size: 32128,
+        d_model: 32,
+        d_kv: 64,
+        d_ff: 128,
+        num_layers: 2,
+        num_heads: 2,
+        feed_forward_proj: 'gated-gelu',
+        tie_word_embeddings: false,
+      }),
+    );
+    const bad = runCli([
+      'convert',
+      '--model_type',
+      't5',
+      '--tf_checkpoint',
+      join(dir, 'model.ckpt-0'),
+      '--config',
+      config,
+      '--pytorch_dump_output',
+      join(tmp, 'out'),
+      '--dry-run',
+    ]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /d_ff: config says 128, checkpoint has 64/);
   } finally {
@@ -123,7 +229,15 @@ test('t5 mtf tiny, real index only: the missing data shard is reported cleanly',
   if (!dir) return;
   const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-t5-shard-'));
   try {
-    const r = runCli(['convert', '--model_type', 't5', '--tf_checkpoint', join(dir, 'model.ckpt-0'), '--pytorch_dump_output', join(tmp, 'out')]);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      't5',
+      '--tf_checkpoint',
+      join(dir, 'model.ckpt-0'),
+      '--pytorch_dump_output',
+      join(tmp, 'out'),
+    ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /model\.ckpt-0\.data-00001-of-00002/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);

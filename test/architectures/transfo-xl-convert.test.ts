@@ -23,7 +23,10 @@ async function readTf(prefix: string): Promise<Tf> {
   try {
     for (const t of source.tensors) {
       const bytes = await t.read();
-      out.set(t.name.replace(/^transformer\//, ''), { shape: t.shape, values: new Float32Array(Uint8Array.from(bytes).buffer) });
+      out.set(t.name.replace(/^transformer\//, ''), {
+        shape: t.shape,
+        values: new Float32Array(Uint8Array.from(bytes).buffer),
+      });
     }
   } finally {
     await source.close();
@@ -57,7 +60,17 @@ function expectTensor(out: Map<string, LoadedTensor>, key: string, shape: number
 function convertFixture(dir: string): { folder: string; stderr: string } {
   const work = mkdtempSync(join(tmpdir(), 'tf2torch-txl-'));
   const folder = join(work, 'out');
-  const r = runCli(['convert', '--model_type', 'transfo_xl', '--tf_checkpoint', join(dir, 'model.ckpt'), '--pytorch_dump_output', folder, '--format', 'pytorch']);
+  const r = runCli([
+    'convert',
+    '--model_type',
+    'transfo_xl',
+    '--tf_checkpoint',
+    join(dir, 'model.ckpt'),
+    '--pytorch_dump_output',
+    folder,
+    '--format',
+    'pytorch',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return { folder, stderr: r.stderr };
 }
@@ -82,7 +95,10 @@ function checkLayers(out: Map<string, LoadedTensor>, tf: Tf, layers: number): vo
 }
 
 function checkInvFreq(python: string, out: Map<string, LoadedTensor>): void {
-  const hex = runPython(python, 'import torch; print((1 / (10000 ** (torch.arange(0.0, 32, 2.0) / 32))).numpy().tobytes().hex())').trim();
+  const hex = runPython(
+    python,
+    'import torch; print((1 / (10000 ** (torch.arange(0.0, 32, 2.0) / 32))).numpy().tobytes().hex())',
+  ).trim();
   const t = out.get('transformer.pos_emb.inv_freq');
   assert.ok(t);
   assert.deepEqual(t.shape, [16]);
@@ -98,16 +114,29 @@ test('transfo_xl real checkpoint, div_val 1, no clusters, untied biases: CLI →
   try {
     assert.match(stderr, /derived from the tensor shapes: vocab_size=30, cutoffs=\[\]/);
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual([config['model_type'], config['cutoffs'], config['div_val'], config['untie_r'], config['n_layer']], ['transfo-xl', [], 1, true, 2]);
+    assert.deepEqual(
+      [config['model_type'], config['cutoffs'], config['div_val'], config['untie_r'], config['n_layer']],
+      ['transfo-xl', [], 1, true, 2],
+    );
     const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
     const tf = await readTf(join(dir, 'model.ckpt'));
     assert.equal(out.size, 30);
-    expectTensor(out, 'transformer.word_emb.emb_layers.0.weight', [30, 32], tf.get('adaptive_embed/lookup_table')!.values);
+    expectTensor(
+      out,
+      'transformer.word_emb.emb_layers.0.weight',
+      [30, 32],
+      tf.get('adaptive_embed/lookup_table')!.values,
+    );
     expectTensor(out, 'crit.out_layers.0.bias', [30], tf.get('adaptive_softmax/bias')!.values);
-    assert.equal(out.get('crit.out_layers.0.weight')?.dataPtr, out.get('transformer.word_emb.emb_layers.0.weight')?.dataPtr, 'output layer tied to the embedding');
+    assert.equal(
+      out.get('crit.out_layers.0.weight')?.dataPtr,
+      out.get('transformer.word_emb.emb_layers.0.weight')?.dataPtr,
+      'output layer tied to the embedding',
+    );
     for (const b of ['r_r_bias', 'r_w_bias']) {
       const all = tf.get(b)!.values;
-      for (let l = 0; l < 2; l++) expectTensor(out, `transformer.layers.${l}.dec_attn.${b}`, [4, 8], all.slice(l * 32, (l + 1) * 32));
+      for (let l = 0; l < 2; l++)
+        expectTensor(out, `transformer.layers.${l}.dec_attn.${b}`, [4, 8], all.slice(l * 32, (l + 1) * 32));
     }
     checkLayers(out, tf, 2);
     checkInvFreq(python, out);
@@ -124,27 +153,59 @@ test('transfo_xl real checkpoint, div_val 2, two clusters, tied biases: CLI → 
   const { folder } = convertFixture(dir);
   try {
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual([config['cutoffs'], config['div_val'], config['untie_r'], config['tie_projs'], config['d_embed']], [[10], 2, false, [false, true], 32]);
+    assert.deepEqual(
+      [config['cutoffs'], config['div_val'], config['untie_r'], config['tie_projs'], config['d_embed']],
+      [[10], 2, false, [false, true], 32],
+    );
     const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
     const tf = await readTf(join(dir, 'model.ckpt'));
     assert.equal(out.size, 41);
-    expectTensor(out, 'transformer.word_emb.emb_layers.0.weight', [10, 32], tf.get('adaptive_embed/cutoff_0/lookup_table')!.values);
-    expectTensor(out, 'transformer.word_emb.emb_layers.1.weight', [20, 16], tf.get('adaptive_embed/cutoff_1/lookup_table')!.values);
+    expectTensor(
+      out,
+      'transformer.word_emb.emb_layers.0.weight',
+      [10, 32],
+      tf.get('adaptive_embed/cutoff_0/lookup_table')!.values,
+    );
+    expectTensor(
+      out,
+      'transformer.word_emb.emb_layers.1.weight',
+      [20, 16],
+      tf.get('adaptive_embed/cutoff_1/lookup_table')!.values,
+    );
     // Cluster 0 is 32 wide = d_model and the original does not project it; the module does: identity.
     expectTensor(out, 'transformer.word_emb.emb_projs.0', [32, 32], identity(32));
-    expectTensor(out, 'transformer.word_emb.emb_projs.1', [32, 16], transposed(tf.get('adaptive_embed/cutoff_1/proj_W')!));
+    expectTensor(
+      out,
+      'transformer.word_emb.emb_projs.1',
+      [32, 16],
+      transposed(tf.get('adaptive_embed/cutoff_1/proj_W')!),
+    );
     expectTensor(out, 'crit.cluster_weight', [1, 32], tf.get('adaptive_softmax/cutoff_0/cluster_W')!.values);
     expectTensor(out, 'crit.cluster_bias', [1], tf.get('adaptive_softmax/cutoff_0/cluster_b')!.values);
     expectTensor(out, 'crit.out_layers.0.bias', [10], tf.get('adaptive_softmax/cutoff_0/b')!.values);
     expectTensor(out, 'crit.out_layers.1.bias', [20], tf.get('adaptive_softmax/cutoff_1/b')!.values);
     expectTensor(out, 'crit.out_projs.0', [32, 32], identity(32));
     const ptr = (k: string) => out.get(k)?.dataPtr;
-    assert.equal(ptr('crit.out_projs.1'), ptr('transformer.word_emb.emb_projs.1'), 'tie_projs[1]: the softmax reuses the embedding projection');
-    assert.notEqual(ptr('crit.out_projs.0'), ptr('transformer.word_emb.emb_projs.0'), 'tie_projs[0] is false: separate tensors');
-    for (let i = 0; i < 2; i++) assert.equal(ptr(`crit.out_layers.${i}.weight`), ptr(`transformer.word_emb.emb_layers.${i}.weight`));
+    assert.equal(
+      ptr('crit.out_projs.1'),
+      ptr('transformer.word_emb.emb_projs.1'),
+      'tie_projs[1]: the softmax reuses the embedding projection',
+    );
+    assert.notEqual(
+      ptr('crit.out_projs.0'),
+      ptr('transformer.word_emb.emb_projs.0'),
+      'tie_projs[0] is false: separate tensors',
+    );
+    for (let i = 0; i < 2; i++)
+      assert.equal(ptr(`crit.out_layers.${i}.weight`), ptr(`transformer.word_emb.emb_layers.${i}.weight`));
     for (const b of ['r_r_bias', 'r_w_bias']) {
       expectTensor(out, `transformer.${b}`, [4, 8], tf.get(b)!.values);
-      for (let l = 0; l < 2; l++) assert.equal(ptr(`transformer.layers.${l}.dec_attn.${b}`), ptr(`transformer.${b}`), `${b} shared by layer ${l}`);
+      for (let l = 0; l < 2; l++)
+        assert.equal(
+          ptr(`transformer.layers.${l}.dec_attn.${b}`),
+          ptr(`transformer.${b}`),
+          `${b} shared by layer ${l}`,
+        );
     }
     checkLayers(out, tf, 2);
     checkInvFreq(python, out);

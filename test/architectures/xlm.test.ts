@@ -132,7 +132,17 @@ for (const container of ['legacy', 'zip'] as const) {
       const pth = join(work, 'mlm_tiny.pth');
       runPython(python, WRITE_CHECKPOINT, [pth, container, 'clean']);
       const folder = join(work, 'out');
-      const r = runCli(['convert', '--model_type', 'xlm', '--tf_checkpoint', pth, '--pytorch_dump_output', folder, '--format', 'both']);
+      const r = runCli([
+        'convert',
+        '--model_type',
+        'xlm',
+        '--tf_checkpoint',
+        pth,
+        '--pytorch_dump_output',
+        folder,
+        '--format',
+        'both',
+      ]);
       assert.equal(r.code, 0, r.stderr);
       if (container === 'legacy') assert.match(r.stderr + r.stdout, /cuda:0/);
       assert.equal(runPython(python, CHECK, [pth, folder]).trim(), 'ok 39');
@@ -142,7 +152,10 @@ for (const container of ['legacy', 'zip'] as const) {
       await st.close();
       assert.equal(names.length, 38, names.join(' '));
       assert.ok(names.includes('transformer.embeddings.weight') && !names.includes('pred_layer.proj.weight'));
-      assert.ok(names.includes('transformer.lang_embeddings.weight') && names.includes('transformer.position_embeddings.weight'));
+      assert.ok(
+        names.includes('transformer.lang_embeddings.weight') &&
+          names.includes('transformer.position_embeddings.weight'),
+      );
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -28,7 +28,10 @@ function expectedXlnet(tf: Map<string, RawTensor>, layers: number, untied: boole
     const tfl = `model/transformer/layer_${l}`;
     const pt = `transformer.layer.${l}`;
     for (const p of ['q', 'k', 'v', 'o', 'r']) out.set(`${pt}.rel_attn.${p}`, get(`${tfl}/rel_attn/${p}/kernel`));
-    for (const [a, b] of [['rel_attn/LayerNorm', 'rel_attn.layer_norm'], ['ff/LayerNorm', 'ff.layer_norm']]) {
+    for (const [a, b] of [
+      ['rel_attn/LayerNorm', 'rel_attn.layer_norm'],
+      ['ff/LayerNorm', 'ff.layer_norm'],
+    ]) {
       out.set(`${pt}.${b}.weight`, get(`${tfl}/${a}/gamma`));
       out.set(`${pt}.${b}.bias`, get(`${tfl}/${a}/beta`));
     }
@@ -63,7 +66,19 @@ test('xlnet tiny: LM head conversion through the CLI loads in PyTorch with the s
   try {
     const folder = join(out, 'xlnet');
     const prefix = join(dir, 'xlnet_model.ckpt');
-    const r = runCli(['convert', '--model_type', 'xlnet', '--tf_checkpoint', prefix, '--config', join(dir, 'xlnet_config.json'), '--pytorch_dump_output', folder, '--format', 'pytorch']);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'xlnet',
+      '--tf_checkpoint',
+      prefix,
+      '--config',
+      join(dir, 'xlnet_config.json'),
+      '--pytorch_dump_output',
+      folder,
+      '--format',
+      'pytorch',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
     const tf = await readTfTensors(prefix);
@@ -74,7 +89,10 @@ test('xlnet tiny: LM head conversion through the CLI loads in PyTorch with the s
     assert.equal(loaded.get('lm_loss.weight')?.dataPtr, loaded.get('transformer.word_embedding.weight')?.dataPtr);
     assert.equal(loaded.size, expected.size + 1);
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
-    assert.deepEqual([config.vocab_size, config.d_model, config.n_layer, config.n_head, config.d_head, config.d_inner], [31, 6, 2, 2, 3, 12]);
+    assert.deepEqual(
+      [config.vocab_size, config.d_model, config.n_layer, config.n_head, config.d_head, config.d_inner],
+      [31, 6, 2, 2, 3, 12],
+    );
     assert.equal(config.n_token, undefined, 'n_token is an alias of vocab_size');
     assert.deepEqual(config.architectures, ['XLNetLMHeadModel']);
   } finally {
@@ -91,10 +109,30 @@ test('xlnet tiny --finetuning_task_name sts-b: sequence classification, 1 label,
   try {
     const folder = join(out, 'xlnet');
     const prefix = join(dir, 'xlnet_model.ckpt');
-    const r = runCli(['convert', '--model_type', 'xlnet', '--tf_checkpoint', prefix, '--config', join(dir, 'xlnet_config.json'), '--pytorch_dump_output', folder, '--format', 'pytorch', '--finetuning_task_name', 'STS-B']);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'xlnet',
+      '--tf_checkpoint',
+      prefix,
+      '--config',
+      join(dir, 'xlnet_config.json'),
+      '--pytorch_dump_output',
+      folder,
+      '--format',
+      'pytorch',
+      '--finetuning_task_name',
+      'STS-B',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const report = r.stdout + r.stderr;
-    for (const head of ['sequence_summary.summary.weight', 'sequence_summary.summary.bias', 'logits_proj.weight', 'logits_proj.bias']) assert.match(report, new RegExp(head.replace(/\./g, '\\.')));
+    for (const head of [
+      'sequence_summary.summary.weight',
+      'sequence_summary.summary.bias',
+      'logits_proj.weight',
+      'logits_proj.bias',
+    ])
+      assert.match(report, new RegExp(head.replace(/\./g, '\\.')));
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     assert.equal(config.finetuning_task, 'sts-b');
     assert.deepEqual(config.id2label, { 0: 'LABEL_0' });
@@ -112,18 +150,38 @@ test('xlnet tiny --finetuning_task_name sts-b: sequence classification, 1 label,
 test('xlnet tiny --finetuning_task_name squad: question answering, the 11 QA head keys are left to from_pretrained', async (t) => {
   const dir = realFixture(t, 'xlnet-tiny-untied-lmhead');
   if (!dir) return;
-  const { plan, config } = await planConversion({ modelType: 'xlnet', checkpoint: join(dir, 'xlnet_model.ckpt'), config: join(dir, 'xlnet_config.json'), finetuningTask: 'squad' });
+  const { plan, config } = await planConversion({
+    modelType: 'xlnet',
+    checkpoint: join(dir, 'xlnet_model.ckpt'),
+    config: join(dir, 'xlnet_config.json'),
+    finetuningTask: 'squad',
+  });
   assert.deepEqual(config['architectures'], ['XLNetForQuestionAnswering']);
   assert.equal(config['finetuning_task'], 'squad');
   assert.equal(config['id2label'], undefined);
   assert.deepEqual(plan.missing.map((m) => m.key).sort(), [
-    'answer_class.dense_0.bias', 'answer_class.dense_0.weight', 'answer_class.dense_1.weight',
-    'end_logits.LayerNorm.bias', 'end_logits.LayerNorm.weight', 'end_logits.dense_0.bias', 'end_logits.dense_0.weight',
-    'end_logits.dense_1.bias', 'end_logits.dense_1.weight', 'start_logits.dense.bias', 'start_logits.dense.weight',
+    'answer_class.dense_0.bias',
+    'answer_class.dense_0.weight',
+    'answer_class.dense_1.weight',
+    'end_logits.LayerNorm.bias',
+    'end_logits.LayerNorm.weight',
+    'end_logits.dense_0.bias',
+    'end_logits.dense_0.weight',
+    'end_logits.dense_1.bias',
+    'end_logits.dense_1.weight',
+    'start_logits.dense.bias',
+    'start_logits.dense.weight',
   ]);
-  assert.deepEqual(plan.skipped.map((s) => s.name), ['model/lm_loss/bias']);
+  assert.deepEqual(
+    plan.skipped.map((s) => s.name),
+    ['model/lm_loss/bias'],
+  );
   checkGolden('xlnet-tiny-untied-lmhead.squad.plan.txt', formatPlan(plan));
-  const lm = await planConversion({ modelType: 'xlnet', checkpoint: join(dir, 'xlnet_model.ckpt'), config: join(dir, 'xlnet_config.json') });
+  const lm = await planConversion({
+    modelType: 'xlnet',
+    checkpoint: join(dir, 'xlnet_model.ckpt'),
+    config: join(dir, 'xlnet_config.json'),
+  });
   checkGolden('xlnet-tiny-untied-lmhead.plan.txt', formatPlan(lm.plan));
 });
 
@@ -146,22 +204,78 @@ test('xlnet untie_r false: the shared [n_head, d_head] biases go to every layer,
     for (let l = 0; l < L; l++) {
       const p = `model/transformer/layer_${l}`;
       for (const m of ['q', 'k', 'v', 'o', 'r']) spec.push([`${p}/rel_attn/${m}/kernel`, [d, n, dh]]);
-      for (const ln of ['rel_attn/LayerNorm', 'ff/LayerNorm']) spec.push([`${p}/${ln}/gamma`, [d]], [`${p}/${ln}/beta`, [d]]);
-      spec.push([`${p}/ff/layer_1/kernel`, [d, inner]], [`${p}/ff/layer_1/bias`, [inner]], [`${p}/ff/layer_2/kernel`, [inner, d]], [`${p}/ff/layer_2/bias`, [d]]);
+      for (const ln of ['rel_attn/LayerNorm', 'ff/LayerNorm'])
+        spec.push([`${p}/${ln}/gamma`, [d]], [`${p}/${ln}/beta`, [d]]);
+      spec.push(
+        [`${p}/ff/layer_1/kernel`, [d, inner]],
+        [`${p}/ff/layer_1/bias`, [inner]],
+        [`${p}/ff/layer_2/kernel`, [inner, d]],
+        [`${p}/ff/layer_2/bias`, [d]],
+      );
     }
     const prefix = join(tmp, 'xlnet_model.ckpt');
-    await writeBundle(prefix, spec.map(([name, shape]) => ({ name, dtype: 'float32' as const, shape, bytes: randomTensorBytes('float32', shape.reduce((a, b) => a * b, 1), random) })));
+    await writeBundle(
+      prefix,
+      spec.map(([name, shape]) => ({
+        name,
+        dtype: 'float32' as const,
+        shape,
+        bytes: randomTensorBytes(
+          'float32',
+          shape.reduce((a, b) => a * b, 1),
+          random,
+        ),
+      })),
+    );
     const config = join(tmp, 'xlnet_config.json');
-    writeFileSync(config, JSON.stringify({ d_head: dh, d_inner: inner, d_model: d, ff_activation: 'gelu', n_head: n, n_layer: L, n_token: vocab, untie_r: false }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        d_head: dh,
+        d_inner: inner,
+        d_model: d,
+        ff_activation: 'gelu',
+        n_head: n,
+        n_layer: L,
+        n_token: vocab,
+        untie_r: false,
+      }),
+    );
     const folder = join(tmp, 'out');
-    const r = runCli(['convert', '--model_type', 'xlnet', '--tf_checkpoint', prefix, '--config', config, '--pytorch_dump_output', folder, '--format', 'pytorch']);
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'xlnet',
+      '--tf_checkpoint',
+      prefix,
+      '--config',
+      config,
+      '--pytorch_dump_output',
+      folder,
+      '--format',
+      'pytorch',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
     assertSameValues(loaded, expectedXlnet(await readTfTensors(prefix), L, false));
 
     // the same checkpoint with a config saying untie_r true is refused, naming the field
-    writeFileSync(config, JSON.stringify({ d_inner: inner, d_model: d, n_head: n, n_layer: L, n_token: vocab, untie_r: true }));
-    const bad = runCli(['convert', '--model_type', 'xlnet', '--tf_checkpoint', prefix, '--config', config, '--pytorch_dump_output', join(tmp, 'bad'), '--dry-run']);
+    writeFileSync(
+      config,
+      JSON.stringify({ d_inner: inner, d_model: d, n_head: n, n_layer: L, n_token: vocab, untie_r: true }),
+    );
+    const bad = runCli([
+      'convert',
+      '--model_type',
+      'xlnet',
+      '--tf_checkpoint',
+      prefix,
+      '--config',
+      config,
+      '--pytorch_dump_output',
+      join(tmp, 'bad'),
+      '--dry-run',
+    ]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /untie_r: config says true, checkpoint has false/);
   } finally {

@@ -60,7 +60,10 @@ test('--config given a folder: a usage error naming the file to give', (t) => {
   if (!s) return;
   const r = s.run('--tf_checkpoint', s.ckpt, '--config', s.fixture, '--pytorch_dump_output', 'out/');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /error\[E_USAGE\]: --config \S+ is a folder: give the file itself, e.g\. --config \S+\/bert_config\.json/);
+  assert.match(
+    r.stderr,
+    /error\[E_USAGE\]: --config \S+ is a folder: give the file itself, e.g\. --config \S+\/bert_config\.json/,
+  );
   assert.equal(existsSync(join(s.cwd, 'out')), false);
 });
 
@@ -102,10 +105,16 @@ test('usage mistakes exit 2 with a hint: --format both for one file, a shard siz
 });
 
 test('a checkpoint path that does not exist is said so, not "not a checkpoint"', () => {
-  for (const command of [['inspect', 'nowhere/model.ckpt'], ['convert', '--model_type', 'bert', '--tf_checkpoint', 'nowhere/model.ckpt', '--dry-run']]) {
+  for (const command of [
+    ['inspect', 'nowhere/model.ckpt'],
+    ['convert', '--model_type', 'bert', '--tf_checkpoint', 'nowhere/model.ckpt', '--dry-run'],
+  ]) {
     const r = runCli(command);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error\[E_NOT_FOUND\]: nowhere\/model\.ckpt: no such file or folder \(nor model\.ckpt\.index beside it\)$/m);
+    assert.match(
+      r.stderr,
+      /^error\[E_NOT_FOUND\]: nowhere\/model\.ckpt: no such file or folder \(nor model\.ckpt\.index beside it\)$/m,
+    );
   }
 });
 
@@ -137,9 +146,20 @@ test('displayPath: relative under the working directory, absolute elsewhere', ()
 test('xlnet: a --finetuning_task_name that selects no head is told, and the LM head is kept as transformers does', async (t) => {
   const dir = realFixture(t, 'xlnet-tiny-untied-lmhead');
   if (!dir) return;
-  const { plan, notes } = await planConversion({ modelType: 'xlnet', checkpoint: join(dir, 'xlnet_model.ckpt'), finetuningTask: 'imdb' });
+  const { plan, notes } = await planConversion({
+    modelType: 'xlnet',
+    checkpoint: join(dir, 'xlnet_model.ckpt'),
+    finetuningTask: 'imdb',
+  });
   assert.equal(plan.modelClass, 'XLNetLMHeadModel');
-  assert.ok(notes.some((n) => /^--finetuning_task_name imdb is neither a GLUE task \(cola, .*\) nor contains 'squad'/.test(n)), notes.join('\n'));
-  const glue = await planConversion({ modelType: 'xlnet', checkpoint: join(dir, 'xlnet_model.ckpt'), finetuningTask: 'sts-b' });
+  assert.ok(
+    notes.some((n) => /^--finetuning_task_name imdb is neither a GLUE task \(cola, .*\) nor contains 'squad'/.test(n)),
+    notes.join('\n'),
+  );
+  const glue = await planConversion({
+    modelType: 'xlnet',
+    checkpoint: join(dir, 'xlnet_model.ckpt'),
+    finetuningTask: 'sts-b',
+  });
   assert.ok(!glue.notes.some((n) => n.includes('finetuning_task_name')));
 });

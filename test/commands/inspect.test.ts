@@ -28,7 +28,10 @@ test('inspect --json has the documented shape and totals that add up', (t) => {
   assert.deepEqual(Object.keys(j.tensors[0]), ['name', 'dtype', 'shape', 'bytes', 'role']);
   assert.equal(j.totals.bytes, 8420); // the data file's exact size
   const roles = j.totals.byRole;
-  assert.equal(roles.weight.tensors + roles.optimizer.tensors + roles.bookkeeping.tensors + roles.metadata.tensors, 139);
+  assert.equal(
+    roles.weight.tensors + roles.optimizer.tensors + roles.bookkeeping.tensors + roles.metadata.tensors,
+    139,
+  );
 });
 
 test('inspect --tensor decodes values: float32 from a real file, bfloat16/float16/int64 synthesized', async (t) => {
@@ -47,7 +50,8 @@ test('inspect --tensor decodes values: float32 from a real file, bfloat16/float1
     { name: 'h', dtype: 'float16', shape: [2], bytes: f16 },
     { name: 'i', dtype: 'int64', shape: [2], bytes: i64 },
   ]);
-  const get = (name: string) => JSON.parse(runCli(['inspect', join(out, 'm.index'), '--tensor', name, '--json']).stdout);
+  const get = (name: string) =>
+    JSON.parse(runCli(['inspect', join(out, 'm.index'), '--tensor', name, '--json']).stdout);
   assert.deepEqual(get('b').first, [1, -2, 3]);
   assert.equal(get('b').mean, 2 / 3);
   assert.deepEqual(get('h').first, [1, 0.5]);

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ginBinding, ginParam, parseGin, parseMeshModelInfo, readGinFile, resolveGinValue, t5ConfigFromGin } from '../../src/config/gin.js';
+import {
+  ginBinding,
+  ginParam,
+  parseGin,
+  parseMeshModelInfo,
+  readGinFile,
+  resolveGinValue,
+  t5ConfigFromGin,
+} from '../../src/config/gin.js';
 import { realFixture } from '../support/fixtures.js';
 
 const SAMPLE = `import mesh_tensorflow.transformer.transformer_layers
@@ -53,7 +61,13 @@ test('every gin construct parses into plain data', () => {
   assert.equal(byKey.get('|run.single')!.value, 7);
   assert.deepEqual(byKey.get('|run.one_tuple')!.value, { kind: 'tuple', items: [7] });
   assert.deepEqual(byKey.get('|run.empty')!.value, { kind: 'tuple', items: [] });
-  assert.deepEqual(byKey.get('|run.sequence_length')!.value, { kind: 'dict', entries: [['inputs', 512], ['targets', 512]] });
+  assert.deepEqual(byKey.get('|run.sequence_length')!.value, {
+    kind: 'dict',
+    entries: [
+      ['inputs', 512],
+      ['targets', 512],
+    ],
+  });
   assert.deepEqual(byKey.get('|run.flags')!.value, [true, false, null]);
   assert.equal(byKey.get('|run.float')!.value, 10000);
   assert.equal(byKey.get('|run.text')!.value, 'multi\nline');
@@ -62,7 +76,10 @@ test('every gin construct parses into plain data', () => {
   assert.equal(ginParam(gin, 'Unitransformer', 'd_model', 'encoder')!.value, 32);
   assert.equal(ginParam(gin, 'Unitransformer', 'd_model', 'decoder')!.value, 24);
   assert.equal(ginParam(gin, 'Unitransformer', 'd_model')!.value, 24);
-  assert.match(ginParam(gin, 'Unitransformer', 'd_model', 'encoder')!.from, /^encoder\/Unitransformer\.d_model \(sample\.gin:10\)$/);
+  assert.match(
+    ginParam(gin, 'Unitransformer', 'd_model', 'encoder')!.from,
+    /^encoder\/Unitransformer\.d_model \(sample\.gin:10\)$/,
+  );
   assert.equal(ginBinding(gin, 'transformer.Unitransformer', 'd_model')!.line, 26);
   assert.equal(ginParam(gin, 'constant', 'value')!.value, 1);
   assert.equal((resolveGinValue(gin, byKey.get('a/b|Thing.items')!.value) as unknown[])[2], 32);
@@ -79,9 +96,13 @@ test('malformed gin → E_MALFORMED with file:line; unknown macros → E_CONFIG'
     ['= 3', /expected a binding/],
     ['run.x = ' + '['.repeat(100) + ']'.repeat(100), /nested deeper than 64/],
   ];
-  for (const [text, message] of cases) assert.throws(() => parseGin(text, 'x.gin'), { code: 'E_MALFORMED', message }, text);
+  for (const [text, message] of cases)
+    assert.throws(() => parseGin(text, 'x.gin'), { code: 'E_MALFORMED', message }, text);
   const gin = parseGin('run.x = %nope\na = %b\nb = %a', 'y.gin');
-  assert.throws(() => ginParam(gin, 'run', 'x'), { code: 'E_CONFIG', message: /macro %nope is used but never defined/ });
+  assert.throws(() => ginParam(gin, 'run', 'x'), {
+    code: 'E_CONFIG',
+    message: /macro %nope is used but never defined/,
+  });
   assert.throws(() => resolveGinValue(gin, { kind: 'macro', name: 'a' }), { code: 'E_CONFIG', message: /cycle/ });
 });
 
@@ -95,9 +116,19 @@ Unitransformer.d_model = 512`);
   assert.deepEqual(r.config, { num_heads: 8, feed_forward_proj: 'relu', d_model: 512 });
   assert.ok(r.missing.includes('vocab_size') && r.missing.includes('d_ff'));
   const mismatch = parseGin('encoder/SelfAttention.num_heads = 8\ndecoder/SelfAttention.num_heads = 4', 'm.gin');
-  assert.throws(() => t5ConfigFromGin(mismatch), { code: 'E_CONFIG', message: /encoder\/SelfAttention\.num_heads \(m\.gin:1\) = 8 but decoder\/SelfAttention\.num_heads \(m\.gin:2\) = 4/ });
-  assert.throws(() => t5ConfigFromGin(parseGin("DenseReluDense.activation = ['tanh', 'linear']")), { code: 'E_CONFIG', message: /no T5Config feed_forward_proj/ });
-  assert.equal(t5ConfigFromGin(parseGin("DenseReluDense.activation = ('swish', 'linear')")).config.feed_forward_proj, 'gated-silu');
+  assert.throws(() => t5ConfigFromGin(mismatch), {
+    code: 'E_CONFIG',
+    message:
+      /encoder\/SelfAttention\.num_heads \(m\.gin:1\) = 8 but decoder\/SelfAttention\.num_heads \(m\.gin:2\) = 4/,
+  });
+  assert.throws(() => t5ConfigFromGin(parseGin("DenseReluDense.activation = ['tanh', 'linear']")), {
+    code: 'E_CONFIG',
+    message: /no T5Config feed_forward_proj/,
+  });
+  assert.equal(
+    t5ConfigFromGin(parseGin("DenseReluDense.activation = ('swish', 'linear')")).config.feed_forward_proj,
+    'gated-silu',
+  );
 });
 
 test('the real t5-mtf-tiny operative_config.gin and model-info.txt', async (t) => {
@@ -106,22 +137,36 @@ test('the real t5-mtf-tiny operative_config.gin and model-info.txt', async (t) =
   const gin = await readGinFile(join(dir, 'operative_config.gin'));
   assert.equal(gin.imports.length, 8);
   assert.equal(gin.macros.get('MIXTURE_NAME')!.value, 'c4_v020_unsupervised');
-  assert.equal(ginParam(gin, 'run', 'layout_rules')!.value, 'ensemble:ensemble,batch:batch,d_ff:model,heads:model,vocab:model,experts:batch');
+  assert.equal(
+    ginParam(gin, 'run', 'layout_rules')!.value,
+    'ensemble:ensemble,batch:batch,d_ff:model,heads:model,vocab:model,experts:batch',
+  );
   assert.equal((ginParam(gin, 'make_layer_stack', 'layers', 'decoder')!.value as unknown[]).length, 3);
   assert.equal(ginParam(gin, 'get_variable_dtype', 'master_dtype')!.value, 'bfloat16');
 
   const fromGin = t5ConfigFromGin(gin);
   assert.deepEqual(fromGin.config, {
-    d_model: 32, d_ff: 64, d_kv: 64, num_heads: 2, num_layers: 2, num_decoder_layers: 2,
-    feed_forward_proj: 'gated-gelu', dropout_rate: 0, layer_norm_epsilon: 1e-6,
-    relative_attention_num_buckets: 32, tie_word_embeddings: false,
+    d_model: 32,
+    d_ff: 64,
+    d_kv: 64,
+    num_heads: 2,
+    num_layers: 2,
+    num_decoder_layers: 2,
+    feed_forward_proj: 'gated-gelu',
+    dropout_rate: 0,
+    layer_norm_epsilon: 1e-6,
+    relative_attention_num_buckets: 32,
+    tie_word_embeddings: false,
   });
   assert.deepEqual(fromGin.missing, ['vocab_size']);
   assert.match(fromGin.sources.num_heads!, /^gin: encoder\/SelfAttention\.num_heads \(.*operative_config\.gin:\d+\)$/);
 
   const listing = parseMeshModelInfo(readFileSync(join(dir, 'model-info.txt'), 'utf8'));
   assert.equal(listing.length, 52);
-  assert.deepEqual(listing.find((v) => v.name === 'shared/embedding'), { name: 'shared/embedding', shape: [32128, 32], dims: ['vocab', 'd_model'] });
+  assert.deepEqual(
+    listing.find((v) => v.name === 'shared/embedding'),
+    { name: 'shared/embedding', shape: [32128, 32], dims: ['vocab', 'd_model'] },
+  );
   const full = t5ConfigFromGin(gin, listing);
   assert.equal(full.config.vocab_size, 32128);
   assert.equal(full.sources.vocab_size, 'checkpoint: shared/embedding shape[0]');
@@ -129,9 +174,17 @@ test('the real t5-mtf-tiny operative_config.gin and model-info.txt', async (t) =
 
   // the listing contradicting the gin is an error naming both
   const wrongHeads = listing.map((v) => (v.name.endsWith('relative_attention_bias') ? { ...v, shape: [4, 32] } : v));
-  assert.throws(() => t5ConfigFromGin(gin, wrongHeads), { code: 'E_CONFIG', message: /num_heads: the gin says 2 .* says 4/ });
-  const ungated = listing.filter((v) => !/wi_[01]/.test(v.name)).concat([{ name: 'encoder/block_000/layer_001/DenseReluDense/wi/kernel', shape: [32, 64], dims: [] }]);
+  assert.throws(() => t5ConfigFromGin(gin, wrongHeads), {
+    code: 'E_CONFIG',
+    message: /num_heads: the gin says 2 .* says 4/,
+  });
+  const ungated = listing
+    .filter((v) => !/wi_[01]/.test(v.name))
+    .concat([{ name: 'encoder/block_000/layer_001/DenseReluDense/wi/kernel', shape: [32, 64], dims: [] }]);
   assert.throws(() => t5ConfigFromGin(gin, ungated), { code: 'E_CONFIG', message: /feed_forward_proj 'gated-gelu'/ });
   const tied = listing.filter((v) => v.name !== 'decoder/logits/kernel');
-  assert.throws(() => t5ConfigFromGin(gin, tied), { code: 'E_CONFIG', message: /tie_word_embeddings: the gin says false/ });
+  assert.throws(() => t5ConfigFromGin(gin, tied), {
+    code: 'E_CONFIG',
+    message: /tie_word_embeddings: the gin says false/,
+  });
 });

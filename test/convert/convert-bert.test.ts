@@ -30,11 +30,17 @@ function tfNameOf(key: string): { name: string; transpose: boolean } {
 
 function transposeLoop(bytes: Uint8Array, rows: number, cols: number): Uint8Array {
   const out = new Uint8Array(bytes.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) for (let b = 0; b < 4; b++) out[(c * rows + r) * 4 + b] = bytes[(r * cols + c) * 4 + b] as number;
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      for (let b = 0; b < 4; b++) out[(c * rows + r) * 4 + b] = bytes[(r * cols + c) * 4 + b] as number;
   return out;
 }
 
-async function checkAgainstTf(prefix: string, loaded: Map<string, LoadedTensor>, expectAliases: boolean): Promise<void> {
+async function checkAgainstTf(
+  prefix: string,
+  loaded: Map<string, LoadedTensor>,
+  expectAliases: boolean,
+): Promise<void> {
   const ckpt = await openCheckpoint(prefix);
   try {
     const tf = new Map(ckpt.tensors.map((t) => [t.name, t]));
@@ -72,7 +78,15 @@ function setup(t: import('node:test').TestContext) {
   if (!dir || !python) return undefined;
   const out = mkdtempSync(join(tmpdir(), 'tf2torch-bert-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
-  const base = ['convert', '--model_type', 'bert', '--tf_checkpoint', join(dir, 'bert_model.ckpt'), '--config', join(dir, 'bert_config.json')];
+  const base = [
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    join(dir, 'bert_model.ckpt'),
+    '--config',
+    join(dir, 'bert_config.json'),
+  ];
   return { dir, python, out, base, prefix: join(dir, 'bert_model.ckpt') };
 }
 
@@ -98,7 +112,10 @@ test('transformers-cli command → pytorch_model.bin that torch.load(weights_onl
   assert.equal(keep.code, 0, keep.stderr);
   assert.match(keep.stderr, /config\.json exists: left unchanged .*--force replaces it/);
   assert.equal(JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8')).model_type, 'other');
-  assert.equal(runCli([...s.base, '--pytorch_dump_output', join(s.out, 'model.safetensors'), '--force', '--quiet']).code, 0);
+  assert.equal(
+    runCli([...s.base, '--pytorch_dump_output', join(s.out, 'model.safetensors'), '--force', '--quiet']).code,
+    0,
+  );
   assert.equal(JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8')).model_type, 'bert');
 });
 
@@ -116,17 +133,42 @@ test('→ a Hugging Face folder (config, weights, vocab), sharded on request, in
   if (!s) return;
   const folder = join(s.out, 'bert-hf');
   // No --config: bert_config.json is found beside the checkpoint.
-  const r = runCli(['convert', '--model-type', 'bert', '--tf-checkpoint', s.prefix, '--pytorch-dump-output', folder, '--format', 'both', '--max-shard-size', '1000']);
+  const r = runCli([
+    'convert',
+    '--model-type',
+    'bert',
+    '--tf-checkpoint',
+    s.prefix,
+    '--pytorch-dump-output',
+    folder,
+    '--format',
+    'both',
+    '--max-shard-size',
+    '1000',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const files = readdirSync(folder).sort();
-  assert.ok(files.includes('config.json') && files.includes('vocab.txt') && files.includes('model.safetensors.index.json') && files.includes('pytorch_model.bin.index.json'), files.join(' '));
-  assert.deepEqual(readdirSync(s.out).filter((f) => f.startsWith('.')), [], 'no temporary folder left');
+  assert.ok(
+    files.includes('config.json') &&
+      files.includes('vocab.txt') &&
+      files.includes('model.safetensors.index.json') &&
+      files.includes('pytorch_model.bin.index.json'),
+    files.join(' '),
+  );
+  assert.deepEqual(
+    readdirSync(s.out).filter((f) => f.startsWith('.')),
+    [],
+    'no temporary folder left',
+  );
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8'), readFileSync(join(s.dir, 'vocab.txt'), 'utf8'));
   await checkAgainstTf(s.prefix, loadShardedFolder(s.python, join(folder, 'model.safetensors.index.json')), false);
   const torchShards = loadShardedFolder(s.python, join(folder, 'pytorch_model.bin.index.json'));
   assert.equal(torchShards.size, 48);
   const configText = readFileSync(join(folder, 'config.json'), 'utf8');
-  assert.equal(configText, `${JSON.stringify(JSON.parse(configText), Object.keys(JSON.parse(configText)).sort(), 2)}\n`);
+  assert.equal(
+    configText,
+    `${JSON.stringify(JSON.parse(configText), Object.keys(JSON.parse(configText)).sort(), 2)}\n`,
+  );
   // from_pretrained-style check of the folder: config.json carries model_type.
   assert.equal(JSON.parse(configText).model_type, 'bert');
   assert.equal(JSON.parse(configText).torch_dtype, 'float32'); // as save_pretrained records it
@@ -137,7 +179,10 @@ test('usage mistakes are clear errors without a stack trace and write nothing', 
   if (!s) return;
   const cases: [string[], RegExp][] = [
     [['--pytorch_dump_output', join(s.out, 'x.onnx')], /E_USAGE.*cannot tell what to write from '\.onnx'/],
-    [['--pytorch_dump_output', join(s.out, 'y.bin'), '--format', 'safetensors'], /E_USAGE.*--format safetensors does not fit/],
+    [
+      ['--pytorch_dump_output', join(s.out, 'y.bin'), '--format', 'safetensors'],
+      /E_USAGE.*--format safetensors does not fit/,
+    ],
     [['--pytorch_dump_output', join(s.out, 'z/'), '--dtype', 'int8'], /E_USAGE.*--dtype int8: expected one of keep/],
     [['--pytorch_dump_output', join(s.out, 'z/'), '--bogus'], /E_USAGE.*Unknown option '--bogus'/],
   ];
@@ -149,7 +194,17 @@ test('usage mistakes are clear errors without a stack trace and write nothing', 
   }
   const badConfig = join(s.out, 'bad.json');
   writeFileSync(badConfig, '{"vocab_size": 15,');
-  const r = runCli(['convert', '--model_type', 'bert', '--tf_checkpoint', s.prefix, '--config', badConfig, '--pytorch_dump_output', join(s.out, 'w.bin')]);
+  const r = runCli([
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    s.prefix,
+    '--config',
+    badConfig,
+    '--pytorch_dump_output',
+    join(s.out, 'w.bin'),
+  ]);
   assert.match(r.stderr, /error\[E_CONFIG\]: .*bad\.json: not valid JSON/);
   assert.equal(existsSync(join(s.out, 'w.bin')), false);
   const unknown = runCli(['convert', '--model_type', 'roberta', '--tf_checkpoint', s.prefix, '--dry-run']);

@@ -20,7 +20,8 @@ function zeros(name: string, shape: number[]): StreamedTensor {
     shape,
     byteLength,
     *chunks() {
-      for (let left = byteLength; left > 0; left -= ZEROS.byteLength) yield ZEROS.subarray(0, Math.min(left, ZEROS.byteLength));
+      for (let left = byteLength; left > 0; left -= ZEROS.byteLength)
+        yield ZEROS.subarray(0, Math.min(left, ZEROS.byteLength));
     },
   };
 }
@@ -35,7 +36,10 @@ test('SIGINT during a conversion removes the unfinished file and exits 130', asy
     zeros('bert/embeddings/token_type_embeddings', [2, H]),
     zeros('bert/embeddings/LayerNorm/gamma', [H]),
     zeros('bert/embeddings/LayerNorm/beta', [H]),
-    ...['query', 'key', 'value'].flatMap((p) => [zeros(`${L}/attention/self/${p}/kernel`, [H, H]), zeros(`${L}/attention/self/${p}/bias`, [H])]),
+    ...['query', 'key', 'value'].flatMap((p) => [
+      zeros(`${L}/attention/self/${p}/kernel`, [H, H]),
+      zeros(`${L}/attention/self/${p}/bias`, [H]),
+    ]),
     zeros(`${L}/attention/output/dense/kernel`, [H, H]),
     zeros(`${L}/attention/output/dense/bias`, [H]),
     zeros(`${L}/attention/output/LayerNorm/gamma`, [H]),
@@ -48,11 +52,30 @@ test('SIGINT during a conversion removes the unfinished file and exits 130', asy
     zeros(`${L}/output/LayerNorm/beta`, [H]),
   ].sort((a, b) => (a.name < b.name ? -1 : 1));
   await writeBundleStreaming(join(dir, 'bert_model.ckpt'), tensors);
-  const config = { vocab_size: V, hidden_size: H, num_hidden_layers: 1, num_attention_heads: 1, intermediate_size: H, max_position_embeddings: 4, type_vocab_size: 2 };
+  const config = {
+    vocab_size: V,
+    hidden_size: H,
+    num_hidden_layers: 1,
+    num_attention_heads: 1,
+    intermediate_size: H,
+    max_position_embeddings: 4,
+    type_vocab_size: 2,
+  };
   writeFileSync(join(dir, 'bert_config.json'), JSON.stringify(config));
 
   const out = join(dir, 'out');
-  const child = spawn(process.execPath, [CLI_PATH, 'convert', '--model_type', 'bert', '--tf_checkpoint', join(dir, 'bert_model.ckpt'), '--pytorch_dump_output', `${out}/`, '--quiet', '--no-verify']);
+  const child = spawn(process.execPath, [
+    CLI_PATH,
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    join(dir, 'bert_model.ckpt'),
+    '--pytorch_dump_output',
+    `${out}/`,
+    '--quiet',
+    '--no-verify',
+  ]);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -69,5 +92,9 @@ test('SIGINT during a conversion removes the unfinished file and exits 130', asy
   const code = await exited;
   assert.equal(code, 130, stderr);
   assert.match(stderr, /interrupted: removed [12] unfinished outputs?/);
-  assert.deepEqual(readdirSync(dir).sort(), ['bert_config.json', 'bert_model.ckpt.data-00000-of-00001', 'bert_model.ckpt.index']);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'bert_config.json',
+    'bert_model.ckpt.data-00000-of-00001',
+    'bert_model.ckpt.index',
+  ]);
 });

@@ -5,7 +5,11 @@ import { progressBar } from '../../src/convert/progress.js';
 test('the progress bar shows bytes, rate and ETA, redraws at most every 200 ms, and ends with a newline', () => {
   let clock = 0;
   const frames: string[] = [];
-  const bar = progressBar(1_000_000_000, (text) => frames.push(text), () => clock);
+  const bar = progressBar(
+    1_000_000_000,
+    (text) => frames.push(text),
+    () => clock,
+  );
   clock = 100;
   bar.update(10_000_000); // too soon after the start: no redraw
   assert.equal(frames.length, 0);

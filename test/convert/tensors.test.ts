@@ -30,8 +30,22 @@ function transposed(bytes: Uint8Array): Uint8Array {
 test('stream() chunks of computed tensors stay intact while the next ones are computed into recycled buffers', async () => {
   const sources = Array.from({ length: 8 }, (_, i) => source(`w${i}`, i * 7919, i % 3 !== 2));
   const outputs: PlanOutput[] = sources.flatMap((s, i): PlanOutput[] => [
-    { kind: 'tensor', key: `k${i}.weight`, sources: [{ name: s.name, dtype: 'float32', shape: s.shape }], transforms: [{ op: 'transpose' }], shape: [COLS, ROWS], dtype: 'float32' },
-    { kind: 'tensor', key: `k${i}.copy`, sources: [{ name: s.name, dtype: 'float32', shape: s.shape }], transforms: [], shape: s.shape, dtype: 'float32' },
+    {
+      kind: 'tensor',
+      key: `k${i}.weight`,
+      sources: [{ name: s.name, dtype: 'float32', shape: s.shape }],
+      transforms: [{ op: 'transpose' }],
+      shape: [COLS, ROWS],
+      dtype: 'float32',
+    },
+    {
+      kind: 'tensor',
+      key: `k${i}.copy`,
+      sources: [{ name: s.name, dtype: 'float32', shape: s.shape }],
+      transforms: [],
+      shape: s.shape,
+      dtype: 'float32',
+    },
   ]);
   const plan = { outputs } as unknown as Plan;
   const entries = planToStateDict(plan, sources);
@@ -64,9 +78,21 @@ test('a source too large to transform in memory is refused by name before anythi
     },
   };
   const plan = {
-    outputs: [{ kind: 'tensor', key: 'giant.weight', sources: [{ name: huge.name, dtype: 'float32', shape: huge.shape }], transforms: [{ op: 'transpose' }], shape: huge.shape, dtype: 'float32' }],
+    outputs: [
+      {
+        kind: 'tensor',
+        key: 'giant.weight',
+        sources: [{ name: huge.name, dtype: 'float32', shape: huge.shape }],
+        transforms: [{ op: 'transpose' }],
+        shape: huge.shape,
+        dtype: 'float32',
+      },
+    ],
   } as unknown as Plan;
   const [entry] = planToStateDict(plan, [huge]);
   assert.ok(entry && 'tensor' in entry);
-  await assert.rejects(entry.tensor.read(), /giant\/kernel: 4398046511104 bytes; a tensor that needs a transform is held in memory once/);
+  await assert.rejects(
+    entry.tensor.read(),
+    /giant\/kernel: 4398046511104 bytes; a tensor that needs a transform is held in memory once/,
+  );
 });

@@ -145,7 +145,10 @@ function npyBytes(descr: string, shape: number[], data: Uint8Array, fortran = fa
 }
 
 /** Runs every case of one corpus; returns the failures, each reproducible from its seed. */
-async function fuzz(corpus: Corpus, iterations: number): Promise<{ cases: number; rejected: number; failures: string[] }> {
+async function fuzz(
+  corpus: Corpus,
+  iterations: number,
+): Promise<{ cases: number; rejected: number; failures: string[] }> {
   const failures: string[] = [];
   let cases = 0;
   let rejected = 0;
@@ -157,7 +160,10 @@ async function fuzz(corpus: Corpus, iterations: number): Promise<{ cases: number
     const table = entries ? await tableEntries(path) : [];
     const first = hash(`${corpus.name}/${file}`);
     // FUZZ_ONLY runs one seed: its index is its distance from this target's first seed
-    const indexes = only === undefined ? Array.from({ length: iterations }, (_, i) => i) : [(only - first) >>> 0].filter((i) => i < 10_000_000);
+    const indexes =
+      only === undefined
+        ? Array.from({ length: iterations }, (_, i) => i)
+        : [(only - first) >>> 0].filter((i) => i < 10_000_000);
     for (const i of indexes) {
       const seed = (first + i) >>> 0;
       let steps: string[];
@@ -175,12 +181,16 @@ async function fuzz(corpus: Corpus, iterations: number): Promise<{ cases: number
         await Promise.race([
           corpus.exercise(corpus.dir),
           new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no answer after ${CASE_TIMEOUT_MS} ms (a hang)`)), CASE_TIMEOUT_MS);
+            timer = setTimeout(
+              () => reject(new Error(`no answer after ${CASE_TIMEOUT_MS} ms (a hang)`)),
+              CASE_TIMEOUT_MS,
+            );
           }),
         ]);
       } catch (error) {
         if (isTf2TorchError(error) && error.message.includes(corpus.dir)) rejected++;
-        else if (isTf2TorchError(error)) failures.push(`${label}: ${error.code} does not name the file: ${error.message}`);
+        else if (isTf2TorchError(error))
+          failures.push(`${label}: ${error.code} does not name the file: ${error.message}`);
         else failures.push(`${label}: ${(error as Error)?.stack ?? String(error)}`);
       } finally {
         guard.restore();
@@ -226,8 +236,14 @@ async function check(t: TestContext, corpus: Corpus | undefined, iterations = IT
   // the unmutated input must read cleanly, or the fuzzer tests nothing
   await corpus.exercise(corpus.dir);
   const { cases, rejected, failures } = await fuzz(corpus, iterations);
-  t.diagnostic(`${corpus.name}: ${cases} mutated inputs, ${rejected} rejected with a Tf2TorchError, ${cases - rejected - failures.length} accepted`);
-  assert.deepEqual(failures, [], `${failures.length} of ${cases} mutations failed badly:\n${failures.slice(0, 5).join('\n\n')}`);
+  t.diagnostic(
+    `${corpus.name}: ${cases} mutated inputs, ${rejected} rejected with a Tf2TorchError, ${cases - rejected - failures.length} accepted`,
+  );
+  assert.deepEqual(
+    failures,
+    [],
+    `${failures.length} of ${cases} mutations failed badly:\n${failures.slice(0, 5).join('\n\n')}`,
+  );
 }
 
 function tfCorpus(t: TestContext, fixture: string, files: string[], entry: string): Corpus | undefined {
@@ -241,11 +257,24 @@ function tfCorpus(t: TestContext, fixture: string, files: string[], entry: strin
 
 test('fuzz: TF bundle (bert-tiny-keras-bert, index and data)', async (t) => {
   // 139 tensors read six ways per case: fewer cases keep the time bounded
-  await check(t, tfCorpus(t, 'bert-tiny-keras-bert', ['bert_model.ckpt.index', 'bert_model.ckpt.data-00000-of-00001'], 'bert_model.ckpt'), Math.ceil(ITERATIONS / 3));
+  await check(
+    t,
+    tfCorpus(
+      t,
+      'bert-tiny-keras-bert',
+      ['bert_model.ckpt.index', 'bert_model.ckpt.data-00000-of-00001'],
+      'bert_model.ckpt',
+    ),
+    Math.ceil(ITERATIONS / 3),
+  );
 });
 
 test('fuzz: TF bundle with snappy-compressed index blocks (albert-small-zh-google-indexonly)', async (t) => {
-  await check(t, tfCorpus(t, 'albert-small-zh-google-indexonly', ['albert_model.ckpt.index', 'checkpoint'], '.'), Math.ceil(ITERATIONS / 2));
+  await check(
+    t,
+    tfCorpus(t, 'albert-small-zh-google-indexonly', ['albert_model.ckpt.index', 'checkpoint'], '.'),
+    Math.ceil(ITERATIONS / 2),
+  );
 });
 
 test('fuzz: TF V1 single-file checkpoint (tf-v1-format-single-file)', async (t) => {
@@ -253,42 +282,89 @@ test('fuzz: TF V1 single-file checkpoint (tf-v1-format-single-file)', async (t) 
 });
 
 test('fuzz: TF2 object-graph bundle with a string tensor (tf2-savedmodel-objgraph-variables)', async (t) => {
-  await check(t, tfCorpus(t, 'tf2-savedmodel-objgraph-variables', ['variables.index', 'variables.data-00000-of-00001'], 'variables'));
+  await check(
+    t,
+    tfCorpus(t, 'tf2-savedmodel-objgraph-variables', ['variables.index', 'variables.data-00000-of-00001'], 'variables'),
+  );
 });
 
 test('fuzz: torch zip .bin written by writeTorchFile', async (t) => {
   const dir = fresh(t);
-  await writeTorchFile(join(dir, 'pytorch_model.bin'), sampleStateDict().map((tensor) => ({ key: tensor.name, tensor })));
-  await check(t, { name: 'torch-zip', dir, targets: [{ file: 'pytorch_model.bin' }], exercise: (d) => exerciseTorch(join(d, 'pytorch_model.bin')) });
+  await writeTorchFile(
+    join(dir, 'pytorch_model.bin'),
+    sampleStateDict().map((tensor) => ({ key: tensor.name, tensor })),
+  );
+  await check(t, {
+    name: 'torch-zip',
+    dir,
+    targets: [{ file: 'pytorch_model.bin' }],
+    exercise: (d) => exerciseTorch(join(d, 'pytorch_model.bin')),
+  });
 });
 
 test('fuzz: legacy torch file written by the real torch.save', async (t) => {
   const python = torchPython(t);
   if (!python) return;
   const dir = fresh(t);
-  runPython(python, `
+  runPython(
+    python,
+    `
 import collections, sys, torch
 sd = collections.OrderedDict(w=torch.arange(12, dtype=torch.float32).reshape(3, 4), b=torch.arange(3, dtype=torch.int64), h=torch.ones(2, dtype=torch.float16))
 sd['t'] = sd['w'].t()
 torch.save(sd, sys.argv[1], _use_new_zipfile_serialization=False)
-`, [join(dir, 'legacy.pt')]);
-  await check(t, { name: 'torch-legacy', dir, targets: [{ file: 'legacy.pt' }], exercise: (d) => exerciseTorch(join(d, 'legacy.pt')) });
+`,
+    [join(dir, 'legacy.pt')],
+  );
+  await check(t, {
+    name: 'torch-legacy',
+    dir,
+    targets: [{ file: 'legacy.pt' }],
+    exercise: (d) => exerciseTorch(join(d, 'legacy.pt')),
+  });
 });
 
 test('fuzz: .safetensors written by writeSafetensorsFile', async (t) => {
   const dir = fresh(t);
-  await writeSafetensorsFile(join(dir, 'model.safetensors'), sampleStateDict(SAFETENSORS_DTYPES).map((tensor) => ({ key: tensor.name, tensor })), { metadata: { format: 'pt' } });
-  await check(t, { name: 'safetensors', dir, targets: [{ file: 'model.safetensors', text: true }], exercise: (d) => exerciseSource(join(d, 'model.safetensors')) });
+  await writeSafetensorsFile(
+    join(dir, 'model.safetensors'),
+    sampleStateDict(SAFETENSORS_DTYPES).map((tensor) => ({ key: tensor.name, tensor })),
+    { metadata: { format: 'pt' } },
+  );
+  await check(t, {
+    name: 'safetensors',
+    dir,
+    targets: [{ file: 'model.safetensors', text: true }],
+    exercise: (d) => exerciseSource(join(d, 'model.safetensors')),
+  });
 });
 
 test('fuzz: .npy files (C order little-endian, Fortran order big-endian)', async (t) => {
   const dir = fresh(t);
-  writeFileSync(join(dir, 'c.npy'), npyBytes('<f4', [3, 5], new Uint8Array(60).map((_, i) => i)));
-  writeFileSync(join(dir, 'f.npy'), npyBytes('>i8', [2, 3], new Uint8Array(48).map((_, i) => i), true));
+  writeFileSync(
+    join(dir, 'c.npy'),
+    npyBytes(
+      '<f4',
+      [3, 5],
+      new Uint8Array(60).map((_, i) => i),
+    ),
+  );
+  writeFileSync(
+    join(dir, 'f.npy'),
+    npyBytes(
+      '>i8',
+      [2, 3],
+      new Uint8Array(48).map((_, i) => i),
+      true,
+    ),
+  );
   await check(t, {
     name: 'npy',
     dir,
-    targets: [{ file: 'c.npy', text: true }, { file: 'f.npy', text: true }],
+    targets: [
+      { file: 'c.npy', text: true },
+      { file: 'f.npy', text: true },
+    ],
     exercise: async (d) => {
       await tolerate(() => exerciseNpy(join(d, 'c.npy')));
       await exerciseNpy(join(d, 'f.npy'));
@@ -300,11 +376,17 @@ test('fuzz: OpenAI GPT folder (params_shapes.json, parameters_names.json, params
   const dir = fresh(t);
   const shapes = [[5, 4], [7, 4], [1, 4, 12], [12]];
   writeFileSync(join(dir, 'params_shapes.json'), JSON.stringify(shapes));
-  writeFileSync(join(dir, 'parameters_names.json'), JSON.stringify(['model/we:0', 'model/h0/attn/c_attn/w:0', 'model/h0/attn/c_attn/b:0']));
+  writeFileSync(
+    join(dir, 'parameters_names.json'),
+    JSON.stringify(['model/we:0', 'model/h0/attn/c_attn/w:0', 'model/h0/attn/c_attn/b:0']),
+  );
   const floats = new Uint8Array(new Float32Array(20 + 28 + 48 + 12 + 3).map((_, i) => i).buffer);
   writeFileSync(join(dir, 'params_0.npy'), npyBytes('<f4', [50], floats.subarray(0, 200)));
   writeFileSync(join(dir, 'params_1.npy'), npyBytes('<f4', [61], floats.subarray(200)));
-  const targets = ['params_shapes.json', 'parameters_names.json', 'params_0.npy', 'params_1.npy'].map((file) => ({ file, text: true }));
+  const targets = ['params_shapes.json', 'parameters_names.json', 'params_0.npy', 'params_1.npy'].map((file) => ({
+    file,
+    text: true,
+  }));
   await check(t, { name: 'openai-gpt', dir, targets, exercise: (d) => exerciseSource(d) }, Math.ceil(ITERATIONS / 2));
 });
 
@@ -312,13 +394,19 @@ test('fuzz: gin config and model-info.txt of the real Mesh TF T5 checkpoint', as
   const from = realFixture(t, 't5-mtf-tiny-indexonly');
   if (!from) return;
   const dir = copyOf(t, from, ['operative_config.gin', 'model-info.txt']);
-  const targets = [{ file: 'operative_config.gin', text: true }, { file: 'model-info.txt', text: true }];
+  const targets = [
+    { file: 'operative_config.gin', text: true },
+    { file: 'model-info.txt', text: true },
+  ];
   await check(t, { name: 't5-gin', dir, targets, exercise: exerciseGin }, ITERATIONS * 2);
 });
 
 test('the harness reports what is not a Tf2TorchError, with its seed', async (t) => {
   const dir = fresh(t);
-  writeFileSync(join(dir, 'x.bin'), Uint8Array.from({ length: 64 }, (_, i) => i));
+  writeFileSync(
+    join(dir, 'x.bin'),
+    Uint8Array.from({ length: 64 }, (_, i) => i),
+  );
   const exercise = async (d: string) => {
     const bytes = readFileSync(join(d, 'x.bin'));
     if (bytes.length !== 64) throw new TypeError('length changed');
@@ -326,8 +414,14 @@ test('the harness reports what is not a Tf2TorchError, with its seed', async (t)
   };
   const { cases, failures } = await fuzz({ name: 'self-test', dir, targets: [{ file: 'x.bin' }], exercise }, 40);
   assert.equal(cases, 40);
-  assert.ok(failures.some((f) => /^self-test:\d+ \(x\.bin: .*\): TypeError: length changed/.test(f)), failures[0]);
-  assert.ok(failures.some((f) => /AllocationTooLarge/.test(f)), 'the allocation guard fires');
+  assert.ok(
+    failures.some((f) => /^self-test:\d+ \(x\.bin: .*\): TypeError: length changed/.test(f)),
+    failures[0],
+  );
+  assert.ok(
+    failures.some((f) => /AllocationTooLarge/.test(f)),
+    'the allocation guard fires',
+  );
 });
 
 test('the mutations are deterministic: one seed, one mutated input', () => {

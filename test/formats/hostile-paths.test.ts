@@ -55,13 +55,27 @@ test('empty files of each kind: a code naming the file', async (t) => {
     writeFileSync(path, '');
     return path;
   };
-  await rejectsNaming(openTensorSource(empty('model.ckpt.index')), 'E_TRUNCATED', 'model.ckpt.index', /too short for a table/);
+  await rejectsNaming(
+    openTensorSource(empty('model.ckpt.index')),
+    'E_TRUNCATED',
+    'model.ckpt.index',
+    /too short for a table/,
+  );
   await rejectsNaming(openTorchFile(empty('pytorch_model.bin')), 'E_BAD_MAGIC', 'pytorch_model.bin');
   await rejectsNaming(openTensorSource(join(dir, 'pytorch_model.bin')), 'E_NOT_FOUND', 'pytorch_model.bin');
   await rejectsNaming(openSafetensors(empty('model.safetensors')), 'E_TRUNCATED', 'model.safetensors');
   await rejectsNaming(openNpy(empty('params_0.npy')), 'E_BAD_MAGIC', 'params_0.npy');
-  await rejectsNaming(openTensorSource(empty('params_shapes.json')), 'E_MALFORMED', 'params_shapes.json', /not valid JSON/);
-  assert.equal((await readGinFile(empty('operative_config.gin'))).bindings.length, 0, 'an empty gin file is a valid, empty config');
+  await rejectsNaming(
+    openTensorSource(empty('params_shapes.json')),
+    'E_MALFORMED',
+    'params_shapes.json',
+    /not valid JSON/,
+  );
+  assert.equal(
+    (await readGinFile(empty('operative_config.gin'))).bindings.length,
+    0,
+    'an empty gin file is a valid, empty config',
+  );
 });
 
 test('a symlink loop is E_NOT_FOUND naming the link', async (t) => {
@@ -76,8 +90,16 @@ test('a symlink loop is E_NOT_FOUND naming the link', async (t) => {
 
 test('a `checkpoint` file naming a path that is not there: E_NOT_FOUND quoting it', async (t) => {
   const dir = folder(t);
-  writeFileSync(join(dir, 'checkpoint'), 'model_checkpoint_path: "/trained/elsewhere/model.ckpt-5"\nall_model_checkpoint_paths: "/trained/elsewhere/model.ckpt-5"\n');
-  await rejectsNaming(openCheckpoint(dir), 'E_NOT_FOUND', dir, /names "\/trained\/elsewhere\/model\.ckpt-5", which is not there/);
+  writeFileSync(
+    join(dir, 'checkpoint'),
+    'model_checkpoint_path: "/trained/elsewhere/model.ckpt-5"\nall_model_checkpoint_paths: "/trained/elsewhere/model.ckpt-5"\n',
+  );
+  await rejectsNaming(
+    openCheckpoint(dir),
+    'E_NOT_FOUND',
+    dir,
+    /names "\/trained\/elsewhere\/model\.ckpt-5", which is not there/,
+  );
   writeFileSync(join(dir, 'checkpoint'), '');
   await rejectsNaming(openTensorSource(dir), 'E_NOT_FOUND', dir, /no \*\.index file/);
 });

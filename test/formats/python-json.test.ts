@@ -5,13 +5,39 @@ import { NotJsonError, pythonFloatRepr, pythonJsonDumps } from '../../src/format
 import { PyFloat } from '../../src/formats/torch/py-float.js';
 import { numpyPython, runPython } from '../support/python.js';
 
-const FLOATS = [0.1, 1e-5, 1.5e-7, 0.0001, 123456.789, 1e16, 2.5e16, 1e22, -3.25e-9, 1 / 3, Number.MAX_VALUE, 5e-324,
-  0, -0, 1, -2, 100, 1e15, 2 ** 53, 9999999999999998];
+const FLOATS = [
+  0.1,
+  1e-5,
+  1.5e-7,
+  0.0001,
+  123456.789,
+  1e16,
+  2.5e16,
+  1e22,
+  -3.25e-9,
+  1 / 3,
+  Number.MAX_VALUE,
+  5e-324,
+  0,
+  -0,
+  1,
+  -2,
+  100,
+  1e15,
+  2 ** 53,
+  9999999999999998,
+];
 
 test('float repr as Python spells it', (t) => {
   const python = numpyPython(t);
   if (!python) return;
-  const expected = runPython(python, `import sys; print('\\n'.join(repr(float(x)) for x in sys.argv[1:]))`, FLOATS.map((x) => (Object.is(x, -0) ? '-0' : String(x)))).trim().split('\n');
+  const expected = runPython(
+    python,
+    `import sys; print('\\n'.join(repr(float(x)) for x in sys.argv[1:]))`,
+    FLOATS.map((x) => (Object.is(x, -0) ? '-0' : String(x))),
+  )
+    .trim()
+    .split('\n');
   assert.deepEqual(FLOATS.map(pythonFloatRepr), expected);
   assert.deepEqual(expected.slice(12, 16), ['0.0', '-0.0', '1.0', '-2.0']);
   assert.deepEqual([NaN, Infinity, -Infinity].map(pythonFloatRepr), ['NaN', 'Infinity', '-Infinity']);
@@ -21,12 +47,24 @@ test('json.dumps(indent=2): insertion order, int/bool/None keys, ensure_ascii, n
   const python = numpyPython(t);
   if (!python) return;
   const value = new Map<unknown, unknown>([
-    ['z', 1], ['a', [0.25, 'x\u00e9\u{1F600}"\\\n\u007f', null, true, []]],
-    [2, new Map<unknown, unknown>([[0, 'en'], [true, {}]])], ['lr', 1e-5], ['n', 12345678901234567890n],
+    ['z', 1],
+    ['a', [0.25, 'x\u00e9\u{1F600}"\\\n\u007f', null, true, []]],
+    [
+      2,
+      new Map<unknown, unknown>([
+        [0, 'en'],
+        [true, {}],
+      ]),
+    ],
+    ['lr', 1e-5],
+    ['n', 12345678901234567890n],
   ]);
   const script = `import json; print(json.dumps({'z': 1, 'a': [0.25, 'x\\u00e9\\U0001F600"\\\\\\n\\x7f', None, True, []], 2: {0: 'en', True: {}}, 'lr': 1e-05, 'n': 12345678901234567890}, indent=2), end='')`;
   assert.equal(pythonJsonDumps(value), runPython(python, script));
-  assert.throws(() => pythonJsonDumps(new Map([['s', new Set([1])]])), (e) => e instanceof NotJsonError && e.path === '$.s');
+  assert.throws(
+    () => pythonJsonDumps(new Map([['s', new Set([1])]])),
+    (e) => e instanceof NotJsonError && e.path === '$.s',
+  );
 });
 
 test('json.dumps(indent=2): PyFloat prints as a float whatever its value, plain integral numbers as ints', (t) => {
@@ -34,11 +72,19 @@ test('json.dumps(indent=2): PyFloat prints as a float whatever its value, plain 
   if (!python) return;
   const f = (x: number) => new PyFloat(x);
   const value = new Map<unknown, unknown>([
-    ['dropout', f(0)], ['lambda_mlm', f(1)], ['neg', f(-0)], ['big', f(1e16)], ['n', 3], ['m', -0], ['safe', 2 ** 53 - 1],
-    ['list', [f(2), 2, f(0.5)]], [f(1), 'float key'], [2, 'int key'],
+    ['dropout', f(0)],
+    ['lambda_mlm', f(1)],
+    ['neg', f(-0)],
+    ['big', f(1e16)],
+    ['n', 3],
+    ['m', -0],
+    ['safe', 2 ** 53 - 1],
+    ['list', [f(2), 2, f(0.5)]],
+    [f(1), 'float key'],
+    [2, 'int key'],
   ]);
   const script = `import json; print(json.dumps({'dropout': 0.0, 'lambda_mlm': 1.0, 'neg': -0.0, 'big': 1e16, 'n': 3, 'm': -0.0, 'safe': 2**53 - 1, 'list': [2.0, 2, 0.5], 1.0: 'float key', 2: 'int key'}, indent=2), end='')`;
   assert.equal(pythonJsonDumps(value), runPython(python, script));
   assert.equal(JSON.stringify({ x: f(1) }), '{"x":1}');
-  assert.equal(f(1.5) as unknown as number * 2, 3);
+  assert.equal((f(1.5) as unknown as number) * 2, 3);
 });

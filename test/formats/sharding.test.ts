@@ -20,7 +20,10 @@ test('parseShardSize understands transformers units', () => {
   assert.equal(parseShardSize('1.5kb'), 1500);
   assert.equal(parseShardSize('12345'), 12345);
   for (const bad of ['', 'GB', '-1GB', '5XB', '0']) {
-    assert.throws(() => parseShardSize(bad), (e: Tf2TorchError) => e.code === 'E_USAGE' && e.message.includes(`'${bad}'`));
+    assert.throws(
+      () => parseShardSize(bad),
+      (e: Tf2TorchError) => e.code === 'E_USAGE' && e.message.includes(`'${bad}'`),
+    );
   }
 });
 
@@ -31,7 +34,10 @@ test('shards fill greedily; an oversized tensor gets its own shard', () => {
 
 /** 6 tensors of 400 bytes, limit 1000 → 3 shards; the alias of t0 sits in t0's shard. */
 function entries(): StateDictEntry[] {
-  const out: StateDictEntry[] = Array.from({ length: 6 }, (_, i) => ({ key: `t${i}`, tensor: sampleTensor(`t${i}`, 'float32', [10, 10], i + 1) }));
+  const out: StateDictEntry[] = Array.from({ length: 6 }, (_, i) => ({
+    key: `t${i}`,
+    tensor: sampleTensor(`t${i}`, 'float32', [10, 10], i + 1),
+  }));
   out.push({ key: 'tied', aliasOf: 't0' });
   return out;
 }
@@ -39,7 +45,12 @@ function entries(): StateDictEntry[] {
 test('sharded pytorch_model-*.bin with index loads in PyTorch; aliases stay with their source', async (t) => {
   const dir = tmp();
   const names = await writeWeights(dir, entries(), { format: 'pytorch', maxShardSize: 1000 });
-  assert.deepEqual(names, ['pytorch_model-00001-of-00003.bin', 'pytorch_model-00002-of-00003.bin', 'pytorch_model-00003-of-00003.bin', 'pytorch_model.bin.index.json']);
+  assert.deepEqual(names, [
+    'pytorch_model-00001-of-00003.bin',
+    'pytorch_model-00002-of-00003.bin',
+    'pytorch_model-00003-of-00003.bin',
+    'pytorch_model.bin.index.json',
+  ]);
   assert.deepEqual(readdirSync(dir).sort(), [...names].sort());
   const indexText = readFileSync(join(dir, 'pytorch_model.bin.index.json'), 'utf8');
   const index = JSON.parse(indexText) as { metadata: { total_size: number }; weight_map: Record<string, string> };
@@ -47,11 +58,16 @@ test('sharded pytorch_model-*.bin with index loads in PyTorch; aliases stay with
   assert.equal(index.weight_map['tied'], 'pytorch_model-00001-of-00003.bin');
   const python = torchPython(t);
   if (!python) return;
-  const expectedText = runPython(python, 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), indent=2, sort_keys=True))', [join(dir, 'pytorch_model.bin.index.json')]);
+  const expectedText = runPython(
+    python,
+    'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), indent=2, sort_keys=True))',
+    [join(dir, 'pytorch_model.bin.index.json')],
+  );
   assert.equal(indexText, expectedText, 'json.dumps(indent=2, sort_keys=True) + newline');
   const loaded = loadShardedFolder(python, join(dir, 'pytorch_model.bin.index.json'));
   assert.equal(loaded.size, 7);
-  for (const e of entries()) if ('tensor' in e) assert.deepEqual(Buffer.from(loaded.get(e.key)!.bytes), Buffer.from(await e.tensor.read()));
+  for (const e of entries())
+    if ('tensor' in e) assert.deepEqual(Buffer.from(loaded.get(e.key)!.bytes), Buffer.from(await e.tensor.read()));
   assert.equal(loaded.get('tied')!.dataPtr, loaded.get('t0')!.dataPtr);
 });
 
@@ -60,12 +76,15 @@ test('sharded safetensors: tied alias dropped, index lists only saved tensors, P
   const names = await writeWeights(dir, entries(), { format: 'safetensors', maxShardSize: 1000 });
   assert.equal(names.at(-1), 'model.safetensors.index.json');
   assert.equal(names[0], 'model-00001-of-00003.safetensors');
-  const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+  const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as {
+    weight_map: Record<string, string>;
+  };
   assert.deepEqual(Object.keys(index.weight_map), ['t0', 't1', 't2', 't3', 't4', 't5']);
   const python = torchPython(t);
   if (!python) return;
   const loaded = loadShardedFolder(python, join(dir, 'model.safetensors.index.json'));
-  for (const e of entries()) if ('tensor' in e) assert.deepEqual(Buffer.from(loaded.get(e.key)!.bytes), Buffer.from(await e.tensor.read()));
+  for (const e of entries())
+    if ('tensor' in e) assert.deepEqual(Buffer.from(loaded.get(e.key)!.bytes), Buffer.from(await e.tensor.read()));
 });
 
 test('one shard keeps the plain file name and writes no index', async (t) => {

@@ -30,8 +30,17 @@ test('transpose (any rank), select and concat agree with numpy', (t) => {
     t: applyTransforms([input], [{ op: 'transpose' }]),
     p: applyTransforms([input], [{ op: 'transpose', axes: [1, 0, 2] }]),
     s: applyTransforms([input], [{ op: 'select', axis: 1, index: 2 }]),
-    c: applyTransforms([input, input], [{ op: 'concat', axis: 2 }, { op: 'transpose', axes: [2, 0, 1] }]),
-    m: applyTransforms([{ dtype: 'float64', shape: [3, 4], bytes: new Uint8Array(new Float64Array(12).map((_, i) => i * 1.5).buffer) }], [{ op: 'transpose' }]),
+    c: applyTransforms(
+      [input, input],
+      [
+        { op: 'concat', axis: 2 },
+        { op: 'transpose', axes: [2, 0, 1] },
+      ],
+    ),
+    m: applyTransforms(
+      [{ dtype: 'float64', shape: [3, 4], bytes: new Uint8Array(new Float64Array(12).map((_, i) => i * 1.5).buffer) }],
+      [{ op: 'transpose' }],
+    ),
   };
   const out = runPython(
     python,
@@ -53,10 +62,14 @@ test('float casts are bit-identical to numpy (float16, float32, float64) and tor
   const python = torchPython(t);
   if (!python) return;
   const rand = seeded(42);
-  const specials = [0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xffc12345, 0x00000001, 0x00400000, 0x33000000, 0x33000001, 0x387fc000, 0x477fe000, 0x477ff000, 0x3f808000, 0x3f818000, 0x3f80c000];
+  const specials = [
+    0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0xffc12345, 0x00000001, 0x00400000, 0x33000000,
+    0x33000001, 0x387fc000, 0x477fe000, 0x477ff000, 0x3f808000, 0x3f818000, 0x3f80c000,
+  ];
   const f32 = new Uint32Array(4096);
   f32.set(specials);
-  for (let i = specials.length; i < f32.length; i++) f32[i] = i % 3 === 0 ? rand() : (0x30000000 + (rand() % 0x18000000)) >>> 0;
+  for (let i = specials.length; i < f32.length; i++)
+    f32[i] = i % 3 === 0 ? rand() : (0x30000000 + (rand() % 0x18000000)) >>> 0;
   const f32b = new Uint8Array(f32.buffer);
   const f16 = new Uint16Array(2048).map((_, i) => (i * 37 + (rand() & 0xffff)) & 0xffff);
   f16.set([0x7c00, 0xfc00, 0x7e01, 0xfd55, 0x0001, 0x03ff, 0x8001]);
@@ -97,7 +110,9 @@ print(json.dumps({k: v.tobytes().hex() for k, v in r.items()}))`,
     const itemSize = k.endsWith('f64') ? 8 : k.endsWith('f32') ? 4 : 2;
     for (let i = 0; i < want.length; i += itemSize) {
       if (!g.subarray(i, i + itemSize).equals(want.subarray(i, i + itemSize))) {
-        assert.fail(`${k}: element ${i / itemSize}: ours ${g.subarray(i, i + itemSize).toString('hex')}, reference ${want.subarray(i, i + itemSize).toString('hex')}`);
+        assert.fail(
+          `${k}: element ${i / itemSize}: ours ${g.subarray(i, i + itemSize).toString('hex')}, reference ${want.subarray(i, i + itemSize).toString('hex')}`,
+        );
       }
     }
     assert.equal(g.length, want.length, k);
@@ -111,14 +126,28 @@ test('misaligned views (Buffer pools) transform like aligned copies', () => {
   padded.set(aligned, 3);
   const odd = padded.subarray(3);
   const input = (bytes: Uint8Array) => ({ dtype: 'float32' as const, shape: [2, 3], bytes });
-  for (const ops of [[{ op: 'transpose' as const }], [{ op: 'cast' as const, dtype: 'float16' as const }], [{ op: 'transpose' as const }, { op: 'cast' as const, dtype: 'bfloat16' as const }]]) {
+  for (const ops of [
+    [{ op: 'transpose' as const }],
+    [{ op: 'cast' as const, dtype: 'float16' as const }],
+    [{ op: 'transpose' as const }, { op: 'cast' as const, dtype: 'bfloat16' as const }],
+  ]) {
     assert.equal(hex(applyTransforms([input(odd)], ops).bytes), hex(applyTransforms([input(aligned)], ops).bytes));
   }
 });
 
 test('2-D transposes of every item width and of shapes around the row groups and tiles match index arithmetic', () => {
   const next = seeded(7);
-  const shapes = [[1, 1], [1, 9], [9, 1], [7, 13], [8, 8], [17, 300], [130, 257], [264, 16], [512, 96]];
+  const shapes = [
+    [1, 1],
+    [1, 9],
+    [9, 1],
+    [7, 13],
+    [8, 8],
+    [17, 300],
+    [130, 257],
+    [264, 16],
+    [512, 96],
+  ];
   for (const dtype of ['int8', 'float16', 'float32', 'float64'] as const) {
     const itemSize = { int8: 1, float16: 2, float32: 4, float64: 8 }[dtype];
     for (const [rows, cols] of shapes as [number, number][]) {
@@ -127,7 +156,8 @@ test('2-D transposes of every item width and of shapes around the row groups and
       assert.deepEqual(got.shape, [cols, rows]);
       const want = new Uint8Array(bytes.length);
       for (let r = 0; r < rows; r++) {
-        for (let c = 0; c < cols; c++) want.set(bytes.subarray((r * cols + c) * itemSize, (r * cols + c + 1) * itemSize), (c * rows + r) * itemSize);
+        for (let c = 0; c < cols; c++)
+          want.set(bytes.subarray((r * cols + c) * itemSize, (r * cols + c + 1) * itemSize), (c * rows + r) * itemSize);
       }
       assert.equal(hex(got.bytes), hex(want), `${dtype} [${rows}, ${cols}]`);
     }

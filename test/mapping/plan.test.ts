@@ -63,7 +63,10 @@ test('a plan maps, transposes, splits, concatenates, aliases and reports', () =>
   assert.deepEqual(keys, ['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight', 'blocks.1.bias', 'qk.kernel', 'tied']);
   const w0 = plan.outputs[0]!;
   assert.ok(w0.kind === 'tensor');
-  assert.deepEqual(w0.sources.map((s) => s.name), ['module/block_000/w']);
+  assert.deepEqual(
+    w0.sources.map((s) => s.name),
+    ['module/block_000/w'],
+  );
   assert.deepEqual(w0.shape, [3, 2]);
   assert.deepEqual(w0.transforms, [{ op: 'transpose' }, { op: 'cast', dtype: 'bfloat16' }]);
   const b1 = plan.outputs[3]!;
@@ -73,7 +76,10 @@ test('a plan maps, transposes, splits, concatenates, aliases and reports', () =>
   assert.equal(plan.totalBytes, (6 * 2 + 3 * 2 + 8) * 2);
   const text = formatPlan(plan);
   assert.match(text, /tied \[3, 2\] bfloat16\n {6}= blocks\.0\.weight/);
-  assert.match(text, /qk\.kernel \[4, 2\] bfloat16\n {6}<- q\/kernel \[2, 2\] float32 \+ k\/kernel \[2, 2\] float32 \| concat\(axis=0\) \| cast\(bfloat16\)/);
+  assert.match(
+    text,
+    /qk\.kernel \[4, 2\] bfloat16\n {6}<- q\/kernel \[2, 2\] float32 \+ k\/kernel \[2, 2\] float32 \| concat\(axis=0\) \| cast\(bfloat16\)/,
+  );
 });
 
 test('strict: every offender in ONE error, naming tensors and config fields', () => {
@@ -83,7 +89,10 @@ test('strict: every offender in ONE error, naming tensors and config fields', ()
   assert.match(e.message, /mystery \[7\] float32: no rule of 'toy' maps/);
   assert.match(e.message, /loss_scale \[\] float32: no rule/);
   assert.match(e.message, /blocks\.2\.weight \(from block_002\/w\): not a key of the model/);
-  assert.match(e.message, /blocks\.0\.weight: the checkpoint's module\/block_000\/w gives \[3, 2\], the config expects \[4, 2\] \(\[out, 2\] from the config\)/);
+  assert.match(
+    e.message,
+    /blocks\.0\.weight: the checkpoint's module\/block_000\/w gives \[3, 2\], the config expects \[4, 2\] \(\[out, 2\] from the config\)/,
+  );
   assert.match(e.message, /5 problem\(s\)/);
 });
 
@@ -91,14 +100,23 @@ test('unmapped alone is E_UNMAPPED; --skip-unknown makes it a warning', () => {
   const listing = [...good, f32('mystery', [7])];
   assert.equal(planError(() => buildPlan(listing, arch, { out: 3 })).code, ErrorCode.UNMAPPED);
   const plan = buildPlan(listing, arch, { out: 3 }, { skipUnknown: true });
-  assert.deepEqual(plan.unmapped.map((u) => u.name), ['mystery']);
+  assert.deepEqual(
+    plan.unmapped.map((u) => u.name),
+    ['mystery'],
+  );
   assert.match(plan.warnings.join('\n'), /1 checkpoint variable\(s\) match no rule/);
 });
 
 test('duplicate targets, missing required keys and missing concat partners are errors', () => {
   const dup = planError(() => buildPlan([...good, f32('block_0/w', [2, 3])], arch, { out: 3 }));
   assert.match(dup.message, /blocks\.0\.weight: produced twice, from module\/block_000\/w and from block_0\/w/);
-  const missing = planError(() => buildPlan(good.filter((g) => g.name !== 'block_001/w' && g.name !== 'k/kernel'), arch, { out: 3 }));
+  const missing = planError(() =>
+    buildPlan(
+      good.filter((g) => g.name !== 'block_001/w' && g.name !== 'k/kernel'),
+      arch,
+      { out: 3 },
+    ),
+  );
   assert.match(missing.message, /blocks\.1\.weight \[3, 2\]: required, but no checkpoint variable maps to it/);
   assert.match(missing.message, /q\/kernel: rule 'qk\.\{x\*\}' also needs 'k\/kernel'/);
 });
@@ -132,7 +150,14 @@ test('a pass-through architecture keeps the checkpoint order and ties equal stor
     ],
     expectedKeys: () => [],
   };
-  const view = (key: string, offset: number, shape: number[], stride: number[], file = 'a.pth') => ({ file, key, dtype: 'float32' as const, offset, shape, stride });
+  const view = (key: string, offset: number, shape: number[], stride: number[], file = 'a.pth') => ({
+    file,
+    key,
+    dtype: 'float32' as const,
+    offset,
+    shape,
+    stride,
+  });
   const listing: TensorInfo[] = [
     { ...f32('emb', [4, 3]), view: view('0', 0, [4, 3], [3, 1]) },
     { ...f32('first_row', [1, 3]), view: view('0', 0, [1, 3], [99, 1]) }, // a slice: same start, fewer elements
@@ -147,7 +172,18 @@ test('a pass-through architecture keeps the checkpoint order and ties equal stor
   ];
   const plan = buildPlan(listing, passThrough, {}, { dtype: 'float16' });
   const summary = plan.outputs.map((o) => (o.kind === 'alias' ? `${o.key}=${o.aliasOf}` : o.key));
-  assert.deepEqual(summary, ['m.emb', 'm.first_row', 'm.flat', 'm.other_file', 'm.t.emb', 'head.w=m.emb', 'm.t.again=m.t.emb', 'm.row_1', 'm.row_1_again=m.row_1', 'm.no_view']);
+  assert.deepEqual(summary, [
+    'm.emb',
+    'm.first_row',
+    'm.flat',
+    'm.other_file',
+    'm.t.emb',
+    'head.w=m.emb',
+    'm.t.again=m.t.emb',
+    'm.row_1',
+    'm.row_1_again=m.row_1',
+    'm.no_view',
+  ]);
   const alias = plan.outputs[5]!;
   assert.deepEqual([alias.shape, alias.dtype], [[4, 3], 'float16']);
   assert.equal(plan.totalBytes, (12 + 3 + 12 + 12 + 12 + 3 + 12) * 2);

@@ -4,7 +4,10 @@
  * Parsers must compare sizes read from a file with the file's real size or a named limit first.
  */
 export class AllocationTooLarge extends Error {
-  constructor(readonly size: number, readonly limit: number) {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
     super(`allocation of ${size} bytes exceeds the test's limit of ${limit}`);
     this.name = 'AllocationTooLarge';
   }

@@ -17,5 +17,9 @@ export function checkGolden(fileName: string, actual: string): void {
     return;
   }
   assert.ok(existsSync(path), `${path} is missing: run the tests once with TF2TORCH_UPDATE_GOLDEN=1 and review it`);
-  assert.equal(actual, readFileSync(path, 'utf8'), `${fileName} differs from the golden file (TF2TORCH_UPDATE_GOLDEN=1 rewrites it)`);
+  assert.equal(
+    actual,
+    readFileSync(path, 'utf8'),
+    `${fileName} differs from the golden file (TF2TORCH_UPDATE_GOLDEN=1 rewrites it)`,
+  );
 }

@@ -6,7 +6,6 @@
  */
 import { seededRandom } from './random.js';
 
-
 export interface Mutated {
   bytes: Uint8Array;
   steps: string[];
@@ -66,7 +65,10 @@ const BINARY: readonly Mutation[] = [
     const at = int(r, b.length);
     const v = pick(r, HUGE_VARINTS);
     const overwrite = r() < 0.5;
-    return [splice(b, at, overwrite ? v.length : 0, Uint8Array.from(v)), `${overwrite ? 'overwrite' : 'insert'} huge varint [${v}] at ${at}`];
+    return [
+      splice(b, at, overwrite ? v.length : 0, Uint8Array.from(v)),
+      `${overwrite ? 'overwrite' : 'insert'} huge varint [${v}] at ${at}`,
+    ];
   },
   (b, r) => {
     const v = pick(r, HUGE_FIXED);
@@ -87,9 +89,48 @@ const BINARY: readonly Mutation[] = [
 ];
 
 const TOKENS = [
-  '[', ']', '(', ')', '{', '}', '"', "'", "'''", '"""', '%', '@', '\\', ',', '=', ':', '.', '/', '#', '\n', ' ',
-  '-1', '0', '1e999', '-1e999', 'NaN', '9007199254740993', '99999999999999999999', '18446744073709551616', '2147483648',
-  'null', 'true', 'True', 'None', '()', '[]', '{}', '@x()', '%x', '\u0000', '\ud800', '\u00e9',
+  '[',
+  ']',
+  '(',
+  ')',
+  '{',
+  '}',
+  '"',
+  "'",
+  "'''",
+  '"""',
+  '%',
+  '@',
+  '\\',
+  ',',
+  '=',
+  ':',
+  '.',
+  '/',
+  '#',
+  '\n',
+  ' ',
+  '-1',
+  '0',
+  '1e999',
+  '-1e999',
+  'NaN',
+  '9007199254740993',
+  '99999999999999999999',
+  '18446744073709551616',
+  '2147483648',
+  'null',
+  'true',
+  'True',
+  'None',
+  '()',
+  '[]',
+  '{}',
+  '@x()',
+  '%x',
+  '\u0000',
+  '\ud800',
+  '\u00e9',
 ];
 
 const TEXT: readonly Mutation[] = [
@@ -102,7 +143,10 @@ const TEXT: readonly Mutation[] = [
     const at = int(r, b.length + 1);
     const open = pick(r, ['[', '(', '{"a":', '@f(', '{']);
     const depth = 50 + int(r, 5000);
-    return [splice(b, at, 0, Buffer.from(open.repeat(depth), 'utf8')), `nest ${JSON.stringify(open)} × ${depth} at ${at}`];
+    return [
+      splice(b, at, 0, Buffer.from(open.repeat(depth), 'utf8')),
+      `nest ${JSON.stringify(open)} × ${depth} at ${at}`,
+    ];
   },
   (b, r) => {
     // replace one run of digits with a huge or negative number

@@ -15,7 +15,9 @@ function probe(module: string): { python?: string; why: string } {
     const r = spawnSync(python, ['-c', `import ${module}`], { encoding: 'utf8' });
     if (r.status === 0) return { python, why: '' };
   }
-  return { why: `no python3 with '${module}' among ${CANDIDATES.join(', ')} (apt-get install python3-torch python3-numpy)` };
+  return {
+    why: `no python3 with '${module}' among ${CANDIDATES.join(', ')} (apt-get install python3-torch python3-numpy)`,
+  };
 }
 
 function need(t: TestContext, module: string): string | undefined {

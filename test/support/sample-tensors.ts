@@ -23,7 +23,18 @@ export function sampleTensor(name: string, dtype: DType, shape: readonly number[
 }
 
 export const TORCH_DTYPES: readonly DType[] = [
-  'float16', 'float32', 'float64', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool', 'complex64', 'complex128',
+  'float16',
+  'float32',
+  'float64',
+  'bfloat16',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'bool',
+  'complex64',
+  'complex128',
 ];
 
 /** One tensor per dtype (shape [2, 3]), then 0-dim, empty and odd shapes. */

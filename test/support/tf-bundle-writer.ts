@@ -78,18 +78,30 @@ function varint(v: number | bigint): number[] {
 const tag = (field: number, wire: number) => varint(field * 8 + wire);
 const fVarint = (field: number, v: number | bigint) => [...tag(field, 0), ...varint(v)];
 const fBytes = (field: number, b: ArrayLike<number>) => [...tag(field, 2), ...varint(b.length), ...Array.from(b)];
-const fFixed32 = (field: number, v: number) => [...tag(field, 5), v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+const fFixed32 = (field: number, v: number) => [
+  ...tag(field, 5),
+  v & 0xff,
+  (v >>> 8) & 0xff,
+  (v >>> 16) & 0xff,
+  (v >>> 24) & 0xff,
+];
 
 export function encodeShape(shape: readonly number[]): number[] {
   return shape.flatMap((d) => fBytes(2, d === 0 ? [] : fVarint(1, d)));
 }
 
 export function encodeSlice(extents: readonly Extent[]): number[] {
-  return extents.flatMap((e) => fBytes(1, [...(e.start ? fVarint(1, e.start) : []), ...(e.length === undefined ? [] : fVarint(2, e.length))]));
+  return extents.flatMap((e) =>
+    fBytes(1, [...(e.start ? fVarint(1, e.start) : []), ...(e.length === undefined ? [] : fVarint(2, e.length))]),
+  );
 }
 
 export function encodeBundleHeader(h: { numShards: number; endianness?: number }): Uint8Array {
-  return Uint8Array.from([...fVarint(1, h.numShards), ...(h.endianness ? fVarint(2, h.endianness) : []), ...fBytes(3, fVarint(1, 1))]);
+  return Uint8Array.from([
+    ...fVarint(1, h.numShards),
+    ...(h.endianness ? fVarint(2, h.endianness) : []),
+    ...fBytes(3, fVarint(1, 1)),
+  ]);
 }
 
 export function encodeBundleEntry(e: {
@@ -169,7 +181,13 @@ function buildBlock(entries: readonly TableEntry[], restartInterval: number): Ui
     let shared = 0;
     if (i % restartInterval === 0) restarts.push(out.length);
     else while (shared < prev.length && shared < key.length && prev[shared] === key[shared]) shared++;
-    out.push(...varint(shared), ...varint(key.length - shared), ...varint(value.length), ...key.subarray(shared), ...value);
+    out.push(
+      ...varint(shared),
+      ...varint(key.length - shared),
+      ...varint(value.length),
+      ...key.subarray(shared),
+      ...value,
+    );
     prev = key;
   });
   if (restarts.length === 0) restarts.push(0);
@@ -179,7 +197,11 @@ function buildBlock(entries: readonly TableEntry[], restartInterval: number): Ui
   return Uint8Array.from([...out, ...tail]);
 }
 
-export async function writeTable(path: string, entries: readonly TableEntry[], o: { snappy?: boolean; blockSize?: number; restartInterval?: number } = {}): Promise<void> {
+export async function writeTable(
+  path: string,
+  entries: readonly TableEntry[],
+  o: { snappy?: boolean; blockSize?: number; restartInterval?: number } = {},
+): Promise<void> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const emit = (block: Uint8Array): number[] => {
@@ -267,7 +289,9 @@ export async function writeBundleStreaming(
   const dataPaths = Array.from({ length: shards }, (_, s) => dataShardPath(prefix, s, shards));
   const files = await Promise.all(dataPaths.map((p) => open(p, 'w')));
   const positions = dataPaths.map(() => options.startOffset ?? 0);
-  const entries: TableEntry[] = [{ key: new Uint8Array(0), value: encodeBundleHeader({ numShards: shards, endianness: options.bigEndian ? 1 : 0 }) }];
+  const entries: TableEntry[] = [
+    { key: new Uint8Array(0), value: encodeBundleHeader({ numShards: shards, endianness: options.bigEndian ? 1 : 0 }) },
+  ];
   try {
     for (const [i, t] of tensors.entries()) {
       const shard = i % shards;
@@ -285,7 +309,17 @@ export async function writeBundleStreaming(
       if (t.dtype === 'string') crc = stringCrc(Buffer.concat(all), numElements(t.shape));
       positions[shard] = offset + size;
       const key = t.key ?? Buffer.from(t.name, 'utf8');
-      entries.push({ key, value: encodeBundleEntry({ dtype: DTYPES[t.dtype].tf, shape: t.shape, shardId: shard, offset, size, crc32c: maskCrc(crc) }) });
+      entries.push({
+        key,
+        value: encodeBundleEntry({
+          dtype: DTYPES[t.dtype].tf,
+          shape: t.shape,
+          shardId: shard,
+          offset,
+          size,
+          crc32c: maskCrc(crc),
+        }),
+      });
     }
   } finally {
     await Promise.all(files.map((f) => f.close()));
@@ -303,22 +337,43 @@ export async function writeBundle(prefix: string, tensors: readonly BundleTensor
   for (const t of tensors) {
     const slices = options.slices?.[t.name];
     if (slices === undefined) {
-      stored.push({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.bytes.length, chunks: () => [t.bytes] });
+      stored.push({
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape,
+        byteLength: t.bytes.length,
+        chunks: () => [t.bytes],
+      });
       continue;
     }
     const itemSize = DTYPES[t.dtype].itemSize;
-    fullEntries.push({ key: Buffer.from(t.name, 'utf8'), value: encodeBundleEntry({ dtype: DTYPES[t.dtype].tf, shape: t.shape, slices }) });
+    fullEntries.push({
+      key: Buffer.from(t.name, 'utf8'),
+      value: encodeBundleEntry({ dtype: DTYPES[t.dtype].tf, shape: t.shape, slices }),
+    });
     for (const extents of slices) {
       const box = sliceBox(extents, t.shape, t.name);
       const piece = extractBox(t.bytes, t.shape, itemSize, box);
-      stored.push({ name: `${t.name} (slice)`, key: encodeSliceKey(t.name, extents), dtype: t.dtype, shape: box.length, byteLength: piece.length, chunks: () => [piece] });
+      stored.push({
+        name: `${t.name} (slice)`,
+        key: encodeSliceKey(t.name, extents),
+        dtype: t.dtype,
+        shape: box.length,
+        byteLength: piece.length,
+        chunks: () => [piece],
+      });
     }
   }
   return writeBundleStreaming(prefix, stored, options, fullEntries);
 }
 
 /** The inverse of copySliceInto: the dense block of `box` inside a full row-major tensor. */
-function extractBox(full: Uint8Array, shape: readonly number[], itemSize: number, box: { start: number[]; length: number[] }): Uint8Array {
+function extractBox(
+  full: Uint8Array,
+  shape: readonly number[],
+  itemSize: number,
+  box: { start: number[]; length: number[] },
+): Uint8Array {
   const count = box.length.reduce((a, b) => a * b, 1);
   const out = new Uint8Array(count * itemSize);
   for (let k = 0; k < count; k++) {
@@ -343,28 +398,38 @@ export function randomTensorBytes(dtype: DType, count: number, random: () => num
     const x = random() * 2 - 1;
     if (dtype === 'float32') v.setFloat32(i * 4, x, true);
     else if (dtype === 'float64') v.setFloat64(i * 8, x, true);
-    else if (dtype === 'bfloat16') { const f = new DataView(new ArrayBuffer(4)); f.setFloat32(0, x); v.setUint16(i * 2, f.getUint16(0), true); }
-    else for (let b = 0; b < DTYPES[dtype].itemSize; b++) out[i * DTYPES[dtype].itemSize + b] = Math.floor(random() * 256);
+    else if (dtype === 'bfloat16') {
+      const f = new DataView(new ArrayBuffer(4));
+      f.setFloat32(0, x);
+      v.setUint16(i * 2, f.getUint16(0), true);
+    } else
+      for (let b = 0; b < DTYPES[dtype].itemSize; b++) out[i * DTYPES[dtype].itemSize + b] = Math.floor(random() * 256);
   }
   return out;
 }
 
 /** Copies the listing of a real checkpoint (index only is enough) into a full bundle with random values. */
-export async function synthesizeFromIndex(realPath: string, outPrefix: string, o: { seed?: number; options?: WriteBundleOptions } = {}): Promise<string[]> {
+export async function synthesizeFromIndex(
+  realPath: string,
+  outPrefix: string,
+  o: { seed?: number; options?: WriteBundleOptions } = {},
+): Promise<string[]> {
   const real = await openCheckpoint(realPath);
   const random = seededRandom(o.seed ?? 1);
   const listing = real.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] }));
   await real.close();
   const tensors: StreamedTensor[] = listing.map((t) => {
     const count = numElements(t.shape);
-    const bytes = t.dtype === 'string' ? encodeStringTensor(Array.from({ length: count }, () => new Uint8Array(0))) : undefined;
+    const bytes =
+      t.dtype === 'string' ? encodeStringTensor(Array.from({ length: count }, () => new Uint8Array(0))) : undefined;
     return {
       ...t,
       byteLength: bytes?.length ?? count * DTYPES[t.dtype].itemSize,
       *chunks() {
         if (bytes) return yield bytes;
         // 1 Mi elements at a time: bounded memory for the largest embeddings
-        for (let done = 0; done < count; done += 1 << 20) yield randomTensorBytes(t.dtype, Math.min(1 << 20, count - done), random);
+        for (let done = 0; done < count; done += 1 << 20)
+          yield randomTensorBytes(t.dtype, Math.min(1 << 20, count - done), random);
       },
     };
   });

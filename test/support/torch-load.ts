@@ -103,12 +103,22 @@ function load(python: string, path: string): Map<string, LoadedTensor> {
     const raw = readFileSync(out);
     const headerLength = Number(raw.readBigUInt64LE(0));
     const header = JSON.parse(raw.subarray(8, 8 + headerLength).toString('utf8')) as {
-      name: string; dtype: DType; shape: number[]; offset: number; length: number; dataPtr: number;
+      name: string;
+      dtype: DType;
+      shape: number[];
+      offset: number;
+      length: number;
+      dataPtr: number;
     }[];
     const base = 8 + headerLength;
     const result = new Map<string, LoadedTensor>();
     for (const h of header) {
-      result.set(h.name, { dtype: h.dtype, shape: h.shape, bytes: raw.subarray(base + h.offset, base + h.offset + h.length), dataPtr: h.dataPtr });
+      result.set(h.name, {
+        dtype: h.dtype,
+        shape: h.shape,
+        bytes: raw.subarray(base + h.offset, base + h.offset + h.length),
+        dataPtr: h.dataPtr,
+      });
     }
     return result;
   } finally {
@@ -121,4 +131,5 @@ export const loadWithTorch = (python: string, path: string): Map<string, LoadedT
 /** A .safetensors file parsed in Python by the spec (asserts padding, format metadata, exact coverage). */
 export const loadSafetensorsInPython = (python: string, path: string): Map<string, LoadedTensor> => load(python, path);
 /** A sharded folder through its `*.index.json` (every shard loaded by its kind; weight_map checked). */
-export const loadShardedFolder = (python: string, indexPath: string): Map<string, LoadedTensor> => load(python, indexPath);
+export const loadShardedFolder = (python: string, indexPath: string): Map<string, LoadedTensor> =>
+  load(python, indexPath);

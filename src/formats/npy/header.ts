@@ -39,10 +39,20 @@ export interface NpyHeader {
 
 /** numpy type characters (kind + itemsize) → our dtype. */
 const DESCR_TYPES: Readonly<Record<string, DType>> = {
-  f2: 'float16', f4: 'float32', f8: 'float64',
-  i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64',
-  u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64',
-  b1: 'bool', c8: 'complex64', c16: 'complex128',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  u1: 'uint8',
+  u2: 'uint16',
+  u4: 'uint32',
+  u8: 'uint64',
+  b1: 'bool',
+  c8: 'complex64',
+  c16: 'complex128',
 };
 
 function malformed(file: string, message: string, offset?: number): Tf2TorchError {
@@ -50,9 +60,15 @@ function malformed(file: string, message: string, offset?: number): Tf2TorchErro
 }
 
 /** How many bytes of preamble + header text the file declares (reads only the first 12 bytes). */
-export function headerLength(preamble: Uint8Array, file: string): { version: [number, number]; textStart: number; textLength: number } {
+export function headerLength(
+  preamble: Uint8Array,
+  file: string,
+): { version: [number, number]; textStart: number; textLength: number } {
   if (preamble.byteLength < 10 || MAGIC.some((b, i) => preamble[i] !== b)) {
-    throw new Tf2TorchError(ErrorCode.BAD_MAGIC, `${file}: not a .npy file (expected the magic bytes \\x93NUMPY)`, { file, offset: 0 });
+    throw new Tf2TorchError(ErrorCode.BAD_MAGIC, `${file}: not a .npy file (expected the magic bytes \\x93NUMPY)`, {
+      file,
+      offset: 0,
+    });
   }
   const major = preamble[6]!;
   const minor = preamble[7]!;
@@ -63,14 +79,23 @@ export function headerLength(preamble: Uint8Array, file: string): { version: [nu
     textStart = 10;
     textLength = view.getUint16(8, true);
   } else if ((major === 2 || major === 3) && minor === 0) {
-    if (preamble.byteLength < 12) throw new Tf2TorchError(ErrorCode.TRUNCATED, `${file}: .npy preamble cut short`, { file, offset: 8 });
+    if (preamble.byteLength < 12)
+      throw new Tf2TorchError(ErrorCode.TRUNCATED, `${file}: .npy preamble cut short`, { file, offset: 8 });
     textStart = 12;
     textLength = view.getUint32(8, true);
   } else {
-    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${file}: .npy format version ${major}.${minor} is not supported (1.0, 2.0, 3.0 are)`, { file, offset: 6 });
+    throw new Tf2TorchError(
+      ErrorCode.UNSUPPORTED,
+      `${file}: .npy format version ${major}.${minor} is not supported (1.0, 2.0, 3.0 are)`,
+      { file, offset: 6 },
+    );
   }
   if (textLength > MAX_HEADER_BYTES) {
-    throw new Tf2TorchError(ErrorCode.LIMIT, `${file}: .npy header of ${textLength} bytes exceeds the limit of ${MAX_HEADER_BYTES}`, { file, offset: 8 });
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${file}: .npy header of ${textLength} bytes exceeds the limit of ${MAX_HEADER_BYTES}`,
+      { file, offset: 8 },
+    );
   }
   return { version: [major, minor], textStart, textLength };
 }
@@ -92,25 +117,37 @@ export function parseHeaderText(text: string, version: [number, number], dataOff
   if (!Array.isArray(shape) || !shape.every((d): d is number => typeof d === 'number')) {
     throw malformed(file, `.npy header 'shape' must be a tuple of integers`);
   }
-  if (shape.length > MAX_DIMS) throw new Tf2TorchError(ErrorCode.LIMIT, `${file}: ${shape.length} dimensions exceed the limit of ${MAX_DIMS}`, { file });
+  if (shape.length > MAX_DIMS)
+    throw new Tf2TorchError(ErrorCode.LIMIT, `${file}: ${shape.length} dimensions exceed the limit of ${MAX_DIMS}`, {
+      file,
+    });
   if (typeof descr !== 'string') {
-    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${file}: structured .npy arrays (descr ${describe(descr)}) are not supported`, { file });
+    throw new Tf2TorchError(
+      ErrorCode.UNSUPPORTED,
+      `${file}: structured .npy arrays (descr ${describe(descr)}) are not supported`,
+      { file },
+    );
   }
   const { dtype, byteOrder } = parseDescr(descr, file);
   return { version, dtype, descr, byteOrder, fortranOrder: fortran, shape, dataOffset };
 }
 
 function describe(v: Literal | undefined): string {
-  return v instanceof Map ? 'dict' : JSON.stringify(v) ?? 'missing';
+  return v instanceof Map ? 'dict' : (JSON.stringify(v) ?? 'missing');
 }
 
 function parseDescr(descr: string, file: string): { dtype: DType; byteOrder: ByteOrder } {
   const m = /^([<>|=])([a-zA-Z])(\d+)$/.exec(descr);
   if (m?.[2] === 'O' || descr === '|O' || descr === 'O') {
-    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${file}: object arrays ('${descr}') hold pickled Python objects and are refused`, { file });
+    throw new Tf2TorchError(
+      ErrorCode.UNSUPPORTED,
+      `${file}: object arrays ('${descr}') hold pickled Python objects and are refused`,
+      { file },
+    );
   }
   const dtype = m ? DESCR_TYPES[`${m[2]}${m[3]}`] : undefined;
-  if (!m || !dtype) throw new Tf2TorchError(ErrorCode.UNKNOWN_DTYPE, `${file}: unsupported .npy dtype '${descr}'`, { file });
+  if (!m || !dtype)
+    throw new Tf2TorchError(ErrorCode.UNKNOWN_DTYPE, `${file}: unsupported .npy dtype '${descr}'`, { file });
   const order = m[1]!;
   if (order === '|' && DTYPES[dtype].itemSize !== 1) throw malformed(file, `dtype '${descr}' needs a byte order`);
   // '=' is "native"; numpy writes files with '<' or '>' explicitly, and native here means little-endian.
@@ -130,7 +167,10 @@ class LiteralParser {
   }
 
   private fail(what: string): never {
-    throw malformed(this.file, `.npy header: ${what} at character ${this.at} of ${JSON.stringify(this.text.slice(0, 120))}`);
+    throw malformed(
+      this.file,
+      `.npy header: ${what} at character ${this.at} of ${JSON.stringify(this.text.slice(0, 120))}`,
+    );
   }
 
   end(): void {

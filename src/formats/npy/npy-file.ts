@@ -41,20 +41,31 @@ export async function openNpy(path: string, name = path): Promise<NpyArray> {
 
 async function readHeader(file: RandomAccessFile): Promise<NpyHeader> {
   if (file.size < 10) {
-    throw new Tf2TorchError(ErrorCode.BAD_MAGIC, `${file.path}: not a .npy file (${file.size} bytes, too short for the magic and version)`, { file: file.path, offset: 0 });
+    throw new Tf2TorchError(
+      ErrorCode.BAD_MAGIC,
+      `${file.path}: not a .npy file (${file.size} bytes, too short for the magic and version)`,
+      { file: file.path, offset: 0 },
+    );
   }
   const preamble = await file.readAt(0, Math.min(PREAMBLE_BYTES, file.size), '.npy preamble');
   const { version, textStart, textLength } = headerLength(preamble, file.path);
   const dataOffset = textStart + textLength;
   if (dataOffset > file.size) {
-    throw new Tf2TorchError(ErrorCode.TRUNCATED, `${file.path}: .npy header of ${textLength} bytes runs past the end of the file (${file.size} bytes)`, { file: file.path, offset: textStart });
+    throw new Tf2TorchError(
+      ErrorCode.TRUNCATED,
+      `${file.path}: .npy header of ${textLength} bytes runs past the end of the file (${file.size} bytes)`,
+      { file: file.path, offset: textStart },
+    );
   }
   const raw = await file.readAt(textStart, textLength, '.npy header');
   let text: string;
   try {
     text = new TextDecoder(version[0] === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(raw);
   } catch {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: .npy header is not valid UTF-8`, { file: file.path, offset: textStart });
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: .npy header is not valid UTF-8`, {
+      file: file.path,
+      offset: textStart,
+    });
   }
   return parseHeaderText(text, version, dataOffset, file.path);
 }
@@ -73,7 +84,11 @@ function checkedSize(header: NpyHeader, file: RandomAccessFile): { length: numbe
     );
   }
   if (header.fortranOrder && header.shape.length > 1 && bytes > BigInt(MAX_FORTRAN_BYTES)) {
-    throw new Tf2TorchError(ErrorCode.LIMIT, `${file.path}: Fortran-order array of ${bytes} bytes exceeds the limit of ${MAX_FORTRAN_BYTES} for reordering in memory`, { file: file.path });
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${file.path}: Fortran-order array of ${bytes} bytes exceeds the limit of ${MAX_FORTRAN_BYTES} for reordering in memory`,
+      { file: file.path },
+    );
   }
   return { length: Number(elements), byteLength: Number(bytes) };
 }
@@ -88,8 +103,18 @@ export async function npyFromFile(file: RandomAccessFile, name: string): Promise
   const reorder = header.fortranOrder && header.shape.filter((d) => d > 1).length > 1;
 
   const readRaw = async (start: number, count: number): Promise<Uint8Array> => {
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > length) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: elements ${start}..${start + count} are outside the array of ${length}`, { file: file.path, tensor: name });
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(count) ||
+      start < 0 ||
+      count < 0 ||
+      start + count > length
+    ) {
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${file.path}: elements ${start}..${start + count} are outside the array of ${length}`,
+        { file: file.path, tensor: name },
+      );
     }
     const bytes = await file.readAt(header.dataOffset + start * itemSize, count * itemSize, `array data of ${name}`);
     if (header.byteOrder === 'big') swapBytes(bytes, swapUnit);
@@ -111,7 +136,8 @@ export async function npyFromFile(file: RandomAccessFile, name: string): Promise
     async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
       if (reorder) {
         const all = await readElements(0, length);
-        for (let at = 0; at < all.byteLength; at += chunkSize) yield all.subarray(at, Math.min(all.byteLength, at + chunkSize));
+        for (let at = 0; at < all.byteLength; at += chunkSize)
+          yield all.subarray(at, Math.min(all.byteLength, at + chunkSize));
         return;
       }
       const perChunk = Math.max(1, Math.floor(chunkSize / itemSize));

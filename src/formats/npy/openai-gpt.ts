@@ -55,13 +55,20 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   const file = await RandomAccessFile.open(path);
   try {
     if (file.size > MAX_JSON_BYTES) {
-      throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: ${file.size} bytes exceeds the limit of ${MAX_JSON_BYTES} for ${what}`, { file: path });
+      throw new Tf2TorchError(
+        ErrorCode.LIMIT,
+        `${path}: ${file.size} bytes exceeds the limit of ${MAX_JSON_BYTES} for ${what}`,
+        { file: path },
+      );
     }
     const text = new TextDecoder().decode(await file.readAt(0, file.size, what));
     try {
       return JSON.parse(text) as unknown;
     } catch (cause) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: not valid JSON (${(cause as Error).message})`, { file: path, cause });
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: not valid JSON (${(cause as Error).message})`, {
+        file: path,
+        cause,
+      });
     }
   } finally {
     await file.close();
@@ -72,11 +79,23 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
 export async function readParamsShapes(dir: string): Promise<number[][]> {
   const path = join(dir, PARAMS_SHAPES_FILE);
   const value = await readJsonFile(path, 'the list of array shapes');
-  if (!Array.isArray(value)) throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: expected a list of shapes`, { file: path });
-  if (value.length > MAX_ARRAYS) throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: ${value.length} shapes exceed the limit of ${MAX_ARRAYS}`, { file: path });
+  if (!Array.isArray(value))
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: expected a list of shapes`, { file: path });
+  if (value.length > MAX_ARRAYS)
+    throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: ${value.length} shapes exceed the limit of ${MAX_ARRAYS}`, {
+      file: path,
+    });
   return value.map((shape: unknown, i) => {
-    const ok = Array.isArray(shape) && shape.length <= MAX_DIMS && shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0);
-    if (!ok) throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: shape ${i} is not a list of non-negative integers: ${JSON.stringify(shape)}`, { file: path, tensor: `params/${i}` });
+    const ok =
+      Array.isArray(shape) &&
+      shape.length <= MAX_DIMS &&
+      shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0);
+    if (!ok)
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${path}: shape ${i} is not a list of non-negative integers: ${JSON.stringify(shape)}`,
+        { file: path, tensor: `params/${i}` },
+      );
     return shape as number[];
   });
 }
@@ -87,20 +106,34 @@ export async function readParameterNames(dir: string, present: ReadonlySet<strin
   const path = join(dir, PARAMETER_NAMES_FILE);
   const value = await readJsonFile(path, 'the parameter names');
   if (!Array.isArray(value) || value.length > MAX_ARRAYS || !value.every((n) => typeof n === 'string')) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: expected a list of at most ${MAX_ARRAYS} strings`, { file: path });
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: expected a list of at most ${MAX_ARRAYS} strings`, {
+      file: path,
+    });
   }
   return value as string[];
 }
 
 /** The shard files: params_0.npy, params_1.npy, … consecutive from 0, as the folder holds them. */
 function shardList(dir: string, present: ReadonlySet<string>): string[] {
-  const numbers = [...present].map((f) => SHARD_PATTERN.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number);
-  if (numbers.length > MAX_SHARDS) throw new Tf2TorchError(ErrorCode.LIMIT, `${dir}: ${numbers.length} params_*.npy files exceed the limit of ${MAX_SHARDS}`, { file: dir });
+  const numbers = [...present]
+    .map((f) => SHARD_PATTERN.exec(f)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number);
+  if (numbers.length > MAX_SHARDS)
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${dir}: ${numbers.length} params_*.npy files exceed the limit of ${MAX_SHARDS}`,
+      { file: dir },
+    );
   const highest = Math.max(-1, ...numbers);
   for (let i = 0; i <= Math.max(0, highest); i++) {
     if (!present.has(shardName(i))) {
       const seen = highest < 0 ? 'none is there' : `params_${highest}.npy is the highest there`;
-      throw new Tf2TorchError(ErrorCode.MISSING_SHARD, `${join(dir, shardName(i))} is missing: the weights are params_0.npy … params_N.npy next to ${PARAMS_SHAPES_FILE} (${seen})`, { file: join(dir, shardName(i)) });
+      throw new Tf2TorchError(
+        ErrorCode.MISSING_SHARD,
+        `${join(dir, shardName(i))} is missing: the weights are params_0.npy … params_N.npy next to ${PARAMS_SHAPES_FILE} (${seen})`,
+        { file: join(dir, shardName(i)) },
+      );
     }
   }
   return Array.from({ length: highest + 1 }, (_, i) => join(dir, shardName(i)));
@@ -112,7 +145,8 @@ export async function gptFolderOf(path: string): Promise<string | undefined> {
   if (!info) return undefined;
   const dir = info.isDirectory() ? path : dirname(path);
   const name = basename(path);
-  if (!info.isDirectory() && name !== PARAMS_SHAPES_FILE && name !== PARAMETER_NAMES_FILE && !SHARD_PATTERN.test(name)) return undefined;
+  if (!info.isDirectory() && name !== PARAMS_SHAPES_FILE && name !== PARAMETER_NAMES_FILE && !SHARD_PATTERN.test(name))
+    return undefined;
   const shapes = await stat(join(dir, PARAMS_SHAPES_FILE)).catch(() => undefined);
   return shapes?.isFile() ? dir : undefined;
 }
@@ -131,7 +165,11 @@ export async function openOpenAIGptFolder(path: string): Promise<OpenAIGptSource
       const shard = await openNpy(file, `params_${i}`);
       shards.push(shard);
       if (shard.header.dtype !== 'float32' || shard.header.shape.length !== 1) {
-        throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${file}: expected a 1-D float32 array, found ${shard.header.descr} of shape [${shard.header.shape.join(', ')}]`, { file });
+        throw new Tf2TorchError(
+          ErrorCode.UNSUPPORTED,
+          `${file}: expected a 1-D float32 array, found ${shard.header.descr} of shape [${shard.header.shape.join(', ')}]`,
+          { file },
+        );
       }
     }
     return buildSource(dir, shapes, names, shards, shardFiles, closeAll);
@@ -156,26 +194,42 @@ function buildSource(
     shardStarts.push(total);
     total += s.length;
   }
-  const notes: string[] = [`OpenAI GPT release: ${shapes.length} arrays cut from ${shards.length} float32 shards (${total} elements)`];
+  const notes: string[] = [
+    `OpenAI GPT release: ${shapes.length} arrays cut from ${shards.length} float32 shards (${total} elements)`,
+  ];
   let next = 0;
   const tensors = shapes.map((shape, i) => {
     const count = shape.reduce((a, b) => a * b, 1);
     if (next + count > total) {
-      throw new Tf2TorchError(ErrorCode.SHAPE_MISMATCH, `${join(dir, PARAMS_SHAPES_FILE)}: array ${i} [${shape.join(', ')}] ends at element ${next + count} but the shards hold only ${total}`, { file: join(dir, PARAMS_SHAPES_FILE), tensor: `params/${i}` });
+      throw new Tf2TorchError(
+        ErrorCode.SHAPE_MISMATCH,
+        `${join(dir, PARAMS_SHAPES_FILE)}: array ${i} [${shape.join(', ')}] ends at element ${next + count} but the shards hold only ${total}`,
+        { file: join(dir, PARAMS_SHAPES_FILE), tensor: `params/${i}` },
+      );
     }
     const tensor = rangeTensor(`params/${i}`, shape, next, count, shards, shardStarts);
     next += count;
     return tensor;
   });
-  if (next < total) notes.push(`${total - next} elements after the last listed array are dropped, as transformers drops them`);
+  if (next < total)
+    notes.push(`${total - next} elements after the last listed array are dropped, as transformers drops them`);
   if (names && names.length !== shapes.length - 1) {
-    notes.push(`${PARAMETER_NAMES_FILE} has ${names.length} names for ${shapes.length} arrays (the release has one fewer: 'model/we:0' covers arrays 0 and 1)`);
+    notes.push(
+      `${PARAMETER_NAMES_FILE} has ${names.length} names for ${shapes.length} arrays (the release has one fewer: 'model/we:0' covers arrays 0 and 1)`,
+    );
   }
   return { path: dir, format: 'openai-npy', tensors, notes, shapes, names, shardFiles, roleOf: () => 'weight', close };
 }
 
 /** A lazy view of elements [start, start + count) of the concatenated shards. */
-function rangeTensor(name: string, shape: number[], start: number, count: number, shards: NpyArray[], shardStarts: number[]): TensorRef {
+function rangeTensor(
+  name: string,
+  shape: number[],
+  start: number,
+  count: number,
+  shards: NpyArray[],
+  shardStarts: number[],
+): TensorRef {
   const readRange = async (from: number, n: number): Promise<Uint8Array> => {
     const pieces: Uint8Array[] = [];
     let at = from;
@@ -201,7 +255,8 @@ function rangeTensor(name: string, shape: number[], start: number, count: number
     read: () => readRange(start, count),
     async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
       const perChunk = Math.max(1, Math.floor(chunkSize / FLOAT32_BYTES));
-      for (let done = 0; done < count; done += perChunk) yield await readRange(start + done, Math.min(perChunk, count - done));
+      for (let done = 0; done < count; done += perChunk)
+        yield await readRange(start + done, Math.min(perChunk, count - done));
     },
   };
 }

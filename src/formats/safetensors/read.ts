@@ -25,7 +25,12 @@ export async function openSafetensors(path: string): Promise<SafetensorsSource> 
       throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: safetensors ${message}`, { file: path, tensor });
     };
     const n = Buffer.from(await file.readAt(0, 8, 'safetensors header length')).readBigUInt64LE(0);
-    if (n > BigInt(MAX_HEADER_BYTES)) throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: safetensors header of ${n} bytes exceeds ${MAX_HEADER_BYTES}`, { file: path });
+    if (n > BigInt(MAX_HEADER_BYTES))
+      throw new Tf2TorchError(
+        ErrorCode.LIMIT,
+        `${path}: safetensors header of ${n} bytes exceeds ${MAX_HEADER_BYTES}`,
+        { file: path },
+      );
     const headerLength = Number(n);
     const text = Buffer.from(await file.readAt(8, headerLength, 'safetensors header')).toString('utf8');
     let header: unknown;
@@ -34,7 +39,8 @@ export async function openSafetensors(path: string): Promise<SafetensorsSource> 
     } catch (cause) {
       return fail(`header is not JSON: ${(cause as Error).message}`);
     }
-    if (header === null || typeof header !== 'object' || Array.isArray(header)) return fail('header is not a JSON object');
+    if (header === null || typeof header !== 'object' || Array.isArray(header))
+      return fail('header is not a JSON object');
     const base = 8 + headerLength;
     const metadata: Record<string, string> = {};
     const ranges: { name: string; begin: number; end: number; dtype: DType; shape: number[] }[] = [];
@@ -49,14 +55,25 @@ export async function openSafetensors(path: string): Promise<SafetensorsSource> 
       }
       const entry = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
       const dtype = DTYPE_BY_CODE.get(String(entry?.dtype));
-      if (!dtype) throw new Tf2TorchError(ErrorCode.UNKNOWN_DTYPE, `${path}: tensor ${name} has unknown safetensors dtype ${String(entry?.dtype)}`, { file: path, tensor: name });
+      if (!dtype)
+        throw new Tf2TorchError(
+          ErrorCode.UNKNOWN_DTYPE,
+          `${path}: tensor ${name} has unknown safetensors dtype ${String(entry?.dtype)}`,
+          { file: path, tensor: name },
+        );
       const shape = entry?.shape;
-      if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return fail(`tensor ${name} has an invalid shape`, name);
+      if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+        return fail(`tensor ${name} has an invalid shape`, name);
       const offsets = entry?.data_offsets;
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) return fail(`tensor ${name} has invalid data_offsets`, name);
+      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
+        return fail(`tensor ${name} has invalid data_offsets`, name);
       const [begin, end] = offsets as [number, number];
       const expected = numElements(shape as number[]) * DTYPES[dtype].itemSize;
-      if (end - begin !== expected) fail(`tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ${dtype}[${shape.join(', ')}] needs ${expected}`, name);
+      if (end - begin !== expected)
+        fail(
+          `tensor ${name}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ${dtype}[${shape.join(', ')}] needs ${expected}`,
+          name,
+        );
       ranges.push({ name, begin, end, dtype, shape: shape as number[] });
     }
     let covered = 0;
@@ -71,9 +88,18 @@ export async function openSafetensors(path: string): Promise<SafetensorsSource> 
       shape,
       byteLength: end - begin,
       read: () => file.readAt(base + begin, end - begin, `tensor ${name}`),
-      stream: (chunkSize = DEFAULT_CHUNK_BYTES) => file.readChunks(base + begin, end - begin, chunkSize, `tensor ${name}`),
+      stream: (chunkSize = DEFAULT_CHUNK_BYTES) =>
+        file.readChunks(base + begin, end - begin, chunkSize, `tensor ${name}`),
     }));
-    return { path, format: 'safetensors', tensors, notes: [], metadata, roleOf: () => 'weight', close: () => file.close() };
+    return {
+      path,
+      format: 'safetensors',
+      tensors,
+      notes: [],
+      metadata,
+      roleOf: () => 'weight',
+      close: () => file.close(),
+    };
   } catch (error) {
     await file.close();
     throw error;

@@ -20,15 +20,26 @@ export interface SafetensorsWriteOptions {
 /** Header alignment of the reference writer: the byte buffer starts on an 8-byte boundary. */
 const HEADER_ALIGNMENT = 8;
 
-export function safetensorsHeader(tensors: readonly { key: string; tensor: TensorRef }[], metadata: Record<string, string>, file?: string): Uint8Array {
+export function safetensorsHeader(
+  tensors: readonly { key: string; tensor: TensorRef }[],
+  metadata: Record<string, string>,
+  file?: string,
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: { ...metadata, format: metadata['format'] ?? 'pt' } };
   let offset = 0;
   for (const { key, tensor } of tensors) {
     const code = DTYPES[tensor.dtype].safetensors;
     if (!code) {
-      throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `tensor ${key}: safetensors has no dtype for ${tensor.dtype}`, { file, tensor: key });
+      throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `tensor ${key}: safetensors has no dtype for ${tensor.dtype}`, {
+        file,
+        tensor: key,
+      });
     }
-    if (key === '__metadata__') throw new Tf2TorchError(ErrorCode.PLAN, 'a tensor cannot be named __metadata__ in safetensors', { file, tensor: key });
+    if (key === '__metadata__')
+      throw new Tf2TorchError(ErrorCode.PLAN, 'a tensor cannot be named __metadata__ in safetensors', {
+        file,
+        tensor: key,
+      });
     header[key] = { dtype: code, shape: [...tensor.shape], data_offsets: [offset, offset + tensor.byteLength] };
     offset += tensor.byteLength;
   }
@@ -40,7 +51,11 @@ export function safetensorsHeader(tensors: readonly { key: string; tensor: Tenso
   return out;
 }
 
-export async function writeSafetensorsFile(path: string, entries: readonly StateDictEntry[], options: SafetensorsWriteOptions = {}): Promise<void> {
+export async function writeSafetensorsFile(
+  path: string,
+  entries: readonly StateDictEntry[],
+  options: SafetensorsWriteOptions = {},
+): Promise<void> {
   const { storages, keys } = resolveStateDict(entries, path);
   const seen = new Set<number>();
   const tensors: { key: string; tensor: TensorRef }[] = [];
@@ -72,7 +87,11 @@ export async function writeSafetensorsFile(path: string, entries: readonly State
         options.onProgress?.(total);
       }
       if (written !== tensor.byteLength) {
-        throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: tensor ${key} announced ${tensor.byteLength} bytes but its source produced ${written > tensor.byteLength ? 'more' : written}`, { file: path, tensor: key });
+        throw new Tf2TorchError(
+          ErrorCode.MALFORMED,
+          `${path}: tensor ${key} announced ${tensor.byteLength} bytes but its source produced ${written > tensor.byteLength ? 'more' : written}`,
+          { file: path, tensor: key },
+        );
       }
     }
   });

@@ -67,7 +67,8 @@ function elementCount(shape: readonly number[], where: string, file: string, ten
   let n = 1;
   for (const d of shape) {
     n *= d;
-    if (!Number.isSafeInteger(n)) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: shape [${shape}] has too many elements`, { file, tensor });
+    if (!Number.isSafeInteger(n))
+      throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: shape [${shape}] has too many elements`, { file, tensor });
   }
   return n;
 }
@@ -84,7 +85,10 @@ function describe(name: string, entry: BundleEntry, indexPath: string): Describe
   const where = `${indexPath}: tensor '${name}'`;
   const dtype = DTYPE_BY_ENUM.get(entry.dtype);
   if (dtype === undefined) {
-    throw new Tf2TorchError(ErrorCode.UNKNOWN_DTYPE, `${where}: unsupported TensorFlow dtype enum ${entry.dtype}`, { file: indexPath, tensor: name });
+    throw new Tf2TorchError(ErrorCode.UNKNOWN_DTYPE, `${where}: unsupported TensorFlow dtype enum ${entry.dtype}`, {
+      file: indexPath,
+      tensor: name,
+    });
   }
   const itemSize = DTYPES[dtype].itemSize;
   const numElements = elementCount(entry.shape, where, indexPath, name);
@@ -119,33 +123,66 @@ function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: b
     shape: d.entry.shape,
     byteLength: d.entry.size,
     read: async () => readStored(await shards.get(d.entry.shardId, d.name), stored, verify),
-    ...(d.dtype === 'string' ? {} : { readInto: async (target: Uint8Array) => readStoredInto(await shards.get(d.entry.shardId, d.name), stored, verify, target) }),
+    ...(d.dtype === 'string'
+      ? {}
+      : {
+          readInto: async (target: Uint8Array) =>
+            readStoredInto(await shards.get(d.entry.shardId, d.name), stored, verify, target),
+        }),
     async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
       yield* streamStored(await shards.get(d.entry.shardId, d.name), stored, verify, chunkSize);
     },
   };
 }
 
-function slicedTensor(d: Described, pieces: { extents: BundleEntry['slices'][number]; piece: Described }[], shards: Shards, bigEndian: boolean, verify: boolean, indexPath: string): TensorRef {
+function slicedTensor(
+  d: Described,
+  pieces: { extents: BundleEntry['slices'][number]; piece: Described }[],
+  shards: Shards,
+  bigEndian: boolean,
+  verify: boolean,
+  indexPath: string,
+): TensorRef {
   const byteLength = d.numElements * d.itemSize;
   const where = `${indexPath}: partitioned tensor '${d.name}'`;
-  if (d.dtype === 'string') throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${where}: partitioned string tensors are not supported`, { file: indexPath, tensor: d.name });
-  if (byteLength > MAX_REASSEMBLED_BYTES) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: ${byteLength} bytes exceed the ${MAX_REASSEMBLED_BYTES}-byte reassembly limit`, { file: indexPath, tensor: d.name });
+  if (d.dtype === 'string')
+    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${where}: partitioned string tensors are not supported`, {
+      file: indexPath,
+      tensor: d.name,
+    });
+  if (byteLength > MAX_REASSEMBLED_BYTES)
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${where}: ${byteLength} bytes exceed the ${MAX_REASSEMBLED_BYTES}-byte reassembly limit`,
+      { file: indexPath, tensor: d.name },
+    );
   if (pieces.length !== d.entry.slices.length) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: entry lists ${d.entry.slices.length} slices, the index holds ${pieces.length}`, { file: indexPath, tensor: d.name });
+    throw new Tf2TorchError(
+      ErrorCode.MALFORMED,
+      `${where}: entry lists ${d.entry.slices.length} slices, the index holds ${pieces.length}`,
+      { file: indexPath, tensor: d.name },
+    );
   }
   const boxes = pieces.map((p) => sliceBox(p.extents, d.entry.shape, where));
   let covered = 0;
   pieces.forEach((p, i) => {
     const cells = boxes[i]!.length.reduce((a, b) => a * b, 1);
     if (p.piece.numElements !== cells || p.piece.dtype !== d.dtype) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: slice ${i} holds ${p.piece.dtype}[${p.piece.entry.shape}], expected ${d.dtype} with ${cells} elements`, { file: indexPath, tensor: d.name });
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${where}: slice ${i} holds ${p.piece.dtype}[${p.piece.entry.shape}], expected ${d.dtype} with ${cells} elements`,
+        { file: indexPath, tensor: d.name },
+      );
     }
     covered += cells;
   });
   // TensorFlow refuses a partitioned variable its slices do not cover ("does not have sufficient slices")
   if (covered < d.numElements) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: its slices hold ${covered} of its ${d.numElements} elements`, { file: indexPath, tensor: d.name });
+    throw new Tf2TorchError(
+      ErrorCode.MALFORMED,
+      `${where}: its slices hold ${covered} of its ${d.numElements} elements`,
+      { file: indexPath, tensor: d.name },
+    );
   }
   const read = async (): Promise<Uint8Array> => {
     // every piece must lie inside its shard before the whole tensor is allocated
@@ -172,7 +209,11 @@ function slicedTensor(d: Described, pieces: { extents: BundleEntry['slices'][num
 }
 
 /** Opens the bundle named by `prefix` (P, for P.index and P.data-*). */
-export async function openBundle(prefix: string, options: OpenOptions = {}, displayPath = prefix): Promise<TfCheckpoint> {
+export async function openBundle(
+  prefix: string,
+  options: OpenOptions = {},
+  displayPath = prefix,
+): Promise<TfCheckpoint> {
   const verify = options.verify ?? true;
   await loadNativeCrc32c();
   const indexPath = `${prefix}.index`;
@@ -185,14 +226,20 @@ export async function openBundle(prefix: string, options: OpenOptions = {}, disp
   }
   const [first, ...rest] = table.entries;
   if (first === undefined || first.key.length !== 0) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: the first entry is not the bundle header (empty key)`, { file: indexPath });
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: the first entry is not the bundle header (empty key)`, {
+      file: indexPath,
+    });
   }
   const header = parseBundleHeader(first.value, `${indexPath}: bundle header`, indexPath);
   if (header.numShards < 1 || header.numShards > MAX_SHARDS) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: header says ${header.numShards} shards`, { file: indexPath });
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: header says ${header.numShards} shards`, {
+      file: indexPath,
+    });
   }
   if (header.endianness !== 0 && header.endianness !== 1) {
-    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${indexPath}: unknown endianness ${header.endianness}`, { file: indexPath });
+    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${indexPath}: unknown endianness ${header.endianness}`, {
+      file: indexPath,
+    });
   }
   const bigEndian = header.endianness === 1;
   const shards = new Shards(prefix, header.numShards);
@@ -205,7 +252,11 @@ export async function openBundle(prefix: string, options: OpenOptions = {}, disp
     const entry = parseBundleEntry(value, `${indexPath}: entry '${name}'`, indexPath);
     const d = describe(name, entry, indexPath);
     if (entry.slices.length === 0 && entry.shardId >= header.numShards) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: tensor '${name}' is in shard ${entry.shardId}, the header has ${header.numShards}`, { file: indexPath, tensor: name });
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${indexPath}: tensor '${name}' is in shard ${entry.shardId}, the header has ${header.numShards}`,
+        { file: indexPath, tensor: name },
+      );
     }
     if (sliceKey) {
       const list = slicePieces.get(sliceKey.name) ?? [];
@@ -214,7 +265,9 @@ export async function openBundle(prefix: string, options: OpenOptions = {}, disp
     } else plain.push(d);
   }
   const tensors = plain.map((d) =>
-    d.entry.slices.length > 0 ? slicedTensor(d, slicePieces.get(d.name) ?? [], shards, bigEndian, verify, indexPath) : plainTensor(d, shards, bigEndian, verify),
+    d.entry.slices.length > 0
+      ? slicedTensor(d, slicePieces.get(d.name) ?? [], shards, bigEndian, verify, indexPath)
+      : plainTensor(d, shards, bigEndian, verify),
   );
   const names = tensors.map((t) => t.name);
   const objectBased = isObjectBased(names);
@@ -226,7 +279,9 @@ export async function openBundle(prefix: string, options: OpenOptions = {}, disp
   const missing = [...Array(header.numShards).keys()].filter((s) => !existsSync(shards.path(s)));
   for (const s of missing) {
     const affected = plain.filter((d) => d.entry.slices.length === 0 && d.entry.shardId === s).length;
-    notes.push(`data shard ${s} of ${header.numShards} is missing (${shards.path(s)}): ${affected} tensor(s) cannot be read`);
+    notes.push(
+      `data shard ${s} of ${header.numShards} is missing (${shards.path(s)}): ${affected} tensor(s) cannot be read`,
+    );
   }
   return new TfCheckpoint(displayPath, 'tf-bundle-v2', prefix, tensors, notes, objectBased, () => shards.open.values());
 }

@@ -33,10 +33,14 @@ export class TfCheckpoint implements TensorSource {
   tensor(name: string): TensorRef {
     const t = this.byName.get(name);
     if (t === undefined) {
-      throw new Tf2TorchError(ErrorCode.TENSOR_NOT_FOUND, `${this.path}: no tensor named '${name}' (${this.tensors.length} tensors; see \`tf2torch inspect\`)`, {
-        file: this.path,
-        tensor: name,
-      });
+      throw new Tf2TorchError(
+        ErrorCode.TENSOR_NOT_FOUND,
+        `${this.path}: no tensor named '${name}' (${this.tensors.length} tensors; see \`tf2torch inspect\`)`,
+        {
+          file: this.path,
+          tensor: name,
+        },
+      );
     }
     return t;
   }

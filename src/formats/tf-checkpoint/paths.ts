@@ -70,7 +70,9 @@ async function resolveDirectory(dir: string): Promise<ResolvedCheckpoint> {
   const named = await statePath(dir);
   if (named !== undefined) {
     // Paths in `checkpoint` are often absolute paths of the machine that trained: try as written, then here.
-    const tries = isAbsolute(named) ? [named, join(dir, basename(named))] : [join(dir, named), join(dir, basename(named))];
+    const tries = isAbsolute(named)
+      ? [named, join(dir, basename(named))]
+      : [join(dir, named), join(dir, basename(named))];
     for (const t of tries) {
       const found = await resolvePrefix(t);
       if (found) return found;
@@ -87,7 +89,9 @@ async function resolveDirectory(dir: string): Promise<ResolvedCheckpoint> {
       { file: dir },
     );
   }
-  throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${dir}: no TensorFlow checkpoint (no *.index file)${stale}`, { file: dir });
+  throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${dir}: no TensorFlow checkpoint (no *.index file)${stale}`, {
+    file: dir,
+  });
 }
 
 /** Resolves a prefix, `.index`, `.data-*`, `.meta`, V1 file, or directory to the checkpoint it names. */
@@ -100,11 +104,16 @@ export async function resolveCheckpointPath(path: string): Promise<ResolvedCheck
   let hint = '';
   if ((await kindOf(dirname(stripped))) === 'dir') {
     const near = (await readdir(dirname(stripped))).filter((n) => n.endsWith('.index')).slice(0, 10);
-    if (near.length > 0) hint = `; checkpoints in that folder: ${near.map((n) => n.slice(0, -'.index'.length)).join(', ')}`;
+    if (near.length > 0)
+      hint = `; checkpoints in that folder: ${near.map((n) => n.slice(0, -'.index'.length)).join(', ')}`;
   }
-  throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${path}: no TensorFlow checkpoint there (no ${basename(stripped)}.index)${hint}`, {
-    file: path,
-  });
+  throw new Tf2TorchError(
+    ErrorCode.NOT_FOUND,
+    `${path}: no TensorFlow checkpoint there (no ${basename(stripped)}.index)${hint}`,
+    {
+      file: path,
+    },
+  );
 }
 
 /** Cheap check for the opener registry: does this path look like it names a TF checkpoint? */

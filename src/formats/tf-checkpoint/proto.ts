@@ -31,12 +31,19 @@ export function* protoFields(bytes: Uint8Array, where: string, file?: string): G
     const tag = r.varint('field tag');
     const field = Math.floor(tag / 8);
     const wire = tag % 8;
-    if (field === 0) throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: field number 0 at byte ${at}`, { file, offset: at });
+    if (field === 0)
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: field number 0 at byte ${at}`, { file, offset: at });
     if (wire === 0) yield { field, wire, int: r.varint64(`field ${field}`), bytes: EMPTY };
     else if (wire === 1) yield { field, wire, int: r.u64(`field ${field}`), bytes: EMPTY };
-    else if (wire === 2) yield { field, wire, int: 0n, bytes: r.bytesN(r.varint(`field ${field} length`), `field ${field}`) };
+    else if (wire === 2)
+      yield { field, wire, int: 0n, bytes: r.bytesN(r.varint(`field ${field} length`), `field ${field}`) };
     else if (wire === 5) yield { field, wire, int: BigInt(r.u32(`field ${field}`)), bytes: EMPTY };
-    else throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: unsupported wire type ${wire} for field ${field} at byte ${at}`, { file, offset: at });
+    else
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${where}: unsupported wire type ${wire} for field ${field} at byte ${at}`,
+        { file, offset: at },
+      );
   }
 }
 
@@ -49,7 +56,8 @@ export function toInt64(v: bigint): bigint {
 export function toSafeSize(v: bigint, what: string, where: string, file?: string): number {
   const n = toInt64(v);
   if (n < 0n) throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: negative ${what} ${n}`, { file });
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: ${what} ${n} is too large`, { file });
+  if (n > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: ${what} ${n} is too large`, { file });
   return Number(n);
 }
 
@@ -83,7 +91,8 @@ export function parseTensorShape(bytes: Uint8Array, where: string, file?: string
   const dims: number[] = [];
   for (const f of protoFields(bytes, where, file)) {
     if (f.field === 2 && f.wire === 2) {
-      if (dims.length >= MAX_RANK) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: more than ${MAX_RANK} dimensions`, { file });
+      if (dims.length >= MAX_RANK)
+        throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: more than ${MAX_RANK} dimensions`, { file });
       let size = 0;
       for (const d of protoFields(f.bytes, `${where} dim`, file)) {
         if (d.field === 1 && d.wire === 0) size = toSafeSize(d.int, 'dimension size', where, file);
@@ -106,7 +115,8 @@ export function parseTensorSlice(bytes: Uint8Array, where: string, file?: string
   const extents: Extent[] = [];
   for (const f of protoFields(bytes, where, file)) {
     if (f.field !== 1 || f.wire !== 2) continue;
-    if (extents.length >= MAX_RANK) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: slice with more than ${MAX_RANK} extents`, { file });
+    if (extents.length >= MAX_RANK)
+      throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: slice with more than ${MAX_RANK} extents`, { file });
     const e: Extent = { start: 0, length: undefined };
     for (const x of protoFields(f.bytes, `${where} extent`, file)) {
       if (x.field === 1 && x.wire === 0) e.start = toSafeSize(x.int, 'slice start', where, file);
@@ -154,7 +164,8 @@ export function parseBundleEntry(bytes: Uint8Array, where: string, file?: string
         break;
       case 7:
         if (f.wire === 2) {
-          if (e.slices.length >= MAX_SLICES) throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: more than ${MAX_SLICES} slices`, { file });
+          if (e.slices.length >= MAX_SLICES)
+            throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: more than ${MAX_SLICES} slices`, { file });
           e.slices.push(parseTensorSlice(f.bytes, `${where} slice`, file));
         }
         break;

@@ -9,8 +9,24 @@ const ATTRIBUTE_SUFFIX = /\/\.ATTRIBUTES\/VARIABLE_VALUE$/;
 
 /** Last path segments that are optimizer slots in TF1 graphs (Adam, AdamWeightDecay, LAMB, Momentum, …). */
 const SLOT_SEGMENTS = new Set([
-  'adam_m', 'adam_v', 'Adam', 'Adam_1', 'Momentum', 'RMSProp', 'RMSProp_1', 'Adagrad', 'Adadelta', 'Adadelta_1',
-  'Ftrl', 'Ftrl_1', 'lamb_m', 'lamb_v', 'LAMB', 'LAMB_1', 'accumulator', 'AccumulateGrad',
+  'adam_m',
+  'adam_v',
+  'Adam',
+  'Adam_1',
+  'Momentum',
+  'RMSProp',
+  'RMSProp_1',
+  'Adagrad',
+  'Adadelta',
+  'Adadelta_1',
+  'Ftrl',
+  'Ftrl_1',
+  'lamb_m',
+  'lamb_v',
+  'LAMB',
+  'LAMB_1',
+  'accumulator',
+  'AccumulateGrad',
 ]);
 
 /** Adafactor (tensor2tensor, mesh-tf T5) appends `_slot_v`, `_slot_vr`, `_slot_vc`, `_slot_m` to the variable name. */

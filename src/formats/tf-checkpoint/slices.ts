@@ -87,8 +87,13 @@ export function decodeSliceKey(key: Uint8Array, where: string): SliceKey | undef
 }
 
 /** Concrete (start, length) per dimension of `shape`, checked to lie inside it. */
-export function sliceBox(extents: readonly Extent[], shape: readonly number[], where: string): { start: number[]; length: number[] } {
-  if (extents.length !== shape.length) bad(where, `slice of rank ${extents.length} for a tensor of rank ${shape.length}`);
+export function sliceBox(
+  extents: readonly Extent[],
+  shape: readonly number[],
+  where: string,
+): { start: number[]; length: number[] } {
+  if (extents.length !== shape.length)
+    bad(where, `slice of rank ${extents.length} for a tensor of rank ${shape.length}`);
   const start: number[] = [];
   const length: number[] = [];
   shape.forEach((dim, d) => {

@@ -12,14 +12,23 @@ export const MAX_SNAPPY_OUTPUT_BYTES = 64 * 1024 * 1024;
 const MAX_EXPANSION = 22;
 
 function fail(where: string, file: string | undefined, message: string, offset: number): never {
-  throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: corrupt snappy data: ${message} (at byte ${offset} of the compressed block)`, {
-    file,
-    offset,
-  });
+  throw new Tf2TorchError(
+    ErrorCode.MALFORMED,
+    `${where}: corrupt snappy data: ${message} (at byte ${offset} of the compressed block)`,
+    {
+      file,
+      offset,
+    },
+  );
 }
 
 /** Decompresses `input`; `where` names the block in errors (e.g. "model.ckpt.index block at 0"). */
-export function snappyDecompress(input: Uint8Array, where: string, file?: string, maxOutput = MAX_SNAPPY_OUTPUT_BYTES): Uint8Array {
+export function snappyDecompress(
+  input: Uint8Array,
+  where: string,
+  file?: string,
+  maxOutput = MAX_SNAPPY_OUTPUT_BYTES,
+): Uint8Array {
   let pos = 0;
   // varint32 uncompressed length
   let length = 0;
@@ -30,12 +39,21 @@ export function snappyDecompress(input: Uint8Array, where: string, file?: string
     if ((b & 0x80) === 0) break;
   }
   if (length > maxOutput) {
-    throw new Tf2TorchError(ErrorCode.LIMIT, `${where}: snappy block declares ${length} bytes, above the ${maxOutput}-byte limit`, { file });
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${where}: snappy block declares ${length} bytes, above the ${maxOutput}-byte limit`,
+      { file },
+    );
   }
   // No element expands more than MAX_EXPANSION times (a 3-byte copy yields at most 64 bytes), so a
   // declared size beyond that is a lie to refuse before allocating it.
   if (length > (input.length - pos) * MAX_EXPANSION) {
-    fail(where, file, `declares ${length} bytes, more than its ${input.length - pos} compressed bytes can expand to`, 0);
+    fail(
+      where,
+      file,
+      `declares ${length} bytes, more than its ${input.length - pos} compressed bytes can expand to`,
+      0,
+    );
   }
   const out = new Uint8Array(length);
   let written = 0;
@@ -77,7 +95,8 @@ export function snappyDecompress(input: Uint8Array, where: string, file?: string
       offset = (input[pos]! | (input[pos + 1]! << 8) | (input[pos + 2]! << 16)) + input[pos + 3]! * 2 ** 24;
       pos += 4;
     }
-    if (offset === 0 || offset > written) fail(where, file, `copy offset ${offset} outside the ${written} bytes produced so far`, pos);
+    if (offset === 0 || offset > written)
+      fail(where, file, `copy offset ${offset} outside the ${written} bytes produced so far`, pos);
     if (written + len > length) fail(where, file, 'output longer than declared', pos);
     // Byte by byte: a copy may overlap its own output (run-length style).
     for (let i = 0; i < len; i++, written++) out[written] = out[written - offset]!;

@@ -46,10 +46,14 @@ export async function readBlock(
 ): Promise<{ bytes: Uint8Array; compressed: boolean }> {
   const where = `${file.path}: ${what} at offset ${handle.offset}`;
   if (handle.size > MAX_BLOCK_BYTES) {
-    throw new Tf2TorchError(ErrorCode.LIMIT, `${where} claims ${handle.size} bytes, above the ${MAX_BLOCK_BYTES}-byte block limit`, {
-      file: file.path,
-      offset: handle.offset,
-    });
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${where} claims ${handle.size} bytes, above the ${MAX_BLOCK_BYTES}-byte block limit`,
+      {
+        file: file.path,
+        offset: handle.offset,
+      },
+    );
   }
   const raw = await file.readAt(handle.offset, handle.size + BLOCK_TRAILER_BYTES, what);
   const body = raw.subarray(0, handle.size);
@@ -58,30 +62,44 @@ export async function readBlock(
     const stored = new DataView(raw.buffer, raw.byteOffset + handle.size + 1, 4).getUint32(0, true);
     const actual = crc32c(raw.subarray(handle.size, handle.size + 1), crc32c(body));
     if (unmaskCrc(stored) !== actual) {
-      throw new Tf2TorchError(ErrorCode.BLOCK_CHECKSUM, `${where}: block checksum does not match (the file is corrupt or truncated)`, {
-        file: file.path,
-        offset: handle.offset,
-      });
+      throw new Tf2TorchError(
+        ErrorCode.BLOCK_CHECKSUM,
+        `${where}: block checksum does not match (the file is corrupt or truncated)`,
+        {
+          file: file.path,
+          offset: handle.offset,
+        },
+      );
     }
   }
   if (type === 0) return { bytes: body, compressed: false };
   if (type === 1) return { bytes: snappyDecompress(body, where, file.path, MAX_BLOCK_BYTES), compressed: true };
-  throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${where}: unknown block compression type ${type} (only none and snappy exist)`, {
-    file: file.path,
-    offset: handle.offset,
-  });
+  throw new Tf2TorchError(
+    ErrorCode.UNSUPPORTED,
+    `${where}: unknown block compression type ${type} (only none and snappy exist)`,
+    {
+      file: file.path,
+      offset: handle.offset,
+    },
+  );
 }
 
 /** Decodes the entries of one (decompressed) block, in order. */
 export function parseBlock(block: Uint8Array, where: string, file?: string): TableEntry[] {
   if (block.length < 4) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: block of ${block.length} bytes has no restart count`, { file });
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: block of ${block.length} bytes has no restart count`, {
+      file,
+    });
   }
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const numRestarts = view.getUint32(block.length - 4, true);
   const restartsStart = block.length - 4 - 4 * numRestarts;
   if (numRestarts > block.length / 4 || restartsStart < 0) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: restart count ${numRestarts} does not fit the ${block.length}-byte block`, { file });
+    throw new Tf2TorchError(
+      ErrorCode.MALFORMED,
+      `${where}: restart count ${numRestarts} does not fit the ${block.length}-byte block`,
+      { file },
+    );
   }
   const r = new ByteReader(block.subarray(0, restartsStart), where, file);
   const entries: TableEntry[] = [];
@@ -92,10 +110,14 @@ export function parseBlock(block: Uint8Array, where: string, file?: string): Tab
     const nonShared = r.varint('key length');
     const valueLength = r.varint('value length');
     if (shared > previous.length) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: entry at ${at} shares ${shared} bytes of a ${previous.length}-byte key`, {
-        file,
-        offset: at,
-      });
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${where}: entry at ${at} shares ${shared} bytes of a ${previous.length}-byte key`,
+        {
+          file,
+          offset: at,
+        },
+      );
     }
     // bytesN checks the length against the block before the key is allocated
     const suffix = r.bytesN(nonShared, 'key');
@@ -120,20 +142,31 @@ export interface TableStats {
 }
 
 /** All entries of the table, sorted by key (checked), plus a few facts about its blocks. */
-export async function readTable(file: RandomAccessFile, verify = true): Promise<{ entries: TableEntry[]; stats: TableStats }> {
+export async function readTable(
+  file: RandomAccessFile,
+  verify = true,
+): Promise<{ entries: TableEntry[]; stats: TableStats }> {
   if (file.size < FOOTER_BYTES) {
-    throw new Tf2TorchError(ErrorCode.TRUNCATED, `${file.path}: ${file.size} bytes is too short for a table (48-byte footer)`, {
-      file: file.path,
-    });
+    throw new Tf2TorchError(
+      ErrorCode.TRUNCATED,
+      `${file.path}: ${file.size} bytes is too short for a table (48-byte footer)`,
+      {
+        file: file.path,
+      },
+    );
   }
   const footerAt = file.size - FOOTER_BYTES;
   const footer = await file.readAt(footerAt, FOOTER_BYTES, 'table footer');
   const fv = new DataView(footer.buffer, footer.byteOffset, FOOTER_BYTES);
   if (fv.getUint32(40, true) !== TABLE_MAGIC_LO || fv.getUint32(44, true) !== TABLE_MAGIC_HI) {
-    throw new Tf2TorchError(ErrorCode.BAD_MAGIC, `${file.path}: not a TensorFlow table (bad magic number in the last 8 bytes)`, {
-      file: file.path,
-      offset: footerAt + 40,
-    });
+    throw new Tf2TorchError(
+      ErrorCode.BAD_MAGIC,
+      `${file.path}: not a TensorFlow table (bad magic number in the last 8 bytes)`,
+      {
+        file: file.path,
+        offset: footerAt + 40,
+      },
+    );
   }
   const fr = new ByteReader(footer.subarray(0, 40), `${file.path}: table footer`, file.path);
   readHandle(fr, 'metaindex handle'); // always empty in TF files: nothing to read
@@ -150,13 +183,19 @@ export async function readTable(file: RandomAccessFile, verify = true): Promise<
     for (const entry of parseBlock(block.bytes, `${file.path}: data block at offset ${handle.offset}`, file.path)) {
       const last = entries[entries.length - 1];
       if (last !== undefined && compareBytes(last.key, entry.key) >= 0) {
-        throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: table keys out of order in the data block at offset ${handle.offset}`, {
-          file: file.path,
-          offset: handle.offset,
-        });
+        throw new Tf2TorchError(
+          ErrorCode.MALFORMED,
+          `${file.path}: table keys out of order in the data block at offset ${handle.offset}`,
+          {
+            file: file.path,
+            offset: handle.offset,
+          },
+        );
       }
       if (entries.length >= MAX_TABLE_ENTRIES) {
-        throw new Tf2TorchError(ErrorCode.LIMIT, `${file.path}: more than ${MAX_TABLE_ENTRIES} table entries`, { file: file.path });
+        throw new Tf2TorchError(ErrorCode.LIMIT, `${file.path}: more than ${MAX_TABLE_ENTRIES} table entries`, {
+          file: file.path,
+        });
       }
       entries.push(entry);
     }

@@ -75,19 +75,27 @@ function stringTensorCrc(file: RandomAccessFile, t: StoredTensor, bytes: Uint8Ar
   const storedLengthCrc = r.bytesN(4, 'length checksum');
   const stored = new DataView(storedLengthCrc.buffer, storedLengthCrc.byteOffset, 4).getUint32(0, !t.bigEndian);
   if (stored !== maskCrc(crc32c(lengthBytes))) {
-    throw new Tf2TorchError(ErrorCode.TENSOR_CHECKSUM, `${file.path}: length checksum of string tensor '${t.name}' does not match`, {
-      file: file.path,
-      tensor: t.name,
-      offset: t.offset,
-    });
+    throw new Tf2TorchError(
+      ErrorCode.TENSOR_CHECKSUM,
+      `${file.path}: length checksum of string tensor '${t.name}' does not match`,
+      {
+        file: file.path,
+        tensor: t.name,
+        offset: t.offset,
+      },
+    );
   }
   const total = lengths.reduce((a, b) => a + b, 0);
   if (total !== r.remaining) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: string tensor '${t.name}' has ${r.remaining} bytes of strings, its lengths say ${total}`, {
-      file: file.path,
-      tensor: t.name,
-      offset: t.offset,
-    });
+    throw new Tf2TorchError(
+      ErrorCode.MALFORMED,
+      `${file.path}: string tensor '${t.name}' has ${r.remaining} bytes of strings, its lengths say ${total}`,
+      {
+        file: file.path,
+        tensor: t.name,
+        offset: t.offset,
+      },
+    );
   }
   let crc = crc32c(lengthBytes);
   crc = crc32c(storedLengthCrc, crc);
@@ -108,8 +116,14 @@ export async function readStored(file: RandomAccessFile, t: StoredTensor, verify
 }
 
 /** readStored into the caller's buffer of exactly `t.size` bytes (fixed-size dtypes). */
-export async function readStoredInto(file: RandomAccessFile, t: StoredTensor, verify: boolean, target: Uint8Array): Promise<void> {
-  if (t.dtype === 'string' || target.byteLength !== t.size) throw new Error(`${t.name}: readStoredInto needs a fixed-size dtype and a ${t.size}-byte target`);
+export async function readStoredInto(
+  file: RandomAccessFile,
+  t: StoredTensor,
+  verify: boolean,
+  target: Uint8Array,
+): Promise<void> {
+  if (t.dtype === 'string' || target.byteLength !== t.size)
+    throw new Error(`${t.name}: readStoredInto needs a fixed-size dtype and a ${t.size}-byte target`);
   checkInFile(file, t);
   await file.readInto(target, t.offset, `tensor '${t.name}'`);
   verifyAndSwap(file, t, verify, target);
@@ -150,8 +164,10 @@ export async function* streamStored(
     at += chunk.byteLength;
     if (verify) crc = crc32c(chunk, crc);
     if (t.bigEndian) swapBytesInPlace(chunk, unit);
-    if (at >= last && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== crc) throw checksumError(file, t, crc);
+    if (at >= last && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== crc)
+      throw checksumError(file, t, crc);
     yield chunk;
   }
-  if (last === 0 && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== 0) throw checksumError(file, t, 0);
+  if (last === 0 && verify && t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== 0)
+    throw checksumError(file, t, 0);
 }

@@ -33,18 +33,36 @@ function tensorProtoBytes(proto: Uint8Array, dtype: DType, count: number, where:
   const values: bigint[] = [];
   let content: Uint8Array | undefined;
   const valueField: Partial<Record<DType, number>> = {
-    float32: 5, float64: 6, int32: 7, int16: 7, int8: 7, uint8: 7, uint16: 7, bool: 11, int64: 10,
-    float16: 13, bfloat16: 13, uint32: 16, uint64: 17, complex64: 9, complex128: 12,
+    float32: 5,
+    float64: 6,
+    int32: 7,
+    int16: 7,
+    int8: 7,
+    uint8: 7,
+    uint16: 7,
+    bool: 11,
+    int64: 10,
+    float16: 13,
+    bfloat16: 13,
+    uint32: 16,
+    uint64: 17,
+    complex64: 9,
+    complex128: 12,
   };
   const field = valueField[dtype];
-  if (field === undefined) throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${where}: ${dtype} values in a V1 checkpoint are not supported`, { file });
-  const fixedWidth = dtype === 'float32' || dtype === 'complex64' ? 4 : dtype === 'float64' || dtype === 'complex128' ? 8 : 0;
+  if (field === undefined)
+    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${where}: ${dtype} values in a V1 checkpoint are not supported`, {
+      file,
+    });
+  const fixedWidth =
+    dtype === 'float32' || dtype === 'complex64' ? 4 : dtype === 'float64' || dtype === 'complex128' ? 8 : 0;
   for (const f of protoFields(proto, `${where} TensorProto`, file)) {
     if (f.field === 4 && f.wire === 2) content = f.bytes;
     if (f.field !== field) continue;
     if (f.wire === 2 && fixedWidth > 0) {
       const v = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
-      for (let i = 0; i + fixedWidth <= f.bytes.length; i += fixedWidth) values.push(fixedWidth === 4 ? BigInt(v.getUint32(i, true)) : v.getBigUint64(i, true));
+      for (let i = 0; i + fixedWidth <= f.bytes.length; i += fixedWidth)
+        values.push(fixedWidth === 4 ? BigInt(v.getUint32(i, true)) : v.getBigUint64(i, true));
     } else if (f.wire === 2) {
       for (const x of protoFields(packedAsFields(f.bytes), `${where} packed values`, file)) values.push(x.int);
     } else values.push(f.int);
@@ -52,14 +70,20 @@ function tensorProtoBytes(proto: Uint8Array, dtype: DType, count: number, where:
   const scalarsPerElement = dtype === 'complex64' || dtype === 'complex128' ? 2 : 1;
   const out = new Uint8Array(count * itemSize);
   if (content !== undefined) {
-    if (content.length !== out.length) throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: tensor_content has ${content.length} bytes, expected ${out.length}`, { file });
+    if (content.length !== out.length)
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${where}: tensor_content has ${content.length} bytes, expected ${out.length}`,
+        { file },
+      );
     out.set(content);
     return out;
   }
   const width = itemSize / scalarsPerElement;
   const view = new DataView(out.buffer);
   const n = count * scalarsPerElement;
-  if (values.length > n) throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: ${values.length} values for ${n} elements`, { file });
+  if (values.length > n)
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: ${values.length} values for ${n} elements`, { file });
   for (let i = 0; i < n; i++) {
     // TensorProto semantics: a short list repeats its last value (constants); none means zeros.
     const v = values[Math.min(i, values.length - 1)] ?? 0n;
@@ -98,7 +122,12 @@ function parseMeta(bytes: Uint8Array, where: string, file: string): SliceMeta[] 
         else if (f.field === 4 && f.wire === 2) m.slices.push(parseTensorSlice(f.bytes, `${where} slice`, file));
       }
       const dtype = DTYPE_BY_ENUM.get(dtypeEnum);
-      if (dtype === undefined) throw new Tf2TorchError(ErrorCode.UNKNOWN_DTYPE, `${file}: tensor '${m.name}' has unsupported dtype enum ${dtypeEnum}`, { file, tensor: m.name });
+      if (dtype === undefined)
+        throw new Tf2TorchError(
+          ErrorCode.UNKNOWN_DTYPE,
+          `${file}: tensor '${m.name}' has unsupported dtype enum ${dtypeEnum}`,
+          { file, tensor: m.name },
+        );
       m.dtype = dtype;
       metas.push(m);
     }
@@ -130,24 +159,36 @@ export async function openV1(path: string, options: OpenOptions = {}): Promise<T
   const file = await RandomAccessFile.open(path);
   let table;
   try {
-    if (file.size > MAX_V1_FILE_BYTES) throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: V1 checkpoint of ${file.size} bytes exceeds ${MAX_V1_FILE_BYTES}`, { file: path });
+    if (file.size > MAX_V1_FILE_BYTES)
+      throw new Tf2TorchError(
+        ErrorCode.LIMIT,
+        `${path}: V1 checkpoint of ${file.size} bytes exceeds ${MAX_V1_FILE_BYTES}`,
+        { file: path },
+      );
     table = await readTable(file, options.verify ?? true);
   } finally {
     await file.close();
   }
   const [first, ...rest] = table.entries;
   if (first === undefined || first.key.length !== 0) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: table has no "" entry, so it is not a V1 checkpoint`, { file: path });
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: table has no "" entry, so it is not a V1 checkpoint`, {
+      file: path,
+    });
   }
   const metas = parseMeta(first.value, `${path}: V1 meta`, path);
   checkDeclaredElements(metas, file.size, path);
-  const full = new Map(metas.map((m) => [m.name, new Uint8Array(m.shape.reduce((a, b) => a * b, 1) * DTYPES[m.dtype].itemSize)]));
+  const full = new Map(
+    metas.map((m) => [m.name, new Uint8Array(m.shape.reduce((a, b) => a * b, 1) * DTYPES[m.dtype].itemSize)]),
+  );
   const byName = new Map(metas.map((m) => [m.name, m]));
   for (const { key, value } of rest) {
     const where = `${path}: V1 slice`;
     const sk = decodeSliceKey(key, where);
     const meta = sk && byName.get(sk.name);
-    if (!sk || !meta) throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: key does not name a tensor of the meta entry`, { file: path });
+    if (!sk || !meta)
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: key does not name a tensor of the meta entry`, {
+        file: path,
+      });
     const box = sliceBox(sk.extents, meta.shape, `${where} '${sk.name}'`);
     const count = box.length.reduce((a, b) => a * b, 1);
     for (const top of protoFields(value, `${where} '${sk.name}'`, path)) {
@@ -163,6 +204,8 @@ export async function openV1(path: string, options: OpenOptions = {}): Promise<T
   const tensors: TensorRef[] = metas
     .map((m) => memoryTensor(m.name, m.dtype, m.shape, full.get(m.name)!))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const notes = ['V1 checkpoint format (pre-TF-1.0 single-file table); no per-tensor checksums, block checksums verified'];
+  const notes = [
+    'V1 checkpoint format (pre-TF-1.0 single-file table); no per-tensor checksums, block checksums verified',
+  ];
   return new TfCheckpoint(path, 'tf-v1', path, tensors, notes, false, () => []);
 }

@@ -42,17 +42,40 @@ export interface PicklePolicy {
 
 /** Storage classes and dtype objects a persistent id may name, with the dtype they mean. */
 export const TORCH_STORAGE_DTYPES: Readonly<Record<string, DType>> = {
-  'torch.FloatStorage': 'float32', 'torch.DoubleStorage': 'float64', 'torch.HalfStorage': 'float16',
-  'torch.BFloat16Storage': 'bfloat16', 'torch.LongStorage': 'int64', 'torch.IntStorage': 'int32',
-  'torch.ShortStorage': 'int16', 'torch.CharStorage': 'int8', 'torch.ByteStorage': 'uint8',
-  'torch.BoolStorage': 'bool', 'torch.ComplexFloatStorage': 'complex64', 'torch.ComplexDoubleStorage': 'complex128',
-  'torch.cuda.FloatStorage': 'float32', 'torch.cuda.DoubleStorage': 'float64', 'torch.cuda.HalfStorage': 'float16',
-  'torch.cuda.BFloat16Storage': 'bfloat16', 'torch.cuda.LongStorage': 'int64', 'torch.cuda.IntStorage': 'int32',
-  'torch.cuda.ShortStorage': 'int16', 'torch.cuda.CharStorage': 'int8', 'torch.cuda.ByteStorage': 'uint8',
+  'torch.FloatStorage': 'float32',
+  'torch.DoubleStorage': 'float64',
+  'torch.HalfStorage': 'float16',
+  'torch.BFloat16Storage': 'bfloat16',
+  'torch.LongStorage': 'int64',
+  'torch.IntStorage': 'int32',
+  'torch.ShortStorage': 'int16',
+  'torch.CharStorage': 'int8',
+  'torch.ByteStorage': 'uint8',
+  'torch.BoolStorage': 'bool',
+  'torch.ComplexFloatStorage': 'complex64',
+  'torch.ComplexDoubleStorage': 'complex128',
+  'torch.cuda.FloatStorage': 'float32',
+  'torch.cuda.DoubleStorage': 'float64',
+  'torch.cuda.HalfStorage': 'float16',
+  'torch.cuda.BFloat16Storage': 'bfloat16',
+  'torch.cuda.LongStorage': 'int64',
+  'torch.cuda.IntStorage': 'int32',
+  'torch.cuda.ShortStorage': 'int16',
+  'torch.cuda.CharStorage': 'int8',
+  'torch.cuda.ByteStorage': 'uint8',
   'torch.cuda.BoolStorage': 'bool',
-  'torch.float32': 'float32', 'torch.float64': 'float64', 'torch.float16': 'float16', 'torch.bfloat16': 'bfloat16',
-  'torch.int64': 'int64', 'torch.int32': 'int32', 'torch.int16': 'int16', 'torch.int8': 'int8', 'torch.uint8': 'uint8',
-  'torch.bool': 'bool', 'torch.complex64': 'complex64', 'torch.complex128': 'complex128',
+  'torch.float32': 'float32',
+  'torch.float64': 'float64',
+  'torch.float16': 'float16',
+  'torch.bfloat16': 'bfloat16',
+  'torch.int64': 'int64',
+  'torch.int32': 'int32',
+  'torch.int16': 'int16',
+  'torch.int8': 'int8',
+  'torch.uint8': 'uint8',
+  'torch.bool': 'bool',
+  'torch.complex64': 'complex64',
+  'torch.complex128': 'complex128',
 };
 
 const toMap: AllowedCall = (args) => new Map((args[0] as [unknown, unknown][] | undefined) ?? []);
@@ -61,7 +84,9 @@ const firstArgument: AllowedCall = (args) => args[0];
 
 /** `_codecs.encode(text, 'latin1')` is how protocol 2 spells `bytes`. */
 const encode: AllowedCall = (args) => {
-  const encoding = String(args[1] ?? 'utf-8').toLowerCase().replace('-', '');
+  const encoding = String(args[1] ?? 'utf-8')
+    .toLowerCase()
+    .replace('-', '');
   return Buffer.from(String(args[0]), encoding === 'latin1' || encoding === 'iso88591' ? 'latin1' : 'utf8');
 };
 
@@ -72,7 +97,10 @@ const WEIGHTS_GLOBALS: [string, AllowEntry][] = [
   ['builtins.frozenset', toSet],
   ['builtins.list', (args) => [...((args[0] as unknown[] | undefined) ?? [])]],
   ['builtins.bytes', (args) => Uint8Array.from((args[0] as number[] | undefined) ?? [])],
-  ['builtins.bytearray', (args) => (args[0] instanceof Uint8Array ? args[0] : Uint8Array.from((args[0] as number[] | undefined) ?? []))],
+  [
+    'builtins.bytearray',
+    (args) => (args[0] instanceof Uint8Array ? args[0] : Uint8Array.from((args[0] as number[] | undefined) ?? [])),
+  ],
   ['_codecs.encode', encode],
   ['torch.Size', (args) => [...((args[0] as unknown[] | undefined) ?? [])]],
   ['torch.device', (args) => args.map(String).join(':')],
@@ -85,11 +113,19 @@ const WEIGHTS_GLOBALS: [string, AllowEntry][] = [
 ];
 
 /** numpy objects become inert records; `module` varies with the numpy version (numpy 2: numpy._core). */
-const inert = (className: string): AllowedCall => (args) => ({ __class__: className, args: [...args] } satisfies InertRecord);
-const NUMPY_GLOBALS: [string, AllowEntry][] = ['numpy.core.multiarray', 'numpy._core.multiarray'].flatMap((m): [string, AllowEntry][] => [
-  [`${m}._reconstruct`, (args) => ({ __class__: globalName(args[0]) ?? 'numpy.ndarray', args: args.slice(1) } satisfies InertRecord)],
-  [`${m}.scalar`, inert('numpy.scalar')],
-]);
+const inert =
+  (className: string): AllowedCall =>
+  (args) =>
+    ({ __class__: className, args: [...args] }) satisfies InertRecord;
+const NUMPY_GLOBALS: [string, AllowEntry][] = ['numpy.core.multiarray', 'numpy._core.multiarray'].flatMap(
+  (m): [string, AllowEntry][] => [
+    [
+      `${m}._reconstruct`,
+      (args) => ({ __class__: globalName(args[0]) ?? 'numpy.ndarray', args: args.slice(1) }) satisfies InertRecord,
+    ],
+    [`${m}.scalar`, inert('numpy.scalar')],
+  ],
+);
 
 /** The dotted name of a global reference, if `value` is one. */
 export function globalName(value: unknown): string | undefined {
@@ -104,7 +140,12 @@ export class PickleGlobal {
   ) {}
 }
 
-export const WEIGHTS_POLICY: PicklePolicy = { name: 'weights', globals: new Map(WEIGHTS_GLOBALS), inertInstances: false, floats: 'number' };
+export const WEIGHTS_POLICY: PicklePolicy = {
+  name: 'weights',
+  globals: new Map(WEIGHTS_GLOBALS),
+  inertInstances: false,
+  floats: 'number',
+};
 
 export const CHECKPOINT_POLICY: PicklePolicy = {
   name: 'checkpoint',
@@ -114,7 +155,10 @@ export const CHECKPOINT_POLICY: PicklePolicy = {
     ['numpy.ndarray', REFERENCE_ONLY],
     ['numpy.dtype', inert('numpy.dtype')],
     // copyreg._reconstructor(cls, base, state) is how protocols 0-1 create an object without __init__.
-    ['copyreg._reconstructor', (args) => ({ __class__: globalName(args[0]) ?? 'object', args: args.slice(1) } satisfies InertRecord)],
+    [
+      'copyreg._reconstructor',
+      (args) => ({ __class__: globalName(args[0]) ?? 'object', args: args.slice(1) }) satisfies InertRecord,
+    ],
   ]),
   inertInstances: true,
   floats: 'PyFloat',

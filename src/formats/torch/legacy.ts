@@ -40,30 +40,51 @@ export async function readLegacyTorch(file: RandomAccessFile, policy: PicklePoli
     try {
       return await parse(bytes);
     } catch (error) {
-      const truncated = error instanceof Tf2TorchError && error.code === ErrorCode.TRUNCATED && error.file === file.path && error.message.includes('pickle at');
+      const truncated =
+        error instanceof Tf2TorchError &&
+        error.code === ErrorCode.TRUNCATED &&
+        error.file === file.path &&
+        error.message.includes('pickle at');
       if (!truncated || window >= file.size) throw error;
       if (window >= MAX_PICKLES_BYTES) fail(ErrorCode.LIMIT, `pickled objects longer than ${MAX_PICKLES_BYTES} bytes`);
     }
   }
 
   async function parse(bytes: Uint8Array): Promise<LegacyContents> {
-    const plain = { policy, file: file.path, context: { rebuildTensor: () => fail(ErrorCode.MALFORMED, 'tensor outside the object pickle') } };
+    const plain = {
+      policy,
+      file: file.path,
+      context: { rebuildTensor: () => fail(ErrorCode.MALFORMED, 'tensor outside the object pickle') },
+    };
     const magic = unpickle(bytes, plain, 0);
-    if (BigInt(magic.value as number | bigint) !== LEGACY_MAGIC) fail(ErrorCode.BAD_MAGIC, 'first pickle is not the torch magic number');
+    if (BigInt(magic.value as number | bigint) !== LEGACY_MAGIC)
+      fail(ErrorCode.BAD_MAGIC, 'first pickle is not the torch magic number');
     const protocol = unpickle(bytes, plain, magic.end);
-    if (protocol.value !== 1001) fail(ErrorCode.UNSUPPORTED, `protocol version ${String(protocol.value)} (1001 expected)`);
+    if (protocol.value !== 1001)
+      fail(ErrorCode.UNSUPPORTED, `protocol version ${String(protocol.value)} (1001 expected)`);
     const sysInfo = unpickle(bytes, plain, protocol.end);
-    if (!(sysInfo.value instanceof Map) || sysInfo.value.get('little_endian') !== true) fail(ErrorCode.UNSUPPORTED, 'big-endian or missing sys_info');
+    if (!(sysInfo.value instanceof Map) || sysInfo.value.get('little_endian') !== true)
+      fail(ErrorCode.UNSUPPORTED, 'big-endian or missing sys_info');
 
-    const roots = new Map<string, { dtype: TorchStorage['dtype']; numel: number; location: string; bytes: LazyBytes }>();
+    const roots = new Map<
+      string,
+      { dtype: TorchStorage['dtype']; numel: number; location: string; bytes: LazyBytes }
+    >();
     const views = new Map<string, TorchStorage>();
     const locations = new Set<string>();
     const persistentLoad = (pid: unknown): TorchStorage => {
-      if (!Array.isArray(pid) || pid[0] !== 'storage') return fail(ErrorCode.PICKLE_FORBIDDEN, `persistent id ${JSON.stringify(String(Array.isArray(pid) ? pid[0] : pid))} is not a storage (pickled modules and other objects are refused)`);
+      if (!Array.isArray(pid) || pid[0] !== 'storage')
+        return fail(
+          ErrorCode.PICKLE_FORBIDDEN,
+          `persistent id ${JSON.stringify(String(Array.isArray(pid) ? pid[0] : pid))} is not a storage (pickled modules and other objects are refused)`,
+        );
       const [, type, key, location, numel, view] = pid as unknown[];
       const dtype = TORCH_STORAGE_DTYPES[globalName(type) ?? ''];
       if (!dtype || typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
-        return fail(ErrorCode.MALFORMED, `storage persistent id ${String(key)} has type ${globalName(type) ?? '?'} and numel ${String(numel)}`);
+        return fail(
+          ErrorCode.MALFORMED,
+          `storage persistent id ${String(key)} has type ${globalName(type) ?? '?'} and numel ${String(numel)}`,
+        );
       }
       locations.add(String(location));
       let root = roots.get(key);
@@ -75,7 +96,13 @@ export async function readLegacyTorch(file: RandomAccessFile, policy: PicklePoli
       if (view !== null && view !== undefined) {
         const [viewKey, offset, size] = (Array.isArray(view) ? view : []) as unknown[];
         const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-        if (!Array.isArray(view) || view.length !== 3 || typeof viewKey !== 'string' || !isCount(offset) || !isCount(size)) {
+        if (
+          !Array.isArray(view) ||
+          view.length !== 3 ||
+          typeof viewKey !== 'string' ||
+          !isCount(offset) ||
+          !isCount(size)
+        ) {
           return fail(ErrorCode.MALFORMED, `storage ${key}: view metadata is not (view key, offset, size)`);
         }
         const existing = views.get(viewKey);
@@ -87,23 +114,32 @@ export async function readLegacyTorch(file: RandomAccessFile, policy: PicklePoli
       }
       return new TorchStorage(key, dtype, root.numel, root.location, root.bytes);
     };
-    const object = unpickle(bytes, {
-      policy, file: file.path, persistentLoad,
-      context: { rebuildTensor: (s, o, size, stride) => StorageTensor.fromPickle(s, o, size, stride, file.path) },
-    }, sysInfo.end);
+    const object = unpickle(
+      bytes,
+      {
+        policy,
+        file: file.path,
+        persistentLoad,
+        context: { rebuildTensor: (s, o, size, stride) => StorageTensor.fromPickle(s, o, size, stride, file.path) },
+      },
+      sysInfo.end,
+    );
     const keyList = unpickle(bytes, plain, object.end);
-    if (!Array.isArray(keyList.value) || !keyList.value.every((k) => typeof k === 'string')) fail(ErrorCode.MALFORMED, 'storage key list is not a list of strings');
+    if (!Array.isArray(keyList.value) || !keyList.value.every((k) => typeof k === 'string'))
+      fail(ErrorCode.MALFORMED, 'storage key list is not a list of strings');
     let at = keyList.end;
     for (const key of keyList.value as string[]) {
       const root = roots.get(key);
       if (!root) return fail(ErrorCode.MALFORMED, `storage ${key} is listed but no tensor uses it`);
       const count = Buffer.from(await file.readAt(at, 8, `element count of storage ${key}`)).readBigInt64LE(0);
-      if (count !== BigInt(root.numel)) fail(ErrorCode.MALFORMED, `storage ${key} holds ${count} elements, the pickle says ${root.numel}`, at);
+      if (count !== BigInt(root.numel))
+        fail(ErrorCode.MALFORMED, `storage ${key} holds ${count} elements, the pickle says ${root.numel}`, at);
       const byteLength = root.numel * DTYPES[root.dtype].itemSize;
       root.bytes.place(at + 8, byteLength);
       at += 8 + byteLength;
     }
-    for (const [key, root] of roots) if (!root.bytes.placed) fail(ErrorCode.MALFORMED, `storage ${key} is used but missing from the key list`);
+    for (const [key, root] of roots)
+      if (!root.bytes.placed) fail(ErrorCode.MALFORMED, `storage ${key} is used but missing from the key list`);
     return { root: object.value, locations };
   }
 }
@@ -126,7 +162,11 @@ class LazyBytes implements StorageBytes {
     this.start = start;
     this.byteLength = byteLength;
     if (start + byteLength > this.file.size) {
-      throw new Tf2TorchError(ErrorCode.TRUNCATED, `${this.file.path}: storage ${this.key} (${byteLength} bytes at ${start}) lies beyond the end of the file`, { file: this.file.path, offset: start });
+      throw new Tf2TorchError(
+        ErrorCode.TRUNCATED,
+        `${this.file.path}: storage ${this.key} (${byteLength} bytes at ${start}) lies beyond the end of the file`,
+        { file: this.file.path, offset: start },
+      );
     }
   }
 

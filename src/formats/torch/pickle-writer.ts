@@ -95,7 +95,10 @@ function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
-export function pickleStateDict(tensors: readonly PickledTensor[], container: 'OrderedDict' | 'dict' = 'OrderedDict'): Uint8Array {
+export function pickleStateDict(
+  tensors: readonly PickledTensor[],
+  container: 'OrderedDict' | 'dict' = 'OrderedDict',
+): Uint8Array {
   const p = new PickleBuilder().op(0x80, 2); // PROTO 2
   if (container === 'OrderedDict') p.emptyOrderedDict();
   else p.op(0x7d); // EMPTY_DICT
@@ -104,7 +107,9 @@ export function pickleStateDict(tensors: readonly PickledTensor[], container: 'O
     for (const t of tensors.slice(start, start + BATCH_SIZE)) {
       const storageClass = DTYPES[t.dtype].torchStorage;
       if (!storageClass) {
-        throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `tensor ${t.key}: PyTorch has no storage for dtype ${t.dtype}`, { tensor: t.key });
+        throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `tensor ${t.key}: PyTorch has no storage for dtype ${t.dtype}`, {
+          tensor: t.key,
+        });
       }
       p.string(t.key);
       p.global('torch._utils', '_rebuild_tensor_v2');

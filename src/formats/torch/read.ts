@@ -56,9 +56,17 @@ export async function openTorchFile(path: string, options: TorchOpenOptions = {}
       const devices = [...legacy.locations].filter((l) => l !== 'cpu');
       if (devices.length > 0) notes.push(`storages saved on ${devices.join(', ')} are read to CPU`);
     } else if (Buffer.from(head.subarray(257, 262)).toString('latin1') === 'ustar') {
-      throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${path}: a tar-based torch file (torch <= 0.1.x); re-save it with a newer torch`, { file: path });
+      throw new Tf2TorchError(
+        ErrorCode.UNSUPPORTED,
+        `${path}: a tar-based torch file (torch <= 0.1.x); re-save it with a newer torch`,
+        { file: path },
+      );
     } else {
-      throw new Tf2TorchError(ErrorCode.BAD_MAGIC, `${path}: neither a torch zip file (PK\\x03\\x04) nor a legacy torch pickle (\\x80)`, { file: path });
+      throw new Tf2TorchError(
+        ErrorCode.BAD_MAGIC,
+        `${path}: neither a torch zip file (PK\\x03\\x04) nor a legacy torch pickle (\\x80)`,
+        { file: path },
+      );
     }
     const tensors = nameTensors(root);
     return {
@@ -76,16 +84,34 @@ export async function openTorchFile(path: string, options: TorchOpenOptions = {}
   }
 }
 
-async function readZipRoot(file: RandomAccessFile, policy: (typeof POLICIES)[keyof typeof POLICIES], verify: boolean): Promise<unknown> {
+async function readZipRoot(
+  file: RandomAccessFile,
+  policy: (typeof POLICIES)[keyof typeof POLICIES],
+  verify: boolean,
+): Promise<unknown> {
   const zip = await ZipArchive.open(file, { verify });
   const first = zip.entries[0];
   const prefix = first?.name.split('/')[0] ?? '';
   if (!first || !first.name.includes('/') || zip.entries.some((e) => !e.name.startsWith(`${prefix}/`))) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: zip entries do not share one archive folder, as torch.save writes them`, { file: file.path });
+    throw new Tf2TorchError(
+      ErrorCode.MALFORMED,
+      `${file.path}: zip entries do not share one archive folder, as torch.save writes them`,
+      { file: file.path },
+    );
   }
   const pickleEntry = zip.find(`${prefix}/data.pkl`);
-  if (!pickleEntry) throw new Tf2TorchError(ErrorCode.MALFORMED, `${file.path}: no ${prefix}/data.pkl record (a TorchScript archive or another zip?)`, { file: file.path });
-  if (pickleEntry.size > MAX_DATA_PKL_BYTES) throw new Tf2TorchError(ErrorCode.LIMIT, `${file.path}: data.pkl of ${pickleEntry.size} bytes exceeds ${MAX_DATA_PKL_BYTES}`, { file: file.path });
+  if (!pickleEntry)
+    throw new Tf2TorchError(
+      ErrorCode.MALFORMED,
+      `${file.path}: no ${prefix}/data.pkl record (a TorchScript archive or another zip?)`,
+      { file: file.path },
+    );
+  if (pickleEntry.size > MAX_DATA_PKL_BYTES)
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${file.path}: data.pkl of ${pickleEntry.size} bytes exceeds ${MAX_DATA_PKL_BYTES}`,
+      { file: file.path },
+    );
   const byteOrder = zip.find(`${prefix}/byteorder`);
   if (byteOrder && Buffer.from(await zip.read(byteOrder)).toString() !== 'little') {
     throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${file.path}: big-endian storages`, { file: file.path });
@@ -99,12 +125,14 @@ async function readZipRoot(file: RandomAccessFile, policy: (typeof POLICIES)[key
     const [, type, key, location, numel] = pid as unknown[];
     const dtype = TORCH_STORAGE_DTYPES[globalName(type) ?? ''];
     if (!dtype) return fail(`names storage type ${globalName(type) ?? String(type)}`);
-    if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) return fail(`has key ${String(key)}, numel ${String(numel)}`);
+    if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0)
+      return fail(`has key ${String(key)}, numel ${String(numel)}`);
     const known = storages.get(key);
     if (known) return known;
     const entry = zip.find(`${prefix}/data/${key}`);
     if (!entry) return fail(`refers to missing record ${prefix}/data/${key}`);
-    if (entry.size < numel * DTYPES[dtype].itemSize) fail(`${key}: record holds ${entry.size} bytes, fewer than ${numel} × ${dtype}`);
+    if (entry.size < numel * DTYPES[dtype].itemSize)
+      fail(`${key}: record holds ${entry.size} bytes, fewer than ${numel} × ${dtype}`);
     const storage = new TorchStorage(key, dtype, numel, String(location), zip.storageBytes(entry));
     storages.set(key, storage);
     return storage;
@@ -144,5 +172,13 @@ function nameTensors(root: unknown): TensorRef[] {
 
 /** The same tensor under another key: its view goes with it, so the two keys stay one tensor. */
 function renamed(t: StorageTensor, name: string): TensorRef {
-  return { name, dtype: t.dtype, shape: t.shape, byteLength: t.byteLength, view: t.view, read: () => t.read(), stream: (c) => t.stream(c) };
+  return {
+    name,
+    dtype: t.dtype,
+    shape: t.shape,
+    byteLength: t.byteLength,
+    view: t.view,
+    read: () => t.read(),
+    stream: (c) => t.stream(c),
+  };
 }

@@ -4,7 +4,14 @@
  * one positioned read; transposed or strided views read the covering span once and gather.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type DType, type StorageView, type TensorRef } from '../../tensor.js';
+import {
+  DEFAULT_CHUNK_BYTES,
+  DTYPES,
+  numElements,
+  type DType,
+  type StorageView,
+  type TensorRef,
+} from '../../tensor.js';
 import { gatherStrided } from '../../io/strided.js';
 
 /** torch tensors have at most 64 dimensions. */
@@ -72,10 +79,13 @@ export class StorageTensor implements TensorRef {
     };
     if (!(storage instanceof TorchStorage)) return bad('a first argument that is not a storage');
     if (!isCount(offset)) return bad(`storage offset ${String(offset)}`);
-    if (!Array.isArray(size) || size.length > MAX_TENSOR_DIMS || !size.every(isCount)) return bad(`size ${String(size)}`);
-    if (!Array.isArray(stride) || stride.length !== size.length || !stride.every(isCount)) return bad(`stride ${String(stride)} for size [${size.join(', ')}]`);
+    if (!Array.isArray(size) || size.length > MAX_TENSOR_DIMS || !size.every(isCount))
+      return bad(`size ${String(size)}`);
+    if (!Array.isArray(stride) || stride.length !== size.length || !stride.every(isCount))
+      return bad(`stride ${String(stride)} for size [${size.join(', ')}]`);
     const numel = numElements(size);
-    if (!Number.isSafeInteger(numel * DTYPES[storage.dtype].itemSize)) return bad(`size [${size.join(', ')}] too large`);
+    if (!Number.isSafeInteger(numel * DTYPES[storage.dtype].itemSize))
+      return bad(`size [${size.join(', ')}] too large`);
     // Only a self-overlapping view (expand, stride 0) has more elements than its storage; reading one
     // would allocate far more than the file holds, and no weight file needs one.
     if (numel > storage.numel) {
@@ -87,9 +97,18 @@ export class StorageTensor implements TensorRef {
     }
     const last = numel === 0 ? 0 : size.reduce((acc: number, d: number, i) => acc + (d - 1) * stride[i]!, 0) + 1;
     if (numel > 0 && offset + last > storage.numel) {
-      return bad(`view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) beyond its storage ${storage.key} of ${storage.numel} elements`);
+      return bad(
+        `view (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) beyond its storage ${storage.key} of ${storage.numel} elements`,
+      );
     }
-    return new StorageTensor(storage.dtype, size as number[], stride as number[], storage, offset + storage.elementOffset, file);
+    return new StorageTensor(
+      storage.dtype,
+      size as number[],
+      stride as number[],
+      storage,
+      offset + storage.elementOffset,
+      file,
+    );
   }
 
   async read(): Promise<Uint8Array> {
@@ -108,6 +127,7 @@ export class StorageTensor implements TensorRef {
       return;
     }
     const all = await this.read();
-    for (let at = 0; at < all.byteLength; at += chunkSize) yield all.subarray(at, Math.min(all.byteLength, at + chunkSize));
+    for (let at = 0; at < all.byteLength; at += chunkSize)
+      yield all.subarray(at, Math.min(all.byteLength, at + chunkSize));
   }
 }

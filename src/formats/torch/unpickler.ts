@@ -52,7 +52,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     throw new Tf2TorchError(code, `${file}: pickle at offset ${pos}: ${message}`, { file, offset: pos });
   };
   const need = (n: number, what: string) => {
-    if (!Number.isSafeInteger(n) || n < 0 || pos + n > bytes.byteLength) fail(ErrorCode.TRUNCATED, `${what} needs ${n} bytes, the pickle ends first`);
+    if (!Number.isSafeInteger(n) || n < 0 || pos + n > bytes.byteLength)
+      fail(ErrorCode.TRUNCATED, `${what} needs ${n} bytes, the pickle ends first`);
   };
   const take = (n: number, what: string): Uint8Array => {
     if (n > MAX_VALUE_BYTES) fail(ErrorCode.LIMIT, `${what} of ${n} bytes exceeds the limit of ${MAX_VALUE_BYTES}`);
@@ -74,11 +75,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const utf8 = (n: number, what: string) => Buffer.from(take(n, what)).toString('utf8');
   const float = (x: number) => (policy.floats === 'PyFloat' ? new PyFloat(x) : x);
   const push = (v: unknown) => {
-    if (stack.length + memo.size >= MAX_ENTRIES) fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} stack and memo entries`);
+    if (stack.length + memo.size >= MAX_ENTRIES)
+      fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} stack and memo entries`);
     stack.push(v);
   };
   const pop = (): unknown => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks.at(-1)!)) fail(ErrorCode.MALFORMED, 'stack underflow');
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks.at(-1)!))
+      fail(ErrorCode.MALFORMED, 'stack underflow');
     return stack.pop();
   };
   const top = (): unknown => {
@@ -98,7 +101,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
   const forbidden = (name: string, action: string): never =>
-    fail(ErrorCode.PICKLE_FORBIDDEN, `refusing to ${action} '${name}': not in the '${policy.name}' allow-list (a pickle can run arbitrary code; only tensors and plain data are read)`);
+    fail(
+      ErrorCode.PICKLE_FORBIDDEN,
+      `refusing to ${action} '${name}': not in the '${policy.name}' allow-list (a pickle can run arbitrary code; only tensors and plain data are read)`,
+    );
   const lookupGlobal = (module: string, name: string): PickleGlobal => {
     const qualified = `${PYTHON2_MODULES[module] ?? module}.${name}`;
     const entry = policy.globals.get(qualified);
@@ -106,7 +112,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     return new PickleGlobal(qualified, entry);
   };
   const call = (callee: unknown, args: unknown): unknown => {
-    if (!(callee instanceof PickleGlobal)) return fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing to call a value that is not an allow-listed global');
+    if (!(callee instanceof PickleGlobal))
+      return fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing to call a value that is not an allow-listed global');
     if (typeof callee.entry !== 'function') return forbidden(callee.qualifiedName, 'call');
     if (!Array.isArray(args)) return fail(ErrorCode.MALFORMED, `arguments of ${callee.qualifiedName} are not a tuple`);
     try {
@@ -118,9 +125,14 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   };
   /** NEWOBJ / INST / OBJ: an instance built without running code, if the policy allows it. */
   const instantiate = (cls: unknown, args: unknown[]): unknown => {
-    if (cls instanceof PickleGlobal && typeof cls.entry === 'function' && cls.entry !== undefined) return call(cls, args);
+    if (cls instanceof PickleGlobal && typeof cls.entry === 'function' && cls.entry !== undefined)
+      return call(cls, args);
     const name = cls instanceof PickleGlobal ? cls.qualifiedName : '<not a global>';
-    if (!policy.inertInstances || !(cls instanceof PickleGlobal) || cls.entry === REFERENCE_ONLY && name !== 'numpy.ndarray') {
+    if (
+      !policy.inertInstances ||
+      !(cls instanceof PickleGlobal) ||
+      (cls.entry === REFERENCE_ONLY && name !== 'numpy.ndarray')
+    ) {
       return forbidden(name, 'instantiate');
     }
     return { __class__: name, args } satisfies InertRecord;
@@ -138,7 +150,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   };
   const append = (target: unknown, items: unknown[]) => {
     if (Array.isArray(target)) target.push(...items);
-    else if (target !== null && typeof target === 'object' && '__class__' in target) ((target as InertRecord).items ??= []).push(...items);
+    else if (target !== null && typeof target === 'object' && '__class__' in target)
+      ((target as InertRecord).items ??= []).push(...items);
     else fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing APPEND on a value that is not a list');
   };
   const setItems = (target: unknown, items: unknown[]) => {
@@ -158,7 +171,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     return memo.get(index);
   };
   const memoPut = (index: number) => {
-    if (stack.length + memo.size >= MAX_ENTRIES) fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} stack and memo entries`);
+    if (stack.length + memo.size >= MAX_ENTRIES)
+      fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} stack and memo entries`);
     memo.set(index, top());
   };
 
@@ -166,100 +180,255 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     const opAt = pos;
     const op = u8();
     switch (op) {
-      case 0x80: { // PROTO
+      case 0x80: {
+        // PROTO
         const proto = u8();
         if (proto > 5) fail(ErrorCode.UNSUPPORTED, `pickle protocol ${proto} (protocols 0-5 are supported)`);
         break;
       }
-      case 0x95: need(u64(), 'FRAME'); break; // FRAME: bytes follow inline; only its length is checked
-      case 0x2e: return { value: pop(), end: pos }; // STOP
+      case 0x95:
+        need(u64(), 'FRAME');
+        break; // FRAME: bytes follow inline; only its length is checked
+      case 0x2e:
+        return { value: pop(), end: pos }; // STOP
       case 0x28: // MARK
         if (marks.length >= MAX_MARK_DEPTH) fail(ErrorCode.LIMIT, `MARK nesting deeper than ${MAX_MARK_DEPTH}`);
         marks.push(stack.length);
         break;
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: push(top()); break; // DUP
-      case 0x4e: push(null); break; // NONE
-      case 0x88: push(true); break; // NEWTRUE
-      case 0x89: push(false); break; // NEWFALSE
-      case 0x4a: need(4, 'BININT'); push(view.getInt32(pos, true)); pos += 4; break;
-      case 0x4b: push(u8()); break; // BININT1
-      case 0x4d: push(u16()); break; // BININT2
-      case 0x8a: push(long(take(u8(), 'LONG1'))); break;
-      case 0x8b: { // LONG4
+      case 0x30:
+        pop();
+        break; // POP
+      case 0x31:
+        popMark();
+        break; // POP_MARK
+      case 0x32:
+        push(top());
+        break; // DUP
+      case 0x4e:
+        push(null);
+        break; // NONE
+      case 0x88:
+        push(true);
+        break; // NEWTRUE
+      case 0x89:
+        push(false);
+        break; // NEWFALSE
+      case 0x4a:
+        need(4, 'BININT');
+        push(view.getInt32(pos, true));
+        pos += 4;
+        break;
+      case 0x4b:
+        push(u8());
+        break; // BININT1
+      case 0x4d:
+        push(u16());
+        break; // BININT2
+      case 0x8a:
+        push(long(take(u8(), 'LONG1')));
+        break;
+      case 0x8b: {
+        // LONG4
         const n = u32();
         if (n > MAX_LONG_BYTES) fail(ErrorCode.LIMIT, `LONG4 of ${n} bytes exceeds ${MAX_LONG_BYTES}`);
         push(long(take(n, 'LONG4')));
         break;
       }
-      case 0x49: { // INT (text; I00/I01 are False/True)
+      case 0x49: {
+        // INT (text; I00/I01 are False/True)
         const text = line('INT');
         push(text === '00' ? false : text === '01' ? true : parseTextInt(text, fail));
         break;
       }
-      case 0x4c: push(parseTextInt(line('LONG').replace(/L$/, ''), fail)); break; // LONG (text)
-      case 0x47: need(8, 'BINFLOAT'); push(float(view.getFloat64(pos, false))); pos += 8; break; // big-endian
-      case 0x46: push(float(parseTextFloat(line('FLOAT'), fail))); break;
-      case 0x58: push(utf8(u32(), 'BINUNICODE')); break;
-      case 0x8c: push(utf8(u8(), 'SHORT_BINUNICODE')); break;
-      case 0x8d: push(utf8(u64(), 'BINUNICODE8')); break;
-      case 0x56: push(line('UNICODE').replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))); break;
-      case 0x54: push(Buffer.from(take(u32(), 'BINSTRING')).toString('latin1')); break; // Python 2 str
-      case 0x55: push(Buffer.from(take(u8(), 'SHORT_BINSTRING')).toString('latin1')); break;
-      case 0x42: push(Uint8Array.from(take(u32(), 'BINBYTES'))); break;
-      case 0x43: push(Uint8Array.from(take(u8(), 'SHORT_BINBYTES'))); break;
-      case 0x8e: push(Uint8Array.from(take(u64(), 'BINBYTES8'))); break;
-      case 0x96: push(Uint8Array.from(take(u64(), 'BYTEARRAY8'))); break;
-      case 0x29: push([]); break; // EMPTY_TUPLE
-      case 0x74: push(popMark()); break; // TUPLE
-      case 0x85: push([pop()]); break; // TUPLE1
-      case 0x86: { const b = pop(); push([pop(), b]); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); push([pop(), b, c]); break; } // TUPLE3
-      case 0x5d: push([]); break; // EMPTY_LIST
-      case 0x6c: push(popMark()); break; // LIST
-      case 0x61: { const v = pop(); append(top(), [v]); break; } // APPEND
-      case 0x65: { const items = popMark(); append(top(), items); break; } // APPENDS
-      case 0x7d: push(new Map()); break; // EMPTY_DICT
-      case 0x64: { const items = popMark(); const m = new Map(); setItems(m, items); push(m); break; } // DICT
-      case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM
-      case 0x75: { const items = popMark(); setItems(top(), items); break; } // SETITEMS
-      case 0x8f: push(new Set()); break; // EMPTY_SET
-      case 0x90: { // ADDITEMS
+      case 0x4c:
+        push(parseTextInt(line('LONG').replace(/L$/, ''), fail));
+        break; // LONG (text)
+      case 0x47:
+        need(8, 'BINFLOAT');
+        push(float(view.getFloat64(pos, false)));
+        pos += 8;
+        break; // big-endian
+      case 0x46:
+        push(float(parseTextFloat(line('FLOAT'), fail)));
+        break;
+      case 0x58:
+        push(utf8(u32(), 'BINUNICODE'));
+        break;
+      case 0x8c:
+        push(utf8(u8(), 'SHORT_BINUNICODE'));
+        break;
+      case 0x8d:
+        push(utf8(u64(), 'BINUNICODE8'));
+        break;
+      case 0x56:
+        push(
+          line('UNICODE').replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) =>
+            String.fromCharCode(Number.parseInt(h, 16)),
+          ),
+        );
+        break;
+      case 0x54:
+        push(Buffer.from(take(u32(), 'BINSTRING')).toString('latin1'));
+        break; // Python 2 str
+      case 0x55:
+        push(Buffer.from(take(u8(), 'SHORT_BINSTRING')).toString('latin1'));
+        break;
+      case 0x42:
+        push(Uint8Array.from(take(u32(), 'BINBYTES')));
+        break;
+      case 0x43:
+        push(Uint8Array.from(take(u8(), 'SHORT_BINBYTES')));
+        break;
+      case 0x8e:
+        push(Uint8Array.from(take(u64(), 'BINBYTES8')));
+        break;
+      case 0x96:
+        push(Uint8Array.from(take(u64(), 'BYTEARRAY8')));
+        break;
+      case 0x29:
+        push([]);
+        break; // EMPTY_TUPLE
+      case 0x74:
+        push(popMark());
+        break; // TUPLE
+      case 0x85:
+        push([pop()]);
+        break; // TUPLE1
+      case 0x86: {
+        const b = pop();
+        push([pop(), b]);
+        break;
+      } // TUPLE2
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        push([pop(), b, c]);
+        break;
+      } // TUPLE3
+      case 0x5d:
+        push([]);
+        break; // EMPTY_LIST
+      case 0x6c:
+        push(popMark());
+        break; // LIST
+      case 0x61: {
+        const v = pop();
+        append(top(), [v]);
+        break;
+      } // APPEND
+      case 0x65: {
+        const items = popMark();
+        append(top(), items);
+        break;
+      } // APPENDS
+      case 0x7d:
+        push(new Map());
+        break; // EMPTY_DICT
+      case 0x64: {
+        const items = popMark();
+        const m = new Map();
+        setItems(m, items);
+        push(m);
+        break;
+      } // DICT
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItems(top(), [k, v]);
+        break;
+      } // SETITEM
+      case 0x75: {
+        const items = popMark();
+        setItems(top(), items);
+        break;
+      } // SETITEMS
+      case 0x8f:
+        push(new Set());
+        break; // EMPTY_SET
+      case 0x90: {
+        // ADDITEMS
         const items = popMark();
         const target = top();
         if (!(target instanceof Set)) fail(ErrorCode.MALFORMED, 'ADDITEMS on a value that is not a set');
         for (const item of items) (target as Set<unknown>).add(item);
         break;
       }
-      case 0x91: push(new Set(popMark())); break; // FROZENSET
-      case 0x63: { const module = line('GLOBAL module'); push(lookupGlobal(module, line('GLOBAL name'))); break; }
-      case 0x93: { // STACK_GLOBAL
+      case 0x91:
+        push(new Set(popMark()));
+        break; // FROZENSET
+      case 0x63: {
+        const module = line('GLOBAL module');
+        push(lookupGlobal(module, line('GLOBAL name')));
+        break;
+      }
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') fail(ErrorCode.MALFORMED, 'STACK_GLOBAL needs two strings');
+        if (typeof module !== 'string' || typeof name !== 'string')
+          fail(ErrorCode.MALFORMED, 'STACK_GLOBAL needs two strings');
         push(lookupGlobal(module as string, name as string));
         break;
       }
-      case 0x52: { const args = pop(); push(call(pop(), args)); break; } // REDUCE
-      case 0x81: { const args = pop(); push(instantiate(pop(), (args as unknown[]) ?? [])); break; } // NEWOBJ
-      case 0x92: { const kwargs = pop(); const args = pop(); const r = instantiate(pop(), (args as unknown[]) ?? []); build(r, kwargs); push(r); break; }
-      case 0x69: { // INST
+      case 0x52: {
+        const args = pop();
+        push(call(pop(), args));
+        break;
+      } // REDUCE
+      case 0x81: {
+        const args = pop();
+        push(instantiate(pop(), (args as unknown[]) ?? []));
+        break;
+      } // NEWOBJ
+      case 0x92: {
+        const kwargs = pop();
+        const args = pop();
+        const r = instantiate(pop(), (args as unknown[]) ?? []);
+        build(r, kwargs);
+        push(r);
+        break;
+      }
+      case 0x69: {
+        // INST
         const module = line('INST module');
         const cls = lookupGlobal(module, line('INST name'));
         push(instantiate(cls, popMark()));
         break;
       }
-      case 0x6f: { const items = popMark(); push(instantiate(items[0], items.slice(1))); break; } // OBJ
-      case 0x62: { const state = pop(); build(top(), state); break; } // BUILD
-      case 0x70: memoPut(parseTextInt(line('PUT'), fail) as number); break;
-      case 0x71: memoPut(u8()); break; // BINPUT
-      case 0x72: memoPut(u32()); break; // LONG_BINPUT
-      case 0x94: memoPut(memo.size); break; // MEMOIZE
-      case 0x67: push(memoGet(parseTextInt(line('GET'), fail) as number)); break;
-      case 0x68: push(memoGet(u8())); break; // BINGET
-      case 0x6a: push(memoGet(u32())); break; // LONG_BINGET
-      case 0x51: case 0x50: { // BINPERSID, PERSID
+      case 0x6f: {
+        const items = popMark();
+        push(instantiate(items[0], items.slice(1)));
+        break;
+      } // OBJ
+      case 0x62: {
+        const state = pop();
+        build(top(), state);
+        break;
+      } // BUILD
+      case 0x70:
+        memoPut(parseTextInt(line('PUT'), fail) as number);
+        break;
+      case 0x71:
+        memoPut(u8());
+        break; // BINPUT
+      case 0x72:
+        memoPut(u32());
+        break; // LONG_BINPUT
+      case 0x94:
+        memoPut(memo.size);
+        break; // MEMOIZE
+      case 0x67:
+        push(memoGet(parseTextInt(line('GET'), fail) as number));
+        break;
+      case 0x68:
+        push(memoGet(u8()));
+        break; // BINGET
+      case 0x6a:
+        push(memoGet(u32()));
+        break; // LONG_BINGET
+      case 0x51:
+      case 0x50: {
+        // BINPERSID, PERSID
         const pid = op === 0x51 ? pop() : line('PERSID');
         if (!options.persistentLoad) fail(ErrorCode.PICKLE_FORBIDDEN, 'persistent id outside a torch container');
         push(options.persistentLoad!(pid));
@@ -267,7 +436,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       }
       default:
         pos = opAt;
-        fail(ErrorCode.UNSUPPORTED, `opcode 0x${op.toString(16).padStart(2, '0')} is not supported (extension registry, out-of-band buffers or unknown)`);
+        fail(
+          ErrorCode.UNSUPPORTED,
+          `opcode 0x${op.toString(16).padStart(2, '0')} is not supported (extension registry, out-of-band buffers or unknown)`,
+        );
     }
   }
 }
@@ -277,7 +449,8 @@ function parseTextFloat(text: string, fail: (code: ErrorCode, message: string) =
   const special: Record<string, number> = { nan: NaN, '-nan': NaN, inf: Infinity, '+inf': Infinity, '-inf': -Infinity };
   const lower = text.trim().toLowerCase();
   if (lower in special) return special[lower]!;
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(lower)) fail(ErrorCode.MALFORMED, `'${text.slice(0, 40)}' is not a float`);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(lower))
+    fail(ErrorCode.MALFORMED, `'${text.slice(0, 40)}' is not a float`);
   return Number(lower);
 }
 

@@ -45,14 +45,22 @@ export function resolveStateDict(entries: readonly StateDictEntry[], file?: stri
     if (!('tensor' in e)) {
       const source = storageOf.get(e.aliasOf);
       if (source === undefined) {
-        throw new Tf2TorchError(ErrorCode.PLAN, `${e.key} is an alias of ${e.aliasOf}, which is not an earlier key of the state dict`, { file, tensor: e.key });
+        throw new Tf2TorchError(
+          ErrorCode.PLAN,
+          `${e.key} is an alias of ${e.aliasOf}, which is not an earlier key of the state dict`,
+          { file, tensor: e.key },
+        );
       }
       storage = source;
     } else {
       const t = e.tensor;
       const info = DTYPES[t.dtype];
       if (info.itemSize === 0 || t.byteLength !== numElements(t.shape) * info.itemSize) {
-        throw new Tf2TorchError(ErrorCode.SHAPE_MISMATCH, `tensor ${e.key}: ${t.byteLength} bytes do not match ${t.dtype}[${t.shape.join(', ')}]`, { file, tensor: e.key });
+        throw new Tf2TorchError(
+          ErrorCode.SHAPE_MISMATCH,
+          `tensor ${e.key}: ${t.byteLength} bytes do not match ${t.dtype}[${t.shape.join(', ')}]`,
+          { file, tensor: e.key },
+        );
       }
       storage = storages.push(t) - 1;
     }
@@ -69,11 +77,19 @@ export function archiveNameFor(path: string): string {
   return name.length > 0 && !name.includes('/') ? name : 'archive';
 }
 
-export async function writeTorchFile(path: string, entries: readonly StateDictEntry[], options: TorchWriteOptions = {}): Promise<void> {
+export async function writeTorchFile(
+  path: string,
+  entries: readonly StateDictEntry[],
+  options: TorchWriteOptions = {},
+): Promise<void> {
   const { storages, keys } = resolveStateDict(entries, path);
   for (const t of storages) {
     if (!DTYPES[t.dtype].torchStorage) {
-      throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${path}: tensor ${t.name} has dtype ${t.dtype}, for which PyTorch has no storage`, { file: path, tensor: t.name });
+      throw new Tf2TorchError(
+        ErrorCode.UNSUPPORTED,
+        `${path}: tensor ${t.name} has dtype ${t.dtype}, for which PyTorch has no storage`,
+        { file: path, tensor: t.name },
+      );
     }
   }
   const pickled: PickledTensor[] = keys.map(({ key, storage }) => {

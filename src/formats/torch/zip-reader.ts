@@ -43,7 +43,8 @@ export class ZipArchive {
     const tailLength = Math.min(file.size, MAX_END_SEARCH);
     const tail = Buffer.from(await file.readAt(file.size - tailLength, tailLength, 'zip end of central directory'));
     const endAt = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-    if (endAt < 0 || endAt + 22 > tail.length) ZipArchive.fail(file, ErrorCode.BAD_MAGIC, 'end of central directory not found (not a zip file, or truncated)');
+    if (endAt < 0 || endAt + 22 > tail.length)
+      ZipArchive.fail(file, ErrorCode.BAD_MAGIC, 'end of central directory not found (not a zip file, or truncated)');
     let count = tail.readUInt16LE(endAt + 10);
     let directorySize = tail.readUInt32LE(endAt + 12);
     let directoryOffset = tail.readUInt32LE(endAt + 16);
@@ -53,25 +54,34 @@ export class ZipArchive {
       if (locator.readUInt32LE(0) === 0x07064b50) {
         const recordOffset = Number(locator.readBigUInt64LE(8));
         const record = Buffer.from(await file.readAt(recordOffset, 56, 'zip64 end record'));
-        if (record.readUInt32LE(0) !== 0x06064b50) ZipArchive.fail(file, ErrorCode.MALFORMED, 'zip64 end record signature missing', recordOffset);
+        if (record.readUInt32LE(0) !== 0x06064b50)
+          ZipArchive.fail(file, ErrorCode.MALFORMED, 'zip64 end record signature missing', recordOffset);
         count = Number(record.readBigUInt64LE(32));
         directorySize = Number(record.readBigUInt64LE(40));
         directoryOffset = Number(record.readBigUInt64LE(48));
       }
     }
-    if (count > MAX_ENTRIES) ZipArchive.fail(file, ErrorCode.LIMIT, `has ${count} entries, more than the limit of ${MAX_ENTRIES}`);
-    if (directorySize > MAX_DIRECTORY_BYTES) ZipArchive.fail(file, ErrorCode.LIMIT, `central directory of ${directorySize} bytes exceeds ${MAX_DIRECTORY_BYTES}`);
+    if (count > MAX_ENTRIES)
+      ZipArchive.fail(file, ErrorCode.LIMIT, `has ${count} entries, more than the limit of ${MAX_ENTRIES}`);
+    if (directorySize > MAX_DIRECTORY_BYTES)
+      ZipArchive.fail(
+        file,
+        ErrorCode.LIMIT,
+        `central directory of ${directorySize} bytes exceeds ${MAX_DIRECTORY_BYTES}`,
+      );
     const dir = Buffer.from(await file.readAt(directoryOffset, directorySize, 'zip central directory'));
     const entries: ZipEntry[] = [];
     let at = 0;
     for (let i = 0; i < count; i++) {
-      if (at + 46 > dir.length || dir.readUInt32LE(at) !== 0x02014b50) ZipArchive.fail(file, ErrorCode.MALFORMED, `central directory entry ${i} is damaged`, directoryOffset + at);
+      if (at + 46 > dir.length || dir.readUInt32LE(at) !== 0x02014b50)
+        ZipArchive.fail(file, ErrorCode.MALFORMED, `central directory entry ${i} is damaged`, directoryOffset + at);
       const flags = dir.readUInt16LE(at + 8);
       if (flags & 0x41) ZipArchive.fail(file, ErrorCode.UNSUPPORTED, `entry ${i} is encrypted`);
       const nameLength = dir.readUInt16LE(at + 28);
       const extraLength = dir.readUInt16LE(at + 30);
       const commentLength = dir.readUInt16LE(at + 32);
-      if (at + 46 + nameLength + extraLength + commentLength > dir.length) ZipArchive.fail(file, ErrorCode.MALFORMED, `central directory entry ${i} overruns the directory`);
+      if (at + 46 + nameLength + extraLength + commentLength > dir.length)
+        ZipArchive.fail(file, ErrorCode.MALFORMED, `central directory entry ${i} overruns the directory`);
       const name = dir.subarray(at + 46, at + 46 + nameLength).toString('utf8');
       let compressedSize = dir.readUInt32LE(at + 20);
       let size = dir.readUInt32LE(at + 24);
@@ -95,7 +105,14 @@ export class ZipArchive {
         }
         e += 4 + len;
       }
-      entries.push({ name, method: dir.readUInt16LE(at + 10), compressedSize, size, crc: dir.readUInt32LE(at + 16), localHeaderOffset });
+      entries.push({
+        name,
+        method: dir.readUInt16LE(at + 10),
+        compressedSize,
+        size,
+        crc: dir.readUInt32LE(at + 16),
+        localHeaderOffset,
+      });
       at = extraEnd + commentLength;
     }
     return new ZipArchive(file, entries, options.verify ?? true);
@@ -111,16 +128,32 @@ export class ZipArchive {
     const known = this.dataOffsets.get(entry);
     if (known !== undefined) return known;
     const h = Buffer.from(await this.file.readAt(entry.localHeaderOffset, 30, `local header of ${entry.name}`));
-    if (h.readUInt32LE(0) !== 0x04034b50) ZipArchive.fail(this.file, ErrorCode.MALFORMED, `local header of ${entry.name} not found`, entry.localHeaderOffset);
+    if (h.readUInt32LE(0) !== 0x04034b50)
+      ZipArchive.fail(
+        this.file,
+        ErrorCode.MALFORMED,
+        `local header of ${entry.name} not found`,
+        entry.localHeaderOffset,
+      );
     const offset = entry.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
-    if (offset + entry.compressedSize > this.file.size) ZipArchive.fail(this.file, ErrorCode.TRUNCATED, `record ${entry.name} extends beyond the end of the file`, offset);
+    if (offset + entry.compressedSize > this.file.size)
+      ZipArchive.fail(
+        this.file,
+        ErrorCode.TRUNCATED,
+        `record ${entry.name} extends beyond the end of the file`,
+        offset,
+      );
     this.dataOffsets.set(entry, offset);
     return offset;
   }
 
   private checkCrc(entry: ZipEntry, crc: number): void {
     if (this.verify && crc !== entry.crc) {
-      throw new Tf2TorchError(ErrorCode.ZIP_CRC, `${this.file.path}: CRC-32 mismatch in zip record ${entry.name} (stored ${entry.crc.toString(16)}, computed ${crc.toString(16)}): the file is corrupt`, { file: this.file.path, tensor: entry.name });
+      throw new Tf2TorchError(
+        ErrorCode.ZIP_CRC,
+        `${this.file.path}: CRC-32 mismatch in zip record ${entry.name} (stored ${entry.crc.toString(16)}, computed ${crc.toString(16)}): the file is corrupt`,
+        { file: this.file.path, tensor: entry.name },
+      );
     }
   }
 
@@ -130,14 +163,33 @@ export class ZipArchive {
     let data: Uint8Array;
     if (entry.method === 0) data = raw;
     else if (entry.method === 8) {
-      if (entry.size > MAX_INFLATED_BYTES) ZipArchive.fail(this.file, ErrorCode.LIMIT, `record ${entry.name} inflates to ${entry.size} bytes, more than ${MAX_INFLATED_BYTES}`);
+      if (entry.size > MAX_INFLATED_BYTES)
+        ZipArchive.fail(
+          this.file,
+          ErrorCode.LIMIT,
+          `record ${entry.name} inflates to ${entry.size} bytes, more than ${MAX_INFLATED_BYTES}`,
+        );
       try {
         data = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
       } catch (cause) {
-        throw new Tf2TorchError(ErrorCode.MALFORMED, `${this.file.path}: record ${entry.name} does not inflate: ${(cause as Error).message}`, { file: this.file.path, cause });
+        throw new Tf2TorchError(
+          ErrorCode.MALFORMED,
+          `${this.file.path}: record ${entry.name} does not inflate: ${(cause as Error).message}`,
+          { file: this.file.path, cause },
+        );
       }
-    } else return ZipArchive.fail(this.file, ErrorCode.UNSUPPORTED, `record ${entry.name} uses compression method ${entry.method} (only STORED and DEFLATE are read)`);
-    if (data.byteLength !== entry.size) ZipArchive.fail(this.file, ErrorCode.MALFORMED, `record ${entry.name} holds ${data.byteLength} bytes, the directory says ${entry.size}`);
+    } else
+      return ZipArchive.fail(
+        this.file,
+        ErrorCode.UNSUPPORTED,
+        `record ${entry.name} uses compression method ${entry.method} (only STORED and DEFLATE are read)`,
+      );
+    if (data.byteLength !== entry.size)
+      ZipArchive.fail(
+        this.file,
+        ErrorCode.MALFORMED,
+        `record ${entry.name} holds ${data.byteLength} bytes, the directory says ${entry.size}`,
+      );
     this.checkCrc(entry, crc32(data));
     return data;
   }
@@ -188,7 +240,12 @@ export class ZipArchive {
           return;
         }
         await verifyWhole();
-        yield* archive.file.readChunks((await archive.dataOffset(entry)) + start, length, chunkSize, `record ${entry.name}`);
+        yield* archive.file.readChunks(
+          (await archive.dataOffset(entry)) + start,
+          length,
+          chunkSize,
+          `record ${entry.name}`,
+        );
       },
     };
   }

@@ -58,7 +58,8 @@ export class ZipWriter {
     const zip64 = this.options.forceZip64 === true || size >= U32_MAX;
     const zip64Length = zip64 ? 20 : 0;
     const unpadded = this.position + LOCAL_HEADER_SIZE + name.byteLength + zip64Length;
-    const padding = unpadded % ZIP_ALIGNMENT === 0 ? -1 : (ZIP_ALIGNMENT - ((unpadded + 4) % ZIP_ALIGNMENT)) % ZIP_ALIGNMENT;
+    const padding =
+      unpadded % ZIP_ALIGNMENT === 0 ? -1 : (ZIP_ALIGNMENT - ((unpadded + 4) % ZIP_ALIGNMENT)) % ZIP_ALIGNMENT;
     const extraLength = zip64Length + (padding < 0 ? 0 : 4 + padding);
     const h = Buffer.alloc(LOCAL_HEADER_SIZE + name.byteLength + extraLength, 0x5a /* 'Z' padding */);
     h.writeUInt32LE(0x04034b50, 0);
@@ -89,7 +90,12 @@ export class ZipWriter {
   }
 
   /** Adds one record whose bytes arrive in chunks; exactly `size` bytes must arrive. */
-  async addStream(name: string, size: number, chunks: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<void> {
+  async addStream(
+    name: string,
+    size: number,
+    chunks: AsyncIterable<Uint8Array>,
+    onBytes?: (n: number) => void,
+  ): Promise<void> {
     const nameBytes = Buffer.from(name, 'utf8');
     const headerOffset = this.position;
     await this.append(this.localHeader(nameBytes, size));
@@ -105,9 +111,13 @@ export class ZipWriter {
       onBytes?.(chunk.byteLength);
     }
     if (written !== size) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${this.options.path ?? 'zip'}: record ${name} announced ${size} bytes but its source produced ${written > size ? 'more' : written}`, {
-        file: this.options.path,
-      });
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${this.options.path ?? 'zip'}: record ${name} announced ${size} bytes but its source produced ${written > size ? 'more' : written}`,
+        {
+          file: this.options.path,
+        },
+      );
     }
     const crcBytes = Buffer.alloc(4);
     crcBytes.writeUInt32LE(crc, 0);
@@ -116,9 +126,13 @@ export class ZipWriter {
   }
 
   async addBytes(name: string, bytes: Uint8Array): Promise<void> {
-    await this.addStream(name, bytes.byteLength, (async function* () {
-      yield bytes;
-    })());
+    await this.addStream(
+      name,
+      bytes.byteLength,
+      (async function* () {
+        yield bytes;
+      })(),
+    );
   }
 
   private centralHeader(e: WrittenEntry): Buffer {
@@ -159,7 +173,11 @@ export class ZipWriter {
     await this.append(Buffer.concat(this.entries.map((e) => this.centralHeader(e))));
     const directorySize = this.position - directoryOffset;
     const count = this.entries.length;
-    const zip64 = this.options.forceZip64 === true || directoryOffset >= U32_MAX || directorySize >= U32_MAX || count >= U16_MAX ||
+    const zip64 =
+      this.options.forceZip64 === true ||
+      directoryOffset >= U32_MAX ||
+      directorySize >= U32_MAX ||
+      count >= U16_MAX ||
       this.entries.some((e) => e.size >= U32_MAX || e.headerOffset >= U32_MAX);
     if (zip64) {
       const record = Buffer.alloc(56 + 20);

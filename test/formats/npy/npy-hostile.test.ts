@@ -55,7 +55,10 @@ test('header longer than the limit → E_LIMIT, before reading it', async (t) =>
   const bytes = new Uint8Array(12);
   bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]);
   new DataView(bytes.buffer).setUint32(8, 0xfffffff0, true);
-  await assert.rejects(openNpy(withFile(t, bytes)), { code: 'E_LIMIT', message: new RegExp(`limit of ${MAX_HEADER_BYTES}`) });
+  await assert.rejects(openNpy(withFile(t, bytes)), {
+    code: 'E_LIMIT',
+    message: new RegExp(`limit of ${MAX_HEADER_BYTES}`),
+  });
 });
 
 test('header running past the end of the file → E_TRUNCATED', async (t) => {
@@ -64,8 +67,14 @@ test('header running past the end of the file → E_TRUNCATED', async (t) => {
 });
 
 test('shape larger than the file → E_TRUNCATED naming the sizes (nothing allocated)', async (t) => {
-  const huge = npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000000), }", new Uint8Array(16));
-  await assert.rejects(openNpy(withFile(t, huge)), { code: 'E_TRUNCATED', message: /needs 8000000000000000000 bytes but only 16/ });
+  const huge = npyBytes(
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000000), }",
+    new Uint8Array(16),
+  );
+  await assert.rejects(openNpy(withFile(t, huge)), {
+    code: 'E_TRUNCATED',
+    message: /needs 8000000000000000000 bytes but only 16/,
+  });
   const short = npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }", new Uint8Array(19));
   await assert.rejects(openNpy(withFile(t, short)), { code: 'E_TRUNCATED', message: /needs 20 bytes but only 19/ });
 });
@@ -76,7 +85,10 @@ test('object arrays are refused → E_UNSUPPORTED', async (t) => {
 });
 
 test('structured and unknown dtypes', async (t) => {
-  const structured = npyBytes("{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }", new Uint8Array(8));
+  const structured = npyBytes(
+    "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (1,), }",
+    new Uint8Array(8),
+  );
   await assert.rejects(openNpy(withFile(t, structured)), { code: 'E_UNSUPPORTED', message: /structured/ });
   const text = npyBytes("{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(12));
   await assert.rejects(openNpy(withFile(t, text)), { code: 'E_UNKNOWN_DTYPE', message: /'<U3'/ });
@@ -98,7 +110,9 @@ test('headers that are not a plain literal → E_MALFORMED (never evaluated)', a
 });
 
 test('Python 2 long integers and double quotes are accepted, as numpy accepts them', async (t) => {
-  const npy = await openNpy(withFile(t, npyBytes('{"descr": "<i2", "fortran_order": False, "shape": (2L, 1L)}', new Uint8Array([1, 0, 2, 0]))));
+  const npy = await openNpy(
+    withFile(t, npyBytes('{"descr": "<i2", "fortran_order": False, "shape": (2L, 1L)}', new Uint8Array([1, 0, 2, 0]))),
+  );
   t.after(() => npy.close());
   assert.deepEqual(npy.tensor.shape, [2, 1]);
   assert.equal(npy.tensor.dtype, 'int16');

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openTensorSource } from '../../../src/formats/open.js';
-import { openOpenAIGptFolder, parameterNameOf, readParamsShapes, type OpenAIGptSource } from '../../../src/formats/npy/openai-gpt.js';
+import {
+  openOpenAIGptFolder,
+  parameterNameOf,
+  readParamsShapes,
+  type OpenAIGptSource,
+} from '../../../src/formats/npy/openai-gpt.js';
 import { numElements } from '../../../src/tensor.js';
 import { realFixture } from '../../support/fixtures.js';
 import { numpyPython, runPython } from '../../support/python.js';
@@ -60,7 +65,10 @@ test('a tiny GPT folder reads byte-identical to transformers’ split, across sh
   assert.equal(parameterNameOf(source.names, 1), 'model/we:0');
   assert.equal(parameterNameOf(source.names, 2), 'model/h0/attn/c_attn/w:0');
   assert.equal(parameterNameOf(source.names, 25), 'model/h1/ln_2/b:0');
-  assert.ok(source.notes.some((n) => /3 elements after the last listed array are dropped/.test(n)), source.notes.join('\n'));
+  assert.ok(
+    source.notes.some((n) => /3 elements after the last listed array are dropped/.test(n)),
+    source.notes.join('\n'),
+  );
   // array 8 (h0 mlp/c_fc/w, elements 136..200) spans the boundary between shards 0 and 1 at element 150
   let start = 0;
   let spanning = 0;
@@ -91,11 +99,17 @@ test('shards must be 1-D float32; shapes must fit in the shards; shards consecut
   const python = numpyPython(t);
   if (!python) return;
   const f8 = tinyFolder(t, python, '<f8');
-  await assert.rejects(openOpenAIGptFolder(f8), { code: 'E_UNSUPPORTED', message: /params_0\.npy: expected a 1-D float32 array, found <f8/ });
+  await assert.rejects(openOpenAIGptFolder(f8), {
+    code: 'E_UNSUPPORTED',
+    message: /params_0\.npy: expected a 1-D float32 array, found <f8/,
+  });
 
   const tooMany = tinyFolder(t, python);
   writeFileSync(join(tooMany, 'params_shapes.json'), JSON.stringify([[100, 4], [200]]));
-  await assert.rejects(openOpenAIGptFolder(tooMany), { code: 'E_SHAPE_MISMATCH', message: /array 1 \[200\] ends at element 600 but the shards hold only 539/ });
+  await assert.rejects(openOpenAIGptFolder(tooMany), {
+    code: 'E_SHAPE_MISMATCH',
+    message: /array 1 \[200\] ends at element 600 but the shards hold only 539/,
+  });
 
   const gap = tinyFolder(t, python);
   rmSync(join(gap, 'params_1.npy'));
@@ -103,7 +117,10 @@ test('shards must be 1-D float32; shapes must fit in the shards; shards consecut
 
   const badShape = tinyFolder(t, python);
   writeFileSync(join(badShape, 'params_shapes.json'), '[[3, -1]]');
-  await assert.rejects(openOpenAIGptFolder(badShape), { code: 'E_MALFORMED', message: /shape 0 is not a list of non-negative integers/ });
+  await assert.rejects(openOpenAIGptFolder(badShape), {
+    code: 'E_MALFORMED',
+    message: /shape 0 is not a list of non-negative integers/,
+  });
 });
 
 test('the real release params_shapes.json: 146 arrays listed; opening names the missing params_0.npy', async (t) => {
@@ -117,7 +134,10 @@ test('the real release params_shapes.json: 146 arrays listed; opening names the 
   assert.deepEqual(shapes[145], [768]);
   // 12 layers of 12 arrays after the two embeddings
   assert.equal(shapes.length, 2 + 12 * 12);
-  assert.equal(shapes.reduce((sum, s) => sum + numElements(s), 0), 116_534_784);
+  assert.equal(
+    shapes.reduce((sum, s) => sum + numElements(s), 0),
+    116_534_784,
+  );
   await assert.rejects(openTensorSource(dir), { code: 'E_MISSING_SHARD', message: /params_0\.npy is missing/ });
   await assert.rejects(openTensorSource(join(dir, 'params_shapes.json')), { code: 'E_MISSING_SHARD' });
 });

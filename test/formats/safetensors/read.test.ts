@@ -22,10 +22,17 @@ function file(header: object, buffer = Buffer.alloc(0), declared?: bigint): stri
 test('round trip through our writer and reader, metadata included', async () => {
   const path = join(tmp(), 'model.safetensors');
   const tensors = sampleStateDict(['float32', 'bfloat16', 'int64', 'bool', 'uint8', 'complex64']);
-  await writeSafetensorsFile(path, tensors.map((x) => ({ key: x.name, tensor: x })), { metadata: { a: 'b' } });
+  await writeSafetensorsFile(
+    path,
+    tensors.map((x) => ({ key: x.name, tensor: x })),
+    { metadata: { a: 'b' } },
+  );
   const source = await openSafetensors(path);
   assert.deepEqual(source.metadata, { a: 'b', format: 'pt' });
-  assert.deepEqual(source.tensors.map((x) => x.name), tensors.map((x) => x.name));
+  assert.deepEqual(
+    source.tensors.map((x) => x.name),
+    tensors.map((x) => x.name),
+  );
   for (const [i, x] of tensors.entries()) {
     assert.deepEqual(source.tensors[i]!.shape, x.shape);
     assert.deepEqual(Buffer.from(await source.tensors[i]!.read()), Buffer.from(await x.read()));
@@ -35,11 +42,34 @@ test('round trip through our writer and reader, metadata included', async () => 
 
 test('hostile headers are refused before reading tensors', async () => {
   const code = (c: string, text: RegExp) => (e: Tf2TorchError) => e.code === c && text.test(e.message);
-  await assert.rejects(openSafetensors(file({}, Buffer.alloc(0), 10n ** 12n)), code('E_LIMIT', /header of 1000000000000 bytes/));
+  await assert.rejects(
+    openSafetensors(file({}, Buffer.alloc(0), 10n ** 12n)),
+    code('E_LIMIT', /header of 1000000000000 bytes/),
+  );
   await assert.rejects(openSafetensors(file({}, Buffer.alloc(0), 500n)), code('E_TRUNCATED', /safetensors header/));
-  await assert.rejects(openSafetensors(file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, Buffer.alloc(4))), code('E_MALFORMED', /tensor w: data_offsets \[0, 4\] hold 4 bytes/));
-  await assert.rejects(openSafetensors(file({ w: { dtype: 'Q9', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(4))), code('E_UNKNOWN_DTYPE', /tensor w .*Q9/));
-  await assert.rejects(openSafetensors(file({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } }, Buffer.alloc(3))), code('E_MALFORMED', /hole or overlap at 1/));
-  await assert.rejects(openSafetensors(file({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }, Buffer.alloc(5))), code('E_MALFORMED', /buffer is 5 bytes, the tensors cover 2/));
-  await assert.rejects(openSafetensors(file({ __metadata__: { format: 1 } })), code('E_MALFORMED', /__metadata__.format is not a string/));
+  await assert.rejects(
+    openSafetensors(file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, Buffer.alloc(4))),
+    code('E_MALFORMED', /tensor w: data_offsets \[0, 4\] hold 4 bytes/),
+  );
+  await assert.rejects(
+    openSafetensors(file({ w: { dtype: 'Q9', shape: [1], data_offsets: [0, 4] } }, Buffer.alloc(4))),
+    code('E_UNKNOWN_DTYPE', /tensor w .*Q9/),
+  );
+  await assert.rejects(
+    openSafetensors(
+      file(
+        { a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] }, b: { dtype: 'U8', shape: [2], data_offsets: [1, 3] } },
+        Buffer.alloc(3),
+      ),
+    ),
+    code('E_MALFORMED', /hole or overlap at 1/),
+  );
+  await assert.rejects(
+    openSafetensors(file({ a: { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }, Buffer.alloc(5))),
+    code('E_MALFORMED', /buffer is 5 bytes, the tensors cover 2/),
+  );
+  await assert.rejects(
+    openSafetensors(file({ __metadata__: { format: 1 } })),
+    code('E_MALFORMED', /__metadata__.format is not a string/),
+  );
 });

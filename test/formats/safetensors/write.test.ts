@@ -24,7 +24,11 @@ test('every dtype and shape case parses in Python by the spec to the same bytes;
   assert.equal((8 + n) % 8, 0);
   const header = JSON.parse(raw.subarray(8, 8 + n).toString()) as Record<string, unknown>;
   assert.deepEqual(header['__metadata__'], { source: 'test', format: 'pt' });
-  assert.deepEqual(Object.keys(header).slice(1), entries.filter((e) => 'tensor' in e).map((e) => e.key), 'state-dict order');
+  assert.deepEqual(
+    Object.keys(header).slice(1),
+    entries.filter((e) => 'tensor' in e).map((e) => e.key),
+    'state-dict order',
+  );
   assert.equal('lm_head.weight' in header, false);
 
   const python = numpyPython(t);
@@ -51,7 +55,13 @@ test('writing is deterministic', async () => {
 test('a failing source leaves nothing behind; unsupported dtypes are refused by name', async () => {
   const dir = tmp();
   const path = join(dir, 'model.safetensors');
-  await assert.rejects(writeSafetensorsFile(path, [{ key: 'ok', tensor: sampleTensor('ok', 'int8', [3]) }, { key: 'bad', tensor: failingTensor('bad') }]), /simulated/);
+  await assert.rejects(
+    writeSafetensorsFile(path, [
+      { key: 'ok', tensor: sampleTensor('ok', 'int8', [3]) },
+      { key: 'bad', tensor: failingTensor('bad') },
+    ]),
+    /simulated/,
+  );
   assert.equal(existsSync(path), false);
   assert.deepEqual(readdirSync(dir), []);
   await assert.rejects(

@@ -59,7 +59,10 @@ function tmpDir(t: { after(fn: () => void): void }): string {
 
 /** A V1 table whose meta declares one float32 tensor 'w' of `shape` (TF DT_FLOAT = 1) and no slices. */
 async function v1File(dir: string, shape: readonly number[]): Promise<string> {
-  const meta = fBytes(1, fBytes(1, [...fBytes(1, [...Buffer.from('w')]), ...fBytes(2, shapeProto(shape)), ...fVarint(3, 1)]));
+  const meta = fBytes(
+    1,
+    fBytes(1, [...fBytes(1, [...Buffer.from('w')]), ...fBytes(2, shapeProto(shape)), ...fVarint(3, 1)]),
+  );
   const path = join(dir, 'model.ckpt-v1');
   await writeTable(path, [{ key: new Uint8Array(0), value: Uint8Array.from(meta) }]);
   return path;
@@ -128,5 +131,10 @@ test('a partitioned tensor whose slices do not cover it is E_MALFORMED when open
     { key: Buffer.from('w'), value: encodeBundleEntry({ dtype: 1, shape: [2 ** 28], slices: [part] }) },
   ]);
   writeFileSync(`${prefix}.data-00000-of-00001`, new Uint8Array(16));
-  await assert.rejects(openCheckpoint(prefix), { name: 'Tf2TorchError', code: 'E_MALFORMED', tensor: 'w', message: /model\.ckpt\.index: partitioned tensor 'w': its slices hold 4 of its 268435456 elements/ });
+  await assert.rejects(openCheckpoint(prefix), {
+    name: 'Tf2TorchError',
+    code: 'E_MALFORMED',
+    tensor: 'w',
+    message: /model\.ckpt\.index: partitioned tensor 'w': its slices hold 4 of its 268435456 elements/,
+  });
 });

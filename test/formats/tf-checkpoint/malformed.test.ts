@@ -7,7 +7,13 @@ import { test } from 'node:test';
 import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { Tf2TorchError } from '../../../src/errors.js';
 import { crc32c, maskCrc } from '../../../src/io/crc32c.js';
-import { encodeBundleEntry, encodeBundleHeader, writeBundle, writeTable, type TableEntry } from '../../support/tf-bundle-writer.js';
+import {
+  encodeBundleEntry,
+  encodeBundleHeader,
+  writeBundle,
+  writeTable,
+  type TableEntry,
+} from '../../support/tf-bundle-writer.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-bad-'));
 const header: TableEntry = { key: new Uint8Array(0), value: encodeBundleHeader({ numShards: 1 }) };
@@ -62,7 +68,10 @@ test('a block handle pointing past the end of the file is E_TRUNCATED; an absurd
 });
 
 test('malformed varints and protos in an entry are E_MALFORMED / E_TRUNCATED naming the entry', async () => {
-  const badVarint = await bundle([header, { key: key('w'), value: Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]) }]);
+  const badVarint = await bundle([
+    header,
+    { key: key('w'), value: Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]) },
+  ]);
   let e = await failure(openCheckpoint(badVarint));
   assert.equal(e.code, 'E_MALFORMED');
   assert.match(e.message, /entry 'w'/);
@@ -95,7 +104,16 @@ test('unknown dtype, size that disagrees with the shape, absurd shapes, bad shar
 
 test('a tensor beyond the end of its data file is E_TRUNCATED naming the tensor and offset', async () => {
   const bytes = Uint8Array.from([1, 2, 3, 4]);
-  const prefix = await bundle([header, { key: key('late'), value: encodeBundleEntry({ dtype: 1, shape: [1], size: 4, offset: 100, crc32c: maskCrc(crc32c(bytes)) }) }], bytes);
+  const prefix = await bundle(
+    [
+      header,
+      {
+        key: key('late'),
+        value: encodeBundleEntry({ dtype: 1, shape: [1], size: 4, offset: 100, crc32c: maskCrc(crc32c(bytes)) }),
+      },
+    ],
+    bytes,
+  );
   const c = await openCheckpoint(prefix);
   const e = await failure(c.tensor('late').read());
   assert.equal(e.code, 'E_TRUNCATED');
@@ -107,13 +125,27 @@ test('a tensor beyond the end of its data file is E_TRUNCATED naming the tensor 
 
 test('wrong stored crc is E_TENSOR_CHECKSUM; a corrupt string length checksum too', async () => {
   const bytes = Uint8Array.from([1, 2, 3, 4]);
-  const prefix = await bundle([header, { key: key('w'), value: encodeBundleEntry({ dtype: 1, shape: [1], size: 4, crc32c: maskCrc(crc32c(bytes)) ^ 1 }) }], bytes);
+  const prefix = await bundle(
+    [
+      header,
+      {
+        key: key('w'),
+        value: encodeBundleEntry({ dtype: 1, shape: [1], size: 4, crc32c: maskCrc(crc32c(bytes)) ^ 1 }),
+      },
+    ],
+    bytes,
+  );
   const c = await openCheckpoint(prefix);
   assert.equal((await failure(c.tensor('w').read())).code, 'E_TENSOR_CHECKSUM');
-  assert.equal((await failure(c.tensor('w').readInto?.(new Uint8Array(4)) ?? Promise.resolve())).code, 'E_TENSOR_CHECKSUM');
+  assert.equal(
+    (await failure(c.tensor('w').readInto?.(new Uint8Array(4)) ?? Promise.resolve())).code,
+    'E_TENSOR_CHECKSUM',
+  );
   assert.equal((await openCheckpoint(prefix, { verify: false }).then((x) => x.tensor('w').read())).length, 4);
   const dir = tmp();
-  await writeBundle(join(dir, 's'), [{ name: 'str', dtype: 'string', shape: [1], bytes: Uint8Array.from([2, 0, 0, 0, 0, 0x61, 0x62]) }]);
+  await writeBundle(join(dir, 's'), [
+    { name: 'str', dtype: 'string', shape: [1], bytes: Uint8Array.from([2, 0, 0, 0, 0, 0x61, 0x62]) },
+  ]);
   const s = await openCheckpoint(join(dir, 's'));
   const e = await failure(s.tensor('str').read());
   assert.equal(e.code, 'E_TENSOR_CHECKSUM');

@@ -59,7 +59,12 @@ for (const folder of folders) {
       return;
     }
     assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as { format: string; notes: string[]; tensors: Listed[]; totals: { tensors: number } };
+    const report = JSON.parse(r.stdout) as {
+      format: string;
+      notes: string[];
+      tensors: Listed[];
+      totals: { tensors: number };
+    };
     const got = report.tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
     if (folder === 'tf-v1-format-single-file') {
       assert.equal(report.format, 'tf-v1');
@@ -82,9 +87,16 @@ for (const folder of folders) {
       for (const e of expected) assert.deepEqual(gotByName.get(e.name), e, e.name);
       const firstLayer = got.filter((x) => /(^|\/)(layer_0|h0|block_000|layer_with_weights-0)\//.test(x.name));
       const shown = new Set(expected.map((e) => e.name));
-      assert.deepEqual(firstLayer.filter((x) => !shown.has(x.name)), [], 'every first-layer tensor is in SOURCE.md');
+      assert.deepEqual(
+        firstLayer.filter((x) => !shown.has(x.name)),
+        [],
+        'every first-layer tensor is in SOURCE.md',
+      );
     }
-    assert.equal(report.notes.some((n) => n.startsWith('TF2 object-based checkpoint')), folder.startsWith('tf2-'));
+    assert.equal(
+      report.notes.some((n) => n.startsWith('TF2 object-based checkpoint')),
+      folder.startsWith('tf2-'),
+    );
   });
 }
 
@@ -149,7 +161,9 @@ test('one flipped byte in a data file is a checksum error naming the tensor', as
   assert.ok(index.length > 0);
   await ckpt0.close();
   // find the victim's offset through SOURCE.md's listing (off=…)
-  const line = readFileSync(join(dir, 'SOURCE.md'), 'utf8').split('\n').find((l) => l.startsWith(`${victim.name}\t`))!;
+  const line = readFileSync(join(dir, 'SOURCE.md'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${victim.name}\t`))!;
   const offset = Number(/off=(\d+)/.exec(line)![1]);
   bytes[offset + 3]! ^= 0x01;
   writeFileSync(data, bytes);
@@ -158,7 +172,11 @@ test('one flipped byte in a data file is a checksum error naming the tensor', as
   assert.equal(e.code, 'E_TENSOR_CHECKSUM');
   assert.equal(e.tensor, victim.name);
   assert.match(e.message, new RegExp(victim.name.replace(/[/]/g, '\\/')));
-  const s = await codeOf((async () => { for await (const _ of ckpt.tensor(victim.name).stream(16)) void _; })());
+  const s = await codeOf(
+    (async () => {
+      for await (const _ of ckpt.tensor(victim.name).stream(16)) void _;
+    })(),
+  );
   assert.equal(s.code, 'E_TENSOR_CHECKSUM');
   // the other tensors still read; --no-verify reads the damaged one
   await ckpt.tensors[0]!.read();
@@ -208,7 +226,12 @@ test('path forms: prefix, .index, .data-*, .meta, directory with a stale checkpo
   assert.equal(viaDir.prefix, join(dir, 'bert_model.ckpt'));
   assert.equal(viaDir.objectBased, true);
   assert.equal(viaDir.roleOf('_CHECKPOINTABLE_OBJECT_GRAPH'), 'metadata');
-  for (const form of ['bert_model.ckpt', 'bert_model.ckpt.index', 'bert_model.ckpt.data-00000-of-00001', 'bert_model.ckpt.meta']) {
+  for (const form of [
+    'bert_model.ckpt',
+    'bert_model.ckpt.index',
+    'bert_model.ckpt.data-00000-of-00001',
+    'bert_model.ckpt.meta',
+  ]) {
     const c = await openCheckpoint(join(toy, form));
     assert.equal(c.prefix, join(toy, 'bert_model.ckpt'), form);
     assert.equal(c.tensors.length, 139);

@@ -50,12 +50,18 @@ test('corrupt streams are E_MALFORMED, absurd declared sizes E_LIMIT, before any
 test('a declared size beyond what the compressed bytes can expand to is refused before allocating it', () => {
   // varint 1,000,000 then a 3-byte body: at most 66 bytes could come out of it
   const input = Uint8Array.from([0xc0, 0x84, 0x3d, 0x00, 0x61, 0x00]);
-  assert.throws(() => snappyDecompress(input, 'block at 0', 'x.index'), (e: unknown) => {
-    assert.ok(e instanceof Tf2TorchError);
-    assert.equal(e.code, 'E_MALFORMED');
-    assert.match(e.message, /block at 0: corrupt snappy data: declares 1000000 bytes, more than its 3 compressed bytes can expand to/);
-    return true;
-  });
+  assert.throws(
+    () => snappyDecompress(input, 'block at 0', 'x.index'),
+    (e: unknown) => {
+      assert.ok(e instanceof Tf2TorchError);
+      assert.equal(e.code, 'E_MALFORMED');
+      assert.match(
+        e.message,
+        /block at 0: corrupt snappy data: declares 1000000 bytes, more than its 3 compressed bytes can expand to/,
+      );
+      return true;
+    },
+  );
   // the densest real stream still passes: a 1-byte literal, then 3-byte copies of 64 bytes each
   const copies = 20;
   const total = 1 + 64 * copies;

@@ -9,18 +9,30 @@ import { readTable } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { RandomAccessFile } from '../../../src/io/file.js';
 import { DTYPES, type DType } from '../../../src/tensor.js';
 import { Tf2TorchError } from '../../../src/errors.js';
-import { encodeStringTensor, randomTensorBytes, synthesizeFromIndex, writeBundle, writeBundleStreaming } from '../../support/tf-bundle-writer.js';
+import {
+  encodeStringTensor,
+  randomTensorBytes,
+  synthesizeFromIndex,
+  writeBundle,
+  writeBundleStreaming,
+} from '../../support/tf-bundle-writer.js';
 import { seededRandom } from '../../support/random.js';
 import { realFixture } from '../../support/fixtures.js';
 
 /** Same bytes, whatever the Uint8Array subclass. */
-const sameBytes = (a: Uint8Array | undefined, b: Uint8Array, what: string) => assert.deepEqual(Buffer.from(a ?? []), Buffer.from(b), what);
+const sameBytes = (a: Uint8Array | undefined, b: Uint8Array, what: string) =>
+  assert.deepEqual(Buffer.from(a ?? []), Buffer.from(b), what);
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-bundle-'));
 const random = seededRandom(42);
 const NUMERIC: DType[] = (Object.keys(DTYPES) as DType[]).filter((d) => d !== 'string');
 
 function tensorsOfEveryDtype() {
-  return NUMERIC.map((dtype, i) => ({ name: `t/${dtype}`, dtype, shape: [2, 3 + i], bytes: randomTensorBytes(dtype, 2 * (3 + i), random) }));
+  return NUMERIC.map((dtype, i) => ({
+    name: `t/${dtype}`,
+    dtype,
+    shape: [2, 3 + i],
+    bytes: randomTensorBytes(dtype, 2 * (3 + i), random),
+  }));
 }
 
 async function readAll(prefix: string, opts = {}) {
@@ -34,9 +46,16 @@ test('every fixed-size dtype round-trips, with 3 shards, snappy blocks and a mul
   const dir = tmp();
   const tensors = tensorsOfEveryDtype();
   const strings = encodeStringTensor([Buffer.from('hello'), Buffer.from(''), Buffer.from('wörld')]);
-  await writeBundle(join(dir, 'm'), [...tensors, { name: 'names', dtype: 'string', shape: [3], bytes: strings }], { shards: 3, snappy: true, blockSize: 64 });
+  await writeBundle(join(dir, 'm'), [...tensors, { name: 'names', dtype: 'string', shape: [3], bytes: strings }], {
+    shards: 3,
+    snappy: true,
+    blockSize: 64,
+  });
   const { c, out } = await readAll(join(dir, 'm'));
-  assert.deepEqual(c.tensors.map((t) => t.name), ['names', ...tensors.map((t) => t.name)].sort());
+  assert.deepEqual(
+    c.tensors.map((t) => t.name),
+    ['names', ...tensors.map((t) => t.name)].sort(),
+  );
   for (const t of tensors) {
     sameBytes(out.get(t.name), t.bytes, t.dtype);
     assert.equal(c.tensor(t.name).dtype, t.dtype);
@@ -70,25 +89,55 @@ test('a big-endian bundle is byte-swapped to little-endian on read (read, stream
 
 test('partitioned variables are reassembled: along dim 0, and as 2-D blocks', async () => {
   const dir = tmp();
-  const rows = { name: 'emb', dtype: 'float32' as const, shape: [10, 4], bytes: randomTensorBytes('float32', 40, random) };
+  const rows = {
+    name: 'emb',
+    dtype: 'float32' as const,
+    shape: [10, 4],
+    bytes: randomTensorBytes('float32', 40, random),
+  };
   const grid = { name: 'grid', dtype: 'int16' as const, shape: [4, 6], bytes: randomTensorBytes('int16', 24, random) };
-  await writeBundle(join(dir, 'p'), [rows, grid, { name: 'plain', dtype: 'int32', shape: [2], bytes: randomTensorBytes('int32', 2, random) }], {
-    slices: {
-      emb: [
-        [{ start: 0, length: 3 }, { start: 0, length: undefined }],
-        [{ start: 3, length: 3 }, { start: 0, length: undefined }],
-        [{ start: 6, length: 4 }, { start: 0, length: undefined }],
-      ],
-      grid: [
-        [{ start: 0, length: 2 }, { start: 0, length: 4 }],
-        [{ start: 0, length: 2 }, { start: 4, length: 2 }],
-        [{ start: 2, length: 2 }, { start: 0, length: 6 }],
-      ],
+  await writeBundle(
+    join(dir, 'p'),
+    [rows, grid, { name: 'plain', dtype: 'int32', shape: [2], bytes: randomTensorBytes('int32', 2, random) }],
+    {
+      slices: {
+        emb: [
+          [
+            { start: 0, length: 3 },
+            { start: 0, length: undefined },
+          ],
+          [
+            { start: 3, length: 3 },
+            { start: 0, length: undefined },
+          ],
+          [
+            { start: 6, length: 4 },
+            { start: 0, length: undefined },
+          ],
+        ],
+        grid: [
+          [
+            { start: 0, length: 2 },
+            { start: 0, length: 4 },
+          ],
+          [
+            { start: 0, length: 2 },
+            { start: 4, length: 2 },
+          ],
+          [
+            { start: 2, length: 2 },
+            { start: 0, length: 6 },
+          ],
+        ],
+      },
+      shards: 2,
     },
-    shards: 2,
-  });
+  );
   const { c, out } = await readAll(join(dir, 'p'));
-  assert.deepEqual(c.tensors.map((t) => t.name), ['emb', 'grid', 'plain']); // slice keys are not listed
+  assert.deepEqual(
+    c.tensors.map((t) => t.name),
+    ['emb', 'grid', 'plain'],
+  ); // slice keys are not listed
   sameBytes(out.get('emb'), rows.bytes, 'emb');
   sameBytes(out.get('grid'), grid.bytes, 'grid');
   assert.ok(c.notes.some((n) => n.startsWith('2 partitioned')));
@@ -98,7 +147,12 @@ test('partitioned variables are reassembled: along dim 0, and as 2-D blocks', as
 test('a tensor at an offset beyond 4 GiB in a sparse data file reads exactly', async (t) => {
   const dir = tmp();
   const start = 2 ** 32 + 12345;
-  const tensor = { name: 'far/away', dtype: 'float32' as const, shape: [1000], bytes: randomTensorBytes('float32', 1000, random) };
+  const tensor = {
+    name: 'far/away',
+    dtype: 'float32' as const,
+    shape: [1000],
+    bytes: randomTensorBytes('float32', 1000, random),
+  };
   try {
     await writeBundle(join(dir, 'big'), [tensor], { startOffset: start });
     truncateSync(join(dir, 'big.data-00000-of-00001'), start + 4000 + 2 ** 31); // grow further, still sparse
@@ -116,7 +170,17 @@ test('a tensor at an offset beyond 4 GiB in a sparse data file reads exactly', a
 test('streaming writer + reader: a large tensor in chunks, crc checked at the end', async () => {
   const dir = tmp();
   const chunk = randomTensorBytes('float32', 1 << 16, random);
-  await writeBundleStreaming(join(dir, 's'), [{ name: 'w', dtype: 'float32', shape: [8, 1 << 16], byteLength: 8 * chunk.length, *chunks() { for (let i = 0; i < 8; i++) yield chunk; } }]);
+  await writeBundleStreaming(join(dir, 's'), [
+    {
+      name: 'w',
+      dtype: 'float32',
+      shape: [8, 1 << 16],
+      byteLength: 8 * chunk.length,
+      *chunks() {
+        for (let i = 0; i < 8; i++) yield chunk;
+      },
+    },
+  ]);
   const c = await openCheckpoint(join(dir, 's'));
   let n = 0;
   for await (const piece of c.tensor('w').stream(100_000)) {
@@ -133,7 +197,10 @@ test('synthesizeFromIndex copies a real listing into a full checkpoint whose che
   const dir = tmp();
   const names = await synthesizeFromIndex(real, join(dir, 'copy'), { seed: 7 });
   const { c, out } = await readAll(join(dir, 'copy'));
-  assert.deepEqual(c.tensors.map((x) => x.name), names);
+  assert.deepEqual(
+    c.tensors.map((x) => x.name),
+    names,
+  );
   assert.equal(out.size, 4);
   assert.equal(c.objectBased, true);
   await c.close();

@@ -32,7 +32,12 @@ test('an expanded (stride 0) tensor larger than its storage is E_UNSUPPORTED whe
           assert.equal(e.name, 'Tf2TorchError', String(e));
           assert.equal(e.code, 'E_UNSUPPORTED');
           assert.equal(e.file, path);
-          assert.match(e.message, new RegExp(`size \\[${elements}\\] \\(stride \\[0\\]\\) has more elements than its storage .* \\(1\\): an expanded`));
+          assert.match(
+            e.message,
+            new RegExp(
+              `size \\[${elements}\\] \\(stride \\[0\\]\\) has more elements than its storage .* \\(1\\): an expanded`,
+            ),
+          );
           return true;
         });
       }

@@ -45,11 +45,17 @@ test('files written by the real torch.save (zip and legacy) read back exactly, v
   const legacyPath = join(dir, 'legacy.pt');
   runPython(python, SAVE_SCRIPT, [zipPath, legacyPath]);
   const expected = loadWithTorch(python, zipPath);
-  for (const [path, format] of [[zipPath, 'torch-zip'], [legacyPath, 'torch-legacy']] as const) {
+  for (const [path, format] of [
+    [zipPath, 'torch-zip'],
+    [legacyPath, 'torch-legacy'],
+  ] as const) {
     const source = await openTorchFile(path);
     try {
       assert.equal(source.format, format);
-      assert.deepEqual(source.tensors.map((x) => x.name), [...expected.keys()]);
+      assert.deepEqual(
+        source.tensors.map((x) => x.name),
+        [...expected.keys()],
+      );
       for (const tensor of source.tensors) {
         const want = expected.get(tensor.name)!;
         assert.equal(tensor.dtype, want.dtype, `${format} ${tensor.name}`);
@@ -76,9 +82,14 @@ test('tensors of a torch file know their storage view: tied keys are one view, s
     try {
       const byName = new Map(source.tensors.map((x) => [x.name, x]));
       const view = (key: string) => (byName.get(key) as TensorRef).view!;
-      assert.deepEqual({ ...view('transposed'), file: '' }, { file: '', key: view('base').key, dtype: 'float32', offset: 0, shape: [6, 4], stride: [1, 6] });
+      assert.deepEqual(
+        { ...view('transposed'), file: '' },
+        { file: '', key: view('base').key, dtype: 'float32', offset: 0, shape: [6, 4], stride: [1, 6] },
+      );
       assert.equal(view('rows').offset, 6, 'base[1:3] starts at row 1');
-      const tiedToBase = source.tensors.filter((x) => x.view && sameStorageView(x.view, view('base'))).map((x) => x.name);
+      const tiedToBase = source.tensors
+        .filter((x) => x.view && sameStorageView(x.view, view('base')))
+        .map((x) => x.name);
       assert.deepEqual(tiedToBase, ['base', 'tied', 'detached'], name);
       assert.notEqual(view('t.float32').key, view('t.float64').key);
     } finally {
@@ -147,36 +158,65 @@ test('legacy storage views (view_metadata) read as torch.load reads them; a view
   const source = await openTorchFile(path);
   try {
     assert.equal(source.format, 'torch-legacy');
-    assert.deepEqual(source.tensors.map((x) => x.name), [...expected.keys()]);
+    assert.deepEqual(
+      source.tensors.map((x) => x.name),
+      [...expected.keys()],
+    );
     for (const tensor of source.tensors) {
       const want = expected.get(tensor.name)!;
       assert.deepEqual(tensor.shape, want.shape, tensor.name);
       assert.deepEqual(Buffer.from(await tensor.read()), Buffer.from(want.bytes), tensor.name);
     }
     const view = (name: string) => source.tensors.find((x) => x.name === name)!.view!;
-    assert.deepEqual([view('in_view').key, view('in_view').offset], ['root', 8], 'views are placed in their root storage');
+    assert.deepEqual(
+      [view('in_view').key, view('in_view').offset],
+      ['root', 8],
+      'views are placed in their root storage',
+    );
     assert.ok(sameStorageView(view('in_view'), view('same_from_root')));
     assert.ok(!sameStorageView(view('in_view'), view('in_view_t')));
     assert.ok(!sameStorageView(view('in_view'), view('whole')));
-    assert.deepEqual(Array.from(new Float32Array(Uint8Array.from(await source.tensors.find((x) => x.name === 'other_view')!.read()).buffer)), [18, 19, 20, 21, 22, 23]);
+    assert.deepEqual(
+      Array.from(
+        new Float32Array(Uint8Array.from(await source.tensors.find((x) => x.name === 'other_view')!.read()).buffer),
+      ),
+      [18, 19, 20, 21, 22, 23],
+    );
   } finally {
     await source.close();
   }
   const beyond = join(dir, 'beyond.pt');
   runPython(python, LEGACY_VIEWS_SCRIPT, [beyond, 'beyond']);
-  await assert.rejects(openTorchFile(beyond), (e: Tf2TorchError) => e.code === 'E_MALFORMED' && e.message.includes('storage view middle exceeds storage root') && e.message.includes(beyond));
+  await assert.rejects(
+    openTorchFile(beyond),
+    (e: Tf2TorchError) =>
+      e.code === 'E_MALFORMED' &&
+      e.message.includes('storage view middle exceeds storage root') &&
+      e.message.includes(beyond),
+  );
   const negative = join(dir, 'negative.pt');
   runPython(python, LEGACY_VIEWS_SCRIPT, [negative, 'negative']);
-  await assert.rejects(openTorchFile(negative), (e: Tf2TorchError) => e.code === 'E_MALFORMED' && e.message.includes('storage root: view metadata is not (view key, offset, size)'));
+  await assert.rejects(
+    openTorchFile(negative),
+    (e: Tf2TorchError) =>
+      e.code === 'E_MALFORMED' && e.message.includes('storage root: view metadata is not (view key, offset, size)'),
+  );
 });
 
 test('our own writer round-trips through our reader, CRC checked; a flipped byte is a CRC error', async () => {
   const path = join(tmp(), 'pytorch_model.bin');
   const tensors = sampleStateDict();
-  await writeTorchFile(path, [...tensors.map((x) => ({ key: x.name, tensor: x })), { key: 'alias', aliasOf: tensors[0]!.name }]);
+  await writeTorchFile(path, [
+    ...tensors.map((x) => ({ key: x.name, tensor: x })),
+    { key: 'alias', aliasOf: tensors[0]!.name },
+  ]);
   const source = await openTorchFile(path);
-  assert.deepEqual(source.tensors.map((x) => x.name), [...tensors.map((x) => x.name), 'alias']);
-  for (const [i, x] of tensors.entries()) assert.deepEqual(Buffer.from(await source.tensors[i]!.read()), Buffer.from(await x.read()), x.name);
+  assert.deepEqual(
+    source.tensors.map((x) => x.name),
+    [...tensors.map((x) => x.name), 'alias'],
+  );
+  for (const [i, x] of tensors.entries())
+    assert.deepEqual(Buffer.from(await source.tensors[i]!.read()), Buffer.from(await x.read()), x.name);
   assert.deepEqual(Buffer.from(await source.tensors.at(-1)!.read()), Buffer.from(await tensors[0]!.read()));
   await source.close();
 
@@ -187,7 +227,10 @@ test('our own writer round-trips through our reader, CRC checked; a flipped byte
   const corrupt = join(tmp(), 'pytorch_model.bin');
   writeFileSync(corrupt, bytes);
   const bad = await openTorchFile(corrupt);
-  await assert.rejects(bad.tensors[0]!.read(), (e: Tf2TorchError) => e.code === 'E_ZIP_CRC' && e.message.includes('pytorch_model/data/0'));
+  await assert.rejects(
+    bad.tensors[0]!.read(),
+    (e: Tf2TorchError) => e.code === 'E_ZIP_CRC' && e.message.includes('pytorch_model/data/0'),
+  );
   await bad.close();
 });
 

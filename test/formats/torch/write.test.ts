@@ -63,7 +63,10 @@ test('every dtype, 0-dim, empty and tied tensors load in torch.load(weights_only
   const entries = entriesWithAliases();
   await writeTorchFile(path, entries);
   const loaded = loadWithTorch(python, path);
-  assert.deepEqual([...loaded.keys()], entries.map((e) => e.key));
+  assert.deepEqual(
+    [...loaded.keys()],
+    entries.map((e) => e.key),
+  );
   for (const e of entries) {
     if (!('tensor' in e)) continue;
     const got = loaded.get(e.key)!;
@@ -84,10 +87,15 @@ test('every record is STORED, 64-byte aligned, with correct CRCs; storages are w
   const { entries: records, zip64 } = inspectZip(readFileSync(path));
   assert.equal(zip64, false);
   const storages = entries.filter((e) => 'tensor' in e).length;
-  assert.deepEqual(records.map((r) => r.name), [
-    'pytorch_model/data.pkl', 'pytorch_model/byteorder',
-    ...Array.from({ length: storages }, (_, i) => `pytorch_model/data/${i}`), 'pytorch_model/version',
-  ]);
+  assert.deepEqual(
+    records.map((r) => r.name),
+    [
+      'pytorch_model/data.pkl',
+      'pytorch_model/byteorder',
+      ...Array.from({ length: storages }, (_, i) => `pytorch_model/data/${i}`),
+      'pytorch_model/version',
+    ],
+  );
   for (const r of records) assert.equal(r.dataOffset % 64, 0, `${r.name} data at ${r.dataOffset}`);
 });
 
@@ -104,28 +112,43 @@ test('a forced-zip64 archive has zip64 records and loads in PyTorch and Python z
   for (const r of records) assert.equal(r.dataOffset % 64, 0, r.name);
   const python = torchPython(t);
   if (!python) return;
-  assert.equal(runPython(python, 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).testzip())', [path]).trim(), 'None');
+  assert.equal(
+    runPython(python, 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).testzip())', [path]).trim(),
+    'None',
+  );
   const loaded = loadWithTorch(python, path);
-  assert.deepEqual(Buffer.from(loaded.get('a')!.bytes), Buffer.from(await (entries[0] as { tensor: { read(): Promise<Uint8Array> } }).tensor.read()));
+  assert.deepEqual(
+    Buffer.from(loaded.get('a')!.bytes),
+    Buffer.from(await (entries[0] as { tensor: { read(): Promise<Uint8Array> } }).tensor.read()),
+  );
   assert.equal(loaded.get('b')!.dataPtr, loaded.get('a')!.dataPtr);
 });
 
 test('more than 1000 keys (several SETITEMS batches) and a plain dict container load in PyTorch', async (t) => {
   const python = torchPython(t);
   if (!python) return;
-  const entries: StateDictEntry[] = Array.from({ length: 2100 }, (_, i) => ({ key: `w${i}`, tensor: sampleTensor(`w${i}`, 'int16', [i % 3], i) }));
+  const entries: StateDictEntry[] = Array.from({ length: 2100 }, (_, i) => ({
+    key: `w${i}`,
+    tensor: sampleTensor(`w${i}`, 'int16', [i % 3], i),
+  }));
   const path = join(tmp(), 'many.bin');
   await writeTorchFile(path, entries, { container: 'dict' });
   const loaded = loadWithTorch(python, path);
   assert.equal(loaded.size, 2100);
-  assert.deepEqual(Buffer.from(loaded.get('w2099')!.bytes), Buffer.from(await sampleTensor('x', 'int16', [2], 2099).read()));
+  assert.deepEqual(
+    Buffer.from(loaded.get('w2099')!.bytes),
+    Buffer.from(await sampleTensor('x', 'int16', [2], 2099).read()),
+  );
 });
 
 test('a source failing midway leaves nothing under the final name nor a temporary file', async () => {
   const dir = tmp();
   const path = join(dir, 'pytorch_model.bin');
   await assert.rejects(
-    writeTorchFile(path, [{ key: 'ok', tensor: sampleTensor('ok', 'float32', [4]) }, { key: 'bad', tensor: failingTensor('bad') }]),
+    writeTorchFile(path, [
+      { key: 'ok', tensor: sampleTensor('ok', 'float32', [4]) },
+      { key: 'bad', tensor: failingTensor('bad') },
+    ]),
     /simulated read failure in bad/,
   );
   assert.equal(existsSync(path), false);
@@ -135,7 +158,19 @@ test('a source failing midway leaves nothing under the final name nor a temporar
 test('bad state dicts are refused with codes naming the key', async () => {
   const path = join(tmp(), 'x.bin');
   const a = sampleTensor('a', 'float32', [2]);
-  await assert.rejects(writeTorchFile(path, [{ key: 'a', tensor: a }, { key: 'a', tensor: a }]), (e: Tf2TorchError) => e.code === 'E_PLAN' && /key a twice/.test(e.message));
-  await assert.rejects(writeTorchFile(path, [{ key: 'b', aliasOf: 'nope' }]), (e: Tf2TorchError) => e.code === 'E_PLAN' && /b is an alias of nope/.test(e.message));
-  await assert.rejects(writeTorchFile(path, [{ key: 'u', tensor: sampleTensor('u', 'uint16', [2]) }]), (e: Tf2TorchError) => e.code === 'E_UNSUPPORTED' && /uint16/.test(e.message));
+  await assert.rejects(
+    writeTorchFile(path, [
+      { key: 'a', tensor: a },
+      { key: 'a', tensor: a },
+    ]),
+    (e: Tf2TorchError) => e.code === 'E_PLAN' && /key a twice/.test(e.message),
+  );
+  await assert.rejects(
+    writeTorchFile(path, [{ key: 'b', aliasOf: 'nope' }]),
+    (e: Tf2TorchError) => e.code === 'E_PLAN' && /b is an alias of nope/.test(e.message),
+  );
+  await assert.rejects(
+    writeTorchFile(path, [{ key: 'u', tensor: sampleTensor('u', 'uint16', [2]) }]),
+    (e: Tf2TorchError) => e.code === 'E_UNSUPPORTED' && /uint16/.test(e.message),
+  );
 });
