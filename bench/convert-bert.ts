@@ -16,14 +16,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthesizeFromIndex } from '../test/support/tf-bundle-writer.js';
 import { FIXTURES_DIR } from '../test/support/fixtures.js';
+import { synthesizeFromIndex } from '../test/support/tf-bundle-writer.js';
 
 const FIXTURE = 'bert-base-uncased-pretrain-adam-indexonly';
 const CHILD = fileURLToPath(new URL('./convert-child.js', import.meta.url));
 export const TARGET_RATIO = 1.5;
 export const TARGET_RSS_BYTES = 150 * 1024 * 1024;
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 export interface ConvertBertResult {
   readonly output: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { benchConvertBert } from './convert-bert.js';
 import { benchWrite } from './write.js';
 
-const WORK_DIR = process.env['TF2TORCH_BENCH_DIR'] ?? join(process.cwd(), 'bench', 'out');
+const WORK_DIR = process.env.TF2TORCH_BENCH_DIR ?? join(process.cwd(), 'bench', 'out');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 interface BenchSection {

@@ -46,7 +46,7 @@ async function child(format: string, source: string, dest: string): Promise<void
   process.stdout.write(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
 }
 
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function timed(fn: () => void): number {
@@ -70,7 +70,7 @@ export interface WriteBenchResult {
  * sync before the rename; the copy runs `cp && sync FILE`). Runs alternate; medians are compared.
  */
 export async function benchWrite(workDir: string, log: (line: string) => void): Promise<WriteBenchResult[]> {
-  const totalBytes = Number(process.env['BENCH_BYTES'] ?? 1e9);
+  const totalBytes = Number(process.env.BENCH_BYTES ?? 1e9);
   mkdirSync(workDir, { recursive: true });
   const dir = mkdtempSync(join(workDir, 'run-'));
   const results: WriteBenchResult[] = [];

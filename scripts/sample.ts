@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import { convertCommand } from '../src/commands/convert.js';
 import { numElements } from '../src/tensor.js';
 import { seededRandom } from '../test/support/random.js';
-import { writeBundle, type BundleTensor } from '../test/support/tf-bundle-writer.js';
+import { type BundleTensor, writeBundle } from '../test/support/tf-bundle-writer.js';
 
 const ROOT = join(process.cwd(), 'sample');
 const CKPT_DIR = join(ROOT, 'bert');

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
+import { COMMANDS } from './commands/index.js';
+import type { Command, CommandIO } from './commands/io.js';
 /**
  * The command-line entry: picks the subcommand, runs it, prints errors as `error[CODE]: message`.
  * The only module that touches process.exit and the console.
  */
 import { isTf2TorchError } from './errors.js';
 import { removePendingTemporaries } from './io/atomic.js';
-import type { Command, CommandIO } from './commands/io.js';
-import { COMMANDS } from './commands/index.js';
 import { VERSION } from './version.js';
 
 const io: CommandIO = {

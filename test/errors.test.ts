@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCode, Tf2TorchError, isTf2TorchError } from '../src/errors.js';
+import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../src/errors.js';
 
 test('Tf2TorchError carries a stable code and its context', () => {
   const e = new Tf2TorchError(ErrorCode.TRUNCATED, 'x.index: too short', { file: 'x.index', offset: 12 });

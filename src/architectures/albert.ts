@@ -7,11 +7,11 @@
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
   configSource,
-  TRANSFORMERS_VERSION,
   countIndexed,
+  type Disagreement,
   intField,
   refuseDisagreements,
-  type Disagreement,
+  TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */
@@ -151,20 +151,20 @@ function rules(config: ModelConfig): readonly Rule[] {
 }
 
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config['vocab_size'] as number;
-  const e = config['embedding_size'] as number;
-  const h = config['hidden_size'] as number;
-  const i = config['intermediate_size'] as number;
+  const v = config.vocab_size as number;
+  const e = config.embedding_size as number;
+  const h = config.hidden_size as number;
+  const i = config.intermediate_size as number;
   const keys: ExpectedKey[] = [
     { key: 'albert.embeddings.word_embeddings.weight', shape: [v, e], fromConfig: '[vocab_size, embedding_size]' },
     {
       key: 'albert.embeddings.position_embeddings.weight',
-      shape: [config['max_position_embeddings'] as number, e],
+      shape: [config.max_position_embeddings as number, e],
       fromConfig: '[max_position_embeddings, embedding_size]',
     },
     {
       key: 'albert.embeddings.token_type_embeddings.weight',
-      shape: [config['type_vocab_size'] as number, e],
+      shape: [config.type_vocab_size as number, e],
       fromConfig: '[type_vocab_size, embedding_size]',
     },
     { key: 'albert.embeddings.LayerNorm.weight', shape: [e] },
@@ -176,8 +176,8 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     },
     { key: 'albert.encoder.embedding_hidden_mapping_in.bias', shape: [h] },
   ];
-  for (let g = 0; g < (config['num_hidden_groups'] as number); g++) {
-    for (let k = 0; k < (config['inner_group_num'] as number); k++) {
+  for (let g = 0; g < (config.num_hidden_groups as number); g++) {
+    for (let k = 0; k < (config.inner_group_num as number); k++) {
       const p = `albert.encoder.albert_layer_groups.${g}.albert_layers.${k}`;
       keys.push(
         { key: `${p}.full_layer_layer_norm.weight`, shape: [h] },

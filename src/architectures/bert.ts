@@ -60,10 +60,10 @@ function buildConfig(input: ConfigInput): ModelConfig {
       { file: where },
     );
   }
-  if ((config['hidden_size'] as number) % (config['num_attention_heads'] as number) !== 0) {
+  if ((config.hidden_size as number) % (config.num_attention_heads as number) !== 0) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `${where}: hidden_size ${String(config['hidden_size'])} is not a multiple of num_attention_heads ${String(config['num_attention_heads'])}`,
+      `${where}: hidden_size ${String(config.hidden_size)} is not a multiple of num_attention_heads ${String(config.num_attention_heads)}`,
       { file: where },
     );
   }

@@ -8,7 +8,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
-import { configSource, refuseDisagreements, resolveAliases, type Disagreement } from './checkpoint-facts.js';
+import { configSource, type Disagreement, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
 
 /** OpenAIGPTConfig() defaults (transformers configuration_openai.py); extra keys of the user's file are kept. */
 const GPT_DEFAULTS: ModelConfig = {
@@ -138,7 +138,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
     architectures: ['OpenAIGPTModel'],
     model_type: 'openai-gpt',
   };
-  const nHead = config['n_head'];
+  const nHead = config.n_head;
   if (typeof nHead !== 'number' || !Number.isInteger(nHead) || nHead < 1 || derived.n_embd % nHead !== 0) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
@@ -161,7 +161,7 @@ function rules(config: ModelConfig): readonly Rule[] {
     },
     { from: 'params/1', to: 'tokens_embed.weight', transforms: SQUEEZE, note: 'second array: tokens' },
   ];
-  for (let n = 0; n < (config['n_layer'] as number); n++) {
+  for (let n = 0; n < (config.n_layer as number); n++) {
     BLOCK.forEach(([path, key], k) => {
       out.push({
         from: `params/${EMBEDDING_ARRAYS + n * BLOCK.length + k}`,
@@ -175,7 +175,7 @@ function rules(config: ModelConfig): readonly Rule[] {
 }
 
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const e = config['n_embd'] as number;
+  const e = config.n_embd as number;
   const shapes: Readonly<Record<string, readonly number[]>> = {
     'attn.c_attn.weight': [e, 3 * e],
     'attn.c_attn.bias': [3 * e],
@@ -191,10 +191,10 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     'ln_2.bias': [e],
   };
   const keys: ExpectedKey[] = [
-    { key: 'tokens_embed.weight', shape: [config['vocab_size'] as number, e], fromConfig: '[vocab_size, n_embd]' },
-    { key: 'positions_embed.weight', shape: [config['n_positions'] as number, e], fromConfig: '[n_positions, n_embd]' },
+    { key: 'tokens_embed.weight', shape: [config.vocab_size as number, e], fromConfig: '[vocab_size, n_embd]' },
+    { key: 'positions_embed.weight', shape: [config.n_positions as number, e], fromConfig: '[n_positions, n_embd]' },
   ];
-  for (let n = 0; n < (config['n_layer'] as number); n++) {
+  for (let n = 0; n < (config.n_layer as number); n++) {
     for (const [, key] of BLOCK)
       keys.push({ key: `h.${n}.${key}`, shape: shapes[key] as readonly number[], fromConfig: 'n_embd' });
   }

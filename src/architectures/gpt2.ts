@@ -8,14 +8,14 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
   configSource,
-  TRANSFORMERS_VERSION,
   countIndexed,
+  type Disagreement,
   intField,
   parseJsonSidecar,
   refuseDisagreements,
   resolveAliases,
   shapeOf,
-  type Disagreement,
+  TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
 
 /** GPT2Config() defaults (transformers configuration_gpt2.py). */
@@ -97,10 +97,10 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const derived: ModelConfig = {};
   if (input.user === undefined && hparamsText === undefined) {
     // Neither --config nor hparams.json: read the sizes off the tensors.
-    if (wte) derived['vocab_size'] = wte[0];
-    if (wte) derived['n_embd'] = wte[1];
-    if (wpe) derived['n_positions'] = wpe[0];
-    if (layers > 0) derived['n_layer'] = layers;
+    if (wte) derived.vocab_size = wte[0];
+    if (wte) derived.n_embd = wte[1];
+    if (wpe) derived.n_positions = wpe[0];
+    if (layers > 0) derived.n_layer = layers;
     const heads = wte?.[1] === undefined ? undefined : RELEASED_HEADS[wte[1]];
     if (wte && heads === undefined) {
       throw new Tf2TorchError(
@@ -108,7 +108,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
         `n_embd ${wte[1]} is not a released GPT-2 size, so the head count is unknown: pass --config (or put hparams.json beside the checkpoint)`,
       );
     }
-    if (heads !== undefined) derived['n_head'] = heads;
+    if (heads !== undefined) derived.n_head = heads;
   }
   const config: ModelConfig = {
     ...GPT2_DEFAULTS,
@@ -158,7 +158,7 @@ function checkAgainstCheckpoint(
   if (seen.layers > 0 && seen.layers !== nLayer)
     out.push({ field: 'n_layer', config: nLayer, checkpoint: seen.layers, evidence: 'model/h{n}/ blocks' });
   const inner = shapeOf(input.listing, 'model/h0/mlp/c_fc/w');
-  const nInner = config['n_inner'];
+  const nInner = config.n_inner;
   if (inner && typeof nInner === 'number' && inner[2] !== nInner)
     out.push({
       field: 'n_inner',
@@ -188,10 +188,10 @@ function rules(config: ModelConfig): readonly Rule[] {
 }
 
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config['vocab_size'] as number;
-  const e = config['n_embd'] as number;
-  const p = config['n_positions'] as number;
-  const inner = typeof config['n_inner'] === 'number' ? config['n_inner'] : 4 * e;
+  const v = config.vocab_size as number;
+  const e = config.n_embd as number;
+  const p = config.n_positions as number;
+  const inner = typeof config.n_inner === 'number' ? config.n_inner : 4 * e;
   const shapes: Readonly<Record<string, readonly number[]>> = {
     'ln_1.weight': [e],
     'ln_1.bias': [e],
@@ -210,7 +210,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     { key: 'wte.weight', shape: [v, e], fromConfig: '[vocab_size, n_embd]' },
     { key: 'wpe.weight', shape: [p, e], fromConfig: '[n_positions, n_embd]' },
   ];
-  for (let n = 0; n < (config['n_layer'] as number); n++) {
+  for (let n = 0; n < (config.n_layer as number); n++) {
     for (const [, hf] of BLOCK_PARAMS) keys.push({ key: `h.${n}.${hf}`, shape: shapes[hf] as readonly number[] });
   }
   keys.push({ key: 'ln_f.weight', shape: [e] }, { key: 'ln_f.bias', shape: [e] });

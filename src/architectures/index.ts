@@ -6,12 +6,12 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
+import { gpt } from './gpt.js';
 import { gpt2 } from './gpt2.js';
 import { t5 } from './t5.js';
-import { xlnet } from './xlnet.js';
-import { gpt } from './gpt.js';
 import { transfoXl } from './transfo-xl.js';
 import { xlm } from './xlm.js';
+import { xlnet } from './xlnet.js';
 
 export const ARCHITECTURES: readonly Architecture[] = [bert, albert, gpt2, t5, xlnet, gpt, transfoXl, xlm];
 

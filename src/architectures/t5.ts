@@ -4,18 +4,19 @@
  * as `save_pretrained` does (config.json, generation_config.json, weights; float32 by default, as the
  * transformers converter casts every array). Every kernel but the embedding is transposed.
  */
+
+import { parseGin, t5ConfigFromGin } from '../config/gin.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
   configSource,
-  TRANSFORMERS_VERSION,
   countIndexed,
+  type Disagreement,
   refuseDisagreements,
   resolveAliases,
   shapeOf,
-  type Disagreement,
+  TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
-import { parseGin, t5ConfigFromGin } from '../config/gin.js';
 
 /** T5Config() defaults (transformers configuration_t5.py). */
 const T5_DEFAULTS: ModelConfig = {
@@ -90,16 +91,16 @@ function readShapes(input: ConfigInput): Shapes {
  */
 function derive(s: Shapes, input: ConfigInput): ModelConfig {
   const out: ModelConfig = { decoder_start_token_id: 0, tie_word_embeddings: !s.hasLogits };
-  if (s.vocab !== undefined) out['vocab_size'] = s.vocab;
-  if (s.dModel !== undefined) out['d_model'] = s.dModel;
-  if (s.heads !== undefined) out['num_heads'] = s.heads;
-  if (s.buckets !== undefined) out['relative_attention_num_buckets'] = s.buckets;
-  if (s.inner !== undefined && s.heads) out['d_kv'] = s.inner / s.heads;
-  if (s.dFF !== undefined) out['d_ff'] = s.dFF;
-  if (s.encLayers > 0) out['num_layers'] = s.encLayers;
-  if (s.decLayers > 0) out['num_decoder_layers'] = s.decLayers;
+  if (s.vocab !== undefined) out.vocab_size = s.vocab;
+  if (s.dModel !== undefined) out.d_model = s.dModel;
+  if (s.heads !== undefined) out.num_heads = s.heads;
+  if (s.buckets !== undefined) out.relative_attention_num_buckets = s.buckets;
+  if (s.inner !== undefined && s.heads) out.d_kv = s.inner / s.heads;
+  if (s.dFF !== undefined) out.d_ff = s.dFF;
+  if (s.encLayers > 0) out.num_layers = s.encLayers;
+  if (s.decLayers > 0) out.num_decoder_layers = s.decLayers;
   // Without gin, a gated checkpoint is taken as v1.1/mT5 (gated-gelu), an ungated one as v1.0 (relu).
-  out['feed_forward_proj'] = s.gated ? 'gated-gelu' : 'relu';
+  out.feed_forward_proj = s.gated ? 'gated-gelu' : 'relu';
   const text = input.sidecar('operative_config.gin');
   if (text !== undefined) {
     const gin = t5ConfigFromGin(parseGin(text, 'operative_config.gin'), input.listing);
@@ -111,7 +112,7 @@ function derive(s: Shapes, input: ConfigInput): ModelConfig {
 
 /** T5Config.__init__'s derived fields: the activation and whether the FF layer is gated. */
 function withActivation(config: ModelConfig, source: string): ModelConfig {
-  const proj = String(config['feed_forward_proj']);
+  const proj = String(config.feed_forward_proj);
   const parts = proj.split('-');
   const gated = parts[0] === 'gated';
   if ((gated && parts.length !== 2) || (!gated && parts.length !== 1)) {
@@ -135,10 +136,10 @@ function buildConfig(input: ConfigInput): ModelConfig {
     architectures: ['T5ForConditionalGeneration'],
     transformers_version: TRANSFORMERS_VERSION,
   };
-  if (config['num_decoder_layers'] === null || config['num_decoder_layers'] === undefined)
-    config['num_decoder_layers'] = config['num_layers'];
+  if (config.num_decoder_layers === null || config.num_decoder_layers === undefined)
+    config.num_decoder_layers = config.num_layers;
   config = withActivation(config, source);
-  const tied = config['tie_word_embeddings'] !== false;
+  const tied = config.tie_word_embeddings !== false;
   if (tied && s.hasLogits) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
@@ -168,15 +169,15 @@ function buildConfig(input: ConfigInput): ModelConfig {
     s.buckets,
     'encoder/block_000/layer_000/SelfAttention/relative_attention_bias',
   );
-  if (s.inner !== undefined && typeof config['num_heads'] === 'number')
-    check('d_kv', s.inner / config['num_heads'], 'encoder/block_000/layer_000/SelfAttention/q');
+  if (s.inner !== undefined && typeof config.num_heads === 'number')
+    check('d_kv', s.inner / config.num_heads, 'encoder/block_000/layer_000/SelfAttention/q');
   check('d_ff', s.dFF, 'encoder/block_000/layer_001/DenseReluDense');
   if (s.encLayers > 0) check('num_layers', s.encLayers, 'encoder/block_{b}/');
   if (s.decLayers > 0) check('num_decoder_layers', s.decLayers, 'decoder/block_{b}/');
-  if (s.dFF !== undefined && s.gated !== config['is_gated_act']) {
+  if (s.dFF !== undefined && s.gated !== config.is_gated_act) {
     out.push({
       field: 'feed_forward_proj',
-      config: config['feed_forward_proj'],
+      config: config.feed_forward_proj,
       checkpoint: s.gated ? 'gated (wi_0, wi_1)' : 'not gated (wi)',
       evidence: 'encoder/block_000/layer_001/DenseReluDense',
     });
@@ -216,11 +217,11 @@ function rules(config: ModelConfig): readonly Rule[] {
 }
 
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config['vocab_size'] as number;
-  const d = config['d_model'] as number;
-  const inner = (config['num_heads'] as number) * (config['d_kv'] as number);
-  const ff = config['d_ff'] as number;
-  const wis = config['is_gated_act'] ? ['wi_0', 'wi_1'] : ['wi'];
+  const v = config.vocab_size as number;
+  const d = config.d_model as number;
+  const inner = (config.num_heads as number) * (config.d_kv as number);
+  const ff = config.d_ff as number;
+  const wis = config.is_gated_act ? ['wi_0', 'wi_1'] : ['wi'];
   const keys: ExpectedKey[] = [{ key: 'shared.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' }];
   const attention = (p: string, withBias: boolean): ExpectedKey[] => [
     { key: `${p}.q.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
@@ -231,7 +232,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       ? [
           {
             key: `${p}.relative_attention_bias.weight`,
-            shape: [config['relative_attention_num_buckets'] as number, config['num_heads'] as number],
+            shape: [config.relative_attention_num_buckets as number, config.num_heads as number],
             fromConfig: '[relative_attention_num_buckets, num_heads]',
           },
         ]
@@ -253,7 +254,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     }
     keys.push({ key: `${s}.final_layer_norm.weight`, shape: [d] });
   }
-  const tied = config['tie_word_embeddings'] !== false;
+  const tied = config.tie_word_embeddings !== false;
   keys.push(
     tied
       ? { key: 'lm_head.weight', shape: [v, d], aliasOf: 'shared.weight' }

@@ -85,7 +85,10 @@ function indices(byName: ReadonlyMap<string, TensorInfo>, prefix: string, suffix
 function cumulative(sizes: readonly number[]): number[] {
   const out: number[] = [];
   let sum = 0;
-  for (const s of sizes) out.push((sum += s));
+  for (const s of sizes) {
+    sum += s;
+    out.push(sum);
+  }
   return out;
 }
 

@@ -9,14 +9,14 @@
  * Kernels and projections are stored [in, out] by TF and transposed; per-layer biases are split.
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import { configSource, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
 import {
   deriveTransfoXlFields,
   ORIGINAL_LAYER_NORM_EPSILON,
   TRANSFO_XL_DEFAULTS,
-  transfoXlProjections,
   type TransfoXlShapeFields,
+  transfoXlProjections,
 } from './transfo-xl-config.js';
-import { configSource, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
 
 const T = 'transformer/';
 const TRANSPOSE = [{ op: 'transpose' }] as const;
@@ -45,9 +45,9 @@ const SHAPE_FIELDS = [
 
 function buildConfig(input: ConfigInput): ModelConfig {
   let user = resolveAliases(input.user ?? {}, ALIASES);
-  const userDivVal = typeof user['div_val'] === 'number' ? user['div_val'] : undefined;
+  const userDivVal = typeof user.div_val === 'number' ? user.div_val : undefined;
   const derived = deriveTransfoXlFields(input.listing, userDivVal);
-  const cutoffs = user['cutoffs'];
+  const cutoffs = user.cutoffs;
   if (Array.isArray(cutoffs) && cutoffs.length >= 2 && cutoffs[0] === 0 && cutoffs.at(-1) === derived.vocab_size) {
     // Some ports list the cluster ends with 0 and the vocabulary size; transformers lists the inner ones.
     user = { ...user, cutoffs: cutoffs.slice(1, -1) };

@@ -9,8 +9,8 @@
  * The pickle is read as data by the safe unpickler: its custom classes are never instantiated.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
 import { NotJsonError, pythonJsonDumps } from '../formats/python-json.js';
+import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
 
 /** The first ids of an XLM dictionary are special symbols (<s>, </s>, <pad>, <unk>, <special0..9>). */
 const LAST_SPECIAL_ID = 13;

@@ -9,13 +9,13 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
   configSource,
-  TRANSFORMERS_VERSION,
   countIndexed,
+  type Disagreement,
   intField,
   refuseDisagreements,
   resolveAliases,
   shapeOf,
-  type Disagreement,
+  TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
 
 /** XLNetConfig() defaults (transformers configuration_xlnet.py). */
@@ -74,7 +74,7 @@ const BIASES = ['r_r_bias', 'r_s_bias', 'r_w_bias'];
 type HeadClass = 'XLNetLMHeadModel' | 'XLNetForSequenceClassification' | 'XLNetForQuestionAnswering';
 
 function headClass(config: ModelConfig): HeadClass {
-  const a = (config['architectures'] as string[] | undefined)?.[0];
+  const a = (config.architectures as string[] | undefined)?.[0];
   return a === 'XLNetForSequenceClassification' || a === 'XLNetForQuestionAnswering' ? a : 'XLNetLMHeadModel';
 }
 
@@ -111,14 +111,14 @@ function buildConfig(input: ConfigInput): ModelConfig {
     throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: d_model ${dModel} is not divisible by n_head ${nHead}`, {
       file: source,
     });
-  if ('d_head' in given && given['d_head'] !== dModel / nHead) {
+  if ('d_head' in given && given.d_head !== dModel / nHead) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `${source}: d_head ${JSON.stringify(given['d_head'])} must equal d_model / n_head = ${dModel / nHead}`,
+      `${source}: d_head ${JSON.stringify(given.d_head)} must equal d_model / n_head = ${dModel / nHead}`,
       { file: source },
     );
   }
-  config['d_head'] = dModel / nHead;
+  config.d_head = dModel / nHead;
   const task = (input.finetuningTask ?? '').toLowerCase();
   const glue = GLUE_TASKS_NUM_LABELS[task];
   if (glue !== undefined) {
@@ -157,10 +157,10 @@ function checkAgainstCheckpoint(config: ModelConfig, input: ConfigInput, source:
   const rw = shapeOf(input.listing, 'model/transformer/r_w_bias');
   if (rw) {
     const untied = rw.length === 3;
-    if (untied !== (config['untie_r'] !== false))
+    if (untied !== (config.untie_r !== false))
       out.push({
         field: 'untie_r',
-        config: config['untie_r'],
+        config: config.untie_r,
         checkpoint: untied,
         evidence: `model/transformer/r_w_bias [${rw.join(', ')}]`,
       });
@@ -196,7 +196,7 @@ function rules(config: ModelConfig): readonly Rule[] {
       { from: `${layer}/ff/${ff}/bias`, to: `${key}.ff.${ff}.bias` },
     );
   }
-  if (config['untie_r'] !== false) {
+  if (config.untie_r !== false) {
     for (const b of BIASES)
       out.push({
         from: `model/transformer/${b}`,
@@ -205,7 +205,7 @@ function rules(config: ModelConfig): readonly Rule[] {
       });
   } else {
     // Tied biases ([n_head, d_head], one for all layers): every layer of the PyTorch model gets the same values.
-    const repeat = { count: config['n_layer'] as number, as: 'layer' };
+    const repeat = { count: config.n_layer as number, as: 'layer' };
     for (const b of BIASES)
       out.push({
         from: `model/transformer/${b}`,
@@ -225,7 +225,7 @@ function rules(config: ModelConfig): readonly Rule[] {
     // The original code's scope is spelled 'sequnece_summary'.
     out.push({ from: 'model/sequnece_summary/summary/kernel', to: 'sequence_summary.summary.weight', transforms: T });
     out.push({ from: 'model/sequnece_summary/summary/bias', to: 'sequence_summary.summary.bias' });
-    const task = String(config['finetuning_task']);
+    const task = String(config.finetuning_task);
     out.push({ from: `model/regression_${task}/logit/kernel`, to: 'logits_proj.weight', transforms: T });
     out.push({ from: `model/regression_${task}/logit/bias`, to: 'logits_proj.bias' });
   }
@@ -243,24 +243,24 @@ function configSkip(config: ModelConfig): readonly SkipRule[] {
       reason: `classification head: ${head} has none (use --finetuning_task_name)`,
     });
   } else {
-    const task = String(config['finetuning_task']).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const task = String(config.finetuning_task).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     out.push({ pattern: `^model/regression_(?!${task}/)[^/]+/`, reason: 'head of another task' });
   }
   return out;
 }
 
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config['vocab_size'] as number;
-  const d = config['d_model'] as number;
-  const n = config['n_head'] as number;
-  const dh = config['d_head'] as number;
-  const inner = config['d_inner'] as number;
+  const v = config.vocab_size as number;
+  const d = config.d_model as number;
+  const n = config.n_head as number;
+  const dh = config.d_head as number;
+  const inner = config.d_inner as number;
   const head = headClass(config);
   const keys: ExpectedKey[] = [
     { key: 'transformer.mask_emb', shape: [1, 1, d] },
     { key: 'transformer.word_embedding.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' },
   ];
-  for (let l = 0; l < (config['n_layer'] as number); l++) {
+  for (let l = 0; l < (config.n_layer as number); l++) {
     const p = `transformer.layer.${l}`;
     for (const m of ['q', 'k', 'v', 'o', 'r'])
       keys.push({ key: `${p}.rel_attn.${m}`, shape: [d, n, dh], fromConfig: '[d_model, n_head, d_head]' });
@@ -283,7 +283,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       { key: 'lm_loss.bias', shape: [v] },
     );
   } else if (head === 'XLNetForSequenceClassification') {
-    const labelCount = Object.keys((config['id2label'] as object | undefined) ?? { 0: 0, 1: 1 }).length;
+    const labelCount = Object.keys((config.id2label as object | undefined) ?? { 0: 0, 1: 1 }).length;
     keys.push(
       { key: 'sequence_summary.summary.weight', shape: [d, d], optional: true },
       { key: 'sequence_summary.summary.bias', shape: [d], optional: true },

@@ -6,13 +6,13 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHITECTURES } from '../architectures/index.js';
-import { checkOutput, convert, planConversion, type ConvertOptions } from '../convert/index.js';
-import { progressBar, type ProgressBar } from '../convert/progress.js';
+import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output.js';
+import { type ProgressBar, progressBar } from '../convert/progress.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
-import { formatBytes } from '../units.js';
 import type { DType } from '../tensor.js';
+import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
@@ -135,12 +135,12 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
   return {
     modelType,
     checkpoint,
-    ...(config === undefined ? {} : { config }),
-    ...(output === undefined ? {} : { output }),
-    ...(finetuningTask === undefined ? {} : { finetuningTask }),
-    ...(format === undefined ? {} : { format: format as WeightFormat }),
-    ...(dtype === undefined ? {} : { dtype: dtype as 'keep' | DType }),
-    ...(maxShardSize === undefined ? {} : { maxShardSize }),
+    config,
+    output,
+    finetuningTask,
+    format: format as WeightFormat,
+    dtype: dtype as 'keep' | DType,
+    maxShardSize,
     force: v.force === true,
     verify: v['no-verify'] !== true,
     skipUnknown: v['skip-unknown'] === true,
@@ -176,7 +176,12 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const result = await convert({
     ...options,
     ...(showBar
-      ? { onProgress: (done: number, total: number) => (bar ??= progressBar(total, (t) => io.err(t))).update(done) }
+      ? {
+          onProgress: (done: number, total: number) => {
+            bar ??= progressBar(total, (t) => io.err(t));
+            bar.update(done);
+          },
+        }
       : {}),
   });
   bar?.finish();

@@ -5,9 +5,9 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { openTensorSource, type TensorRole, type TensorSource } from '../formats/open.js';
+import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
 import { summarizeValues } from './tensor-values.js';
-import { formatBytes } from '../units.js';
 
 const HELP = `Usage: tf2torch inspect CHECKPOINT [--json] [--tensor NAME] [--no-verify]
 

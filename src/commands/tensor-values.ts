@@ -3,7 +3,7 @@
  * min/max/mean, like TensorFlow's inspect_checkpoint. Display only: nothing here feeds a conversion.
  */
 import { halfToFloatBits } from '../mapping/cast.js';
-import { numElements, type DType } from '../tensor.js';
+import { type DType, numElements } from '../tensor.js';
 
 const scratch = new DataView(new ArrayBuffer(4));
 

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { RandomAccessFile } from '../io/file.js';
-import { MAX_GIN_BYTES, parseGin, type GinBinding, type GinConfig, type GinValue } from './gin-parser.js';
+import { type GinBinding, type GinConfig, type GinValue, MAX_GIN_BYTES, parseGin } from './gin-parser.js';
 
 /** Macro chains longer than this are a cycle (`a = %b`, `b = %a`). */
 export const MAX_MACRO_DEPTH = 32;

@@ -2,10 +2,9 @@
  * Gin configs (Mesh TensorFlow / T5 `operative_config.gin`): parsing into plain data, lookups with
  * gin's scoping rules, and the T5Config fields they determine.
  */
+
+export { ginBinding, ginParam, readGinFile, resolveGinValue } from './gin-lookup.js';
 export {
-  MAX_GIN_BYTES,
-  MAX_GIN_DEPTH,
-  parseGin,
   type GinBinding,
   type GinConfig,
   type GinDict,
@@ -13,7 +12,9 @@ export {
   type GinReference,
   type GinTuple,
   type GinValue,
+  MAX_GIN_BYTES,
+  MAX_GIN_DEPTH,
+  parseGin,
 } from './gin-parser.js';
-export { ginBinding, ginParam, readGinFile, resolveGinValue } from './gin-lookup.js';
-export { t5ConfigFromGin, type ListedVariable, type T5ConfigFields, type T5Field, type T5GinResult } from './t5-gin.js';
-export { parseMeshModelInfo, type MeshVariable } from './mesh-model-info.js';
+export { type MeshVariable, parseMeshModelInfo } from './mesh-model-info.js';
+export { type ListedVariable, type T5ConfigFields, type T5Field, type T5GinResult, t5ConfigFromGin } from './t5-gin.js';

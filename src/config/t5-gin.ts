@@ -216,7 +216,7 @@ export function t5ConfigFromGin(gin: GinConfig, listing?: readonly ListedVariabl
   }
   // a gated feed-forward (wi_0 / wi_1) needs a 'gated-' activation, and the other way round
   const gatedInListing = listing?.some((v) => v.name.endsWith('/DenseReluDense/wi_0/kernel'));
-  const proj = config['feed_forward_proj'];
+  const proj = config.feed_forward_proj;
   if (
     gatedInListing !== undefined &&
     listing!.some((v) => /\/DenseReluDense\/wi(_0)?\/kernel$/.test(v.name)) &&

@@ -5,8 +5,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { ModelConfig } from '../mapping/types.js';
 import { pythonJsonDumps } from '../formats/python-json.js';
+import type { ModelConfig } from '../mapping/types.js';
 
 /** Config and tokenizer sidecars are small text files; anything bigger is not one. */
 export const MAX_SIDECAR_BYTES = 64 * 1024 * 1024;

@@ -8,11 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { openTensorSource, type TensorSource } from '../formats/open.js';
-import { openTorchFile } from '../formats/torch/read.js';
-import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, writeWeights } from '../formats/sharding.js';
 import { writeSafetensorsFile } from '../formats/safetensors/write.js';
-import { writeTorchFile } from '../formats/torch/write.js';
+import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, writeWeights } from '../formats/sharding.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
+import { openTorchFile } from '../formats/torch/read.js';
+import { writeTorchFile } from '../formats/torch/write.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
@@ -23,8 +23,8 @@ import {
   checkNotOverInput,
   checkOverwrite,
   displayPath,
-  outputKindOf,
   type OutputKind,
+  outputKindOf,
   type WeightFormat,
 } from './output.js';
 import { planToStateDict } from './tensors.js';
@@ -166,17 +166,17 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       ...(t.view === undefined ? {} : { view: t.view }),
     }));
     const config = architecture.buildConfig({
-      ...(user === undefined ? {} : { user }),
-      ...(userPath === undefined ? {} : { userPath }),
-      ...(options.finetuningTask === undefined ? {} : { finetuningTask: options.finetuningTask }),
+      user,
+      userPath,
+      finetuningTask: options.finetuningTask,
       sidecar: (fileName) => readSidecar(join(dir, fileName)),
       listing,
       note: (text) => configNotes.push(text),
-      ...(pickled === undefined ? {} : { embedded: pickled.root }),
+      embedded: pickled?.root,
     });
     const plan = buildPlan(listing, architecture, config, {
-      ...(options.skipUnknown === undefined ? {} : { skipUnknown: options.skipUnknown }),
-      ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
+      skipUnknown: options.skipUnknown,
+      dtype: options.dtype,
     });
     return {
       plan,
@@ -186,7 +186,7 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       checkpointDir: dir,
       notes: [...source.notes, ...configNotes],
       source,
-      ...(pickled === undefined ? {} : { embedded: pickled.root }),
+      embedded: pickled?.root,
     };
   } catch (error) {
     await source.close();

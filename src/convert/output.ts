@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { trackTemporary, untrackTemporary } from '../io/atomic.js';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { trackTemporary, untrackTemporary } from '../io/atomic.js';
 
 export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
 export type WeightFormat = 'safetensors' | 'pytorch' | 'both';

@@ -9,7 +9,7 @@ import type { StateDictEntry } from '../formats/state-dict.js';
 import { applyTransforms, freshBytes } from '../mapping/apply.js';
 import type { Plan, PlanOutput } from '../mapping/plan.js';
 import type { Generator, Transform } from '../mapping/types.js';
-import { DTYPES, numElements, type DType, type TensorRef } from '../tensor.js';
+import { DTYPES, type DType, numElements, type TensorRef } from '../tensor.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
 
 /** Transformed tensors are materialised whole; Node's Buffer limit (4 GiB on 64-bit Node 20) bounds them. */

@@ -9,7 +9,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRef } from '../tensor.js';
 import { openaiGptOpener } from './npy/openai-gpt.js';
 import { TF_CHECKPOINT_OPENER } from './tf-checkpoint/index.js';
-import { SAFETENSORS_OPENER, HF_FOLDER_OPENER, SHARDED_INDEX_OPENER, TORCH_OPENER } from './weights-openers.js';
+import { HF_FOLDER_OPENER, SAFETENSORS_OPENER, SHARDED_INDEX_OPENER, TORCH_OPENER } from './weights-openers.js';
 
 /** What a variable is for; optimizer state and bookkeeping are never converted. */
 export type TensorRole = 'weight' | 'optimizer' | 'bookkeeping' | 'metadata';

@@ -9,11 +9,11 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { ProgressCallback, StateDictEntry } from './state-dict.js';
-import { writeSafetensorsFile } from './safetensors/write.js';
-import { resolveStateDict, writeTorchFile } from './torch/write.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { pythonJsonDumps } from './python-json.js';
+import { writeSafetensorsFile } from './safetensors/write.js';
+import type { ProgressCallback, StateDictEntry } from './state-dict.js';
+import { resolveStateDict, writeTorchFile } from './torch/write.js';
 
 /** transformers >= 4.35 `max_shard_size` default, "5GB" (decimal units, as transformers counts). */
 export const DEFAULT_MAX_SHARD_SIZE = 5_000_000_000;
@@ -105,7 +105,7 @@ export async function writeWeights(
     maxShardSize,
   );
   const shardOf = new Map<number, number>();
-  shards.forEach((members, shard) => members.forEach((s) => shardOf.set(s, shard)));
+  for (const [shard, members] of shards.entries()) for (const s of members) shardOf.set(s, shard);
   const names = shards.map((_, i) => shardName(options.format, i, shards.length));
 
   const written: string[] = [];

@@ -2,7 +2,7 @@
  * Positioned reads from a file, never the whole file in memory. Every read is bounds-checked against
  * the file size, so a corrupt offset becomes a clear E_TRUNCATED naming the file, not a short buffer.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 
 export class RandomAccessFile {

@@ -2,9 +2,9 @@
  * Transforms on bytes (execution time): the byte-level twin of transformType(). Inputs and output are
  * dense little-endian row-major tensors; the result is a fresh contiguous buffer whenever data moves.
  */
-import { DTYPES, numElements, type DType } from '../tensor.js';
+import { DTYPES, type DType, numElements } from '../tensor.js';
 import { castBytes } from './cast.js';
-import { transformType, transposeAxes, resolveReshape } from './transforms.js';
+import { resolveReshape, transformType, transposeAxes } from './transforms.js';
 import type { Transform } from './types.js';
 
 export interface DenseTensor {

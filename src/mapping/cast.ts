@@ -148,8 +148,10 @@ export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array
     const out = new Uint16Array(d.length);
     for (let i = 0; i < d.length; i++) {
       const hi = w[2 * i + 1] as number;
-      const isNaN = (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || w[2 * i] !== 0);
-      out[i] = isNaN ? floatBitsToHalf(doubleToFloatBits(w[2 * i] as number, hi)) : numberToHalfBits(d[i] as number);
+      const isNotANumber = (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || w[2 * i] !== 0);
+      out[i] = isNotANumber
+        ? floatBitsToHalf(doubleToFloatBits(w[2 * i] as number, hi))
+        : numberToHalfBits(d[i] as number);
     }
     return new Uint8Array(out.buffer);
   }

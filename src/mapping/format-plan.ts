@@ -2,10 +2,11 @@
  * formatPlan(): the plan as stable, readable text — what `--dry-run` prints and what golden files hold.
  * No paths, no timings: the same checkpoint listing always gives the same text.
  */
-import { describeTransform } from './transforms.js';
-import type { Plan, PlanOutput } from './plan.js';
-import type { Generator } from './types.js';
+
 import { formatBytes } from '../units.js';
+import type { Plan, PlanOutput } from './plan.js';
+import { describeTransform } from './transforms.js';
+import type { Generator } from './types.js';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 

@@ -1,16 +1,17 @@
 /** The mapping layer's public surface: plans from listings, transforms on shapes and bytes. */
+
+export { applyTransforms, type DenseTensor } from './apply.js';
+export { castBytes } from './cast.js';
+export { formatPlan } from './format-plan.js';
+export { compilePattern, fillPattern, matchPattern } from './pattern.js';
 export {
   buildPlan,
   normalizeName,
-  skipReason,
   type Plan,
-  type PlanOutput,
   type PlanOptions,
+  type PlanOutput,
   type PlanSource,
+  skipReason,
 } from './plan.js';
-export { formatPlan } from './format-plan.js';
-export { applyTransforms, type DenseTensor } from './apply.js';
-export { castBytes } from './cast.js';
-export { transformType, describeTransform, FLOAT_DTYPES } from './transforms.js';
-export { compilePattern, matchPattern, fillPattern } from './pattern.js';
+export { describeTransform, FLOAT_DTYPES, transformType } from './transforms.js';
 export type * from './types.js';

@@ -64,7 +64,7 @@ export function matchPattern(pattern: string, name: string): Captures | undefine
  * (`block_000` → `block.0`); `as: 'name'` copies them verbatim (to find sibling checkpoint names).
  */
 export function fillPattern(pattern: string, values: Captures, as: 'key' | 'name'): string {
-  return pattern.replace(PLACEHOLDER, (whole, name: string, star: string) => {
+  return pattern.replace(PLACEHOLDER, (_whole, name: string, star: string) => {
     const v = values[name];
     if (v === undefined) {
       throw new Tf2TorchError(

@@ -4,7 +4,7 @@
  * required key the checkpoint lacks) is collected and reported in ONE error.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { DTYPES, numElements, sameStorageView, type DType, type StorageView } from '../tensor.js';
+import { DTYPES, type DType, numElements, type StorageView, sameStorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
 import { FLOAT_DTYPES, transformType } from './transforms.js';
 import type {
@@ -154,7 +154,7 @@ export function buildPlan(
           groupNames.push(sibling);
         }
       }
-      groupNames.forEach((n) => consumed.add(n));
+      for (const n of groupNames) consumed.add(n);
       if (!complete) continue;
       const sources = group.map((g) => ({ name: g.name, dtype: g.dtype, shape: [...g.shape] }));
       const count = rule.split ? (info.shape[rule.split.axis] ?? 0) : (rule.repeat?.count ?? 1);
@@ -323,7 +323,7 @@ export function buildPlan(
     (sum, o) => (o.kind === 'alias' ? sum : sum + numElements(o.shape) * DTYPES[o.dtype].itemSize),
     0,
   );
-  const classes = config['architectures'];
+  const classes = config.architectures;
   const modelClass = Array.isArray(classes) && typeof classes[0] === 'string' ? classes[0] : undefined;
   return {
     modelType: arch.modelType,

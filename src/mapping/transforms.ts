@@ -95,7 +95,7 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
         shape = resolveReshape(shape, t.shape);
         break;
       case 'concat':
-        fail('concat must be the first transform of a rule with several sources');
+        return fail('concat must be the first transform of a rule with several sources');
       case 'cast':
         if (!FLOAT_DTYPES.has(dtype) || !FLOAT_DTYPES.has(t.dtype))
           fail(`cast from ${dtype} to ${t.dtype}: only float16, bfloat16, float32 and float64 convert`);

@@ -11,7 +11,7 @@ import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
-import { readTfTensors, transpose2d, type RawTensor } from '../support/reference-transforms.js';
+import { type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
 import { loadWithTorch } from '../support/torch-load.js';
 

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import {
   closeSync,
   copyFileSync,
+  ftruncateSync,
   mkdtempSync,
   openSync,
   readFileSync,
   rmSync,
   writeFileSync,
   writeSync,
-  ftruncateSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,14 +94,7 @@ for (const variant of ['names', 'no-names'] as const) {
       assert.equal(runPython(python, CHECK_IN_TORCH, [release, join(folder, 'pytorch_model.bin')]).trim(), '26');
       const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
       assert.deepEqual(
-        [
-          config['model_type'],
-          config['n_embd'],
-          config['n_layer'],
-          config['vocab_size'],
-          config['n_positions'],
-          config['n_head'],
-        ],
+        [config.model_type, config.n_embd, config.n_layer, config.vocab_size, config.n_positions, config.n_head],
         ['openai-gpt', 24, 2, 20, 6, 12],
       );
       assert.equal(readFileSync(join(folder, 'vocab.json'), 'utf8'), '{"a</w>": 0}');
@@ -138,7 +131,7 @@ test('gpt: parameters_names.json out of the release order is refused, naming the
 /** A float32 1-D .npy (format 1.0) of `count` elements whose data is a hole: sparse, no bytes on disk. */
 function writeSparseNpy(path: string, count: number): void {
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${count},), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  header += `${' '.repeat(64 - ((10 + header.length + 1) % 64))}\n`;
   const fd = openSync(path, 'w');
   try {
     const pre = Buffer.alloc(10);

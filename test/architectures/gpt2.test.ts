@@ -41,8 +41,8 @@ test('gpt2 117M: golden plan from the real index (config from hparams.json)', as
   const dir = realFixture(t, 'gpt2-117M-indexonly');
   if (!dir) return;
   const { plan, config } = await planConversion({ modelType: 'gpt2', checkpoint: join(dir, 'model.ckpt') });
-  assert.equal(config['n_embd'], 768);
-  assert.equal(config['vocab_size'], 50257);
+  assert.equal(config.n_embd, 768);
+  assert.equal(config.vocab_size, 50257);
   assert.equal(plan.outputs.length, 2 + 12 * BLOCK.length + 2);
   checkGolden('gpt2-117M-indexonly.plan.txt', formatPlan(plan));
 });
@@ -138,7 +138,7 @@ test('gpt2 toy: without hparams.json the sizes come from the shapes; an unreleas
       checkpoint: join(tmp, 'model.ckpt'),
       config: join(dir, 'hparams.json'),
     });
-    assert.equal(config['n_head'], 5);
+    assert.equal(config.n_head, 5);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { numpyPython } from '../support/python.js';
-import { bf16ToF32, readTfTensors, transpose2d, type RawTensor } from '../support/reference-transforms.js';
+import { bf16ToF32, type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
 import { loadSafetensorsInPython } from '../support/torch-load.js';
 
@@ -39,18 +39,11 @@ test('t5 mtf tiny: golden plan from the real index, config derived from the shap
   const dir = realFixture(t, 't5-mtf-tiny-indexonly');
   if (!dir) return;
   const { plan, config } = await planConversion({ modelType: 't5', checkpoint: join(dir, 'model.ckpt-0') });
-  assert.equal(config['feed_forward_proj'], 'gated-gelu');
-  assert.equal(config['dense_act_fn'], 'gelu_new');
-  assert.equal(config['tie_word_embeddings'], false);
+  assert.equal(config.feed_forward_proj, 'gated-gelu');
+  assert.equal(config.dense_act_fn, 'gelu_new');
+  assert.equal(config.tie_word_embeddings, false);
   assert.deepEqual(
-    [
-      config['vocab_size'],
-      config['d_model'],
-      config['d_kv'],
-      config['num_heads'],
-      config['d_ff'],
-      config['num_layers'],
-    ],
+    [config.vocab_size, config.d_model, config.d_kv, config.num_heads, config.d_ff, config.num_layers],
     [32128, 32, 64, 2, 64, 2],
   );
   assert.equal(plan.skipped.filter((s) => s.name.includes('_slot_')).length, 52);

@@ -13,7 +13,7 @@ import { openTensorSource } from '../../src/formats/open.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { runPython, torchPython } from '../support/python.js';
-import { loadWithTorch, type LoadedTensor } from '../support/torch-load.js';
+import { type LoadedTensor, loadWithTorch } from '../support/torch-load.js';
 
 type Tf = Map<string, { shape: readonly number[]; values: Float32Array }>;
 
@@ -115,7 +115,7 @@ test('transfo_xl real checkpoint, div_val 1, no clusters, untied biases: CLI →
     assert.match(stderr, /derived from the tensor shapes: vocab_size=30, cutoffs=\[\]/);
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(
-      [config['model_type'], config['cutoffs'], config['div_val'], config['untie_r'], config['n_layer']],
+      [config.model_type, config.cutoffs, config.div_val, config.untie_r, config.n_layer],
       ['transfo-xl', [], 1, true, 2],
     );
     const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
@@ -154,7 +154,7 @@ test('transfo_xl real checkpoint, div_val 2, two clusters, tied biases: CLI → 
   try {
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(
-      [config['cutoffs'], config['div_val'], config['untie_r'], config['tie_projs'], config['d_embed']],
+      [config.cutoffs, config.div_val, config.untie_r, config.tie_projs, config.d_embed],
       [[10], 2, false, [false, true], 32],
     );
     const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));

@@ -90,7 +90,7 @@ test('div_val 1 with clusters: one embedding table, the softmax bias concatenate
     f32('r_r_bias', 2, 2, 4),
   ]);
   const { config } = configOf(listing);
-  assert.deepEqual([config['cutoffs'], config['div_val'], config['vocab_size'], config['untie_r']], [[5], 1, 12, true]);
+  assert.deepEqual([config.cutoffs, config.div_val, config.vocab_size, config.untie_r], [[5], 1, 12, true]);
   const out = keysOf(buildPlan(listing, transfoXl, config));
   const bias = out.get('crit.out_layers.0.bias');
   assert.ok(bias?.kind === 'tensor');
@@ -112,7 +112,7 @@ test('div_val 1 without clusters and d_embed != d_model: the softmax reuses the 
     f32('r_r_bias', 2, 4),
   ]);
   const { config } = configOf(listing);
-  assert.deepEqual(config['tie_projs'], [true]);
+  assert.deepEqual(config.tie_projs, [true]);
   const out = keysOf(buildPlan(listing, transfoXl, config));
   const proj = out.get('transformer.word_emb.emb_projs.0');
   assert.ok(proj?.kind === 'tensor');
@@ -141,7 +141,7 @@ test('div_val 4, two clusters, untied softmax projections: every projection from
   ]);
   const { config } = configOf(listing);
   assert.deepEqual(
-    [config['div_val'], config['d_embed'], config['tie_projs'], config['proj_same_dim']],
+    [config.div_val, config.d_embed, config.tie_projs, config.proj_same_dim],
     [4, 8, [false, false], true],
   );
   const plan = buildPlan(listing, transfoXl, config);
@@ -178,7 +178,7 @@ test('a config that disagrees with the shapes is refused, naming the field; clus
     mem_len: 10,
     layer_norm_epsilon: 1e-5,
   });
-  assert.deepEqual([config['cutoffs'], config['mem_len'], config['layer_norm_epsilon']], [[10], 10, 1e-5]);
+  assert.deepEqual([config.cutoffs, config.mem_len, config.layer_norm_epsilon], [[10], 10, 1e-5]);
   assert.ok(
     notes.some((n) => n.includes('n_layer=2')),
     notes.join('\n'),

@@ -9,10 +9,10 @@ import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
-import { readTfTensors, selectFirstAxis, transpose2d, type RawTensor } from '../support/reference-transforms.js';
-import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
 import { seededRandom } from '../support/random.js';
-import { loadWithTorch, type LoadedTensor } from '../support/torch-load.js';
+import { type RawTensor, readTfTensors, selectFirstAxis, transpose2d } from '../support/reference-transforms.js';
+import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
+import { type LoadedTensor, loadWithTorch } from '../support/torch-load.js';
 
 /** The state dict transformers' table-driven loader produces, computed here from the TF tensors. */
 function expectedXlnet(tf: Map<string, RawTensor>, layers: number, untied: boolean): Map<string, RawTensor> {
@@ -156,9 +156,9 @@ test('xlnet tiny --finetuning_task_name squad: question answering, the 11 QA hea
     config: join(dir, 'xlnet_config.json'),
     finetuningTask: 'squad',
   });
-  assert.deepEqual(config['architectures'], ['XLNetForQuestionAnswering']);
-  assert.equal(config['finetuning_task'], 'squad');
-  assert.equal(config['id2label'], undefined);
+  assert.deepEqual(config.architectures, ['XLNetForQuestionAnswering']);
+  assert.equal(config.finetuning_task, 'squad');
+  assert.equal(config.id2label, undefined);
   assert.deepEqual(plan.missing.map((m) => m.key).sort(), [
     'answer_class.dense_0.bias',
     'answer_class.dense_0.weight',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { ARCHITECTURES } from '../../src/architectures/index.js';
 import { planConversion } from '../../src/convert/index.js';
 import { displayPath } from '../../src/convert/output.js';

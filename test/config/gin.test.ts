@@ -94,7 +94,7 @@ test('malformed gin → E_MALFORMED with file:line; unknown macros → E_CONFIG'
     ['run.x = 12abc', /malformed number/],
     ['run.x = __import__("os")', /expected a value/],
     ['= 3', /expected a binding/],
-    ['run.x = ' + '['.repeat(100) + ']'.repeat(100), /nested deeper than 64/],
+    [`run.x = ${'['.repeat(100)}${']'.repeat(100)}`, /nested deeper than 64/],
   ];
   for (const [text, message] of cases)
     assert.throws(() => parseGin(text, 'x.gin'), { code: 'E_MALFORMED', message }, text);

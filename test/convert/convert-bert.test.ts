@@ -4,7 +4,7 @@
  * reader (kernels transposed by a plain loop here), tied aliases share storage in the .bin.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { torchPython } from '../support/python.js';
-import { loadSafetensorsInPython, loadShardedFolder, loadWithTorch, type LoadedTensor } from '../support/torch-load.js';
+import { type LoadedTensor, loadSafetensorsInPython, loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
 
 /** TF name of each converted key, by the naming rule of REFERENCE D.1 written out independently. */
 function tfNameOf(key: string): { name: string; transpose: boolean } {

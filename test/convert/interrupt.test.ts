@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI_PATH } from '../support/cli.js';
-import { writeBundleStreaming, type StreamedTensor } from '../support/tf-bundle-writer.js';
+import { type StreamedTensor, writeBundleStreaming } from '../support/tf-bundle-writer.js';
 
 const H = 4;
 const V = 16 * 1024 * 1024; // word embeddings of 256 MiB: long enough to interrupt mid-way

@@ -4,8 +4,8 @@
  * stream() and read(), with sources that can be read into a buffer and sources that cannot.
  */
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { planToStateDict } from '../../src/convert/tensors.js';
 import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
 import { memoryTensor, type TensorRef } from '../../src/tensor.js';
@@ -73,6 +73,7 @@ test('a source too large to transform in memory is refused by name before anythi
     byteLength: 4 * 2 ** 40,
     read: () => Promise.reject(new Error('must not be read')),
     readInto: () => Promise.reject(new Error('must not be read')),
+    // biome-ignore lint/correctness/useYield: a stream that fails before its first chunk
     async *stream() {
       throw new Error('must not be streamed');
     },

@@ -9,25 +9,25 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { parseMeshModelInfo, readGinFile, t5ConfigFromGin } from '../../src/config/gin.js';
 import { isTf2TorchError } from '../../src/errors.js';
 import { openNpy } from '../../src/formats/npy/npy-file.js';
 import { openTensorSource } from '../../src/formats/open.js';
 import { writeSafetensorsFile } from '../../src/formats/safetensors/write.js';
-import { MAX_BLOCK_BYTES, readTable } from '../../src/formats/tf-checkpoint/sstable.js';
-import { RandomAccessFile } from '../../src/io/file.js';
 import { MAX_SNAPPY_OUTPUT_BYTES } from '../../src/formats/tf-checkpoint/snappy.js';
+import { MAX_BLOCK_BYTES, readTable } from '../../src/formats/tf-checkpoint/sstable.js';
 import { openTorchFile } from '../../src/formats/torch/read.js';
 import { writeTorchFile } from '../../src/formats/torch/write.js';
+import { RandomAccessFile } from '../../src/io/file.js';
 import type { TensorRef } from '../../src/tensor.js';
+import { installAllocationGuard } from '../support/allocation-guard.js';
 import { realFixture } from '../support/fixtures.js';
 import { mutate } from '../support/mutate.js';
+import { runPython, torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
-import { writeTable, type TableEntry } from '../support/tf-bundle-writer.js';
-import { installAllocationGuard } from '../support/allocation-guard.js';
-import { torchPython, runPython } from '../support/python.js';
 import { sampleStateDict, TORCH_DTYPES } from '../support/sample-tensors.js';
+import { type TableEntry, writeTable } from '../support/tf-bundle-writer.js';
 
 const SAFETENSORS_DTYPES = TORCH_DTYPES.filter((d) => !d.startsWith('complex'));
 
@@ -39,8 +39,8 @@ const ALLOCATION_LIMIT = Math.max(MAX_BLOCK_BYTES, MAX_SNAPPY_OUTPUT_BYTES) + 10
 /** A single case that takes this long is a hang (every fixture here reads in milliseconds). */
 const CASE_TIMEOUT_MS = 5_000;
 /** Per mutated file; the default keeps the whole file under 20 s. FUZZ_ITERATIONS=2000 for a deep run. */
-const ITERATIONS = Number(process.env['FUZZ_ITERATIONS'] ?? 120);
-const ONLY = process.env['FUZZ_ONLY'];
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 120);
+const ONLY = process.env.FUZZ_ONLY;
 
 interface Corpus {
   name: string;

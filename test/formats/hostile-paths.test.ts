@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { readGinFile } from '../../src/config/gin.js';
 import type { Tf2TorchError } from '../../src/errors.js';
 import { openNpy } from '../../src/formats/npy/npy-file.js';

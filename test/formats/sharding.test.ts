@@ -3,12 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../src/errors.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, planShards, writeWeights } from '../../src/formats/sharding.js';
 import type { StateDictEntry } from '../../src/formats/state-dict.js';
-import { Tf2TorchError } from '../../src/errors.js';
 import { runPython, torchPython } from '../support/python.js';
-import { loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
 import { failingTensor, sampleTensor } from '../support/sample-tensors.js';
+import { loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-shard-'));
 
@@ -55,7 +55,7 @@ test('sharded pytorch_model-*.bin with index loads in PyTorch; aliases stay with
   const indexText = readFileSync(join(dir, 'pytorch_model.bin.index.json'), 'utf8');
   const index = JSON.parse(indexText) as { metadata: { total_size: number }; weight_map: Record<string, string> };
   assert.equal(index.metadata.total_size, 6 * 400);
-  assert.equal(index.weight_map['tied'], 'pytorch_model-00001-of-00003.bin');
+  assert.equal(index.weight_map.tied, 'pytorch_model-00001-of-00003.bin');
   const python = torchPython(t);
   if (!python) return;
   const expectedText = runPython(

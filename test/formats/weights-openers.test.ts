@@ -3,10 +3,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../src/errors.js';
 import { openTensorSource } from '../../src/formats/open.js';
 import { writeWeights } from '../../src/formats/sharding.js';
 import type { StateDictEntry } from '../../src/formats/state-dict.js';
-import type { Tf2TorchError } from '../../src/errors.js';
 import { sampleTensor } from '../support/sample-tensors.js';
 import { writeBundle } from '../support/tf-bundle-writer.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyTransforms } from '../../src/mapping/apply.js';
 import { castBytes } from '../../src/mapping/cast.js';
-import { torchPython, runPython } from '../support/python.js';
+import { runPython, torchPython } from '../support/python.js';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;

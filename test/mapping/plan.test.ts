@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, Tf2TorchError } from '../../src/errors.js';
-import { buildPlan } from '../../src/mapping/plan.js';
 import { formatPlan } from '../../src/mapping/format-plan.js';
 import { fillPattern, matchPattern } from '../../src/mapping/pattern.js';
+import { buildPlan } from '../../src/mapping/plan.js';
 import type { Architecture, TensorInfo } from '../../src/mapping/types.js';
 
 const arch: Architecture = {
@@ -20,7 +20,7 @@ const arch: Architecture = {
   ],
   expectedKeys: (c) => [
     ...[0, 1].flatMap((b) => [
-      { key: `blocks.${b}.weight`, shape: [c['out'] as number, 2], fromConfig: '[out, 2]' },
+      { key: `blocks.${b}.weight`, shape: [c.out as number, 2], fromConfig: '[out, 2]' },
       { key: `blocks.${b}.bias`, shape: [3] },
     ]),
     { key: 'qk.kernel', shape: [4, 2] },

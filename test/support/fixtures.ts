@@ -7,9 +7,9 @@ import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 
 export const FIXTURES_DIR = resolve(
-  process.env['TF2TORCH_FIXTURES'] ?? join(process.cwd(), '..', 'shared', 'fixtures', 'real'),
+  process.env.TF2TORCH_FIXTURES ?? join(process.cwd(), '..', 'shared', 'fixtures', 'real'),
 );
-export const IN_CI = process.env['CI'] === 'true';
+export const IN_CI = process.env.CI === 'true';
 
 /** Path of one real fixture folder, or undefined after marking the test skipped (fails in CI). */
 export function realFixture(t: TestContext, name: string): string | undefined {

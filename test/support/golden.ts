@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const GOLDEN_DIR = join(process.cwd(), 'test', 'golden');
-export const UPDATE_GOLDEN = process.env['TF2TORCH_UPDATE_GOLDEN'] === '1';
+export const UPDATE_GOLDEN = process.env.TF2TORCH_UPDATE_GOLDEN === '1';
 
 export function checkGolden(fileName: string, actual: string): void {
   const path = join(GOLDEN_DIR, fileName);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { IN_CI } from './fixtures.js';
 
-const CANDIDATES = [process.env['TF2TORCH_PYTHON'], '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
+const CANDIDATES = [process.env.TF2TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
 
 let cached: { python?: string; why: string } | undefined;
 
@@ -21,7 +21,8 @@ function probe(module: string): { python?: string; why: string } {
 }
 
 function need(t: TestContext, module: string): string | undefined {
-  const found = module === 'torch' ? (cached ??= probe('torch')) : probe(module);
+  if (module === 'torch') cached ??= probe('torch');
+  const found = module === 'torch' && cached ? cached : probe(module);
   if (found.python) return found.python;
   if (IN_CI) throw new Error(`${found.why}; CI=true requires it`);
   console.error(`SKIP: ${found.why}`);

@@ -2,7 +2,7 @@
  * Deterministic tensors covering every dtype PyTorch has a storage for, plus the shape edge cases
  * (0-dim, empty, 1-D, 3-D), for writer round trips. Bytes are pseudo-random but valid (bools 0/1).
  */
-import { DTYPES, memoryTensor, numElements, type DType, type TensorRef } from '../../src/tensor.js';
+import { DTYPES, type DType, memoryTensor, numElements, type TensorRef } from '../../src/tensor.js';
 
 export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -25,12 +25,12 @@
  *   startOffset  first byte offset used in every data file (a sparse hole before)  default 0
  */
 import { open } from 'node:fs/promises';
-import { crc32c, maskCrc } from '../../src/io/crc32c.js';
-import { DTYPES, numElements, type DType } from '../../src/tensor.js';
+import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { dataShardPath } from '../../src/formats/tf-checkpoint/paths.js';
 import type { Extent } from '../../src/formats/tf-checkpoint/proto.js';
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { sliceBox } from '../../src/formats/tf-checkpoint/slices.js';
+import { crc32c, maskCrc } from '../../src/io/crc32c.js';
+import { DTYPES, type DType, numElements } from '../../src/tensor.js';
 import { seededRandom } from './random.js';
 
 export interface BundleTensor {
@@ -192,7 +192,7 @@ function buildBlock(entries: readonly TableEntry[], restartInterval: number): Ui
   });
   if (restarts.length === 0) restarts.push(0);
   const tail = Buffer.alloc(4 * (restarts.length + 1));
-  restarts.forEach((r, i) => tail.writeUInt32LE(r, 4 * i));
+  for (const [i, r] of restarts.entries()) tail.writeUInt32LE(r, 4 * i);
   tail.writeUInt32LE(restarts.length, 4 * restarts.length);
   return Uint8Array.from([...out, ...tail]);
 }

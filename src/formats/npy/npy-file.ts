@@ -5,9 +5,9 @@
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
-import { headerLength, parseHeaderText, PREAMBLE_BYTES, type NpyHeader } from './header.js';
 import { fortranStrides, gatherStrided } from '../../io/strided.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
+import { headerLength, type NpyHeader, PREAMBLE_BYTES, parseHeaderText } from './header.js';
 
 /**
  * Fortran-order arrays are reordered in memory as a whole; past this size that would break the

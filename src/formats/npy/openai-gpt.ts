@@ -20,8 +20,8 @@ import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, type TensorRef } from '../../tensor.js';
 import type { TensorSource, TensorSourceOpener } from '../open.js';
-import { openNpy, type NpyArray } from './npy-file.js';
 import { MAX_DIMS } from './header.js';
+import { type NpyArray, openNpy } from './npy-file.js';
 
 /** The release's params_shapes.json is 1.5 KB and its names file 5 KB; 16 MiB is far beyond any real one. */
 export const MAX_JSON_BYTES = 16 * 1024 * 1024;

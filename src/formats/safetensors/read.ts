@@ -3,9 +3,10 @@
  * shape and offset are validated before any tensor byte is read: ranges must match numel × itemsize
  * and cover the buffer exactly, without holes or overlaps, as the reference loader requires.
  */
-import { RandomAccessFile } from '../../io/file.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type DType, type TensorRef } from '../../tensor.js';
+import { RandomAccessFile } from '../../io/file.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, numElements, type TensorRef } from '../../tensor.js';
 import type { TensorSource } from '../open.js';
 
 /** The reference implementation's limit on the JSON header. */

@@ -4,8 +4,9 @@
  * (state-dict order, deterministic), then the bytes stream one chunk at a time. Tied aliases are
  * written once, under the first name (safetensors forbids shared tensors). Output is atomic.
  */
-import { writeFileAtomically } from '../../io/atomic.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { writeFileAtomically } from '../../io/atomic.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
 import type { ProgressCallback, StateDictEntry } from '../state-dict.js';
 import { resolveStateDict } from '../torch/write.js';
@@ -25,7 +26,7 @@ export function safetensorsHeader(
   metadata: Record<string, string>,
   file?: string,
 ): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: { ...metadata, format: metadata['format'] ?? 'pt' } };
+  const header: Record<string, unknown> = { __metadata__: { ...metadata, format: metadata.format ?? 'pt' } };
   let offset = 0;
   for (const { key, tensor } of tensors) {
     const code = DTYPES[tensor.dtype].safetensors;

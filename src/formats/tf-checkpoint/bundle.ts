@@ -4,17 +4,17 @@
  * positioned reads only. Listing reads only the index; a missing shard only affects its own tensors.
  */
 import { existsSync } from 'node:fs';
-import { RandomAccessFile } from '../../io/file.js';
-import { loadNativeCrc32c } from '../../io/crc32c.js';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { loadNativeCrc32c } from '../../io/crc32c.js';
+import { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type TensorRef } from '../../tensor.js';
 import type { OpenOptions } from '../open.js';
-import { TfCheckpoint, isObjectBased } from './checkpoint.js';
+import { isObjectBased, TfCheckpoint } from './checkpoint.js';
 import { dataShardPath } from './paths.js';
-import { parseBundleEntry, parseBundleHeader, type BundleEntry } from './proto.js';
+import { type BundleEntry, parseBundleEntry, parseBundleHeader } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
 import { readTable } from './sstable.js';
-import { checkInFile, readStored, readStoredInto, streamStored, type StoredTensor } from './tensor-bytes.js';
+import { checkInFile, readStored, readStoredInto, type StoredTensor, streamStored } from './tensor-bytes.js';
 
 /** TF writes one shard per device; 100,000 shards would be a corrupt header. */
 export const MAX_SHARDS = 100_000;
@@ -187,7 +187,7 @@ function slicedTensor(
   const read = async (): Promise<Uint8Array> => {
     // every piece must lie inside its shard before the whole tensor is allocated
     const files = await Promise.all(pieces.map((p) => shards.get(p.piece.entry.shardId, d.name)));
-    pieces.forEach((p, i) => checkInFile(files[i]!, { ...storedOf(p.piece, bigEndian), name: d.name }));
+    for (const [i, p] of pieces.entries()) checkInFile(files[i]!, { ...storedOf(p.piece, bigEndian), name: d.name });
     const full = new Uint8Array(byteLength);
     for (const [i, p] of pieces.entries()) {
       const block = await readStored(files[i]!, storedOf(p.piece, bigEndian), verify);

@@ -2,8 +2,9 @@
  * TfCheckpoint: a TensorSource over a TensorFlow checkpoint (V2 bundle or V1 table). Created only by
  * the async factories in bundle.ts / v1.ts, fully validated; owns the data files it opens lazily.
  */
-import type { RandomAccessFile } from '../../io/file.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { RandomAccessFile } from '../../io/file.js';
 import type { TensorRef } from '../../tensor.js';
 import type { TensorRole, TensorSource } from '../open.js';
 import { roleOf } from './roles.js';

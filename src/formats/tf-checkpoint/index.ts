@@ -8,10 +8,10 @@ import type { TfCheckpoint } from './checkpoint.js';
 import { looksLikeTfCheckpoint, resolveCheckpointPath } from './paths.js';
 import { openV1 } from './v1.js';
 
-export { TfCheckpoint, isObjectBased } from './checkpoint.js';
-export { resolveCheckpointPath, dataShardPath, type ResolvedCheckpoint } from './paths.js';
-export { roleOf } from './roles.js';
 export type { OpenOptions } from '../open.js';
+export { isObjectBased, TfCheckpoint } from './checkpoint.js';
+export { dataShardPath, type ResolvedCheckpoint, resolveCheckpointPath } from './paths.js';
+export { roleOf } from './roles.js';
 
 export async function openCheckpoint(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
   const resolved = await resolveCheckpointPath(path);

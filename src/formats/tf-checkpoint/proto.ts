@@ -4,8 +4,9 @@
  * Messages: BundleHeaderProto, BundleEntryProto, TensorShapeProto, TensorSliceProto (tensor_bundle.proto,
  * tensor_shape.proto, tensor_slice.proto).
  */
-import { ByteReader } from '../../io/bytes.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { ByteReader } from '../../io/bytes.js';
 
 /** TensorFlow's own limit on tensor rank (TensorShape::MaxDimensions) is 254. */
 export const MAX_RANK = 254;

@@ -8,10 +8,11 @@
  *   block   = entries (varint shared, varint non_shared, varint value_len, key delta, value),
  *             then fixed32 restart offsets, then fixed32 restart count
  */
+
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { ByteReader } from '../../io/bytes.js';
 import { crc32c, unmaskCrc } from '../../io/crc32c.js';
 import type { RandomAccessFile } from '../../io/file.js';
-import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { snappyDecompress } from './snappy.js';
 
 export const FOOTER_BYTES = 48;

@@ -3,10 +3,11 @@
  * stores it), big-endian → little-endian swapping, and the DT_STRING layout
  * ([varint64 len]… [fixed32 masked crc of the lengths] [bytes]…) whose checksum has its own rule.
  */
+
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { ByteReader } from '../../io/bytes.js';
 import { crc32c, maskCrc, unmaskCrc } from '../../io/crc32c.js';
 import type { RandomAccessFile } from '../../io/file.js';
-import { ByteReader } from '../../io/bytes.js';
-import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { DEFAULT_CHUNK_BYTES, type DType } from '../../tensor.js';
 
 export interface StoredTensor {

@@ -5,13 +5,14 @@
  * Values sit inside TensorProto (tensor_content or typed repeated fields), so the table is read whole:
  * V1 files are small (the format predates large models); MAX_V1_FILE_BYTES bounds it.
  */
-import { RandomAccessFile } from '../../io/file.js';
-import { loadNativeCrc32c } from '../../io/crc32c.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { DTYPES, memoryTensor, type DType, type TensorRef } from '../../tensor.js';
+import { loadNativeCrc32c } from '../../io/crc32c.js';
+import { RandomAccessFile } from '../../io/file.js';
+import { DTYPES, type DType, memoryTensor, type TensorRef } from '../../tensor.js';
 import type { OpenOptions } from '../open.js';
 import { TfCheckpoint } from './checkpoint.js';
-import { parseTensorShape, parseTensorSlice, protoFields, type Extent } from './proto.js';
+import { type Extent, parseTensorShape, parseTensorSlice, protoFields } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
 import { readTable } from './sstable.js';
 

@@ -11,11 +11,12 @@
  *
  * CUDA locations are read to CPU: the bytes are the same.
  */
-import type { RandomAccessFile } from '../../io/file.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { RandomAccessFile } from '../../io/file.js';
 import { DTYPES } from '../../tensor.js';
-import { globalName, TORCH_STORAGE_DTYPES, type PicklePolicy } from './allow-list.js';
-import { StorageTensor, TorchStorage, type StorageBytes } from './storage-tensor.js';
+import { globalName, type PicklePolicy, TORCH_STORAGE_DTYPES } from './allow-list.js';
+import { type StorageBytes, StorageTensor, TorchStorage } from './storage-tensor.js';
 import { unpickle } from './unpickler.js';
 
 export const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;

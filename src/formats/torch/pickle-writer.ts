@@ -4,8 +4,9 @@
  * ('storage', torch.<X>Storage, key, 'cpu', numel). Only the opcodes torch itself emits are used,
  * so `torch.load(weights_only=True)` accepts the result.
  */
-import { DTYPES, type DType } from '../../tensor.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { DTYPES, type DType } from '../../tensor.js';
 
 /** What one state-dict value refers to: a storage (by key) viewed with a shape. */
 export interface PickledTensor {

@@ -3,11 +3,12 @@
  * the safe unpickler. Tensors come back as lazy handles over the file; `root` is the whole unpickled
  * object (a state dict, or a checkpoint dict with 'model', 'params', ...) with tensors in place.
  */
-import { RandomAccessFile } from '../../io/file.js';
+
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { RandomAccessFile } from '../../io/file.js';
 import { DTYPES, type TensorRef } from '../../tensor.js';
 import type { TensorRole, TensorSource } from '../open.js';
-import { globalName, POLICIES, TORCH_STORAGE_DTYPES, type InertRecord } from './allow-list.js';
+import { globalName, type InertRecord, POLICIES, TORCH_STORAGE_DTYPES } from './allow-list.js';
 import { readLegacyTorch } from './legacy.js';
 import { StorageTensor, TorchStorage } from './storage-tensor.js';
 import { unpickle } from './unpickler.js';
@@ -92,7 +93,7 @@ async function readZipRoot(
   const zip = await ZipArchive.open(file, { verify });
   const first = zip.entries[0];
   const prefix = first?.name.split('/')[0] ?? '';
-  if (!first || !first.name.includes('/') || zip.entries.some((e) => !e.name.startsWith(`${prefix}/`))) {
+  if (!first?.name.includes('/') || zip.entries.some((e) => !e.name.startsWith(`${prefix}/`))) {
     throw new Tf2TorchError(
       ErrorCode.MALFORMED,
       `${file.path}: zip entries do not share one archive folder, as torch.save writes them`,
@@ -159,7 +160,7 @@ function nameTensors(root: unknown): TensorRef[] {
     seen.add(value);
     const join = (k: unknown) => (path === '' ? String(k) : `${path}.${String(k)}`);
     if (value instanceof Map) for (const [k, v] of value) visit(v, join(k));
-    else if (Array.isArray(value)) value.forEach((v, i) => visit(v, join(i)));
+    else if (Array.isArray(value)) for (const [i, v] of value.entries()) visit(v, join(i));
     else if ('__class__' in value) {
       const record = value as InertRecord;
       visit(record.state, join('state'));

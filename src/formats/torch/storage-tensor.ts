@@ -4,15 +4,15 @@
  * one positioned read; transposed or strided views read the covering span once and gather.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { gatherStrided } from '../../io/strided.js';
 import {
   DEFAULT_CHUNK_BYTES,
   DTYPES,
-  numElements,
   type DType,
+  numElements,
   type StorageView,
   type TensorRef,
 } from '../../tensor.js';
-import { gatherStrided } from '../../io/strided.js';
 
 /** torch tensors have at most 64 dimensions. */
 export const MAX_TENSOR_DIMS = 64;

@@ -7,7 +7,7 @@
  * `persistentLoad` returns.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { PickleGlobal, REFERENCE_ONLY, type CallContext, type InertRecord, type PicklePolicy } from './allow-list.js';
+import { type CallContext, type InertRecord, PickleGlobal, type PicklePolicy, REFERENCE_ONLY } from './allow-list.js';
 import { PyFloat } from './py-float.js';
 
 /** One string/bytes value; real checkpoints hold vocabularies, never gigabyte strings. */
@@ -61,10 +61,16 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     pos += n;
     return bytes.subarray(pos - n, pos);
   };
-  const u8 = () => (need(1, 'byte'), bytes[pos++]!);
-  const u16 = () => (need(2, 'uint16'), (pos += 2), view.getUint16(pos - 2, true));
-  const u32 = () => (need(4, 'uint32'), (pos += 4), view.getUint32(pos - 4, true));
-  const u64 = () => (need(8, 'uint64'), (pos += 8), Number(view.getBigUint64(pos - 8, true)));
+  /** Advances past `n` bytes and returns where they start. */
+  const advance = (n: number, what: string): number => {
+    need(n, what);
+    pos += n;
+    return pos - n;
+  };
+  const u8 = () => bytes[advance(1, 'byte')]!;
+  const u16 = () => view.getUint16(advance(2, 'uint16'), true);
+  const u32 = () => view.getUint32(advance(4, 'uint32'), true);
+  const u64 = () => Number(view.getBigUint64(advance(8, 'uint64'), true));
   const line = (what: string): string => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) fail(ErrorCode.TRUNCATED, `${what} has no end of line`);
@@ -150,9 +156,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   };
   const append = (target: unknown, items: unknown[]) => {
     if (Array.isArray(target)) target.push(...items);
-    else if (target !== null && typeof target === 'object' && '__class__' in target)
-      ((target as InertRecord).items ??= []).push(...items);
-    else fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing APPEND on a value that is not a list');
+    else if (target !== null && typeof target === 'object' && '__class__' in target) {
+      const record = target as InertRecord;
+      record.items ??= [];
+      record.items.push(...items);
+    } else fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing APPEND on a value that is not a list');
   };
   const setItems = (target: unknown, items: unknown[]) => {
     if (items.length % 2) fail(ErrorCode.MALFORMED, 'odd number of items for SETITEMS');

@@ -9,11 +9,11 @@
  * The archive folder is the file name without its extension, as torch names it. Output is atomic.
  */
 import { basename, extname } from 'node:path';
-import { writeFileAtomically } from '../../io/atomic.js';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { writeFileAtomically } from '../../io/atomic.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type TensorRef } from '../../tensor.js';
-import { type ProgressCallback, type StateDictEntry } from '../state-dict.js';
-import { pickleStateDict, type PickledTensor } from './pickle-writer.js';
+import type { ProgressCallback, StateDictEntry } from '../state-dict.js';
+import { type PickledTensor, pickleStateDict } from './pickle-writer.js';
 import { ZipWriter } from './zip-writer.js';
 
 export interface TorchWriteOptions {

@@ -5,9 +5,9 @@
  * whole record passes through.
  */
 import { inflateRawSync } from 'node:zlib';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { crc32 } from '../../io/crc32.js';
 import type { RandomAccessFile } from '../../io/file.js';
-import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { StorageBytes } from './storage-tensor.js';
 
 /** End record (22 bytes) plus the longest comment it may carry. */

@@ -10,8 +10,8 @@
  * second pass, memory bounded by one chunk.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { crc32 } from '../../io/crc32.js';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { crc32 } from '../../io/crc32.js';
 
 /** torch's kFieldAlignment: record data starts on this boundary (needed by torch.load(mmap=True)). */
 export const ZIP_ALIGNMENT = 64;

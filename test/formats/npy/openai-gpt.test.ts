@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openTensorSource } from '../../../src/formats/open.js';
 import {
+  type OpenAIGptSource,
   openOpenAIGptFolder,
   parameterNameOf,
   readParamsShapes,
-  type OpenAIGptSource,
 } from '../../../src/formats/npy/openai-gpt.js';
+import { openTensorSource } from '../../../src/formats/open.js';
 import { numElements } from '../../../src/tensor.js';
 import { realFixture } from '../../support/fixtures.js';
 import { numpyPython, runPython } from '../../support/python.js';

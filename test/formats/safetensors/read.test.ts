@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../../src/errors.js';
 import { openSafetensors } from '../../../src/formats/safetensors/read.js';
 import { writeSafetensorsFile } from '../../../src/formats/safetensors/write.js';
-import type { Tf2TorchError } from '../../../src/errors.js';
 import { sampleStateDict } from '../../support/sample-tensors.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-str-'));

@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../../src/errors.js';
 import { writeSafetensorsFile } from '../../../src/formats/safetensors/write.js';
 import type { StateDictEntry } from '../../../src/formats/state-dict.js';
-import { Tf2TorchError } from '../../../src/errors.js';
 import { numpyPython } from '../../support/python.js';
-import { loadSafetensorsInPython } from '../../support/torch-load.js';
 import { failingTensor, sampleStateDict, sampleTensor, TORCH_DTYPES } from '../../support/sample-tensors.js';
+import { loadSafetensorsInPython } from '../../support/torch-load.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-stw-'));
 const SAFETENSORS_DTYPES = TORCH_DTYPES.filter((d) => d !== 'complex128');
@@ -23,7 +23,7 @@ test('every dtype and shape case parses in Python by the spec to the same bytes;
   const n = Number(raw.readBigUInt64LE(0));
   assert.equal((8 + n) % 8, 0);
   const header = JSON.parse(raw.subarray(8, 8 + n).toString()) as Record<string, unknown>;
-  assert.deepEqual(header['__metadata__'], { source: 'test', format: 'pt' });
+  assert.deepEqual(header.__metadata__, { source: 'test', format: 'pt' });
   assert.deepEqual(
     Object.keys(header).slice(1),
     entries.filter((e) => 'tensor' in e).map((e) => e.key),

@@ -4,15 +4,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { Tf2TorchError } from '../../../src/errors.js';
+import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { crc32c, maskCrc } from '../../../src/io/crc32c.js';
 import {
   encodeBundleEntry,
   encodeBundleHeader,
+  type TableEntry,
   writeBundle,
   writeTable,
-  type TableEntry,
 } from '../../support/tf-bundle-writer.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-bad-'));

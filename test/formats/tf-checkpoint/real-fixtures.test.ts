@@ -8,8 +8,8 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { Tf2TorchError } from '../../../src/errors.js';
+import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { runCli } from '../../support/cli.js';
 import { FIXTURES_DIR, realFixture } from '../../support/fixtures.js';
 

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { test } from 'node:test';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { realFixture } from '../../support/fixtures.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { snappyDecompress } from '../../../src/formats/tf-checkpoint/snappy.js';
 import { Tf2TorchError } from '../../../src/errors.js';
+import { snappyDecompress } from '../../../src/formats/tf-checkpoint/snappy.js';
 import { snappyLiteralOnly } from '../../support/tf-bundle-writer.js';
 
 const text = (b: Uint8Array) => Buffer.from(b).toString('latin1');

@@ -1,14 +1,16 @@
 /** Layouts no real fixture has, written by our bundle writer and read back byte for byte. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, truncateSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../../src/errors.js';
 import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { readTable } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { RandomAccessFile } from '../../../src/io/file.js';
 import { DTYPES, type DType } from '../../../src/tensor.js';
-import { Tf2TorchError } from '../../../src/errors.js';
+import { realFixture } from '../../support/fixtures.js';
+import { seededRandom } from '../../support/random.js';
 import {
   encodeStringTensor,
   randomTensorBytes,
@@ -16,8 +18,6 @@ import {
   writeBundle,
   writeBundleStreaming,
 } from '../../support/tf-bundle-writer.js';
-import { seededRandom } from '../../support/random.js';
-import { realFixture } from '../../support/fixtures.js';
 
 /** Same bytes, whatever the Uint8Array subclass. */
 const sameBytes = (a: Uint8Array | undefined, b: Uint8Array, what: string) =>

@@ -3,13 +3,13 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../../src/errors.js';
 import { openTorchFile } from '../../../src/formats/torch/read.js';
 import { writeTorchFile } from '../../../src/formats/torch/write.js';
-import { runPython, torchPython } from '../../support/python.js';
-import { loadWithTorch } from '../../support/torch-load.js';
-import { sampleStateDict } from '../../support/sample-tensors.js';
-import type { Tf2TorchError } from '../../../src/errors.js';
 import { sameStorageView, type TensorRef } from '../../../src/tensor.js';
+import { runPython, torchPython } from '../../support/python.js';
+import { sampleStateDict } from '../../support/sample-tensors.js';
+import { loadWithTorch } from '../../support/torch-load.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-torchr-'));
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CHECKPOINT_POLICY, WEIGHTS_POLICY, type InertRecord } from '../../../src/formats/torch/allow-list.js';
-import { openTorchFile } from '../../../src/formats/torch/read.js';
-import { PyFloat } from '../../../src/formats/torch/py-float.js';
-import { unpickle } from '../../../src/formats/torch/unpickler.js';
 import type { Tf2TorchError } from '../../../src/errors.js';
+import { CHECKPOINT_POLICY, type InertRecord, WEIGHTS_POLICY } from '../../../src/formats/torch/allow-list.js';
+import { PyFloat } from '../../../src/formats/torch/py-float.js';
+import { openTorchFile } from '../../../src/formats/torch/read.js';
+import { unpickle } from '../../../src/formats/torch/unpickler.js';
 import { runPython, torchPython } from '../../support/python.js';
 
 const context = { rebuildTensor: () => assert.fail('no tensors here') };

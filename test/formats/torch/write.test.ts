@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Tf2TorchError } from '../../../src/errors.js';
+import type { StateDictEntry } from '../../../src/formats/state-dict.js';
 import { writeTorchFile } from '../../../src/formats/torch/write.js';
 import { crc32 } from '../../../src/io/crc32.js';
-import type { StateDictEntry } from '../../../src/formats/state-dict.js';
-import { Tf2TorchError } from '../../../src/errors.js';
-import { torchPython, runPython } from '../../support/python.js';
-import { loadWithTorch } from '../../support/torch-load.js';
+import { runPython, torchPython } from '../../support/python.js';
 import { failingTensor, sampleStateDict, sampleTensor } from '../../support/sample-tensors.js';
+import { loadWithTorch } from '../../support/torch-load.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-torchw-'));
 
