@@ -20,9 +20,9 @@ export {
   roleOf,
   TfCheckpoint,
 } from './formats/tf-checkpoint/index.js';
-export { PyFloat } from './formats/torch/py-float.js';
 export { openTorchFile, type TorchFile, type TorchOpenOptions } from './formats/torch/read.js';
 export { type TorchWriteOptions, writeTorchFile } from './formats/torch/write.js';
+export { PyFloat } from './io/py-float.js';
 export { buildPlan, formatPlan, type Plan, type PlanOptions, type PlanOutput } from './mapping/index.js';
 export type { Architecture, ExpectedKey, ModelConfig, Rule, SkipRule, TensorInfo, Transform } from './mapping/types.js';
 export {

@@ -9,7 +9,7 @@
  * The pickle is read as data by the safe unpickler: its custom classes are never instantiated.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { NotJsonError, pythonJsonDumps } from '../formats/python-json.js';
+import { NotJsonError, pythonJsonDumps } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
 
 /** The first ids of an XLM dictionary are special symbols (<s>, </s>, <pad>, <unk>, <special0..9>). */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { pythonJsonDumps } from '../formats/python-json.js';
+import { pythonJsonDumps } from '../io/python-json.js';
 import type { ModelConfig } from '../mapping/types.js';
 
 /** Config and tokenizer sidecars are small text files; anything bigger is not one. */

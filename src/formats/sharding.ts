@@ -10,7 +10,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { writeFileAtomically } from '../io/atomic.js';
-import { pythonJsonDumps } from './python-json.js';
+import { pythonJsonDumps } from '../io/python-json.js';
 import { writeSafetensorsFile } from './safetensors/write.js';
 import type { ProgressCallback, StateDictEntry } from './state-dict.js';
 import { resolveStateDict, writeTorchFile } from './torch/write.js';

@@ -7,8 +7,8 @@
  * `persistentLoad` returns.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { PyFloat } from '../../io/py-float.js';
 import { type CallContext, type InertRecord, PickleGlobal, type PicklePolicy, REFERENCE_ONLY } from './allow-list.js';
-import { PyFloat } from './py-float.js';
 
 /** One string/bytes value; real checkpoints hold vocabularies, never gigabyte strings. */
 const MAX_VALUE_BYTES = 1 << 30;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
 import { CHECKPOINT_POLICY, type InertRecord, WEIGHTS_POLICY } from '../../../src/formats/torch/allow-list.js';
-import { PyFloat } from '../../../src/formats/torch/py-float.js';
 import { openTorchFile } from '../../../src/formats/torch/read.js';
 import { unpickle } from '../../../src/formats/torch/unpickler.js';
+import { PyFloat } from '../../../src/io/py-float.js';
 import { runPython, torchPython } from '../../support/python.js';
 
 const context = { rebuildTensor: () => assert.fail('no tensors here') };

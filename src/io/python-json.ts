@@ -5,7 +5,7 @@
  * policy) is a float, whatever its value; a plain JS number is taken for an int when it is a safe
  * integer (pickled ints beyond 2^53 arrive as bigint), else for a float.
  */
-import { PyFloat } from './torch/py-float.js';
+import { PyFloat } from './py-float.js';
 
 /** Python's repr of a float: shortest round-trip digits, `.0` on whole values, exponent form outside [1e-4, 1e16). */
 export function pythonFloatRepr(x: number): string {

@@ -1,8 +1,8 @@
 /** pythonJsonDumps against the real Python json.dumps(indent=2): float spelling, keys, escaping, order. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NotJsonError, pythonFloatRepr, pythonJsonDumps } from '../../src/formats/python-json.js';
-import { PyFloat } from '../../src/formats/torch/py-float.js';
+import { PyFloat } from '../../src/io/py-float.js';
+import { NotJsonError, pythonFloatRepr, pythonJsonDumps } from '../../src/io/python-json.js';
 import { numpyPython, runPython } from '../support/python.js';
 
 const FLOATS = [
