@@ -9,10 +9,11 @@ export {
   planConversion,
 } from './convert/index.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
-export { OPENERS, type OpenOptions, openTensorSource, type TensorRole, type TensorSource } from './formats/open.js';
+export { OPENERS, openTensorSource } from './formats/open.js';
 export { openSafetensors, type SafetensorsSource } from './formats/safetensors/read.js';
 export { type SafetensorsWriteOptions, writeSafetensorsFile } from './formats/safetensors/write.js';
 export { DEFAULT_MAX_SHARD_SIZE, parseShardSize, type WriteWeightsOptions, writeWeights } from './formats/sharding.js';
+export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
 export {
   openCheckpoint,
   type ResolvedCheckpoint,

@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { openTensorSource, type TensorRole, type TensorSource } from '../formats/open.js';
+import { openTensorSource } from '../formats/open.js';
+import type { TensorRole, TensorSource } from '../formats/source.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
 import { summarizeValues } from './tensor-values.js';

@@ -6,38 +6,10 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { TensorRef } from '../tensor.js';
 import { openaiGptOpener } from './npy/openai-gpt.js';
+import type { OpenOptions, TensorSource, TensorSourceOpener } from './source.js';
 import { TF_CHECKPOINT_OPENER } from './tf-checkpoint/index.js';
 import { HF_FOLDER_OPENER, SAFETENSORS_OPENER, SHARDED_INDEX_OPENER, TORCH_OPENER } from './weights-openers.js';
-
-/** What a variable is for; optimizer state and bookkeeping are never converted. */
-export type TensorRole = 'weight' | 'optimizer' | 'bookkeeping' | 'metadata';
-
-export interface TensorSource {
-  /** The path as resolved (a checkpoint prefix, a file). */
-  readonly path: string;
-  /** e.g. 'tf-bundle-v2', 'tf-v1', 'torch-zip', 'torch-legacy', 'safetensors', 'openai-npy'. */
-  readonly format: string;
-  /** All tensors, in the order the format lists them (TF: sorted by name). */
-  readonly tensors: readonly TensorRef[];
-  /** Facts worth telling the user ("TF2 object-based checkpoint", "shard 1 of 2 is missing"). */
-  readonly notes: readonly string[];
-  roleOf(name: string): TensorRole;
-  close(): Promise<void>;
-}
-
-export interface OpenOptions {
-  /** Verify checksums while reading (default true). */
-  readonly verify?: boolean;
-}
-
-export interface TensorSourceOpener {
-  readonly format: string;
-  /** Cheap check (extension, magic bytes) whether this opener handles `path`. */
-  detect(path: string): Promise<boolean>;
-  open(path: string, options: OpenOptions): Promise<TensorSource>;
-}
 
 /** Most specific first: containers recognised by magic bytes, then TensorFlow prefixes. */
 export const OPENERS: TensorSourceOpener[] = [

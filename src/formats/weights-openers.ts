@@ -7,8 +7,8 @@ import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRef } from '../tensor.js';
-import type { TensorSource, TensorSourceOpener } from './open.js';
 import { MAX_HEADER_BYTES, openSafetensors } from './safetensors/read.js';
+import type { TensorSource, TensorSourceOpener } from './source.js';
 import { openTorchFile, sniffTorch } from './torch/read.js';
 
 /** An index lists names and file names: megabytes at most. */

@@ -19,7 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, type TensorRef } from '../../tensor.js';
-import type { TensorSource, TensorSourceOpener } from '../open.js';
+import type { TensorSource, TensorSourceOpener } from '../source.js';
 import { MAX_DIMS } from './header.js';
 import { type NpyArray, openNpy } from './npy-file.js';
 

@@ -7,7 +7,7 @@
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, numElements, type TensorRef } from '../../tensor.js';
-import type { TensorSource } from '../open.js';
+import type { TensorSource } from '../source.js';
 
 /** The reference implementation's limit on the JSON header. */
 export const MAX_HEADER_BYTES = 100_000_000;

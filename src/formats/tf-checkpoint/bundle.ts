@@ -8,7 +8,7 @@ import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { loadNativeCrc32c } from '../../io/crc32c.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type TensorRef } from '../../tensor.js';
-import type { OpenOptions } from '../open.js';
+import type { OpenOptions } from '../source.js';
 import { isObjectBased, TfCheckpoint } from './checkpoint.js';
 import { dataShardPath } from './paths.js';
 import { type BundleEntry, parseBundleEntry, parseBundleHeader } from './proto.js';

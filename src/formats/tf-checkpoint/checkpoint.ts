@@ -6,7 +6,7 @@
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { RandomAccessFile } from '../../io/file.js';
 import type { TensorRef } from '../../tensor.js';
-import type { TensorRole, TensorSource } from '../open.js';
+import type { TensorRole, TensorSource } from '../source.js';
 import { roleOf } from './roles.js';
 
 export class TfCheckpoint implements TensorSource {

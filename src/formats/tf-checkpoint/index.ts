@@ -2,13 +2,13 @@
  * TensorFlow checkpoints: the public entry points of this folder. `openCheckpoint(path)` accepts what
  * users type (prefix, .index, .data-*, .meta, V1 file, directory) and returns a TfCheckpoint.
  */
-import type { OpenOptions, TensorSourceOpener } from '../open.js';
+import type { OpenOptions, TensorSourceOpener } from '../source.js';
 import { openBundle } from './bundle.js';
 import type { TfCheckpoint } from './checkpoint.js';
 import { looksLikeTfCheckpoint, resolveCheckpointPath } from './paths.js';
 import { openV1 } from './v1.js';
 
-export type { OpenOptions } from '../open.js';
+export type { OpenOptions } from '../source.js';
 export { isObjectBased, TfCheckpoint } from './checkpoint.js';
 export { dataShardPath, type ResolvedCheckpoint, resolveCheckpointPath } from './paths.js';
 export { roleOf } from './roles.js';

@@ -2,7 +2,7 @@
  * What a checkpoint variable is for, from its name alone. Optimizer slots and training bookkeeping are
  * listed (so `inspect` can say how much of a checkpoint they are) but never converted.
  */
-import type { TensorRole } from '../open.js';
+import type { TensorRole } from '../source.js';
 
 /** TF2 object-based names end with this; the meaningful part is before it. */
 const ATTRIBUTE_SUFFIX = /\/\.ATTRIBUTES\/VARIABLE_VALUE$/;

@@ -10,7 +10,7 @@ import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { loadNativeCrc32c } from '../../io/crc32c.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { DTYPES, type DType, memoryTensor, type TensorRef } from '../../tensor.js';
-import type { OpenOptions } from '../open.js';
+import type { OpenOptions } from '../source.js';
 import { TfCheckpoint } from './checkpoint.js';
 import { type Extent, parseTensorShape, parseTensorSlice, protoFields } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';

@@ -7,7 +7,7 @@
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { DTYPES, type TensorRef } from '../../tensor.js';
-import type { TensorRole, TensorSource } from '../open.js';
+import type { TensorRole, TensorSource } from '../source.js';
 import { globalName, type InertRecord, POLICIES, TORCH_STORAGE_DTYPES } from './allow-list.js';
 import { readLegacyTorch } from './legacy.js';
 import { StorageTensor, TorchStorage } from './storage-tensor.js';
