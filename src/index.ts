@@ -15,7 +15,7 @@ export { type SafetensorsWriteOptions, writeSafetensorsFile } from './formats/sa
 export { DEFAULT_MAX_SHARD_SIZE, parseShardSize, type WriteWeightsOptions, writeWeights } from './formats/sharding.js';
 export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
 export {
-  openCheckpoint,
+  openTfCheckpoint,
   type ResolvedCheckpoint,
   resolveCheckpointPath,
   roleOf,

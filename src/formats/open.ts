@@ -6,18 +6,18 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { openaiGptOpener } from './npy/openai-gpt.js';
+import { OPENAI_GPT_FOLDER_OPENER } from './npy/openai-gpt.js';
 import type { OpenOptions, TensorSource, TensorSourceOpener } from './source.js';
 import { TF_CHECKPOINT_OPENER } from './tf-checkpoint/index.js';
-import { HF_FOLDER_OPENER, SAFETENSORS_OPENER, SHARDED_INDEX_OPENER, TORCH_OPENER } from './weights-openers.js';
+import { HF_FOLDER_OPENER, SAFETENSORS_OPENER, SHARDED_INDEX_OPENER, TORCH_FILE_OPENER } from './weights-openers.js';
 
 /** Most specific first: containers recognised by magic bytes, then TensorFlow prefixes. */
 export const OPENERS: TensorSourceOpener[] = [
   HF_FOLDER_OPENER,
   SHARDED_INDEX_OPENER,
   SAFETENSORS_OPENER,
-  TORCH_OPENER,
-  openaiGptOpener,
+  TORCH_FILE_OPENER,
+  OPENAI_GPT_FOLDER_OPENER,
   // the TensorFlow opener stays last: it accepts the most paths
   TF_CHECKPOINT_OPENER,
 ];

@@ -37,7 +37,7 @@ function looksLikeSafetensors(bytes: Uint8Array): boolean {
   return n > 1n && n <= BigInt(MAX_HEADER_BYTES) && bytes[8] === 0x7b;
 }
 
-export const TORCH_OPENER: TensorSourceOpener = {
+export const TORCH_FILE_OPENER: TensorSourceOpener = {
   format: 'torch',
   async detect(path) {
     const bytes = await head(path);
@@ -156,7 +156,7 @@ export const HF_FOLDER_OPENER: TensorSourceOpener = {
   detect: async (path) => (await hfWeightsIn(path)) !== undefined,
   async open(path, options) {
     const weights = (await hfWeightsIn(path)) as string;
-    for (const opener of [SHARDED_INDEX_OPENER, SAFETENSORS_OPENER, TORCH_OPENER]) {
+    for (const opener of [SHARDED_INDEX_OPENER, SAFETENSORS_OPENER, TORCH_FILE_OPENER]) {
       if (await opener.detect(weights)) return opener.open(weights, options);
     }
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${weights}: not a weights file tf2torch can read`, { file: weights });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { albert } from '../../src/architectures/albert.js';
 import { planConversion } from '../../src/convert/index.js';
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { buildPlan, formatPlan } from '../../src/mapping/index.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
@@ -70,7 +70,7 @@ test('albert: TF-Hub names with a module/ prefix give the same plan', async (t) 
   const dir = realFixture(t, 'albert-small-zh-google-indexonly');
   if (!dir) return;
   const { plan, config } = await planConversion({ modelType: 'albert', checkpoint: join(dir, 'albert_model.ckpt') });
-  const ckpt = await openCheckpoint(join(dir, 'albert_model.ckpt'));
+  const ckpt = await openTfCheckpoint(join(dir, 'albert_model.ckpt'));
   const listing = ckpt.tensors.map((x) => ({ name: `module/${x.name}`, dtype: x.dtype, shape: x.shape }));
   await ckpt.close();
   const hub = buildPlan(listing, albert, config);

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { torchPython } from '../support/python.js';
@@ -41,7 +41,7 @@ async function checkAgainstTf(
   loaded: Map<string, LoadedTensor>,
   expectAliases: boolean,
 ): Promise<void> {
-  const ckpt = await openCheckpoint(prefix);
+  const ckpt = await openTfCheckpoint(prefix);
   try {
     const tf = new Map(ckpt.tensors.map((t) => [t.name, t]));
     const aliases = ['cls.predictions.decoder.weight', 'cls.predictions.decoder.bias'];
@@ -220,7 +220,7 @@ test('--dtype bfloat16 writes bfloat16 that torch reads, rounded as torch rounds
   const emb = loaded.get('bert.embeddings.word_embeddings.weight')!;
   assert.equal(emb.dtype, 'bfloat16');
   assert.equal(JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8')).torch_dtype, 'bfloat16');
-  const ckpt = await openCheckpoint(s.prefix);
+  const ckpt = await openTfCheckpoint(s.prefix);
   const src = new Uint32Array(new Uint8Array(await ckpt.tensor('bert/embeddings/word_embeddings').read()).buffer);
   await ckpt.close();
   const got = new Uint16Array(new Uint8Array(emb.bytes).buffer);

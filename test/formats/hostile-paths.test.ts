@@ -13,7 +13,7 @@ import type { Tf2TorchError } from '../../src/errors.js';
 import { openNpy } from '../../src/formats/npy/npy-file.js';
 import { openTensorSource } from '../../src/formats/open.js';
 import { openSafetensors } from '../../src/formats/safetensors/read.js';
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { openTorchFile } from '../../src/formats/torch/read.js';
 
 function folder(t: TestContext): string {
@@ -95,7 +95,7 @@ test('a `checkpoint` file naming a path that is not there: E_NOT_FOUND quoting i
     'model_checkpoint_path: "/trained/elsewhere/model.ckpt-5"\nall_model_checkpoint_paths: "/trained/elsewhere/model.ckpt-5"\n',
   );
   await rejectsNaming(
-    openCheckpoint(dir),
+    openTfCheckpoint(dir),
     'E_NOT_FOUND',
     dir,
     /names "\/trained\/elsewhere\/model\.ckpt-5", which is not there/,

@@ -3,7 +3,7 @@
  * src/mapping), so that architecture tests compare the tool's output against a second computation:
  * numpy's `.T` on a 2-D array, `array[i, ...]`, and bfloat16 → float32 widening.
  */
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { DTYPES, type DType } from '../../src/tensor.js';
 
 export interface RawTensor {
@@ -14,7 +14,7 @@ export interface RawTensor {
 
 /** Every tensor of a TF checkpoint, read through the bundle reader (tested against real files elsewhere). */
 export async function readTfTensors(prefix: string): Promise<Map<string, RawTensor>> {
-  const ckpt = await openCheckpoint(prefix);
+  const ckpt = await openTfCheckpoint(prefix);
   const out = new Map<string, RawTensor>();
   try {
     for (const t of ckpt.tensors) out.set(t.name, { dtype: t.dtype, shape: [...t.shape], bytes: await t.read() });

@@ -25,7 +25,7 @@
  *   startOffset  first byte offset used in every data file (a sparse hole before)  default 0
  */
 import { open } from 'node:fs/promises';
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { dataShardPath } from '../../src/formats/tf-checkpoint/paths.js';
 import type { Extent } from '../../src/formats/tf-checkpoint/proto.js';
 import { sliceBox } from '../../src/formats/tf-checkpoint/slices.js';
@@ -414,7 +414,7 @@ export async function synthesizeFromIndex(
   outPrefix: string,
   o: { seed?: number; options?: WriteBundleOptions } = {},
 ): Promise<string[]> {
-  const real = await openCheckpoint(realPath);
+  const real = await openTfCheckpoint(realPath);
   const random = seededRandom(o.seed ?? 1);
   const listing = real.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: [...t.shape] }));
   await real.close();

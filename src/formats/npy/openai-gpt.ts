@@ -261,7 +261,7 @@ function rangeTensor(
   };
 }
 
-export const openaiGptOpener: TensorSourceOpener = {
+export const OPENAI_GPT_FOLDER_OPENER: TensorSourceOpener = {
   format: 'openai-npy',
   detect: async (path) => (await gptFolderOf(path)) !== undefined,
   open: (path) => openOpenAIGptFolder(path),

@@ -1,5 +1,5 @@
 /**
- * TensorFlow checkpoints: the public entry points of this folder. `openCheckpoint(path)` accepts what
+ * TensorFlow checkpoints: the public entry points of this folder. `openTfCheckpoint(path)` accepts what
  * users type (prefix, .index, .data-*, .meta, V1 file, directory) and returns a TfCheckpoint.
  */
 import type { OpenOptions, TensorSourceOpener } from '../source.js';
@@ -13,7 +13,7 @@ export { isObjectBased, TfCheckpoint } from './checkpoint.js';
 export { dataShardPath, type ResolvedCheckpoint, resolveCheckpointPath } from './paths.js';
 export { roleOf } from './roles.js';
 
-export async function openCheckpoint(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
+export async function openTfCheckpoint(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
   const resolved = await resolveCheckpointPath(path);
   return resolved.kind === 'v2' ? openBundle(resolved.prefix, options) : openV1(resolved.file, options);
 }
@@ -22,5 +22,5 @@ export async function openCheckpoint(path: string, options: OpenOptions = {}): P
 export const TF_CHECKPOINT_OPENER: TensorSourceOpener = {
   format: 'tf-checkpoint',
   detect: looksLikeTfCheckpoint,
-  open: openCheckpoint,
+  open: openTfCheckpoint,
 };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
-import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { parseBlock } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { installAllocationGuard } from '../../support/allocation-guard.js';
 import { encodeBundleEntry, encodeBundleHeader, encodeSliceKey, writeTable } from '../../support/tf-bundle-writer.js';
@@ -74,7 +74,7 @@ test('a V1 meta declaring more tensor bytes than the file can hold is E_MALFORME
     const path = await v1File(dir, shape);
     const guard = installAllocationGuard(GUARD_BYTES);
     try {
-      await assert.rejects(openCheckpoint(path), (e: Tf2TorchError) => {
+      await assert.rejects(openTfCheckpoint(path), (e: Tf2TorchError) => {
         assert.equal(e.name, 'Tf2TorchError', String(e));
         assert.equal(e.code, 'E_MALFORMED');
         assert.equal(e.file, path);
@@ -87,7 +87,7 @@ test('a V1 meta declaring more tensor bytes than the file can hold is E_MALFORME
     }
   }
   // a small tensor without slices still opens (zeros, as TF's reader returns for unsaved parts)
-  const source = await openCheckpoint(await v1File(dir, [2, 3]));
+  const source = await openTfCheckpoint(await v1File(dir, [2, 3]));
   assert.deepEqual([...(await source.tensor('w').read())], new Array(24).fill(0));
 });
 
@@ -102,7 +102,7 @@ test('a partitioned tensor whose slice lies beyond its data file is E_TRUNCATED 
     { key: Buffer.from('w'), value: encodeBundleEntry({ dtype: 1, shape: [n], slices: [whole] }) },
   ]);
   writeFileSync(`${prefix}.data-00000-of-00001`, new Uint8Array(16));
-  const source = await openCheckpoint(prefix);
+  const source = await openTfCheckpoint(prefix);
   t.after(() => source.close());
   const w = source.tensor('w');
   assert.equal(w.byteLength, 4 * n);
@@ -131,7 +131,7 @@ test('a partitioned tensor whose slices do not cover it is E_MALFORMED when open
     { key: Buffer.from('w'), value: encodeBundleEntry({ dtype: 1, shape: [2 ** 28], slices: [part] }) },
   ]);
   writeFileSync(`${prefix}.data-00000-of-00001`, new Uint8Array(16));
-  await assert.rejects(openCheckpoint(prefix), {
+  await assert.rejects(openTfCheckpoint(prefix), {
     name: 'Tf2TorchError',
     code: 'E_MALFORMED',
     tensor: 'w',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Tf2TorchError } from '../../../src/errors.js';
-import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { crc32c, maskCrc } from '../../../src/io/crc32c.js';
 import {
   encodeBundleEntry,
@@ -41,13 +41,13 @@ test('truncated index and wrong magic', async () => {
   const prefix = await bundle([header]);
   const bytes = readFileSync(`${prefix}.index`);
   writeFileSync(`${prefix}.index`, bytes.subarray(0, 20));
-  let e = await failure(openCheckpoint(prefix));
+  let e = await failure(openTfCheckpoint(prefix));
   assert.equal(e.code, 'E_TRUNCATED');
   assert.equal(e.file, `${prefix}.index`);
   const wrong = Buffer.from(bytes);
   wrong[wrong.length - 1] = 0;
   writeFileSync(`${prefix}.index`, wrong);
-  e = await failure(openCheckpoint(prefix));
+  e = await failure(openTfCheckpoint(prefix));
   assert.equal(e.code, 'E_BAD_MAGIC');
   assert.match(e.message, /bad\.index/);
 });
@@ -61,10 +61,10 @@ test('a block handle pointing past the end of the file is E_TRUNCATED; an absurd
   far.set([0, 8, 0xff, 0xff, 0x03, 10], 0);
   bytes.copy(far, 40, footer + 40);
   writeFileSync(`${prefix}.index`, Buffer.concat([bytes.subarray(0, footer), far]));
-  assert.equal((await failure(openCheckpoint(prefix))).code, 'E_TRUNCATED');
+  assert.equal((await failure(openTfCheckpoint(prefix))).code, 'E_TRUNCATED');
   far.set([0, 8, 0, 0xff, 0xff, 0xff, 0xff, 0x0f], 0);
   writeFileSync(`${prefix}.index`, Buffer.concat([bytes.subarray(0, footer), far]));
-  assert.equal((await failure(openCheckpoint(prefix))).code, 'E_LIMIT');
+  assert.equal((await failure(openTfCheckpoint(prefix))).code, 'E_LIMIT');
 });
 
 test('malformed varints and protos in an entry are E_MALFORMED / E_TRUNCATED naming the entry', async () => {
@@ -72,17 +72,17 @@ test('malformed varints and protos in an entry are E_MALFORMED / E_TRUNCATED nam
     header,
     { key: key('w'), value: Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]) },
   ]);
-  let e = await failure(openCheckpoint(badVarint));
+  let e = await failure(openTfCheckpoint(badVarint));
   assert.equal(e.code, 'E_MALFORMED');
   assert.match(e.message, /entry 'w'/);
   const shortField = await bundle([header, { key: key('w'), value: Uint8Array.from([0x12, 0x10, 0x00]) }]); // shape: 16 bytes announced, 1 there
-  e = await failure(openCheckpoint(shortField));
+  e = await failure(openTfCheckpoint(shortField));
   assert.equal(e.code, 'E_TRUNCATED');
   assert.match(e.message, /entry 'w'/);
   const group = await bundle([header, { key: key('w'), value: Uint8Array.from([0x0b]) }]); // wire type 3
-  assert.equal((await failure(openCheckpoint(group))).code, 'E_MALFORMED');
+  assert.equal((await failure(openTfCheckpoint(group))).code, 'E_MALFORMED');
   const noHeader = await bundle([{ key: key('w'), value: encodeBundleEntry({ dtype: 1, shape: [] }) }]);
-  assert.equal((await failure(openCheckpoint(noHeader))).code, 'E_MALFORMED');
+  assert.equal((await failure(openTfCheckpoint(noHeader))).code, 'E_MALFORMED');
 });
 
 test('unknown dtype, size that disagrees with the shape, absurd shapes, bad shard id', async () => {
@@ -96,7 +96,7 @@ test('unknown dtype, size that disagrees with the shape, absurd shapes, bad shar
     ['z', encodeBundleEntry({ dtype: 1, shape: [1], size: 4, shardId: 3 }), 'E_MALFORMED'],
   ];
   for (const [name, value, code] of cases) {
-    const e = await failure(openCheckpoint(await bundle([header, { key: key(name), value }])));
+    const e = await failure(openTfCheckpoint(await bundle([header, { key: key(name), value }])));
     assert.equal(e.code, code, `${name}: ${e.message}`);
     assert.match(e.message, new RegExp(`'${name}'`), `${name}: ${e.message}`);
   }
@@ -114,7 +114,7 @@ test('a tensor beyond the end of its data file is E_TRUNCATED naming the tensor 
     ],
     bytes,
   );
-  const c = await openCheckpoint(prefix);
+  const c = await openTfCheckpoint(prefix);
   const e = await failure(c.tensor('late').read());
   assert.equal(e.code, 'E_TRUNCATED');
   assert.equal(e.tensor, 'late');
@@ -135,18 +135,18 @@ test('wrong stored crc is E_TENSOR_CHECKSUM; a corrupt string length checksum to
     ],
     bytes,
   );
-  const c = await openCheckpoint(prefix);
+  const c = await openTfCheckpoint(prefix);
   assert.equal((await failure(c.tensor('w').read())).code, 'E_TENSOR_CHECKSUM');
   assert.equal(
     (await failure(c.tensor('w').readInto?.(new Uint8Array(4)) ?? Promise.resolve())).code,
     'E_TENSOR_CHECKSUM',
   );
-  assert.equal((await openCheckpoint(prefix, { verify: false }).then((x) => x.tensor('w').read())).length, 4);
+  assert.equal((await openTfCheckpoint(prefix, { verify: false }).then((x) => x.tensor('w').read())).length, 4);
   const dir = tmp();
   await writeBundle(join(dir, 's'), [
     { name: 'str', dtype: 'string', shape: [1], bytes: Uint8Array.from([2, 0, 0, 0, 0, 0x61, 0x62]) },
   ]);
-  const s = await openCheckpoint(join(dir, 's'));
+  const s = await openTfCheckpoint(join(dir, 's'));
   const e = await failure(s.tensor('str').read());
   assert.equal(e.code, 'E_TENSOR_CHECKSUM');
   assert.match(e.message, /length checksum of string tensor 'str'/);
@@ -154,7 +154,7 @@ test('wrong stored crc is E_TENSOR_CHECKSUM; a corrupt string length checksum to
 
 test('a reading of an unknown tensor name is E_TENSOR_NOT_FOUND', async () => {
   const prefix = await bundle([header]);
-  const c = await openCheckpoint(prefix);
+  const c = await openTfCheckpoint(prefix);
   assert.equal(c.tensors.length, 0);
   assert.throws(() => c.tensor('nope'), { code: 'E_TENSOR_NOT_FOUND' });
 });

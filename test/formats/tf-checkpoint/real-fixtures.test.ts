@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Tf2TorchError } from '../../../src/errors.js';
-import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { runCli } from '../../support/cli.js';
 import { FIXTURES_DIR, realFixture } from '../../support/fixtures.js';
 
@@ -110,7 +110,7 @@ test('every tensor of every complete fixture reads with its checksum verified', 
   assert.ok(COMPLETE.length >= 7, COMPLETE.join(','));
   let tensors = 0;
   for (const folder of COMPLETE) {
-    const ckpt = await openCheckpoint(join(FIXTURES_DIR, folder));
+    const ckpt = await openTfCheckpoint(join(FIXTURES_DIR, folder));
     for (const ref of ckpt.tensors) {
       const bytes = await ref.read();
       assert.equal(bytes.length, ref.byteLength, ref.name);
@@ -127,7 +127,7 @@ test('every tensor of every complete fixture reads with its checksum verified', 
 test('the V1 single-file checkpoint decodes to its known values', async (t) => {
   const dir = realFixture(t, 'tf-v1-format-single-file');
   if (!dir) return;
-  const ckpt = await openCheckpoint(dir); // its `checkpoint` file names a stale /tmp path
+  const ckpt = await openTfCheckpoint(dir); // its `checkpoint` file names a stale /tmp path
   assert.equal(ckpt.format, 'tf-v1');
   assert.equal(Buffer.from(await ckpt.tensor('Variable').read()).readFloatLE(0), 0.5);
   assert.equal(Buffer.from(await ckpt.tensor('Variable_1').read()).readFloatLE(0), 2.0);
@@ -155,7 +155,7 @@ test('one flipped byte in a data file is a checksum error naming the tensor', as
   const copy = copyFolder(dir);
   const data = join(copy, 'model.ckpt.data-00000-of-00001');
   const bytes = readFileSync(data);
-  const ckpt0 = await openCheckpoint(copy);
+  const ckpt0 = await openTfCheckpoint(copy);
   const victim = ckpt0.tensors[5]!;
   const index = readFileSync(join(copy, 'model.ckpt.index')); // untouched
   assert.ok(index.length > 0);
@@ -167,7 +167,7 @@ test('one flipped byte in a data file is a checksum error naming the tensor', as
   const offset = Number(/off=(\d+)/.exec(line)![1]);
   bytes[offset + 3]! ^= 0x01;
   writeFileSync(data, bytes);
-  const ckpt = await openCheckpoint(copy);
+  const ckpt = await openTfCheckpoint(copy);
   const e = await codeOf(ckpt.tensor(victim.name).read());
   assert.equal(e.code, 'E_TENSOR_CHECKSUM');
   assert.equal(e.tensor, victim.name);
@@ -180,7 +180,7 @@ test('one flipped byte in a data file is a checksum error naming the tensor', as
   assert.equal(s.code, 'E_TENSOR_CHECKSUM');
   // the other tensors still read; --no-verify reads the damaged one
   await ckpt.tensors[0]!.read();
-  const unverified = await openCheckpoint(copy, { verify: false });
+  const unverified = await openTfCheckpoint(copy, { verify: false });
   assert.equal((await unverified.tensor(victim.name).read()).length, victim.byteLength);
   await Promise.all([ckpt.close(), unverified.close()]);
 });
@@ -193,7 +193,7 @@ test('one flipped byte inside an index block is a block checksum error', async (
   const bytes = readFileSync(index);
   bytes[40]! ^= 0x20; // inside the first data block (a tensor name)
   writeFileSync(index, bytes);
-  const e = await codeOf(openCheckpoint(copy));
+  const e = await codeOf(openTfCheckpoint(copy));
   assert.equal(e.code, 'E_BLOCK_CHECKSUM');
   assert.match(e.message, /xlnet_model\.ckpt\.index/);
   const cli = runCli(['inspect', copy]);
@@ -204,7 +204,7 @@ test('one flipped byte inside an index block is a block checksum error', async (
 test('t5-mtf-tiny-indexonly lists its bfloat16 tensors without shard 1; reading one is E_MISSING_SHARD', async (t) => {
   const dir = realFixture(t, 't5-mtf-tiny-indexonly');
   if (!dir) return;
-  const ckpt = await openCheckpoint(join(dir, 'model.ckpt-0'));
+  const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt-0'));
   const bf16 = ckpt.tensors.filter((x) => x.dtype === 'bfloat16');
   assert.equal(bf16.length, 52);
   assert.ok(ckpt.notes.some((n) => /shard 1 of 2 is missing/.test(n)));
@@ -222,7 +222,7 @@ test('path forms: prefix, .index, .data-*, .meta, directory with a stale checkpo
   const dir = realFixture(t, 'tf2-keras-bert-objgraph-indexonly');
   const toy = realFixture(t, 'bert-tiny-keras-bert');
   if (!dir || !toy) return;
-  const viaDir = await openCheckpoint(dir); // `checkpoint` names "mycheckpoits", which is absent
+  const viaDir = await openTfCheckpoint(dir); // `checkpoint` names "mycheckpoits", which is absent
   assert.equal(viaDir.prefix, join(dir, 'bert_model.ckpt'));
   assert.equal(viaDir.objectBased, true);
   assert.equal(viaDir.roleOf('_CHECKPOINTABLE_OBJECT_GRAPH'), 'metadata');
@@ -232,12 +232,12 @@ test('path forms: prefix, .index, .data-*, .meta, directory with a stale checkpo
     'bert_model.ckpt.data-00000-of-00001',
     'bert_model.ckpt.meta',
   ]) {
-    const c = await openCheckpoint(join(toy, form));
+    const c = await openTfCheckpoint(join(toy, form));
     assert.equal(c.prefix, join(toy, 'bert_model.ckpt'), form);
     assert.equal(c.tensors.length, 139);
     await c.close();
   }
-  const e = await codeOf(openCheckpoint(join(toy, 'bert_model')));
+  const e = await codeOf(openTfCheckpoint(join(toy, 'bert_model')));
   assert.equal(e.code, 'E_NOT_FOUND');
   assert.match(e.message, /bert_model\.ckpt/); // suggests what is there
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { realFixture } from '../../support/fixtures.js';
 
 /** This process's open descriptors on files under `dir` (Linux /proc). */
@@ -24,7 +24,7 @@ function descriptorsUnder(dir: string): number {
 test('concurrent first reads of one shard share one handle, and close() releases it', async (t) => {
   const dir = realFixture(t, 'bert-tiny-keras-bert');
   if (!dir) return;
-  const ckpt = await openCheckpoint(join(dir, 'bert_model.ckpt'));
+  const ckpt = await openTfCheckpoint(join(dir, 'bert_model.ckpt'));
   const values = await Promise.all(ckpt.tensors.map((tensor) => tensor.read()));
   assert.equal(values.length, 139);
   assert.equal(descriptorsUnder(dir), 1, 'one descriptor for the one data shard');

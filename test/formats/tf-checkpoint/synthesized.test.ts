@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
-import { openCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { readTable } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { RandomAccessFile } from '../../../src/io/file.js';
 import { DTYPES, type DType } from '../../../src/tensor.js';
@@ -36,7 +36,7 @@ function tensorsOfEveryDtype() {
 }
 
 async function readAll(prefix: string, opts = {}) {
-  const c = await openCheckpoint(prefix, opts);
+  const c = await openTfCheckpoint(prefix, opts);
   const out = new Map<string, Uint8Array>();
   for (const t of c.tensors) out.set(t.name, await t.read());
   return { c, out };
@@ -181,7 +181,7 @@ test('streaming writer + reader: a large tensor in chunks, crc checked at the en
       },
     },
   ]);
-  const c = await openCheckpoint(join(dir, 's'));
+  const c = await openTfCheckpoint(join(dir, 's'));
   let n = 0;
   for await (const piece of c.tensor('w').stream(100_000)) {
     assert.ok(piece.length <= 100_000);
@@ -211,17 +211,17 @@ test('directories: stale checkpoint file falls back to the only prefix; several 
   const one = [{ name: 'x', dtype: 'float32' as const, shape: [1], bytes: new Uint8Array(4) }];
   await writeBundle(join(dir, 'model.ckpt-100'), one);
   writeFileSync(join(dir, 'checkpoint'), 'model_checkpoint_path: "/gone/machine/model.ckpt-999"\n');
-  assert.equal((await openCheckpoint(dir)).prefix, join(dir, 'model.ckpt-100'));
+  assert.equal((await openTfCheckpoint(dir)).prefix, join(dir, 'model.ckpt-100'));
   writeFileSync(join(dir, 'checkpoint'), 'model_checkpoint_path: "/gone/machine/model.ckpt-100"\n');
   await writeBundle(join(dir, 'model.ckpt-200'), one);
-  assert.equal((await openCheckpoint(dir)).prefix, join(dir, 'model.ckpt-100')); // basename of the stale path
+  assert.equal((await openTfCheckpoint(dir)).prefix, join(dir, 'model.ckpt-100')); // basename of the stale path
   writeFileSync(join(dir, 'checkpoint'), 'model_checkpoint_path: "model.ckpt-300"\n');
-  await assert.rejects(openCheckpoint(dir), (e: Tf2TorchError) => {
+  await assert.rejects(openTfCheckpoint(dir), (e: Tf2TorchError) => {
     assert.equal(e.code, 'E_AMBIGUOUS_PATH');
     assert.match(e.message, /model\.ckpt-100\n.*model\.ckpt-200/s);
     return true;
   });
   const empty = join(dir, 'empty');
   mkdirSync(empty);
-  await assert.rejects(openCheckpoint(empty), { code: 'E_NOT_FOUND' });
+  await assert.rejects(openTfCheckpoint(empty), { code: 'E_NOT_FOUND' });
 });
