@@ -17,7 +17,7 @@ import { writeTorchFile } from '../formats/torch/write.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
-import type { DType } from '../tensor.js';
+import { type DType, FLOAT_DTYPES } from '../tensor.js';
 import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
 import {
   buildFolderAtomically,
@@ -287,15 +287,13 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   return { ...planned, output, outputKind, files, warnings, bytesWritten: total };
 }
 
-const FLOAT_DTYPES: readonly DType[] = ['float16', 'bfloat16', 'float32', 'float64'];
-
 /**
  * `torch_dtype`, as save_pretrained records it: the dtype of the floating-point weights written (when
  * they share one), so that `from_pretrained(..., torch_dtype="auto")` loads them as they are.
  */
 function withTorchDType(config: ModelConfig, plan: Plan): ModelConfig {
   const floats = new Set(
-    plan.outputs.filter((o) => o.kind === 'tensor' && FLOAT_DTYPES.includes(o.dtype)).map((o) => o.dtype),
+    plan.outputs.filter((o) => o.kind === 'tensor' && FLOAT_DTYPES.has(o.dtype)).map((o) => o.dtype),
   );
   return floats.size === 1 ? { ...config, torch_dtype: [...floats][0] } : config;
 }

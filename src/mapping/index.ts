@@ -13,5 +13,5 @@ export {
   type PlanSource,
   skipReason,
 } from './plan.js';
-export { describeTransform, FLOAT_DTYPES, transformType } from './transforms.js';
+export { describeTransform, transformType } from './transforms.js';
 export type * from './types.js';

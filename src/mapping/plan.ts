@@ -4,9 +4,9 @@
  * required key the checkpoint lacks) is collected and reported in ONE error.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { DTYPES, type DType, numElements, type StorageView, sameStorageView } from '../tensor.js';
+import { DTYPES, type DType, FLOAT_DTYPES, numElements, type StorageView, sameStorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
-import { FLOAT_DTYPES, transformType } from './transforms.js';
+import { transformType } from './transforms.js';
 import type {
   Architecture,
   ExpectedKey,

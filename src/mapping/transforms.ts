@@ -3,11 +3,8 @@
  * execution time (apply.ts), so what `--dry-run` prints is what gets written.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { DType } from '../tensor.js';
-import { numElements } from '../tensor.js';
+import { type DType, FLOAT_DTYPES, numElements } from '../tensor.js';
 import type { Transform } from './types.js';
-
-export const FLOAT_DTYPES: ReadonlySet<DType> = new Set<DType>(['float16', 'bfloat16', 'float32', 'float64']);
 
 export interface ShapedType {
   readonly dtype: DType;

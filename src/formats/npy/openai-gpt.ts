@@ -18,7 +18,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
-import { DEFAULT_CHUNK_BYTES, type TensorRef } from '../../tensor.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
 import type { TensorSource, TensorSourceOpener } from '../source.js';
 import { MAX_DIMS } from './header.js';
 import { type NpyArray, openNpy } from './npy-file.js';
@@ -34,7 +34,7 @@ export const PARAMS_SHAPES_FILE = 'params_shapes.json';
 export const PARAMETER_NAMES_FILE = 'parameters_names.json';
 const SHARD_PATTERN = /^params_(\d+)\.npy$/;
 const shardName = (i: number) => `params_${i}.npy`;
-const FLOAT32_BYTES = 4;
+const FLOAT32_BYTES = DTYPES.float32.itemSize;
 
 export interface OpenAIGptSource extends TensorSource {
   readonly format: 'openai-npy';
