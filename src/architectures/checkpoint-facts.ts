@@ -27,20 +27,6 @@ export function countIndexed(listing: readonly TensorInfo[], pattern: RegExp): n
   return seen.size;
 }
 
-/** Parses a JSON sidecar file's text; a syntax error names the file. */
-export function parseJsonSidecar(text: string, fileName: string): ModelConfig {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-    return value as ModelConfig;
-  } catch (e) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${fileName}: not a valid JSON config (${(e as Error).message})`, {
-      file: fileName,
-      cause: e,
-    });
-  }
-}
-
 /** Renames alias keys (transformers' `attribute_map`) to the real field when the real one is absent. */
 export function resolveAliases(config: ModelConfig, aliases: Readonly<Record<string, string>>): ModelConfig {
   const out: ModelConfig = { ...config };

@@ -7,6 +7,7 @@
  * per-block order. When parameters_names.json is present it must agree with that order.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { parseJson } from '../io/json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import { configSource, type Disagreement, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
 
@@ -61,12 +62,7 @@ const squeezed = (shape: readonly number[]) => shape.filter((d) => d !== 1);
 /** The release names array i ≥ 2 by `names[i - 1]` (names[0], 'model/we:0', covers arrays 0 and 1). */
 function checkNames(namesText: string, layers: number): void {
   const where = 'parameters_names.json';
-  let names: unknown;
-  try {
-    names = JSON.parse(namesText);
-  } catch (cause) {
-    throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: not valid JSON`, { file: where, cause });
-  }
+  const names = parseJson(namesText, where, ErrorCode.MALFORMED);
   if (!Array.isArray(names))
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: expected a list of names`, { file: where });
   for (let n = 0; n < layers; n++) {

@@ -5,13 +5,13 @@
  * checkpoint, and is checked against the tensor shapes.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { parseJsonObject } from '../io/json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
   configSource,
   countIndexed,
   type Disagreement,
   intField,
-  parseJsonSidecar,
   refuseDisagreements,
   resolveAliases,
   shapeOf,
@@ -84,7 +84,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const hparamsText = input.user ? undefined : input.sidecar('hparams.json');
   const source = configSource(input, hparamsText === undefined ? undefined : 'hparams.json');
   let given: ModelConfig =
-    input.user ?? (hparamsText === undefined ? {} : parseJsonSidecar(hparamsText, 'hparams.json'));
+    input.user ?? (hparamsText === undefined ? {} : parseJsonObject(hparamsText, 'hparams.json', ErrorCode.CONFIG));
   given = resolveAliases(given, ALIASES);
   // OpenAI's n_vocab / n_ctx describe the tensors; transformers keeps them only as extra attributes
   // (and re-emits them), so they are applied here and kept for a faithful config.json.

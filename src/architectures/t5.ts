@@ -7,6 +7,7 @@
 
 import { parseGin, t5ConfigFromGin } from '../config/gin.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { pythonJsonDumps } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
   configSource,
@@ -288,10 +289,7 @@ export const t5: Architecture = {
   expectedKeys,
   defaultDType: 'float32',
   extraFiles: (config) => [
-    { name: 'generation_config.json', text: `${JSON.stringify(sortKeys(generationConfig(config)), null, 2)}\n` },
+    // GenerationConfig.to_json_string: json.dumps(indent=2, sort_keys=True) and a newline
+    { name: 'generation_config.json', text: `${pythonJsonDumps(generationConfig(config), 2, true)}\n` },
   ],
 };
-
-function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { parseJsonObject } from '../io/json.js';
 import { pythonJsonDumps } from '../io/python-json.js';
 import type { ModelConfig } from '../mapping/types.js';
 
@@ -25,26 +26,10 @@ export function readSidecar(path: string): string | undefined {
   return readFileSync(path, 'utf8');
 }
 
-export function parseConfigText(text: string, path: string): ModelConfig {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${path}: not valid JSON (${(cause as Error).message})`, {
-      file: path,
-      cause,
-    });
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${path}: a config must be a JSON object`, { file: path });
-  }
-  return value as ModelConfig;
-}
-
 export function readConfigFile(path: string): ModelConfig {
   const text = readSidecar(path);
   if (text === undefined) throw new Tf2TorchError(ErrorCode.NOT_FOUND, `config file ${path} not found`, { file: path });
-  return parseConfigText(text, path);
+  return parseJsonObject(text, path, ErrorCode.CONFIG);
 }
 
 /** The first of `names` present in `dir`, parsed. */
@@ -55,7 +40,7 @@ export function findConfigBeside(
   for (const name of names) {
     const path = join(dir, name);
     const text = readSidecar(path);
-    if (text !== undefined) return { config: parseConfigText(text, path), path };
+    if (text !== undefined) return { config: parseJsonObject(text, path, ErrorCode.CONFIG), path };
   }
   return undefined;
 }

@@ -18,6 +18,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
+import { parseJson } from '../../io/json.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
 import type { TensorSource, TensorSourceOpener } from '../source.js';
 import { MAX_DIMS } from './header.js';
@@ -62,14 +63,7 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
       );
     }
     const text = new TextDecoder().decode(await file.readAt(0, file.size, what));
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (cause) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: not valid JSON (${(cause as Error).message})`, {
-        file: path,
-        cause,
-      });
-    }
+    return parseJson(text, path, ErrorCode.MALFORMED);
   } finally {
     await file.close();
   }

@@ -6,6 +6,7 @@
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { RandomAccessFile } from '../../io/file.js';
+import { parseJsonObject } from '../../io/json.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, numElements, type TensorRef } from '../../tensor.js';
 import type { TensorSource } from '../source.js';
 
@@ -34,18 +35,11 @@ export async function openSafetensors(path: string): Promise<SafetensorsSource> 
       );
     const headerLength = Number(n);
     const text = Buffer.from(await file.readAt(8, headerLength, 'safetensors header')).toString('utf8');
-    let header: unknown;
-    try {
-      header = JSON.parse(text);
-    } catch (cause) {
-      return fail(`header is not JSON: ${(cause as Error).message}`);
-    }
-    if (header === null || typeof header !== 'object' || Array.isArray(header))
-      return fail('header is not a JSON object');
+    const header = parseJsonObject(text, path, ErrorCode.MALFORMED, 'safetensors header');
     const base = 8 + headerLength;
     const metadata: Record<string, string> = {};
     const ranges: { name: string; begin: number; end: number; dtype: DType; shape: number[] }[] = [];
-    for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    for (const [name, info] of Object.entries(header)) {
       if (name === '__metadata__') {
         if (info === null || typeof info !== 'object') fail('__metadata__ is not an object');
         for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
