@@ -4,6 +4,7 @@
  * the executor streams the Plan. Nothing here touches tensor bytes.
  */
 import type { DType, StorageView } from '../tensor.js';
+import type { Detection } from './detection.js';
 
 /** What the planner knows of a checkpoint variable: its listing entry, never its bytes. */
 export interface TensorInfo {
@@ -105,6 +106,8 @@ export interface ConfigInput {
 export interface Architecture {
   /** `--model_type` value, as transformers-cli spells it. */
   readonly modelType: string;
+  /** How its checkpoints are recognised when `--model_type` is not given (architectures/detect.ts); without it, never guessed. */
+  readonly detect?: Detection;
   readonly summary: string;
   /** Config file names looked for beside the checkpoint when `--config` is absent. */
   readonly configFileNames?: readonly string[];

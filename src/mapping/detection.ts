@@ -1,0 +1,29 @@
+/**
+ * How an architecture recognises its own checkpoints, as plain data: the variable names only its
+ * original code writes, the files its releases ship beside them, and the heads that choose the model
+ * class. `architectures/detect.ts` reads these declarations; nothing here touches bytes.
+ */
+
+/** A fine-tuned head: a variable whose presence makes the checkpoint a given model class. */
+export interface HeadSignature {
+  /** Regular expression source, anchored by the author, matched against names as the architecture normalises them. */
+  readonly variable: string;
+  readonly modelClass: string;
+  /** The axis of the variable's shape that counts the labels (classification heads). */
+  readonly labelsAxis?: number;
+}
+
+export interface Detection {
+  /** Regular expression sources (anchored by the author) matched against raw variable names: any match is evidence. */
+  readonly names?: readonly string[];
+  /** Source formats this type comes in (e.g. 'openai-npy'); a source of that format is this type. */
+  readonly formats?: readonly string[];
+  /** Entries of a pickled training checkpoint's top-level dict that all must be present (XLM). */
+  readonly embeddedKeys?: readonly string[];
+  /** Files the original releases ship beside the checkpoint (supporting evidence; break ties between name matches). */
+  readonly sidecars?: readonly string[];
+  /** The model class without a fine-tuned head. */
+  readonly baseClass: string;
+  /** Fine-tuned heads, most specific first. */
+  readonly heads?: readonly HeadSignature[];
+}
