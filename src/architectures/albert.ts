@@ -2,9 +2,13 @@
  * albert: google-research/albert and TF-Hub checkpoints (`bert/encoder/transformer/group_0/…`, with or
  * without a `module/` prefix) → transformers `AlbertForPreTraining` (MLM head + sentence-order head).
  * Names first go through transformers' own substring rewrites, in its order; the rules below are
- * written against the rewritten names.
+ * written against the rewritten names. Fine-tuned heads choose the class: classifier_utils.py's root
+ * `output_weights` → `AlbertForSequenceClassification`, squad_utils.py's v1 `cls/squad/output_weights`
+ * → `AlbertForQuestionAnswering` (whose AlbertModel has no pooler).
  */
-import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import type { HeadSignature } from '../mapping/detection.js';
+import { normalizeName } from '../mapping/plan.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
   configSource,
   countIndexed,
@@ -13,6 +17,7 @@ import {
   refuseDisagreements,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
+import { chooseHead, findHeads, numLabelsOf } from './heads.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */
 const ALBERT_DEFAULTS: ModelConfig = {
@@ -68,13 +73,34 @@ const LAYER_KEY = 'albert.encoder.albert_layer_groups.{group}.albert_layers.{inn
 const LAYER_DENSE = ['attention/query', 'attention/key', 'attention/value', 'attention/dense', 'ffn', 'ffn_output'];
 const LAYER_NORMS = ['attention/LayerNorm', 'full_layer_layer_norm'];
 
+const PRE_TRAINING = 'AlbertForPreTraining';
+const SEQUENCE_CLASSIFICATION = 'AlbertForSequenceClassification';
+const QUESTION_ANSWERING = 'AlbertForQuestionAnswering';
+
+/** The heads of the original fine-tuning scripts, as their variables are named (unchanged by the rewrites). */
+const HEADS: readonly HeadSignature[] = [
+  // classifier_utils.py create_model: tf.get_variable("output_weights", [num_labels, hidden_size]) at the root.
+  { variable: '^output_weights$', modelClass: SEQUENCE_CLASSIFICATION, labelsAxis: 0 },
+  // squad_utils.py create_v1_model: tf.get_variable("cls/squad/output_weights", [2, hidden_size]).
+  { variable: '^cls/squad/output_weights$', modelClass: QUESTION_ANSWERING },
+];
+
+const headClass = (config: ModelConfig) => (config.architectures as string[])[0];
+
 function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input);
+  const chosen = chooseHead({
+    found: findHeads(input.listing, HEADS, (n) => normalizeName(albert, n)),
+    task: input.finetuningTask,
+    baseClass: PRE_TRAINING,
+    note: input.note,
+  });
   const config: ModelConfig = {
     ...ALBERT_DEFAULTS,
     ...(input.user ?? {}),
+    ...chosen.fields,
     model_type: 'albert',
-    architectures: ['AlbertForPreTraining'],
+    architectures: [chosen.modelClass],
     transformers_version: TRANSFORMERS_VERSION,
   };
   const strip = (n: string) => n.replace(/^module\//, '');
@@ -147,7 +173,26 @@ function rules(config: ModelConfig): readonly Rule[] {
       note: 'SOP head, stored [out, in]',
     },
     { from: 'cls/seq_relationship/output_bias', to: 'sop_classifier.classifier.bias' },
+    { from: 'output_weights', to: 'classifier.weight', note: 'classifier_utils.py head, stored [num_labels, hidden]' },
+    { from: 'output_bias', to: 'classifier.bias' },
+    { from: 'cls/squad/output_weights', to: 'qa_outputs.weight', note: 'squad_utils.py v1 head, stored [2, hidden]' },
+    { from: 'cls/squad/output_bias', to: 'qa_outputs.bias' },
   ];
+}
+
+/** Variables of parts the chosen class does not have (names as rewritten). */
+function configSkip(config: ModelConfig): readonly SkipRule[] {
+  const head = headClass(config);
+  if (head === PRE_TRAINING) return [];
+  const out: SkipRule[] = [
+    { pattern: '^(predictions|cls/seq_relationship)/', reason: `pre-training head: ${head} has none` },
+  ];
+  if (head === QUESTION_ANSWERING)
+    out.push({
+      pattern: '^albert/pooler/',
+      reason: `pooler: ${head} has none (transformers builds its AlbertModel with add_pooling_layer=False)`,
+    });
+  return out;
 }
 
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
@@ -195,9 +240,24 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       );
     }
   }
+  const head = headClass(config);
+  if (head === QUESTION_ANSWERING) {
+    keys.push(
+      { key: 'qa_outputs.weight', shape: [2, h], fromConfig: '[2, hidden_size]' },
+      { key: 'qa_outputs.bias', shape: [2] },
+    );
+    return keys;
+  }
+  keys.push({ key: 'albert.pooler.weight', shape: [h, h] }, { key: 'albert.pooler.bias', shape: [h] });
+  if (head === SEQUENCE_CLASSIFICATION) {
+    const n = numLabelsOf(config);
+    keys.push(
+      { key: 'classifier.weight', shape: [n, h], fromConfig: '[num_labels, hidden_size]' },
+      { key: 'classifier.bias', shape: [n], fromConfig: '[num_labels]' },
+    );
+    return keys;
+  }
   keys.push(
-    { key: 'albert.pooler.weight', shape: [h, h] },
-    { key: 'albert.pooler.bias', shape: [h] },
     { key: 'predictions.bias', shape: [v] },
     { key: 'predictions.LayerNorm.weight', shape: [e] },
     { key: 'predictions.LayerNorm.bias', shape: [e] },
@@ -213,8 +273,16 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const albert: Architecture = {
   modelType: 'albert',
-  summary: 'google-research/albert and TF-Hub ALBERT checkpoints → AlbertForPreTraining',
+  summary:
+    'google-research/albert and TF-Hub ALBERT checkpoints → AlbertForPreTraining, or AlbertForSequenceClassification / AlbertForQuestionAnswering when fine-tuned',
+  detect: {
+    names: ['^(module/)?bert/encoder/(transformer/group_\\d+|embedding_hidden_mapping_in)/'],
+    sidecars: ['albert_config.json'],
+    baseClass: PRE_TRAINING,
+    heads: HEADS,
+  },
   configFileNames: ['albert_config.json'],
+  takesFinetuningTask: true,
   buildConfig,
   renames: RENAMES,
   skip: [
@@ -223,6 +291,7 @@ export const albert: Architecture = {
       reason: 'optimizer slot or step counter',
     },
   ],
+  configSkip,
   rules,
   expectedKeys,
 };

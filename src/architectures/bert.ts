@@ -3,10 +3,15 @@
  * `BertForPreTraining`, as `transformers-cli convert --model_type bert` does it (REFERENCE D.1):
  * dense kernels are stored [in, out] and transposed; `cls/seq_relationship/output_weights` is already
  * [out, in]; the decoder is tied to the word embeddings and its bias to `cls.predictions.bias`.
+ * Fine-tuned heads choose the class: run_classifier.py's root `output_weights` → `BertForSequenceClassification`,
+ * run_squad.py's `cls/squad/output_weights` → `BertForQuestionAnswering` (whose BertModel has no pooler).
  * Optimizer slots and the step counter are skipped; a leading `module/` scope is accepted.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import type { HeadSignature } from '../mapping/detection.js';
+import { normalizeName } from '../mapping/plan.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
+import { chooseHead, findHeads, numLabelsOf } from './heads.js';
 
 /** BertConfig() defaults (transformers configuration_bert.py); extra keys of the user's file are kept. */
 const BERT_DEFAULTS: ModelConfig = {
@@ -38,6 +43,20 @@ const DIMENSIONS = [
   'type_vocab_size',
 ] as const;
 
+const PRE_TRAINING = 'BertForPreTraining';
+const SEQUENCE_CLASSIFICATION = 'BertForSequenceClassification';
+const QUESTION_ANSWERING = 'BertForQuestionAnswering';
+
+/** The heads of the original fine-tuning scripts, as their variables are named (after `module/`). */
+const HEADS: readonly HeadSignature[] = [
+  // run_classifier.py create_model: tf.get_variable("output_weights", [num_labels, hidden_size]) at the root.
+  { variable: '^output_weights$', modelClass: SEQUENCE_CLASSIFICATION, labelsAxis: 0 },
+  // run_squad.py create_model: tf.get_variable("cls/squad/output_weights", [2, hidden_size]).
+  { variable: '^cls/squad/output_weights$', modelClass: QUESTION_ANSWERING },
+];
+
+const headClass = (config: ModelConfig) => (config.architectures as string[])[0];
+
 function buildConfig(input: ConfigInput): ModelConfig {
   if (input.user === undefined) {
     throw new Tf2TorchError(
@@ -46,10 +65,17 @@ function buildConfig(input: ConfigInput): ModelConfig {
     );
   }
   const where = input.userPath ?? 'the config';
+  const chosen = chooseHead({
+    found: findHeads(input.listing, HEADS, (n) => normalizeName(bert, n)),
+    task: input.finetuningTask,
+    baseClass: PRE_TRAINING,
+    note: input.note,
+  });
   const config: ModelConfig = {
     ...BERT_DEFAULTS,
     ...input.user,
-    architectures: ['BertForPreTraining'],
+    ...chosen.fields,
+    architectures: [chosen.modelClass],
     model_type: 'bert',
   };
   const bad = DIMENSIONS.filter((f) => !Number.isSafeInteger(config[f]) || (config[f] as number) < 1);
@@ -110,7 +136,26 @@ function rules(): readonly Rule[] {
       note: 'stored [out, in] already: no transpose',
     },
     { from: 'cls/seq_relationship/output_bias', to: 'cls.seq_relationship.bias' },
+    { from: 'output_weights', to: 'classifier.weight', note: 'run_classifier.py head, stored [num_labels, hidden]' },
+    { from: 'output_bias', to: 'classifier.bias' },
+    { from: 'cls/squad/output_weights', to: 'qa_outputs.weight', note: 'run_squad.py head, stored [2, hidden]' },
+    { from: 'cls/squad/output_bias', to: 'qa_outputs.bias' },
   ];
+}
+
+/** Variables of parts the chosen class does not have: transformers' class has no place for them. */
+function configSkip(config: ModelConfig): readonly SkipRule[] {
+  const head = headClass(config);
+  if (head === PRE_TRAINING) return [];
+  const out: SkipRule[] = [
+    { pattern: '^cls/(predictions|seq_relationship)/', reason: `pre-training head: ${head} has none` },
+  ];
+  if (head === QUESTION_ANSWERING)
+    out.push({
+      pattern: '^bert/pooler/',
+      reason: `pooler: ${head} has none (transformers builds its BertModel with add_pooling_layer=False)`,
+    });
+  return out;
 }
 
 /** BertForPreTraining's state dict (transformers >= 4.31: no position_ids buffer), in state_dict order. */
@@ -166,7 +211,24 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       ...norm(`${k}.output.LayerNorm`),
     );
   }
-  // The pooler and the pre-training heads are absent from fine-tuned or encoder-only checkpoints.
+  const head = headClass(config);
+  if (head === SEQUENCE_CLASSIFICATION) {
+    const N = numLabelsOf(config);
+    keys.push(
+      ...linear('bert.pooler.dense', H, H, hh),
+      { key: 'classifier.weight', shape: [N, H], fromConfig: '[num_labels, hidden_size]' },
+      vec('classifier.bias', N, '[num_labels]'),
+    );
+    return keys;
+  }
+  if (head === QUESTION_ANSWERING) {
+    keys.push(
+      { key: 'qa_outputs.weight', shape: [2, H], fromConfig: '[2, hidden_size]' },
+      vec('qa_outputs.bias', 2, '[2]'),
+    );
+    return keys;
+  }
+  // The pooler and the pre-training heads are absent from encoder-only checkpoints.
   keys.push(
     ...linear('bert.pooler.dense', H, H, hh, true),
     vec('cls.predictions.bias', V, '[vocab_size]', true),
@@ -182,8 +244,16 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const bert: Architecture = {
   modelType: 'bert',
-  summary: 'google-research/bert checkpoints → BertForPreTraining (bert_model.ckpt + bert_config.json)',
+  summary:
+    'google-research/bert checkpoints → BertForPreTraining, or BertForSequenceClassification / BertForQuestionAnswering when fine-tuned',
+  detect: {
+    names: ['^(module/)?bert/encoder/layer_\\d+/'],
+    sidecars: ['bert_config.json'],
+    baseClass: PRE_TRAINING,
+    heads: HEADS,
+  },
   configFileNames: ['bert_config.json', 'config.json'],
+  takesFinetuningTask: true,
   buildConfig,
   stripPrefixes: ['module/'],
   skip: [
@@ -194,6 +264,7 @@ export const bert: Architecture = {
     { components: ['global_step'], reason: 'training step counter' },
     { pattern: '^beta[12]_power$', reason: 'Adam beta power accumulator' },
   ],
+  configSkip,
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],

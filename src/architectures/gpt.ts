@@ -200,6 +200,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 export const gpt: Architecture = {
   modelType: 'gpt',
   summary: 'OpenAI GPT release (params_shapes.json + params_N.npy) → OpenAIGPTModel',
+  detect: { formats: ['openai-npy'], sidecars: ['params_shapes.json'], baseClass: 'OpenAIGPTModel' },
   buildConfig,
   skip: [],
   rules,

@@ -220,6 +220,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 export const gpt2: Architecture = {
   modelType: 'gpt2',
   summary: 'OpenAI GPT-2 release checkpoints (model/h{n}/…) → GPT2Model',
+  detect: { names: ['^model/h\\d+/attn/c_attn/w$'], sidecars: ['hparams.json'], baseClass: 'GPT2Model' },
   configFileNames: ['hparams.json'],
   buildConfig,
   skip: [

@@ -276,6 +276,11 @@ function generationConfig(config: ModelConfig): Record<string, unknown> {
 export const t5: Architecture = {
   modelType: 't5',
   summary: 'Mesh TensorFlow T5 (v1.0, v1.1, mT5) → T5ForConditionalGeneration',
+  detect: {
+    names: ['^(encoder|decoder)/block_\\d+/layer_\\d+/'],
+    sidecars: ['operative_config.gin'],
+    baseClass: 'T5ForConditionalGeneration',
+  },
   configFileNames: [],
   buildConfig,
   skip: [

@@ -300,6 +300,10 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 export const transfoXl: Architecture = {
   modelType: 'transfo_xl',
   summary: 'Transformer-XL (kimiyoung/transformer-xl TF checkpoint) → TransfoXLLMHeadModel',
+  detect: {
+    names: ['^transformer/layer_\\d+/rel_attn/qkv/kernel$', '^transformer/adaptive_embed/'],
+    baseClass: 'TransfoXLLMHeadModel',
+  },
   buildConfig,
   skip: [
     { components: ['Adam', 'Adam_1'], reason: 'optimizer slot' },

@@ -119,6 +119,7 @@ export const xlm: Architecture = {
   modelType: 'xlm',
   summary: "original XLM checkpoint (.pth with 'model', 'params', 'dico_word2id') → XLMWithLMHeadModel keys",
   input: 'pickled-checkpoint',
+  detect: { embeddedKeys: ['model', 'params', 'dico_word2id'], baseClass: 'XLMWithLMHeadModel' },
   buildConfig,
   skip: [{ pattern: '^(?!model\\.)', reason: "not part of chkpt['model'] (parameters, optimizer state)" }],
   rules,

@@ -1,11 +1,14 @@
 /**
  * xlnet: zihangdai/xlnet release checkpoints (`model/transformer/layer_{l}/rel_attn/q/kernel`, per-layer
- * relative biases stacked in one [n_layer, …] variable) → transformers `XLNetLMHeadModel`, or, with
- * --finetuning_task_name, `XLNetForSequenceClassification` (GLUE tasks) / `XLNetForQuestionAnswering`
- * (squad), chosen exactly as transformers does. Heads the checkpoint lacks are reported as left for
+ * relative biases stacked in one [n_layer, …] variable) → transformers `XLNetLMHeadModel`. A checkpoint
+ * fine-tuned by run_classifier.py (`model/classification_{task}/logit`, `model/regression_{task}/logit`,
+ * `model/sequnece_summary/summary`) becomes `XLNetForSequenceClassification` with its trained head, which
+ * transformers' converter would leave random. Without a head, --finetuning_task_name chooses the class
+ * exactly as transformers does (GLUE tasks / squad); heads the checkpoint lacks are reported as left for
  * `from_pretrained` to initialise, never written.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { HeadSignature } from '../mapping/detection.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
   configSource,
@@ -17,6 +20,7 @@ import {
   shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
+import { chooseHead, findHeads, numLabelsOf } from './heads.js';
 
 /** XLNetConfig() defaults (transformers configuration_xlnet.py). */
 const XLNET_DEFAULTS: ModelConfig = {
@@ -49,19 +53,6 @@ const XLNET_DEFAULTS: ModelConfig = {
   vocab_size: 32000,
 };
 
-/** transformers' GLUE_TASKS_NUM_LABELS (convert_xlnet_original_tf_checkpoint_to_pytorch.py). */
-export const GLUE_TASKS_NUM_LABELS: Readonly<Record<string, number>> = {
-  cola: 2,
-  mnli: 3,
-  mrpc: 2,
-  'sst-2': 2,
-  'sts-b': 1,
-  qqp: 2,
-  qnli: 2,
-  rte: 2,
-  wnli: 2,
-};
-
 const ALIASES = {
   n_token: 'vocab_size',
   hidden_size: 'd_model',
@@ -73,21 +64,24 @@ const BIASES = ['r_r_bias', 'r_s_bias', 'r_w_bias'];
 
 type HeadClass = 'XLNetLMHeadModel' | 'XLNetForSequenceClassification' | 'XLNetForQuestionAnswering';
 
+/** The original's scope of the sequence summary, misspelling included (modeling.py summarize_sequence). */
+const SUMMARY = 'model/sequnece_summary/summary';
+
+/** run_classifier.py's heads (function_builder.py: classification_loss / regression_loss, dense 'logit'). */
+const HEADS: readonly HeadSignature[] = [
+  // scope "classification_{cls_scope or task_name.lower()}", kernel [d_model, n_class]
+  {
+    variable: '^model/classification_([^/]+)/logit/kernel$',
+    modelClass: 'XLNetForSequenceClassification',
+    labelsAxis: 1,
+  },
+  // scope "regression_{task_name.lower()}" (sts-b), kernel [d_model, 1]
+  { variable: '^model/regression_([^/]+)/logit/kernel$', modelClass: 'XLNetForSequenceClassification', labelsAxis: 1 },
+];
+
 function headClass(config: ModelConfig): HeadClass {
   const a = (config.architectures as string[] | undefined)?.[0];
   return a === 'XLNetForSequenceClassification' || a === 'XLNetForQuestionAnswering' ? a : 'XLNetLMHeadModel';
-}
-
-/** id2label/label2id as the `num_labels` setter makes them (keys of id2label are strings in JSON). */
-function labels(n: number): ModelConfig {
-  const id2label: Record<string, string> = {};
-  const label2id: Record<string, number> = {};
-  for (let i = 0; i < n; i++) {
-    id2label[String(i)] = `LABEL_${i}`;
-    label2id[`LABEL_${i}`] = i;
-  }
-  // PretrainedConfig's default is 2 labels; to_json_string leaves out values equal to the default.
-  return n === 2 ? {} : { id2label, label2id };
 }
 
 function buildConfig(input: ConfigInput): ModelConfig {
@@ -119,18 +113,24 @@ function buildConfig(input: ConfigInput): ModelConfig {
     );
   }
   config.d_head = dModel / nHead;
-  const task = (input.finetuningTask ?? '').toLowerCase();
-  const glue = GLUE_TASKS_NUM_LABELS[task];
-  if (glue !== undefined) {
-    config = { ...config, finetuning_task: task, ...labels(glue), architectures: ['XLNetForSequenceClassification'] };
-  } else if (task.includes('squad')) {
-    config = { ...config, finetuning_task: task, architectures: ['XLNetForQuestionAnswering'] };
-  } else {
-    if (task !== '')
-      input.note?.(
-        `--finetuning_task_name ${task} is neither a GLUE task (${Object.keys(GLUE_TASKS_NUM_LABELS).join(', ')}) nor contains 'squad': converted as XLNetLMHeadModel, as transformers does`,
-      );
-    config = { ...config, architectures: ['XLNetLMHeadModel'] };
+  const chosen = chooseHead({
+    found: findHeads(input.listing, HEADS),
+    task: input.finetuningTask,
+    baseClass: 'XLNetLMHeadModel',
+    byTask: { sequence: 'XLNetForSequenceClassification', questionAnswering: 'XLNetForQuestionAnswering' },
+    note: input.note,
+  });
+  config = { ...config, ...chosen.fields, architectures: [chosen.modelClass] };
+  if (chosen.head) {
+    const scope = chosen.head.variable.split('/')[1] as string;
+    input.note?.(
+      `xlnet: the trained ${scope} head is kept as logits_proj (transformers' converter leaves a random one there)`,
+    );
+    if (shapeOf(input.listing, `${SUMMARY}/kernel`) === undefined && config.summary_use_proj !== false) {
+      // run_classifier.py --use_summ_proj=False: the summary is the last hidden state itself.
+      config.summary_use_proj = false;
+      input.note?.(`xlnet: no ${SUMMARY}/kernel in the checkpoint: summary_use_proj false, as it was trained`);
+    }
   }
   checkAgainstCheckpoint(config, input, source);
   return config;
@@ -222,12 +222,14 @@ function rules(config: ModelConfig): readonly Rule[] {
   const head = headClass(config);
   if (head === 'XLNetLMHeadModel') out.push({ from: 'model/lm_loss/bias', to: 'lm_loss.bias' });
   if (head === 'XLNetForSequenceClassification') {
-    // The original code's scope is spelled 'sequnece_summary'.
-    out.push({ from: 'model/sequnece_summary/summary/kernel', to: 'sequence_summary.summary.weight', transforms: T });
-    out.push({ from: 'model/sequnece_summary/summary/bias', to: 'sequence_summary.summary.bias' });
-    const task = String(config.finetuning_task);
-    out.push({ from: `model/regression_${task}/logit/kernel`, to: 'logits_proj.weight', transforms: T });
-    out.push({ from: `model/regression_${task}/logit/bias`, to: 'logits_proj.bias' });
+    out.push({ from: `${SUMMARY}/kernel`, to: 'sequence_summary.summary.weight', transforms: T });
+    out.push({ from: `${SUMMARY}/bias`, to: 'sequence_summary.summary.bias' });
+    // One head reaches here: several are refused unless --finetuning_task_name picks one (the others are skipped).
+    const note = "the trained head (transformers' converter leaves logits_proj random)";
+    for (const kind of ['classification', 'regression']) {
+      out.push({ from: `model/${kind}_{task*}/logit/kernel`, to: 'logits_proj.weight', transforms: T, note });
+      out.push({ from: `model/${kind}_{task*}/logit/bias`, to: 'logits_proj.bias' });
+    }
   }
   return out;
 }
@@ -239,12 +241,13 @@ function configSkip(config: ModelConfig): readonly SkipRule[] {
   if (head !== 'XLNetLMHeadModel') out.push({ pattern: '^model/lm_loss/', reason: `LM head: ${head} has none` });
   if (head !== 'XLNetForSequenceClassification') {
     out.push({
-      pattern: '^model/(sequnece_summary|regression_[^/]+)/',
-      reason: `classification head: ${head} has none (use --finetuning_task_name)`,
+      pattern: '^model/(sequnece_summary|classification_[^/]+|regression_[^/]+)/',
+      reason: `classification head: ${head} has none`,
     });
-  } else {
-    const task = String(config.finetuning_task).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    out.push({ pattern: `^model/regression_(?!${task}/)[^/]+/`, reason: 'head of another task' });
+  } else if (typeof config.finetuning_task === 'string') {
+    // A head's scope is its task's name (function_builder.py), so the task picks its head.
+    const task = config.finetuning_task.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out.push({ pattern: `^model/(classification|regression)_(?!${task}/)[^/]+/`, reason: 'head of another task' });
   }
   return out;
 }
@@ -257,7 +260,8 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const inner = config.d_inner as number;
   const head = headClass(config);
   const keys: ExpectedKey[] = [
-    { key: 'transformer.mask_emb', shape: [1, 1, d] },
+    // Only the pre-training graph creates mask_emb (modeling.py: inside `if inp_q is not None`).
+    { key: 'transformer.mask_emb', shape: [1, 1, d], optional: head !== 'XLNetLMHeadModel' },
     { key: 'transformer.word_embedding.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' },
   ];
   for (let l = 0; l < (config.n_layer as number); l++) {
@@ -283,12 +287,16 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       { key: 'lm_loss.bias', shape: [v] },
     );
   } else if (head === 'XLNetForSequenceClassification') {
-    const labelCount = Object.keys((config.id2label as object | undefined) ?? { 0: 0, 1: 1 }).length;
+    const labelCount = numLabelsOf(config);
+    // Absent when a task is given to a checkpoint without its head: from_pretrained initialises them.
+    if (config.summary_use_proj !== false)
+      keys.push(
+        { key: 'sequence_summary.summary.weight', shape: [d, d], optional: true },
+        { key: 'sequence_summary.summary.bias', shape: [d], optional: true },
+      );
     keys.push(
-      { key: 'sequence_summary.summary.weight', shape: [d, d], optional: true },
-      { key: 'sequence_summary.summary.bias', shape: [d], optional: true },
       { key: 'logits_proj.weight', shape: [labelCount, d], fromConfig: '[num_labels, d_model]', optional: true },
-      { key: 'logits_proj.bias', shape: [labelCount], optional: true },
+      { key: 'logits_proj.bias', shape: [labelCount], fromConfig: '[num_labels]', optional: true },
     );
   } else {
     // transformers never maps these from a TF checkpoint: from_pretrained initialises them.
@@ -312,7 +320,14 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const xlnet: Architecture = {
   modelType: 'xlnet',
-  summary: 'zihangdai/xlnet checkpoints → XLNetLMHeadModel, or a GLUE/SQuAD head with --finetuning_task_name',
+  summary:
+    'zihangdai/xlnet checkpoints → XLNetLMHeadModel, XLNetForSequenceClassification when fine-tuned (trained head kept), or a GLUE/SQuAD class by --finetuning_task_name',
+  detect: {
+    names: ['^model/transformer/layer_\\d+/rel_attn/'],
+    sidecars: ['xlnet_config.json'],
+    baseClass: 'XLNetLMHeadModel',
+    heads: HEADS,
+  },
   configFileNames: ['xlnet_config.json'],
   takesFinetuningTask: true,
   buildConfig,

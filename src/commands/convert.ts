@@ -22,10 +22,13 @@ const MODEL_TYPES = ARCHITECTURES.map((a) => `  ${a.modelType.padEnd(typeWidth)}
 const HELP = `tf2torch convert — convert an original checkpoint into Hugging Face PyTorch weights
 
 Usage:
-  tf2torch convert --model_type TYPE --tf_checkpoint PATH [--config FILE] --pytorch_dump_output OUT [options]
+  tf2torch convert --tf_checkpoint PATH [--model_type TYPE] [--config FILE] --pytorch_dump_output OUT [options]
 
 The options transformers-cli has (same spelling; kebab-case works too: --model-type, --tf-checkpoint, …):
-  --model_type TYPE            ${ARCHITECTURES.map((a) => a.modelType).join(', ')} (see Model types below)
+  --model_type TYPE            ${ARCHITECTURES.map((a) => a.modelType).join(', ')} (see Model types below); optional:
+                               without it the type, and a fine-tuned head, are recognised from the variable
+                               names (and the release files beside them); ambiguity is an error listing the
+                               candidates; a type the names contradict is refused
   --tf_checkpoint PATH         checkpoint prefix (bert_model.ckpt), its .index/.data file, or its folder
   --config FILE                the original config (bert_config.json); default: looked for beside the checkpoint
   --pytorch_dump_output OUT    what to write, decided by the path:
@@ -35,7 +38,10 @@ The options transformers-cli has (same spelling; kebab-case works too: --model-t
                                                 Hugging Face folder: config.json, weights, tokenizer files
                                single files get a config.json beside them unless one exists (--force: replaced);
                                missing folders are created; the checkpoint's own folder is refused
-  --finetuning_task_name NAME  task of a fine-tuned checkpoint (xlnet)
+  --finetuning_task_name NAME  task of a fine-tuned checkpoint (bert, albert, xlnet): sets finetuning_task and
+                               the labels; must agree with the checkpoint's head (mnli: 3 labels). The head
+                               chooses the class (…ForSequenceClassification, …ForQuestionAnswering); a
+                               pre-trained xlnet gets the class of the task, as transformers does
 
 More:
   --dry-run                    print the conversion plan (every key, source, transform), write nothing
@@ -49,6 +55,9 @@ More:
   --quiet                      no progress bar, no summary (warnings and errors still go to stderr)
 
 Examples:
+  # the type and the head recognised from the checkpoint (and bert_config.json, vocab.txt beside it)
+  tf2torch convert --tf_checkpoint glue_mrpc_output/model.ckpt-343 --pytorch_dump_output mrpc-hf/
+
   # exactly the transformers-cli command (writes pytorch_model.bin, plus config.json beside it)
   tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt \\
     --config uncased_L-12_H-768_A-12/bert_config.json --pytorch_dump_output out/pytorch_model.bin
@@ -109,11 +118,6 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
   const v = parse(argv);
   const modelType = pick(v, 'model_type', 'model-type');
   const checkpoint = pick(v, 'tf_checkpoint', 'tf-checkpoint');
-  if (modelType === undefined)
-    throw new Tf2TorchError(
-      ErrorCode.USAGE,
-      `missing --model_type (one of: ${ARCHITECTURES.map((a) => a.modelType).join(', ')})`,
-    );
   if (checkpoint === undefined)
     throw new Tf2TorchError(ErrorCode.USAGE, 'missing --tf_checkpoint (the checkpoint prefix, e.g. bert_model.ckpt)');
   const dryRun = v['dry-run'] === true || v.dry_run === true;

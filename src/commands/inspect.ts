@@ -2,9 +2,12 @@
  * `tf2torch inspect CHECKPOINT`: what a checkpoint holds (names, dtypes, shapes, sizes, roles) without
  * reading tensor bytes, or one tensor's values with --tensor. Works for every format openTensorSource knows.
  */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Detected, describeRecognition, detectArchitecture } from '../architectures/detect.js';
+import { openAsIs } from '../convert/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { openTensorSource } from '../formats/open.js';
 import type { TensorRole, TensorSource } from '../formats/source.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
@@ -13,13 +16,15 @@ import { summarizeValues } from './tensor-values.js';
 const HELP = `Usage: tf2torch inspect CHECKPOINT [--json] [--tensor NAME] [--no-verify]
 
 Lists the tensors of a checkpoint: name, dtype, shape, size and role (weight, optimizer state,
-bookkeeping, metadata), with totals. Only the index is read, so it works even when data files are
-missing. CHECKPOINT may be a TensorFlow prefix (model.ckpt-1000), its .index / .data-* / .meta file,
+bookkeeping, metadata), with totals, and the model type and class it is recognised as (what
+\`convert\` uses without --model_type), e.g. "bert checkpoint: BertForSequenceClassification, 3 labels;
+413 optimizer slots". Only the index is read, so it works even when data files are missing. CHECKPOINT may be a TensorFlow prefix (model.ckpt-1000), its .index / .data-* / .meta file,
 a directory holding a 'checkpoint' file, an old V1 checkpoint file, or any other format tf2torch reads.
 
 Options:
   --json          machine-readable output:
-                  {path, format, notes, tensors: [{name, dtype, shape, bytes, role}],
+                  {path, format, notes, model: {recognised, summary, modelType?, modelClass?, numLabels?,
+                   evidence?, candidates?}, tensors: [{name, dtype, shape, bytes, role}],
                    totals: {tensors, bytes, byRole: {weight|optimizer|bookkeeping|metadata: {tensors, bytes}}}}
   --tensor NAME   read one tensor (checksum verified) and show its first values, min, max and mean
   --no-verify     do not verify checksums when reading (--tensor)
@@ -31,15 +36,57 @@ Examples:
   tf2torch inspect model.ckpt-1000000.index --json | jq '.totals'
   tf2torch inspect model.ckpt --tensor bert/embeddings/word_embeddings`;
 
+/** The model type detection recognises (convert's choice without --model_type). */
+export interface InspectModel {
+  recognised: boolean;
+  /** One line for people: "bert checkpoint: BertForSequenceClassification, 3 labels", or why not. */
+  summary: string;
+  modelType?: string;
+  modelClass?: string;
+  numLabels?: number;
+  /** What matched: a variable name, the format, the entries of a pickled checkpoint. */
+  evidence?: string;
+  /** Ambiguous: every type the names fit. */
+  candidates?: string[];
+}
+
 export interface InspectJson {
   path: string;
   format: string;
   notes: string[];
+  model: InspectModel;
   tensors: { name: string; dtype: string; shape: number[]; bytes: number; role: TensorRole }[];
   totals: { tensors: number; bytes: number; byRole: Record<TensorRole, { tensors: number; bytes: number }> };
 }
 
-export function describeSource(source: TensorSource): InspectJson {
+function describeModel(detected: Detected): InspectModel {
+  if (detected.kind === 'unrecognised')
+    return { recognised: false, summary: `not recognised as a model tf2torch converts: ${detected.reason}` };
+  if (detected.kind === 'ambiguous') {
+    const candidates = detected.candidates.map((c) => c.architecture.modelType);
+    return {
+      recognised: false,
+      summary: `ambiguous: ${detected.candidates.map((c) => `${describeRecognition(c)} (${c.evidence})`).join(' or ')}; convert with --model_type ${candidates.join('|')}`,
+      candidates,
+    };
+  }
+  const r = detected.recognition;
+  const numLabels = r.heads[0]?.numLabels;
+  return {
+    recognised: true,
+    summary: describeRecognition(r),
+    modelType: r.architecture.modelType,
+    modelClass: r.modelClass,
+    ...(numLabels === undefined ? {} : { numLabels }),
+    evidence: r.evidence,
+  };
+}
+
+function sidecarDir(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
+}
+
+export function describeSource(source: TensorSource, embedded?: unknown): InspectJson {
   const byRole: InspectJson['totals']['byRole'] = {
     weight: { tensors: 0, bytes: 0 },
     optimizer: { tensors: 0, bytes: 0 },
@@ -53,10 +100,18 @@ export function describeSource(source: TensorSource): InspectJson {
     return { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, role };
   });
   const bytes = tensors.reduce((a, t) => a + t.bytes, 0);
+  const dir = sidecarDir(source.path);
+  const detected = detectArchitecture({
+    listing: source.tensors,
+    format: source.format,
+    hasSidecar: (f) => existsSync(join(dir, f)),
+    embedded,
+  });
   return {
     path: source.path,
     format: source.format,
     notes: [...source.notes],
+    model: describeModel(detected),
     tensors,
     totals: { tensors: tensors.length, bytes, byRole },
   };
@@ -83,8 +138,13 @@ function table(report: InspectJson): string {
     const pct = totals.bytes > 0 ? ` (${((100 * r.bytes) / totals.bytes).toFixed(1)}%)` : '';
     return `${r.tensors} tensors, ${formatBytes(r.bytes)}${pct}`;
   };
+  const slots = totals.byRole.optimizer.tensors;
+  const model = report.model.recognised
+    ? `${report.model.summary}; ${slots} optimizer slot${slots === 1 ? '' : 's'}`
+    : report.model.summary;
   return [
     `${report.path}: ${report.format}`,
+    model,
     ...report.notes.map((n) => `note: ${n}`),
     '',
     ...lines,
@@ -149,12 +209,13 @@ export const inspectCommand: Command = {
     const [path, ...extra] = parsed.positionals;
     if (path === undefined || extra.length > 0)
       throw new Tf2TorchError(ErrorCode.USAGE, `inspect takes exactly one CHECKPOINT\n\n${HELP}`);
-    const source = await openTensorSource(path, { verify: parsed.values['no-verify'] !== true });
+    // A torch file is read as a pickled checkpoint (as data): an original XLM .pth lists, and is recognised, too.
+    const { source, pickled } = await openAsIs(path, parsed.values['no-verify'] !== true);
     try {
       const json = parsed.values.json === true;
       if (parsed.values.tensor !== undefined) await showTensor(source, parsed.values.tensor, json, io);
-      else if (json) io.out(JSON.stringify(describeSource(source), null, 2));
-      else io.out(table(describeSource(source)));
+      else if (json) io.out(JSON.stringify(describeSource(source, pickled?.root), null, 2));
+      else io.out(table(describeSource(source, pickled?.root)));
     } finally {
       await source.close();
     }

@@ -5,14 +5,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
 import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { openTensorSource } from '../formats/open.js';
+import { OPENERS, openTensorSource } from '../formats/open.js';
 import { writeSafetensorsFile } from '../formats/safetensors/write.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, writeWeights } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
-import { openTorchFile } from '../formats/torch/read.js';
+import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
 import { writeTorchFile } from '../formats/torch/write.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
@@ -31,8 +32,8 @@ import {
 import { planToStateDict } from './tensors.js';
 
 export interface ConvertOptions {
-  /** `--model_type`, as transformers-cli spells it (bert, gpt2, …). */
-  readonly modelType: string;
+  /** `--model_type`, as transformers-cli spells it (bert, gpt2, …); absent: detected from the variable names. */
+  readonly modelType?: string;
   /** `--tf_checkpoint`: a checkpoint prefix, file or folder. */
   readonly checkpoint: string;
   /** `--config`; when absent, the architecture's config files are looked for beside the checkpoint. */
@@ -63,6 +64,8 @@ export interface PlannedConversion {
   readonly notes: readonly string[];
   /** The unpickled object of a pickled training checkpoint (architectures with input 'pickled-checkpoint'). */
   readonly embedded?: unknown;
+  /** What detection recognised, when `--model_type` was not given. */
+  readonly detected?: Recognition;
 }
 
 export interface ConvertResult extends PlannedConversion {
@@ -117,26 +120,68 @@ function sidecarDir(source: TensorSource): string {
   return existsSync(source.path) && statSync(source.path).isDirectory() ? source.path : dirname(source.path);
 }
 
-async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion & { source: TensorSource }> {
-  const architecture = getArchitecture(options.modelType);
-  const pickled =
-    architecture.input === 'pickled-checkpoint'
-      ? await openTorchFile(options.checkpoint, { policy: 'checkpoint', verify: options.verify ?? true })
+/** The format the registry of openers would read `path` as ('torch', 'tf-bundle', …), if any. */
+export async function formatOfPath(path: string): Promise<string | undefined> {
+  for (const opener of OPENERS) if (await opener.detect(path).catch(() => false)) return opener.format;
+  return undefined;
+}
+
+/**
+ * Opens a checkpoint whose type is not known yet: a torch file as a pickled checkpoint read as data
+ * (the 'checkpoint' policy: nothing is executed), so that XLM's dict is recognisable; anything else as
+ * openTensorSource does.
+ */
+export async function openAsIs(path: string, verify = true): Promise<{ source: TensorSource; pickled?: TorchFile }> {
+  if ((await formatOfPath(path)) === 'torch') {
+    const pickled = await openTorchFile(path, { policy: 'checkpoint', verify });
+    return { source: pickled, pickled };
+  }
+  return { source: await openTensorSource(path, { verify }) };
+}
+
+/** Opens the checkpoint as `explicit` reads it, or, without a type, as it is (openAsIs). */
+async function openFor(options: ConvertOptions, explicit: Architecture | undefined) {
+  const verify = options.verify ?? true;
+  if (explicit === undefined) return openAsIs(options.checkpoint, verify);
+  const pickled: TorchFile | undefined =
+    explicit.input === 'pickled-checkpoint'
+      ? await openTorchFile(options.checkpoint, { policy: 'checkpoint', verify })
       : undefined;
-  const source = pickled ?? (await openTensorSource(options.checkpoint, { verify: options.verify ?? true }));
+  return { pickled, source: pickled ?? (await openTensorSource(options.checkpoint, { verify })) };
+}
+
+async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion & { source: TensorSource }> {
+  const explicit = options.modelType === undefined ? undefined : getArchitecture(options.modelType);
+  const { pickled, source } = await openFor(options, explicit);
   try {
     const names = source.tensors.map((t) => t.name);
     if (source.format.startsWith('tf') && isObjectBased(names)) {
       throw new Tf2TorchError(
         ErrorCode.WRONG_CHECKPOINT_KIND,
-        `${source.path}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType} code writes; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables.`,
+        `${source.path}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType ?? 'model'} code writes; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables.`,
         { file: source.path },
       );
     }
+    const listing = source.tensors.map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      ...(t.view === undefined ? {} : { view: t.view }),
+    }));
     const dir = sidecarDir(source);
+    const { architecture, detected } = resolveArchitecture(
+      options.modelType,
+      explicit,
+      { listing, format: source.format, hasSidecar: (f) => existsSync(join(dir, f)), embedded: pickled?.root },
+      source.path,
+    );
     let user: ModelConfig | undefined;
     let userPath: string | undefined;
     const configNotes: string[] = [];
+    if (detected)
+      configNotes.push(
+        `${describeRecognition(detected)} (detected from ${detected.evidence}${detected.sidecars.length > 0 ? ` and ${detected.sidecars.join(', ')}` : ''}; --model_type overrides)`,
+      );
     if (options.config !== undefined && options.config !== '') {
       if (existsSync(options.config) && statSync(options.config).isDirectory())
         throw configIsFolder(options.config, architecture);
@@ -160,12 +205,6 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
           )} use${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).length === 1 ? 's' : ''} it (transformers-cli ignores it silently)`,
       );
     }
-    const listing = source.tensors.map((t) => ({
-      name: t.name,
-      dtype: t.dtype,
-      shape: t.shape,
-      ...(t.view === undefined ? {} : { view: t.view }),
-    }));
     const config = architecture.buildConfig({
       user,
       userPath,
@@ -188,6 +227,7 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       notes: [...source.notes, ...configNotes],
       source,
       embedded: pickled?.root,
+      detected,
     };
   } catch (error) {
     await source.close();

@@ -24,7 +24,14 @@ test('inspect --json has the documented shape and totals that add up', (t) => {
   if (!dir) return;
   const r = runCli(['inspect', dir, '--json']);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(j), ['path', 'format', 'notes', 'tensors', 'totals']);
+  assert.deepEqual(Object.keys(j), ['path', 'format', 'notes', 'model', 'tensors', 'totals']);
+  assert.deepEqual(j.model, {
+    recognised: true,
+    summary: 'bert checkpoint: BertForPreTraining',
+    modelType: 'bert',
+    modelClass: 'BertForPreTraining',
+    evidence: 'bert/encoder/layer_0/attention/output/LayerNorm/beta',
+  });
   assert.deepEqual(Object.keys(j.tensors[0]), ['name', 'dtype', 'shape', 'bytes', 'role']);
   assert.equal(j.totals.bytes, 8420); // the data file's exact size
   const roles = j.totals.byRole;
