@@ -105,6 +105,11 @@ export function detectArchitecture(input: DetectionInput): Detected {
   return { kind: 'ambiguous', candidates };
 }
 
+/** Types that come in a source format of their own (gpt: 'openai-npy'), by that format alone. */
+export function architecturesOfFormat(format: string): Architecture[] {
+  return ARCHITECTURES.filter((a) => a.detect?.formats?.includes(format));
+}
+
 /** "bert checkpoint: BertForSequenceClassification, 3 labels" (what `inspect` prints). */
 export function describeRecognition(r: Recognition): string {
   const [head, ...more] = r.heads;

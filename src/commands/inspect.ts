@@ -5,8 +5,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Detected, describeRecognition, detectArchitecture } from '../architectures/detect.js';
-import { openAsIs } from '../convert/index.js';
+import {
+  architecturesOfFormat,
+  type Detected,
+  describeRecognition,
+  detectArchitecture,
+} from '../architectures/detect.js';
+import { formatOfPath, openAsIs } from '../convert/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRole, TensorSource } from '../formats/source.js';
 import { formatBytes } from '../units.js';
@@ -191,6 +196,17 @@ async function showTensor(source: TensorSource, name: string, json: boolean, io:
   );
 }
 
+/**
+ * A source that cannot be listed (an OpenAI GPT folder without its .npy shards) may still be
+ * recognisable by its layout alone: said before the error.
+ */
+async function typeOfUnlistable(path: string): Promise<string> {
+  const format = await formatOfPath(path);
+  const types = format === undefined ? [] : architecturesOfFormat(format);
+  if (types.length !== 1) return '';
+  return `${path}: ${types[0]?.modelType} checkpoint: ${types[0]?.detect?.baseClass} (recognised by its ${format} layout; its tensors cannot be listed)`;
+}
+
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'list the tensors of a checkpoint (names, dtypes, shapes, sizes, optimizer state)',
@@ -210,7 +226,15 @@ export const inspectCommand: Command = {
     if (path === undefined || extra.length > 0)
       throw new Tf2TorchError(ErrorCode.USAGE, `inspect takes exactly one CHECKPOINT\n\n${HELP}`);
     // A torch file is read as a pickled checkpoint (as data): an original XLM .pth lists, and is recognised, too.
-    const { source, pickled } = await openAsIs(path, parsed.values['no-verify'] !== true);
+    let opened: Awaited<ReturnType<typeof openAsIs>>;
+    try {
+      opened = await openAsIs(path, parsed.values['no-verify'] !== true);
+    } catch (error) {
+      const known = parsed.values.json === true ? '' : await typeOfUnlistable(path);
+      if (known !== '') io.out(known);
+      throw error;
+    }
+    const { source, pickled } = opened;
     try {
       const json = parsed.values.json === true;
       if (parsed.values.tensor !== undefined) await showTensor(source, parsed.values.tensor, json, io);
