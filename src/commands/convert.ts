@@ -55,8 +55,9 @@ More:
   --quiet                      no progress bar, no summary (warnings and errors still go to stderr)
 
 Examples:
-  # the type and the head recognised from the checkpoint (and bert_config.json, vocab.txt beside it)
-  tf2torch convert --tf_checkpoint glue_mrpc_output/model.ckpt-343 --pytorch_dump_output mrpc-hf/
+  # no --model_type: the type, and the head of a fine-tuned checkpoint, are recognised from its variables
+  tf2torch convert --tf_checkpoint mrpc_output/model.ckpt-343 \\
+    --config uncased_L-12_H-768_A-12/bert_config.json --pytorch_dump_output mrpc-hf/
 
   # exactly the transformers-cli command (writes pytorch_model.bin, plus config.json beside it)
   tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt \\
