@@ -18,6 +18,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { bert } from '../../src/architectures/bert.js';
+import { xlnet } from '../../src/architectures/xlnet.js';
+import { buildPlan } from '../../src/mapping/plan.js';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
@@ -423,4 +426,72 @@ test('xlnet run_classifier.py checkpoint → XLNetForSequenceClassification with
   assert.deepEqual(config.architectures, ['XLNetForSequenceClassification']);
   assert.equal(config.finetuning_task, 'mnli');
   assert.deepEqual(Object.keys(config.id2label), ['0', '1', '2']);
+});
+
+/** A listing (names and shapes, no bytes) for plan-level checks. */
+const listingOf = (spec: Spec) => spec.map(([name, shape]) => ({ name, dtype: 'float32' as const, shape }));
+const XLNET_USER = { d_inner: 12, d_model: 6, n_head: 2, n_layer: L, n_token: V, untie_r: true };
+
+test('xlnet sts-b (regression_sts-b, run_classifier.py --use_summ_proj=False): 1 label, no summary projection', () => {
+  const listing = listingOf([
+    ...xlnetSpec(6, 2, 3, 12, L),
+    ['model/regression_sts-b/logit/kernel', [6, 1]],
+    ['model/regression_sts-b/logit/bias', [1]],
+  ]);
+  const notes: string[] = [];
+  const config = xlnet.buildConfig({ user: XLNET_USER, listing, sidecar: () => undefined, note: (n) => notes.push(n) });
+  assert.deepEqual(
+    [config.architectures, config.summary_use_proj, config.id2label, config.finetuning_task],
+    [['XLNetForSequenceClassification'], false, { 0: 'LABEL_0' }, undefined],
+  );
+  assert.ok(
+    notes.some((n) => /no model\/sequnece_summary\/summary\/kernel in the checkpoint: summary_use_proj false/.test(n)),
+  );
+  const plan = buildPlan(listing, xlnet, config);
+  const keys = plan.outputs.map((o) => o.key);
+  assert.deepEqual(keys.slice(-2), ['logits_proj.weight', 'logits_proj.bias']);
+  assert.ok(!keys.some((k) => k.startsWith('sequence_summary.')));
+  assert.deepEqual(
+    plan.missing.map((m) => m.key),
+    ['transformer.mask_emb'],
+  );
+});
+
+test('xlnet with two task heads (cls_scope): the task picks one, the other is skipped; without a task, an error', () => {
+  const listing = listingOf([
+    ...xlnetSpec(6, 2, 3, 12, L),
+    ['model/sequnece_summary/summary/kernel', [6, 6]],
+    ['model/sequnece_summary/summary/bias', [6]],
+    ['model/classification_imdb/logit/kernel', [6, 2]],
+    ['model/classification_imdb/logit/bias', [2]],
+    ['model/classification_yelp5/logit/kernel', [6, 5]],
+    ['model/classification_yelp5/logit/bias', [5]],
+  ]);
+  assert.throws(
+    () => xlnet.buildConfig({ user: XLNET_USER, listing, sidecar: () => undefined }),
+    /the checkpoint has 2 fine-tuned heads \(model\/classification_imdb\/logit\/kernel \[6, 2\], model\/classification_yelp5\/logit\/kernel \[6, 5\]\): choose one with --finetuning_task_name \(imdb, yelp5\)/,
+  );
+  const config = xlnet.buildConfig({ user: XLNET_USER, listing, sidecar: () => undefined, finetuningTask: 'Yelp5' });
+  assert.equal(Object.keys(config.id2label as object).length, 5);
+  const plan = buildPlan(listing, xlnet, config);
+  const head = plan.outputs.find((o) => o.key === 'logits_proj.weight');
+  assert.ok(head?.kind === 'tensor');
+  assert.equal(head.sources[0]?.name, 'model/classification_yelp5/logit/kernel');
+  assert.deepEqual(
+    plan.skipped
+      .filter((s) => s.reason === 'head of another task')
+      .map((s) => s.name)
+      .sort(),
+    ['model/classification_imdb/logit/bias', 'model/classification_imdb/logit/kernel'],
+  );
+});
+
+test('bert: a GLUE task on a SQuAD head, and a task on a checkpoint without head, are told apart', () => {
+  const listing = listingOf([...bertSpec(), ['cls/squad/output_weights', [2, H]], ['cls/squad/output_bias', [2]]]);
+  assert.throws(
+    () => bert.buildConfig({ user: BERT_CONFIG, listing, sidecar: () => undefined, finetuningTask: 'qnli' }),
+    /--finetuning_task_name qnli is a classification task \(2 labels\), but the checkpoint's head cls\/squad\/output_weights \[2, 4\] \(BertForQuestionAnswering\) answers questions/,
+  );
+  const squad = bert.buildConfig({ user: BERT_CONFIG, listing, sidecar: () => undefined, finetuningTask: 'squad' });
+  assert.deepEqual([squad.architectures, squad.finetuning_task], [['BertForQuestionAnswering'], 'squad']);
 });
