@@ -1,10 +1,19 @@
 /** The public API of tf2torch, listed explicitly. Everything not exported here is internal. */
 
+export {
+  type Detected,
+  type DetectionInput,
+  describeRecognition,
+  detectArchitecture,
+  type Recognition,
+} from './architectures/detect.js';
+export { GLUE_TASKS_NUM_LABELS } from './architectures/heads.js';
 export { ARCHITECTURES, getArchitecture } from './architectures/index.js';
 export {
   type ConvertOptions,
   type ConvertResult,
   convert,
+  openAsIs,
   type PlannedConversion,
   planConversion,
 } from './convert/index.js';
@@ -24,6 +33,7 @@ export {
 export { openTorchFile, type TorchFile, type TorchOpenOptions } from './formats/torch/read.js';
 export { type TorchWriteOptions, writeTorchFile } from './formats/torch/write.js';
 export { PyFloat } from './io/py-float.js';
+export type { Detection, HeadSignature } from './mapping/detection.js';
 export { buildPlan, formatPlan, type Plan, type PlanOptions, type PlanOutput } from './mapping/index.js';
 export type { Architecture, ExpectedKey, ModelConfig, Rule, SkipRule, TensorInfo, Transform } from './mapping/types.js';
 export {
