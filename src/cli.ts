@@ -29,7 +29,7 @@ function usage(): string {
     'Run `tf2torch <command> --help` for the options of a command.',
     '',
     'Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted',
-    '(Ctrl-C; 143 on SIGTERM), 70 internal error (a bug: please report it with the message).',
+    '(Ctrl-C; 143 on SIGTERM, 129 on SIGHUP), 70 internal error (a bug: please report it with the message).',
   ].join('\n');
 }
 
@@ -59,14 +59,17 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest, io);
 }
 
-// Interrupted (Ctrl-C, kill): remove the temporary outputs in progress; final names were never written.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+// Interrupted (Ctrl-C, kill, a closed terminal): remove the unfinished outputs and release the locks of this
+// run; final names hold the old or the new output (a commit in progress is synchronous and ends first).
+// Exit 128 + the signal number, as shells report it.
+const SIGNAL_EXIT = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+for (const signal of Object.keys(SIGNAL_EXIT) as (keyof typeof SIGNAL_EXIT)[]) {
   process.once(signal, () => {
     const removed = removePendingTemporaries();
     io.err(
       `\ninterrupted${removed.length > 0 ? `: removed ${removed.length} unfinished output${removed.length > 1 ? 's' : ''}` : ''}\n`,
     );
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.exit(SIGNAL_EXIT[signal]);
   });
 }
 

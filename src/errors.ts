@@ -9,6 +9,7 @@ export const ErrorCode = {
   NOT_FOUND: 'E_NOT_FOUND',
   AMBIGUOUS_PATH: 'E_AMBIGUOUS_PATH',
   OUTPUT_EXISTS: 'E_OUTPUT_EXISTS',
+  OUTPUT_LOCKED: 'E_OUTPUT_LOCKED',
   // generic malformed input
   TRUNCATED: 'E_TRUNCATED',
   BAD_MAGIC: 'E_BAD_MAGIC',

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { runCli } from './support/cli.js';
+import { CLI_PATH, runCli } from './support/cli.js';
+import { bertWorkspace } from './support/output-tree.js';
 
 test('--version prints the version of package.json', () => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -19,4 +21,40 @@ test('--help lists every command; an unknown command is a usage error (exit 2) w
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /error\[E_USAGE\]: unknown command 'frobnicate'/);
   assert.doesNotMatch(bad.stderr, /\n\s+at /);
+});
+
+test('SIGHUP (a closed terminal) is handled like Ctrl-C: exit 129, unfinished outputs and the new folder removed', async (t) => {
+  const s = bertWorkspace(t);
+  if (!s) return;
+  // The run stops itself once its stage exists; SIGHUP is sent from outside, then it is let run on.
+  const child = spawn(
+    process.execPath,
+    [
+      CLI_PATH,
+      'convert',
+      '--model_type',
+      'bert',
+      '--tf_checkpoint',
+      'ck/bert_model.ckpt',
+      '--pytorch_dump_output',
+      'out/',
+    ],
+    { cwd: s.cwd, env: { ...process.env, TF2TORCH_TEST_INTERRUPT: '1:SIGSTOP' } },
+  );
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const staged = () => existsSync(s.path('out')) && readdirSync(s.path('out')).some((n) => n.startsWith('.tf2torch.'));
+  for (let i = 0; i < 500 && !staged(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(staged(), 'the run reached its stage');
+  child.kill('SIGHUP');
+  child.kill('SIGCONT');
+  assert.equal(await exited, 129, stderr);
+  assert.match(stderr, /interrupted: removed 1 unfinished output/);
+  assert.equal(existsSync(s.path('out')), false);
+});
+
+test('the exit status list names SIGHUP', () => {
+  assert.match(runCli(['--help']).stdout, /143 on SIGTERM, 129 on SIGHUP/);
 });

@@ -74,7 +74,7 @@ ${MODEL_TYPES}
 
 The plan and the summary go to stdout; notes, warnings, errors and the progress bar to stderr.
 Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted
-(Ctrl-C; 143 on SIGTERM): unfinished outputs are removed, an existing output is left as it was.
+(Ctrl-C; 143 on SIGTERM, 129 on SIGHUP): unfinished outputs are removed, an existing output is left as it was.
 `;
 
 const OPTIONS = {

@@ -1,27 +1,24 @@
 /**
  * The library entry: `planConversion()` (open the checkpoint, build config and plan; no tensor bytes
- * read) and `convert()` (plan, then stream every output tensor into the writers, atomically).
+ * read) and `convert()` (plan, then stream every output tensor into the folder or single-file writer,
+ * `write-folder.ts` / `write-file.ts`, which replace the output without ever losing it).
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
 import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
-import { writeSafetensorsFile } from '../formats/safetensors/write.js';
-import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, writeWeights } from '../formats/sharding.js';
+import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
-import { writeTorchFile } from '../formats/torch/write.js';
-import { writeFileAtomically } from '../io/atomic.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import { type DType, FLOAT_DTYPES } from '../tensor.js';
 import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
+import { checkpointFiles, InputFiles } from './input-files.js';
 import {
-  buildFolderAtomically,
   checkNotOverInput,
   checkOverwrite,
   displayPath,
@@ -30,6 +27,8 @@ import {
   type WeightFormat,
 } from './output.js';
 import { planToStateDict } from './tensors.js';
+import { writeFileOutput } from './write-file.js';
+import { writeFolderOutput } from './write-folder.js';
 
 export interface ConvertOptions {
   /** `--model_type`, as transformers-cli spells it (bert, gpt2, …); absent: detected from the variable names. */
@@ -150,7 +149,9 @@ async function openFor(options: ConvertOptions, explicit: Architecture | undefin
   return { pickled, source: pickled ?? (await openTensorSource(options.checkpoint, { verify })) };
 }
 
-async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion & { source: TensorSource }> {
+async function openAndPlan(
+  options: ConvertOptions,
+): Promise<PlannedConversion & { source: TensorSource; inputs: InputFiles }> {
   const explicit = options.modelType === undefined ? undefined : getArchitecture(options.modelType);
   const { pickled, source } = await openFor(options, explicit);
   try {
@@ -175,6 +176,10 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       { listing, format: source.format, hasSidecar: (f) => existsSync(join(dir, f)), embedded: pickled?.root },
       source.path,
     );
+    // Every file this conversion reads: none of them may ever be an output.
+    const inputs = new InputFiles().add(options.checkpoint, ...checkpointFiles(source.path));
+    for (const tok of architecture.tokenizerFiles ?? [])
+      inputs.add(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
     let user: ModelConfig | undefined;
     let userPath: string | undefined;
     const configNotes: string[] = [];
@@ -187,10 +192,12 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
         throw configIsFolder(options.config, architecture);
       user = readConfigFile(options.config);
       userPath = options.config;
+      inputs.add(userPath);
     } else if (architecture.configFileNames) {
       const found = findConfigBeside(dir, architecture.configFileNames);
       if (found) {
         ({ config: user, path: userPath } = found);
+        inputs.add(found.path);
         configNotes.push(`config: ${displayPath(found.path)} (found beside the checkpoint; --config to use another)`);
       }
     }
@@ -209,7 +216,10 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       user,
       userPath,
       finetuningTask: options.finetuningTask,
-      sidecar: (fileName) => readSidecar(join(dir, fileName)),
+      sidecar: (fileName) => {
+        inputs.add(join(dir, fileName));
+        return readSidecar(join(dir, fileName));
+      },
       listing,
       note: (text) => configNotes.push(text),
       embedded: pickled?.root,
@@ -226,6 +236,7 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
       checkpointDir: dir,
       notes: [...source.notes, ...configNotes],
       source,
+      inputs,
       embedded: pickled?.root,
       detected,
     };
@@ -237,7 +248,7 @@ async function openAndPlan(options: ConvertOptions): Promise<PlannedConversion &
 
 /** Opens the checkpoint, builds the config and the plan; reads no tensor bytes. */
 export async function planConversion(options: ConvertOptions): Promise<PlannedConversion> {
-  const { source, ...planned } = await openAndPlan(options);
+  const { source, inputs: _, ...planned } = await openAndPlan(options);
   await source.close();
   return planned;
 }
@@ -259,72 +270,43 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
-  const { source, ...planned } = await openAndPlan(options);
+  const { source, inputs, ...planned } = await openAndPlan(options);
   const { plan, config, architecture, checkpointDir } = planned;
-  try {
-    checkNotOverInput(output, outputKind, [source.path, checkpointDir]);
-  } catch (error) {
-    await source.close();
-    throw error;
-  }
   const warnings = [...plan.warnings];
-  const entries = planToStateDict(plan, source.tensors);
-  const configText = architecture.configText?.(config) ?? configJsonText(withTorchDType(config, plan));
-  const container = architecture.torchContainer === undefined ? {} : { container: architecture.torchContainer };
+  const notes = [...planned.notes];
   const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
-  let base = 0;
-  const progress = (n: number) => options.onProgress?.(base + n, total);
-  const files: string[] = [];
+  const common = {
+    output,
+    entries: planToStateDict(plan, source.tensors),
+    configText: architecture.configText?.(config) ?? configJsonText(withTorchDType(config, plan)),
+    container: architecture.torchContainer,
+    inputs,
+    force: options.force ?? false,
+    warnings,
+    onRecovered: (n: number) =>
+      notes.push(`${displayPath(output)}: removed ${n} leftover${n > 1 ? 's' : ''} of an interrupted earlier run`),
+  };
+  let files: string[];
   try {
-    if (outputKind === 'folder') {
-      await buildFolderAtomically(output, async (tmp) => {
-        await writeFile(join(tmp, 'config.json'), configText);
-        files.push('config.json');
-        for (const f of format === 'both' ? (['safetensors', 'pytorch'] as const) : [format]) {
-          files.push(
-            ...(await writeWeights(tmp, entries, { format: f, maxShardSize, onProgress: progress, ...container })),
-          );
-          base += plan.totalBytes;
-        }
-        for (const tok of architecture.tokenizerFiles ?? []) {
-          const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
-          const found = candidates.map((c) => join(checkpointDir, c)).find((p) => existsSync(p));
-          if (found) {
-            // Contents only: the source's permissions (often read-only) must not follow.
-            await writeFile(join(tmp, tok.to), await readFile(found));
-            files.push(tok.to);
-          } else {
-            warnings.push(
-              `no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`,
-            );
-          }
-        }
-        for (const extra of architecture.extraFiles?.(config, planned.embedded) ?? []) {
-          await writeFile(join(tmp, extra.name), extra.text);
-          files.push(extra.name);
-        }
-      });
-    } else {
-      const name = output.split(/[/\\]/).pop() as string;
-      await mkdir(dirname(resolve(output)), { recursive: true });
-      if (outputKind === 'torch-file') await writeTorchFile(output, entries, { onProgress: progress, ...container });
-      else await writeSafetensorsFile(output, entries, { onProgress: progress });
-      files.push(name);
-      const configPath = join(dirname(output), 'config.json');
-      if (existsSync(configPath) && options.force !== true) {
-        warnings.push(
-          `${displayPath(configPath)} exists: left unchanged (it may describe another model; --force replaces it)`,
-        );
-      } else {
-        await writeFileAtomically(configPath, (handle) => writeFile(handle, configText));
-        files.push('config.json');
-      }
-    }
+    checkNotOverInput(output, outputKind, [source.path, checkpointDir]);
+    files =
+      outputKind === 'folder'
+        ? await writeFolderOutput({
+            ...common,
+            format,
+            maxShardSize,
+            architecture,
+            config,
+            embedded: planned.embedded,
+            checkpointDir,
+            onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
+          })
+        : await writeFileOutput({ ...common, kind: outputKind, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
     await source.close();
   }
-  return { ...planned, output, outputKind, files, warnings, bytesWritten: total };
+  return { ...planned, notes, output, outputKind, files, warnings, bytesWritten: total };
 }
 
 /**

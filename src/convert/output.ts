@@ -1,14 +1,14 @@
 /**
  * Where a conversion goes. The output path decides the kind: `*.bin` (also .pt/.pth) → one torch file,
  * `*.safetensors` → one safetensors file, a directory (existing, trailing `/`, or no extension) → a
- * Hugging Face folder. Folders are built in a temporary sibling and renamed into place at the end.
+ * Hugging Face folder. What an output may replace, and which files of a folder are ours.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { trackTemporary, untrackTemporary } from '../io/atomic.js';
+import { WEIGHT_FILES } from '../formats/sharding.js';
+import { temporaryOwner } from '../io/atomic.js';
+import { LOCK_NAME } from '../io/lock.js';
 
 export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
 export type WeightFormat = 'safetensors' | 'pytorch' | 'both';
@@ -29,11 +29,33 @@ export function outputKindOf(path: string): OutputKind {
   );
 }
 
-/** Refuses to overwrite an existing output without --force (an empty existing folder is fine). */
+export function withoutTrailingSeparators(path: string): string {
+  return path.replace(/[/\\]+$/, '') || path;
+}
+
+/** Our hidden bookkeeping inside an output folder: its lock and temporaries of our naming. */
+export function isOurBookkeeping(name: string): boolean {
+  return name.startsWith(LOCK_NAME) || temporaryOwner(name) !== undefined;
+}
+
+/**
+ * Refuses what an output may never replace, and an existing output without --force (an existing folder
+ * that is empty but for our bookkeeping is fine). A folder output never replaces a file and a file
+ * output never replaces a folder, --force or not: a trailing '/' typed after a file name must not
+ * turn that file into a folder.
+ */
 export function checkOverwrite(path: string, kind: OutputKind, force: boolean): void {
-  if (force || !existsSync(path)) return;
-  const isDir = statSync(path).isDirectory();
-  if (kind === 'folder' && isDir && readdirSync(path).length === 0) return;
+  // 'file/' does not exist for stat (ENOTDIR): look at the name without its trailing separators.
+  const bare = withoutTrailingSeparators(path);
+  if (!existsSync(bare)) return;
+  const isDir = statSync(bare).isDirectory();
+  if (kind === 'folder' && !isDir) {
+    throw new Tf2TorchError(
+      ErrorCode.OUTPUT_EXISTS,
+      `--pytorch_dump_output ${path}: ${bare} is a file, and a folder output never replaces a file (--force does not change that): choose another path`,
+      { file: path },
+    );
+  }
   if (kind !== 'folder' && isDir) {
     throw new Tf2TorchError(
       ErrorCode.OUTPUT_EXISTS,
@@ -41,9 +63,30 @@ export function checkOverwrite(path: string, kind: OutputKind, force: boolean): 
       { file: path },
     );
   }
+  if (force) return;
+  if (kind === 'folder' && readdirSync(path).every(isOurBookkeeping)) return;
   throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, {
     file: path,
   });
+}
+
+const SHARD_NAMES = Object.values(WEIGHT_FILES).map((f) => new RegExp(`^${f.prefix}-\\d{5}-of-\\d{5}\\.${f.ext}$`));
+const WEIGHT_NAMES = new Set<string>(Object.values(WEIGHT_FILES).flatMap((f) => [f.single, f.index]));
+
+/**
+ * The weight files of a Hugging Face folder, in either format: `model.safetensors`,
+ * `model-00001-of-00003.safetensors`, `model.safetensors.index.json`, `pytorch_model.bin`,
+ * `pytorch_model-00001-of-00003.bin`, `pytorch_model.bin.index.json`. A folder holds one model, so when
+ * --force replaces it, those of them not written again are stale and removed.
+ */
+export function isWeightFileName(name: string): boolean {
+  return WEIGHT_NAMES.has(name) || SHARD_NAMES.some((r) => r.test(name));
+}
+
+/** Weight files in `dir` that a new output writing `written` leaves stale. */
+export function staleWeightFiles(dir: string, written: readonly string[]): string[] {
+  const keep = new Set(written);
+  return readdirSync(dir).filter((name) => isWeightFileName(name) && !keep.has(name));
 }
 
 /** A path as the user can reuse it in messages: relative when under the working directory, absolute otherwise. */
@@ -62,19 +105,20 @@ function canonical(path: string): string {
 }
 
 /**
- * Refuses an output that would replace what is being read, even with --force: a folder output is
- * swapped in whole, so onto the checkpoint's own folder (or a parent of it) it would delete the
- * checkpoint; a file output onto the checkpoint file would replace it. `inputs` are the checkpoint
- * path as given or resolved, and the folder holding it.
+ * Refuses, even with --force, a folder output that holds the checkpoint (the checkpoint's own folder or
+ * a parent of it: the converted model would be mixed into the original's files, whose config and vocab
+ * have the names ours have) and a file output that is the checkpoint path itself. `inputs` are the
+ * checkpoint path as given or resolved, and the folder holding it. Every other input file is protected
+ * file by file (`input-files.ts`).
  */
 export function checkNotOverInput(output: string, kind: OutputKind, inputs: readonly string[]): void {
-  const target = canonical(output.replace(/[/\\]+$/, '') || output);
+  const target = canonical(withoutTrailingSeparators(output));
   for (const input of inputs.map(canonical)) {
     const inside = input === target || input.startsWith(target.endsWith(sep) ? target : target + sep);
     if (kind === 'folder' && inside) {
       throw new Tf2TorchError(
         ErrorCode.OUTPUT_EXISTS,
-        `--pytorch_dump_output ${output} holds the checkpoint being converted: a folder output replaces the folder whole, so the checkpoint would be lost (--force does not change that); write to another folder (e.g. ${basename(target)}-hf/) or to a file inside it (${join(output, 'pytorch_model.bin')})`,
+        `--pytorch_dump_output ${output} holds the checkpoint being converted: the converted model would be mixed into its files (--force does not change that); write to another folder (e.g. ${basename(target)}-hf/) or to a file inside it (${join(output, 'pytorch_model.bin')})`,
         { file: output },
       );
     }
@@ -85,36 +129,5 @@ export function checkNotOverInput(output: string, kind: OutputKind, inputs: read
         { file: output },
       );
     }
-  }
-}
-
-/**
- * Runs `build(tmpDir)` in a fresh sibling folder of `finalDir`, then swaps it into place. On failure
- * the temporary folder is removed and any previous output stays untouched.
- */
-export async function buildFolderAtomically<T>(finalDir: string, build: (tmpDir: string) => Promise<T>): Promise<T> {
-  const target = finalDir.replace(/[/\\]+$/, '');
-  const parent = dirname(target);
-  await mkdir(parent, { recursive: true });
-  const tag = randomBytes(4).toString('hex');
-  const tmp = join(parent, `.${basename(target)}.${tag}.tmp`);
-  await mkdir(tmp);
-  trackTemporary(tmp);
-  try {
-    const result = await build(tmp);
-    if (existsSync(target)) {
-      const old = join(parent, `.${basename(target)}.${tag}.old`);
-      await rename(target, old);
-      await rename(tmp, target);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, target);
-    }
-    return result;
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  } finally {
-    untrackTemporary(tmp);
   }
 }

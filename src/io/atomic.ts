@@ -1,34 +1,73 @@
 /**
  * Atomic output: write under a temporary name in the destination folder, rename when complete.
  * On any error the temporary file is removed, so nothing is ever left under the final name.
- * Temporaries not yet renamed are tracked, so that an interrupted run (Ctrl-C) can remove them too.
+ * Temporaries carry the owning process id in their name (`.<name>.<pid>.<random>.tmp`), so that a
+ * later run can tell those of a process that is gone (kill -9) from those of a run still working.
+ * Temporaries, locks and folders created for an output are tracked while in progress, so that an
+ * interrupted run (Ctrl-C, SIGTERM, SIGHUP) removes them too.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmdirSync, rmSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 
-const pendingTemporaries = new Set<string>();
+/** What to undo on interruption: unfinished outputs, then lock files, then folders created empty. */
+type Pending = 'output' | 'lock' | 'created-folder';
+const pending = new Map<string, Pending>();
 
 /** Marks a temporary file or folder as in progress until `untrackTemporary`. */
-export function trackTemporary(path: string): void {
-  pendingTemporaries.add(path);
+export function trackTemporary(path: string, kind: Pending = 'output'): void {
+  pending.set(path, kind);
 }
 
 export function untrackTemporary(path: string): void {
-  pendingTemporaries.delete(path);
+  pending.delete(path);
 }
 
-/** Removes every temporary still in progress (synchronously: called on SIGINT/SIGTERM); returns them. */
+/**
+ * Undoes everything in progress, synchronously (called from the SIGINT/SIGTERM/SIGHUP handler, which
+ * runs between event-loop turns, never inside a synchronous commit): removes unfinished outputs, releases
+ * locks, removes folders this run created if they are empty again. Returns the unfinished outputs removed.
+ */
 export function removePendingTemporaries(): string[] {
-  const removed = [...pendingTemporaries];
+  const byKind = (kind: Pending) => [...pending].filter(([, k]) => k === kind).map(([path]) => path);
+  const outputs = byKind('output');
+  // A temporary inside a stage goes with it: count what the user would see, the outermost.
+  const removed = outputs.filter((path) => !outputs.some((other) => path.startsWith(other + sep)));
   for (const path of removed) rmSync(path, { recursive: true, force: true });
-  pendingTemporaries.clear();
+  for (const path of byKind('lock')) rmSync(path, { force: true });
+  for (const path of byKind('created-folder').reverse()) {
+    try {
+      rmdirSync(path); // only when empty: never removes anything but what this run made
+    } catch {
+      // not empty (or already gone): leave it
+    }
+  }
+  pending.clear();
   return removed;
 }
 
+const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+
 export function temporaryNameFor(finalPath: string): string {
-  return join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** The owning process id of a file name of our temporary naming, or undefined for any other name. */
+export function temporaryOwner(name: string): number | undefined {
+  const match = TEMPORARY.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** True while a process with this id exists (EPERM: it exists, owned by someone else). */
+export function processIsAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Runs `write` on a fresh temporary file next to `finalPath`, then renames it into place. */

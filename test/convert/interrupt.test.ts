@@ -1,7 +1,7 @@
-/** Ctrl-C in the middle of a conversion: the unfinished output is removed, nothing appears under the final name. */
+/** Ctrl-C in the middle of a conversion: the unfinished output is removed, and so is the folder the run created. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -84,7 +84,7 @@ test('SIGINT during a conversion removes the unfinished file and exits 130', asy
   let finished = false;
   void exited.then(() => (finished = true));
   while (!finished && !sawTemporary) {
-    sawTemporary = readdirSync(dir).some((f) => f.startsWith('.out.') && f.endsWith('.tmp'));
+    sawTemporary = existsSync(out) && readdirSync(out).some((f) => f.startsWith('.tf2torch.') && f.endsWith('.tmp'));
     if (!sawTemporary) await new Promise((r) => setTimeout(r, 2));
   }
   assert.ok(sawTemporary, 'the conversion finished before it could be interrupted');

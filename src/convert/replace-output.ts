@@ -1,0 +1,77 @@
+/**
+ * The protocol every output follows, folder or single file: create the folder if needed, take its lock,
+ * clean up after runs that are gone, check under the lock, build the new files in a stage inside the
+ * folder, refuse if any name to write or remove is an input, then commit (see `io/staged-commit.ts` for
+ * what an interruption can leave at each step).
+ */
+import { mkdir, rmdir } from 'node:fs/promises';
+import { dirname, relative, resolve } from 'node:path';
+import { trackTemporary, untrackTemporary } from '../io/atomic.js';
+import { lockFolder } from '../io/lock.js';
+import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../io/staged-commit.js';
+import { checkNotInputs, type InputFiles } from './input-files.js';
+
+export interface ReplaceOptions {
+  /** The folder the final names live in (the folder output, or a file output's folder). */
+  readonly dir: string;
+  /** The output as the user typed it, for messages. */
+  readonly output: string;
+  readonly inputs: InputFiles;
+  /** Checks run under the lock, before anything is written (an output that appeared meanwhile). */
+  readonly checkUnderLock: () => void;
+  /** Told how many leftovers of runs that are gone were cleaned up (journaled commits finished, temporaries removed). */
+  readonly onRecovered: (count: number) => void;
+}
+
+/** The folders `mkdir -p dir` creates, outermost first. */
+async function makeFolders(dir: string): Promise<string[]> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return [];
+  const created: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    created.unshift(d);
+    if (relative(resolve(first), d) === '' || dirname(d) === d) break;
+  }
+  return created;
+}
+
+/** Removes the folders this run created, innermost first, as long as they are empty. */
+async function removeCreated(created: readonly string[]): Promise<void> {
+  for (const d of [...created].reverse()) {
+    untrackTemporary(d);
+    await rmdir(d).catch(() => undefined);
+  }
+}
+
+/**
+ * Builds an output in a stage of `options.dir` and commits it: `build` writes the new files into the
+ * stage and returns them in commit order, with the stale names to remove. Returns what was committed.
+ */
+export async function replaceOutput(
+  options: ReplaceOptions,
+  build: (stage: string) => Promise<CommitPlan>,
+): Promise<CommitPlan> {
+  const { dir } = options;
+  const created = await makeFolders(dir);
+  for (const d of created) trackTemporary(d, 'created-folder');
+  let release: (() => void) | undefined;
+  let stage: string | undefined;
+  let committed = false;
+  try {
+    release = lockFolder(dir, options.output);
+    const { rolledForward, removed } = recoverFolder(dir);
+    if (rolledForward + removed > 0) options.onRecovered(rolledForward + removed);
+    options.checkUnderLock();
+    stage = createStage(dir);
+    const plan = await build(stage);
+    checkNotInputs(dir, [...plan.files, ...plan.remove], options.inputs);
+    commitStage(dir, stage, plan);
+    committed = true;
+    return plan;
+  } finally {
+    if (stage !== undefined && !committed) discardStage(stage);
+    release?.();
+    if (committed) for (const d of created) untrackTemporary(d);
+    else await removeCreated(created);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * One conversion at a time per output folder, through the CLI: a second run onto an output being written
+ * fails naming it (E_OUTPUT_LOCKED) while the first completes; a lock and temporaries left by a process
+ * that is gone (kill -9) are taken over and removed by the next run, those of a live process are not.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLI_PATH } from '../support/cli.js';
+import { bertWorkspace, snapshot } from '../support/output-tree.js';
+
+/** The id of a process that has exited. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid as number;
+}
+
+test('a second conversion onto an output being written fails with E_OUTPUT_LOCKED; the first completes', async (t) => {
+  const s = bertWorkspace(t);
+  if (!s) return;
+  // The first run stops itself (SIGSTOP) right after creating its stage: lock held, nothing committed.
+  const first = spawn(
+    process.execPath,
+    [
+      CLI_PATH,
+      'convert',
+      '--model_type',
+      'bert',
+      '--tf_checkpoint',
+      'ck/bert_model.ckpt',
+      '--pytorch_dump_output',
+      'out/',
+    ],
+    { cwd: s.cwd, env: { ...process.env, TF2TORCH_TEST_INTERRUPT: '1:SIGSTOP' } },
+  );
+  t.after(() => first.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
+  const staged = () => existsSync(s.path('out')) && readdirSync(s.path('out')).some((n) => n.startsWith('.tf2torch.'));
+  for (let i = 0; i < 500 && !staged(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(staged(), 'the first run reached its stage');
+
+  for (const output of ['out/', 'out', 'out/pytorch_model.bin']) {
+    const second = s.run(['--pytorch_dump_output', output, '--force']);
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `^error\\[E_OUTPUT_LOCKED\\]: ${output.replace('.', '\\.')} is being written by another tf2torch run \\(process ${first.pid}\\): wait for it to finish`,
+        'm',
+      ),
+    );
+  }
+  first.kill('SIGCONT');
+  assert.equal(await exited, 0);
+  assert.deepEqual(Object.keys(snapshot(s.path('out'))), ['config.json', 'model.safetensors', 'vocab.txt']);
+  const after = s.run(['--pytorch_dump_output', 'out/', '--force']);
+  assert.equal(after.code, 0, after.stderr);
+});
+
+test("a lock and temporaries of a process that is gone are taken over and removed; a live process's are kept", (t) => {
+  const s = bertWorkspace(t);
+  if (!s) return;
+  const dead = deadPid();
+  mkdirSync(s.path('out'));
+  writeFileSync(s.path('out/.tf2torch.lock'), `${dead}\n`);
+  writeFileSync(s.path(`out/.config.json.${dead}.0123abcd.tmp`), 'half');
+  mkdirSync(s.path(`out/.tf2torch.${dead}.89abcdef.tmp`));
+  writeFileSync(s.path(`out/.tf2torch.${dead}.89abcdef.tmp/model.safetensors`), 'half');
+  const live = `.model.safetensors.${process.pid}.00000000.tmp`;
+  writeFileSync(s.path(`out/${live}`), 'someone is writing this');
+  writeFileSync(s.path('out/.config.json.1a2b3c4d.tmp'), 'no owner recorded: not ours to judge');
+  const r = s.run(['--pytorch_dump_output', 'out/', '--force'], {}, false);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^note: out\/?: removed 2 leftovers of an interrupted earlier run$/m);
+  assert.deepEqual(readdirSync(s.path('out')).sort(), [
+    '.config.json.1a2b3c4d.tmp',
+    live,
+    'config.json',
+    'model.safetensors',
+    'vocab.txt',
+  ]);
+  assert.equal(existsSync(join(s.path('out'), '.tf2torch.lock')), false, 'the lock is released');
+});
