@@ -19,13 +19,16 @@ import { type DType, FLOAT_DTYPES } from '../tensor.js';
 import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
 import { checkpointFiles, InputFiles } from './input-files.js';
 import {
+  checkKindMatches,
   checkNotOverInput,
   checkOverwrite,
   displayPath,
   type OutputKind,
   outputKindOf,
   type WeightFormat,
+  withoutTrailingSeparators,
 } from './output.js';
+import { recoverOutput } from './replace-output.js';
 import { planToStateDict } from './tensors.js';
 import { writeFileOutput } from './write-file.js';
 import { writeFolderOutput } from './write-folder.js';
@@ -98,6 +101,13 @@ function typedInputs(checkpoint: string): string[] {
  * checkpoint, and it does not exist (unless --force). Run before a conversion and by --dry-run.
  */
 export function checkOutput(options: ConvertOptions & { readonly output: string }): OutputKind {
+  const outputKind = checkOutputPath(options);
+  checkOverwrite(options.output, outputKind, options.force ?? false);
+  return outputKind;
+}
+
+/** `checkOutput` but for the overwrite check, which a conversion makes after cleaning up earlier runs. */
+function checkOutputPath(options: ConvertOptions & { readonly output: string }): OutputKind {
   const { output } = options;
   const outputKind = outputKindOf(output);
   if (
@@ -111,7 +121,7 @@ export function checkOutput(options: ConvertOptions & { readonly output: string 
     );
   }
   checkNotOverInput(output, outputKind, typedInputs(options.checkpoint));
-  checkOverwrite(output, outputKind, options.force ?? false);
+  checkKindMatches(output, outputKind);
   return outputKind;
 }
 
@@ -266,14 +276,22 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder)',
     );
   const output = options.output;
-  const outputKind = checkOutput({ ...options, output });
+  const outputKind = checkOutputPath({ ...options, output });
+  const recoveryNotes: string[] = [];
+  const onRecovered = (n: number) =>
+    recoveryNotes.push(
+      `${displayPath(output)}: removed ${n} leftover${n > 1 ? 's' : ''} of an interrupted earlier run`,
+    );
+  const folder = outputKind === 'folder' ? withoutTrailingSeparators(output) : dirname(resolve(output));
+  recoverOutput(folder, output, onRecovered);
+  checkOverwrite(output, outputKind, options.force ?? false);
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
   const { source, inputs, ...planned } = await openAndPlan(options);
   const { plan, config, architecture, checkpointDir } = planned;
   const warnings = [...plan.warnings];
-  const notes = [...planned.notes];
+
   const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
   const common = {
@@ -284,8 +302,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     inputs,
     force: options.force ?? false,
     warnings,
-    onRecovered: (n: number) =>
-      notes.push(`${displayPath(output)}: removed ${n} leftover${n > 1 ? 's' : ''} of an interrupted earlier run`),
+    onRecovered,
   };
   let files: string[];
   try {
@@ -306,6 +323,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   } finally {
     await source.close();
   }
+  const notes = [...planned.notes, ...recoveryNotes];
   return { ...planned, notes, output, outputKind, files, warnings, bytesWritten: total };
 }
 

@@ -39,12 +39,10 @@ export function isOurBookkeeping(name: string): boolean {
 }
 
 /**
- * Refuses what an output may never replace, and an existing output without --force (an existing folder
- * that is empty but for our bookkeeping is fine). A folder output never replaces a file and a file
- * output never replaces a folder, --force or not: a trailing '/' typed after a file name must not
- * turn that file into a folder.
+ * A folder output never replaces a file and a file output never replaces a folder, --force or not: a
+ * trailing '/' typed after a file name must not turn that file into a folder.
  */
-export function checkOverwrite(path: string, kind: OutputKind, force: boolean): void {
+export function checkKindMatches(path: string, kind: OutputKind): void {
   // 'file/' does not exist for stat (ENOTDIR): look at the name without its trailing separators.
   const bare = withoutTrailingSeparators(path);
   if (!existsSync(bare)) return;
@@ -63,7 +61,15 @@ export function checkOverwrite(path: string, kind: OutputKind, force: boolean): 
       { file: path },
     );
   }
-  if (force) return;
+}
+
+/**
+ * Refuses what an output may never replace (`checkKindMatches`), and an existing output without --force
+ * (an existing folder that is empty but for our bookkeeping is fine).
+ */
+export function checkOverwrite(path: string, kind: OutputKind, force: boolean): void {
+  checkKindMatches(path, kind);
+  if (force || !existsSync(withoutTrailingSeparators(path))) return;
   if (kind === 'folder' && readdirSync(path).every(isOurBookkeeping)) return;
   throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, {
     file: path,

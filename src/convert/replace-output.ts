@@ -4,9 +4,10 @@
  * folder, refuse if any name to write or remove is an input, then commit (see `io/staged-commit.ts` for
  * what an interruption can leave at each step).
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
-import { trackTemporary, untrackTemporary } from '../io/atomic.js';
+import { temporaryOwner, trackTemporary, untrackTemporary } from '../io/atomic.js';
 import { lockFolder } from '../io/lock.js';
 import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../io/staged-commit.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
@@ -40,6 +41,23 @@ async function removeCreated(created: readonly string[]): Promise<void> {
   for (const d of [...created].reverse()) {
     untrackTemporary(d);
     await rmdir(d).catch(() => undefined);
+  }
+}
+
+/**
+ * Cleans up after earlier runs that are gone (finishes a commit that kill -9 cut short, removes their
+ * temporaries) in an existing folder `dir`, under its lock: done first by every conversion, so that the
+ * checks that follow see a whole output.
+ */
+export function recoverOutput(dir: string, output: string, onRecovered: (count: number) => void): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
+  if (!readdirSync(dir).some((name) => temporaryOwner(name) !== undefined)) return; // nothing to recover: no lock
+  const release = lockFolder(dir, output);
+  try {
+    const { rolledForward, removed } = recoverFolder(dir);
+    if (rolledForward + removed > 0) onRecovered(rolledForward + removed);
+  } finally {
+    release();
   }
 }
 

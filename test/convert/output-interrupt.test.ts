@@ -67,6 +67,14 @@ function interruptEverywhere(
       mixed += 1;
       assert.equal(stages.length, 1, `step ${step}: a mixed folder has its commit journal`);
       assert.ok(readdirSync(join(out, stages[0] as string)).includes('.commit.json'), `step ${step}`);
+      if (mixed === 1) {
+        // Even a run that then refuses (no --force) finishes the commit first.
+        const refused = s.run(args.filter((a) => a !== '--force'));
+        assert.equal(refused.code, 1, refused.stderr);
+        assert.match(refused.stderr, /error\[E_OUTPUT_EXISTS\]: .* already exists/);
+        assert.deepEqual(snapshot(out), after, `step ${step}: the commit finished by a refused run`);
+        continue;
+      }
     }
     // The next run on the output cleans up what the killed one left and ends with the new output (checked
     // for every commit cut short, and once for a stage left before its commit).
