@@ -6,11 +6,13 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { temporaryOwner, trackTemporary, untrackTemporary } from '../io/atomic.js';
 import { lockFolder } from '../io/lock.js';
 import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../io/staged-commit.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
+import { displayPath } from './output.js';
 
 export interface ReplaceOptions {
   /** The folder the final names live in (the folder output, or a file output's folder). */
@@ -61,6 +63,19 @@ export function recoverOutput(dir: string, output: string, onRecovered: (count: 
   }
 }
 
+/** A file is never renamed over a folder (`config.json/`): refused before the commit starts. */
+function checkNoFolderAt(dir: string, names: readonly string[], output: string): void {
+  for (const name of names) {
+    const path = join(dir, name);
+    if (existsSync(path) && statSync(path).isDirectory())
+      throw new Tf2TorchError(
+        ErrorCode.OUTPUT_EXISTS,
+        `${displayPath(path)} is a folder: the output ${output} needs a file of that name there; move the folder away`,
+        { file: path },
+      );
+  }
+}
+
 /**
  * Builds an output in a stage of `options.dir` and commits it: `build` writes the new files into the
  * stage and returns them in commit order, with the stale names to remove. Returns what was committed.
@@ -83,6 +98,7 @@ export async function replaceOutput(
     stage = createStage(dir);
     const plan = await build(stage);
     checkNotInputs(dir, [...plan.files, ...plan.remove], options.inputs);
+    checkNoFolderAt(dir, plan.files, options.output);
     commitStage(dir, stage, plan);
     committed = true;
     return plan;

@@ -20,6 +20,10 @@ export function trackTemporary(path: string, kind: Pending = 'output'): void {
   pending.set(path, kind);
 }
 
+export function isTracked(path: string): boolean {
+  return pending.has(path);
+}
+
 export function untrackTemporary(path: string): void {
   pending.delete(path);
 }

@@ -22,10 +22,18 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { processIsAlive, temporaryNameFor, temporaryOwner, trackTemporary, untrackTemporary } from './atomic.js';
+import {
+  isTracked,
+  processIsAlive,
+  temporaryNameFor,
+  temporaryOwner,
+  trackTemporary,
+  untrackTemporary,
+} from './atomic.js';
 import { outputStep } from './test-interrupt.js';
 
 const JOURNAL = '.commit.json';
@@ -48,8 +56,12 @@ export function createStage(dir: string): string {
   return stage;
 }
 
-/** Removes a stage that will not be committed. */
+/**
+ * Removes a stage that will not be committed; a stage whose journal was written is kept (a commit that
+ * failed half-way is rolled forward by the next run, never undone).
+ */
 export function discardStage(stage: string): void {
+  if (!isTracked(stage)) return;
   rmSync(stage, { recursive: true, force: true });
   untrackTemporary(stage);
 }
@@ -109,11 +121,11 @@ export function commitStage(dir: string, stage: string, plan: CommitPlan): void 
 }
 
 function readJournal(stage: string): CommitPlan | undefined {
+  const path = join(stage, JOURNAL);
   let text: string;
   try {
-    const buffer = readFileSync(join(stage, JOURNAL));
-    if (buffer.byteLength > MAX_JOURNAL_BYTES) return undefined;
-    text = buffer.toString('utf8');
+    if (statSync(path).size > MAX_JOURNAL_BYTES) return undefined;
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined; // no journal: the owner stopped before committing
   }

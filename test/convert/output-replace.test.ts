@@ -11,6 +11,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -128,4 +129,21 @@ test('--force onto a folder replaces our files only: stale weights of either for
   );
   for (const [name, text] of Object.entries(mine)) assert.equal(readFileSync(s.path(`out/${name}`), 'utf8'), text);
   assert.ok(existsSync(s.path('out/sub/model.safetensors')));
+});
+
+test('a folder named like one of our files: refused before anything is replaced', (t) => {
+  const s = bertWorkspace(t);
+  if (!s) return;
+  const old = s.run(['--pytorch_dump_output', 'single/pytorch_model.bin']);
+  assert.equal(old.code, 0, old.stderr);
+  rmSync(s.path('single/config.json'));
+  mkdirSync(s.path('single/config.json'));
+  const before = snapshot(s.path('single'));
+  const r = s.run(['--pytorch_dump_output', 'single/pytorch_model.bin', '--dtype', 'float16', '--force']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error\[E_OUTPUT_EXISTS\]: single\/config\.json is a folder: the output \S+ needs a file of that name there/m,
+  );
+  assert.deepEqual(snapshot(s.path('single')), before, 'the weights were not replaced either');
 });
