@@ -8,7 +8,7 @@
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { processIsAlive, temporaryNameFor, trackTemporary, untrackTemporary } from './atomic.js';
+import { isTracked, processIsAlive, temporaryNameFor, trackTemporary, untrackTemporary } from './atomic.js';
 
 export const LOCK_NAME = '.tf2torch.lock';
 const TAKEOVER_SUFFIX = '.takeover';
@@ -81,8 +81,10 @@ export function lockFolder(dir: string, what: string): () => void {
     }
     const owner = ownerOf(lock);
     if (owner === undefined) continue;
-    // This very process counts as alive: one output written twice at once by a library user.
-    if (processIsAlive(owner)) throw lockedError(what, lock, owner);
+    // This process holding it: one output written twice at once by a library user. Our pid on a lock we
+    // do not hold: an earlier process that had the same id.
+    const stale = owner === process.pid ? !isTracked(lock) : !processIsAlive(owner);
+    if (!stale) throw lockedError(what, lock, owner);
     takeOverStale(lock, owner, what);
   }
   throw new Tf2TorchError(
