@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { CLI_PATH, runCli } from './support/cli.js';
-import { bertWorkspace } from './support/output-tree.js';
+import { bertWorkspace, waitUntilStopped } from './support/output-tree.js';
 
 test('--version prints the version of package.json', () => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -45,9 +45,11 @@ test('SIGHUP (a closed terminal) is handled like Ctrl-C: exit 129, unfinished ou
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const staged = () => existsSync(s.path('out')) && readdirSync(s.path('out')).some((n) => n.startsWith('.tf2torch.'));
-  for (let i = 0; i < 500 && !staged(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(staged(), 'the run reached its stage');
+  assert.ok(await waitUntilStopped(child.pid as number), 'the run reached its stage');
+  assert.ok(
+    readdirSync(s.path('out')).some((n) => n.startsWith('.tf2torch.')),
+    'stopped with its stage in place',
+  );
   child.kill('SIGHUP');
   child.kill('SIGCONT');
   assert.equal(await exited, 129, stderr);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI_PATH } from '../support/cli.js';
-import { bertWorkspace, snapshot } from '../support/output-tree.js';
+import { bertWorkspace, snapshot, waitUntilStopped } from '../support/output-tree.js';
 
 /** The id of a process that has exited. */
 function deadPid(): number {
@@ -36,9 +36,11 @@ test('a second conversion onto an output being written fails with E_OUTPUT_LOCKE
   );
   t.after(() => first.kill('SIGKILL'));
   const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
-  const staged = () => existsSync(s.path('out')) && readdirSync(s.path('out')).some((n) => n.startsWith('.tf2torch.'));
-  for (let i = 0; i < 500 && !staged(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(staged(), 'the first run reached its stage');
+  assert.ok(await waitUntilStopped(first.pid as number), 'the first run reached its stage');
+  assert.ok(
+    readdirSync(s.path('out')).some((n) => n.startsWith('.tf2torch.')),
+    'stopped with its stage in place',
+  );
 
   for (const output of ['out/', 'out', 'out/pytorch_model.bin']) {
     const second = s.run(['--pytorch_dump_output', output, '--force']);

@@ -50,3 +50,20 @@ export function bertWorkspace(t: TestContext) {
     );
   return { cwd, run, path: (p: string) => join(cwd, p) };
 }
+
+/**
+ * Waits until process `pid` is stopped (state T in /proc/<pid>/stat), as a run told to SIGSTOP itself at a
+ * step (TF2TORCH_TEST_INTERRUPT=<n>:SIGSTOP) is once it has reached that step. False after `timeoutMs`.
+ */
+export async function waitUntilStopped(pid: number, timeoutMs = 10_000): Promise<boolean> {
+  for (const start = Date.now(); Date.now() - start < timeoutMs; ) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return true;
+    } catch {
+      return false; // gone
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
