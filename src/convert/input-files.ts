@@ -6,11 +6,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { displayPath, isWeightFileName } from './output.js';
+import { displayPath, isWeightFileName, withoutTrailingSeparators } from './output.js';
 
 function identity(path: string): string | undefined {
   try {
-    const s = statSync(path);
+    const s = statSync(withoutTrailingSeparators(path)); // 'file/' is that file, not an error
     return s.isDirectory() ? undefined : `${s.dev}:${s.ino}`;
   } catch {
     return undefined; // absent (or unreadable: then it was not read either)
@@ -57,7 +57,7 @@ export function checkpointFiles(path: string): string[] {
       name === 'checkpoint' ||
       (base.endsWith('.index.json') && isWeightFileName(name)),
   );
-  return [path, ...related.map((name) => join(dir, name))];
+  return [...new Set([path, ...related.map((name) => join(dir, name))])];
 }
 
 /** Refuses to write or remove `names` in `dir` when one of them is an input of this conversion. */
