@@ -256,14 +256,6 @@ export const bert: Architecture = {
   takesFinetuningTask: true,
   buildConfig,
   stripPrefixes: ['module/'],
-  skip: [
-    {
-      components: ['adam_m', 'adam_v', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'Adam', 'Adam_1'],
-      reason: 'optimizer slot',
-    },
-    { components: ['global_step'], reason: 'training step counter' },
-    { pattern: '^beta[12]_power$', reason: 'Adam beta power accumulator' },
-  ],
   configSkip,
   rules,
   expectedKeys,

@@ -283,13 +283,6 @@ export const t5: Architecture = {
   },
   configFileNames: [],
   buildConfig,
-  skip: [
-    { pattern: '(^|/)[^/]*_slot_[^/]*$', reason: 'Adafactor optimizer slot' },
-    {
-      components: ['global_step', 'adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'],
-      reason: 'optimizer slot or step counter',
-    },
-  ],
   rules,
   expectedKeys,
   defaultDType: 'float32',

@@ -331,12 +331,6 @@ export const xlnet: Architecture = {
   configFileNames: ['xlnet_config.json'],
   takesFinetuningTask: true,
   buildConfig,
-  skip: [
-    {
-      components: ['adam_v', 'adam_m', 'Adam', 'Adam_1', 'global_step', 'beta1_power', 'beta2_power'],
-      reason: 'optimizer slot or step counter',
-    },
-  ],
   configSkip,
   rules,
   expectedKeys,

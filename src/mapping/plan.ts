@@ -4,6 +4,7 @@
  * required key the checkpoint lacks) is collected and reported in ONE error.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { trainerStateOf } from '../formats/trainer-state.js';
 import { DTYPES, type DType, FLOAT_DTYPES, numElements, type StorageView, sameStorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
 import { transformType } from './transforms.js';
@@ -154,7 +155,10 @@ export function buildPlan(
   };
 }
 
-/** Phase 1: variables the architecture deliberately ignores, apart from the candidates (by normalized name). */
+/**
+ * Phase 1: trainer state (by the registry, whatever the architecture) and what the architecture ignores,
+ * apart from the candidates (by normalized name). Trainer state goes first: a slot has its weight's shape.
+ */
 function separateSkipped(
   listing: readonly TensorInfo[],
   arch: Architecture,
@@ -162,10 +166,10 @@ function separateSkipped(
 ): { skipped: Skipped[]; candidates: Map<string, TensorInfo> } {
   const skipped: Skipped[] = [];
   const candidates = new Map<string, TensorInfo>();
-  const skipRules = [...arch.skip, ...(arch.configSkip?.(config) ?? [])];
+  const skipRules = [...(arch.skip ?? []), ...(arch.configSkip?.(config) ?? [])];
   for (const info of listing) {
     const name = normalizeName(arch, info.name);
-    const reason = skipReason(skipRules, name);
+    const reason = trainerStateOf(info.name)?.reason ?? skipReason(skipRules, name);
     if (reason !== undefined) skipped.push({ name: info.name, reason });
     else candidates.set(name, info);
   }

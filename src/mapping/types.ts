@@ -60,7 +60,10 @@ export interface Rule {
   readonly note?: string;
 }
 
-/** A variable the conversion deliberately ignores (optimizer slots, bookkeeping), and why. */
+/**
+ * A variable the conversion deliberately ignores, and why: what an architecture knows it does not need
+ * (trainer state is recognised for every architecture by formats/trainer-state.ts, before these).
+ */
 export interface SkipRule {
   /** Skip when any `/`-component equals one of these. */
   readonly components?: readonly string[];
@@ -119,7 +122,8 @@ export interface Architecture {
   readonly stripPrefixes?: readonly string[];
   /** Substring replacements applied in order to every name before matching (ALBERT's rewrites). */
   readonly renames?: readonly { readonly from: string; readonly to: string }[];
-  readonly skip: readonly SkipRule[];
+  /** Variables of this model type that are not converted (never trainer state: the registry has it). */
+  readonly skip?: readonly SkipRule[];
   /** Skips that depend on the config (variables of a head the chosen model class does not have). */
   configSkip?(config: ModelConfig): readonly SkipRule[];
   rules(config: ModelConfig): readonly Rule[];
