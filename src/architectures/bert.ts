@@ -228,10 +228,12 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     );
     return keys;
   }
-  // The pooler and the pre-training heads are absent from encoder-only checkpoints.
+  // The pooler and the pre-training heads are absent from encoder-only checkpoints. The LM bias starts at
+  // zeros in run_pretraining.py (`output_bias`, zeros_initializer) as in transformers
+  // (BertLMPredictionHead.bias = zeros): an absent one is written as zeros.
   keys.push(
     ...linear('bert.pooler.dense', H, H, hh, true),
-    vec('cls.predictions.bias', V, '[vocab_size]', true),
+    { ...vec('cls.predictions.bias', V, '[vocab_size]'), zerosWhenAbsent: true },
     ...linear('cls.predictions.transform.dense', H, H, hh, true),
     ...norm('cls.predictions.transform.LayerNorm', true),
     { key: 'cls.predictions.decoder.weight', shape: [V, H], aliasOf: 'bert.embeddings.word_embeddings.weight' },

@@ -62,10 +62,17 @@ export interface Plan {
   /** Variables no rule maps (only when skipUnknown; otherwise buildPlan fails). */
   readonly unmapped: readonly PlanSource[];
   /** Keys of the model the checkpoint does not provide: left for from_pretrained to initialise. */
-  readonly missing: readonly { readonly key: string; readonly shape: readonly number[] }[];
+  readonly missing: readonly AbsentKey[];
+  /** Keys the checkpoint does not provide, written as zeros (the original initialises them so, as transformers does). */
+  readonly zeroFilled: readonly AbsentKey[];
   readonly warnings: readonly string[];
   /** Bytes of tensor data written once (aliases share storage). */
   readonly totalBytes: number;
+}
+
+export interface AbsentKey {
+  readonly key: string;
+  readonly shape: readonly number[];
 }
 
 export interface PlanOptions {
@@ -131,12 +138,19 @@ export function buildPlan(
   const { produced, consumed } = matchRules(candidates, arch.rules(config), problems);
   const unmapped = collectUnmapped(candidates, consumed);
   const warnings = reportUnmapped(unmapped, arch, options, problems);
-  const withCast = castTo(options.dtype === 'keep' ? undefined : (options.dtype ?? arch.defaultDType));
+  // An explicit 'keep' keeps the checkpoint's dtype even where the architecture casts by default (T5 → float32).
+  const target = options.dtype === 'keep' ? undefined : (options.dtype ?? arch.defaultDType);
+  const withCast = castTo(target);
   const expected = arch.expectedKeys(config);
-  const { outputs, missing } =
+  const { outputs, missing, zeroFilled } =
     expected.length === 0
-      ? { outputs: passThroughOutputs(listing, produced, withCast), missing: [] }
-      : reconcileExpected(expected, produced, withCast, problems, skipped);
+      ? { outputs: passThroughOutputs(listing, produced, withCast), missing: [], zeroFilled: [] }
+      : reconcileExpected(expected, produced, {
+          withCast,
+          zerosDType: target ?? floatDTypeOf(produced) ?? 'float32',
+          problems,
+          skipped,
+        });
   if (problems.length > 0) throw planError(arch, problems, outputs.length === 0 && unmapped.length > 0);
   if (missing.length > 0)
     warnings.push(
@@ -150,6 +164,7 @@ export function buildPlan(
     skipped,
     unmapped,
     missing,
+    zeroFilled,
     warnings,
     totalBytes: bytesWritten(outputs),
   };
@@ -346,13 +361,19 @@ function passThroughOutputs(
 function reconcileExpected(
   expected: readonly ExpectedKey[],
   produced: ReadonlyMap<string, Produced>,
-  withCast: (p: Produced) => PlanOutput,
-  problems: Problem[],
-  skipped: Skipped[],
-): { outputs: PlanOutput[]; missing: { key: string; shape: readonly number[] }[] } {
+  how: {
+    withCast: (p: Produced) => PlanOutput;
+    /** The dtype of keys written as zeros: the output's floating-point dtype. */
+    zerosDType: DType;
+    problems: Problem[];
+    skipped: Skipped[];
+  },
+): { outputs: PlanOutput[]; missing: AbsentKey[]; zeroFilled: AbsentKey[] } {
+  const { withCast, problems, skipped } = how;
   refuseUnexpected(expected, produced, problems);
   const outputs: PlanOutput[] = [];
-  const missing: { key: string; shape: readonly number[] }[] = [];
+  const missing: AbsentKey[] = [];
+  const zeroFilled: AbsentKey[] = [];
   const done = new Map<string, PlanOutput>();
   for (const e of expected) {
     const p = produced.get(e.key);
@@ -362,6 +383,10 @@ function reconcileExpected(
       checkShape(e, p, problems);
       out = withCast(p);
     } else if (e.generate !== undefined) out = generatedOutput(e, e.generate);
+    else if (e.zerosWhenAbsent) {
+      out = generatedOutput({ ...e, dtype: how.zerosDType }, { kind: 'fill', value: 0 });
+      zeroFilled.push({ key: e.key, shape: e.shape });
+    }
     if (out) {
       outputs.push(out);
       done.set(e.key, out);
@@ -370,11 +395,17 @@ function reconcileExpected(
     } else {
       problems.push({
         code: ErrorCode.PLAN,
-        text: `${e.key} ${fmt(e.shape)}: required, but no checkpoint variable maps to it`,
+        text: `${e.key} ${fmt(e.shape)}: required, but no checkpoint variable maps to it (every real checkpoint of this type has it)`,
       });
     }
   }
-  return { outputs, missing };
+  return { outputs, missing, zeroFilled };
+}
+
+/** The floating-point dtype of the checkpoint's mapped tensors (the first one's). */
+function floatDTypeOf(produced: ReadonlyMap<string, Produced>): DType | undefined {
+  for (const p of produced.values()) if (FLOAT_DTYPES.has(p.dtype)) return p.dtype;
+  return undefined;
 }
 
 function refuseUnexpected(

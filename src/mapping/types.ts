@@ -84,8 +84,17 @@ export interface ExpectedKey {
   readonly generate?: Generator;
   /** dtype of a generated key (default: int64 for `arange`, float32 otherwise). */
   readonly dtype?: DType;
-  /** Left for `from_pretrained` to initialise when the checkpoint lacks it (reported, never invented). */
+  /*
+   * A key a real checkpoint of this type may lack, declared from the original code. Neither flag: every
+   * real checkpoint has it, and one without it is refused.
+   */
+  /** May be absent: left for `from_pretrained` to initialise (reported, never invented). */
   readonly optional?: boolean;
+  /**
+   * May be absent, and is then written as zeros: the original initialises it with zeros exactly as
+   * transformers does (an LM head's bias), so zeros are what an untrained one holds. Reported.
+   */
+  readonly zerosWhenAbsent?: boolean;
 }
 
 export type ModelConfig = Record<string, unknown>;
