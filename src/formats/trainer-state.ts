@@ -55,6 +55,9 @@ const SLOT_SEGMENTS: ReadonlyMap<string, string> = new Map(
   }),
 );
 
+/** A second optimizer of the same kind in one graph numbers its slots on: `Adam_2`, `Adam_3`, `Momentum_1`. */
+const NUMBERED_SLOT = /^(Adam|LAMB|Momentum|RMSProp|Adagrad|Adadelta|Ftrl|AdamWeightDecayOptimizer)_\d+$/;
+
 /** Adafactor (tensor2tensor, mesh-tf T5) appends `_slot_v`, `_slot_vr`, `_slot_vc`, `_slot_m` to the name. */
 const ADAFACTOR_SLOT = /_slot_(v|vr|vc|m)$/;
 
@@ -93,7 +96,9 @@ export function trainerStateOf(name: string): TrainerState | undefined {
   if (segments[0] === 'optimizer') return { kind: 'bookkeeping', reason: 'training bookkeeping: TF2 optimizer state' };
   if (segments[0] === 'losses_avg')
     return { kind: 'bookkeeping', reason: 'training bookkeeping: running loss average (tensor2tensor)' };
-  const slot = SLOT_SEGMENTS.get(last);
+  const slot =
+    SLOT_SEGMENTS.get(last) ??
+    (NUMBERED_SLOT.test(last) ? `${last.replace(/_\d+$/, '')}, numbered by a second optimizer` : undefined);
   if (slot !== undefined) return { kind: 'optimizer', reason: `optimizer slot: ${slot} (${last})` };
   const adafactor = ADAFACTOR_SLOT.exec(last);
   if (adafactor) return { kind: 'optimizer', reason: `optimizer slot: Adafactor (${adafactor[0]})` };

@@ -41,6 +41,8 @@ const OPTIMIZER_SLOTS = [
   'bert/encoder/layer_0/output/dense/kernel/shadow',
   'bert/encoder/layer_0/output/dense/kernel/Adam',
   'bert/encoder/layer_0/output/dense/kernel/Adam_1',
+  'bert/encoder/layer_0/output/dense/kernel/Adam_3',
+  'model/transformer/word_embedding/lookup_table/Momentum_1',
   'bert/encoder/layer_0/output/dense/kernel/AdamWeightDecayOptimizer',
   'bert/encoder/layer_0/output/dense/kernel/AdamWeightDecayOptimizer_1',
   'bert/encoder/layer_0/output/dense/kernel/lamb_m',
