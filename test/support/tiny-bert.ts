@@ -61,13 +61,13 @@ export function tinyBertWeights(seed: number, omit: readonly string[] = []): Bun
  * src/mapping): kernels transposed by a naive loop; the decoder keys tied to others are left out.
  */
 export function bertStateDictOf(weights: readonly BundleTensor[]): Map<string, RawTensor> {
+  const special: Record<string, string> = {
+    'cls/predictions/output_bias': 'cls.predictions.bias',
+    'cls/seq_relationship/output_weights': 'cls.seq_relationship.weight',
+    'cls/seq_relationship/output_bias': 'cls.seq_relationship.bias',
+  };
   const out = new Map<string, RawTensor>();
   for (const w of weights) {
-    const special: Record<string, string> = {
-      'cls/predictions/output_bias': 'cls.predictions.bias',
-      'cls/seq_relationship/output_weights': 'cls.seq_relationship.weight',
-      'cls/seq_relationship/output_bias': 'cls.seq_relationship.bias',
-    };
     const parts = w.name.replace(/\/layer_(\d+)\//, '/layer/$1/').split('/');
     const leaf = parts.pop() as string;
     const key =
