@@ -285,12 +285,6 @@ export const albert: Architecture = {
   takesFinetuningTask: true,
   buildConfig,
   renames: RENAMES,
-  skip: [
-    {
-      components: ['adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'global_step'],
-      reason: 'optimizer slot or step counter',
-    },
-  ],
   configSkip,
   rules,
   expectedKeys,

@@ -228,10 +228,12 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     );
     return keys;
   }
-  // The pooler and the pre-training heads are absent from encoder-only checkpoints.
+  // The pooler and the pre-training heads are absent from encoder-only checkpoints. The LM bias starts at
+  // zeros in run_pretraining.py (`output_bias`, zeros_initializer) as in transformers
+  // (BertLMPredictionHead.bias = zeros): an absent one is written as zeros.
   keys.push(
     ...linear('bert.pooler.dense', H, H, hh, true),
-    vec('cls.predictions.bias', V, '[vocab_size]', true),
+    { ...vec('cls.predictions.bias', V, '[vocab_size]'), zerosWhenAbsent: true },
     ...linear('cls.predictions.transform.dense', H, H, hh, true),
     ...norm('cls.predictions.transform.LayerNorm', true),
     { key: 'cls.predictions.decoder.weight', shape: [V, H], aliasOf: 'bert.embeddings.word_embeddings.weight' },
@@ -256,14 +258,6 @@ export const bert: Architecture = {
   takesFinetuningTask: true,
   buildConfig,
   stripPrefixes: ['module/'],
-  skip: [
-    {
-      components: ['adam_m', 'adam_v', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1', 'Adam', 'Adam_1'],
-      reason: 'optimizer slot',
-    },
-    { components: ['global_step'], reason: 'training step counter' },
-    { pattern: '^beta[12]_power$', reason: 'Adam beta power accumulator' },
-  ],
   configSkip,
   rules,
   expectedKeys,

@@ -202,7 +202,6 @@ export const gpt: Architecture = {
   summary: 'OpenAI GPT release (params_shapes.json + params_N.npy) → OpenAIGPTModel',
   detect: { formats: ['openai-npy'], sidecars: ['params_shapes.json'], baseClass: 'OpenAIGPTModel' },
   buildConfig,
-  skip: [],
   rules,
   expectedKeys,
   tokenizerFiles: [

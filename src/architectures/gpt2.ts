@@ -223,22 +223,6 @@ export const gpt2: Architecture = {
   detect: { names: ['^model/h\\d+/attn/c_attn/w$'], sidecars: ['hparams.json'], baseClass: 'GPT2Model' },
   configFileNames: ['hparams.json'],
   buildConfig,
-  skip: [
-    {
-      components: [
-        'Adam',
-        'Adam_1',
-        'adam_m',
-        'adam_v',
-        'beta1_power',
-        'beta2_power',
-        'AdamWeightDecayOptimizer',
-        'AdamWeightDecayOptimizer_1',
-      ],
-      reason: 'optimizer slot',
-    },
-    { components: ['global_step'], reason: 'training step counter' },
-  ],
   rules,
   expectedKeys,
   tokenizerFiles: [

@@ -1,6 +1,7 @@
 /**
- * t5: Mesh TensorFlow T5 checkpoints (v1.0, v1.1, mT5: `encoder/block_000/layer_000/SelfAttention/q`,
- * `shared/embedding`, `decoder/logits/kernel`) → transformers `T5ForConditionalGeneration`, written
+ * t5: Mesh TensorFlow T5 checkpoints (the original 2019 release, v1.1, mT5, ByT5:
+ * `encoder/block_000/layer_000/SelfAttention/q`, `shared/embedding`, `decoder/logits/kernel`, norms named
+ * `layer_norm`/`final_layer_norm` or `rms_norm`) → transformers `T5ForConditionalGeneration`, written
  * as `save_pretrained` does (config.json, generation_config.json, weights; float32 by default, as the
  * transformers converter casts every array). Every kernel but the embedding is transposed.
  */
@@ -49,6 +50,17 @@ const ALIASES = {
 };
 
 const STACKS = ['encoder', 'decoder'] as const;
+
+/**
+ * The two namings of the RMS norms' variable scopes (mesh_tensorflow/transformer/transformer.py): the
+ * original T5 release (2019) was trained with the legacy sublayers, `sublayer_legacy_rms_norm` →
+ * `layer_norm` and `sublayer_legacy_final_rms_norm` → `final_layer_norm`; later Mesh TF checkpoints (T5
+ * v1.1, mT5, ByT5) with `sublayer_rms_norm` → `rms_norm` for both. Either may come with any FF variant.
+ */
+const NORM_SCOPES = [
+  { layer: 'rms_norm', final: 'rms_norm' },
+  { layer: 'layer_norm', final: 'final_layer_norm' },
+] as const;
 const T = [{ op: 'transpose' }] as const;
 
 /** Sizes read off the tensors (the source of truth when there is no --config). */
@@ -202,11 +214,11 @@ function rules(config: ModelConfig): readonly Rule[] {
         out.push({ from: `${block}/${attn}/${p}`, to: `${key}.${attn}.${p}.weight`, transforms: T });
       }
     }
-    out.push({ from: `${block}/rms_norm/scale`, to: `${key}.layer_norm.weight` });
+    for (const norm of NORM_SCOPES) out.push({ from: `${block}/${norm.layer}/scale`, to: `${key}.layer_norm.weight` });
     for (const w of ['wi', 'wi_0', 'wi_1', 'wo']) {
       out.push({ from: `${block}/DenseReluDense/${w}/kernel`, to: `${key}.DenseReluDense.${w}.weight`, transforms: T });
     }
-    out.push({ from: `${s}/rms_norm/scale`, to: `${s}.final_layer_norm.weight` });
+    for (const norm of NORM_SCOPES) out.push({ from: `${s}/${norm.final}/scale`, to: `${s}.final_layer_norm.weight` });
   }
   out.push({
     from: 'decoder/logits/kernel',
@@ -275,7 +287,7 @@ function generationConfig(config: ModelConfig): Record<string, unknown> {
 
 export const t5: Architecture = {
   modelType: 't5',
-  summary: 'Mesh TensorFlow T5 (v1.0, v1.1, mT5) → T5ForConditionalGeneration',
+  summary: 'Mesh TensorFlow T5 (original release, v1.1, mT5, ByT5) → T5ForConditionalGeneration',
   detect: {
     names: ['^(encoder|decoder)/block_\\d+/layer_\\d+/'],
     sidecars: ['operative_config.gin'],
@@ -283,13 +295,6 @@ export const t5: Architecture = {
   },
   configFileNames: [],
   buildConfig,
-  skip: [
-    { pattern: '(^|/)[^/]*_slot_[^/]*$', reason: 'Adafactor optimizer slot' },
-    {
-      components: ['global_step', 'adam_v', 'adam_m', 'AdamWeightDecayOptimizer', 'AdamWeightDecayOptimizer_1'],
-      reason: 'optimizer slot or step counter',
-    },
-  ],
   rules,
   expectedKeys,
   defaultDType: 'float32',

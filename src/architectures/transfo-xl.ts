@@ -305,10 +305,6 @@ export const transfoXl: Architecture = {
     baseClass: 'TransfoXLLMHeadModel',
   },
   buildConfig,
-  skip: [
-    { components: ['Adam', 'Adam_1'], reason: 'optimizer slot' },
-    { pattern: '^(global_step|beta1_power|beta2_power)$', reason: 'training bookkeeping' },
-  ],
   rules,
   expectedKeys,
 };

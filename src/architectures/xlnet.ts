@@ -260,8 +260,9 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const inner = config.d_inner as number;
   const head = headClass(config);
   const keys: ExpectedKey[] = [
-    // Only the pre-training graph creates mask_emb (modeling.py: inside `if inp_q is not None`).
-    { key: 'transformer.mask_emb', shape: [1, 1, d], optional: head !== 'XLNetLMHeadModel' },
+    // Only the pre-training graph creates mask_emb (modeling.py: inside `if inp_q is not None`): any other
+    // lacks it, and transformers initialises it randomly (normal, initializer_range), not as the original.
+    { key: 'transformer.mask_emb', shape: [1, 1, d], optional: true },
     { key: 'transformer.word_embedding.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' },
   ];
   for (let l = 0; l < (config.n_layer as number); l++) {
@@ -284,7 +285,8 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   if (head === 'XLNetLMHeadModel') {
     keys.push(
       { key: 'lm_loss.weight', shape: [v, d], aliasOf: 'transformer.word_embedding.weight' },
-      { key: 'lm_loss.bias', shape: [v] },
+      // modeling.py lm_loss: bias zeros_initializer, as transformers' Linear bias: absent → zeros.
+      { key: 'lm_loss.bias', shape: [v], zerosWhenAbsent: true },
     );
   } else if (head === 'XLNetForSequenceClassification') {
     const labelCount = numLabelsOf(config);
@@ -331,12 +333,6 @@ export const xlnet: Architecture = {
   configFileNames: ['xlnet_config.json'],
   takesFinetuningTask: true,
   buildConfig,
-  skip: [
-    {
-      components: ['adam_v', 'adam_m', 'Adam', 'Adam_1', 'global_step', 'beta1_power', 'beta2_power'],
-      reason: 'optimizer slot or step counter',
-    },
-  ],
   configSkip,
   rules,
   expectedKeys,

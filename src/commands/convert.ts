@@ -198,6 +198,9 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
         `converted ${plan.modelType} checkpoint ${displayPath(result.checkpointPath)} (${plan.variableCount} variables, ${plan.skipped.length} skipped) → ${displayPath(result.output)}`,
         `  ${plan.outputs.length} keys${plan.modelClass ? ` of ${plan.modelClass}` : ''}, ${formatBytes(plan.totalBytes)} of weights`,
         ...result.files.map((f) => `  wrote ${displayPath(join(folder, f))}`),
+        ...plan.zeroFilled.map(
+          (m) => `  not in the checkpoint, written as zeros as the original initialises it: ${m.key}`,
+        ),
         ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
       ].join('\n'),
     );

@@ -63,6 +63,8 @@ function computedTensor(
  */
 export function generateBytes(g: Generator, dtype: DType, shape: readonly number[]): Uint8Array {
   const n = numElements(shape);
+  // Zero is all zero bits in every dtype: keys absent from a checkpoint, written as zeros in the output's dtype.
+  if (g.kind === 'fill' && g.value === 0) return new Uint8Array(n * DTYPES[dtype].itemSize);
   if (dtype === 'int64') {
     const out = new BigInt64Array(n);
     for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);

@@ -5,6 +5,7 @@ export { castBytes } from './cast.js';
 export { formatPlan } from './format-plan.js';
 export { compilePattern, fillPattern, matchPattern } from './pattern.js';
 export {
+  type AbsentKey,
   buildPlan,
   normalizeName,
   type Plan,

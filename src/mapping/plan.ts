@@ -4,6 +4,7 @@
  * required key the checkpoint lacks) is collected and reported in ONE error.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { trainerStateOf } from '../formats/trainer-state.js';
 import { DTYPES, type DType, FLOAT_DTYPES, numElements, type StorageView, sameStorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
 import { transformType } from './transforms.js';
@@ -61,10 +62,17 @@ export interface Plan {
   /** Variables no rule maps (only when skipUnknown; otherwise buildPlan fails). */
   readonly unmapped: readonly PlanSource[];
   /** Keys of the model the checkpoint does not provide: left for from_pretrained to initialise. */
-  readonly missing: readonly { readonly key: string; readonly shape: readonly number[] }[];
+  readonly missing: readonly AbsentKey[];
+  /** Keys the checkpoint does not provide, written as zeros (the original initialises them so, as transformers does). */
+  readonly zeroFilled: readonly AbsentKey[];
   readonly warnings: readonly string[];
   /** Bytes of tensor data written once (aliases share storage). */
   readonly totalBytes: number;
+}
+
+export interface AbsentKey {
+  readonly key: string;
+  readonly shape: readonly number[];
 }
 
 export interface PlanOptions {
@@ -105,9 +113,19 @@ interface Produced {
   note: string | undefined;
 }
 
+interface Problem {
+  code: ErrorCode;
+  text: string;
+}
+
+type Skipped = { name: string; reason: string };
+
 function defaultGeneratedDType(g: Generator): DType {
   return g.kind === 'arange' ? 'int64' : 'float32';
 }
+
+const sourceOf = (info: TensorInfo): PlanSource => ({ name: info.name, dtype: info.dtype, shape: [...info.shape] });
+const sourceNames = (p: Produced) => p.sources.map((s) => s.name).join(' + ');
 
 export function buildPlan(
   listing: readonly TensorInfo[],
@@ -115,96 +133,177 @@ export function buildPlan(
   config: ModelConfig,
   options: PlanOptions = {},
 ): Plan {
-  const problems: { code: ErrorCode; text: string }[] = [];
-  const skipped: { name: string; reason: string }[] = [];
-  const candidates = new Map<string, TensorInfo>(); // normalized name → variable
-  const skipRules = [...arch.skip, ...(arch.configSkip?.(config) ?? [])];
+  const problems: Problem[] = [];
+  const { skipped, candidates } = separateSkipped(listing, arch, config);
+  const { produced, consumed } = matchRules(candidates, arch.rules(config), problems);
+  const unmapped = collectUnmapped(candidates, consumed);
+  const warnings = reportUnmapped(unmapped, arch, options, problems);
+  // An explicit 'keep' keeps the checkpoint's dtype even where the architecture casts by default (T5 → float32).
+  const target = options.dtype === 'keep' ? undefined : (options.dtype ?? arch.defaultDType);
+  const withCast = castTo(target);
+  const expected = arch.expectedKeys(config);
+  const { outputs, missing, zeroFilled } =
+    expected.length === 0
+      ? { outputs: passThroughOutputs(listing, produced, withCast), missing: [], zeroFilled: [] }
+      : reconcileExpected(expected, produced, {
+          withCast,
+          zerosDType: target ?? floatDTypeOf(produced) ?? 'float32',
+          problems,
+          skipped,
+        });
+  if (problems.length > 0) throw planError(arch, problems, outputs.length === 0 && unmapped.length > 0);
+  if (missing.length > 0)
+    warnings.push(
+      `${missing.length} key(s) of the model are not in the checkpoint; from_pretrained will initialise them`,
+    );
+  return {
+    modelType: arch.modelType,
+    modelClass: modelClassOf(config),
+    variableCount: listing.length,
+    outputs,
+    skipped,
+    unmapped,
+    missing,
+    zeroFilled,
+    warnings,
+    totalBytes: bytesWritten(outputs),
+  };
+}
+
+/**
+ * Phase 1: trainer state (by the registry, whatever the architecture) and what the architecture ignores,
+ * apart from the candidates (by normalized name). Trainer state goes first: a slot has its weight's shape.
+ */
+function separateSkipped(
+  listing: readonly TensorInfo[],
+  arch: Architecture,
+  config: ModelConfig,
+): { skipped: Skipped[]; candidates: Map<string, TensorInfo> } {
+  const skipped: Skipped[] = [];
+  const candidates = new Map<string, TensorInfo>();
+  const skipRules = [...(arch.skip ?? []), ...(arch.configSkip?.(config) ?? [])];
   for (const info of listing) {
     const name = normalizeName(arch, info.name);
-    const reason = skipReason(skipRules, name);
+    const reason = trainerStateOf(info.name)?.reason ?? skipReason(skipRules, name);
     if (reason !== undefined) skipped.push({ name: info.name, reason });
     else candidates.set(name, info);
   }
+  return { skipped, candidates };
+}
 
-  // Rules, in order; the first rule that matches a variable consumes it.
+/** Phase 2: rules, in order; the first rule that matches a variable consumes it (and its siblings). */
+function matchRules(
+  candidates: ReadonlyMap<string, TensorInfo>,
+  rules: readonly Rule[],
+  problems: Problem[],
+): { produced: Map<string, Produced>; consumed: Set<string> } {
   const consumed = new Set<string>();
   const produced = new Map<string, Produced>();
-  const rules: readonly Rule[] = arch.rules(config);
   for (const rule of rules) {
-    const patterns = typeof rule.from === 'string' ? [rule.from] : rule.from;
-    const [head, ...others] = patterns as [string, ...string[]];
+    const [head, ...others] = (typeof rule.from === 'string' ? [rule.from] : rule.from) as [string, ...string[]];
     for (const [name, info] of candidates) {
       if (consumed.has(name)) continue;
       const captures = matchPattern(head, name);
       if (captures === undefined) continue;
-      const group = [info];
-      const groupNames = [name];
-      let complete = true;
-      for (const p of others) {
-        const sibling = fillPattern(p, captures, 'name');
-        const found = candidates.get(sibling);
-        if (found === undefined) {
-          problems.push({
-            code: ErrorCode.PLAN,
-            text: `${info.name}: rule '${rule.to}' also needs '${sibling}', which the checkpoint lacks`,
-          });
-          complete = false;
-        } else {
-          group.push(found);
-          groupNames.push(sibling);
-        }
-      }
-      for (const n of groupNames) consumed.add(n);
-      if (!complete) continue;
-      const sources = group.map((g) => ({ name: g.name, dtype: g.dtype, shape: [...g.shape] }));
-      const count = rule.split ? (info.shape[rule.split.axis] ?? 0) : (rule.repeat?.count ?? 1);
-      for (let i = 0; i < count; i++) {
-        const index = rule.split?.as ?? rule.repeat?.as;
-        const values = index !== undefined ? { ...captures, [index]: String(i) } : captures;
-        const transforms: Transform[] = rule.split
-          ? [{ op: 'select', axis: rule.split.axis, index: i }, ...(rule.transforms ?? [])]
-          : [...(rule.transforms ?? [])];
-        let key: string;
-        try {
-          key = fillPattern(rule.to, values, 'key');
-          const type = transformType(sources, transforms);
-          const previous = produced.get(key);
-          if (previous) {
-            problems.push({
-              code: ErrorCode.PLAN,
-              text: `${key}: produced twice, from ${previous.sources.map((s) => s.name).join(' + ')} and from ${info.name}`,
-            });
-            continue;
-          }
-          produced.set(key, { key, sources, transforms, shape: [...type.shape], dtype: type.dtype, note: rule.note });
-        } catch (error) {
-          if (!(error instanceof Tf2TorchError)) throw error;
-          problems.push({ code: ErrorCode.PLAN, text: `${info.name}: ${error.message}` });
-        }
-      }
+      const group = gatherSiblings(info, others, captures, candidates, rule, problems);
+      consumed.add(name);
+      for (const g of group.names) consumed.add(g);
+      if (group.complete) produceKeys(rule, info, [info, ...group.infos].map(sourceOf), captures, produced, problems);
     }
   }
+  return { produced, consumed };
+}
 
-  const unmapped: PlanSource[] = [];
-  for (const [name, info] of candidates)
-    if (!consumed.has(name)) unmapped.push({ name: info.name, dtype: info.dtype, shape: [...info.shape] });
-  const warnings: string[] = [];
-  if (unmapped.length > 0) {
-    if (options.skipUnknown)
-      warnings.push(
-        `${unmapped.length} checkpoint variable(s) match no rule of '${arch.modelType}' and are left out (--skip-unknown)`,
-      );
-    else
-      for (const u of unmapped)
-        problems.push({
-          code: ErrorCode.UNMAPPED,
-          text: `${u.name} ${fmt(u.shape)} ${u.dtype}: no rule of '${arch.modelType}' maps this variable (use --skip-unknown to leave it out)`,
-        });
+/** The other sources of a multi-source rule (`['q/{x*}', 'k/{x*}']`), found by the head's captures. */
+function gatherSiblings(
+  info: TensorInfo,
+  patterns: readonly string[],
+  captures: Record<string, string>,
+  candidates: ReadonlyMap<string, TensorInfo>,
+  rule: Rule,
+  problems: Problem[],
+): { infos: TensorInfo[]; names: string[]; complete: boolean } {
+  const infos: TensorInfo[] = [];
+  const names: string[] = [];
+  for (const p of patterns) {
+    const sibling = fillPattern(p, captures, 'name');
+    const found = candidates.get(sibling);
+    if (found === undefined) {
+      problems.push({
+        code: ErrorCode.PLAN,
+        text: `${info.name}: rule '${rule.to}' also needs '${sibling}', which the checkpoint lacks`,
+      });
+    } else {
+      infos.push(found);
+      names.push(sibling);
+    }
   }
+  return { infos, names, complete: infos.length === patterns.length };
+}
 
-  // An explicit 'keep' keeps the checkpoint's dtype even where the architecture casts by default (T5 → float32).
-  const target = options.dtype === 'keep' ? undefined : (options.dtype ?? arch.defaultDType);
-  const withCast = (p: Produced): PlanOutput => {
+/** One matched group → its key(s): one, or one per index of a split or repeat. */
+function produceKeys(
+  rule: Rule,
+  info: TensorInfo,
+  sources: PlanSource[],
+  captures: Record<string, string>,
+  produced: Map<string, Produced>,
+  problems: Problem[],
+): void {
+  const count = rule.split ? (info.shape[rule.split.axis] ?? 0) : (rule.repeat?.count ?? 1);
+  const index = rule.split?.as ?? rule.repeat?.as;
+  for (let i = 0; i < count; i++) {
+    const values = index !== undefined ? { ...captures, [index]: String(i) } : captures;
+    const transforms: Transform[] = rule.split
+      ? [{ op: 'select', axis: rule.split.axis, index: i }, ...(rule.transforms ?? [])]
+      : [...(rule.transforms ?? [])];
+    try {
+      const key = fillPattern(rule.to, values, 'key');
+      const type = transformType(sources, transforms);
+      const previous = produced.get(key);
+      if (previous) {
+        problems.push({
+          code: ErrorCode.PLAN,
+          text: `${key}: produced twice, from ${sourceNames(previous)} and from ${info.name}`,
+        });
+        continue;
+      }
+      produced.set(key, { key, sources, transforms, shape: [...type.shape], dtype: type.dtype, note: rule.note });
+    } catch (error) {
+      if (!(error instanceof Tf2TorchError)) throw error;
+      problems.push({ code: ErrorCode.PLAN, text: `${info.name}: ${error.message}` });
+    }
+  }
+}
+
+/** Phase 3: candidates no rule consumed. */
+function collectUnmapped(candidates: ReadonlyMap<string, TensorInfo>, consumed: ReadonlySet<string>): PlanSource[] {
+  return [...candidates].filter(([name]) => !consumed.has(name)).map(([, info]) => sourceOf(info));
+}
+
+/** Unmapped variables are problems, or one warning with --skip-unknown. Returns the plan's warnings so far. */
+function reportUnmapped(
+  unmapped: readonly PlanSource[],
+  arch: Architecture,
+  options: PlanOptions,
+  problems: Problem[],
+): string[] {
+  if (unmapped.length === 0) return [];
+  if (options.skipUnknown)
+    return [
+      `${unmapped.length} checkpoint variable(s) match no rule of '${arch.modelType}' and are left out (--skip-unknown)`,
+    ];
+  for (const u of unmapped)
+    problems.push({
+      code: ErrorCode.UNMAPPED,
+      text: `${u.name} ${fmt(u.shape)} ${u.dtype}: no rule of '${arch.modelType}' maps this variable (use --skip-unknown to leave it out)`,
+    });
+  return [];
+}
+
+/** The output of a produced key, cast to `target` when it is floating-point (absent: the checkpoint's dtype). */
+function castTo(target: DType | undefined): (p: Produced) => PlanOutput {
+  return (p) => {
     const cast = target !== undefined && target !== p.dtype && FLOAT_DTYPES.has(p.dtype);
     return {
       kind: 'tensor',
@@ -216,132 +315,178 @@ export function buildPlan(
       ...(p.note === undefined ? {} : { note: p.note }),
     };
   };
+}
 
-  const expected: readonly ExpectedKey[] = arch.expectedKeys(config);
+/**
+ * Phase 4 (architectures without a key list): the checkpoint's keys pass through in its order, as a copy
+ * of the state dict has them; variables that are one storage view with the same transforms stay tied.
+ */
+function passThroughOutputs(
+  listing: readonly TensorInfo[],
+  produced: ReadonlyMap<string, Produced>,
+  withCast: (p: Produced) => PlanOutput,
+): PlanOutput[] {
+  const viewOf = new Map(listing.map((info) => [info.name, info.view]));
+  const position = new Map(listing.map((info, i) => [info.name, i]));
+  const inOrder = [...produced.values()].sort(
+    (x, y) => position.get(x.sources[0]!.name)! - position.get(y.sources[0]!.name)!,
+  );
   const outputs: PlanOutput[] = [];
-  const missing: { key: string; shape: readonly number[] }[] = [];
-  if (expected.length === 0) {
-    const viewOf = new Map(listing.map((info) => [info.name, info.view]));
-    // Checkpoint order, as a copy of the state dict has it (not the order of the rules that matched).
-    const position = new Map(listing.map((info, i) => [info.name, i]));
-    const inOrder = [...produced.values()].sort(
-      (x, y) => position.get(x.sources[0]!.name)! - position.get(y.sources[0]!.name)!,
-    );
-    // Written tensors by where their view starts; equal views with the same transforms are tied.
-    const written = new Map<string, { key: string; view: StorageView; transforms: string }[]>();
-    for (const p of inOrder) {
-      const view = p.sources.length === 1 ? viewOf.get(p.sources[0]!.name) : undefined;
-      const out = withCast(p);
-      if (!view) {
-        outputs.push(out);
-        continue;
-      }
-      const start = `${view.file}\0${view.key}\0${view.offset}`;
-      const transforms = JSON.stringify(p.transforms);
-      const tied = written.get(start)?.find((w) => w.transforms === transforms && sameStorageView(w.view, view));
-      if (tied) {
-        outputs.push({ kind: 'alias', key: p.key, aliasOf: tied.key, shape: out.shape, dtype: out.dtype });
-      } else {
-        outputs.push(out);
-        written.set(start, [...(written.get(start) ?? []), { key: p.key, view, transforms }]);
-      }
+  // Written tensors by where their view starts.
+  const written = new Map<string, { key: string; view: StorageView; transforms: string }[]>();
+  for (const p of inOrder) {
+    const view = p.sources.length === 1 ? viewOf.get(p.sources[0]!.name) : undefined;
+    const out = withCast(p);
+    if (!view) {
+      outputs.push(out);
+      continue;
     }
-  } else {
-    const expectedKeys = new Set(expected.map((e) => e.key));
-    for (const p of produced.values()) {
-      if (!expectedKeys.has(p.key)) {
-        problems.push({
-          code: ErrorCode.SHAPE_MISMATCH,
-          text: `${p.key} (from ${p.sources.map((s) => s.name).join(' + ')}): not a key of the model for this config (more layers or modules than the config declares?)`,
-        });
-      }
-    }
-    const done = new Map<string, PlanOutput>();
-    for (const e of expected) {
-      const p = produced.get(e.key);
-      let out: PlanOutput | undefined;
-      if (e.aliasOf !== undefined) {
-        const source = done.get(e.aliasOf);
-        if (p)
-          skipped.push(
-            ...p.sources.map((s) => ({
-              name: s.name,
-              reason: `tied weight: the model uses ${e.aliasOf} for ${e.key}`,
-            })),
-          );
-        if (source) out = { kind: 'alias', key: e.key, aliasOf: e.aliasOf, shape: source.shape, dtype: source.dtype };
-      } else if (p) {
-        if (!sameShape(p.shape, e.shape)) {
-          const fields = e.fromConfig ? ` (${e.fromConfig} from the config)` : '';
-          problems.push({
-            code: ErrorCode.SHAPE_MISMATCH,
-            text: `${e.key}: the checkpoint's ${p.sources.map((s) => s.name).join(' + ')} gives ${fmt(p.shape)}, the config expects ${fmt(e.shape)}${fields}`,
-          });
-        }
-        out = withCast(p);
-      } else if (e.generate !== undefined) {
-        out = {
-          kind: 'generated',
-          key: e.key,
-          generator: e.generate,
-          shape: [...e.shape],
-          dtype: e.dtype ?? defaultGeneratedDType(e.generate),
-        };
-      }
-      if (out) {
-        outputs.push(out);
-        done.set(e.key, out);
-      } else if (e.optional || e.aliasOf !== undefined) {
-        missing.push({ key: e.key, shape: e.shape });
-      } else {
-        problems.push({
-          code: ErrorCode.PLAN,
-          text: `${e.key} ${fmt(e.shape)}: required, but no checkpoint variable maps to it`,
-        });
-      }
+    const start = `${view.file}\0${view.key}\0${view.offset}`;
+    const transforms = JSON.stringify(p.transforms);
+    const tied = written.get(start)?.find((w) => w.transforms === transforms && sameStorageView(w.view, view));
+    if (tied) {
+      outputs.push({ kind: 'alias', key: p.key, aliasOf: tied.key, shape: out.shape, dtype: out.dtype });
+    } else {
+      outputs.push(out);
+      written.set(start, [...(written.get(start) ?? []), { key: p.key, view, transforms }]);
     }
   }
+  return outputs;
+}
 
-  if (problems.length > 0) {
-    const codes = new Set(problems.map((p) => p.code));
-    const code = codes.size === 1 ? (problems[0] as { code: ErrorCode }).code : ErrorCode.PLAN;
-    const hint =
-      outputs.length === 0 && unmapped.length > 0
-        ? `\nno variable matched a rule of '${arch.modelType}': is --model_type right? (\`tf2torch inspect\` lists the names)`
-        : '';
-    throw new Tf2TorchError(
-      code,
-      `cannot convert this checkpoint as '${arch.modelType}': ${problems.length} problem(s):\n${listProblems(problems)}${hint}`,
-    );
+/**
+ * Phase 5 (architectures with a key list): every expected key in state_dict order, from what the rules
+ * produced, an alias, or a generator; produced keys the model lacks and shapes that disagree are problems.
+ */
+function reconcileExpected(
+  expected: readonly ExpectedKey[],
+  produced: ReadonlyMap<string, Produced>,
+  how: {
+    withCast: (p: Produced) => PlanOutput;
+    /** The dtype of keys written as zeros: the output's floating-point dtype. */
+    zerosDType: DType;
+    problems: Problem[];
+    skipped: Skipped[];
+  },
+): { outputs: PlanOutput[]; missing: AbsentKey[]; zeroFilled: AbsentKey[] } {
+  const { withCast, problems, skipped } = how;
+  refuseUnexpected(expected, produced, problems);
+  const outputs: PlanOutput[] = [];
+  const missing: AbsentKey[] = [];
+  const zeroFilled: AbsentKey[] = [];
+  const done = new Map<string, PlanOutput>();
+  for (const e of expected) {
+    const p = produced.get(e.key);
+    let out: PlanOutput | undefined;
+    if (e.aliasOf !== undefined) out = tiedOutput(e.key, e.aliasOf, p, done, skipped);
+    else if (p) {
+      checkShape(e, p, problems);
+      out = withCast(p);
+    } else if (e.generate !== undefined) out = generatedOutput(e, e.generate);
+    else if (e.zerosWhenAbsent) {
+      out = generatedOutput({ ...e, dtype: how.zerosDType }, { kind: 'fill', value: 0 });
+      zeroFilled.push({ key: e.key, shape: e.shape });
+    }
+    if (out) {
+      outputs.push(out);
+      done.set(e.key, out);
+    } else if (e.optional || e.aliasOf !== undefined) {
+      missing.push({ key: e.key, shape: e.shape });
+    } else {
+      problems.push({
+        code: ErrorCode.PLAN,
+        text: `${e.key} ${fmt(e.shape)}: required, but no checkpoint variable maps to it (every real checkpoint of this type has it)`,
+      });
+    }
   }
-  if (missing.length > 0)
-    warnings.push(
-      `${missing.length} key(s) of the model are not in the checkpoint; from_pretrained will initialise them`,
-    );
+  return { outputs, missing, zeroFilled };
+}
 
-  const totalBytes = outputs.reduce(
+/** The floating-point dtype of the checkpoint's mapped tensors (the first one's). */
+function floatDTypeOf(produced: ReadonlyMap<string, Produced>): DType | undefined {
+  for (const p of produced.values()) if (FLOAT_DTYPES.has(p.dtype)) return p.dtype;
+  return undefined;
+}
+
+function refuseUnexpected(
+  expected: readonly ExpectedKey[],
+  produced: ReadonlyMap<string, Produced>,
+  problems: Problem[],
+): void {
+  const expectedKeys = new Set(expected.map((e) => e.key));
+  for (const p of produced.values())
+    if (!expectedKeys.has(p.key))
+      problems.push({
+        code: ErrorCode.SHAPE_MISMATCH,
+        text: `${p.key} (from ${sourceNames(p)}): not a key of the model for this config (more layers or modules than the config declares?)`,
+      });
+}
+
+/** A tied key: an alias of its (already placed) source; a checkpoint variable mapping to it is skipped as tied. */
+function tiedOutput(
+  key: string,
+  aliasOf: string,
+  p: Produced | undefined,
+  done: ReadonlyMap<string, PlanOutput>,
+  skipped: Skipped[],
+): PlanOutput | undefined {
+  if (p)
+    skipped.push(
+      ...p.sources.map((s) => ({ name: s.name, reason: `tied weight: the model uses ${aliasOf} for ${key}` })),
+    );
+  const source = done.get(aliasOf);
+  return source ? { kind: 'alias', key: key, aliasOf: aliasOf, shape: source.shape, dtype: source.dtype } : undefined;
+}
+
+function checkShape(e: ExpectedKey, p: Produced, problems: Problem[]): void {
+  if (sameShape(p.shape, e.shape)) return;
+  const fields = e.fromConfig ? ` (${e.fromConfig} from the config)` : '';
+  problems.push({
+    code: ErrorCode.SHAPE_MISMATCH,
+    text: `${e.key}: the checkpoint's ${sourceNames(p)} gives ${fmt(p.shape)}, the config expects ${fmt(e.shape)}${fields}`,
+  });
+}
+
+function generatedOutput(e: ExpectedKey, generator: Generator): PlanOutput {
+  return {
+    kind: 'generated',
+    key: e.key,
+    generator,
+    shape: [...e.shape],
+    dtype: e.dtype ?? defaultGeneratedDType(generator),
+  };
+}
+
+/** All problems in one error: one code when they share it, E_PLAN otherwise. */
+function planError(arch: Architecture, problems: readonly Problem[], nothingMatched: boolean): Tf2TorchError {
+  const codes = new Set(problems.map((p) => p.code));
+  const code = codes.size === 1 ? problems[0]!.code : ErrorCode.PLAN;
+  const hint = nothingMatched
+    ? `\nno variable matched a rule of '${arch.modelType}': is --model_type right? (\`tf2torch inspect\` lists the names)`
+    : '';
+  return new Tf2TorchError(
+    code,
+    `cannot convert this checkpoint as '${arch.modelType}': ${problems.length} problem(s):\n${listProblems(problems)}${hint}`,
+  );
+}
+
+function modelClassOf(config: ModelConfig): string | undefined {
+  const classes = config.architectures;
+  return Array.isArray(classes) && typeof classes[0] === 'string' ? classes[0] : undefined;
+}
+
+/** Bytes of tensor data written once (aliases share storage). */
+function bytesWritten(outputs: readonly PlanOutput[]): number {
+  return outputs.reduce(
     (sum, o) => (o.kind === 'alias' ? sum : sum + numElements(o.shape) * DTYPES[o.dtype].itemSize),
     0,
   );
-  const classes = config.architectures;
-  const modelClass = Array.isArray(classes) && typeof classes[0] === 'string' ? classes[0] : undefined;
-  return {
-    modelType: arch.modelType,
-    modelClass,
-    variableCount: listing.length,
-    outputs,
-    skipped,
-    unmapped,
-    missing,
-    warnings,
-    totalBytes,
-  };
 }
 
 /** Problems a kind at a time, each kind cut at MAX_PROBLEMS_SHOWN lines so the message stays readable. */
 const MAX_PROBLEMS_SHOWN = 20;
 
-function listProblems(problems: readonly { code: ErrorCode; text: string }[]): string {
+function listProblems(problems: readonly Problem[]): string {
   const lines: string[] = [];
   for (const code of new Set(problems.map((p) => p.code))) {
     const ofCode = problems.filter((p) => p.code === code);

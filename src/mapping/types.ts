@@ -60,7 +60,10 @@ export interface Rule {
   readonly note?: string;
 }
 
-/** A variable the conversion deliberately ignores (optimizer slots, bookkeeping), and why. */
+/**
+ * A variable the conversion deliberately ignores, and why: what an architecture knows it does not need
+ * (trainer state is recognised for every architecture by formats/trainer-state.ts, before these).
+ */
 export interface SkipRule {
   /** Skip when any `/`-component equals one of these. */
   readonly components?: readonly string[];
@@ -81,8 +84,17 @@ export interface ExpectedKey {
   readonly generate?: Generator;
   /** dtype of a generated key (default: int64 for `arange`, float32 otherwise). */
   readonly dtype?: DType;
-  /** Left for `from_pretrained` to initialise when the checkpoint lacks it (reported, never invented). */
+  /*
+   * A key a real checkpoint of this type may lack, declared from the original code. Neither flag: every
+   * real checkpoint has it, and one without it is refused.
+   */
+  /** May be absent: left for `from_pretrained` to initialise (reported, never invented). */
   readonly optional?: boolean;
+  /**
+   * May be absent, and is then written as zeros: the original initialises it with zeros exactly as
+   * transformers does (an LM head's bias), so zeros are what an untrained one holds. Reported.
+   */
+  readonly zerosWhenAbsent?: boolean;
 }
 
 export type ModelConfig = Record<string, unknown>;
@@ -119,7 +131,8 @@ export interface Architecture {
   readonly stripPrefixes?: readonly string[];
   /** Substring replacements applied in order to every name before matching (ALBERT's rewrites). */
   readonly renames?: readonly { readonly from: string; readonly to: string }[];
-  readonly skip: readonly SkipRule[];
+  /** Variables of this model type that are not converted (never trainer state: the registry has it). */
+  readonly skip?: readonly SkipRule[];
   /** Skips that depend on the config (variables of a head the chosen model class does not have). */
   configSkip?(config: ModelConfig): readonly SkipRule[];
   rules(config: ModelConfig): readonly Rule[];

@@ -12,7 +12,7 @@ const arch: Architecture = {
   summary: 'toy',
   buildConfig: (input) => input.user ?? {},
   stripPrefixes: ['module/'],
-  skip: [{ components: ['adam_m'], reason: 'optimizer slot' }],
+  skip: [{ components: ['other_head'], reason: 'a head this model has not' }],
   rules: () => [
     { from: 'block_{b}/w', to: 'blocks.{b}.weight', transforms: [{ op: 'transpose' }] },
     { from: 'bias_stack', to: 'blocks.{i}.bias', split: { axis: 0, as: 'i' } },
@@ -34,6 +34,7 @@ const good = [
   f32('module/block_000/w', [2, 3]),
   f32('block_001/w', [2, 3]),
   f32('block_001/w/adam_m', [2, 3]),
+  f32('other_head/w', [2]),
   f32('bias_stack', [2, 3]),
   f32('q/kernel', [2, 2]),
   f32('k/kernel', [2, 2]),
@@ -71,7 +72,10 @@ test('a plan maps, transposes, splits, concatenates, aliases and reports', () =>
   assert.deepEqual(w0.transforms, [{ op: 'transpose' }, { op: 'cast', dtype: 'bfloat16' }]);
   const b1 = plan.outputs[3]!;
   assert.ok(b1.kind === 'tensor' && b1.transforms[0]?.op === 'select' && b1.transforms[0].index === 1);
-  assert.deepEqual(plan.skipped, [{ name: 'block_001/w/adam_m', reason: 'optimizer slot (adam_m)' }]);
+  assert.deepEqual(plan.skipped, [
+    { name: 'block_001/w/adam_m', reason: 'optimizer slot: Adam first moment (adam_m)' },
+    { name: 'other_head/w', reason: 'a head this model has not (other_head)' },
+  ]);
   assert.deepEqual(plan.missing, [{ key: 'head.weight', shape: [5] }]);
   assert.equal(plan.totalBytes, (6 * 2 + 3 * 2 + 8) * 2);
   const text = formatPlan(plan);
@@ -83,11 +87,11 @@ test('a plan maps, transposes, splits, concatenates, aliases and reports', () =>
 });
 
 test('strict: every offender in ONE error, naming tensors and config fields', () => {
-  const listing = [...good, f32('block_002/w', [2, 3]), f32('mystery', [7]), f32('loss_scale', [])];
+  const listing = [...good, f32('block_002/w', [2, 3]), f32('mystery', [7]), f32('mystery_scale', [])];
   const e = planError(() => buildPlan(listing, arch, { out: 4 }));
   assert.equal(e.code, ErrorCode.PLAN);
   assert.match(e.message, /mystery \[7\] float32: no rule of 'toy' maps/);
-  assert.match(e.message, /loss_scale \[\] float32: no rule/);
+  assert.match(e.message, /mystery_scale \[\] float32: no rule/);
   assert.match(e.message, /blocks\.2\.weight \(from block_002\/w\): not a key of the model/);
   assert.match(
     e.message,

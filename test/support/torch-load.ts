@@ -4,7 +4,8 @@
  * - `loadSafetensorsInPython(python, path)`: the safetensors spec applied in plain Python (struct + json,
  *   no safetensors package), checking header padding, offsets and buffer coverage on the way;
  * - `loadShardedFolder(python, indexPath)`: follows `weight_map` of a `*.index.json` and loads each shard
- *   with the matching loader above.
+ *   with the matching loader above;
+ * - `loadAllWithTorch(python, paths)`: several files in one interpreter (one torch import).
  * Each returns name → { dtype, shape, bytes (contiguous, C order, little-endian), dataPtr } in file
  * order. `dataPtr` (torch only) is the tensor's data address: tied aliases share it. The Python
  * side writes `[u64 LE header length][JSON header][raw bytes]` to a temporary file, read back here.
@@ -82,54 +83,71 @@ def load_any(path):
         return out
     return load_safetensors(path) if path.endswith('.safetensors') else load_torch(path)
 
-items = load_any(sys.argv[1])
-header, offset = [], 0
-for name, dtype, shape, raw, ptr in items:
-    header.append({'name': name, 'dtype': dtype, 'shape': shape, 'offset': offset, 'length': len(raw), 'dataPtr': ptr})
-    offset += len(raw)
-head = json.dumps(header).encode('utf-8')
-with open(sys.argv[2], 'wb') as f:
-    f.write(struct.pack('<Q', len(head)))
-    f.write(head)
-    for item in items:
-        f.write(item[3])
+def dump(items, out_path):
+    header, offset = [], 0
+    for name, dtype, shape, raw, ptr in items:
+        header.append({'name': name, 'dtype': dtype, 'shape': shape, 'offset': offset, 'length': len(raw), 'dataPtr': ptr})
+        offset += len(raw)
+    head = json.dumps(header).encode('utf-8')
+    with open(out_path, 'wb') as f:
+        f.write(struct.pack('<Q', len(head)))
+        f.write(head)
+        for item in items:
+            f.write(item[3])
+
+# (input, output) pairs: one interpreter (and one torch import) for several files
+for i in range(1, len(sys.argv), 2):
+    dump(load_any(sys.argv[i]), sys.argv[i + 1])
 `;
 
-function load(python: string, path: string): Map<string, LoadedTensor> {
+function loadMany(python: string, paths: readonly string[]): Map<string, LoadedTensor>[] {
   const dir = mkdtempSync(join(tmpdir(), 'tf2torch-load-'));
   try {
-    const out = join(dir, 'tensors.raw');
-    runPython(python, SCRIPT, [path, out]);
-    const raw = readFileSync(out);
-    const headerLength = Number(raw.readBigUInt64LE(0));
-    const header = JSON.parse(raw.subarray(8, 8 + headerLength).toString('utf8')) as {
-      name: string;
-      dtype: DType;
-      shape: number[];
-      offset: number;
-      length: number;
-      dataPtr: number;
-    }[];
-    const base = 8 + headerLength;
-    const result = new Map<string, LoadedTensor>();
-    for (const h of header) {
-      result.set(h.name, {
-        dtype: h.dtype,
-        shape: h.shape,
-        bytes: raw.subarray(base + h.offset, base + h.offset + h.length),
-        dataPtr: h.dataPtr,
-      });
-    }
-    return result;
+    const outs = paths.map((_, i) => join(dir, `tensors-${i}.raw`));
+    runPython(
+      python,
+      SCRIPT,
+      paths.flatMap((path, i) => [path, outs[i] as string]),
+    );
+    return outs.map(readDump);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+function readDump(out: string): Map<string, LoadedTensor> {
+  const raw = readFileSync(out);
+  const headerLength = Number(raw.readBigUInt64LE(0));
+  const header = JSON.parse(raw.subarray(8, 8 + headerLength).toString('utf8')) as {
+    name: string;
+    dtype: DType;
+    shape: number[];
+    offset: number;
+    length: number;
+    dataPtr: number;
+  }[];
+  const base = 8 + headerLength;
+  const result = new Map<string, LoadedTensor>();
+  for (const h of header) {
+    result.set(h.name, {
+      dtype: h.dtype,
+      shape: h.shape,
+      bytes: raw.subarray(base + h.offset, base + h.offset + h.length),
+      dataPtr: h.dataPtr,
+    });
+  }
+  return result;
+}
+
+const load = (python: string, path: string): Map<string, LoadedTensor> => loadMany(python, [path])[0]!;
+
 /** `torch.load(path, weights_only=True)` in the real PyTorch (a .bin/.pt zip or legacy file). */
 export const loadWithTorch = (python: string, path: string): Map<string, LoadedTensor> => load(python, path);
 /** A .safetensors file parsed in Python by the spec (asserts padding, format metadata, exact coverage). */
 export const loadSafetensorsInPython = (python: string, path: string): Map<string, LoadedTensor> => load(python, path);
+/** Several files (any of the kinds above) in one interpreter: one torch import for all of them. */
+export const loadAllWithTorch = (python: string, paths: readonly string[]): Map<string, LoadedTensor>[] =>
+  loadMany(python, paths);
 /** A sharded folder through its `*.index.json` (every shard loaded by its kind; weight_map checked). */
 export const loadShardedFolder = (python: string, indexPath: string): Map<string, LoadedTensor> =>
   load(python, indexPath);
