@@ -103,6 +103,12 @@ export interface TensorRef {
    */
   readInto?(target: Uint8Array): Promise<void>;
   /**
+   * Where a source can: runs of `runLength` bytes of read()'s result, starting at each of `offsets`,
+   * one after the other into `target` (a strided block, for transposes produced in bands). Not
+   * verified: a caller that needs the checksum checked streams the tensor once as well.
+   */
+  readRuns?(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void>;
+  /**
    * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
    * Verification errors surface at the latest when the iteration ends.
    */

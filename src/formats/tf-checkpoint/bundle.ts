@@ -14,7 +14,14 @@ import { dataShardPath } from './paths.js';
 import { type BundleEntry, parseBundleEntry, parseBundleHeader } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
 import { readTable } from './sstable.js';
-import { checkInFile, readStored, readStoredInto, type StoredTensor, streamStored } from './tensor-bytes.js';
+import {
+  checkInFile,
+  readStored,
+  readStoredInto,
+  readStoredRuns,
+  type StoredTensor,
+  streamStored,
+} from './tensor-bytes.js';
 
 /** TF writes one shard per device; 100,000 shards would be a corrupt header. */
 export const MAX_SHARDS = 100_000;
@@ -128,6 +135,8 @@ function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: b
       : {
           readInto: async (target: Uint8Array) =>
             readStoredInto(await shards.get(d.entry.shardId, d.name), stored, verify, target),
+          readRuns: async (target: Uint8Array, offsets: ArrayLike<number>, runLength: number) =>
+            readStoredRuns(await shards.get(d.entry.shardId, d.name), stored, target, offsets, runLength),
         }),
     async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
       yield* streamStored(await shards.get(d.entry.shardId, d.name), stored, verify, chunkSize);
