@@ -8,7 +8,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Allocate } from '../mapping/apply.js';
-import { transposeBytes } from '../mapping/apply.js';
+import { transposeBlock, transposeBytes, type Words } from '../mapping/apply.js';
 import { castBytes, castInto } from '../mapping/cast.js';
 import {
   bandsOf,
@@ -32,8 +32,8 @@ export interface StreamLimits {
 
 /** Peak memory is about aheadBytes + wholeInputBytes + two bands + the writer's chunks, whatever the model. */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
-  bandBytes: 8 * 1024 * 1024,
-  aheadBytes: 24 * 1024 * 1024,
+  bandBytes: 4 * 1024 * 1024,
+  aheadBytes: 16 * 1024 * 1024,
   wholeInputBytes: 32 * 1024 * 1024,
 };
 
@@ -105,6 +105,8 @@ function castAll(bytes: Uint8Array, casts: CompiledOutput['casts'], outBytes: nu
 /** How a view's bands get their source elements, and what must happen once all bands are out. */
 interface Gatherer {
   gather(plan: GatherPlan, target: Uint8Array): Promise<void>;
+  /** A 2-D transposed band straight from the source into `target` (sources in memory only). */
+  transpose?(plan: GatherPlan, target: Uint8Array, shift: number): void;
   /** After the last band (reads the rest of a streamed source, whose checksum is checked at its end). */
   finish(): Promise<void>;
   close(): Promise<void>;
@@ -155,9 +157,41 @@ async function inMemoryGatherer(ref: TensorRef, itemSize: number, pool: BufferPo
         target.set(input.subarray(at, at + runBytes), r * runBytes);
       }
     },
+    transpose(plan, target, shift) {
+      const [rows, cols] = plan.gatheredShape as [number, number];
+      const base = plan.offsets[0] as number;
+      const stride = plan.offsets.length > 1 ? (plan.offsets[1] as number) - base : cols;
+      const targetWidth = shift === 16 ? 4 : itemSize;
+      transposeBlock(words(input, itemSize), base, stride, rows, cols, words(target, targetWidth), shift);
+    },
     finish: async () => {},
     close: async () => pool.give(input),
   };
+}
+
+function words(bytes: Uint8Array, width: number): Words {
+  if (width === 4) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (width === 2) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  return bytes;
+}
+
+/**
+ * Whether a band is a plain 2-D transpose of single-word items, which can then be written straight
+ * from the source in one pass (with bfloat16 → float32 widening in the same pass: `shift` 16).
+ */
+function directTranspose(
+  plan: GatherPlan,
+  itemSize: number,
+  casts: CompiledOutput['casts'],
+): { shift: number } | undefined {
+  const [rows, cols] = plan.gatheredShape;
+  if (plan.gatheredShape.length !== 2 || plan.axes?.[0] !== 1 || itemSize > 4 || itemSize === 3) return undefined;
+  // Runs of one source row each, or the whole block as one run (a band of every row).
+  const rowRuns = plan.offsets.length === rows && plan.runLength === cols;
+  const oneRun = plan.offsets.length === 1 && plan.runLength === (rows as number) * (cols as number);
+  if (!rowRuns && !oneRun) return undefined;
+  const widen = casts.length === 1 && casts[0]?.from === 'bfloat16' && casts[0]?.to === 'float32';
+  return { shift: widen ? 16 : 0 };
 }
 
 async function runsGatherer(ref: TensorRef, itemSize: number): Promise<Gatherer> {
@@ -201,6 +235,14 @@ export async function* produceBands(
       for (const band of bandsOf(view, maxElements)) {
         const plan = gatherPlan(band);
         const n = numElements(band.shape);
+        const direct = gatherer.transpose && directTranspose(plan, inItem, compiled.casts);
+        if (gatherer.transpose && direct) {
+          const moved = pool.take(n * (direct.shift === 16 ? 4 : inItem));
+          gatherer.transpose(plan, moved, direct.shift);
+          const out = direct.shift === 16 ? moved : castAll(moved, compiled.casts, n * outItem, pool);
+          yield { bytes: out, release: () => pool.give(out) };
+          continue;
+        }
         let bytes = pool.take(n * inItem);
         await gatherer.gather(plan, bytes);
         if (plan.axes !== undefined) {

@@ -103,6 +103,7 @@ async function streamed(t: TensorRef, slow = false): Promise<Buffer> {
 
 const LIMITS: Record<string, StreamLimits> = {
   'read whole, tiny bands': { bandBytes: 24, aheadBytes: 100, wholeInputBytes: 1 << 20 },
+  'read whole, bands of a few rows': { bandBytes: 480, aheadBytes: 1000, wholeInputBytes: 1 << 20 },
   'strided runs, tiny bands': { bandBytes: 40, aheadBytes: 64, wholeInputBytes: 8 },
   'strided runs, one element per band': { bandBytes: 1, aheadBytes: 1, wholeInputBytes: 0 },
   'default limits': { bandBytes: 8 << 20, aheadBytes: 24 << 20, wholeInputBytes: 32 << 20 },
