@@ -50,7 +50,7 @@ class SequentialReader {
   private chunkStart = 0;
 
   constructor(private readonly ref: TensorRef) {
-    this.chunks = ref.stream(DEFAULT_CHUNK_BYTES)[Symbol.asyncIterator]();
+    this.chunks = ref.stream(DEFAULT_CHUNK_BYTES, { reuse: true })[Symbol.asyncIterator](); // copied out before the next
   }
 
   private async advance(): Promise<boolean> {
@@ -196,7 +196,7 @@ function directTranspose(
 
 async function runsGatherer(ref: TensorRef, itemSize: number): Promise<Gatherer> {
   const readRuns = ref.readRuns?.bind(ref) as NonNullable<TensorRef['readRuns']>;
-  for await (const _ of ref.stream(DEFAULT_CHUNK_BYTES)); // checksum, before any unverified byte is used
+  for await (const _ of ref.stream(DEFAULT_CHUNK_BYTES, { reuse: true })); // checksum, before any unverified byte is used
   return {
     gather: (plan, target) =>
       readRuns(

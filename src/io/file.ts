@@ -103,23 +103,41 @@ export class RandomAccessFile {
   }
 
   /**
-   * `length` bytes at `offset` in chunks of `chunkSize` (fresh buffers), reading the next chunk while
-   * the consumer handles the current one, so disk and work overlap. Stopping early is safe.
+   * `length` bytes at `offset` in chunks of `chunkSize`, reading the next chunk while the consumer
+   * handles the current one, so disk and work overlap. Stopping early is safe. Fresh buffers, unless
+   * `reuse`: then two buffers alternate, and a chunk is overwritten once the consumer asked for the
+   * one after next (it must be done with a chunk when it asks for the next).
    */
-  async *readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
+  async *readChunks(
+    offset: number,
+    length: number,
+    chunkSize: number,
+    what = 'data',
+    reuse = false,
+  ): AsyncGenerator<Uint8Array> {
     this.checkRange(offset, length, what);
     const step = Math.max(1, chunkSize);
-    const readChunk = (at: number) => {
-      const read = this.readAt(offset + at, Math.min(step, length - at), what);
+    const readChunk = async (at: number, spare: Uint8Array | undefined) => {
+      const n = Math.min(step, length - at);
+      if (spare === undefined) return this.readAt(offset + at, n, what);
+      const target = spare.subarray(0, n);
+      await this.readInto(target, offset + at, what);
+      return target;
+    };
+    const start = (at: number, spare: Uint8Array | undefined) => {
+      const read = readChunk(at, spare);
       read.catch(() => undefined); // surfaces when awaited; not an unhandled rejection meanwhile
       return read;
     };
-    let next = length > 0 ? readChunk(0) : undefined;
+    let next = length > 0 ? start(0, undefined) : undefined;
+    let spare: Uint8Array | undefined;
     try {
       for (let at = 0; at < length; at += step) {
         const chunk = await (next as Promise<Uint8Array>);
-        next = at + step < length ? readChunk(at + step) : undefined;
+        next = at + step < length ? start(at + step, spare) : undefined;
         yield chunk;
+        // The consumer asked for the next chunk: it is done with this one.
+        if (reuse && chunk.byteLength === step) spare = chunk;
       }
     } finally {
       await next?.catch(() => undefined); // let a read in flight finish before the file may be closed

@@ -182,3 +182,20 @@ test('the read-ahead holds at most its byte budget of finished bands, across out
   assert.ok(peak <= 350 + BAND, `peak ${peak}`);
   assert.ok(peak >= 300, `the producer did run ahead (peak ${peak})`);
 });
+
+test('when the writer gives up, the read-ahead stops producing and releases what it held', async () => {
+  let produced = 0;
+  let outstanding = 0;
+  const produce = async function* (): AsyncGenerator<Band> {
+    for (let b = 0; b < 1000; b++) {
+      produced++;
+      outstanding++;
+      yield { bytes: new Uint8Array(10), release: () => void outstanding-- };
+    }
+  };
+  const readAhead = new ReadAhead([0, 1], produce, 50);
+  for await (const _ of readAhead.take(0)) break; // a failed write: the consumer stops after one band
+  await sleep(20);
+  assert.ok(produced <= 7, `produced ${produced} bands after the consumer stopped`);
+  assert.equal(outstanding, 0, 'every produced band released');
+});

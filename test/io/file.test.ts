@@ -60,3 +60,21 @@ test('strided runs are read one after the other, short and long', async () => {
     );
   });
 });
+
+test('chunks read with reuse alternate between two buffers and still arrive whole and in order', async () => {
+  const big = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 29 + 3) & 0xff);
+  const step = 64 * 1024; // above Buffer's shared pool, so that every fresh chunk has its own memory
+  await withFile(big, async (file) => {
+    const copies: Buffer[] = [];
+    const buffers: ArrayBufferLike[] = [];
+    for await (const chunk of file.readChunks(10, big.length - 20, step, 'data', true)) {
+      copies.push(Buffer.from(chunk)); // done with it before asking for the next
+      buffers.push(chunk.buffer);
+    }
+    assert.ok(Buffer.concat(copies).equals(big.subarray(10, big.length - 10)));
+    assert.equal(new Set(buffers).size, 2, 'two buffers, recycled');
+    const fresh: ArrayBufferLike[] = [];
+    for await (const chunk of file.readChunks(0, big.length, step)) fresh.push(chunk.buffer);
+    assert.equal(new Set(fresh).size, big.length / step, 'without reuse every chunk keeps its own memory');
+  });
+});

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { loadNativeCrc32c } from '../../io/crc32c.js';
 import { RandomAccessFile } from '../../io/file.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type TensorRef } from '../../tensor.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type StreamOptions, type TensorRef } from '../../tensor.js';
 import type { OpenOptions } from '../source.js';
 import { isObjectBased, TfCheckpoint } from './checkpoint.js';
 import { dataShardPath } from './paths.js';
@@ -138,8 +138,9 @@ function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: b
           readRuns: async (target: Uint8Array, offsets: ArrayLike<number>, runLength: number) =>
             readStoredRuns(await shards.get(d.entry.shardId, d.name), stored, target, offsets, runLength),
         }),
-    async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
-      yield* streamStored(await shards.get(d.entry.shardId, d.name), stored, verify, chunkSize);
+    async *stream(chunkSize = DEFAULT_CHUNK_BYTES, options?: StreamOptions) {
+      const file = await shards.get(d.entry.shardId, d.name);
+      yield* streamStored(file, stored, verify, chunkSize, options?.reuse ?? false);
     },
   };
 }

@@ -158,6 +158,7 @@ export async function* streamStored(
   t: StoredTensor,
   verify: boolean,
   chunkSize = DEFAULT_CHUNK_BYTES,
+  reuse = false,
 ): AsyncGenerator<Uint8Array> {
   if (t.dtype === 'string') {
     const all = await readStored(file, t, verify);
@@ -171,7 +172,7 @@ export async function* streamStored(
   const last = t.size;
   let crc = 0;
   let at = 0;
-  for await (const chunk of file.readChunks(t.offset, last, step, `tensor '${t.name}'`)) {
+  for await (const chunk of file.readChunks(t.offset, last, step, `tensor '${t.name}'`, reuse)) {
     at += chunk.byteLength;
     if (verify) crc = crc32c(chunk, crc);
     if (t.bigEndian) swapBytesInPlace(chunk, unit);
