@@ -156,7 +156,9 @@ export async function benchConvertT5Xl(workDir: string, log: (line: string) => v
       const maxRssBytes = Math.max(...runs.map((r) => r.maxRssBytes));
       const shown = output.endsWith('/') ? `${output} (${outputFiles(out).length} safetensors shards)` : output;
       log(`convert-t5-xl → ${shown} (${(written / 1e9).toFixed(2)} GB)`);
-      log(`  time ours    ${secs(ms)}  ${(written / 1e6 / (median(ms) / 1000)).toFixed(0)} MB/s`);
+      log(
+        `  time ours    ${secs(ms)}  ${(written / 1e6 / (median(ms) / 1000)).toFixed(0)} MB/s  (CPU user+system ${secs(runs.map((r) => r.cpuMs))})`,
+      );
       log(
         `  time copy    ${secs(copies)}  ${(written / 1e6 / (median(copies) / 1000)).toFixed(0)} MB/s  (dd bs=8M conv=fsync)`,
       );

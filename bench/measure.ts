@@ -15,15 +15,15 @@ export function sh(command: string): number {
   return performance.now() - start;
 }
 
-/** One `tf2torch convert` in a child process: its in-process time, wall time and peak RSS. */
-export function convertOnce(args: string[]): { ms: number; wallMs: number; maxRssBytes: number } {
+/** One `tf2torch convert` in a child process: its in-process time, wall time, CPU time (user + system) and peak RSS. */
+export function convertOnce(args: string[]): { ms: number; wallMs: number; cpuMs: number; maxRssBytes: number } {
   const start = performance.now();
   const r = spawnSync(process.execPath, [CHILD, ...args], { encoding: 'utf8' });
   const wallMs = performance.now() - start;
   const last = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('{')) throw new Error(`conversion failed:\n${r.stderr}`);
-  const { ms, maxRssBytes } = JSON.parse(last) as { ms: number; maxRssBytes: number };
-  return { ms, wallMs, maxRssBytes };
+  const { ms, cpuMs, maxRssBytes } = JSON.parse(last) as { ms: number; cpuMs: number; maxRssBytes: number };
+  return { ms, wallMs, cpuMs, maxRssBytes };
 }
 
 export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
