@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Band, StreamLimits } from '../../src/convert/bands.js';
 import { ReadAhead } from '../../src/convert/read-ahead.js';
 import { planToStateDict } from '../../src/convert/tensors.js';
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
 import type { Transform } from '../../src/mapping/types.js';
 import type { DType, TensorRef } from '../../src/tensor.js';
@@ -81,7 +81,7 @@ async function withBundle(bigEndian: boolean, body: (tensors: readonly TensorRef
       SOURCES.map((s, i) => ({ name: NAMES[i] as string, ...s })),
       { bigEndian, shards: 2 },
     );
-    const ckpt = await openCheckpoint(join(dir, 'model.ckpt'));
+    const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt'));
     try {
       await body(ckpt.tensors, dir);
     } finally {

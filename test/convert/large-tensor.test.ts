@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { planToStateDict } from '../../src/convert/tensors.js';
-import { openCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { dataShardPath } from '../../src/formats/tf-checkpoint/paths.js';
 import type { Plan } from '../../src/mapping/plan.js';
 import { DTYPES, numElements } from '../../src/tensor.js';
@@ -78,7 +78,7 @@ test('a transposed kernel of 2 GiB or more is produced in bands, every value in 
   const dir = mkdtempSync(join(tmpdir(), 'tf2torch-large-'));
   try {
     if (!(await writeSparseBundle(t, join(dir, 'model.ckpt')))) return;
-    const ckpt = await openCheckpoint(join(dir, 'model.ckpt'));
+    const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt'));
     try {
       const plan = {
         outputs: [
