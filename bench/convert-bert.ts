@@ -10,18 +10,16 @@
  * conversion / copy, RUNS times each (5 by default: this machine's disk timings vary a lot); the ratio is median over median, with the spread shown.
  * Conversion time is measured inside the child from the start of the command to its end (the
  * process's wall time, with Node's start-up, is printed beside it).
- * Targets: time ratio <= 1.5, peak RSS of the conversion process <= 150 MiB.
+ * Targets: time ratio <= 1.3, peak RSS of the conversion process <= 150 MiB.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FIXTURES_DIR } from '../test/support/fixtures.js';
 import { synthesizeFromIndex } from '../test/support/tf-bundle-writer.js';
+import { convertOnce, median, mib, secs, sh, verdict } from './measure.js';
 
 const FIXTURE = 'bert-base-uncased-pretrain-adam-indexonly';
-const CHILD = fileURLToPath(new URL('./convert-child.js', import.meta.url));
-export const TARGET_RATIO = 1.5;
+export const TARGET_RATIO = 1.3;
 export const TARGET_RSS_BYTES = 150 * 1024 * 1024;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
@@ -35,28 +33,6 @@ export interface ConvertBertResult {
   /** Highest peak RSS over the runs. */
   readonly maxRssBytes: number;
 }
-
-function sh(command: string): number {
-  const start = performance.now();
-  const r = spawnSync('sh', ['-c', command], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`'${command}' failed`);
-  return performance.now() - start;
-}
-
-function convertOnce(args: string[]): { ms: number; wallMs: number; maxRssBytes: number } {
-  const start = performance.now();
-  const r = spawnSync(process.execPath, [CHILD, ...args], { encoding: 'utf8' });
-  const wallMs = performance.now() - start;
-  const last = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !last.startsWith('{')) throw new Error(`conversion failed:\n${r.stderr}`);
-  const { ms, maxRssBytes } = JSON.parse(last) as { ms: number; maxRssBytes: number };
-  return { ms, wallMs, maxRssBytes };
-}
-
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const secs = (xs: readonly number[]) =>
-  `${(median(xs) / 1000).toFixed(2)} s [${xs.map((x) => (x / 1000).toFixed(2)).join(' ')}]`;
-const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
 
 /** Synthesizes the checkpoint once under `workDir` (kept between runs), then measures. */
 export async function benchConvertBert(workDir: string, log: (line: string) => void): Promise<ConvertBertResult[]> {
@@ -117,7 +93,6 @@ export async function benchConvertBert(workDir: string, log: (line: string) => v
     const maxRssBytes = Math.max(...runs.map((r) => r.maxRssBytes));
     const result = { output, bytes: written, convertMs, copyMs, ratio: convertMs / copyMs, maxRssBytes };
     results.push(result);
-    const ok = (good: boolean) => (good ? 'ok' : 'MISSED');
     log(
       `convert-bert → ${output === 'bert-hf/' ? 'bert-hf/model.safetensors' : output} (${(written / 1e6).toFixed(0)} MB)`,
     );
@@ -128,10 +103,10 @@ export async function benchConvertBert(workDir: string, log: (line: string) => v
       `  time copy    ${secs(copies)}  ${(written / 1e6 / (copyMs / 1000)).toFixed(0)} MB/s  (head -c N > out && sync out)`,
     );
     log(
-      `  ratio        ${result.ratio.toFixed(2)}  [per run ${ratios.map((r) => r.toFixed(2)).join(' ')}]  target <= ${TARGET_RATIO}: ${ok(result.ratio <= TARGET_RATIO)}`,
+      `  ratio        ${result.ratio.toFixed(2)}  [per run ${ratios.map((r) => r.toFixed(2)).join(' ')}]  target <= ${TARGET_RATIO}: ${verdict(result.ratio <= TARGET_RATIO)}`,
     );
     log(
-      `  peak RSS     ${mib(maxRssBytes)}  [${runs.map((r) => mib(r.maxRssBytes)).join(' ')}]  target <= ${mib(TARGET_RSS_BYTES)}: ${ok(maxRssBytes <= TARGET_RSS_BYTES)}`,
+      `  peak RSS     ${mib(maxRssBytes)}  [${runs.map((r) => mib(r.maxRssBytes)).join(' ')}]  target <= ${mib(TARGET_RSS_BYTES)}: ${verdict(maxRssBytes <= TARGET_RSS_BYTES)}`,
     );
   }
   rmSync(outDir, { recursive: true, force: true });

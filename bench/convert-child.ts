@@ -1,6 +1,6 @@
 /**
  * Child process of the conversion benchmark: runs `tf2torch convert` (the CLI's own command object)
- * with the given arguments, then prints its wall time and peak RSS as JSON on the last stdout line.
+ * with the given arguments, then prints its wall time, CPU time and peak RSS as JSON on the last stdout line.
  */
 import { convertCommand } from '../src/commands/convert.js';
 
@@ -11,4 +11,6 @@ const code = await convertCommand.run(process.argv.slice(2), {
   errIsTTY: false,
 });
 const ms = performance.now() - start;
-process.stdout.write(`${JSON.stringify({ code, ms, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+const usage = process.resourceUsage();
+const cpuMs = (usage.userCPUTime + usage.systemCPUTime) / 1000;
+process.stdout.write(`${JSON.stringify({ code, ms, cpuMs, maxRssBytes: usage.maxRSS * 1024 })}\n`);

@@ -86,6 +86,10 @@ export function sameStorageView(a: StorageView, b: StorageView): boolean {
   return a.shape.every((d, i) => d === b.shape[i] && (d === 1 || a.stride[i] === b.stride[i]));
 }
 
+export interface StreamOptions {
+  readonly reuse?: boolean;
+}
+
 /** A tensor whose bytes have not been read yet. */
 export interface TensorRef {
   readonly name: string;
@@ -103,10 +107,18 @@ export interface TensorRef {
    */
   readInto?(target: Uint8Array): Promise<void>;
   /**
-   * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
-   * Verification errors surface at the latest when the iteration ends.
+   * Where a source can: runs of `runLength` bytes of read()'s result, starting at each of `offsets`,
+   * one after the other into `target` (a strided block, for transposes produced in bands). Not
+   * verified: a caller that needs the checksum checked streams the tensor once as well.
    */
-  stream(chunkSize?: number): AsyncIterable<Uint8Array>;
+  readRuns?(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void>;
+  /**
+   * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
+   * Verification errors surface at the latest when the iteration ends. With `reuse`, the consumer
+   * promises to be done with a chunk when it asks for the next, and a source may read into the
+   * buffer of an earlier chunk (no garbage per chunk); without it every chunk stays valid.
+   */
+  stream(chunkSize?: number, options?: StreamOptions): AsyncIterable<Uint8Array>;
 }
 
 /** Default chunk for streaming copies: large enough for disk speed, small enough for memory. */

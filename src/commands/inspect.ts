@@ -16,7 +16,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRole, TensorSource } from '../formats/source.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
-import { summarizeValues } from './tensor-values.js';
+import { summarizeTensor } from './tensor-values.js';
 
 const HELP = `Usage: tf2torch inspect CHECKPOINT [--json] [--tensor NAME] [--no-verify]
 
@@ -174,7 +174,7 @@ async function showTensor(source: TensorSource, name: string, json: boolean, io:
       { file: source.path, tensor: name },
     );
   }
-  const summary = summarizeValues(t.dtype, t.shape, await t.read());
+  const summary = await summarizeTensor(t);
   const info = {
     name: t.name,
     dtype: t.dtype,

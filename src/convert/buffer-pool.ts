@@ -8,8 +8,8 @@ import { freshBytes } from '../mapping/apply.js';
 
 /** Below this, allocation is cheap and pooling would only hoard small buffers. */
 export const MIN_POOLED_BYTES = 64 * 1024;
-/** Free buffers kept at most, in bytes: enough for the two or three tensors in flight. */
-export const MAX_FREE_BYTES = 32 * 1024 * 1024;
+/** Free buffers kept at most, in bytes: a source read whole (≤ 32 MiB, typically 8-20 MB) and a few bands. */
+export const MAX_FREE_BYTES = 24 * 1024 * 1024;
 
 export class BufferPool {
   private readonly free = new Map<number, Uint8Array[]>();

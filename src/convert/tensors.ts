@@ -1,19 +1,19 @@
 /**
  * Plan outputs → the state dict writers consume, lazily: an untransformed output IS the source's
- * TensorRef (streamed in chunks by the writer); a transformed one is materialised only when the
- * writer reaches it, so memory holds about one tensor at a time whatever the model size.
+ * TensorRef (streamed in chunks by the writer); a transformed one is produced in bands of bounded
+ * size when the writer reaches it (src/convert/bands.ts), read ahead by a bounded number of bytes,
+ * so memory stays the same whatever the size of the model or of its largest tensor.
  */
-import { constants as bufferConstants } from 'node:buffer';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { StateDictEntry } from '../formats/state-dict.js';
 import { applyTransforms, freshBytes } from '../mapping/apply.js';
 import type { Plan, PlanOutput } from '../mapping/plan.js';
 import type { Generator, Transform } from '../mapping/types.js';
+import { compileViews } from '../mapping/views.js';
 import { DTYPES, type DType, numElements, type TensorRef } from '../tensor.js';
+import { type Band, checkHoldable, DEFAULT_STREAM_LIMITS, produceBands, type StreamLimits } from './bands.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
-
-/** Transformed tensors are materialised whole; Node's Buffer limit (4 GiB on 64-bit Node 20) bounds them. */
-const MAX_TRANSFORMED_BYTES = bufferConstants.MAX_LENGTH;
+import { ReadAhead } from './read-ahead.js';
 
 /** Computed bytes, and the pooled buffers they used (returned to the pool once written). */
 interface Computed {
@@ -21,19 +21,13 @@ interface Computed {
   readonly pooled: readonly Uint8Array[];
 }
 
-type Compute = (pool: BufferPool | undefined) => Promise<Computed>;
-
-/**
- * A TensorRef whose bytes are computed on demand. `read()` returns fresh memory the caller keeps;
- * `stream()` computes into pooled buffers and takes them back when the consumer asks for more (or
- * stops): a consumer must be done with the chunk by then, as the writers are once `write` resolved.
- */
+/** A TensorRef whose bytes are computed on demand: `read()` whole (fresh memory the caller keeps), `stream()` in bands. */
 function computedTensor(
   name: string,
   dtype: DType,
   shape: readonly number[],
-  compute: Compute,
-  pool: BufferPool,
+  read: () => Promise<Uint8Array>,
+  stream: () => AsyncIterable<Uint8Array>,
 ): TensorRef {
   const byteLength = numElements(shape) * DTYPES[dtype].itemSize;
   return {
@@ -41,18 +35,14 @@ function computedTensor(
     dtype,
     shape: [...shape],
     byteLength,
-    read: async () => (await compute(undefined)).bytes,
-    // Already whole in memory: one chunk, so the writer hands it to the disk in one write while the
-    // next tensor is being computed (chunking would only add round trips).
+    read,
     async *stream() {
-      const { bytes, pooled } = await compute(pool);
-      if (bytes.byteLength !== byteLength)
-        throw new Error(`${name}: computed ${bytes.byteLength} bytes, expected ${byteLength}`);
-      try {
+      let produced = 0;
+      for await (const bytes of stream()) {
+        produced += bytes.byteLength;
         yield bytes;
-      } finally {
-        for (const b of pooled) pool.give(b);
       }
+      if (produced !== byteLength) throw new Error(`${name}: computed ${produced} bytes, expected ${byteLength}`);
     },
   };
 }
@@ -95,32 +85,6 @@ export function generateBytes(g: Generator, dtype: DType, shape: readonly number
   return new Uint8Array(out.buffer);
 }
 
-/**
- * Read-ahead of one computed tensor: while the writer streams output k to disk (thread pool), the main
- * thread reads and transforms the next computed output. At most two materialised tensors in memory.
- */
-class ReadAhead {
-  private readonly pending = new Map<number, Promise<Computed>>();
-  constructor(
-    private readonly computes: readonly (Compute | undefined)[],
-    private readonly pool: BufferPool,
-  ) {}
-
-  get(index: number, pool: BufferPool | undefined): Promise<Computed> {
-    const compute = this.computes[index] as Compute;
-    if (pool === undefined) return compute(undefined); // read(): fresh memory, no read-ahead
-    const ready = this.pending.get(index) ?? compute(pool);
-    this.pending.delete(index);
-    const next = this.computes.findIndex((c, i) => i > index && c !== undefined);
-    if (next >= 0 && !this.pending.has(next)) {
-      const promise = (this.computes[next] as Compute)(this.pool);
-      promise.catch(() => undefined); // surfaced when the writer reaches it
-      this.pending.set(next, promise);
-    }
-    return ready;
-  }
-}
-
 function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<string, TensorRef>): TensorRef[] {
   return o.sources.map((s) => {
     const ref = byName.get(s.name);
@@ -142,16 +106,7 @@ async function computeOutput(
   transforms: readonly Transform[],
   pool: BufferPool | undefined,
 ): Promise<Computed> {
-  for (const ref of refs) {
-    // Checked before any allocation: a hostile or corrupt listing must not size a buffer unchecked.
-    if (ref.byteLength > MAX_TRANSFORMED_BYTES) {
-      throw new Tf2TorchError(
-        ErrorCode.LIMIT,
-        `${ref.name}: ${ref.byteLength} bytes; a tensor that needs a transform is held in memory once, and this runtime's limit is ${MAX_TRANSFORMED_BYTES} bytes`,
-        { tensor: ref.name },
-      );
-    }
-  }
+  for (const ref of refs) checkHoldable(ref);
   const pooled: Uint8Array[] = [];
   const take = (n: number) => {
     const b = (pool as BufferPool).take(n);
@@ -177,23 +132,66 @@ async function computeOutput(
   return { bytes: out, pooled };
 }
 
-/** The plan's outputs as writer entries over the source's tensors. */
-export function planToStateDict(plan: Plan, tensors: readonly TensorRef[]): StateDictEntry[] {
+/** A whole computed output as bands (outputs views cannot express): released together after the last. */
+async function* wholeBands(
+  refs: readonly TensorRef[],
+  transforms: readonly Transform[],
+  limits: StreamLimits,
+  pool: BufferPool,
+): AsyncGenerator<Band> {
+  const { bytes, pooled } = await computeOutput(refs, transforms, pool);
+  const step = Math.max(1, limits.bandBytes);
+  for (let at = 0; at < bytes.byteLength || at === 0; at += step) {
+    const last = at + step >= bytes.byteLength;
+    yield {
+      bytes: bytes.subarray(at, Math.min(bytes.byteLength, at + step)),
+      release: () => {
+        if (last) for (const b of pooled) pool.give(b);
+      },
+    };
+  }
+}
+
+/**
+ * The plan's outputs as writer entries over the source's tensors. `limits` bounds the memory of
+ * computed outputs (tests make them tiny so that banding runs on small tensors).
+ */
+export function planToStateDict(
+  plan: Plan,
+  tensors: readonly TensorRef[],
+  limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+): StateDictEntry[] {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const pool = new BufferPool();
-  const computes = plan.outputs.map((o): Compute | undefined => {
+  const producers = plan.outputs.map((o): ((index: number) => AsyncIterable<Band>) | undefined => {
     if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
     const refs = sourcesOf(o, byName);
-    return (into) => computeOutput(refs, o.transforms, into);
+    const compiled = compileViews(refs, o.transforms);
+    return () =>
+      compiled === undefined
+        ? wholeBands(refs, o.transforms, limits, pool)
+        : produceBands(refs, compiled, limits, pool);
   });
-  const readAhead = new ReadAhead(computes, pool);
+  const order = producers.flatMap((p, index) => (p === undefined ? [] : [index]));
+  const readAhead = new ReadAhead(
+    order,
+    (index) => (producers[index] as (i: number) => AsyncIterable<Band>)(index),
+    limits.aheadBytes,
+  );
   return plan.outputs.map((o, index): StateDictEntry => {
     if (o.kind === 'alias') return { key: o.key, aliasOf: o.aliasOf };
     if (o.kind === 'generated') {
-      const generate = async () => ({ bytes: generateBytes(o.generator, o.dtype, o.shape), pooled: [] });
-      return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, generate, pool) };
+      const generate = async () => generateBytes(o.generator, o.dtype, o.shape);
+      return {
+        key: o.key,
+        tensor: computedTensor(o.key, o.dtype, o.shape, generate, async function* () {
+          yield await generate();
+        }),
+      };
     }
-    if (computes[index] === undefined) return { key: o.key, tensor: sourcesOf(o, byName)[0] as TensorRef };
-    return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, (into) => readAhead.get(index, into), pool) };
+    if (producers[index] === undefined) return { key: o.key, tensor: sourcesOf(o, byName)[0] as TensorRef };
+    const refs = sourcesOf(o, byName);
+    const read = async () => (await computeOutput(refs, o.transforms, undefined)).bytes;
+    return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, read, () => readAhead.take(index)) };
   });
 }

@@ -2,10 +2,22 @@
  * Positioned reads from a file, never the whole file in memory. Every read is bounds-checked against
  * the file size, so a corrupt offset becomes a clear E_TRUNCATED naming the file, not a short buffer.
  */
+import { readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 
+/**
+ * Largest single read handed to the OS. Node's fs.read takes a 32-bit length (2 GiB and more aborts
+ * the process), and Linux returns at most 2 GiB - 4 KiB per call anyway; larger reads are looped.
+ */
+export const MAX_READ_BYTES = 2 ** 30;
+/** Runs shorter than this are read synchronously: one syscall beats a thread-pool round trip. */
+const SYNC_RUN_BYTES = 256 * 1024;
+
 export class RandomAccessFile {
+  /** Per-call read limit: MAX_READ_BYTES, smaller only in tests (so that the loop runs on small files). */
+  maxReadBytes = MAX_READ_BYTES;
+
   private constructor(
     readonly path: string,
     readonly size: number,
@@ -46,39 +58,86 @@ export class RandomAccessFile {
     this.checkRange(offset, length, what);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(target, done, length - done, offset + done);
-      if (bytesRead === 0) {
-        throw new Tf2TorchError(
-          ErrorCode.TRUNCATED,
-          `${this.path}: file shrank while reading ${what} at offset ${offset + done}`,
-          {
-            file: this.path,
-            offset: offset + done,
-          },
-        );
-      }
+      const n = Math.min(length - done, this.maxReadBytes);
+      const { bytesRead } = await this.handle.read(target, done, n, offset + done);
+      if (bytesRead === 0) throw this.shrank(what, offset + done);
       done += bytesRead;
     }
   }
 
   /**
-   * `length` bytes at `offset` in chunks of `chunkSize` (fresh buffers), reading the next chunk while
-   * the consumer handles the current one, so disk and work overlap. Stopping early is safe.
+   * Fills `target` with runs of `runLength` bytes read at each of `offsets` in turn (a strided block
+   * of a tensor). Short runs are read synchronously: thousands of 4 KiB reads through the thread pool
+   * would cost more in round trips than in reading.
    */
-  async *readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
+  async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {
+    if (target.byteLength !== offsets.length * runLength)
+      throw new Error(`readRunsInto: ${offsets.length} runs of ${runLength} bytes do not fill ${target.byteLength}`);
+    for (let i = 0; i < offsets.length; i++) this.checkRange(offsets[i] as number, runLength, what);
+    if (runLength >= SYNC_RUN_BYTES) {
+      for (let i = 0; i < offsets.length; i++)
+        await this.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number, what);
+      return;
+    }
+    const fd = this.handle.fd;
+    for (let i = 0; i < offsets.length; i++) {
+      const start = offsets[i] as number;
+      let done = 0;
+      while (done < runLength) {
+        const bytesRead = readSync(fd, target, i * runLength + done, runLength - done, start + done);
+        if (bytesRead === 0) throw this.shrank(what, start + done);
+        done += bytesRead;
+      }
+    }
+  }
+
+  private shrank(what: string, offset: number): Tf2TorchError {
+    return new Tf2TorchError(
+      ErrorCode.TRUNCATED,
+      `${this.path}: file shrank while reading ${what} at offset ${offset}`,
+      {
+        file: this.path,
+        offset,
+      },
+    );
+  }
+
+  /**
+   * `length` bytes at `offset` in chunks of `chunkSize`, reading the next chunk while the consumer
+   * handles the current one, so disk and work overlap. Stopping early is safe. Fresh buffers, unless
+   * `reuse`: then two buffers alternate, and a chunk is overwritten once the consumer asked for the
+   * one after next (it must be done with a chunk when it asks for the next).
+   */
+  async *readChunks(
+    offset: number,
+    length: number,
+    chunkSize: number,
+    what = 'data',
+    reuse = false,
+  ): AsyncGenerator<Uint8Array> {
     this.checkRange(offset, length, what);
     const step = Math.max(1, chunkSize);
-    const readChunk = (at: number) => {
-      const read = this.readAt(offset + at, Math.min(step, length - at), what);
+    const readChunk = async (at: number, spare: Uint8Array | undefined) => {
+      const n = Math.min(step, length - at);
+      if (spare === undefined) return this.readAt(offset + at, n, what);
+      const target = spare.subarray(0, n);
+      await this.readInto(target, offset + at, what);
+      return target;
+    };
+    const start = (at: number, spare: Uint8Array | undefined) => {
+      const read = readChunk(at, spare);
       read.catch(() => undefined); // surfaces when awaited; not an unhandled rejection meanwhile
       return read;
     };
-    let next = length > 0 ? readChunk(0) : undefined;
+    let next = length > 0 ? start(0, undefined) : undefined;
+    let spare: Uint8Array | undefined;
     try {
       for (let at = 0; at < length; at += step) {
         const chunk = await (next as Promise<Uint8Array>);
-        next = at + step < length ? readChunk(at + step) : undefined;
+        next = at + step < length ? start(at + step, spare) : undefined;
         yield chunk;
+        // The consumer asked for the next chunk: it is done with this one.
+        if (reuse && chunk.byteLength === step) spare = chunk;
       }
     } finally {
       await next?.catch(() => undefined); // let a read in flight finish before the file may be closed

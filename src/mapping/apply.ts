@@ -13,7 +13,7 @@ export interface DenseTensor {
   readonly bytes: Uint8Array;
 }
 
-type Words = Uint8Array | Uint16Array | Uint32Array;
+export type Words = Uint8Array | Uint16Array | Uint32Array;
 
 /**
  * Where results go: `allocate(n)` returns n bytes of any content, 8-byte aligned, which the transform
@@ -60,38 +60,55 @@ const TILE = 128;
  * two (e.g. [3072, 768]), where every output word of a column lands in the same cache set.
  */
 function transpose2d(src: Words, dst: Words, rows: number, cols: number): void {
+  transposeBlock(src, 0, cols, rows, cols, dst, 0);
+}
+
+/**
+ * A block of a 2-D transpose read straight from its source: `dst[j * rows + r] = src[base + r *
+ * stride + j] << shift` for r < rows, j < cols. `shift` 16 widens bfloat16 words into float32 ones
+ * (exact: the bits become the high half) in the same pass; 0 copies words. Integer words throughout.
+ */
+export function transposeBlock(
+  src: Words,
+  base: number,
+  stride: number,
+  rows: number,
+  cols: number,
+  dst: Words,
+  shift: number,
+): void {
   const grouped = rows - (rows % ROW_GROUP);
   for (let c0 = 0; c0 < cols; c0 += TILE) {
     const c1 = Math.min(cols, c0 + TILE);
     for (let r0 = 0; r0 < grouped; r0 += TILE) {
       const r1 = Math.min(grouped, r0 + TILE);
       for (let r = r0; r < r1; r += ROW_GROUP) {
-        const rowBase = r * cols;
+        const rowBase = base + r * stride;
         for (let c = c0; c < c1; c++) {
           const o = c * rows + r;
           let i = rowBase + c;
-          dst[o] = src[i] as number;
-          i += cols;
-          dst[o + 1] = src[i] as number;
-          i += cols;
-          dst[o + 2] = src[i] as number;
-          i += cols;
-          dst[o + 3] = src[i] as number;
-          i += cols;
-          dst[o + 4] = src[i] as number;
-          i += cols;
-          dst[o + 5] = src[i] as number;
-          i += cols;
-          dst[o + 6] = src[i] as number;
-          i += cols;
-          dst[o + 7] = src[i] as number;
+          dst[o] = (src[i] as number) << shift;
+          i += stride;
+          dst[o + 1] = (src[i] as number) << shift;
+          i += stride;
+          dst[o + 2] = (src[i] as number) << shift;
+          i += stride;
+          dst[o + 3] = (src[i] as number) << shift;
+          i += stride;
+          dst[o + 4] = (src[i] as number) << shift;
+          i += stride;
+          dst[o + 5] = (src[i] as number) << shift;
+          i += stride;
+          dst[o + 6] = (src[i] as number) << shift;
+          i += stride;
+          dst[o + 7] = (src[i] as number) << shift;
         }
       }
     }
   }
   for (let r = grouped; r < rows; r++) {
-    const rowBase = r * cols;
-    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[rowBase + c] as number;
+    const rowBase = base + r * stride;
+    for (let c = 0; c < cols; c++) dst[c * rows + r] = (src[rowBase + c] as number) << shift;
   }
 }
 

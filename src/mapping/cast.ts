@@ -115,37 +115,57 @@ function aligned(bytes: Uint8Array, unit: number): Uint8Array {
   return bytes.byteOffset % unit === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice would be a view
 }
 
-/** float32 bit patterns of every element of a float tensor. */
-function toFloatBits(bytes: Uint8Array, from: FloatDType): Uint32Array {
+/** float32 bit patterns of every element of a float tensor, into `out` when given (float32 input: a view). */
+function toFloatBits(bytes: Uint8Array, from: FloatDType, out?: Uint32Array): Uint32Array {
   if (from === 'float32') {
     const b = aligned(bytes, 4);
-    return new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+    const bits = new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+    if (out === undefined) return bits;
+    out.set(bits);
+    return out;
   }
   if (from === 'float64') {
     const b = aligned(bytes, 4);
     const w = new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-    const out = new Uint32Array(w.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = doubleToFloatBits(w[2 * i] as number, w[2 * i + 1] as number);
-    return out;
+    const bits = out ?? new Uint32Array(w.length / 2);
+    for (let i = 0; i < bits.length; i++) bits[i] = doubleToFloatBits(w[2 * i] as number, w[2 * i + 1] as number);
+    return bits;
   }
   const b = aligned(bytes, 2);
   const h = new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
-  const out = new Uint32Array(h.length);
-  if (from === 'bfloat16') for (let i = 0; i < h.length; i++) out[i] = ((h[i] as number) << 16) >>> 0;
-  else for (let i = 0; i < h.length; i++) out[i] = halfToFloatBits(h[i] as number);
-  return out;
+  const bits = out ?? new Uint32Array(h.length);
+  if (from === 'bfloat16') for (let i = 0; i < h.length; i++) bits[i] = ((h[i] as number) << 16) >>> 0;
+  else for (let i = 0; i < h.length; i++) bits[i] = halfToFloatBits(h[i] as number);
+  return bits;
 }
+
+const ITEM_SIZE: Record<FloatDType, number> = { float16: 2, bfloat16: 2, float32: 4, float64: 8 };
 
 /** Converts the bytes of a float tensor from one float dtype to another; same dtype returns the input. */
 export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array {
   if (from === to) return bytes;
+  const count = bytes.byteLength / ITEM_SIZE[from as FloatDType];
+  const out = new Uint8Array(count * ITEM_SIZE[to as FloatDType]);
+  castInto(bytes, from, to, out);
+  return out;
+}
+
+/**
+ * castBytes into `target` (exactly the output's size, aligned to its item size), so that a band of a
+ * streamed tensor is converted without allocating.
+ */
+export function castInto(bytes: Uint8Array, from: DType, to: DType, target: Uint8Array): void {
+  if (from === to) {
+    target.set(bytes);
+    return;
+  }
   const src = from as FloatDType;
   if (src === 'float64' && to === 'float16') {
     // numpy rounds double → half once, from the exact value.
     const b = aligned(bytes, 8);
     const d = new Float64Array(b.buffer, b.byteOffset, b.byteLength / 8);
     const w = new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-    const out = new Uint16Array(d.length);
+    const out = new Uint16Array(target.buffer, target.byteOffset, d.length);
     for (let i = 0; i < d.length; i++) {
       const hi = w[2 * i + 1] as number;
       const isNotANumber = (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) !== 0 || w[2 * i] !== 0);
@@ -153,28 +173,30 @@ export function castBytes(bytes: Uint8Array, from: DType, to: DType): Uint8Array
         ? floatBitsToHalf(doubleToFloatBits(w[2 * i] as number, hi))
         : numberToHalfBits(d[i] as number);
     }
-    return new Uint8Array(out.buffer);
+    return;
+  }
+  if (to === 'float32') {
+    toFloatBits(bytes, src, new Uint32Array(target.buffer, target.byteOffset, target.byteLength / 4));
+    return;
   }
   const bits = toFloatBits(bytes, src);
   switch (to) {
-    case 'float32':
-      return new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
     case 'float64': {
-      const out = new Uint32Array(bits.length * 2);
+      const out = new Uint32Array(target.buffer, target.byteOffset, bits.length * 2);
       for (let i = 0; i < bits.length; i++) floatBitsToDouble(bits[i] as number, out, 2 * i);
-      return new Uint8Array(out.buffer);
+      return;
     }
     case 'float16': {
-      const out = new Uint16Array(bits.length);
+      const out = new Uint16Array(target.buffer, target.byteOffset, bits.length);
       for (let i = 0; i < bits.length; i++) out[i] = floatBitsToHalf(bits[i] as number);
-      return new Uint8Array(out.buffer);
+      return;
     }
     case 'bfloat16': {
-      const out = new Uint16Array(bits.length);
+      const out = new Uint16Array(target.buffer, target.byteOffset, bits.length);
       for (let i = 0; i < bits.length; i++) out[i] = floatBitsToBFloat(bits[i] as number);
       // torch converts half → bfloat16 element by element through c10, whose NaN is 0x7fc0.
       if (src === 'float16') for (let i = 0; i < bits.length; i++) if (out[i] === 0xffff) out[i] = 0x7fc0;
-      return new Uint8Array(out.buffer);
+      return;
     }
     default:
       throw new Error(`cast to ${to} is not a float conversion`);

@@ -4,6 +4,7 @@
  * of tf2torch wants them: little-endian, C order (big-endian data is swapped, Fortran order reordered).
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { swapBytesInPlace } from '../../io/byte-order.js';
 import { RandomAccessFile } from '../../io/file.js';
 import { fortranStrides, gatherStrided } from '../../io/strided.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
@@ -117,7 +118,7 @@ export async function npyFromFile(file: RandomAccessFile, name: string): Promise
       );
     }
     const bytes = await file.readAt(header.dataOffset + start * itemSize, count * itemSize, `array data of ${name}`);
-    if (header.byteOrder === 'big') swapBytes(bytes, swapUnit);
+    if (header.byteOrder === 'big') swapBytesInPlace(bytes, swapUnit);
     return bytes;
   };
 
@@ -154,10 +155,4 @@ export async function npyFromFile(file: RandomAccessFile, name: string): Promise
     readElements,
     close: () => file.close(),
   };
-}
-
-/** Reverses each `unit`-byte number in place (big-endian → little-endian). */
-export function swapBytes(bytes: Uint8Array, unit: number): void {
-  if (unit === 1) return;
-  for (let at = 0; at < bytes.byteLength; at += unit) bytes.subarray(at, at + unit).reverse();
 }

@@ -80,7 +80,8 @@ export async function writeSafetensorsFile(
     let total = 0;
     for (const { key, tensor } of tensors) {
       let written = 0;
-      for await (const chunk of tensor.stream(DEFAULT_CHUNK_BYTES)) {
+      // Each chunk is written before the next is asked for: the source may reuse its buffers.
+      for await (const chunk of tensor.stream(DEFAULT_CHUNK_BYTES, { reuse: true })) {
         written += chunk.byteLength;
         if (written > tensor.byteLength) break;
         await write(chunk);

@@ -7,14 +7,21 @@ import { existsSync } from 'node:fs';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { loadNativeCrc32c } from '../../io/crc32c.js';
 import { RandomAccessFile } from '../../io/file.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type TensorRef } from '../../tensor.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type StreamOptions, type TensorRef } from '../../tensor.js';
 import type { OpenOptions } from '../source.js';
 import { isObjectBased, TfCheckpoint } from './checkpoint.js';
 import { dataShardPath } from './paths.js';
 import { type BundleEntry, parseBundleEntry, parseBundleHeader } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
 import { readTable } from './sstable.js';
-import { checkInFile, readStored, readStoredInto, type StoredTensor, streamStored } from './tensor-bytes.js';
+import {
+  checkInFile,
+  readStored,
+  readStoredInto,
+  readStoredRuns,
+  type StoredTensor,
+  streamStored,
+} from './tensor-bytes.js';
 
 /** TF writes one shard per device; 100,000 shards would be a corrupt header. */
 export const MAX_SHARDS = 100_000;
@@ -128,9 +135,12 @@ function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: b
       : {
           readInto: async (target: Uint8Array) =>
             readStoredInto(await shards.get(d.entry.shardId, d.name), stored, verify, target),
+          readRuns: async (target: Uint8Array, offsets: ArrayLike<number>, runLength: number) =>
+            readStoredRuns(await shards.get(d.entry.shardId, d.name), stored, target, offsets, runLength),
         }),
-    async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
-      yield* streamStored(await shards.get(d.entry.shardId, d.name), stored, verify, chunkSize);
+    async *stream(chunkSize = DEFAULT_CHUNK_BYTES, options?: StreamOptions) {
+      const file = await shards.get(d.entry.shardId, d.name);
+      yield* streamStored(file, stored, verify, chunkSize, options?.reuse ?? false);
     },
   };
 }

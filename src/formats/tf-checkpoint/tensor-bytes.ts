@@ -5,6 +5,7 @@
  */
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { swapBytesInPlace } from '../../io/byte-order.js';
 import { ByteReader } from '../../io/bytes.js';
 import { crc32c, maskCrc, unmaskCrc } from '../../io/crc32c.js';
 import type { RandomAccessFile } from '../../io/file.js';
@@ -28,18 +29,6 @@ function checksumError(file: RandomAccessFile, t: StoredTensor, actual: number):
     `${file.path}: checksum of tensor '${t.name}' (offset ${t.offset}, ${t.size} bytes) does not match: stored ${unmaskCrc(t.maskedCrc ?? 0).toString(16)}, computed ${actual.toString(16)} (the data file is corrupt)`,
     { file: file.path, tensor: t.name, offset: t.offset },
   );
-}
-
-/** Swaps each element (complex: each half) in place; `unit` is the scalar width in bytes. */
-export function swapBytesInPlace(bytes: Uint8Array, unit: number): void {
-  if (unit <= 1) return;
-  for (let i = 0; i + unit <= bytes.length; i += unit) {
-    for (let a = i, b = i + unit - 1; a < b; a++, b--) {
-      const x = bytes[a]!;
-      bytes[a] = bytes[b]!;
-      bytes[b] = x;
-    }
-  }
 }
 
 export function scalarUnit(dtype: DType, itemSize: number): number {
@@ -130,6 +119,27 @@ export async function readStoredInto(
   verifyAndSwap(file, t, verify, target);
 }
 
+/**
+ * Runs of the stored tensor (byte offsets within it, whole scalars), little-endian, unverified: the
+ * strided blocks of a transpose produced in bands. The caller verifies with a streamed pass.
+ */
+export async function readStoredRuns(
+  file: RandomAccessFile,
+  t: StoredTensor,
+  target: Uint8Array,
+  offsets: ArrayLike<number>,
+  runLength: number,
+): Promise<void> {
+  if (t.dtype === 'string') throw new Error(`${t.name}: string tensors have no runs`);
+  checkInFile(file, t);
+  const absolute = Float64Array.from(offsets as ArrayLike<number>, (o) => {
+    if (o < 0 || o + runLength > t.size) throw new Error(`${t.name}: run at ${o} (+${runLength}) outside the tensor`);
+    return t.offset + o;
+  });
+  await file.readRunsInto(target, absolute, runLength, `tensor '${t.name}'`);
+  if (t.bigEndian) swapBytesInPlace(target, scalarUnit(t.dtype, t.itemSize));
+}
+
 function verifyAndSwap(file: RandomAccessFile, t: StoredTensor, verify: boolean, bytes: Uint8Array): void {
   if (verify && t.maskedCrc !== undefined) {
     const actual = crc32c(bytes);
@@ -148,6 +158,7 @@ export async function* streamStored(
   t: StoredTensor,
   verify: boolean,
   chunkSize = DEFAULT_CHUNK_BYTES,
+  reuse = false,
 ): AsyncGenerator<Uint8Array> {
   if (t.dtype === 'string') {
     const all = await readStored(file, t, verify);
@@ -161,7 +172,7 @@ export async function* streamStored(
   const last = t.size;
   let crc = 0;
   let at = 0;
-  for await (const chunk of file.readChunks(t.offset, last, step, `tensor '${t.name}'`)) {
+  for await (const chunk of file.readChunks(t.offset, last, step, `tensor '${t.name}'`, reuse)) {
     at += chunk.byteLength;
     if (verify) crc = crc32c(chunk, crc);
     if (t.bigEndian) swapBytesInPlace(chunk, unit);

@@ -107,7 +107,12 @@ export async function writeTorchFile(
       options.onProgress?.(done);
     };
     for (const [index, t] of storages.entries()) {
-      await zip.addStream(`${archive}/data/${index}`, t.byteLength, t.stream(DEFAULT_CHUNK_BYTES), progress);
+      await zip.addStream(
+        `${archive}/data/${index}`,
+        t.byteLength,
+        t.stream(DEFAULT_CHUNK_BYTES, { reuse: true }),
+        progress,
+      );
     }
     await zip.addBytes(`${archive}/version`, Buffer.from('3\n'));
     await zip.finish();

@@ -1,0 +1,261 @@
+/**
+ * One computed output as a sequence of bands of bounded size, so that memory does not follow the
+ * largest tensor. Per source view (src/mapping/views.ts), the cheapest way that stays bounded:
+ * - in source order (select, squeeze, reshape, concat, cast): the source streamed front to back;
+ * - reordered (transpose), source up to `wholeInputBytes`: read whole once, bands gathered from memory;
+ * - reordered, larger: checksum verified by a streamed pass, then each band's strided block read in runs.
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Allocate } from '../mapping/apply.js';
+import { transposeBlock, transposeBytes, type Words } from '../mapping/apply.js';
+import { castBytes, castInto } from '../mapping/cast.js';
+import {
+  bandsOf,
+  type CompiledOutput,
+  type ElementView,
+  type GatherPlan,
+  gatherPlan,
+  inSourceOrder,
+} from '../mapping/views.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type TensorRef } from '../tensor.js';
+import type { BufferPool } from './buffer-pool.js';
+
+export interface StreamLimits {
+  /** Largest band produced at once (output or source bytes, whichever is wider). */
+  readonly bandBytes: number;
+  /** Bands produced ahead of the writer, in bytes. */
+  readonly aheadBytes: number;
+  /** Reordered sources up to this size are read whole; larger ones in strided runs. */
+  readonly wholeInputBytes: number;
+}
+
+/** Peak memory is about aheadBytes + wholeInputBytes + two bands + the writer's chunks, whatever the model. */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+  bandBytes: 4 * 1024 * 1024,
+  aheadBytes: 16 * 1024 * 1024,
+  wholeInputBytes: 32 * 1024 * 1024,
+};
+
+/** A band of output bytes; `release()` once written (returns its buffer to the pool). */
+export interface Band {
+  readonly bytes: Uint8Array;
+  release(): void;
+}
+
+/** Reads a source front to back, copying out ascending byte ranges; the rest is read and dropped. */
+class SequentialReader {
+  private readonly chunks: AsyncIterator<Uint8Array>;
+  private chunk: Uint8Array = new Uint8Array(0);
+  private chunkStart = 0;
+
+  constructor(private readonly ref: TensorRef) {
+    this.chunks = ref.stream(DEFAULT_CHUNK_BYTES, { reuse: true })[Symbol.asyncIterator](); // copied out before the next
+  }
+
+  private async advance(): Promise<boolean> {
+    const next = await this.chunks.next();
+    if (next.done) return false;
+    this.chunkStart += this.chunk.byteLength;
+    this.chunk = next.value;
+    return true;
+  }
+
+  async copy(offset: number, length: number, target: Uint8Array, at: number): Promise<void> {
+    if (offset < this.chunkStart) throw new Error(`${this.ref.name}: ranges out of order at ${offset}`);
+    while (length > 0) {
+      while (offset >= this.chunkStart + this.chunk.byteLength) {
+        if (!(await this.advance())) throw new Error(`${this.ref.name}: source ended before byte ${offset}`);
+      }
+      const from = offset - this.chunkStart;
+      const n = Math.min(length, this.chunk.byteLength - from);
+      target.set(this.chunk.subarray(from, from + n), at);
+      offset += n;
+      at += n;
+      length -= n;
+    }
+  }
+
+  /** Reads to the end: the source verifies its checksum there. */
+  async drain(): Promise<void> {
+    while (await this.advance());
+  }
+
+  async close(): Promise<void> {
+    await this.chunks.return?.();
+  }
+}
+
+/** Applies the casts to a gathered band, into a pooled buffer of `outBytes` (the input goes back to the pool). */
+function castAll(bytes: Uint8Array, casts: CompiledOutput['casts'], outBytes: number, pool: BufferPool): Uint8Array {
+  if (casts.length === 0) return bytes;
+  let current = bytes;
+  for (const [i, { from, to }] of casts.entries()) {
+    if (i < casts.length - 1) current = castBytes(current, from, to);
+    else {
+      const out = pool.take(outBytes);
+      castInto(current, from, to, out);
+      current = out;
+    }
+  }
+  pool.give(bytes);
+  return current;
+}
+
+/** How a view's bands get their source elements, and what must happen once all bands are out. */
+interface Gatherer {
+  gather(plan: GatherPlan, target: Uint8Array): Promise<void>;
+  /** A 2-D transposed band straight from the source into `target` (sources in memory only). */
+  transpose?(plan: GatherPlan, target: Uint8Array, shift: number): void;
+  /** After the last band (reads the rest of a streamed source, whose checksum is checked at its end). */
+  finish(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function streamedGatherer(ref: TensorRef, itemSize: number): Gatherer {
+  const reader = new SequentialReader(ref);
+  return {
+    async gather(plan, target) {
+      const runBytes = plan.runLength * itemSize;
+      for (let r = 0; r < plan.offsets.length; r++)
+        await reader.copy((plan.offsets[r] as number) * itemSize, runBytes, target, r * runBytes);
+    },
+    finish: () => reader.drain(),
+    close: () => reader.close(),
+  };
+}
+
+/** Transformed tensors held whole are bounded by Node's Buffer limit (4 GiB on 64-bit Node 20). */
+export const MAX_HELD_BYTES = bufferConstants.MAX_LENGTH;
+
+/** Checked before any allocation: a hostile or corrupt listing must not size a buffer unchecked. */
+export function checkHoldable(ref: TensorRef): void {
+  if (ref.byteLength > MAX_HELD_BYTES) {
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${ref.name}: ${ref.byteLength} bytes; a tensor that needs a transform is held in memory once, and this runtime's limit is ${MAX_HELD_BYTES} bytes`,
+      { tensor: ref.name },
+    );
+  }
+}
+
+async function inMemoryGatherer(ref: TensorRef, itemSize: number, pool: BufferPool): Promise<Gatherer> {
+  checkHoldable(ref);
+  const input = pool.take(ref.byteLength);
+  try {
+    if (ref.readInto) await ref.readInto(input);
+    else input.set(await ref.read());
+  } catch (error) {
+    pool.give(input);
+    throw error;
+  }
+  return {
+    async gather(plan, target) {
+      const runBytes = plan.runLength * itemSize;
+      for (let r = 0; r < plan.offsets.length; r++) {
+        const at = (plan.offsets[r] as number) * itemSize;
+        target.set(input.subarray(at, at + runBytes), r * runBytes);
+      }
+    },
+    transpose(plan, target, shift) {
+      const [rows, cols] = plan.gatheredShape as [number, number];
+      const base = plan.offsets[0] as number;
+      const stride = plan.offsets.length > 1 ? (plan.offsets[1] as number) - base : cols;
+      const targetWidth = shift === 16 ? 4 : itemSize;
+      transposeBlock(words(input, itemSize), base, stride, rows, cols, words(target, targetWidth), shift);
+    },
+    finish: async () => {},
+    close: async () => pool.give(input),
+  };
+}
+
+function words(bytes: Uint8Array, width: number): Words {
+  if (width === 4) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  if (width === 2) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  return bytes;
+}
+
+/**
+ * Whether a band is a plain 2-D transpose of single-word items, which can then be written straight
+ * from the source in one pass (with bfloat16 → float32 widening in the same pass: `shift` 16).
+ */
+function directTranspose(
+  plan: GatherPlan,
+  itemSize: number,
+  casts: CompiledOutput['casts'],
+): { shift: number } | undefined {
+  const [rows, cols] = plan.gatheredShape;
+  if (plan.gatheredShape.length !== 2 || plan.axes?.[0] !== 1 || itemSize > 4 || itemSize === 3) return undefined;
+  // Runs of one source row each, or the whole block as one run (a band of every row).
+  const rowRuns = plan.offsets.length === rows && plan.runLength === cols;
+  const oneRun = plan.offsets.length === 1 && plan.runLength === (rows as number) * (cols as number);
+  if (!rowRuns && !oneRun) return undefined;
+  const widen = casts.length === 1 && casts[0]?.from === 'bfloat16' && casts[0]?.to === 'float32';
+  return { shift: widen ? 16 : 0 };
+}
+
+async function runsGatherer(ref: TensorRef, itemSize: number): Promise<Gatherer> {
+  const readRuns = ref.readRuns?.bind(ref) as NonNullable<TensorRef['readRuns']>;
+  for await (const _ of ref.stream(DEFAULT_CHUNK_BYTES, { reuse: true })); // checksum, before any unverified byte is used
+  return {
+    gather: (plan, target) =>
+      readRuns(
+        target,
+        plan.offsets.map((o) => o * itemSize),
+        plan.runLength * itemSize,
+      ),
+    finish: async () => {},
+    close: async () => {},
+  };
+}
+
+function gathererFor(view: ElementView, ref: TensorRef, limits: StreamLimits, pool: BufferPool): Promise<Gatherer> {
+  const itemSize = DTYPES[ref.dtype].itemSize;
+  if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize));
+  if (ref.byteLength <= limits.wholeInputBytes || ref.readRuns === undefined)
+    return inMemoryGatherer(ref, itemSize, pool);
+  return runsGatherer(ref, itemSize);
+}
+
+/** The output's bytes in bands of at most `limits.bandBytes`, each in a pooled buffer. */
+export async function* produceBands(
+  refs: readonly TensorRef[],
+  compiled: CompiledOutput,
+  limits: StreamLimits,
+  pool: BufferPool,
+): AsyncGenerator<Band> {
+  const take: Allocate = (n) => pool.take(n);
+  const outItem = DTYPES[compiled.type.dtype].itemSize;
+  for (const view of compiled.views) {
+    const ref = refs[view.input] as TensorRef;
+    const inItem = DTYPES[ref.dtype].itemSize;
+    const maxElements = Math.max(1, Math.floor(limits.bandBytes / Math.max(inItem, outItem)));
+    const gatherer = await gathererFor(view, ref, limits, pool);
+    try {
+      for (const band of bandsOf(view, maxElements)) {
+        const plan = gatherPlan(band);
+        const n = numElements(band.shape);
+        const direct = gatherer.transpose && directTranspose(plan, inItem, compiled.casts);
+        if (gatherer.transpose && direct) {
+          const moved = pool.take(n * (direct.shift === 16 ? 4 : inItem));
+          gatherer.transpose(plan, moved, direct.shift);
+          const out = direct.shift === 16 ? moved : castAll(moved, compiled.casts, n * outItem, pool);
+          yield { bytes: out, release: () => pool.give(out) };
+          continue;
+        }
+        let bytes = pool.take(n * inItem);
+        await gatherer.gather(plan, bytes);
+        if (plan.axes !== undefined) {
+          const moved = transposeBytes({ dtype: ref.dtype, shape: plan.gatheredShape, bytes }, plan.axes, take).bytes;
+          pool.give(bytes);
+          bytes = moved;
+        }
+        const out = castAll(bytes, compiled.casts, n * outItem, pool);
+        yield { bytes: out, release: () => pool.give(out) };
+      }
+      await gatherer.finish();
+    } finally {
+      await gatherer.close();
+    }
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Computed outputs produced in bands from a real TF bundle, with limits injected so small that every
+ * path runs on small tensors: sources streamed front to back, read whole, or read in strided runs
+ * (little- and big-endian). The joined bands must equal the whole-tensor computation (read()) and the
+ * naive reference loops; a corrupt checksum must fail before any unverified byte is produced; the
+ * read-ahead must stay within its byte budget.
+ */
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Band, StreamLimits } from '../../src/convert/bands.js';
+import { ReadAhead } from '../../src/convert/read-ahead.js';
+import { planToStateDict } from '../../src/convert/tensors.js';
+import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
+import type { Transform } from '../../src/mapping/types.js';
+import type { DType, TensorRef } from '../../src/tensor.js';
+import { seededRandom } from '../support/random.js';
+import { bf16ToF32, type RawTensor, selectFirstAxis, transpose2d } from '../support/reference-transforms.js';
+import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
+
+const random = seededRandom(2027);
+const SOURCES: RawTensor[] = [
+  { dtype: 'bfloat16', shape: [24, 40], bytes: randomTensorBytes('bfloat16', 24 * 40, random) },
+  { dtype: 'float32', shape: [3, 10, 7], bytes: randomTensorBytes('float32', 210, random) },
+  { dtype: 'bfloat16', shape: [50, 30], bytes: randomTensorBytes('bfloat16', 1500, random) },
+  { dtype: 'float32', shape: [4, 9], bytes: randomTensorBytes('float32', 36, random) },
+  { dtype: 'float32', shape: [6, 9], bytes: randomTensorBytes('float32', 54, random) },
+  { dtype: 'float64', shape: [17, 5], bytes: randomTensorBytes('float64', 85, random) },
+];
+const NAMES = ['kernel', 'stacked', 'embedding', 'part_a', 'part_b', 'wide'];
+
+function output(key: string, sources: number[], transforms: Transform[], shape: number[], dtype: DType): PlanOutput {
+  return {
+    kind: 'tensor',
+    key,
+    sources: sources.map((i) => ({ name: NAMES[i], dtype: SOURCES[i]?.dtype, shape: SOURCES[i]?.shape })),
+    transforms,
+    shape,
+    dtype,
+  } as unknown as PlanOutput;
+}
+
+const f32 = (t: RawTensor) => bf16ToF32(t).bytes;
+/** The outputs, each with its naive reference bytes. */
+const OUTPUTS: { output: PlanOutput; want: Uint8Array }[] = [
+  {
+    output: output('k', [0], [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }], [40, 24], 'float32'),
+    want: f32(transpose2d(SOURCES[0] as RawTensor)),
+  },
+  {
+    output: output('passthrough', [3], [], [4, 9], 'float32'),
+    want: (SOURCES[3] as RawTensor).bytes,
+  },
+  {
+    output: output('s', [1], [{ op: 'select', axis: 0, index: 1 }, { op: 'transpose' }], [7, 10], 'float32'),
+    want: transpose2d(selectFirstAxis(SOURCES[1] as RawTensor, 1)).bytes,
+  },
+  {
+    output: output('e', [2], [{ op: 'cast', dtype: 'float32' }], [50, 30], 'float32'),
+    want: f32(SOURCES[2] as RawTensor),
+  },
+  {
+    output: output('c', [3, 4], [{ op: 'concat', axis: 0 }], [10, 9], 'float32'),
+    want: Buffer.concat([(SOURCES[3] as RawTensor).bytes, (SOURCES[4] as RawTensor).bytes]),
+  },
+  {
+    output: output('w', [5], [{ op: 'transpose' }], [5, 17], 'float64'),
+    want: transpose2d(SOURCES[5] as RawTensor).bytes,
+  },
+];
+
+async function withBundle(bigEndian: boolean, body: (tensors: readonly TensorRef[], dir: string) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-bands-'));
+  try {
+    await writeBundle(
+      join(dir, 'model.ckpt'),
+      SOURCES.map((s, i) => ({ name: NAMES[i] as string, ...s })),
+      { bigEndian, shards: 2 },
+    );
+    const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt'));
+    try {
+      await body(ckpt.tensors, dir);
+    } finally {
+      await ckpt.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function streamed(t: TensorRef, slow = false): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of t.stream()) {
+    if (slow) await sleep(1); // the read-ahead runs meanwhile, into recycled buffers
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+const LIMITS: Record<string, StreamLimits> = {
+  'read whole, tiny bands': { bandBytes: 24, aheadBytes: 100, wholeInputBytes: 1 << 20 },
+  'read whole, bands of a few rows': { bandBytes: 480, aheadBytes: 1000, wholeInputBytes: 1 << 20 },
+  'strided runs, tiny bands': { bandBytes: 40, aheadBytes: 64, wholeInputBytes: 8 },
+  'strided runs, one element per band': { bandBytes: 1, aheadBytes: 1, wholeInputBytes: 0 },
+  'default limits': { bandBytes: 8 << 20, aheadBytes: 24 << 20, wholeInputBytes: 32 << 20 },
+};
+
+for (const bigEndian of [false, true]) {
+  for (const [name, limits] of Object.entries(LIMITS)) {
+    test(`banded outputs equal the whole computation and the reference (${name}, ${bigEndian ? 'big' : 'little'}-endian)`, async () => {
+      await withBundle(bigEndian, async (tensors) => {
+        const plan = { outputs: OUTPUTS.map((o) => o.output) } as unknown as Plan;
+        const entries = planToStateDict(plan, tensors, limits);
+        for (const [i, entry] of entries.entries()) {
+          assert.ok('tensor' in entry);
+          const want = (OUTPUTS[i] as { want: Uint8Array }).want;
+          const got = await streamed(entry.tensor, true);
+          assert.ok(got.equals(want), `${entry.key}: streamed bands equal the reference`);
+          assert.ok(Buffer.from(await entry.tensor.read()).equals(want), `${entry.key}: read() equals the reference`);
+        }
+        // Out of plan order (a second pass): produced without read-ahead, same bytes.
+        const again = await streamed((entries[0] as { tensor: TensorRef }).tensor);
+        assert.ok(again.equals((OUTPUTS[0] as { want: Uint8Array }).want));
+      });
+    });
+  }
+}
+
+test('a corrupt transposed tensor read in strided runs fails on its checksum before any band is produced', async () => {
+  await withBundle(false, async (tensors, dir) => {
+    // The bundle writer deals tensors to shards in turn: 'embedding' follows 'kernel' in shard 0.
+    const at = (SOURCES[0] as RawTensor).bytes.length + 5;
+    const fd = openSync(join(dir, 'model.ckpt.data-00000-of-00002'), 'r+');
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, at);
+    byte[0] = (byte[0] as number) ^ 0x40;
+    writeSync(fd, byte, 0, 1, at);
+    closeSync(fd);
+    const plan = {
+      outputs: [output('x', [2], [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }], [30, 50], 'float32')],
+    } as unknown as Plan;
+    const [entry] = planToStateDict(plan, tensors, { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0 });
+    assert.ok(entry && 'tensor' in entry);
+    let bands = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const _ of entry.tensor.stream()) bands++;
+      })(),
+      (e: Error & { code?: string }) => e.code === 'E_TENSOR_CHECKSUM',
+    );
+    assert.equal(bands, 0, 'no band of unverified bytes');
+  });
+});
+
+test('the read-ahead holds at most its byte budget of finished bands, across outputs', async () => {
+  const BAND = 100;
+  let outstanding = 0;
+  let peak = 0;
+  const produce = async function* (index: number): AsyncGenerator<Band> {
+    for (let b = 0; b < 5; b++) {
+      outstanding += BAND;
+      peak = Math.max(peak, outstanding);
+      yield { bytes: new Uint8Array(BAND).fill(index * 10 + b), release: () => void (outstanding -= BAND) };
+    }
+  };
+  const readAhead = new ReadAhead([0, 1, 2, 3], produce, 350);
+  for (let index = 0; index < 4; index++) {
+    let b = 0;
+    for await (const bytes of readAhead.take(index)) {
+      await sleep(2); // a slow writer: the producer fills the budget
+      assert.equal(bytes[0], index * 10 + b, 'bands in order, intact');
+      b++;
+    }
+    assert.equal(b, 5);
+  }
+  assert.equal(outstanding, 0, 'every band released');
+  // The budget (350) plus the band the producer holds while it waits for room.
+  assert.ok(peak <= 350 + BAND, `peak ${peak}`);
+  assert.ok(peak >= 300, `the producer did run ahead (peak ${peak})`);
+});
+
+test('when the writer gives up, the read-ahead stops producing and releases what it held', async () => {
+  let produced = 0;
+  let outstanding = 0;
+  const produce = async function* (): AsyncGenerator<Band> {
+    for (let b = 0; b < 1000; b++) {
+      produced++;
+      outstanding++;
+      yield { bytes: new Uint8Array(10), release: () => void outstanding-- };
+    }
+  };
+  const readAhead = new ReadAhead([0, 1], produce, 50);
+  for await (const _ of readAhead.take(0)) break; // a failed write: the consumer stops after one band
+  await sleep(20);
+  assert.ok(produced <= 7, `produced ${produced} bands after the consumer stopped`);
+  assert.equal(outstanding, 0, 'every produced band released');
+});
