@@ -38,7 +38,8 @@ export function removePendingTemporaries(): string[] {
   const outputs = byKind('output');
   // A temporary inside a stage goes with it: count what the user would see, the outermost.
   const removed = outputs.filter((path) => !outputs.some((other) => path.startsWith(other + sep)));
-  for (const path of removed) rmSync(path, { recursive: true, force: true });
+  // Writes still in flight on the thread pool may add a file while the stage is removed (ENOTEMPTY): retry.
+  for (const path of removed) rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   for (const path of byKind('lock')) rmSync(path, { force: true });
   for (const path of byKind('created-folder').reverse()) {
     try {
