@@ -1,4 +1,5 @@
 /** Runs the built CLI as a user would (a child process), capturing stdout, stderr and the exit code. */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -18,4 +19,12 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the CLI, asserts it exited 0 (its stderr in the failure), then parses what it printed (`--json`). */
+// biome-ignore lint/suspicious/noExplicitAny: what the CLI printed, typed by the caller or as loosely as JSON.parse's
+export function runCliJson<T = any>(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): T {
+  const r = runCli(args, options);
+  assert.equal(r.code, 0, `tf2torch ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
 }
