@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { planConversion } from '../../src/convert/index.js';
 import { formatPlan } from '../../src/mapping/index.js';
-import { runCli } from '../support/cli.js';
+import { runCli, runConvert } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
@@ -52,20 +52,12 @@ test('gpt2 toy: CLI conversion loads in PyTorch with the TensorFlow values, sque
   if (!dir) return;
   const python = torchPython(t);
   if (!python) return;
-  const out = tempDir(t, 'gpt2');
-  const folder = join(out, 'gpt2');
-  const r = runCli([
-    'convert',
-    '--model_type',
+  const r = runConvert(
+    t,
+    ['--model_type', 'gpt2', '--tf_checkpoint', join(dir, 'model.ckpt'), '--format', 'pytorch'],
     'gpt2',
-    '--tf_checkpoint',
-    join(dir, 'model.ckpt'),
-    '--pytorch_dump_output',
-    folder,
-    '--format',
-    'pytorch',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  );
+  const folder = r.output;
   const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
   const tf = await readTfTensors(join(dir, 'model.ckpt'));
   assert.equal(loaded.size, tf.size);

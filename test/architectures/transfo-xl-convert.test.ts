@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openTensorSource } from '../../src/formats/open.js';
-import { runCli } from '../support/cli.js';
+import { runConvert } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { runPython, torchPython } from '../support/python.js';
-import { type AfterHook, tempDir } from '../support/temp.js';
+import type { AfterHook } from '../support/temp.js';
 import { type LoadedTensor, loadWithTorch } from '../support/torch-load.js';
 
 type Tf = Map<string, { shape: readonly number[]; values: Float32Array }>;
@@ -58,20 +58,12 @@ function expectTensor(out: Map<string, LoadedTensor>, key: string, shape: number
 }
 
 function convertFixture(t: AfterHook, dir: string): { folder: string; stderr: string } {
-  const work = tempDir(t, 'txl');
-  const folder = join(work, 'out');
-  const r = runCli([
-    'convert',
-    '--model_type',
-    'transfo_xl',
-    '--tf_checkpoint',
-    join(dir, 'model.ckpt'),
-    '--pytorch_dump_output',
-    folder,
-    '--format',
-    'pytorch',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  const r = runConvert(
+    t,
+    ['--model_type', 'transfo_xl', '--tf_checkpoint', join(dir, 'model.ckpt'), '--format', 'pytorch'],
+    'out',
+  );
+  const folder = r.output;
   return { folder, stderr: r.stderr };
 }
 

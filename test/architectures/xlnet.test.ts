@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { planConversion } from '../../src/convert/index.js';
 import { formatPlan } from '../../src/mapping/index.js';
-import { runCli } from '../support/cli.js';
+import { runCli, runConvert } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
@@ -62,23 +62,22 @@ test('xlnet tiny: LM head conversion through the CLI loads in PyTorch with the s
   if (!dir) return;
   const python = torchPython(t);
   if (!python) return;
-  const out = tempDir(t, 'xlnet');
-  const folder = join(out, 'xlnet');
   const prefix = join(dir, 'xlnet_model.ckpt');
-  const r = runCli([
-    'convert',
-    '--model_type',
+  const r = runConvert(
+    t,
+    [
+      '--model_type',
+      'xlnet',
+      '--tf_checkpoint',
+      prefix,
+      '--config',
+      join(dir, 'xlnet_config.json'),
+      '--format',
+      'pytorch',
+    ],
     'xlnet',
-    '--tf_checkpoint',
-    prefix,
-    '--config',
-    join(dir, 'xlnet_config.json'),
-    '--pytorch_dump_output',
-    folder,
-    '--format',
-    'pytorch',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  );
+  const folder = r.output;
   const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
   const tf = await readTfTensors(prefix);
   const expected = expectedXlnet(tf, 2, true);
@@ -101,25 +100,24 @@ test('xlnet tiny --finetuning_task_name sts-b: sequence classification, 1 label,
   if (!dir) return;
   const python = torchPython(t);
   if (!python) return;
-  const out = tempDir(t, 'xlnet-stsb');
-  const folder = join(out, 'xlnet');
   const prefix = join(dir, 'xlnet_model.ckpt');
-  const r = runCli([
-    'convert',
-    '--model_type',
+  const r = runConvert(
+    t,
+    [
+      '--model_type',
+      'xlnet',
+      '--tf_checkpoint',
+      prefix,
+      '--config',
+      join(dir, 'xlnet_config.json'),
+      '--format',
+      'pytorch',
+      '--finetuning_task_name',
+      'STS-B',
+    ],
     'xlnet',
-    '--tf_checkpoint',
-    prefix,
-    '--config',
-    join(dir, 'xlnet_config.json'),
-    '--pytorch_dump_output',
-    folder,
-    '--format',
-    'pytorch',
-    '--finetuning_task_name',
-    'STS-B',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+  );
+  const folder = r.output;
   const report = r.stdout + r.stderr;
   for (const head of [
     'sequence_summary.summary.weight',
