@@ -127,31 +127,14 @@ test('t5: a tied-embeddings config with an untied checkpoint (decoder/logits/ker
   if (!dir) return;
   const tmp = tempDir(t, 't5-cfg');
   const config = join(tmp, 'config.json');
-  // a v1.0-style config of the right sizes: tie_word_embeddings defaults to true
-  writeFileSync(
-    config,
-    JSON.stringify({
-      vocab_size: 32128,
-      d_model: 32,
-      d_kv: 64,
-      d_ff: 64,
-      num_layers: 2,
-      num_heads: 2,
-      feed_forward_proj: 'gated-gelu',
-    }),
-  );
-  const r = runCli([
-    'convert',
-    '--model_type',
-    't5',
-    '--tf_checkpoint',
-    join(dir, 'model.ckpt-0'),
-    '--config',
-    config,
-    '--pytorch_dump_output',
-    join(tmp, 'out'),
-    '--dry-run',
-  ]);
+  /** The dry run with `fields` over a v1.0-style config of the right sizes (tie_word_embeddings defaults to true). */
+  const dryRunWith = (fields: Record<string, unknown>) => {
+    const sizes = { vocab_size: 32128, d_model: 32, d_kv: 64, d_ff: 64, num_layers: 2, num_heads: 2 };
+    writeFileSync(config, JSON.stringify({ ...sizes, feed_forward_proj: 'gated-gelu', ...fields }));
+    const args = ['--model_type', 't5', '--tf_checkpoint', join(dir, 'model.ckpt-0'), '--config', config];
+    return runCli(['convert', ...args, '--pytorch_dump_output', join(tmp, 'out'), '--dry-run']);
+  };
+  const r = dryRunWith({});
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /E_CONFIG/);
   assert.match(
@@ -159,58 +142,10 @@ test('t5: a tied-embeddings config with an untied checkpoint (decoder/logits/ker
     /tie_word_embeddings: true, but the checkpoint has its own output layer decoder\/logits\/kernel/,
   );
   // with the v1.1 setting the same config plans
-  writeFileSync(
-    config,
-    JSON.stringify({
-      vocab_size: 32128,
-      d_model: 32,
-      d_kv: 64,
-      d_ff: 64,
-      num_layers: 2,
-      num_heads: 2,
-      feed_forward_proj: 'gated-gelu',
-      tie_word_embeddings: false,
-    }),
-  );
-  const ok = runCli([
-    'convert',
-    '--model_type',
-    't5',
-    '--tf_checkpoint',
-    join(dir, 'model.ckpt-0'),
-    '--config',
-    config,
-    '--pytorch_dump_output',
-    join(tmp, 'out'),
-    '--dry-run',
-  ]);
+  const ok = dryRunWith({ tie_word_embeddings: false });
   assert.equal(ok.code, 0, ok.stderr);
   // a wrong size names the field
-  writeFileSync(
-    config,
-    JSON.stringify({
-      vocab_size: 32128,
-      d_model: 32,
-      d_kv: 64,
-      d_ff: 128,
-      num_layers: 2,
-      num_heads: 2,
-      feed_forward_proj: 'gated-gelu',
-      tie_word_embeddings: false,
-    }),
-  );
-  const bad = runCli([
-    'convert',
-    '--model_type',
-    't5',
-    '--tf_checkpoint',
-    join(dir, 'model.ckpt-0'),
-    '--config',
-    config,
-    '--pytorch_dump_output',
-    join(tmp, 'out'),
-    '--dry-run',
-  ]);
+  const bad = dryRunWith({ tie_word_embeddings: false, d_ff: 128 });
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /d_ff: config says 128, checkpoint has 64/);
 });

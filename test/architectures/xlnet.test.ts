@@ -57,26 +57,25 @@ function assertSameValues(loaded: Map<string, LoadedTensor>, expected: Map<strin
   }
 }
 
+/** The tiny real checkpoint with its config, converted to pytorch_model.bin. */
+const xlnetArgs = (dir: string) => [
+  '--model_type',
+  'xlnet',
+  '--tf_checkpoint',
+  join(dir, 'xlnet_model.ckpt'),
+  '--config',
+  join(dir, 'xlnet_config.json'),
+  '--format',
+  'pytorch',
+];
+
 test('xlnet tiny: LM head conversion through the CLI loads in PyTorch with the split/transposed TF values', async (t) => {
   const dir = realFixture(t, 'xlnet-tiny-untied-lmhead');
   if (!dir) return;
   const python = torchPython(t);
   if (!python) return;
   const prefix = join(dir, 'xlnet_model.ckpt');
-  const r = runConvert(
-    t,
-    [
-      '--model_type',
-      'xlnet',
-      '--tf_checkpoint',
-      prefix,
-      '--config',
-      join(dir, 'xlnet_config.json'),
-      '--format',
-      'pytorch',
-    ],
-    'xlnet',
-  );
+  const r = runConvert(t, xlnetArgs(dir), 'xlnet');
   const folder = r.output;
   const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
   const tf = await readTfTensors(prefix);
@@ -101,22 +100,7 @@ test('xlnet tiny --finetuning_task_name sts-b: sequence classification, 1 label,
   const python = torchPython(t);
   if (!python) return;
   const prefix = join(dir, 'xlnet_model.ckpt');
-  const r = runConvert(
-    t,
-    [
-      '--model_type',
-      'xlnet',
-      '--tf_checkpoint',
-      prefix,
-      '--config',
-      join(dir, 'xlnet_config.json'),
-      '--format',
-      'pytorch',
-      '--finetuning_task_name',
-      'STS-B',
-    ],
-    'xlnet',
-  );
+  const r = runConvert(t, [...xlnetArgs(dir), '--finetuning_task_name', 'STS-B'], 'xlnet');
   const folder = r.output;
   const report = r.stdout + r.stderr;
   for (const head of [
