@@ -82,3 +82,21 @@ test('a Hugging Face folder opens through its weights, as from_pretrained picks 
   );
   await source.close();
 });
+
+test('a sharded index that is not JSON, or has no weight_map object, is E_MALFORMED naming the index', async (t) => {
+  const dir = tempDir(t, 'bad-index');
+  for (const [text, message] of [
+    ['{"weight_map": ', /not valid JSON/],
+    ['[]', /expected a JSON object/],
+    ['{"metadata": {}}', /no weight_map object/],
+    ['{"weight_map": ["a.bin"]}', /no weight_map object/],
+  ] as const) {
+    const path = join(dir, 'model.safetensors.index.json');
+    writeFileSync(path, text);
+    await assert.rejects(
+      openTensorSource(path),
+      (e: Tf2TorchError) => e.code === 'E_MALFORMED' && e.file === path && message.test(e.message),
+      text,
+    );
+  }
+});
