@@ -164,7 +164,12 @@ test('the read-ahead holds at most its byte budget of finished bands, across out
     for (let b = 0; b < 5; b++) {
       outstanding += BAND;
       peak = Math.max(peak, outstanding);
-      yield { bytes: new Uint8Array(BAND).fill(index * 10 + b), release: () => void (outstanding -= BAND) };
+      yield {
+        bytes: new Uint8Array(BAND).fill(index * 10 + b),
+        release: () => {
+          outstanding -= BAND;
+        },
+      };
     }
   };
   const readAhead = new ReadAhead([0, 1, 2, 3], produce, 350);
