@@ -52,8 +52,10 @@ export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
   uint64: { itemSize: 8, tf: 23, safetensors: 'U64' },
 };
 
-/** The floating-point dtypes: what casts convert between and what `torch_dtype` may name. */
-export const FLOAT_DTYPES: ReadonlySet<DType> = new Set<DType>(['float16', 'bfloat16', 'float32', 'float64']);
+const FLOATS = ['float16', 'bfloat16', 'float32', 'float64'] as const satisfies readonly DType[];
+/** A floating-point dtype: what casts convert between and what `torch_dtype` may name. */
+export type FloatDType = (typeof FLOATS)[number];
+export const FLOAT_DTYPES: ReadonlySet<DType> = new Set<DType>(FLOATS);
 
 export function numElements(shape: readonly number[]): number {
   let n = 1;

@@ -6,6 +6,7 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { parseJsonObject } from '../io/json.js';
 import type { TensorRef } from '../tensor.js';
 import { MAX_HEADER_BYTES, openSafetensors } from './safetensors/read.js';
 import type { TensorSource, TensorSourceOpener } from './source.js';
@@ -69,16 +70,9 @@ export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
       throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: index of ${size} bytes exceeds ${MAX_INDEX_BYTES}`, {
         file: path,
       });
-    let weightMap: Record<string, unknown>;
-    try {
-      weightMap = (JSON.parse(await readFile(path, 'utf8')) as { weight_map: Record<string, unknown> }).weight_map;
-    } catch (cause) {
-      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: not a JSON index: ${(cause as Error).message}`, {
-        file: path,
-        cause,
-      });
-    }
-    if (weightMap === null || typeof weightMap !== 'object')
+    const index = parseJsonObject(await readFile(path, 'utf8'), path, ErrorCode.MALFORMED);
+    const weightMap = index.weight_map as Record<string, unknown> | null | undefined;
+    if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap))
       throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: no weight_map object`, { file: path });
     const shardNames = [...new Set(Object.values(weightMap))];
     const sources: TensorSource[] = [];

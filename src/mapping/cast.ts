@@ -6,9 +6,7 @@
  *   checked against torch 1.13; from float16 torch goes through c10 and writes 0x7fc0); f64 → bf16 goes through f32 as torch does.
  * Values are worked on as integer bit patterns so that no NaN payload is ever canonicalised by the engine.
  */
-import type { DType } from '../tensor.js';
-
-type FloatDType = 'float16' | 'bfloat16' | 'float32' | 'float64';
+import type { DType, FloatDType } from '../tensor.js';
 
 const f64 = new Float64Array(1);
 const u32of64 = new Uint32Array(f64.buffer);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { albert } from '../../src/architectures/albert.js';
@@ -12,6 +11,7 @@ import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
 import { type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
+import { tempDir } from '../support/temp.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
 import { loadWithTorch } from '../support/torch-load.js';
 
@@ -85,79 +85,71 @@ test('albert small zh, synthesized data: the .bin loads in PyTorch with the TF v
   if (!dir) return;
   const python = torchPython(t);
   if (!python) return;
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-albert-'));
-  try {
-    const prefix = join(tmp, 'albert_model.ckpt');
-    await synthesizeFromIndex(join(dir, 'albert_model.ckpt'), prefix, { seed: 3 });
-    const out = join(tmp, 'pytorch_model.bin');
-    const r = runCli([
-      'convert',
-      '--model_type',
-      'albert',
-      '--tf_checkpoint',
-      prefix,
-      '--config',
-      join(dir, 'albert_config.json'),
-      '--pytorch_dump_output',
-      out,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    const loaded = loadWithTorch(python, out);
-    const tf = await readTfTensors(prefix);
-    for (const [name, key, transposed] of TABLE) {
-      const source = tf.get(name) as RawTensor;
-      const want = transposed ? transpose2d(source) : source;
-      const got = loaded.get(key);
-      assert.ok(got, `${key} missing`);
-      assert.deepEqual(got.shape, want.shape, key);
-      assert.deepEqual(Buffer.from(got.bytes), Buffer.from(want.bytes), `${key}: values differ`);
-    }
-    assert.equal(loaded.size, TABLE.length + 2);
-    assert.equal(
-      loaded.get('predictions.decoder.weight')?.dataPtr,
-      loaded.get('albert.embeddings.word_embeddings.weight')?.dataPtr,
-    );
-    assert.equal(loaded.get('predictions.decoder.bias')?.dataPtr, loaded.get('predictions.bias')?.dataPtr);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+  const tmp = tempDir(t, 'albert');
+  const prefix = join(tmp, 'albert_model.ckpt');
+  await synthesizeFromIndex(join(dir, 'albert_model.ckpt'), prefix, { seed: 3 });
+  const out = join(tmp, 'pytorch_model.bin');
+  const r = runCli([
+    'convert',
+    '--model_type',
+    'albert',
+    '--tf_checkpoint',
+    prefix,
+    '--config',
+    join(dir, 'albert_config.json'),
+    '--pytorch_dump_output',
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const loaded = loadWithTorch(python, out);
+  const tf = await readTfTensors(prefix);
+  for (const [name, key, transposed] of TABLE) {
+    const source = tf.get(name) as RawTensor;
+    const want = transposed ? transpose2d(source) : source;
+    const got = loaded.get(key);
+    assert.ok(got, `${key} missing`);
+    assert.deepEqual(got.shape, want.shape, key);
+    assert.deepEqual(Buffer.from(got.bytes), Buffer.from(want.bytes), `${key}: values differ`);
   }
+  assert.equal(loaded.size, TABLE.length + 2);
+  assert.equal(
+    loaded.get('predictions.decoder.weight')?.dataPtr,
+    loaded.get('albert.embeddings.word_embeddings.weight')?.dataPtr,
+  );
+  assert.equal(loaded.get('predictions.decoder.bias')?.dataPtr, loaded.get('predictions.bias')?.dataPtr);
 });
 
 test('albert: a config of another model names the disagreeing fields', (t) => {
   const dir = realFixture(t, 'albert-small-zh-google-indexonly');
   if (!dir) return;
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-albert-cfg-'));
-  try {
-    const config = join(tmp, 'albert_config.json');
-    // albert-base sizes against the small checkpoint
-    writeFileSync(
-      config,
-      JSON.stringify({
-        embedding_size: 128,
-        hidden_size: 768,
-        intermediate_size: 3072,
-        num_attention_heads: 12,
-        num_hidden_layers: 12,
-        vocab_size: 30000,
-      }),
-    );
-    const r = runCli([
-      'convert',
-      '--model_type',
-      'albert',
-      '--tf_checkpoint',
-      join(dir, 'albert_model.ckpt'),
-      '--config',
-      config,
-      '--pytorch_dump_output',
-      join(tmp, 'x.bin'),
-      '--dry-run',
-    ]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /E_CONFIG/);
-    assert.match(r.stderr, /vocab_size: config says 30000, checkpoint has 21128/);
-    assert.match(r.stderr, /hidden_size: config says 768, checkpoint has 384/);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const tmp = tempDir(t, 'albert-cfg');
+  const config = join(tmp, 'albert_config.json');
+  // albert-base sizes against the small checkpoint
+  writeFileSync(
+    config,
+    JSON.stringify({
+      embedding_size: 128,
+      hidden_size: 768,
+      intermediate_size: 3072,
+      num_attention_heads: 12,
+      num_hidden_layers: 12,
+      vocab_size: 30000,
+    }),
+  );
+  const r = runCli([
+    'convert',
+    '--model_type',
+    'albert',
+    '--tf_checkpoint',
+    join(dir, 'albert_model.ckpt'),
+    '--config',
+    config,
+    '--pytorch_dump_output',
+    join(tmp, 'x.bin'),
+    '--dry-run',
+  ]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /E_CONFIG/);
+  assert.match(r.stderr, /vocab_size: config says 30000, checkpoint has 21128/);
+  assert.match(r.stderr, /hidden_size: config says 768, checkpoint has 384/);
 });

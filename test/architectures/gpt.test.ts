@@ -5,24 +5,14 @@
  * the real release's params_shapes.json over sparse shards (no weight bytes on disk).
  */
 import assert from 'node:assert/strict';
-import {
-  closeSync,
-  copyFileSync,
-  ftruncateSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, copyFileSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { numpyPython, runPython, torchPython } from '../support/python.js';
+import { tempDir } from '../support/temp.js';
 
 /** Writes the tiny release (2 blocks, n_embd 24, vocab 20, 6 positions) into argv[1]; argv[2] = 'names' adds parameters_names.json. */
 const WRITE_RELEASE = String.raw`
@@ -72,60 +62,52 @@ for (const variant of ['names', 'no-names'] as const) {
     if (!numpy) return;
     const python = torchPython(t);
     if (!python) return;
-    const work = mkdtempSync(join(tmpdir(), 'tf2torch-gpt-'));
-    try {
-      const release = join(work, 'model');
-      runPython(numpy, `import os; os.makedirs(${JSON.stringify(release)})`);
-      runPython(numpy, WRITE_RELEASE, [release, variant]);
-      const folder = join(work, 'out');
-      const r = runCli([
-        'convert',
-        '--model_type',
-        'gpt',
-        '--tf_checkpoint',
-        release,
-        '--pytorch_dump_output',
-        folder,
-        '--format',
-        'pytorch',
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /derived from the array shapes: vocab_size=20, n_positions=6, n_embd=24, n_layer=2/);
-      assert.equal(runPython(python, CHECK_IN_TORCH, [release, join(folder, 'pytorch_model.bin')]).trim(), '26');
-      const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-      assert.deepEqual(
-        [config.model_type, config.n_embd, config.n_layer, config.vocab_size, config.n_positions, config.n_head],
-        ['openai-gpt', 24, 2, 20, 6, 12],
-      );
-      assert.equal(readFileSync(join(folder, 'vocab.json'), 'utf8'), '{"a</w>": 0}');
-      assert.equal(readFileSync(join(folder, 'merges.txt'), 'utf8'), '#version: 0.2\na b\n');
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    const work = tempDir(t, 'gpt');
+    const release = join(work, 'model');
+    runPython(numpy, `import os; os.makedirs(${JSON.stringify(release)})`);
+    runPython(numpy, WRITE_RELEASE, [release, variant]);
+    const folder = join(work, 'out');
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'gpt',
+      '--tf_checkpoint',
+      release,
+      '--pytorch_dump_output',
+      folder,
+      '--format',
+      'pytorch',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /derived from the array shapes: vocab_size=20, n_positions=6, n_embd=24, n_layer=2/);
+    assert.equal(runPython(python, CHECK_IN_TORCH, [release, join(folder, 'pytorch_model.bin')]).trim(), '26');
+    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(
+      [config.model_type, config.n_embd, config.n_layer, config.vocab_size, config.n_positions, config.n_head],
+      ['openai-gpt', 24, 2, 20, 6, 12],
+    );
+    assert.equal(readFileSync(join(folder, 'vocab.json'), 'utf8'), '{"a</w>": 0}');
+    assert.equal(readFileSync(join(folder, 'merges.txt'), 'utf8'), '#version: 0.2\na b\n');
   });
 }
 
 test('gpt: parameters_names.json out of the release order is refused, naming the entry', (t) => {
   const numpy = numpyPython(t);
   if (!numpy) return;
-  const work = mkdtempSync(join(tmpdir(), 'tf2torch-gpt-'));
-  try {
-    runPython(numpy, `import os; os.makedirs(${JSON.stringify(join(work, 'm'))})`);
-    runPython(numpy, WRITE_RELEASE, [join(work, 'm'), 'names']);
-    const namesPath = join(work, 'm', 'parameters_names.json');
-    const names = JSON.parse(readFileSync(namesPath, 'utf8')) as string[];
-    [names[5], names[6]] = [names[6]!, names[5]!];
-    writeFileSync(namesPath, JSON.stringify(names));
-    const r = runCli(['convert', '--model_type', 'gpt', '--tf_checkpoint', join(work, 'm'), '--dry-run']);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /E_CONFIG/);
-    assert.match(
-      r.stderr,
-      /parameters_names\.json: entry 5 \(array params\/6\) is "model\/h0\/ln_1\/b:0", expected 'model\/h0\/ln_1\/g:0'/,
-    );
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  const work = tempDir(t, 'gpt');
+  runPython(numpy, `import os; os.makedirs(${JSON.stringify(join(work, 'm'))})`);
+  runPython(numpy, WRITE_RELEASE, [join(work, 'm'), 'names']);
+  const namesPath = join(work, 'm', 'parameters_names.json');
+  const names = JSON.parse(readFileSync(namesPath, 'utf8')) as string[];
+  [names[5], names[6]] = [names[6]!, names[5]!];
+  writeFileSync(namesPath, JSON.stringify(names));
+  const r = runCli(['convert', '--model_type', 'gpt', '--tf_checkpoint', join(work, 'm'), '--dry-run']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /E_CONFIG/);
+  assert.match(
+    r.stderr,
+    /parameters_names\.json: entry 5 \(array params\/6\) is "model\/h0\/ln_1\/b:0", expected 'model\/h0\/ln_1\/g:0'/,
+  );
 });
 
 /** A float32 1-D .npy (format 1.0) of `count` elements whose data is a hole: sparse, no bytes on disk. */
@@ -148,18 +130,14 @@ function writeSparseNpy(path: string, count: number): void {
 test('gpt golden plan (--dry-run) of the real release params_shapes.json (146 arrays, 10 shards)', (t) => {
   const dir = realFixture(t, 'openai-gpt-params-shapes');
   if (!dir) return;
-  const work = mkdtempSync(join(tmpdir(), 'tf2torch-gpt-real-'));
-  try {
-    copyFileSync(join(dir, 'params_shapes.json'), join(work, 'params_shapes.json'));
-    const shapes = JSON.parse(readFileSync(join(dir, 'params_shapes.json'), 'utf8')) as number[][];
-    const total = shapes.reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
-    const per = Math.ceil(total / 10);
-    for (let i = 0; i < 10; i++) writeSparseNpy(join(work, `params_${i}.npy`), Math.min(per, total - i * per));
-    const r = runCli(['convert', '--model_type', 'gpt', '--tf_checkpoint', work, '--dry-run']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /vocab_size=40478, n_positions=512, n_embd=768, n_layer=12/);
-    checkGolden('openai-gpt-release.plan.txt', r.stdout);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  const work = tempDir(t, 'gpt-real');
+  copyFileSync(join(dir, 'params_shapes.json'), join(work, 'params_shapes.json'));
+  const shapes = JSON.parse(readFileSync(join(dir, 'params_shapes.json'), 'utf8')) as number[][];
+  const total = shapes.reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
+  const per = Math.ceil(total / 10);
+  for (let i = 0; i < 10; i++) writeSparseNpy(join(work, `params_${i}.npy`), Math.min(per, total - i * per));
+  const r = runCli(['convert', '--model_type', 'gpt', '--tf_checkpoint', work, '--dry-run']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /vocab_size=40478, n_positions=512, n_embd=768, n_layer=12/);
+  checkGolden('openai-gpt-release.plan.txt', r.stdout);
 });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { planConversion } from '../../src/convert/index.js';
@@ -10,6 +9,7 @@ import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
 import { numpyPython } from '../support/python.js';
 import { bf16ToF32, type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
+import { tempDir } from '../support/temp.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
 import { loadSafetensorsInPython } from '../support/torch-load.js';
 
@@ -55,192 +55,115 @@ test('t5 mtf tiny, synthesized data: save_pretrained folder, bf16 widened exactl
   if (!dir) return;
   const python = numpyPython(t);
   if (!python) return;
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-t5-'));
-  try {
-    const prefix = await synthesized(dir, tmp);
-    const tf = await readTfTensors(prefix);
-    const expected = (widen: boolean) => {
-      const out = new Map<string, RawTensor>();
-      for (const [name, tensor] of tf) {
-        const hf = hfName(name);
-        if (!hf) continue;
-        const v = hf.transpose && tensor.shape.length === 2 ? transpose2d(tensor) : tensor;
-        out.set(hf.key, widen ? bf16ToF32(v) : v);
-      }
-      return out;
-    };
-    for (const [dtypeArgs, widen] of [
-      [[], true],
-      [['--dtype', 'keep'], false],
-    ] as const) {
-      const folder = join(tmp, widen ? 'f32' : 'bf16');
-      const r = runCli([
-        'convert',
-        '--model_type',
-        't5',
-        '--tf_checkpoint',
-        prefix,
-        '--pytorch_dump_output',
-        folder,
-        ...dtypeArgs,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      const loaded = loadSafetensorsInPython(python, join(folder, 'model.safetensors'));
-      const want = expected(widen);
-      assert.equal(want.size, 52);
-      assert.deepEqual(
-        [...loaded.keys()].sort(),
-        [...want.keys()].sort(),
-        'shared.weight once, embed_tokens aliases dropped as save_pretrained does',
-      );
-      for (const [key, e] of want) {
-        const got = loaded.get(key) as typeof loaded extends Map<string, infer V> ? V : never;
-        assert.equal(got.dtype, widen ? 'float32' : 'bfloat16', key);
-        assert.deepEqual(got.shape, e.shape, key);
-        assert.deepEqual(Buffer.from(got.bytes), Buffer.from(e.bytes), `${key}: values differ`);
-      }
-      const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
-      assert.deepEqual(config.architectures, ['T5ForConditionalGeneration']);
-      assert.equal(config.tie_word_embeddings, false);
-      assert.equal(config.is_gated_act, true);
-      const generationText = readFileSync(join(folder, 'generation_config.json'), 'utf8');
-      // as GenerationConfig.to_json_string writes it (transformers/generation/configuration_utils.py)
-      assert.match(
-        generationText,
-        /^\{\n {2}"_from_model_config": true,\n {2}"decoder_start_token_id": 0,\n {2}"eos_token_id": 1,\n {2}"pad_token_id": 0,\n {2}"transformers_version": "[\d.]+"\n\}\n$/,
-      );
-      const generation = JSON.parse(generationText);
-      assert.deepEqual(
-        { ...generation, transformers_version: undefined },
-        {
-          _from_model_config: true,
-          decoder_start_token_id: 0,
-          eos_token_id: 1,
-          pad_token_id: 0,
-          transformers_version: undefined,
-        },
-      );
+  const tmp = tempDir(t, 't5');
+  const prefix = await synthesized(dir, tmp);
+  const tf = await readTfTensors(prefix);
+  const expected = (widen: boolean) => {
+    const out = new Map<string, RawTensor>();
+    for (const [name, tensor] of tf) {
+      const hf = hfName(name);
+      if (!hf) continue;
+      const v = hf.transpose && tensor.shape.length === 2 ? transpose2d(tensor) : tensor;
+      out.set(hf.key, widen ? bf16ToF32(v) : v);
     }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    return out;
+  };
+  for (const [dtypeArgs, widen] of [
+    [[], true],
+    [['--dtype', 'keep'], false],
+  ] as const) {
+    const folder = join(tmp, widen ? 'f32' : 'bf16');
+    const r = runCli([
+      'convert',
+      '--model_type',
+      't5',
+      '--tf_checkpoint',
+      prefix,
+      '--pytorch_dump_output',
+      folder,
+      ...dtypeArgs,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const loaded = loadSafetensorsInPython(python, join(folder, 'model.safetensors'));
+    const want = expected(widen);
+    assert.equal(want.size, 52);
+    assert.deepEqual(
+      [...loaded.keys()].sort(),
+      [...want.keys()].sort(),
+      'shared.weight once, embed_tokens aliases dropped as save_pretrained does',
+    );
+    for (const [key, e] of want) {
+      const got = loaded.get(key) as typeof loaded extends Map<string, infer V> ? V : never;
+      assert.equal(got.dtype, widen ? 'float32' : 'bfloat16', key);
+      assert.deepEqual(got.shape, e.shape, key);
+      assert.deepEqual(Buffer.from(got.bytes), Buffer.from(e.bytes), `${key}: values differ`);
+    }
+    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
+    assert.deepEqual(config.architectures, ['T5ForConditionalGeneration']);
+    assert.equal(config.tie_word_embeddings, false);
+    assert.equal(config.is_gated_act, true);
+    const generationText = readFileSync(join(folder, 'generation_config.json'), 'utf8');
+    // as GenerationConfig.to_json_string writes it (transformers/generation/configuration_utils.py)
+    assert.match(
+      generationText,
+      /^\{\n {2}"_from_model_config": true,\n {2}"decoder_start_token_id": 0,\n {2}"eos_token_id": 1,\n {2}"pad_token_id": 0,\n {2}"transformers_version": "[\d.]+"\n\}\n$/,
+    );
+    const generation = JSON.parse(generationText);
+    assert.deepEqual(
+      { ...generation, transformers_version: undefined },
+      {
+        _from_model_config: true,
+        decoder_start_token_id: 0,
+        eos_token_id: 1,
+        pad_token_id: 0,
+        transformers_version: undefined,
+      },
+    );
   }
 });
 
 test('t5: a tied-embeddings config with an untied checkpoint (decoder/logits/kernel) is refused with the reason', async (t) => {
   const dir = realFixture(t, 't5-mtf-tiny-indexonly');
   if (!dir) return;
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-t5-cfg-'));
-  try {
-    const config = join(tmp, 'config.json');
-    // a v1.0-style config of the right sizes: tie_word_embeddings defaults to true
-    writeFileSync(
-      config,
-      JSON.stringify({
-        vocab_size: 32128,
-        d_model: 32,
-        d_kv: 64,
-        d_ff: 64,
-        num_layers: 2,
-        num_heads: 2,
-        feed_forward_proj: 'gated-gelu',
-      }),
-    );
-    const r = runCli([
-      'convert',
-      '--model_type',
-      't5',
-      '--tf_checkpoint',
-      join(dir, 'model.ckpt-0'),
-      '--config',
-      config,
-      '--pytorch_dump_output',
-      join(tmp, 'out'),
-      '--dry-run',
-    ]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /E_CONFIG/);
-    assert.match(
-      r.stderr,
-      /tie_word_embeddings: true, but the checkpoint has its own output layer decoder\/logits\/kernel/,
-    );
-    // with the v1.1 setting the same config plans
-    writeFileSync(
-      config,
-      JSON.stringify({
-        vocab_size: 32128,
-        d_model: 32,
-        d_kv: 64,
-        d_ff: 64,
-        num_layers: 2,
-        num_heads: 2,
-        feed_forward_proj: 'gated-gelu',
-        tie_word_embeddings: false,
-      }),
-    );
-    const ok = runCli([
-      'convert',
-      '--model_type',
-      't5',
-      '--tf_checkpoint',
-      join(dir, 'model.ckpt-0'),
-      '--config',
-      config,
-      '--pytorch_dump_output',
-      join(tmp, 'out'),
-      '--dry-run',
-    ]);
-    assert.equal(ok.code, 0, ok.stderr);
-    // a wrong size names the field
-    writeFileSync(
-      config,
-      JSON.stringify({
-        vocab_size: 32128,
-        d_model: 32,
-        d_kv: 64,
-        d_ff: 128,
-        num_layers: 2,
-        num_heads: 2,
-        feed_forward_proj: 'gated-gelu',
-        tie_word_embeddings: false,
-      }),
-    );
-    const bad = runCli([
-      'convert',
-      '--model_type',
-      't5',
-      '--tf_checkpoint',
-      join(dir, 'model.ckpt-0'),
-      '--config',
-      config,
-      '--pytorch_dump_output',
-      join(tmp, 'out'),
-      '--dry-run',
-    ]);
-    assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /d_ff: config says 128, checkpoint has 64/);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const tmp = tempDir(t, 't5-cfg');
+  const config = join(tmp, 'config.json');
+  /** The dry run with `fields` over a v1.0-style config of the right sizes (tie_word_embeddings defaults to true). */
+  const dryRunWith = (fields: Record<string, unknown>) => {
+    const sizes = { vocab_size: 32128, d_model: 32, d_kv: 64, d_ff: 64, num_layers: 2, num_heads: 2 };
+    writeFileSync(config, JSON.stringify({ ...sizes, feed_forward_proj: 'gated-gelu', ...fields }));
+    const args = ['--model_type', 't5', '--tf_checkpoint', join(dir, 'model.ckpt-0'), '--config', config];
+    return runCli(['convert', ...args, '--pytorch_dump_output', join(tmp, 'out'), '--dry-run']);
+  };
+  const r = dryRunWith({});
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /E_CONFIG/);
+  assert.match(
+    r.stderr,
+    /tie_word_embeddings: true, but the checkpoint has its own output layer decoder\/logits\/kernel/,
+  );
+  // with the v1.1 setting the same config plans
+  const ok = dryRunWith({ tie_word_embeddings: false });
+  assert.equal(ok.code, 0, ok.stderr);
+  // a wrong size names the field
+  const bad = dryRunWith({ tie_word_embeddings: false, d_ff: 128 });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /d_ff: config says 128, checkpoint has 64/);
 });
 
 test('t5 mtf tiny, real index only: the missing data shard is reported cleanly', (t) => {
   const dir = realFixture(t, 't5-mtf-tiny-indexonly');
   if (!dir) return;
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-t5-shard-'));
-  try {
-    const r = runCli([
-      'convert',
-      '--model_type',
-      't5',
-      '--tf_checkpoint',
-      join(dir, 'model.ckpt-0'),
-      '--pytorch_dump_output',
-      join(tmp, 'out'),
-    ]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /model\.ckpt-0\.data-00001-of-00002/);
-    assert.doesNotMatch(r.stderr, /\n\s+at /);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const tmp = tempDir(t, 't5-shard');
+  const r = runCli([
+    'convert',
+    '--model_type',
+    't5',
+    '--tf_checkpoint',
+    join(dir, 'model.ckpt-0'),
+    '--pytorch_dump_output',
+    join(tmp, 'out'),
+  ]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /model\.ckpt-0\.data-00001-of-00002/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
 });

@@ -5,14 +5,14 @@
  * projections where the original has none, and inv_freq as PyTorch computes it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openTensorSource } from '../../src/formats/open.js';
-import { runCli } from '../support/cli.js';
+import { runConvert } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { runPython, torchPython } from '../support/python.js';
+import type { AfterHook } from '../support/temp.js';
 import { type LoadedTensor, loadWithTorch } from '../support/torch-load.js';
 
 type Tf = Map<string, { shape: readonly number[]; values: Float32Array }>;
@@ -57,21 +57,13 @@ function expectTensor(out: Map<string, LoadedTensor>, key: string, shape: number
   assert.deepEqual(floats(t), values, key);
 }
 
-function convertFixture(dir: string): { folder: string; stderr: string } {
-  const work = mkdtempSync(join(tmpdir(), 'tf2torch-txl-'));
-  const folder = join(work, 'out');
-  const r = runCli([
-    'convert',
-    '--model_type',
-    'transfo_xl',
-    '--tf_checkpoint',
-    join(dir, 'model.ckpt'),
-    '--pytorch_dump_output',
-    folder,
-    '--format',
-    'pytorch',
-  ]);
-  assert.equal(r.code, 0, r.stderr);
+function convertFixture(t: AfterHook, dir: string): { folder: string; stderr: string } {
+  const r = runConvert(
+    t,
+    ['--model_type', 'transfo_xl', '--tf_checkpoint', join(dir, 'model.ckpt'), '--format', 'pytorch'],
+    'out',
+  );
+  const folder = r.output;
   return { folder, stderr: r.stderr };
 }
 
@@ -110,39 +102,35 @@ test('transfo_xl real checkpoint, div_val 1, no clusters, untied biases: CLI →
   if (!dir) return;
   const python = torchPython(t);
   if (!python) return;
-  const { folder, stderr } = convertFixture(dir);
-  try {
-    assert.match(stderr, /derived from the tensor shapes: vocab_size=30, cutoffs=\[\]/);
-    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(
-      [config.model_type, config.cutoffs, config.div_val, config.untie_r, config.n_layer],
-      ['transfo-xl', [], 1, true, 2],
-    );
-    const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
-    const tf = await readTf(join(dir, 'model.ckpt'));
-    assert.equal(out.size, 30);
-    expectTensor(
-      out,
-      'transformer.word_emb.emb_layers.0.weight',
-      [30, 32],
-      tf.get('adaptive_embed/lookup_table')!.values,
-    );
-    expectTensor(out, 'crit.out_layers.0.bias', [30], tf.get('adaptive_softmax/bias')!.values);
-    assert.equal(
-      out.get('crit.out_layers.0.weight')?.dataPtr,
-      out.get('transformer.word_emb.emb_layers.0.weight')?.dataPtr,
-      'output layer tied to the embedding',
-    );
-    for (const b of ['r_r_bias', 'r_w_bias']) {
-      const all = tf.get(b)!.values;
-      for (let l = 0; l < 2; l++)
-        expectTensor(out, `transformer.layers.${l}.dec_attn.${b}`, [4, 8], all.slice(l * 32, (l + 1) * 32));
-    }
-    checkLayers(out, tf, 2);
-    checkInvFreq(python, out);
-  } finally {
-    rmSync(join(folder, '..'), { recursive: true, force: true });
+  const { folder, stderr } = convertFixture(t, dir);
+  assert.match(stderr, /derived from the tensor shapes: vocab_size=30, cutoffs=\[\]/);
+  const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(
+    [config.model_type, config.cutoffs, config.div_val, config.untie_r, config.n_layer],
+    ['transfo-xl', [], 1, true, 2],
+  );
+  const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
+  const tf = await readTf(join(dir, 'model.ckpt'));
+  assert.equal(out.size, 30);
+  expectTensor(
+    out,
+    'transformer.word_emb.emb_layers.0.weight',
+    [30, 32],
+    tf.get('adaptive_embed/lookup_table')!.values,
+  );
+  expectTensor(out, 'crit.out_layers.0.bias', [30], tf.get('adaptive_softmax/bias')!.values);
+  assert.equal(
+    out.get('crit.out_layers.0.weight')?.dataPtr,
+    out.get('transformer.word_emb.emb_layers.0.weight')?.dataPtr,
+    'output layer tied to the embedding',
+  );
+  for (const b of ['r_r_bias', 'r_w_bias']) {
+    const all = tf.get(b)!.values;
+    for (let l = 0; l < 2; l++)
+      expectTensor(out, `transformer.layers.${l}.dec_attn.${b}`, [4, 8], all.slice(l * 32, (l + 1) * 32));
   }
+  checkLayers(out, tf, 2);
+  checkInvFreq(python, out);
 });
 
 test('transfo_xl real checkpoint, div_val 2, two clusters, tied biases: CLI → PyTorch, identity projections', async (t) => {
@@ -150,66 +138,58 @@ test('transfo_xl real checkpoint, div_val 2, two clusters, tied biases: CLI → 
   if (!dir) return;
   const python = torchPython(t);
   if (!python) return;
-  const { folder } = convertFixture(dir);
-  try {
-    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(
-      [config.cutoffs, config.div_val, config.untie_r, config.tie_projs, config.d_embed],
-      [[10], 2, false, [false, true], 32],
-    );
-    const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
-    const tf = await readTf(join(dir, 'model.ckpt'));
-    assert.equal(out.size, 41);
-    expectTensor(
-      out,
-      'transformer.word_emb.emb_layers.0.weight',
-      [10, 32],
-      tf.get('adaptive_embed/cutoff_0/lookup_table')!.values,
-    );
-    expectTensor(
-      out,
-      'transformer.word_emb.emb_layers.1.weight',
-      [20, 16],
-      tf.get('adaptive_embed/cutoff_1/lookup_table')!.values,
-    );
-    // Cluster 0 is 32 wide = d_model and the original does not project it; the module does: identity.
-    expectTensor(out, 'transformer.word_emb.emb_projs.0', [32, 32], identity(32));
-    expectTensor(
-      out,
-      'transformer.word_emb.emb_projs.1',
-      [32, 16],
-      transposed(tf.get('adaptive_embed/cutoff_1/proj_W')!),
-    );
-    expectTensor(out, 'crit.cluster_weight', [1, 32], tf.get('adaptive_softmax/cutoff_0/cluster_W')!.values);
-    expectTensor(out, 'crit.cluster_bias', [1], tf.get('adaptive_softmax/cutoff_0/cluster_b')!.values);
-    expectTensor(out, 'crit.out_layers.0.bias', [10], tf.get('adaptive_softmax/cutoff_0/b')!.values);
-    expectTensor(out, 'crit.out_layers.1.bias', [20], tf.get('adaptive_softmax/cutoff_1/b')!.values);
-    expectTensor(out, 'crit.out_projs.0', [32, 32], identity(32));
-    const ptr = (k: string) => out.get(k)?.dataPtr;
-    assert.equal(
-      ptr('crit.out_projs.1'),
-      ptr('transformer.word_emb.emb_projs.1'),
-      'tie_projs[1]: the softmax reuses the embedding projection',
-    );
-    assert.notEqual(
-      ptr('crit.out_projs.0'),
-      ptr('transformer.word_emb.emb_projs.0'),
-      'tie_projs[0] is false: separate tensors',
-    );
-    for (let i = 0; i < 2; i++)
-      assert.equal(ptr(`crit.out_layers.${i}.weight`), ptr(`transformer.word_emb.emb_layers.${i}.weight`));
-    for (const b of ['r_r_bias', 'r_w_bias']) {
-      expectTensor(out, `transformer.${b}`, [4, 8], tf.get(b)!.values);
-      for (let l = 0; l < 2; l++)
-        assert.equal(
-          ptr(`transformer.layers.${l}.dec_attn.${b}`),
-          ptr(`transformer.${b}`),
-          `${b} shared by layer ${l}`,
-        );
-    }
-    checkLayers(out, tf, 2);
-    checkInvFreq(python, out);
-  } finally {
-    rmSync(join(folder, '..'), { recursive: true, force: true });
+  const { folder } = convertFixture(t, dir);
+  const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(
+    [config.cutoffs, config.div_val, config.untie_r, config.tie_projs, config.d_embed],
+    [[10], 2, false, [false, true], 32],
+  );
+  const out = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
+  const tf = await readTf(join(dir, 'model.ckpt'));
+  assert.equal(out.size, 41);
+  expectTensor(
+    out,
+    'transformer.word_emb.emb_layers.0.weight',
+    [10, 32],
+    tf.get('adaptive_embed/cutoff_0/lookup_table')!.values,
+  );
+  expectTensor(
+    out,
+    'transformer.word_emb.emb_layers.1.weight',
+    [20, 16],
+    tf.get('adaptive_embed/cutoff_1/lookup_table')!.values,
+  );
+  // Cluster 0 is 32 wide = d_model and the original does not project it; the module does: identity.
+  expectTensor(out, 'transformer.word_emb.emb_projs.0', [32, 32], identity(32));
+  expectTensor(
+    out,
+    'transformer.word_emb.emb_projs.1',
+    [32, 16],
+    transposed(tf.get('adaptive_embed/cutoff_1/proj_W')!),
+  );
+  expectTensor(out, 'crit.cluster_weight', [1, 32], tf.get('adaptive_softmax/cutoff_0/cluster_W')!.values);
+  expectTensor(out, 'crit.cluster_bias', [1], tf.get('adaptive_softmax/cutoff_0/cluster_b')!.values);
+  expectTensor(out, 'crit.out_layers.0.bias', [10], tf.get('adaptive_softmax/cutoff_0/b')!.values);
+  expectTensor(out, 'crit.out_layers.1.bias', [20], tf.get('adaptive_softmax/cutoff_1/b')!.values);
+  expectTensor(out, 'crit.out_projs.0', [32, 32], identity(32));
+  const ptr = (k: string) => out.get(k)?.dataPtr;
+  assert.equal(
+    ptr('crit.out_projs.1'),
+    ptr('transformer.word_emb.emb_projs.1'),
+    'tie_projs[1]: the softmax reuses the embedding projection',
+  );
+  assert.notEqual(
+    ptr('crit.out_projs.0'),
+    ptr('transformer.word_emb.emb_projs.0'),
+    'tie_projs[0] is false: separate tensors',
+  );
+  for (let i = 0; i < 2; i++)
+    assert.equal(ptr(`crit.out_layers.${i}.weight`), ptr(`transformer.word_emb.emb_layers.${i}.weight`));
+  for (const b of ['r_r_bias', 'r_w_bias']) {
+    expectTensor(out, `transformer.${b}`, [4, 8], tf.get(b)!.values);
+    for (let l = 0; l < 2; l++)
+      assert.equal(ptr(`transformer.layers.${l}.dec_attn.${b}`), ptr(`transformer.${b}`), `${b} shared by layer ${l}`);
   }
+  checkLayers(out, tf, 2);
+  checkInvFreq(python, out);
 });

@@ -7,13 +7,13 @@
  * outside the allow-list is refused and nothing runs.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openSafetensors } from '../../src/formats/safetensors/read.js';
 import { runCli } from '../support/cli.js';
 import { runPython, torchPython } from '../support/python.js';
+import { tempDir } from '../support/temp.js';
 
 /** argv: output path, 'legacy' | 'zip', 'clean' | 'evil' (argv[4]: marker file the evil pickle would create). */
 const WRITE_CHECKPOINT = String.raw`
@@ -127,57 +127,48 @@ for (const container of ['legacy', 'zip'] as const) {
   test(`xlm original checkpoint (${container}${container === 'legacy' ? ', cuda:0 storages' : ''}): CLI → the files transformers writes`, async (t) => {
     const python = torchPython(t);
     if (!python) return;
-    const work = mkdtempSync(join(tmpdir(), 'tf2torch-xlm-'));
-    try {
-      const pth = join(work, 'mlm_tiny.pth');
-      runPython(python, WRITE_CHECKPOINT, [pth, container, 'clean']);
-      const folder = join(work, 'out');
-      const r = runCli([
-        'convert',
-        '--model_type',
-        'xlm',
-        '--tf_checkpoint',
-        pth,
-        '--pytorch_dump_output',
-        folder,
-        '--format',
-        'both',
-      ]);
-      assert.equal(r.code, 0, r.stderr);
-      if (container === 'legacy') assert.match(r.stderr + r.stdout, /cuda:0/);
-      assert.equal(runPython(python, CHECK, [pth, folder]).trim(), 'ok 39');
-      // safetensors holds the tied weight once, under its first key; the slice is a tensor of its own.
-      const st = await openSafetensors(join(folder, 'model.safetensors'));
-      const names = st.tensors.map((x) => x.name);
-      await st.close();
-      assert.equal(names.length, 38, names.join(' '));
-      assert.ok(names.includes('transformer.embeddings.weight') && !names.includes('pred_layer.proj.weight'));
-      assert.ok(
-        names.includes('transformer.lang_embeddings.weight') &&
-          names.includes('transformer.position_embeddings.weight'),
-      );
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    const work = tempDir(t, 'xlm');
+    const pth = join(work, 'mlm_tiny.pth');
+    runPython(python, WRITE_CHECKPOINT, [pth, container, 'clean']);
+    const folder = join(work, 'out');
+    const r = runCli([
+      'convert',
+      '--model_type',
+      'xlm',
+      '--tf_checkpoint',
+      pth,
+      '--pytorch_dump_output',
+      folder,
+      '--format',
+      'both',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    if (container === 'legacy') assert.match(r.stderr + r.stdout, /cuda:0/);
+    assert.equal(runPython(python, CHECK, [pth, folder]).trim(), 'ok 39');
+    // safetensors holds the tied weight once, under its first key; the slice is a tensor of its own.
+    const st = await openSafetensors(join(folder, 'model.safetensors'));
+    const names = st.tensors.map((x) => x.name);
+    await st.close();
+    assert.equal(names.length, 38, names.join(' '));
+    assert.ok(names.includes('transformer.embeddings.weight') && !names.includes('pred_layer.proj.weight'));
+    assert.ok(
+      names.includes('transformer.lang_embeddings.weight') && names.includes('transformer.position_embeddings.weight'),
+    );
   });
 }
 
 test('xlm: a .pth whose pickle calls a function outside the allow-list is refused, and the call never happens', (t) => {
   const python = torchPython(t);
   if (!python) return;
-  const work = mkdtempSync(join(tmpdir(), 'tf2torch-xlm-'));
-  try {
-    const pth = join(work, 'evil.pth');
-    const marker = join(work, 'pwned');
-    runPython(python, WRITE_CHECKPOINT, [pth, 'legacy', 'evil', marker]);
-    const folder = join(work, 'out');
-    const r = runCli(['convert', '--model_type', 'xlm', '--tf_checkpoint', pth, '--pytorch_dump_output', folder]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /E_PICKLE_FORBIDDEN/);
-    assert.match(r.stderr, /(posix|os)\.system/);
-    assert.ok(!existsSync(marker), 'nothing from the file was executed');
-    assert.ok(!existsSync(folder), 'no output left behind');
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  const work = tempDir(t, 'xlm');
+  const pth = join(work, 'evil.pth');
+  const marker = join(work, 'pwned');
+  runPython(python, WRITE_CHECKPOINT, [pth, 'legacy', 'evil', marker]);
+  const folder = join(work, 'out');
+  const r = runCli(['convert', '--model_type', 'xlm', '--tf_checkpoint', pth, '--pytorch_dump_output', folder]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /E_PICKLE_FORBIDDEN/);
+  assert.match(r.stderr, /(posix|os)\.system/);
+  assert.ok(!existsSync(marker), 'nothing from the file was executed');
+  assert.ok(!existsSync(folder), 'no output left behind');
 });

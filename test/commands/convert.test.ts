@@ -4,8 +4,7 @@
  * flags the model type ignores, --dry-run beside an existing output, paths in the summary, exit codes.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ARCHITECTURES } from '../../src/architectures/index.js';
@@ -13,12 +12,12 @@ import { planConversion } from '../../src/convert/index.js';
 import { displayPath } from '../../src/convert/output.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
+import { tempDir } from '../support/temp.js';
 
 function setup(t: TestContext) {
   const fixture = realFixture(t, 'bert-tiny-keras-bert');
   if (!fixture) return undefined;
-  const cwd = mkdtempSync(join(tmpdir(), 'tf2torch-cli-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const cwd = tempDir(t, 'cli');
   const ckpt = join(fixture, 'bert_model.ckpt');
   const run = (...args: string[]) => runCli(['convert', '--model_type', 'bert', ...args], { cwd });
   return { fixture, cwd, ckpt, run };

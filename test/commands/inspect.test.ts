@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../support/cli.js';
+import { runCli, runCliJson } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
+import { tempDir } from '../support/temp.js';
 import { writeBundle } from '../support/tf-bundle-writer.js';
 
 test('inspect prints each tensor with dtype, shape, size, role, and the optimizer share', (t) => {
@@ -22,8 +21,7 @@ test('inspect prints each tensor with dtype, shape, size, role, and the optimize
 test('inspect --json has the documented shape and totals that add up', (t) => {
   const dir = realFixture(t, 'bert-tiny-keras-bert');
   if (!dir) return;
-  const r = runCli(['inspect', dir, '--json']);
-  const j = JSON.parse(r.stdout);
+  const j = runCliJson(['inspect', dir, '--json']);
   assert.deepEqual(Object.keys(j), ['path', 'format', 'notes', 'model', 'tensors', 'totals']);
   assert.deepEqual(j.model, {
     recognised: true,
@@ -44,11 +42,9 @@ test('inspect --json has the documented shape and totals that add up', (t) => {
 test('inspect --tensor decodes values: float32 from a real file, bfloat16/float16/int64 synthesized', async (t) => {
   const dir = realFixture(t, 'tf1-savedmodel-variables');
   if (!dir) return;
-  const r = runCli(['inspect', dir, '--tensor', 'a', '--json']);
-  assert.equal(r.code, 0, r.stderr);
-  const j = JSON.parse(r.stdout);
+  const j = runCliJson(['inspect', dir, '--tensor', 'a', '--json']);
   assert.deepEqual([j.count, j.first, j.min, j.max], [1, [0.5], 0.5, 0.5]); // half_plus_two: a = 0.5
-  const out = mkdtempSync(join(tmpdir(), 'tf2torch-inspect-'));
+  const out = tempDir(t, 'inspect');
   const bf16 = Uint8Array.from([0x80, 0x3f, 0x00, 0xc0, 0x40, 0x40]); // 1, -2, 3
   const f16 = Uint8Array.from([0x00, 0x3c, 0x00, 0x38]); // 1, 0.5
   const i64 = new Uint8Array(new BigInt64Array([-5n, 7n]).buffer);
@@ -57,8 +53,7 @@ test('inspect --tensor decodes values: float32 from a real file, bfloat16/float1
     { name: 'h', dtype: 'float16', shape: [2], bytes: f16 },
     { name: 'i', dtype: 'int64', shape: [2], bytes: i64 },
   ]);
-  const get = (name: string) =>
-    JSON.parse(runCli(['inspect', join(out, 'm.index'), '--tensor', name, '--json']).stdout);
+  const get = (name: string) => runCliJson(['inspect', join(out, 'm.index'), '--tensor', name, '--json']);
   assert.deepEqual(get('b').first, [1, -2, 3]);
   assert.equal(get('b').mean, 2 / 3);
   assert.deepEqual(get('h').first, [1, 0.5]);

@@ -4,14 +4,14 @@
  * reader (kernels transposed by a plain loop here), tied aliases share storage in the .bin.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { torchPython } from '../support/python.js';
+import { tempDir } from '../support/temp.js';
 import { type LoadedTensor, loadSafetensorsInPython, loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
 
 /** TF name of each converted key, by the naming rule of REFERENCE D.1 written out independently. */
@@ -76,8 +76,7 @@ function setup(t: import('node:test').TestContext) {
   const dir = realFixture(t, 'bert-tiny-keras-bert');
   const python = dir ? torchPython(t) : undefined;
   if (!dir || !python) return undefined;
-  const out = mkdtempSync(join(tmpdir(), 'tf2torch-bert-'));
-  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const out = tempDir(t, 'bert');
   const base = [
     'convert',
     '--model_type',

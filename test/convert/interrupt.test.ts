@@ -1,11 +1,11 @@
 /** Ctrl-C in the middle of a conversion: the unfinished output is removed, and so is the folder the run created. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI_PATH } from '../support/cli.js';
+import { tempDir } from '../support/temp.js';
 import { type StreamedTensor, writeBundleStreaming } from '../support/tf-bundle-writer.js';
 
 const H = 4;
@@ -27,8 +27,7 @@ function zeros(name: string, shape: number[]): StreamedTensor {
 }
 
 test('SIGINT during a conversion removes the unfinished file and exits 130', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-interrupt-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'interrupt');
   const L = 'bert/encoder/layer_0';
   const tensors = [
     zeros('bert/embeddings/word_embeddings', [V, H]),

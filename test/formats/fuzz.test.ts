@@ -6,8 +6,7 @@
  * A failure prints the corpus, file and seed: `FUZZ_ONLY=<corpus>:<seed>` reruns exactly that case.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { parseMeshModelInfo, readGinFile, t5ConfigFromGin } from '../../src/config/gin.js';
@@ -27,6 +26,7 @@ import { mutate } from '../support/mutate.js';
 import { runPython, torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
 import { sampleStateDict, TORCH_DTYPES } from '../support/sample-tensors.js';
+import { tempDir } from '../support/temp.js';
 import { type TableEntry, writeTable } from '../support/tf-bundle-writer.js';
 
 const SAFETENSORS_DTYPES = TORCH_DTYPES.filter((d) => !d.startsWith('complex'));
@@ -122,15 +122,13 @@ async function exerciseGin(dir: string): Promise<void> {
 
 /** Copies the named files of a real fixture into a fresh folder (fixtures are never written). */
 function copyOf(t: TestContext, from: string, files: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-fuzz-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'fuzz');
   for (const f of files) copyFileSync(join(from, f), join(dir, f));
   return dir;
 }
 
 function fresh(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-fuzz-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'fuzz');
   return dir;
 }
 

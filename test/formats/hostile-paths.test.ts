@@ -4,8 +4,7 @@
  * Each must be a Tf2TorchError naming the path (never a bare EISDIR / ELOOP).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { readGinFile } from '../../src/config/gin.js';
@@ -15,10 +14,10 @@ import { openTensorSource } from '../../src/formats/open.js';
 import { openSafetensors } from '../../src/formats/safetensors/read.js';
 import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { openTorchFile } from '../../src/formats/torch/read.js';
+import { tempDir } from '../support/temp.js';
 
 function folder(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-paths-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'paths');
   return dir;
 }
 

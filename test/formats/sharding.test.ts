@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../src/errors.js';
@@ -8,9 +7,10 @@ import { DEFAULT_MAX_SHARD_SIZE, parseShardSize, planShards, writeWeights } from
 import type { StateDictEntry } from '../../src/formats/state-dict.js';
 import { runPython, torchPython } from '../support/python.js';
 import { failingTensor, sampleTensor } from '../support/sample-tensors.js';
+import { tempDirs } from '../support/temp.js';
 import { loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-shard-'));
+const tmp = tempDirs('shard');
 
 test('parseShardSize understands transformers units', () => {
   assert.equal(DEFAULT_MAX_SHARD_SIZE, 5e9);

@@ -1,11 +1,11 @@
 /** .npy files written by the real numpy: every dtype, header versions, byte orders, Fortran order, 0-d, empty. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openNpy } from '../../../src/formats/npy/npy-file.js';
 import { numpyPython, runPython } from '../../support/python.js';
+import { tempDir } from '../../support/temp.js';
 
 // Writes one file per case and a manifest with the expected C-order little-endian bytes (hex).
 const WRITE_CASES = `
@@ -50,8 +50,7 @@ function collect(chunks: Uint8Array[]): string {
 test('.npy files written by numpy read back byte-identical (all dtypes, versions, orders)', async (t) => {
   const python = numpyPython(t);
   if (!python) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-npy-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'npy');
   runPython(python, WRITE_CASES, [dir]);
   const cases = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, Case>;
   assert.ok(Object.keys(cases).length >= 29);
@@ -86,8 +85,7 @@ test('.npy files written by numpy read back byte-identical (all dtypes, versions
 test('readElements reads a range without touching the rest; big-endian swapped per element', async (t) => {
   const python = numpyPython(t);
   if (!python) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-npy-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'npy');
   runPython(python, `import sys, numpy as np; np.save(sys.argv[1], np.arange(100, dtype='>f4'))`, [join(dir, 'a.npy')]);
   const npy = await openNpy(join(dir, 'a.npy'));
   t.after(() => npy.close());

@@ -1,11 +1,11 @@
 /** Hostile .npy files, built byte by byte here on purpose: each must fail with its exact code. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAX_HEADER_BYTES } from '../../../src/formats/npy/header.js';
 import { openNpy } from '../../../src/formats/npy/npy-file.js';
+import { tempDir } from '../../support/temp.js';
 
 /** A v1.0 (or v2.0) file with the given header text and data bytes, padded like numpy pads. */
 function npyBytes(header: string, data: Uint8Array = new Uint8Array(0), major = 1): Uint8Array {
@@ -24,8 +24,7 @@ function npyBytes(header: string, data: Uint8Array = new Uint8Array(0), major = 
 }
 
 function withFile(t: { after(fn: () => void): void }, bytes: Uint8Array): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-npy-bad-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'npy-bad');
   const path = join(dir, 'bad.npy');
   writeFileSync(path, bytes);
   return path;

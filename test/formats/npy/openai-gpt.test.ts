@@ -1,7 +1,6 @@
 /** The OpenAI GPT release folder: a tiny one written by numpy, hostile variants, and the real params_shapes.json. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -14,6 +13,7 @@ import { openTensorSource } from '../../../src/formats/open.js';
 import { numElements } from '../../../src/tensor.js';
 import { realFixture } from '../../support/fixtures.js';
 import { numpyPython, runPython } from '../../support/python.js';
+import { tempDir } from '../../support/temp.js';
 
 // The release's pattern (positions, tokens, then 12 arrays per layer), tiny: d=4, ctx=5, vocab=7, 2 layers.
 // Split as transformers splits it; 3 shards cut at 150 and 300, plus 3 trailing elements it drops.
@@ -42,8 +42,7 @@ json.dump([p.astype('<f4').tobytes().hex() for p in params], open(f'{out}/expect
 `;
 
 function tinyFolder(t: { after(fn: () => void): void }, python: string, dtype = '<f4'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-gpt-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'gpt');
   runPython(python, WRITE_GPT, [dir, dtype]);
   return dir;
 }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
 import { openSafetensors } from '../../../src/formats/safetensors/read.js';
 import { writeSafetensorsFile } from '../../../src/formats/safetensors/write.js';
 import { sampleStateDict } from '../../support/sample-tensors.js';
+import { tempDirs } from '../../support/temp.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-str-'));
+const tmp = tempDirs('str');
 
 function file(header: object, buffer = Buffer.alloc(0), declared?: bigint): string {
   const json = Buffer.from(JSON.stringify(header));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
@@ -8,9 +7,10 @@ import { writeSafetensorsFile } from '../../../src/formats/safetensors/write.js'
 import type { StateDictEntry } from '../../../src/formats/state-dict.js';
 import { numpyPython } from '../../support/python.js';
 import { failingTensor, sampleStateDict, sampleTensor, TORCH_DTYPES } from '../../support/sample-tensors.js';
+import { tempDirs } from '../../support/temp.js';
 import { loadSafetensorsInPython } from '../../support/torch-load.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-stw-'));
+const tmp = tempDirs('stw');
 const SAFETENSORS_DTYPES = TORCH_DTYPES.filter((d) => d !== 'complex128');
 
 test('every dtype and shape case parses in Python by the spec to the same bytes; aliases keep the first name', async (t) => {

@@ -3,14 +3,14 @@
  * test/formats/fuzz.test.ts). The allocation guard turns any such allocation into a test failure.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
 import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { parseBlock } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { installAllocationGuard } from '../../support/allocation-guard.js';
+import { tempDir } from '../../support/temp.js';
 import { encodeBundleEntry, encodeBundleHeader, encodeSliceKey, writeTable } from '../../support/tf-bundle-writer.js';
 
 const GUARD_BYTES = 1024 * 1024;
@@ -52,8 +52,7 @@ const fBytes = (field: number, b: readonly number[]) => [...varint(field * 8 + 2
 const shapeProto = (dims: readonly number[]) => dims.flatMap((d) => fBytes(2, fVarint(1, d)));
 
 function tmpDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-hostile-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'hostile');
   return dir;
 }
 

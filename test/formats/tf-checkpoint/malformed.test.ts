@@ -1,12 +1,12 @@
 /** Hostile and broken inputs, built byte by byte: each must give its stable code and name the culprit. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Tf2TorchError } from '../../../src/errors.js';
 import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { crc32c, maskCrc } from '../../../src/io/crc32c.js';
+import { tempDirs } from '../../support/temp.js';
 import {
   encodeBundleEntry,
   encodeBundleHeader,
@@ -15,7 +15,7 @@ import {
   writeTable,
 } from '../../support/tf-bundle-writer.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-bad-'));
+const tmp = tempDirs('bad');
 const header: TableEntry = { key: new Uint8Array(0), value: encodeBundleHeader({ numShards: 1 }) };
 const key = (s: string) => Buffer.from(s);
 

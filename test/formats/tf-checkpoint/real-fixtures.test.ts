@@ -4,14 +4,14 @@
  * of the complete ones is read with its checksum verified; corrupted copies fail with the right code.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Tf2TorchError } from '../../../src/errors.js';
 import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
-import { runCli } from '../../support/cli.js';
+import { runCli, runCliJson } from '../../support/cli.js';
 import { FIXTURES_DIR, realFixture } from '../../support/fixtures.js';
+import { copyFixture } from '../../support/temp.js';
 
 interface Listed {
   name: string;
@@ -50,21 +50,19 @@ for (const folder of folders) {
     const dir = realFixture(t, folder);
     if (!dir) return;
     const expected = sourceListing(dir);
-    const r = runCli(['inspect', dir, '--json']);
     if (folder === 'openai-gpt-params-shapes') {
+      const r = runCli(['inspect', dir, '--json']);
       // numpy shards, not a TF checkpoint; the .npy files themselves are absent from the fixture
       assert.equal(expected, undefined);
       assert.notEqual(r.code, 0, 'a folder without weights cannot be listed');
       assert.doesNotMatch(r.stderr, /tf-bundle|internal error/);
       return;
     }
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout) as {
-      format: string;
-      notes: string[];
-      tensors: Listed[];
-      totals: { tensors: number };
-    };
+    const report = runCliJson<{ format: string; notes: string[]; tensors: Listed[]; totals: { tensors: number } }>([
+      'inspect',
+      dir,
+      '--json',
+    ]);
     const got = report.tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
     if (folder === 'tf-v1-format-single-file') {
       assert.equal(report.format, 'tf-v1');
@@ -133,12 +131,6 @@ test('the V1 single-file checkpoint decodes to its known values', async (t) => {
   assert.equal(Buffer.from(await ckpt.tensor('Variable_1').read()).readFloatLE(0), 2.0);
 });
 
-function copyFolder(dir: string): string {
-  const out = mkdtempSync(join(tmpdir(), 'tf2torch-corrupt-'));
-  for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(out, f));
-  return out;
-}
-
 async function codeOf(p: Promise<unknown>): Promise<Tf2TorchError> {
   try {
     await p;
@@ -152,7 +144,7 @@ async function codeOf(p: Promise<unknown>): Promise<Tf2TorchError> {
 test('one flipped byte in a data file is a checksum error naming the tensor', async (t) => {
   const dir = realFixture(t, 'gpt2-toy-keras-gpt-2');
   if (!dir) return;
-  const copy = copyFolder(dir);
+  const copy = copyFixture(t, dir, 'corrupt');
   const data = join(copy, 'model.ckpt.data-00000-of-00001');
   const bytes = readFileSync(data);
   const ckpt0 = await openTfCheckpoint(copy);
@@ -188,7 +180,7 @@ test('one flipped byte in a data file is a checksum error naming the tensor', as
 test('one flipped byte inside an index block is a block checksum error', async (t) => {
   const dir = realFixture(t, 'xlnet-tiny-untied-lmhead');
   if (!dir) return;
-  const copy = copyFolder(dir);
+  const copy = copyFixture(t, dir, 'corrupt');
   const index = join(copy, 'xlnet_model.ckpt.index');
   const bytes = readFileSync(index);
   bytes[40]! ^= 0x20; // inside the first data block (a tensor name)

@@ -1,7 +1,6 @@
 /** Layouts no real fixture has, written by our bundle writer and read back byte for byte. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
@@ -11,6 +10,7 @@ import { RandomAccessFile } from '../../../src/io/file.js';
 import { DTYPES, type DType } from '../../../src/tensor.js';
 import { realFixture } from '../../support/fixtures.js';
 import { seededRandom } from '../../support/random.js';
+import { tempDirs } from '../../support/temp.js';
 import {
   encodeStringTensor,
   randomTensorBytes,
@@ -22,7 +22,7 @@ import {
 /** Same bytes, whatever the Uint8Array subclass. */
 const sameBytes = (a: Uint8Array | undefined, b: Uint8Array, what: string) =>
   assert.deepEqual(Buffer.from(a ?? []), Buffer.from(b), what);
-const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-bundle-'));
+const tmp = tempDirs('bundle');
 const random = seededRandom(42);
 const NUMERIC: DType[] = (Object.keys(DTYPES) as DType[]).filter((d) => d !== 'string');
 

@@ -4,13 +4,12 @@
  * gigabyte from a 1 KB file). Written by the real torch.save, zip and legacy.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
 import { openTorchFile } from '../../../src/formats/torch/read.js';
 import { runPython, torchPython } from '../../support/python.js';
+import { tempDir } from '../../support/temp.js';
 
 const SAVE_EXPANDED = String.raw`
 import sys, torch
@@ -21,8 +20,7 @@ for path, zip_format in ((sys.argv[1], True), (sys.argv[2], False)):
 test('an expanded (stride 0) tensor larger than its storage is E_UNSUPPORTED when opened, for both containers', async (t) => {
   const python = torchPython(t);
   if (!python) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-views-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'views');
   for (const elements of [2 ** 40, 2 ** 28, 2]) {
     const [zip, legacy] = [join(dir, `zip-${elements}.bin`), join(dir, `legacy-${elements}.bin`)];
     runPython(python, SAVE_EXPANDED, [zip, legacy, String(elements)]);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
@@ -9,9 +8,10 @@ import { writeTorchFile } from '../../../src/formats/torch/write.js';
 import { sameStorageView, type TensorRef } from '../../../src/tensor.js';
 import { runPython, torchPython } from '../../support/python.js';
 import { sampleStateDict } from '../../support/sample-tensors.js';
+import { tempDirs } from '../../support/temp.js';
 import { loadWithTorch } from '../../support/torch-load.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-torchr-'));
+const tmp = tempDirs('torchr');
 
 /** Written by the real torch.save: every dtype, a transposed view, a storage shared by two tensors. */
 const SAVE_SCRIPT = String.raw`

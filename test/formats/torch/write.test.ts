@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
@@ -9,9 +8,10 @@ import { writeTorchFile } from '../../../src/formats/torch/write.js';
 import { crc32 } from '../../../src/io/crc32.js';
 import { runPython, torchPython } from '../../support/python.js';
 import { failingTensor, sampleStateDict, sampleTensor } from '../../support/sample-tensors.js';
+import { tempDirs } from '../../support/temp.js';
 import { loadWithTorch } from '../../support/torch-load.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'tf2torch-torchw-'));
+const tmp = tempDirs('torchw');
 
 function entriesWithAliases(): StateDictEntry[] {
   const entries: StateDictEntry[] = sampleStateDict().map((t) => ({ key: t.name, tensor: t }));
