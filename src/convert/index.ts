@@ -233,6 +233,7 @@ async function openAndPlan(
       listing,
       note: (text) => configNotes.push(text),
       embedded: pickled?.root,
+      checkpointPath: source.path,
     });
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
