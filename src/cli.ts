@@ -5,7 +5,7 @@ import type { Command, CommandIO } from './commands/io.js';
  * The command-line entry: picks the subcommand, runs it, prints errors as `error[CODE]: message`.
  * The only module that touches process.exit and the console.
  */
-import { isTf2TorchError } from './errors.js';
+import { fileSystemError, isTf2TorchError } from './errors.js';
 import { removePendingTemporaries } from './io/atomic.js';
 import { VERSION } from './version.js';
 
@@ -77,7 +77,9 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (error: unknown) => {
+  (thrown: unknown) => {
+    // A file system failure that reached here unnamed (disk full, permissions) is the user's to fix, not a bug.
+    const error = fileSystemError(thrown);
     if (isTf2TorchError(error)) {
       io.err(`error[${error.code}]: ${error.message}\n`);
       process.exitCode = error.code === 'E_USAGE' ? 2 : 1;
