@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ARCHITECTURES } from '../../src/architectures/index.js';
+import { optionsFromArgv } from '../../src/commands/convert.js';
 import { planConversion } from '../../src/convert/index.js';
 import { displayPath } from '../../src/convert/output.js';
 import { runCli } from '../support/cli.js';
@@ -165,4 +166,37 @@ test('xlnet: a --finetuning_task_name that selects no head is told, and the LM h
     finetuningTask: 'sts-b',
   });
   assert.ok(!glue.notes.some((n) => n.includes('finetuning_task_name')));
+});
+
+test('one flag in two spellings (or twice) with different values is a usage error naming both; equal values are fine', () => {
+  const conflict = runCli([
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    'x/bert_model.ckpt',
+    '--model-type',
+    'gpt2',
+    '--dry-run',
+  ]);
+  assert.equal(conflict.code, 2, conflict.stderr);
+  assert.match(
+    conflict.stderr,
+    /^error\[E_USAGE\]: conflicting values: --model_type bert and --model-type gpt2; give --model_type once/m,
+  );
+  const twice = runCli(['convert', '--model_type', 'bert', '--tf_checkpoint', 'a', '--tf_checkpoint=b', '--dry-run']);
+  assert.equal(twice.code, 2, twice.stderr);
+  assert.match(twice.stderr, /conflicting values: --tf_checkpoint a and --tf_checkpoint b/);
+  const options = optionsFromArgv([
+    '--model_type',
+    'bert',
+    '--model-type',
+    'bert',
+    '--tf_checkpoint',
+    'x',
+    '--dry-run',
+    '--dry_run',
+  ]);
+  assert.equal(options.modelType, 'bert');
+  assert.equal(options.dryRun, true);
 });
