@@ -3,6 +3,7 @@
  * transformers writes it (keys sorted, indent 2, trailing newline).
  */
 import { join } from 'node:path';
+import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
 import { pythonJsonDumps } from '../io/python-json.js';
@@ -20,7 +21,14 @@ export function readSidecar(path: string, what = 'config or tokenizer file'): st
 export function readConfigFile(path: string): ModelConfig {
   const text = readSidecar(path, 'config file');
   if (text === undefined) throw new Tf2TorchError(ErrorCode.NOT_FOUND, `config file ${path} not found`, { file: path });
-  return parseJsonObject(text, path, ErrorCode.CONFIG);
+  return checkedConfig(text, path);
+}
+
+/** A config file's JSON object, its sizes checked (checkConfigNumbers) before anything uses them. */
+function checkedConfig(text: string, path: string): ModelConfig {
+  const config = parseJsonObject(text, path, ErrorCode.CONFIG);
+  checkConfigNumbers(config, path);
+  return config;
 }
 
 /** The first of `names` present in `dir`, parsed. */
@@ -31,7 +39,7 @@ export function findConfigBeside(
   for (const name of names) {
     const path = join(dir, name);
     const text = readSidecar(path, 'config file');
-    if (text !== undefined) return { config: parseJsonObject(text, path, ErrorCode.CONFIG), path };
+    if (text !== undefined) return { config: checkedConfig(text, path), path };
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
 import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
@@ -236,6 +237,7 @@ async function openAndPlan(
       embedded: pickled?.root,
       checkpointPath: source.path,
     });
+    checkConfigNumbers(config, userPath ?? `the ${options.modelType} config built from ${source.path}`);
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
       dtype: options.dtype,

@@ -4,7 +4,7 @@
  * flags the model type ignores, --dry-run beside an existing output, paths in the summary, exit codes.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -199,4 +199,33 @@ test('one flag in two spellings (or twice) with different values is a usage erro
   ]);
   assert.equal(options.modelType, 'bert');
   assert.equal(options.dryRun, true);
+});
+
+test('absurd config numbers (1e9 layers, negative, fractional, text, huge) are E_CONFIG naming the file and field, before any plan', (t) => {
+  const s = setup(t);
+  if (!s) return;
+  const base = JSON.parse(readFileSync(join(s.fixture, 'bert_config.json'), 'utf8')) as Record<string, unknown>;
+  const cases: [string, unknown, string][] = [
+    ['num_hidden_layers', 1e9, '1000000000'],
+    ['num_hidden_layers', -1, '-1'],
+    ['num_attention_heads', 2.5, '2.5'],
+    ['vocab_size', '30522', '"30522"'],
+    ['hidden_size', 1e12, '1000000000000'],
+    ['intermediate_size', true, 'true'],
+  ];
+  for (const [field, value, shown] of cases) {
+    writeFileSync(join(s.cwd, 'bad_config.json'), JSON.stringify({ ...base, [field]: value }));
+    const r = runCli(
+      ['convert', '--model_type', 'bert', '--tf_checkpoint', s.ckpt, '--config', 'bad_config.json', '--dry-run'],
+      { cwd: s.cwd, nodeArgs: ['--max-old-space-size=256'] },
+    );
+    assert.equal(r.code, 1, `${field}=${shown}: exit ${r.code}\n${r.stderr.slice(0, 1000)}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error\\[E_CONFIG\\]: bad_config\\.json: '${field}' is ${shown.replace(/[.]/g, '\\.')}: a whole number`,
+        'm',
+      ),
+    );
+  }
 });
