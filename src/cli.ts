@@ -28,7 +28,7 @@ function usage(): string {
     '',
     'Run `tf2torch <command> --help` for the options of a command.',
     '',
-    'Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted',
+    'Exit status: 0 done, 1 bad input or a file system problem (error[CODE] names the path), 2 usage mistake, 130 interrupted',
     '(Ctrl-C; 143 on SIGTERM, 129 on SIGHUP), 70 internal error (a bug: please report it with the message).',
   ].join('\n');
 }

@@ -73,7 +73,7 @@ Model types:
 ${MODEL_TYPES}
 
 The plan and the summary go to stdout; notes, warnings, errors and the progress bar to stderr.
-Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted
+Exit status: 0 done, 1 bad input or a file system problem (error[CODE] names the path), 2 usage mistake, 130 interrupted
 (Ctrl-C; 143 on SIGTERM, 129 on SIGHUP): unfinished outputs are removed, an existing output is left as it was.
 `;
 

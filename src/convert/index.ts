@@ -16,7 +16,7 @@ import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
-import { checkCanCreate, notARegularFile } from '../io/file.js';
+import { checkCanCreate } from '../io/file.js';
 import { type DType, FLOAT_DTYPES } from '../tensor.js';
 import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
 import { checkpointFiles, InputFiles } from './input-files.js';
@@ -290,7 +290,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   recoverOutput(folder, output, onRecovered);
   checkOverwrite(output, outputKind, options.force ?? false);
   checkCanCreate(output);
-  if (outputKind !== 'folder') checkConfigBesideIsAFile(join(dirname(output), 'config.json'));
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
@@ -331,13 +330,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   }
   const notes = [...planned.notes, ...recoveryNotes];
   return { ...planned, notes, output, outputKind, files, warnings, bytesWritten: total };
-}
-
-/** The config.json written beside a single-file output must be replaceable: checked before the weights are. */
-function checkConfigBesideIsAFile(configPath: string): void {
-  if (!existsSync(configPath)) return;
-  const stats = statSync(configPath);
-  if (!stats.isFile()) throw notARegularFile(configPath, stats, 'config.json (written beside the weights)');
 }
 
 /**

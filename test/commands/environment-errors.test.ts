@@ -99,7 +99,7 @@ test('a config.json folder beside a single-file output is refused before the wei
   mkdirSync(join(s.cwd, 'out/config.json'), { recursive: true });
   writeFileSync(join(s.cwd, 'out/pytorch_model.bin'), 'previous weights');
   const r = s.convert('--pytorch_dump_output', 'out/pytorch_model.bin', '--force');
-  assertError(r, 'E_IS_A_DIRECTORY', 'out/config.json is a folder');
+  assertError(r, 'E_OUTPUT_EXISTS', 'out/config.json is a folder');
   assert.equal(readFileSync(join(s.cwd, 'out/pytorch_model.bin'), 'utf8'), 'previous weights');
   assert.deepEqual(readdirSync(join(s.cwd, 'out')).sort(), ['config.json', 'pytorch_model.bin']);
 });
