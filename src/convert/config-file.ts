@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { readSmallFileSync } from '../io/file.js';
 import { parseJsonObject } from '../io/json.js';
 import { pythonJsonDumps } from '../io/python-json.js';
-import { readSmallFileSync } from '../io/file.js';
 import type { ModelConfig } from '../mapping/types.js';
 
 /** Config and tokenizer sidecars are small text files; anything bigger is not one. */
