@@ -5,7 +5,7 @@ import type { Command, CommandIO } from './commands/io.js';
  * The command-line entry: picks the subcommand, runs it, prints errors as `error[CODE]: message`.
  * The only module that touches process.exit and the console.
  */
-import { isTf2TorchError } from './errors.js';
+import { fileSystemError, isTf2TorchError } from './errors.js';
 import { removePendingTemporaries } from './io/atomic.js';
 import { VERSION } from './version.js';
 
@@ -28,7 +28,7 @@ function usage(): string {
     '',
     'Run `tf2torch <command> --help` for the options of a command.',
     '',
-    'Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted',
+    'Exit status: 0 done, 1 bad input or a file system problem (error[CODE] names the path), 2 usage mistake, 130 interrupted',
     '(Ctrl-C; 143 on SIGTERM, 129 on SIGHUP), 70 internal error (a bug: please report it with the message).',
   ].join('\n');
 }
@@ -77,7 +77,9 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (error: unknown) => {
+  (thrown: unknown) => {
+    // A file system failure that reached here unnamed (disk full, permissions) is the user's to fix, not a bug.
+    const error = fileSystemError(thrown);
     if (isTf2TorchError(error)) {
       io.err(`error[${error.code}]: ${error.message}\n`);
       process.exitCode = error.code === 'E_USAGE' ? 2 : 1;

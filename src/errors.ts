@@ -10,6 +10,16 @@ export const ErrorCode = {
   AMBIGUOUS_PATH: 'E_AMBIGUOUS_PATH',
   OUTPUT_EXISTS: 'E_OUTPUT_EXISTS',
   OUTPUT_LOCKED: 'E_OUTPUT_LOCKED',
+  // the file system (see fileSystemError)
+  NOT_A_FILE: 'E_NOT_A_FILE',
+  IS_A_DIRECTORY: 'E_IS_A_DIRECTORY',
+  NOT_A_DIRECTORY: 'E_NOT_A_DIRECTORY',
+  PERMISSION: 'E_PERMISSION',
+  READ_ONLY: 'E_READ_ONLY',
+  NO_SPACE: 'E_NO_SPACE',
+  BUSY: 'E_BUSY',
+  NAME_TOO_LONG: 'E_NAME_TOO_LONG',
+  FILE_SYSTEM: 'E_FILE_SYSTEM',
   // generic malformed input
   TRUNCATED: 'E_TRUNCATED',
   BAD_MAGIC: 'E_BAD_MAGIC',
@@ -60,4 +70,71 @@ export class Tf2TorchError extends Error {
 
 export function isTf2TorchError(e: unknown): e is Tf2TorchError {
   return e instanceof Tf2TorchError;
+}
+
+/** An error from Node's fs (`code` 'EACCES', …, `syscall`, usually `path`). */
+export interface ErrnoError extends Error {
+  code: string;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+export function isErrnoError(e: unknown): e is ErrnoError {
+  return e instanceof Error && typeof (e as ErrnoError).code === 'string' && /^E[A-Z]+$/.test((e as ErrnoError).code);
+}
+
+/** errno → stable code and what the user can do about it. The one table of file system failures. */
+const ERRNO: Readonly<Record<string, [ErrorCode, string]>> = {
+  ENOENT: [ErrorCode.NOT_FOUND, 'no such file or folder'],
+  EACCES: [ErrorCode.PERMISSION, 'permission denied; check the permissions of the path and of its folders'],
+  EPERM: [ErrorCode.PERMISSION, 'operation not permitted; check the permissions of the path and of its folders'],
+  EROFS: [ErrorCode.READ_ONLY, 'the file system is read-only; write the output elsewhere'],
+  ENOSPC: [ErrorCode.NO_SPACE, 'no space left on the device; free some space or write the output elsewhere'],
+  EDQUOT: [ErrorCode.NO_SPACE, 'disk quota exceeded; free some space or write the output elsewhere'],
+  EFBIG: [ErrorCode.NO_SPACE, 'the file is too large for this file system; write the output elsewhere'],
+  EBUSY: [
+    ErrorCode.BUSY,
+    "the path is busy (the current folder '.', a mount point or a file in use); name another output path",
+  ],
+  ETXTBSY: [ErrorCode.BUSY, 'the file is in use by a running program'],
+  ENAMETOOLONG: [ErrorCode.NAME_TOO_LONG, 'a name in the path is too long for the file system; choose a shorter one'],
+  ENOTDIR: [ErrorCode.NOT_A_DIRECTORY, 'a part of the path is a file where a folder is needed'],
+  EISDIR: [ErrorCode.IS_A_DIRECTORY, 'it is a folder where a file is needed; move it away or choose another path'],
+  EEXIST: [ErrorCode.OUTPUT_EXISTS, 'it already exists'],
+  ELOOP: [ErrorCode.FILE_SYSTEM, 'too many levels of symbolic links'],
+  EMFILE: [ErrorCode.FILE_SYSTEM, 'too many open files; raise the limit (ulimit -n)'],
+  ENFILE: [ErrorCode.FILE_SYSTEM, 'too many open files in the system'],
+  EIO: [ErrorCode.FILE_SYSTEM, 'input/output error from the device'],
+};
+
+const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  mkdir: 'create the folder',
+  rename: 'rename',
+  unlink: 'remove',
+  rmdir: 'remove',
+  rm: 'remove',
+  scandir: 'list the folder',
+  stat: 'read',
+  lstat: 'read',
+  fsync: 'write',
+  copyfile: 'copy',
+};
+
+/**
+ * A Node fs error as a Tf2TorchError naming the path and what to do (exit status 1, not an internal
+ * error). `path`/`action` default to what the error itself says; anything that is not an fs error is
+ * returned unchanged.
+ */
+export function fileSystemError(cause: unknown, path?: string, action?: string): unknown {
+  if (!isErrnoError(cause)) return cause;
+  const [code, advice] = ERRNO[cause.code] ?? [ErrorCode.FILE_SYSTEM, cause.message];
+  const doing = action ?? SYSCALL_ACTIONS[cause.syscall ?? ''] ?? cause.syscall ?? 'access';
+  const where = path ?? cause.path;
+  const target =
+    where === undefined ? '' : ` ${where}${cause.dest !== undefined && path === undefined ? ` → ${cause.dest}` : ''}`;
+  return new Tf2TorchError(code, `cannot ${doing}${target}: ${advice} (${cause.code})`, { file: where, cause });
 }

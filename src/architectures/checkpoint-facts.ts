@@ -27,6 +27,84 @@ export function countIndexed(listing: readonly TensorInfo[], pattern: RegExp): n
   return seen.size;
 }
 
+/**
+ * Sizes a config may give, checked before any plan is built (a plan has a few keys per layer: a
+ * `num_hidden_layers` of 1e9 once ran out of memory). The largest released models have about a hundred
+ * layers and heads and hidden sizes in the tens of thousands; the limits leave two orders of magnitude.
+ */
+export const MAX_CONFIG_LAYERS = 10_000;
+export const MAX_CONFIG_HEADS = 10_000;
+/** Vocabulary, hidden, position and other sizes: each must fit a tensor dimension. */
+export const MAX_CONFIG_SIZE = 2 ** 31 - 1;
+
+const SIZE_FIELDS: Readonly<Record<string, number>> = Object.fromEntries([
+  ...[
+    'num_hidden_layers',
+    'num_layers',
+    'num_decoder_layers',
+    'n_layer',
+    'n_layers',
+    'num_hidden_groups',
+    'inner_group_num',
+  ].map((f) => [f, MAX_CONFIG_LAYERS]),
+  ...['num_attention_heads', 'num_heads', 'n_head', 'n_heads'].map((f) => [f, MAX_CONFIG_HEADS]),
+  ...[
+    'hidden_size',
+    'intermediate_size',
+    'embedding_size',
+    'vocab_size',
+    'type_vocab_size',
+    'max_position_embeddings',
+    'n_embd',
+    'n_inner',
+    'n_ctx',
+    'n_positions',
+    'n_vocab',
+    'd_model',
+    'd_ff',
+    'd_kv',
+    'd_inner',
+    'd_head',
+    'd_embed',
+    'n_token',
+    'div_val',
+    'relative_attention_num_buckets',
+    'relative_attention_max_distance',
+    'emb_dim',
+    'n_words',
+    'n_langs',
+    'num_labels',
+    'cutoffs',
+  ].map((f) => [f, MAX_CONFIG_SIZE]),
+]);
+
+/**
+ * Every size field present in `config` (see SIZE_FIELDS; `cutoffs` element by element) is a
+ * non-negative integer within its limit; `null` means absent. One E_CONFIG names the source and
+ * every offending field. The one check for configs from files, gin and checkpoints alike.
+ */
+export function checkConfigNumbers(config: ModelConfig, source: string): void {
+  const problems: string[] = [];
+  for (const [field, limit] of Object.entries(SIZE_FIELDS)) {
+    const value = config[field];
+    if (value === undefined || value === null) continue;
+    const values = field === 'cutoffs' && Array.isArray(value) ? value : [value];
+    const bad = values.find((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit);
+    if (bad !== undefined || values.length > MAX_CONFIG_LAYERS) {
+      problems.push(
+        `'${field}' is ${JSON.stringify(value)?.slice(0, 60)}: a whole number from 0 to ${limit} is expected`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new Tf2TorchError(
+      ErrorCode.CONFIG,
+      `${source}: ${problems.length === 1 ? problems[0] : `\n  - ${problems.join('\n  - ')}`}`,
+      { file: source },
+    );
+  }
+}
+
 /** Renames alias keys (transformers' `attribute_map`) to the real field when the real one is absent. */
 export function resolveAliases(config: ModelConfig, aliases: Readonly<Record<string, string>>): ModelConfig {
   const out: ModelConfig = { ...config };

@@ -8,6 +8,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  checkConfigNumbers,
   configSource,
   countIndexed,
   type Disagreement,
@@ -85,6 +86,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input, hparamsText === undefined ? undefined : 'hparams.json');
   let given: ModelConfig =
     input.user ?? (hparamsText === undefined ? {} : parseJsonObject(hparamsText, 'hparams.json', ErrorCode.CONFIG));
+  if (hparamsText !== undefined) checkConfigNumbers(given, 'hparams.json');
   given = resolveAliases(given, ALIASES);
   // OpenAI's n_vocab / n_ctx describe the tensors; transformers keeps them only as extra attributes
   // (and re-emits them), so they are applied here and kept for a faithful config.json.

@@ -30,13 +30,18 @@ function isInert(v: unknown): v is InertObject {
   return v !== null && typeof v === 'object' && '__class__' in v;
 }
 
+/** How many `state` hops lead from a dict subclass instance to its attributes; real files have one. */
+const MAX_STATE_HOPS = 100;
+
 /** The key/value pairs of a pickled dict, or of a dict subclass instance (its items, else its attributes). */
-function dictEntries(v: unknown): [unknown, unknown][] | undefined {
-  if (v instanceof Map) return [...v.entries()];
-  if (isInert(v)) {
+function dictEntries(value: unknown): [unknown, unknown][] | undefined {
+  let v = value;
+  for (let hop = 0; hop <= MAX_STATE_HOPS; hop++) {
+    if (v instanceof Map) return [...v.entries()];
+    if (!isInert(v)) return undefined;
     if (v.items && v.items.length > 0 && v.items.every((i) => Array.isArray(i) && i.length === 2))
       return v.items as [unknown, unknown][];
-    return dictEntries(v.state);
+    v = v.state;
   }
   return undefined;
 }
@@ -71,6 +76,15 @@ function jsonable(v: unknown): boolean {
 }
 
 function buildConfig(input: ConfigInput): ModelConfig {
+  const model = dictEntries(field(input.embedded, 'model'));
+  if (!model || !input.listing.some((t) => t.name.startsWith('model.'))) {
+    const file = input.checkpointPath;
+    throw new Tf2TorchError(
+      ErrorCode.WRONG_CHECKPOINT_KIND,
+      `${file ?? 'the XLM checkpoint'}: its 'model' ${model ? `holds no tensors (${model.length} entries)` : 'is not a dict'}; there are no weights to convert`,
+      { file },
+    );
+  }
   const params = dictEntries(field(input.embedded, 'params'));
   if (!params) throw new Tf2TorchError(ErrorCode.CONFIG, `the XLM checkpoint's 'params' is not a dict`);
   if (input.user !== undefined)

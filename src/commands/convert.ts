@@ -73,7 +73,7 @@ Model types:
 ${MODEL_TYPES}
 
 The plan and the summary go to stdout; notes, warnings, errors and the progress bar to stderr.
-Exit status: 0 done, 1 bad input (error[CODE] names the file), 2 usage mistake, 130 interrupted
+Exit status: 0 done, 1 bad input or a file system problem (error[CODE] names the path), 2 usage mistake, 130 interrupted
 (Ctrl-C; 143 on SIGTERM, 129 on SIGHUP): unfinished outputs are removed, an existing output is left as it was.
 `;
 
@@ -103,10 +103,37 @@ const FORMATS: readonly WeightFormat[] = ['safetensors', 'pytorch', 'both'];
 const DTYPE_CHOICES = ['keep', 'float32', 'float16', 'bfloat16'] as const;
 
 function parse(argv: string[]) {
+  let parsed: ReturnType<typeof parseOptions>;
   try {
-    return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
+    parsed = parseOptions(argv);
   } catch (cause) {
     throw new Tf2TorchError(ErrorCode.USAGE, `${(cause as Error).message} (see tf2torch convert --help)`, { cause });
+  }
+  checkNoConflicts(parsed.tokens);
+  return parsed.values;
+}
+
+const parseOptions = (argv: string[]) =>
+  parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
+
+/**
+ * One option given twice (in either spelling: `--model_type bert --model-type gpt2`) with different
+ * values is a mistake to point out, not something to settle by order; the same value twice is fine.
+ */
+function checkNoConflicts(tokens: readonly { kind: string; name?: string; rawName?: string; value?: string }[]): void {
+  const seen = new Map<string, string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.value === undefined || token.name === undefined) continue;
+    const key = token.name.replace(/-/g, '_');
+    const given = `${token.rawName} ${token.value}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined && earlier.slice(earlier.indexOf(' ') + 1) !== token.value) {
+      throw new Tf2TorchError(
+        ErrorCode.USAGE,
+        `conflicting values: ${earlier} and ${given}; give --${key} once (see tf2torch convert --help)`,
+      );
+    }
+    seen.set(key, given);
   }
 }
 

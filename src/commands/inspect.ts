@@ -130,7 +130,9 @@ function table(report: InspectJson): string {
     formatBytes(t.bytes),
     t.role === 'weight' ? '' : t.role,
   ]);
-  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), 0));
+  // A loop, not Math.max(...rows): spreading 130k arguments overflows the call stack.
+  const widths = [0, 0, 0, 0];
+  for (const row of rows) for (let c = 0; c < 4; c++) widths[c] = Math.max(widths[c]!, row[c]!.length);
   const lines = rows.map((r) =>
     r
       .map((cell, c) => (c < 4 ? (c === 3 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)) : cell))

@@ -2,10 +2,14 @@
  * Decodes a tensor's little-endian bytes into numbers for display (inspect --tensor): first values and
  * min/max/mean, like TensorFlow's inspect_checkpoint. Display only: nothing here feeds a conversion.
  */
+import { ByteReader } from '../io/bytes.js';
 import { halfToFloatBits } from '../mapping/cast.js';
 import { type DType, numElements, type TensorRef } from '../tensor.js';
 
 const scratch = new DataView(new ArrayBuffer(4));
+
+/** A string value is shown up to this many characters: a tensor may hold one string of 60 MB. */
+export const MAX_SHOWN_STRING_CHARS = 80;
 
 /** The float32 whose bits are `bits` (float16 and bfloat16 widen exactly to float32). */
 function floatFromBits(bits: number): number {
@@ -129,6 +133,7 @@ export function summarizeValues(
   bytes: Uint8Array,
   firstCount = 10,
 ): ValueSummary {
+  if (dtype === 'string') return summarizeStrings(bytes, numElements(shape), firstCount);
   if (SCALAR_BYTES[dtype] === undefined)
     return { count: numElements(shape), first: [`(${bytes.length} raw stored bytes)`] };
   const summarizer = new Summarizer(dtype, firstCount);
@@ -157,4 +162,26 @@ export async function summarizeTensor(ref: TensorRef, firstCount = 10): Promise<
     carry = bytes.slice(whole);
   }
   return summarizer.result();
+}
+
+/**
+ * The first strings of a TF DT_STRING tensor as stored (varint lengths, their 4-byte checksum, the bytes),
+ * each cut to MAX_SHOWN_STRING_CHARS: only what is shown is decoded, whatever the tensor's size.
+ */
+function summarizeStrings(bytes: Uint8Array, count: number, firstCount: number): ValueSummary {
+  const r = new ByteReader(bytes, 'string tensor');
+  const shown: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = r.varint('string length');
+    if (i < firstCount) shown.push(length);
+  }
+  r.skip(4, 'length checksum');
+  const first = shown.map((length) => {
+    const cut = Math.min(length, MAX_SHOWN_STRING_CHARS * 4); // UTF-8: at most 4 bytes per character
+    const text = Buffer.from(r.bytesN(length, 'string').subarray(0, cut)).toString('utf8');
+    return text.length > MAX_SHOWN_STRING_CHARS || cut < length
+      ? `${JSON.stringify(text.slice(0, MAX_SHOWN_STRING_CHARS))}… (${length} bytes)`
+      : JSON.stringify(text);
+  });
+  return { count, first };
 }

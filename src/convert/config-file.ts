@@ -2,9 +2,10 @@
  * Config files in and out: the user's JSON (bounded, errors naming the file) and `config.json` as
  * transformers writes it (keys sorted, indent 2, trailing newline).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { readSmallFileSync } from '../io/file.js';
 import { parseJsonObject } from '../io/json.js';
 import { pythonJsonDumps } from '../io/python-json.js';
 import type { ModelConfig } from '../mapping/types.js';
@@ -12,24 +13,22 @@ import type { ModelConfig } from '../mapping/types.js';
 /** Config and tokenizer sidecars are small text files; anything bigger is not one. */
 export const MAX_SIDECAR_BYTES = 64 * 1024 * 1024;
 
-/** Text of a small file, or undefined when absent; refuses oversized files before reading. */
-export function readSidecar(path: string): string | undefined {
-  if (!existsSync(path) || !statSync(path).isFile()) return undefined;
-  const size = statSync(path).size;
-  if (size > MAX_SIDECAR_BYTES) {
-    throw new Tf2TorchError(
-      ErrorCode.LIMIT,
-      `${path}: ${size} bytes is too large for a config or tokenizer file (limit ${MAX_SIDECAR_BYTES})`,
-      { file: path },
-    );
-  }
-  return readFileSync(path, 'utf8');
+/** Text of a small file, or undefined when absent; refuses oversized and non-regular files before reading. */
+export function readSidecar(path: string, what = 'config or tokenizer file'): string | undefined {
+  return readSmallFileSync(path, MAX_SIDECAR_BYTES, what)?.toString('utf8');
 }
 
 export function readConfigFile(path: string): ModelConfig {
-  const text = readSidecar(path);
+  const text = readSidecar(path, 'config file');
   if (text === undefined) throw new Tf2TorchError(ErrorCode.NOT_FOUND, `config file ${path} not found`, { file: path });
-  return parseJsonObject(text, path, ErrorCode.CONFIG);
+  return checkedConfig(text, path);
+}
+
+/** A config file's JSON object, its sizes checked (checkConfigNumbers) before anything uses them. */
+function checkedConfig(text: string, path: string): ModelConfig {
+  const config = parseJsonObject(text, path, ErrorCode.CONFIG);
+  checkConfigNumbers(config, path);
+  return config;
 }
 
 /** The first of `names` present in `dir`, parsed. */
@@ -39,8 +38,8 @@ export function findConfigBeside(
 ): { config: ModelConfig; path: string } | undefined {
   for (const name of names) {
     const path = join(dir, name);
-    const text = readSidecar(path);
-    if (text !== undefined) return { config: parseJsonObject(text, path, ErrorCode.CONFIG), path };
+    const text = readSidecar(path, 'config file');
+    if (text !== undefined) return { config: checkedConfig(text, path), path };
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
 import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
@@ -13,6 +14,7 @@ import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
+import { checkCanCreate } from '../io/file.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import { type DType, FLOAT_DTYPES } from '../tensor.js';
@@ -233,7 +235,9 @@ async function openAndPlan(
       listing,
       note: (text) => configNotes.push(text),
       embedded: pickled?.root,
+      checkpointPath: source.path,
     });
+    checkConfigNumbers(config, userPath ?? `the ${options.modelType} config built from ${source.path}`);
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
       dtype: options.dtype,
@@ -285,6 +289,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const folder = outputKind === 'folder' ? withoutTrailingSeparators(output) : dirname(resolve(output));
   recoverOutput(folder, output, onRecovered);
   checkOverwrite(output, outputKind, options.force ?? false);
+  checkCanCreate(output);
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 

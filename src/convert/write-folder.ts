@@ -4,12 +4,15 @@
  * as stale, and every other file in the folder is left as it was.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { WEIGHT_FILES, writeWeights } from '../formats/sharding.js';
 import type { StateDictEntry } from '../formats/state-dict.js';
+import { readSmallFileSync } from '../io/file.js';
 import { outputStep } from '../io/test-interrupt.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
+import { MAX_SIDECAR_BYTES } from './config-file.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
 import { checkOverwrite, staleWeightFiles, type WeightFormat, withoutTrailingSeparators } from './output.js';
 import { replaceOutput } from './replace-output.js';
@@ -85,7 +88,11 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
       }
       for (const tok of tokenizers) {
         // Contents only: the source's permissions (often read-only) must not follow.
-        await writeFile(join(stage, tok.to), await readFile(tok.from));
+        // Bounded, regular files only (a FIFO named vocab.txt must not hang the run).
+        const bytes = readSmallFileSync(tok.from, MAX_SIDECAR_BYTES, 'tokenizer file');
+        if (bytes === undefined)
+          throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${tok.from} vanished while converting`, { file: tok.from });
+        await writeFile(join(stage, tok.to), bytes);
       }
       for (const extra of extras) await writeFile(join(stage, extra.name), extra.text);
       await writeFile(join(stage, 'config.json'), out.configText);

@@ -54,7 +54,8 @@ export const SAFETENSORS_OPENER: TensorSourceOpener = {
   format: 'safetensors',
   async detect(path) {
     const bytes = await head(path);
-    return !!bytes && looksLikeSafetensors(bytes);
+    // By name too: a `.safetensors` whose header length is absurd gets the reader's E_LIMIT, not "not a checkpoint".
+    return !!bytes && (/\.safetensors$/i.test(path) || looksLikeSafetensors(bytes));
   },
   open: (path) => openSafetensors(path),
 };

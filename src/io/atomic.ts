@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { rmdirSync, rmSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
+import { fileSystemError } from '../errors.js';
 
 /** What to undo on interruption: unfinished outputs, then lock files, then folders created empty. */
 type Pending = 'output' | 'lock' | 'created-folder';
@@ -81,7 +82,12 @@ export async function writeFileAtomically<T>(
   write: (handle: FileHandle, tmpPath: string) => Promise<T>,
 ): Promise<T> {
   const tmp = temporaryNameFor(finalPath);
-  const handle = await open(tmp, 'wx');
+  let handle: FileHandle;
+  try {
+    handle = await open(tmp, 'wx');
+  } catch (cause) {
+    throw fileSystemError(cause, finalPath, 'write');
+  }
   trackTemporary(tmp);
   try {
     const result = await write(handle, tmp);
@@ -92,7 +98,7 @@ export async function writeFileAtomically<T>(
   } catch (error) {
     await handle.close().catch(() => undefined);
     await rm(tmp, { force: true });
-    throw error;
+    throw fileSystemError(error, finalPath, 'write'); // disk full, permissions: named, not an internal error
   } finally {
     untrackTemporary(tmp);
   }

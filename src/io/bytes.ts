@@ -71,6 +71,12 @@ export class ByteReader {
     return v;
   }
 
+  /** Moves past `n` bytes (checked), without a view of them. */
+  skip(n: number, what = 'bytes'): void {
+    this.need(n, what);
+    this.offset += n;
+  }
+
   bytesN(n: number, what = 'bytes'): Uint8Array {
     this.need(n, what);
     const v = this.bytes.subarray(this.offset, this.offset + n);
@@ -97,6 +103,15 @@ export class ByteReader {
 
   /** A varint that must fit a safe JS number (sizes, offsets, counts). */
   varint(what = 'varint'): number {
+    // Fast path without bigints for up to 7 bytes (49 bits): the lengths of millions of table entries.
+    const start = this.offset;
+    let value = 0;
+    for (let i = 0, scale = 1; i < 7 && this.offset < this.bytes.byteLength; i++, scale *= 128) {
+      const b = this.bytes[this.offset++]!;
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return value;
+    }
+    this.offset = start; // longer or truncated: the checked path below says which
     const v = this.varint64(what);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
       throw new Tf2TorchError(ErrorCode.LIMIT, `${this.where}: ${what} ${v} is too large`, {

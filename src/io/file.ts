@@ -1,10 +1,74 @@
 /**
  * Positioned reads from a file, never the whole file in memory. Every read is bounds-checked against
  * the file size, so a corrupt offset becomes a clear E_TRUNCATED naming the file, not a short buffer.
+ * Only regular files are opened: a FIFO, socket or device is refused before it is opened (opening a
+ * FIFO for reading waits for a writer forever), and the descriptor is checked again once open.
  */
-import { readSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { accessSync, closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ErrorCode, fileSystemError, Tf2TorchError } from '../errors.js';
+
+/** O_NONBLOCK: should the path become a FIFO between the check and the open, open() still returns at once. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/** E_IS_A_DIRECTORY / E_NOT_A_FILE for anything but a regular file (`what`: "config file", …). */
+export function notARegularFile(path: string, stats: Stats, what = 'file'): Tf2TorchError {
+  const code = stats.isDirectory() ? ErrorCode.IS_A_DIRECTORY : ErrorCode.NOT_A_FILE;
+  return new Tf2TorchError(code, `${path} is ${kindOf(stats)}; a regular ${what} is expected here`, { file: path });
+}
+
+/**
+ * The bytes of a small regular file, or undefined when nothing is at `path`. Size and kind are checked
+ * before reading (E_LIMIT, E_NOT_A_FILE); other failures (permissions, …) are named fs errors.
+ */
+export function readSmallFileSync(path: string, maxBytes: number, what = 'file'): Buffer | undefined {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileSystemError(cause, path, `read the ${what}`);
+  }
+  if (!stats.isFile()) throw notARegularFile(path, stats, what);
+  if (stats.size > maxBytes) {
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${path}: ${stats.size} bytes is too large for a ${what} (limit ${maxBytes})`,
+      { file: path },
+    );
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, READ_FLAGS);
+  } catch (cause) {
+    throw fileSystemError(cause, path, `read the ${what}`);
+  }
+  try {
+    const opened = fstatSync(fd);
+    if (!opened.isFile()) throw notARegularFile(path, opened, what);
+    const out = Buffer.alloc(Math.min(opened.size, maxBytes));
+    let done = 0;
+    while (done < out.length) {
+      const n = readSync(fd, out, done, out.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return out.subarray(0, done);
+  } catch (cause) {
+    throw fileSystemError(cause, path, `read the ${what}`);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * Largest single read handed to the OS. Node's fs.read takes a 32-bit length (2 GiB and more aborts
@@ -27,19 +91,16 @@ export class RandomAccessFile {
   static async open(path: string): Promise<RandomAccessFile> {
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      const stats = await stat(path);
+      if (!stats.isFile()) throw notARegularFile(path, stats);
+      handle = await open(path, READ_FLAGS);
     } catch (cause) {
-      throw new Tf2TorchError(ErrorCode.NOT_FOUND, `cannot open ${path}: ${(cause as Error).message}`, {
-        file: path,
-        cause,
-      });
+      throw fileSystemError(cause, path, 'open');
     }
     const stats = await handle.stat();
     if (!stats.isFile()) {
-      // open() succeeds on a directory; its first read would fail with a bare EISDIR
       await handle.close();
-      const what = stats.isDirectory() ? 'a directory' : 'not a regular file';
-      throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${path} is ${what}; a file is expected here`, { file: path });
+      throw notARegularFile(path, stats);
     }
     return new RandomAccessFile(path, stats.size, handle);
   }
@@ -59,7 +120,12 @@ export class RandomAccessFile {
     let done = 0;
     while (done < length) {
       const n = Math.min(length - done, this.maxReadBytes);
-      const { bytesRead } = await this.handle.read(target, done, n, offset + done);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.handle.read(target, done, n, offset + done));
+      } catch (cause) {
+        throw fileSystemError(cause, this.path, `read ${what} of`);
+      }
       if (bytesRead === 0) throw this.shrank(what, offset + done);
       done += bytesRead;
     }
@@ -162,5 +228,39 @@ export class RandomAccessFile {
 
   async close(): Promise<void> {
     await this.handle.close();
+  }
+}
+
+/**
+ * Before a long conversion: can `path` be created? Walks up to the nearest existing folder and asks the
+ * OS for write access there (EACCES, EROFS), so that an unwritable output fails before any work, naming
+ * the folder. A file where a folder is needed on the way is E_NOT_A_DIRECTORY.
+ */
+export function checkCanCreate(path: string): void {
+  let dir = dirname(resolve(path));
+  for (;;) {
+    let stats: Stats | undefined;
+    try {
+      stats = statSync(dir);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      // absent, or under a file: the walk up finds the file and names it
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fileSystemError(cause, dir, 'write into');
+    }
+    if (stats !== undefined) {
+      if (!stats.isDirectory())
+        throw new Tf2TorchError(ErrorCode.NOT_A_DIRECTORY, `cannot write ${path}: ${dir} is a file, not a folder`, {
+          file: dir,
+        });
+      try {
+        accessSync(dir, constants.W_OK);
+      } catch (cause) {
+        throw fileSystemError(cause, dir, 'write into');
+      }
+      return;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
   }
 }

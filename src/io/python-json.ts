@@ -7,6 +7,12 @@
  */
 import { PyFloat } from './py-float.js';
 
+/**
+ * Python's json.dumps fails at its recursion limit (1000 by default), so deeper values (or a list that
+ * contains itself) have no Python text to match; refusing them also keeps our recursion shallow.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
 /** Python's repr of a float: shortest round-trip digits, `.0` on whole values, exponent form outside [1e-4, 1e16). */
 export function pythonFloatRepr(x: number): string {
   if (Number.isNaN(x)) return 'NaN';
@@ -40,8 +46,11 @@ function keyText(k: unknown): string | undefined {
 
 /** Thrown for values json.dumps refuses (sets, bytes, objects); `path` names where. */
 export class NotJsonError extends Error {
-  constructor(readonly path: string) {
-    super(`${path} is not JSON-serializable`);
+  constructor(
+    readonly path: string,
+    why = 'is not JSON-serializable',
+  ) {
+    super(`${path} ${why}`);
   }
 }
 
@@ -56,6 +65,7 @@ export function pythonJsonDumps(value: unknown, indent = 2, sortKeys = false): s
     if (v instanceof PyFloat) return pythonFloatRepr(v.value);
     if (typeof v === 'bigint') return v.toString();
     if (typeof v === 'string') return pythonString(v);
+    if (depth >= MAX_JSON_DEPTH) throw new NotJsonError(path, `nests deeper than ${MAX_JSON_DEPTH} levels`);
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
       return `[\n${v.map((x, i) => pad + write(x, depth + 1, `${path}[${i}]`)).join(',\n')}\n${end}]`;

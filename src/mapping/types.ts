@@ -113,6 +113,8 @@ export interface ConfigInput {
   readonly note?: (text: string) => void;
   /** A pickled training checkpoint's whole object (XLM's dict with 'params', 'dico_word2id'), as inert data. */
   readonly embedded?: unknown;
+  /** The checkpoint file, for messages. */
+  readonly checkpointPath?: string;
 }
 
 export interface Architecture {

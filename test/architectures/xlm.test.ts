@@ -15,7 +15,7 @@ import { runCli } from '../support/cli.js';
 import { runPython, torchPython } from '../support/python.js';
 import { tempDir } from '../support/temp.js';
 
-/** argv: output path, 'legacy' | 'zip', 'clean' | 'evil' (argv[4]: marker file the evil pickle would create). */
+/** argv: output path, 'legacy' | 'zip', 'clean' | 'evil' | 'empty' (argv[4]: marker file the evil pickle would create). */
 const WRITE_CHECKPOINT = String.raw`
 import collections, os, sys, numpy as np, torch, torch.serialization as ser
 path, container, kind = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -69,6 +69,8 @@ params = AttrDict(emb_dim=dim, n_layers=layers, n_heads=2, dropout=0.1, attentio
                   lgs_text='fran\u00e7ais \u65e5\u672c')
 if kind == 'evil':
     params['hook'] = Evil()
+if kind == 'empty':
+    model = collections.OrderedDict()
 specials = ['<s>', '</s>', '<pad>', '<unk>'] + ['<special%d>' % i for i in range(10)]
 tokens = specials + ['the', 'hel@@', 'lo', 'w\u00f6rld', 'x@@', '@@', 'a@@b', ',', 'y'] + ['t%d' % i for i in range(7)]
 word2id = {w: i for i, w in enumerate(tokens)}
@@ -171,4 +173,20 @@ test('xlm: a .pth whose pickle calls a function outside the allow-list is refuse
   assert.match(r.stderr, /(posix|os)\.system/);
   assert.ok(!existsSync(marker), 'nothing from the file was executed');
   assert.ok(!existsSync(folder), 'no output left behind');
+});
+
+test('xlm: a checkpoint whose model is empty is refused naming the file, not converted to 0 keys', (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  const work = tempDir(t, 'xlm');
+  const pth = join(work, 'empty.pth');
+  runPython(python, WRITE_CHECKPOINT, [pth, 'zip', 'empty']);
+  const folder = join(work, 'out');
+  const r = runCli(['convert', '--model_type', 'xlm', '--tf_checkpoint', pth, '--pytorch_dump_output', folder]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error\[E_WRONG_CHECKPOINT_KIND\]: .*empty\.pth: its 'model' holds no tensors \(0 entries\)/m,
+  );
+  assert.ok(!existsSync(folder), 'nothing written');
 });

@@ -4,10 +4,11 @@
  * flags the model type ignores, --dry-run beside an existing output, paths in the summary, exit codes.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ARCHITECTURES } from '../../src/architectures/index.js';
+import { optionsFromArgv } from '../../src/commands/convert.js';
 import { planConversion } from '../../src/convert/index.js';
 import { displayPath } from '../../src/convert/output.js';
 import { runCli } from '../support/cli.js';
@@ -164,4 +165,66 @@ test('xlnet: a --finetuning_task_name that selects no head is told, and the LM h
     finetuningTask: 'sts-b',
   });
   assert.ok(!glue.notes.some((n) => n.includes('finetuning_task_name')));
+});
+
+test('one flag in two spellings (or twice) with different values is a usage error naming both; equal values are fine', () => {
+  const conflict = runCli([
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    'x/bert_model.ckpt',
+    '--model-type',
+    'gpt2',
+    '--dry-run',
+  ]);
+  assert.equal(conflict.code, 2, conflict.stderr);
+  assert.match(
+    conflict.stderr,
+    /^error\[E_USAGE\]: conflicting values: --model_type bert and --model-type gpt2; give --model_type once/m,
+  );
+  const twice = runCli(['convert', '--model_type', 'bert', '--tf_checkpoint', 'a', '--tf_checkpoint=b', '--dry-run']);
+  assert.equal(twice.code, 2, twice.stderr);
+  assert.match(twice.stderr, /conflicting values: --tf_checkpoint a and --tf_checkpoint b/);
+  const options = optionsFromArgv([
+    '--model_type',
+    'bert',
+    '--model-type',
+    'bert',
+    '--tf_checkpoint',
+    'x',
+    '--dry-run',
+    '--dry_run',
+  ]);
+  assert.equal(options.modelType, 'bert');
+  assert.equal(options.dryRun, true);
+});
+
+test('absurd config numbers (1e9 layers, negative, fractional, text, huge) are E_CONFIG naming the file and field, before any plan', (t) => {
+  const s = setup(t);
+  if (!s) return;
+  const base = JSON.parse(readFileSync(join(s.fixture, 'bert_config.json'), 'utf8')) as Record<string, unknown>;
+  const cases: [string, unknown, string][] = [
+    ['num_hidden_layers', 1e9, '1000000000'],
+    ['num_hidden_layers', -1, '-1'],
+    ['num_attention_heads', 2.5, '2.5'],
+    ['vocab_size', '30522', '"30522"'],
+    ['hidden_size', 1e12, '1000000000000'],
+    ['intermediate_size', true, 'true'],
+  ];
+  for (const [field, value, shown] of cases) {
+    writeFileSync(join(s.cwd, 'bad_config.json'), JSON.stringify({ ...base, [field]: value }));
+    const r = runCli(
+      ['convert', '--model_type', 'bert', '--tf_checkpoint', s.ckpt, '--config', 'bad_config.json', '--dry-run'],
+      { cwd: s.cwd, nodeArgs: ['--max-old-space-size=256'] },
+    );
+    assert.equal(r.code, 1, `${field}=${shown}: exit ${r.code}\n${r.stderr.slice(0, 1000)}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error\\[E_CONFIG\\]: bad_config\\.json: '${field}' is ${shown.replace(/[.]/g, '\\.')}: a whole number`,
+        'm',
+      ),
+    );
+  }
 });

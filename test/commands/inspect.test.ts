@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { crc32c, maskCrc } from '../../src/io/crc32c.js';
+import { DTYPES } from '../../src/tensor.js';
 import { runCli, runCliJson } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { tempDir } from '../support/temp.js';
-import { writeBundle } from '../support/tf-bundle-writer.js';
+import { encodeBundleEntry, encodeBundleHeader, writeBundle, writeTable } from '../support/tf-bundle-writer.js';
 
 test('inspect prints each tensor with dtype, shape, size, role, and the optimizer share', (t) => {
   const dir = realFixture(t, 'bert-tiny-keras-bert');
@@ -80,4 +83,59 @@ test('inspect errors: unknown tensor, missing path, bad options, help', (t) => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Examples:/);
   assert.match(help.stdout, /--no-verify/);
+});
+
+/** A bundle of one DT_STRING tensor of `count` copies of `text`, written as TensorFlow lays it out. */
+async function stringTensorBundle(prefix: string, text: string, count: number): Promise<void> {
+  const value = Buffer.from(text);
+  const lengths = Buffer.from(varintBytes(value.length));
+  const lengthsHashed = Buffer.alloc(4);
+  lengthsHashed.writeUInt32LE(value.length);
+  let lengthsCrc = 0;
+  const manyLengths = Buffer.concat(Array.from({ length: 4096 }, () => lengthsHashed));
+  for (let done = 0; done < count; done += 4096)
+    lengthsCrc = crc32c(manyLengths.subarray(0, 4 * Math.min(4096, count - done)), lengthsCrc);
+  const lengthsCrcBytes = Buffer.alloc(4);
+  lengthsCrcBytes.writeUInt32LE(maskCrc(lengthsCrc));
+  const stored = Buffer.concat([
+    Buffer.alloc(count * lengths.length, lengths), // the pattern repeated
+    lengthsCrcBytes,
+    Buffer.alloc(count * value.length, value),
+  ]);
+  const crc = crc32c(stored.subarray(count * lengths.length), lengthsCrc);
+  writeFileSync(`${prefix}.data-00000-of-00001`, stored);
+  const entry = encodeBundleEntry({
+    dtype: DTYPES.string.tf,
+    shape: [count],
+    size: stored.length,
+    crc32c: maskCrc(crc),
+  });
+  await writeTable(`${prefix}.index`, [
+    { key: new Uint8Array(0), value: encodeBundleHeader({ numShards: 1 }) },
+    { key: Buffer.from('vocab/words'), value: entry },
+  ]);
+}
+
+function varintBytes(v: number): number[] {
+  const out: number[] = [];
+  for (; v >= 0x80; v = Math.floor(v / 128)) out.push((v % 128) | 0x80);
+  out.push(v);
+  return out;
+}
+
+test('inspect --tensor on a 60 MB string tensor of 15M elements: the first strings, within a 256 MB heap', async (t) => {
+  const dir = tempDir(t, 'strings');
+  const prefix = join(dir, 'model.ckpt');
+  await stringTensorBundle(prefix, 'abc', 15_000_000);
+  const r = runCli(['inspect', prefix, '--tensor', 'vocab/words'], { nodeArgs: ['--max-old-space-size=256'] });
+  assert.equal(r.code, 0, r.stderr.slice(0, 2000));
+  assert.match(r.stdout, /^vocab\/words: string \[15000000\]/);
+  assert.match(r.stdout, /first values: "abc", "abc", "abc", "abc", "abc", "abc", "abc", "abc", "abc", "abc", …/);
+  await stringTensorBundle(prefix, 'é'.repeat(1_000_000), 2);
+  const long = runCli(['inspect', prefix, '--tensor', 'vocab/words']);
+  assert.equal(long.code, 0, long.stderr.slice(0, 2000));
+  assert.match(
+    long.stdout,
+    new RegExp(`first values: "${'é'.repeat(80)}"… \\(2000000 bytes\\), "é{80}"… \\(2000000 bytes\\)\\n`),
+  );
 });

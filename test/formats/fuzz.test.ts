@@ -300,6 +300,38 @@ test('fuzz: torch zip .bin written by writeTorchFile', async (t) => {
   });
 });
 
+test('fuzz: torch zip holding a checkpoint-style pickle (APPENDS, nested lists, inert classes), written by Python', async (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  const dir = fresh(t);
+  runPython(
+    python,
+    `
+import argparse, sys, torch
+nested = []
+for _ in range(40):
+    nested = [nested]
+torch.save({'model': {'w': torch.arange(6, dtype=torch.float32)}, 'params': argparse.Namespace(n_layers=2, langs=['en', 'fr']),
+            'counts': list(range(3000)), 'nested': nested}, sys.argv[1])
+`,
+    [join(dir, 'checkpoint.pth')],
+  );
+  await check(t, {
+    name: 'torch-checkpoint-pickle',
+    dir,
+    targets: [{ file: 'checkpoint.pth' }],
+    // The 'checkpoint' policy (XLM's): the 'weights' policy refuses argparse.Namespace by design.
+    exercise: async (d) => {
+      const file = await openTorchFile(join(d, 'checkpoint.pth'), { policy: 'checkpoint', verify: false });
+      try {
+        for (const t of file.tensors) await readTensor(t);
+      } finally {
+        await file.close();
+      }
+    },
+  });
+});
+
 test('fuzz: legacy torch file written by the real torch.save', async (t) => {
   const python = torchPython(t);
   if (!python) return;

@@ -31,19 +31,19 @@ async function rejectsNaming(p: Promise<unknown>, code: string, path: string, me
   });
 }
 
-test('a directory where a file is expected is E_NOT_FOUND "is a directory", for every file opener', async (t) => {
+test('a directory where a file is expected is E_IS_A_DIRECTORY "is a folder", for every file opener', async (t) => {
   const dir = join(folder(t), 'model.bin');
   mkdirSync(dir);
   for (const open of [openTorchFile, openSafetensors, openNpy, readGinFile]) {
-    await rejectsNaming(open(dir), 'E_NOT_FOUND', dir, /model\.bin is a directory; a file is expected here/);
+    await rejectsNaming(open(dir), 'E_IS_A_DIRECTORY', dir, /model\.bin is a folder; a regular file is expected here/);
   }
   await rejectsNaming(openTensorSource(dir), 'E_NOT_FOUND', dir, /not a checkpoint tf2torch can read/);
 });
 
-test('a `.index` that is a directory is E_NOT_FOUND naming it', async (t) => {
+test('a `.index` that is a directory is E_IS_A_DIRECTORY naming it', async (t) => {
   const dir = folder(t);
   mkdirSync(join(dir, 'model.ckpt.index'));
-  await rejectsNaming(openTensorSource(dir), 'E_NOT_FOUND', join(dir, 'model.ckpt.index'), /is a directory/);
+  await rejectsNaming(openTensorSource(dir), 'E_IS_A_DIRECTORY', join(dir, 'model.ckpt.index'), /is a folder/);
   await rejectsNaming(openTensorSource(join(dir, 'model.ckpt')), 'E_NOT_FOUND', join(dir, 'model.ckpt'));
 });
 
@@ -61,7 +61,7 @@ test('empty files of each kind: a code naming the file', async (t) => {
     /too short for a table/,
   );
   await rejectsNaming(openTorchFile(empty('pytorch_model.bin')), 'E_BAD_MAGIC', 'pytorch_model.bin');
-  await rejectsNaming(openTensorSource(join(dir, 'pytorch_model.bin')), 'E_NOT_FOUND', 'pytorch_model.bin');
+  await rejectsNaming(openTensorSource(join(dir, 'pytorch_model.bin')), 'E_UNSUPPORTED', 'pytorch_model.bin');
   await rejectsNaming(openSafetensors(empty('model.safetensors')), 'E_TRUNCATED', 'model.safetensors');
   await rejectsNaming(openNpy(empty('params_0.npy')), 'E_BAD_MAGIC', 'params_0.npy');
   await rejectsNaming(
@@ -77,14 +77,14 @@ test('empty files of each kind: a code naming the file', async (t) => {
   );
 });
 
-test('a symlink loop is E_NOT_FOUND naming the link', async (t) => {
+test('a symlink loop is E_FILE_SYSTEM naming the link', async (t) => {
   const dir = folder(t);
   const [a, b] = [join(dir, 'a.bin'), join(dir, 'b.bin')];
   symlinkSync(b, a);
   symlinkSync(a, b);
-  await rejectsNaming(openTorchFile(a), 'E_NOT_FOUND', a, /ELOOP/);
-  await rejectsNaming(readGinFile(a), 'E_NOT_FOUND', a);
-  await rejectsNaming(openTensorSource(a), 'E_NOT_FOUND', a);
+  await rejectsNaming(openTorchFile(a), 'E_FILE_SYSTEM', a, /symbolic links \(ELOOP\)/);
+  await rejectsNaming(readGinFile(a), 'E_FILE_SYSTEM', a);
+  await rejectsNaming(openTensorSource(a), 'E_FILE_SYSTEM', a);
 });
 
 test('a `checkpoint` file naming a path that is not there: E_NOT_FOUND quoting it', async (t) => {
@@ -103,12 +103,12 @@ test('a `checkpoint` file naming a path that is not there: E_NOT_FOUND quoting i
   await rejectsNaming(openTensorSource(dir), 'E_NOT_FOUND', dir, /no \*\.index file/);
 });
 
-test('an unreadable file is E_NOT_FOUND naming it (skipped as root, who reads anything)', async (t) => {
+test('an unreadable file is E_PERMISSION naming it (skipped as root, who reads anything)', async (t) => {
   if (process.getuid?.() === 0) {
     t.skip('running as root: chmod 000 does not stop reads');
     return;
   }
   const path = join(folder(t), 'pytorch_model.bin');
   writeFileSync(path, 'PK\x03\x04', { mode: 0o000 });
-  await rejectsNaming(openTorchFile(path), 'E_NOT_FOUND', path, /EACCES/);
+  await rejectsNaming(openTorchFile(path), 'E_PERMISSION', path, /EACCES/);
 });

@@ -88,3 +88,18 @@ test('json.dumps(indent=2): PyFloat prints as a float whatever its value, plain 
   assert.equal(JSON.stringify({ x: f(1) }), '{"x":1}');
   assert.equal((f(1.5) as unknown as number) * 2, 3);
 });
+
+test('values nested deeper than Python can dump (or containing themselves) are NotJsonError, not a stack overflow', () => {
+  let deep: unknown[] = [];
+  for (let i = 0; i < 200_000; i++) deep = [deep];
+  assert.throws(
+    () => pythonJsonDumps(deep),
+    (e: Error) => e instanceof NotJsonError && /nests deeper than 1000 levels/.test(e.message),
+  );
+  const loop: unknown[] = [];
+  loop.push(loop);
+  assert.throws(() => pythonJsonDumps(new Map([['self', loop]])), NotJsonError);
+  let fine: unknown[] = [];
+  for (let i = 0; i < 900; i++) fine = [fine];
+  assert.ok(pythonJsonDumps(fine).startsWith('[\n  [\n'));
+});

@@ -13,8 +13,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI_PATH, ...args], {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+): CliResult {
+  const r = spawnSync(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
     cwd: options.cwd,
     env: options.env ?? process.env,
     encoding: 'utf8',

@@ -45,26 +45,37 @@ export function checkInFile(file: RandomAccessFile, t: StoredTensor): void {
   }
 }
 
-/** The checksum TF computes for a DT_STRING tensor, after checking the lengths' own checksum. */
+/**
+ * The checksum TF computes for a DT_STRING tensor, after checking the lengths' own checksum. The lengths
+ * (as TF hashes them: uint32, or uint64 when wide) go through a small scratch buffer: a tensor of millions
+ * of short strings costs no per-element memory.
+ */
 function stringTensorCrc(file: RandomAccessFile, t: StoredTensor, bytes: Uint8Array): number {
   const r = new ByteReader(bytes, `${file.path}: string tensor '${t.name}'`, file.path);
-  const lengths: number[] = [];
-  let lengthBytes = new Uint8Array(0);
-  const encoded: number[] = [];
+  const scratch = new Uint8Array(64 * 1024);
+  const scratchView = new DataView(scratch.buffer);
+  let used = 0;
+  let lengthsCrc = 0;
+  let total = 0;
   for (let i = 0; i < t.numElements; i++) {
     const len = r.varint('string length');
-    lengths.push(len);
-    const wide = len > 0xffffffff;
-    const b = new Uint8Array(wide ? 8 : 4);
-    const v = new DataView(b.buffer);
-    if (wide) v.setBigUint64(0, BigInt(len), !t.bigEndian);
-    else v.setUint32(0, len, !t.bigEndian);
-    encoded.push(...b);
+    total += len;
+    if (used + 8 > scratch.length) {
+      lengthsCrc = crc32c(scratch.subarray(0, used), lengthsCrc);
+      used = 0;
+    }
+    if (len > 0xffffffff) {
+      scratchView.setBigUint64(used, BigInt(len), !t.bigEndian);
+      used += 8;
+    } else {
+      scratchView.setUint32(used, len, !t.bigEndian);
+      used += 4;
+    }
   }
-  lengthBytes = Uint8Array.from(encoded);
+  lengthsCrc = crc32c(scratch.subarray(0, used), lengthsCrc);
   const storedLengthCrc = r.bytesN(4, 'length checksum');
   const stored = new DataView(storedLengthCrc.buffer, storedLengthCrc.byteOffset, 4).getUint32(0, !t.bigEndian);
-  if (stored !== maskCrc(crc32c(lengthBytes))) {
+  if (stored !== maskCrc(lengthsCrc)) {
     throw new Tf2TorchError(
       ErrorCode.TENSOR_CHECKSUM,
       `${file.path}: length checksum of string tensor '${t.name}' does not match`,
@@ -75,7 +86,6 @@ function stringTensorCrc(file: RandomAccessFile, t: StoredTensor, bytes: Uint8Ar
       },
     );
   }
-  const total = lengths.reduce((a, b) => a + b, 0);
   if (total !== r.remaining) {
     throw new Tf2TorchError(
       ErrorCode.MALFORMED,
@@ -87,8 +97,7 @@ function stringTensorCrc(file: RandomAccessFile, t: StoredTensor, bytes: Uint8Ar
       },
     );
   }
-  let crc = crc32c(lengthBytes);
-  crc = crc32c(storedLengthCrc, crc);
+  const crc = crc32c(storedLengthCrc, lengthsCrc);
   return crc32c(bytes.subarray(r.offset), crc);
 }
 

@@ -14,7 +14,7 @@ import type { OpenOptions } from '../source.js';
 import { TfCheckpoint } from './checkpoint.js';
 import { type Extent, parseTensorShape, parseTensorSlice, protoFields } from './proto.js';
 import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
-import { readTable } from './sstable.js';
+import { INDEX_TABLE_LIMITS, readTable } from './sstable.js';
 
 /** A V1 file is held in memory while it is decoded; 2 GiB is beyond any V1-era model. */
 export const MAX_V1_FILE_BYTES = 2 * 1024 ** 3;
@@ -166,7 +166,11 @@ export async function openV1(path: string, options: OpenOptions = {}): Promise<T
         `${path}: V1 checkpoint of ${file.size} bytes exceeds ${MAX_V1_FILE_BYTES}`,
         { file: path },
       );
-    table = await readTable(file, options.verify ?? true);
+    // A V1 table's values are the tensors themselves: its blocks may decompress to as much as the file allows.
+    table = await readTable(file, options.verify ?? true, {
+      ...INDEX_TABLE_LIMITS,
+      decompressedBytes: 2 * MAX_V1_FILE_BYTES,
+    });
   } finally {
     await file.close();
   }

@@ -121,11 +121,78 @@ const NUMPY_GLOBALS: [string, AllowEntry][] = ['numpy.core.multiarray', 'numpy._
   (m): [string, AllowEntry][] => [
     [
       `${m}._reconstruct`,
-      (args) => ({ __class__: globalName(args[0]) ?? 'numpy.ndarray', args: args.slice(1) }) satisfies InertRecord,
+      (args) => ({ __class__: inertClassOf(args[0], 'numpy.ndarray'), args: args.slice(1) }) satisfies InertRecord,
     ],
     [`${m}.scalar`, inert('numpy.scalar')],
   ],
 );
+
+/**
+ * Standard-library modules whose names act on the system (processes, files, imports, code). No
+ * instance of anything in them is ever a checkpoint's data, so even an inert record of one is refused.
+ */
+const ACTING_MODULES = new Set([
+  'builtins',
+  'os',
+  'posix',
+  'nt',
+  'sys',
+  'subprocess',
+  'shutil',
+  'socket',
+  'pickle',
+  '_pickle',
+  'marshal',
+  'importlib',
+  'runpy',
+  'code',
+  'codeop',
+  'ctypes',
+  'types',
+  'functools',
+  'operator',
+  'io',
+  '_io',
+  'pty',
+  'webbrowser',
+  'multiprocessing',
+  'threading',
+  'signal',
+  'asyncio',
+  'pathlib',
+  'tempfile',
+  'glob',
+  'platform',
+  'pdb',
+  'timeit',
+]);
+
+/** Raised by an allowed call that was handed a forbidden global (e.g. `copyreg._reconstructor(os.system, …)`). */
+export class ForbiddenGlobalError extends Error {
+  constructor(readonly qualifiedName: string) {
+    super(`'${qualifiedName}' may not be instantiated`);
+  }
+}
+
+/**
+ * Whether an unknown global may become an inert record ('checkpoint' policy): only a name spelled as a
+ * class (last part capitalised, as `argparse.Namespace`, `src.utils.AttrDict`) outside the modules that
+ * act on the system. `os.system` or `subprocess.Popen` built by NEWOBJ/INST/OBJ are refused like REDUCE.
+ */
+export function mayBeInertInstance(qualifiedName: string): boolean {
+  const parts = qualifiedName.split('.');
+  const last = parts.at(-1) ?? '';
+  return parts.length >= 2 && /^_?[A-Z]/.test(last) && !ACTING_MODULES.has(parts[0]!);
+}
+
+/** The class name of an inert record built by `copyreg._reconstructor` / numpy's `_reconstruct`. */
+function inertClassOf(value: unknown, fallback: string): string {
+  const name = globalName(value);
+  if (name === undefined) return fallback;
+  if (name !== 'numpy.ndarray' && name !== 'builtins.object' && !mayBeInertInstance(name))
+    throw new ForbiddenGlobalError(name);
+  return name;
+}
 
 /** The dotted name of a global reference, if `value` is one. */
 export function globalName(value: unknown): string | undefined {
@@ -157,7 +224,7 @@ export const CHECKPOINT_POLICY: PicklePolicy = {
     // copyreg._reconstructor(cls, base, state) is how protocols 0-1 create an object without __init__.
     [
       'copyreg._reconstructor',
-      (args) => ({ __class__: globalName(args[0]) ?? 'object', args: args.slice(1) }) satisfies InertRecord,
+      (args) => ({ __class__: inertClassOf(args[0], 'object'), args: args.slice(1) }) satisfies InertRecord,
     ],
   ]),
   inertInstances: true,

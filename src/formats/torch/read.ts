@@ -146,28 +146,33 @@ async function readZipRoot(
   }).value;
 }
 
-/** Gives every tensor in `root` the dotted path of its first occurrence; lists every path. */
+/**
+ * Gives every tensor in `root` the dotted path of its first occurrence; lists every path. Depth first
+ * with an explicit stack: a pickle may nest lists 200k deep, which recursion would not survive.
+ */
 function nameTensors(root: unknown): TensorRef[] {
   const out: TensorRef[] = [];
   const seen = new Set<unknown>();
-  const visit = (value: unknown, path: string) => {
+  const pending: [unknown, string][] = [[root, '']];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [value, path] = next;
     if (value instanceof StorageTensor) {
       if (value.name === '') value.name = path;
       out.push(value.name === path ? value : renamed(value, path));
-      return;
+      continue;
     }
-    if (value === null || typeof value !== 'object' || seen.has(value)) return;
+    if (value === null || typeof value !== 'object' || seen.has(value)) continue;
     seen.add(value);
     const join = (k: unknown) => (path === '' ? String(k) : `${path}.${String(k)}`);
-    if (value instanceof Map) for (const [k, v] of value) visit(v, join(k));
-    else if (Array.isArray(value)) for (const [i, v] of value.entries()) visit(v, join(i));
+    const children: [unknown, string][] = [];
+    if (value instanceof Map) for (const [k, v] of value) children.push([v, join(k)]);
+    else if (Array.isArray(value)) for (const [i, v] of value.entries()) children.push([v, join(i)]);
     else if ('__class__' in value) {
       const record = value as InertRecord;
-      visit(record.state, join('state'));
-      visit(record.items, join('items'));
+      children.push([record.state, join('state')], [record.items, join('items')]);
     }
-  };
-  visit(root, '');
+    for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]!); // visited in order
+  }
   return out;
 }
 

@@ -8,7 +8,15 @@
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { PyFloat } from '../../io/py-float.js';
-import { type CallContext, type InertRecord, PickleGlobal, type PicklePolicy, REFERENCE_ONLY } from './allow-list.js';
+import {
+  type CallContext,
+  ForbiddenGlobalError,
+  type InertRecord,
+  mayBeInertInstance,
+  PickleGlobal,
+  type PicklePolicy,
+} from './allow-list.js';
+import { OP } from './pickle-opcodes.js';
 
 /** One string/bytes value; real checkpoints hold vocabularies, never gigabyte strings. */
 const MAX_VALUE_BYTES = 1 << 30;
@@ -126,22 +134,22 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       return callee.entry(args, options.context);
     } catch (cause) {
       if (cause instanceof Tf2TorchError) throw cause;
+      if (cause instanceof ForbiddenGlobalError) return forbidden(cause.qualifiedName, 'instantiate');
       return fail(ErrorCode.MALFORMED, `${callee.qualifiedName}: ${(cause as Error).message}`);
     }
   };
-  /** NEWOBJ / INST / OBJ: an instance built without running code, if the policy allows it. */
-  const instantiate = (cls: unknown, args: unknown[]): unknown => {
-    if (cls instanceof PickleGlobal && typeof cls.entry === 'function' && cls.entry !== undefined)
-      return call(cls, args);
-    const name = cls instanceof PickleGlobal ? cls.qualifiedName : '<not a global>';
-    if (
-      !policy.inertInstances ||
-      !(cls instanceof PickleGlobal) ||
-      (cls.entry === REFERENCE_ONLY && name !== 'numpy.ndarray')
-    ) {
-      return forbidden(name, 'instantiate');
-    }
-    return { __class__: name, args } satisfies InertRecord;
+  /** NEWOBJ / NEWOBJ_EX / INST / OBJ: an allowed call, or an inert record if the policy and the class name allow it. */
+  const instantiate = (cls: unknown, args: unknown, opcode: string): unknown => {
+    const name = cls instanceof PickleGlobal ? cls.qualifiedName : undefined;
+    if (name === undefined)
+      return fail(ErrorCode.PICKLE_FORBIDDEN, `refusing ${opcode} of a value that is not a global`);
+    if (args !== null && !Array.isArray(args)) return fail(ErrorCode.MALFORMED, `arguments of ${name} are not a tuple`);
+    const entry = (cls as PickleGlobal).entry;
+    if (typeof entry === 'function') return call(cls, args ?? []);
+    const inert =
+      policy.inertInstances && (name === 'numpy.ndarray' || (entry === undefined && mayBeInertInstance(name)));
+    if (!inert) return forbidden(name, `instantiate (${opcode})`);
+    return { __class__: name, args: (args as unknown[] | null) ?? [] } satisfies InertRecord;
   };
   const build = (target: unknown, state: unknown): void => {
     if (target instanceof Map) {
@@ -155,12 +163,15 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     }
   };
   const append = (target: unknown, items: unknown[]) => {
-    if (Array.isArray(target)) target.push(...items);
+    let list: unknown[] | undefined;
+    if (Array.isArray(target)) list = target;
     else if (target !== null && typeof target === 'object' && '__class__' in target) {
       const record = target as InertRecord;
       record.items ??= [];
-      record.items.push(...items);
+      list = record.items;
     } else fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing APPEND on a value that is not a list');
+    // One by one: spreading `items` into push() overflows the call stack beyond ~100k arguments.
+    for (const item of items) list!.push(item);
   };
   const setItems = (target: unknown, items: unknown[]) => {
     if (items.length % 2) fail(ErrorCode.MALFORMED, 'odd number of items for SETITEMS');
@@ -188,189 +199,180 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
     const opAt = pos;
     const op = u8();
     switch (op) {
-      case 0x80: {
-        // PROTO
+      case OP.PROTO: {
         const proto = u8();
         if (proto > 5) fail(ErrorCode.UNSUPPORTED, `pickle protocol ${proto} (protocols 0-5 are supported)`);
         break;
       }
-      case 0x95:
-        need(u64(), 'FRAME');
-        break; // FRAME: bytes follow inline; only its length is checked
-      case 0x2e:
-        return { value: pop(), end: pos }; // STOP
-      case 0x28: // MARK
+      case OP.FRAME:
+        need(u64(), 'FRAME'); // the framed bytes follow inline; only the length is checked
+        break;
+      case OP.STOP:
+        return { value: pop(), end: pos };
+      case OP.MARK:
         if (marks.length >= MAX_MARK_DEPTH) fail(ErrorCode.LIMIT, `MARK nesting deeper than ${MAX_MARK_DEPTH}`);
         marks.push(stack.length);
         break;
-      case 0x30:
+      case OP.POP:
         pop();
-        break; // POP
-      case 0x31:
+        break;
+      case OP.POP_MARK:
         popMark();
-        break; // POP_MARK
-      case 0x32:
+        break;
+      case OP.DUP:
         push(top());
-        break; // DUP
-      case 0x4e:
+        break;
+      case OP.NONE:
         push(null);
-        break; // NONE
-      case 0x88:
+        break;
+      case OP.NEWTRUE:
         push(true);
-        break; // NEWTRUE
-      case 0x89:
+        break;
+      case OP.NEWFALSE:
         push(false);
-        break; // NEWFALSE
-      case 0x4a:
+        break;
+      case OP.BININT:
         need(4, 'BININT');
         push(view.getInt32(pos, true));
         pos += 4;
         break;
-      case 0x4b:
+      case OP.BININT1:
         push(u8());
-        break; // BININT1
-      case 0x4d:
+        break;
+      case OP.BININT2:
         push(u16());
-        break; // BININT2
-      case 0x8a:
+        break;
+      case OP.LONG1:
         push(long(take(u8(), 'LONG1')));
         break;
-      case 0x8b: {
-        // LONG4
+      case OP.LONG4: {
         const n = u32();
         if (n > MAX_LONG_BYTES) fail(ErrorCode.LIMIT, `LONG4 of ${n} bytes exceeds ${MAX_LONG_BYTES}`);
         push(long(take(n, 'LONG4')));
         break;
       }
-      case 0x49: {
-        // INT (text; I00/I01 are False/True)
-        const text = line('INT');
+      case OP.INT: {
+        const text = line('INT'); // protocol 0 spells False / True as I00 / I01
         push(text === '00' ? false : text === '01' ? true : parseTextInt(text, fail));
         break;
       }
-      case 0x4c:
+      case OP.LONG:
         push(parseTextInt(line('LONG').replace(/L$/, ''), fail));
-        break; // LONG (text)
-      case 0x47:
+        break;
+      case OP.BINFLOAT:
         need(8, 'BINFLOAT');
-        push(float(view.getFloat64(pos, false)));
+        push(float(view.getFloat64(pos, false))); // big-endian
         pos += 8;
-        break; // big-endian
-      case 0x46:
+        break;
+      case OP.FLOAT:
         push(float(parseTextFloat(line('FLOAT'), fail)));
         break;
-      case 0x58:
+      case OP.BINUNICODE:
         push(utf8(u32(), 'BINUNICODE'));
         break;
-      case 0x8c:
+      case OP.SHORT_BINUNICODE:
         push(utf8(u8(), 'SHORT_BINUNICODE'));
         break;
-      case 0x8d:
+      case OP.BINUNICODE8:
         push(utf8(u64(), 'BINUNICODE8'));
         break;
-      case 0x56:
+      case OP.UNICODE:
         push(
           line('UNICODE').replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) =>
             String.fromCharCode(Number.parseInt(h, 16)),
           ),
         );
         break;
-      case 0x54:
+      case OP.BINSTRING: // a Python 2 str
         push(Buffer.from(take(u32(), 'BINSTRING')).toString('latin1'));
-        break; // Python 2 str
-      case 0x55:
+        break;
+      case OP.SHORT_BINSTRING:
         push(Buffer.from(take(u8(), 'SHORT_BINSTRING')).toString('latin1'));
         break;
-      case 0x42:
+      case OP.BINBYTES:
         push(Uint8Array.from(take(u32(), 'BINBYTES')));
         break;
-      case 0x43:
+      case OP.SHORT_BINBYTES:
         push(Uint8Array.from(take(u8(), 'SHORT_BINBYTES')));
         break;
-      case 0x8e:
+      case OP.BINBYTES8:
         push(Uint8Array.from(take(u64(), 'BINBYTES8')));
         break;
-      case 0x96:
+      case OP.BYTEARRAY8:
         push(Uint8Array.from(take(u64(), 'BYTEARRAY8')));
         break;
-      case 0x29:
+      case OP.EMPTY_TUPLE:
+      case OP.EMPTY_LIST:
         push([]);
-        break; // EMPTY_TUPLE
-      case 0x74:
+        break;
+      case OP.TUPLE:
+      case OP.LIST:
         push(popMark());
-        break; // TUPLE
-      case 0x85:
+        break;
+      case OP.TUPLE1:
         push([pop()]);
-        break; // TUPLE1
-      case 0x86: {
+        break;
+      case OP.TUPLE2: {
         const b = pop();
         push([pop(), b]);
         break;
-      } // TUPLE2
-      case 0x87: {
+      }
+      case OP.TUPLE3: {
         const c = pop();
         const b = pop();
         push([pop(), b, c]);
         break;
-      } // TUPLE3
-      case 0x5d:
-        push([]);
-        break; // EMPTY_LIST
-      case 0x6c:
-        push(popMark());
-        break; // LIST
-      case 0x61: {
+      }
+      case OP.APPEND: {
         const v = pop();
         append(top(), [v]);
         break;
-      } // APPEND
-      case 0x65: {
+      }
+      case OP.APPENDS: {
         const items = popMark();
         append(top(), items);
         break;
-      } // APPENDS
-      case 0x7d:
+      }
+      case OP.EMPTY_DICT:
         push(new Map());
-        break; // EMPTY_DICT
-      case 0x64: {
+        break;
+      case OP.DICT: {
         const items = popMark();
         const m = new Map();
         setItems(m, items);
         push(m);
         break;
-      } // DICT
-      case 0x73: {
+      }
+      case OP.SETITEM: {
         const v = pop();
         const k = pop();
         setItems(top(), [k, v]);
         break;
-      } // SETITEM
-      case 0x75: {
+      }
+      case OP.SETITEMS: {
         const items = popMark();
         setItems(top(), items);
         break;
-      } // SETITEMS
-      case 0x8f:
+      }
+      case OP.EMPTY_SET:
         push(new Set());
-        break; // EMPTY_SET
-      case 0x90: {
-        // ADDITEMS
+        break;
+      case OP.ADDITEMS: {
         const items = popMark();
         const target = top();
         if (!(target instanceof Set)) fail(ErrorCode.MALFORMED, 'ADDITEMS on a value that is not a set');
         for (const item of items) (target as Set<unknown>).add(item);
         break;
       }
-      case 0x91:
+      case OP.FROZENSET:
         push(new Set(popMark()));
-        break; // FROZENSET
-      case 0x63: {
+        break;
+      case OP.GLOBAL: {
         const module = line('GLOBAL module');
         push(lookupGlobal(module, line('GLOBAL name')));
         break;
       }
-      case 0x93: {
-        // STACK_GLOBAL
+      case OP.STACK_GLOBAL: {
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string')
@@ -378,66 +380,64 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         push(lookupGlobal(module as string, name as string));
         break;
       }
-      case 0x52: {
+      case OP.REDUCE: {
         const args = pop();
         push(call(pop(), args));
         break;
-      } // REDUCE
-      case 0x81: {
+      }
+      case OP.NEWOBJ: {
         const args = pop();
-        push(instantiate(pop(), (args as unknown[]) ?? []));
+        push(instantiate(pop(), args, 'NEWOBJ'));
         break;
-      } // NEWOBJ
-      case 0x92: {
+      }
+      case OP.NEWOBJ_EX: {
         const kwargs = pop();
         const args = pop();
-        const r = instantiate(pop(), (args as unknown[]) ?? []);
+        const r = instantiate(pop(), args, 'NEWOBJ_EX');
         build(r, kwargs);
         push(r);
         break;
       }
-      case 0x69: {
-        // INST
+      case OP.INST: {
         const module = line('INST module');
         const cls = lookupGlobal(module, line('INST name'));
-        push(instantiate(cls, popMark()));
+        push(instantiate(cls, popMark(), 'INST'));
         break;
       }
-      case 0x6f: {
+      case OP.OBJ: {
         const items = popMark();
-        push(instantiate(items[0], items.slice(1)));
+        push(instantiate(items[0], items.slice(1), 'OBJ'));
         break;
-      } // OBJ
-      case 0x62: {
+      }
+      case OP.BUILD: {
         const state = pop();
         build(top(), state);
         break;
-      } // BUILD
-      case 0x70:
+      }
+      case OP.PUT:
         memoPut(parseTextInt(line('PUT'), fail) as number);
         break;
-      case 0x71:
+      case OP.BINPUT:
         memoPut(u8());
-        break; // BINPUT
-      case 0x72:
+        break;
+      case OP.LONG_BINPUT:
         memoPut(u32());
-        break; // LONG_BINPUT
-      case 0x94:
+        break;
+      case OP.MEMOIZE:
         memoPut(memo.size);
-        break; // MEMOIZE
-      case 0x67:
+        break;
+      case OP.GET:
         push(memoGet(parseTextInt(line('GET'), fail) as number));
         break;
-      case 0x68:
+      case OP.BINGET:
         push(memoGet(u8()));
-        break; // BINGET
-      case 0x6a:
+        break;
+      case OP.LONG_BINGET:
         push(memoGet(u32()));
-        break; // LONG_BINGET
-      case 0x51:
-      case 0x50: {
-        // BINPERSID, PERSID
-        const pid = op === 0x51 ? pop() : line('PERSID');
+        break;
+      case OP.BINPERSID:
+      case OP.PERSID: {
+        const pid = op === OP.BINPERSID ? pop() : line('PERSID');
         if (!options.persistentLoad) fail(ErrorCode.PICKLE_FORBIDDEN, 'persistent id outside a torch container');
         push(options.persistentLoad!(pid));
         break;

@@ -32,6 +32,7 @@ export class ZipArchive {
   private constructor(
     readonly file: RandomAccessFile,
     readonly entries: readonly ZipEntry[],
+    private readonly byName: ReadonlyMap<string, ZipEntry>,
     private readonly verify: boolean,
   ) {}
 
@@ -71,6 +72,7 @@ export class ZipArchive {
       );
     const dir = Buffer.from(await file.readAt(directoryOffset, directorySize, 'zip central directory'));
     const entries: ZipEntry[] = [];
+    const byName = new Map<string, ZipEntry>();
     let at = 0;
     for (let i = 0; i < count; i++) {
       if (at + 46 > dir.length || dir.readUInt32LE(at) !== 0x02014b50)
@@ -105,21 +107,26 @@ export class ZipArchive {
         }
         e += 4 + len;
       }
-      entries.push({
+      // Readers disagree on duplicates (torch takes the last, others the first): one meaning only.
+      if (byName.has(name))
+        ZipArchive.fail(file, ErrorCode.MALFORMED, `has two entries named ${name}; refusing an ambiguous archive`);
+      const entry: ZipEntry = {
         name,
         method: dir.readUInt16LE(at + 10),
         compressedSize,
         size,
         crc: dir.readUInt32LE(at + 16),
         localHeaderOffset,
-      });
+      };
+      entries.push(entry);
+      byName.set(name, entry);
       at = extraEnd + commentLength;
     }
-    return new ZipArchive(file, entries, options.verify ?? true);
+    return new ZipArchive(file, entries, byName, options.verify ?? true);
   }
 
   find(name: string): ZipEntry | undefined {
-    return this.entries.find((e) => e.name === name);
+    return this.byName.get(name);
   }
 
   private readonly dataOffsets = new Map<ZipEntry, number>();

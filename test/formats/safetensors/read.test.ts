@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
+import { openTensorSource } from '../../../src/formats/open.js';
 import { openSafetensors } from '../../../src/formats/safetensors/read.js';
 import { writeSafetensorsFile } from '../../../src/formats/safetensors/write.js';
 import { sampleStateDict } from '../../support/sample-tensors.js';
@@ -72,4 +73,16 @@ test('hostile headers are refused before reading tensors', async () => {
     openSafetensors(file({ __metadata__: { format: 1 } })),
     code('E_MALFORMED', /__metadata__.format is not a string/),
   );
+});
+
+test('a .safetensors announcing a 2^62-byte header is E_LIMIT through the opener registry too, not "not found"', async () => {
+  const path = file({}, Buffer.alloc(0), 2n ** 62n);
+  for (const open of [openSafetensors, openTensorSource]) {
+    await assert.rejects(open(path), (e: Tf2TorchError) => {
+      assert.equal(e.code, 'E_LIMIT', e.message);
+      assert.equal(e.file, path);
+      assert.match(e.message, /header of 4611686018427387904 bytes exceeds/);
+      return true;
+    });
+  }
 });
