@@ -39,8 +39,7 @@ export function removePendingTemporaries(): string[] {
   const outputs = byKind('output');
   // A temporary inside a stage goes with it: count what the user would see, the outermost.
   const removed = outputs.filter((path) => !outputs.some((other) => path.startsWith(other + sep)));
-  // Writes still in flight on the thread pool may add a file while the stage is removed (ENOTEMPTY): retry.
-  for (const path of removed) rmSync(path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  for (const path of removed) removeTreeOnExit(path);
   for (const path of byKind('lock')) rmSync(path, { force: true });
   for (const path of byKind('created-folder').reverse()) {
     try {
@@ -101,5 +100,27 @@ export async function writeFileAtomically<T>(
     throw fileSystemError(error, finalPath, 'write'); // disk full, permissions: named, not an internal error
   } finally {
     untrackTemporary(tmp);
+  }
+}
+
+/** How long an interrupted run keeps trying to remove a stage that writes still in flight refill. */
+const EXIT_REMOVAL_ATTEMPTS = 20;
+const EXIT_REMOVAL_PAUSE_MS = 10;
+
+/**
+ * Removes a temporary tree on the way out. File writes already queued on the thread pool can still
+ * create a file in it while it is removed (ENOTEMPTY), so this tries again after a pause; if it still
+ * cannot, it gives up quietly: the leftover is hidden, named after this process, and the next run on
+ * the output removes it.
+ */
+function removeTreeOnExit(path: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 1; attempt <= EXIT_REMOVAL_ATTEMPTS; attempt++) {
+    try {
+      rmSync(path, { recursive: true, force: true });
+      return;
+    } catch {
+      Atomics.wait(pause, 0, 0, EXIT_REMOVAL_PAUSE_MS);
+    }
   }
 }
