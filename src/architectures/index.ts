@@ -9,12 +9,24 @@ import { bert } from './bert.js';
 import { gpt } from './gpt.js';
 import { gpt2 } from './gpt2.js';
 import { mobilebert } from './mobilebert.js';
+import { rembert } from './rembert.js';
 import { t5 } from './t5.js';
 import { transfoXl } from './transfo-xl.js';
 import { xlm } from './xlm.js';
 import { xlnet } from './xlnet.js';
 
-export const ARCHITECTURES: readonly Architecture[] = [bert, albert, gpt2, t5, xlnet, gpt, transfoXl, xlm, mobilebert];
+export const ARCHITECTURES: readonly Architecture[] = [
+  bert,
+  albert,
+  gpt2,
+  t5,
+  xlnet,
+  gpt,
+  transfoXl,
+  xlm,
+  mobilebert,
+  rembert,
+];
 
 export function getArchitecture(modelType: string): Architecture {
   const found = ARCHITECTURES.find((a) => a.modelType === modelType);
