@@ -77,10 +77,16 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const { listing } = input;
   const fact = (field: string, name: string, axis: number) => shapeFact(listing, field, name, axis);
   const has = (name: string) => listing.some((t) => t.name === name);
-  const word = listing.find((t) => t.name === 'bert/embeddings/word_embeddings')?.shape;
-  const transformation = listing.find((t) => t.name === 'bert/embeddings/embedding_transformation/kernel')?.shape;
+  const shape = (name: string) => listing.find((t) => t.name === name)?.shape;
+  const word = shape('bert/embeddings/word_embeddings');
+  const transformation = shape('bert/embeddings/embedding_transformation/kernel');
   const stacked = countFact(listing, 'num_feedforward_networks', /^bert\/encoder\/layer_0\/ffn_layer_(\d+)\//, '');
   const bottleneck = has(`${LAYER0}/bottleneck/input/dense/kernel`);
+  const valueIn = shape(`${LAYER0}/attention/self/value/kernel`)?.[0];
+  const [hidden, intra] = [
+    shape('bert/embeddings/position_embeddings')?.[1],
+    shape(`${LAYER0}/bottleneck/input/dense/kernel`)?.[1],
+  ];
   const facts = [
     fact('vocab_size', 'bert/embeddings/word_embeddings', 0),
     fact('embedding_size', 'bert/embeddings/word_embeddings', 1),
@@ -123,6 +129,12 @@ function buildConfig(input: ConfigInput): ModelConfig {
       ['no_norm', 'layer_norm'],
       'FakeLayerNorm',
     ),
+    {
+      // the value projection reads the bottleneck output (true) or the layer input (false); equal widths tell nothing
+      field: 'use_bottleneck_attention',
+      value: bottleneck && valueIn !== undefined && hidden !== intra ? valueIn === intra : undefined,
+      evidence: `${LAYER0}/attention/self/value/kernel [${valueIn ?? '?'}, …] vs hidden_size ${hidden ?? '?'}, intra_bottleneck_size ${intra ?? '?'}`,
+    },
     presenceFact(listing, 'classifier_activation', /^bert\/pooler\/dense\//, [true, false], 'bert/pooler/dense'),
   ];
   const config = configFromFacts(input, {

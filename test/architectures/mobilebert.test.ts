@@ -222,6 +222,7 @@ test('mobilebert without a config: every shape-determined field derived, the res
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /note: no config given: derived from the checkpoint's shapes: /);
   assert.match(r.stderr, /assumed .*num_attention_heads=4/);
+  assert.doesNotMatch(r.stderr, /assumed .*use_bottleneck_attention/, 'derived from the value kernel');
   const config = JSON.parse(readFileSync(join(tmp, 'derived', 'config.json'), 'utf8'));
   for (const [field, value] of Object.entries(ORIGINAL_CONFIG))
     if (field !== 'num_attention_heads') assert.deepEqual(config[field], value, field);
@@ -232,7 +233,7 @@ test('mobilebert: a config that does not describe the checkpoint is refused fiel
   const wrong = join(tmp, 'wrong.json');
   // transformers' defaults where the original JSON is silent: a pooler and 4 FFNs this checkpoint lacks
   const { classifier_activation: _, num_feedforward_networks: __, ...partial } = ORIGINAL_CONFIG;
-  writeFileSync(wrong, JSON.stringify(partial));
+  writeFileSync(wrong, JSON.stringify({ ...partial, use_bottleneck_attention: true }));
   const r = runCli(convertArgs('--config', wrong, '--dry-run'));
   assert.equal(r.code, 1);
   assert.match(
@@ -240,4 +241,6 @@ test('mobilebert: a config that does not describe the checkpoint is refused fiel
     /classifier_activation: config says true, checkpoint has false \(bert\/pooler\/dense absent\)/,
   );
   assert.match(r.stderr, /num_feedforward_networks: config says 4, checkpoint has 3/);
+  // the value projection reads the layer input (width 16), not the bottleneck (8)
+  assert.match(r.stderr, /use_bottleneck_attention: config says true, checkpoint has false/);
 });
