@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
 import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
+import { resolveOptions } from '../architectures/options.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
@@ -43,6 +44,8 @@ export interface ConvertOptions {
   /** `--pytorch_dump_output`: `*.bin`, `*.safetensors`, or a folder. Not needed for a plan. */
   readonly output?: string;
   readonly finetuningTask?: string;
+  /** Values of the model type's own flags (`discriminator_or_generator`), checked against its `options`. */
+  readonly modelOptions?: Readonly<Record<string, string>>;
   /** Weight format of a folder output (default safetensors). */
   readonly format?: WeightFormat;
   readonly dtype?: 'keep' | DType;
@@ -190,6 +193,7 @@ async function openAndPlan(
     const inputs = new InputFiles().add(options.checkpoint, ...checkpointFiles(source.path));
     for (const tok of architecture.tokenizerFiles ?? [])
       inputs.add(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
+    const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
     let user: ModelConfig | undefined;
     let userPath: string | undefined;
     const configNotes: string[] = [];
@@ -233,6 +237,7 @@ async function openAndPlan(
       listing,
       note: (text) => configNotes.push(text),
       embedded: pickled?.root,
+      options: modelOptions,
     });
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
