@@ -6,6 +6,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
+import { electra } from './electra.js';
 import { gpt } from './gpt.js';
 import { gpt2 } from './gpt2.js';
 import { mobilebert } from './mobilebert.js';
@@ -25,6 +26,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   transfoXl,
   xlm,
   mobilebert,
+  electra,
   rembert,
 ];
 
