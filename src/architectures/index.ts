@@ -7,6 +7,7 @@ import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
 import { electra } from './electra.js';
+import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
 import { gpt2 } from './gpt2.js';
 import { mobilebert } from './mobilebert.js';
@@ -28,6 +29,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   mobilebert,
   electra,
   rembert,
+  funnel,
 ];
 
 export function getArchitecture(modelType: string): Architecture {
