@@ -8,7 +8,7 @@
  * real PyTorch.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -22,7 +22,7 @@ import {
 } from '../support/original-checkpoint.js';
 import { torchPython } from '../support/python.js';
 import { readTfTensors } from '../support/reference-transforms.js';
-import { loadWithTorch } from '../support/torch-load.js';
+import { loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
 
 // vocab, embedding, hidden, bottleneck (true hidden), intermediate, positions, layers, FFNs
 const [V, E, H, B, I, P, L, F] = [24, 4, 16, 8, 12, 10, 2, 3];
@@ -243,4 +243,27 @@ test('mobilebert: a config that does not describe the checkpoint is refused fiel
   assert.match(r.stderr, /num_feedforward_networks: config says 4, checkpoint has 3/);
   // the value projection reads the layer input (width 16), not the bottleneck (8)
   assert.match(r.stderr, /use_bottleneck_attention: config says true, checkpoint has false/);
+});
+
+test('mobilebert as a sharded safetensors folder: the tied decoder written once, as save_pretrained does; vocab.txt copied', async (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  writeFileSync(join(tmp, 'vocab.txt'), Array.from({ length: V }, (_, i) => `tok${i}`).join('\n'));
+  const folder = join(tmp, 'sharded');
+  const r = runCli(
+    convertArgs(
+      '--config',
+      join(tmp, 'mobilebert_config.json'),
+      '--pytorch_dump_output',
+      folder,
+      '--max-shard-size',
+      '4KB',
+    ),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const expected = expectedFrom(await readTfTensors(prefix), table());
+  for (const tied of ['cls.predictions.decoder.weight', 'cls.predictions.decoder.bias']) expected.delete(tied);
+  assertExactly(loadShardedFolder(python, join(folder, 'model.safetensors.index.json')), expected);
+  assert.ok(readdirSync(folder).filter((f) => f.endsWith('.safetensors')).length > 1, 'several shards');
+  assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8').split('\n').length, V);
 });
