@@ -186,6 +186,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 export const electra: Architecture = {
   modelType: 'electra',
   summary: 'google-research/electra pre-training checkpoints → ElectraForPreTraining or ElectraForMaskedLM',
+  detect: { names: ['^(electra|generator)/encoder/layer_\\d+/'], baseClass: CLASSES.discriminator },
   options: [
     {
       name: OPTION,

@@ -279,6 +279,11 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 export const funnel: Architecture = {
   modelType: 'funnel',
   summary: 'laiguokun/Funnel-Transformer TF checkpoints → FunnelModel, or FunnelBaseModel with --base_model',
+  detect: {
+    names: ['^model/(encoder|decoder)/layer_\\d+/rel_attn/'],
+    sidecars: [NET_CONFIG],
+    baseClass: 'FunnelModel',
+  },
   options: [{ name: 'base_model', help: 'encoder only (FunnelBaseModel): the released checkpoints without a decoder' }],
   buildConfig,
   skip: [

@@ -281,6 +281,15 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 export const mobilebert: Architecture = {
   modelType: 'mobilebert',
   summary: 'google-research mobilebert/ checkpoints (incl. distillation ones) → MobileBertForPreTraining',
+  detect: {
+    // bert's scopes plus what only MobileBERT's modeling.py creates
+    names: [
+      '^bert/encoder/layer_\\d+/(bottleneck|ffn_layer_\\d+)/',
+      '^bert/embeddings/(embedding_transformation|FakeLayerNorm)/',
+    ],
+    specialises: ['bert'],
+    baseClass: 'MobileBertForPreTraining',
+  },
   buildConfig,
   skip: [
     ...BERT_TRAINER_STATE,

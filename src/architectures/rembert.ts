@@ -110,6 +110,13 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 export const rembert: Architecture = {
   modelType: 'rembert',
   summary: 'the RemBERT TF checkpoint (google-research rembert/) → RemBertModel',
+  detect: {
+    // bert's layers with ALBERT's input projection, which no bert or albert checkpoint has together
+    names: ['^bert/encoder/layer_\\d+/'],
+    requires: ['^bert/encoder/embedding_hidden_mapping_in/', '^bert/embeddings/word_embeddings$'],
+    specialises: ['bert', 'albert'],
+    baseClass: 'RemBertModel',
+  },
   buildConfig,
   skip: [
     ...BERT_TRAINER_STATE,

@@ -166,6 +166,8 @@ async function openAndPlan(
   options: ConvertOptions,
 ): Promise<PlannedConversion & { source: TensorSource; inputs: InputFiles }> {
   const explicit = options.modelType === undefined ? undefined : getArchitecture(options.modelType);
+  // a flag the named type does not take is a usage mistake, told before any reading
+  if (explicit) resolveOptions(explicit, options.modelOptions ?? {});
   const { pickled, source } = await openFor(options, explicit);
   try {
     const names = source.tensors.map((t) => t.name);

@@ -229,3 +229,10 @@ test('electra: a config that does not describe the chosen network is refused fie
   assert.equal(foreign.code, 2);
   assert.match(foreign.stderr, /--discriminator_or_generator is not an option of --model_type bert/);
 });
+
+test('electra without --model_type: recognised by its scopes; the flag still picks the network', () => {
+  const r = runCli(['convert', '--tf_checkpoint', prefix, '--discriminator_or_generator', 'generator', '--dry-run']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: electra checkpoint: .*\(detected from /);
+  assert.match(r.stdout, /^model_type: electra \(ElectraForMaskedLM\)/);
+});

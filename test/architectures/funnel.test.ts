@@ -206,3 +206,10 @@ test('funnel: a core-only checkpoint without --base_model, and block sizes that 
   assert.equal(w.code, 1);
   assert.match(w.stderr, /block_sizes \[2,2\] make 4 encoder layers, the checkpoint has 3/);
 });
+
+test('funnel without --model_type: recognised by its layer scopes, not taken for xlnet', () => {
+  const r = runCli(['convert', '--tf_checkpoint', full, '--dry-run']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: funnel checkpoint: FunnelModel \(detected from /);
+  assert.match(r.stdout, /^model_type: funnel \(FunnelModel\)/);
+});

@@ -267,3 +267,17 @@ test('mobilebert as a sharded safetensors folder: the tied decoder written once,
   assert.ok(readdirSync(folder).filter((f) => f.endsWith('.safetensors')).length > 1, 'several shards');
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8').split('\n').length, V);
 });
+
+test('mobilebert without --model_type: recognised by its bottlenecks, not taken for bert', () => {
+  const r = runCli([
+    'convert',
+    '--tf_checkpoint',
+    prefix,
+    '--config',
+    join(tmp, 'mobilebert_config.json'),
+    '--dry-run',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: mobilebert checkpoint: MobileBertForPreTraining \(detected from /);
+  assert.match(r.stdout, /^model_type: mobilebert \(MobileBertForPreTraining\)/);
+});

@@ -151,3 +151,10 @@ test('rembert with transformers config whose heads do not divide the width: refu
   assert.equal(r.code, 1);
   assert.match(r.stderr, /hidden_size 18 is not a multiple of num_attention_heads 4/);
 });
+
+test('rembert without --model_type: recognised (BERT layers with the input projection), not taken for bert or albert', () => {
+  const r = runCli(['convert', '--tf_checkpoint', prefix, '--dry-run']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: rembert checkpoint: RemBertModel \(detected from /);
+  assert.match(r.stdout, /^model_type: rembert \(RemBertModel\)/);
+});
