@@ -4,7 +4,7 @@
  * names transformers gives them. An architecture file composes these; it states only what differs.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule, TensorInfo } from '../mapping/types.js';
+import type { ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
 import { type Disagreement, refuseDisagreements } from './checkpoint-facts.js';
 
 export const TRANSPOSE = [{ op: 'transpose' }] as const;
@@ -126,18 +126,6 @@ export function layersKeys(
   for (let l = 0; l < (config.num_hidden_layers as number); l++) keys.push(...layer(`${prefix}.layer.${l}`, config));
   return keys;
 }
-
-// ---- trainer state ----------------------------------------------------------------------------------
-
-/**
- * What google-research/bert's AdamWeightDecayOptimizer (and the LAMB and Adam variants of ELECTRA and
- * MobileBERT, which name their slots the same way) leave beside the weights: `{param}/adam_m`,
- * `{param}/adam_v`, the `global_step` counter.
- */
-export const BERT_TRAINER_STATE: readonly SkipRule[] = [
-  { components: ['adam_m', 'adam_v'], reason: 'optimizer slot' },
-  { components: ['global_step'], reason: 'training step counter' },
-];
 
 // ---- configs -------------------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  BERT_TRAINER_STATE,
   bertLayerKeys,
   bertLayerRules,
   checkDimensions,
@@ -195,7 +194,7 @@ export const electra: Architecture = {
     },
   ],
   buildConfig,
-  skip: BERT_TRAINER_STATE,
+  skip: [],
   configSkip,
   rules,
   expectedKeys,

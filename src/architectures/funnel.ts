@@ -12,7 +12,6 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  BERT_TRAINER_STATE,
   checkDimensions,
   configFromFacts,
   dense,
@@ -287,7 +286,6 @@ export const funnel: Architecture = {
   options: [{ name: 'base_model', help: 'encoder only (FunnelBaseModel): the released checkpoints without a decoder' }],
   buildConfig,
   skip: [
-    ...BERT_TRAINER_STATE,
     { pattern: '^generator/', reason: 'ELECTRA-style generator, not part of the model (transformers skips it too)' },
     { pattern: '^model/(lm|binary)_(proj|loss)/', reason: 'pre-training head: FunnelModel has none' },
   ],

@@ -9,7 +9,6 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  BERT_TRAINER_STATE,
   checkDimensions,
   configFromFacts,
   countFact,
@@ -292,7 +291,6 @@ export const mobilebert: Architecture = {
   },
   buildConfig,
   skip: [
-    ...BERT_TRAINER_STATE,
     {
       pattern: '^teacher/',
       reason: "distillation teacher, not part of the student (transformers' walker would land it on the student)",

@@ -7,7 +7,6 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  BERT_TRAINER_STATE,
   bertLayerKeys,
   bertLayerRules,
   checkDimensions,
@@ -119,7 +118,6 @@ export const rembert: Architecture = {
   },
   buildConfig,
   skip: [
-    ...BERT_TRAINER_STATE,
     {
       pattern: '^cls/|output_embedding',
       reason: 'output embedding / MLM head, discarded after pre-training (RemBertModel has none)',
