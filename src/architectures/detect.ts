@@ -54,9 +54,13 @@ function evidenceFor(arch: Architecture, input: DetectionInput, keys: Set<string
   if (d.formats?.includes(input.format)) return `a ${input.format} source`;
   if (d.embeddedKeys && d.embeddedKeys.length > 0 && d.embeddedKeys.every((k) => keys.has(k)))
     return `a pickled dict with ${d.embeddedKeys.map((k) => `'${k}'`).join(', ')}`;
-  for (const source of d.names ?? []) {
+  const matches = (source: string) => {
     const pattern = new RegExp(source);
-    const hit = input.listing.find((t) => pattern.test(t.name));
+    return input.listing.find((t) => pattern.test(t.name));
+  };
+  if (!(d.requires ?? []).every((source) => matches(source) !== undefined)) return undefined;
+  for (const source of d.names ?? []) {
+    const hit = matches(source);
     if (hit) return hit.name;
   }
   return undefined;
@@ -92,11 +96,14 @@ function unrecognisedReason(input: DetectionInput): string {
 
 export function detectArchitecture(input: DetectionInput): Detected {
   const keys = embeddedKeys(input.embedded);
-  const candidates: Recognition[] = [];
+  const matched: Recognition[] = [];
   for (const arch of ARCHITECTURES) {
     const evidence = evidenceFor(arch, input, keys);
-    if (evidence !== undefined) candidates.push(recognise(arch, evidence, input));
+    if (evidence !== undefined) matched.push(recognise(arch, evidence, input));
   }
+  // a type whose names a more specific matching type also carries gives way to it (bert to mobilebert)
+  const specialised = new Set(matched.flatMap((c) => c.architecture.detect?.specialises ?? []));
+  const candidates = matched.filter((c) => !specialised.has(c.architecture.modelType));
   if (candidates.length === 1) return { kind: 'recognised', recognition: candidates[0]! };
   if (candidates.length === 0) return { kind: 'unrecognised', reason: unrecognisedReason(input) };
   // Names shared by two types: the release files beside the checkpoint decide, when only one type's are there.

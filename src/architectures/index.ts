@@ -6,14 +6,31 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
+import { electra } from './electra.js';
+import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
 import { gpt2 } from './gpt2.js';
+import { mobilebert } from './mobilebert.js';
+import { rembert } from './rembert.js';
 import { t5 } from './t5.js';
 import { transfoXl } from './transfo-xl.js';
 import { xlm } from './xlm.js';
 import { xlnet } from './xlnet.js';
 
-export const ARCHITECTURES: readonly Architecture[] = [bert, albert, gpt2, t5, xlnet, gpt, transfoXl, xlm];
+export const ARCHITECTURES: readonly Architecture[] = [
+  bert,
+  albert,
+  gpt2,
+  t5,
+  xlnet,
+  gpt,
+  transfoXl,
+  xlm,
+  mobilebert,
+  electra,
+  rembert,
+  funnel,
+];
 
 export function getArchitecture(modelType: string): Architecture {
   const found = ARCHITECTURES.find((a) => a.modelType === modelType);

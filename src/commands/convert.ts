@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHITECTURES } from '../architectures/index.js';
+import { declaredOptions, kebab } from '../architectures/options.js';
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output.js';
 import { type ProgressBar, progressBar } from '../convert/progress.js';
@@ -17,7 +18,14 @@ import type { Command, CommandIO } from './io.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
 /** One line per registered architecture: what it reads and what it makes. */
-const MODEL_TYPES = ARCHITECTURES.map((a) => `  ${a.modelType.padEnd(typeWidth)}  ${a.summary}`).join('\n');
+const MODEL_TYPES = ARCHITECTURES.map((a) =>
+  [
+    `  ${a.modelType.padEnd(typeWidth)}  ${a.summary}`,
+    ...(a.options ?? []).map(
+      (o) => `  ${' '.repeat(typeWidth)}    --${o.name}${o.choices ? ` ${o.choices.join('|')}` : ''}: ${o.help}`,
+    ),
+  ].join('\n'),
+).join('\n');
 
 const HELP = `tf2torch convert — convert an original checkpoint into Hugging Face PyTorch weights
 
@@ -99,6 +107,30 @@ const OPTIONS = {
   quiet: { type: 'boolean' },
 } as const;
 
+/** The flags architectures declare (`options`), in both spellings. */
+const MODEL_OPTION_FLAGS = Object.fromEntries(
+  declaredOptions(ARCHITECTURES).flatMap(({ option }) => {
+    const type = option.choices ? 'string' : 'boolean';
+    return [
+      [option.name, { type }],
+      [kebab(option.name), { type }],
+    ];
+  }),
+) as Record<string, { type: 'string' | 'boolean' }>;
+
+type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'] &
+  Record<string, string | boolean | undefined>;
+
+/** The given values of declared model-type flags, by snake_case name (flags as 'true'). */
+function modelOptionsFrom(values: ParsedValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { option } of declaredOptions(ARCHITECTURES)) {
+    const value = values[option.name] ?? values[kebab(option.name)];
+    if (value !== undefined) out[option.name] = String(value);
+  }
+  return out;
+}
+
 const FORMATS: readonly WeightFormat[] = ['safetensors', 'pytorch', 'both'];
 const DTYPE_CHOICES = ['keep', 'float32', 'float16', 'bfloat16'] as const;
 
@@ -110,11 +142,17 @@ function parse(argv: string[]) {
     throw new Tf2TorchError(ErrorCode.USAGE, `${(cause as Error).message} (see tf2torch convert --help)`, { cause });
   }
   checkNoConflicts(parsed.tokens);
-  return parsed.values;
+  return parsed.values as ParsedValues;
 }
 
 const parseOptions = (argv: string[]) =>
-  parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  parseArgs({
+    args: argv,
+    options: { ...OPTIONS, ...MODEL_OPTION_FLAGS },
+    strict: true,
+    allowPositionals: false,
+    tokens: true,
+  });
 
 /**
  * One option given twice (in either spelling: `--model_type bert --model-type gpt2`) with different
@@ -170,6 +208,7 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
     config,
     output,
     finetuningTask,
+    modelOptions: modelOptionsFrom(v),
     format: format as WeightFormat,
     dtype: dtype as 'keep' | DType,
     maxShardSize,

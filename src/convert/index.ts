@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
 import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
+import { resolveOptions } from '../architectures/options.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
@@ -45,6 +46,8 @@ export interface ConvertOptions {
   /** `--pytorch_dump_output`: `*.bin`, `*.safetensors`, or a folder. Not needed for a plan. */
   readonly output?: string;
   readonly finetuningTask?: string;
+  /** Values of the model type's own flags (`discriminator_or_generator`), checked against its `options`. */
+  readonly modelOptions?: Readonly<Record<string, string>>;
   /** Weight format of a folder output (default safetensors). */
   readonly format?: WeightFormat;
   readonly dtype?: 'keep' | DType;
@@ -165,6 +168,8 @@ async function openAndPlan(
   options: ConvertOptions,
 ): Promise<PlannedConversion & { source: TensorSource; inputs: InputFiles }> {
   const explicit = options.modelType === undefined ? undefined : getArchitecture(options.modelType);
+  // a flag the named type does not take is a usage mistake, told before any reading
+  if (explicit) resolveOptions(explicit, options.modelOptions ?? {});
   const { pickled, source } = await openFor(options, explicit);
   try {
     const names = source.tensors.map((t) => t.name);
@@ -192,6 +197,7 @@ async function openAndPlan(
     const inputs = new InputFiles().add(options.checkpoint, ...checkpointFiles(source.path));
     for (const tok of architecture.tokenizerFiles ?? [])
       inputs.add(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
+    const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
     let user: ModelConfig | undefined;
     let userPath: string | undefined;
     const configNotes: string[] = [];
@@ -236,6 +242,7 @@ async function openAndPlan(
       note: (text) => configNotes.push(text),
       embedded: pickled?.root,
       checkpointPath: source.path,
+      options: modelOptions,
     });
     checkConfigNumbers(config, userPath ?? `the ${options.modelType} config built from ${source.path}`);
     const plan = buildPlan(listing, architecture, config, {

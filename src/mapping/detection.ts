@@ -16,6 +16,10 @@ export interface HeadSignature {
 export interface Detection {
   /** Regular expression sources (anchored by the author) matched against raw variable names: any match is evidence. */
   readonly names?: readonly string[];
+  /** Regular expression sources that must each match some variable too (names alone would also claim another type's checkpoints). */
+  readonly requires?: readonly string[];
+  /** Types whose names this type's checkpoints also carry (mobilebert: bert's scopes): when both match, this one. */
+  readonly specialises?: readonly string[];
   /** Source formats this type comes in (e.g. 'openai-npy'); a source of that format is this type. */
   readonly formats?: readonly string[];
   /** Entries of a pickled training checkpoint's top-level dict that all must be present (XLM). */

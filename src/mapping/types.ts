@@ -115,6 +115,17 @@ export interface ConfigInput {
   readonly embedded?: unknown;
   /** The checkpoint file, for messages. */
   readonly checkpointPath?: string;
+  /** The values of the architecture's own `options`, defaults filled in ('true'/'false' for flags). */
+  readonly options?: Readonly<Record<string, string>>;
+}
+
+/** A flag one model type declares (its transformers script's flag); the CLI parses declared flags generically. */
+export interface ArchitectureOption {
+  /** snake_case as transformers spells it (`discriminator_or_generator`); the kebab-case spelling works too. */
+  readonly name: string;
+  /** The accepted values, the default first; absent: a boolean flag (`--base_model`). */
+  readonly choices?: readonly string[];
+  readonly help: string;
 }
 
 export interface Architecture {
@@ -127,6 +138,8 @@ export interface Architecture {
   readonly configFileNames?: readonly string[];
   /** Reads `--finetuning_task_name` (xlnet); for the others the flag is reported as ignored. */
   readonly takesFinetuningTask?: boolean;
+  /** Flags of this model type only, passed to buildConfig as `input.options`. */
+  readonly options?: readonly ArchitectureOption[];
   /** The transformers config (config.json content, with model_type and architectures). */
   buildConfig(input: ConfigInput): ModelConfig;
   /** Leading scopes removed before matching when present (BERT's `module/` of multi-GPU saves). */

@@ -1,0 +1,229 @@
+/**
+ * Reusable rule and key builders for the BERT family (ELECTRA, MobileBERT, …): google-research/bert's
+ * TF scopes (`kernel`/`bias`, `gamma`/`beta`, `layer_{n}/attention/self/query`, …) and the module
+ * names transformers gives them. An architecture file composes these; it states only what differs.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
+import { type Disagreement, refuseDisagreements } from './checkpoint-facts.js';
+
+export const TRANSPOSE = [{ op: 'transpose' }] as const;
+
+/** A dense layer: TF `kernel` [in, out] → `weight` [out, in] (transposed), `bias` as is. */
+export const dense = (tf: string, pt: string): Rule[] => [
+  { from: `${tf}/kernel`, to: `${pt}.weight`, transforms: TRANSPOSE },
+  { from: `${tf}/bias`, to: `${pt}.bias` },
+];
+
+/** A LayerNorm (or MobileBERT's NoNorm, same variables): TF `gamma`/`beta` → `weight`/`bias`. */
+export const layerNorm = (tf: string, pt: string, norm = 'LayerNorm'): Rule[] => [
+  { from: `${tf}/${norm}/gamma`, to: `${pt}.weight` },
+  { from: `${tf}/${norm}/beta`, to: `${pt}.bias` },
+];
+
+/** `{scope}/word_embeddings`, `position_embeddings`, `token_type_embeddings` → `{prefix}.*.weight`. */
+export const embeddingTables = (tf: string, pt: string): Rule[] =>
+  ['word', 'position', 'token_type'].map((t) => ({
+    from: `${tf}/${t}_embeddings`,
+    to: `${pt}.${t}_embeddings.weight`,
+  }));
+
+/**
+ * One google-research/bert encoder layer (`{tf}/layer_{layer}/…` → `{pt}.layer.{layer}.…`): self-attention
+ * query/key/value, its output dense + LayerNorm, the intermediate and output denses + LayerNorm.
+ */
+export function bertLayerRules(tf: string, pt: string): Rule[] {
+  const l = `${tf}/layer_{layer}`;
+  const k = `${pt}.layer.{layer}`;
+  return [
+    ...['query', 'key', 'value'].flatMap((p) => dense(`${l}/attention/self/${p}`, `${k}.attention.self.${p}`)),
+    ...dense(`${l}/attention/output/dense`, `${k}.attention.output.dense`),
+    ...layerNorm(`${l}/attention/output`, `${k}.attention.output.LayerNorm`),
+    ...dense(`${l}/intermediate/dense`, `${k}.intermediate.dense`),
+    ...dense(`${l}/output/dense`, `${k}.output.dense`),
+    ...layerNorm(`${l}/output`, `${k}.output.LayerNorm`),
+  ];
+}
+
+// ---- expected keys --------------------------------------------------------------------------------
+
+/** A config dimension: its value and the field name errors cite. */
+export interface Dim {
+  readonly size: number;
+  readonly field: string;
+}
+export const dim = (config: ModelConfig, field: string): Dim => ({ size: config[field] as number, field });
+const fixedDim = (size: number): Dim => ({ size, field: String(size) });
+export const ONE = fixedDim(1);
+export const TWO = fixedDim(2);
+
+export const vectorKey = (key: string, d: Dim, optional = false): ExpectedKey => ({
+  key,
+  shape: [d.size],
+  fromConfig: `[${d.field}]`,
+  optional,
+});
+
+/** nn.Linear(in, out): `weight` [out, in] then `bias` [out] (none with `bias: false`). */
+export function linearKeys(
+  key: string,
+  out: Dim,
+  inp: Dim,
+  { optional = false, bias = true }: { optional?: boolean; bias?: boolean } = {},
+): ExpectedKey[] {
+  const weight: ExpectedKey = {
+    key: `${key}.weight`,
+    shape: [out.size, inp.size],
+    fromConfig: `[${out.field}, ${inp.field}]`,
+    optional,
+  };
+  return bias ? [weight, vectorKey(`${key}.bias`, out, optional)] : [weight];
+}
+
+/** nn.LayerNorm(d) (or NoNorm): `weight` then `bias`. */
+export const normKeys = (key: string, d: Dim, optional = false): ExpectedKey[] => [
+  vectorKey(`${key}.weight`, d, optional),
+  vectorKey(`${key}.bias`, d, optional),
+];
+
+/** nn.Embedding(rows, width).weight. */
+export const tableKey = (key: string, rows: Dim, width: Dim): ExpectedKey => ({
+  key,
+  shape: [rows.size, width.size],
+  fromConfig: `[${rows.field}, ${width.field}]`,
+});
+
+/** BertEmbeddings-style tables (word, position, token type) of `width`, in state_dict order. */
+export function embeddingTableKeys(prefix: string, config: ModelConfig, width: Dim): ExpectedKey[] {
+  return [
+    tableKey(`${prefix}.word_embeddings.weight`, dim(config, 'vocab_size'), width),
+    tableKey(`${prefix}.position_embeddings.weight`, dim(config, 'max_position_embeddings'), width),
+    tableKey(`${prefix}.token_type_embeddings.weight`, dim(config, 'type_vocab_size'), width),
+  ];
+}
+
+/** BertLayer's keys (attention, intermediate, output), in state_dict order. */
+export function bertLayerKeys(prefix: string, config: ModelConfig): ExpectedKey[] {
+  const H = dim(config, 'hidden_size');
+  const I = dim(config, 'intermediate_size');
+  return [
+    ...['query', 'key', 'value'].flatMap((p) => linearKeys(`${prefix}.attention.self.${p}`, H, H)),
+    ...linearKeys(`${prefix}.attention.output.dense`, H, H),
+    ...normKeys(`${prefix}.attention.output.LayerNorm`, H),
+    ...linearKeys(`${prefix}.intermediate.dense`, I, H),
+    ...linearKeys(`${prefix}.output.dense`, H, I),
+    ...normKeys(`${prefix}.output.LayerNorm`, H),
+  ];
+}
+
+/** `{prefix}.layer.{l}.…` for every layer of `num_hidden_layers`. */
+export function layersKeys(
+  prefix: string,
+  config: ModelConfig,
+  layer: (prefix: string, config: ModelConfig) => ExpectedKey[],
+): ExpectedKey[] {
+  const keys: ExpectedKey[] = [];
+  for (let l = 0; l < (config.num_hidden_layers as number); l++) keys.push(...layer(`${prefix}.layer.${l}`, config));
+  return keys;
+}
+
+// ---- configs -------------------------------------------------------------------------------------------
+
+/** A config value the checkpoint determines, with the tensor that shows it. */
+export interface ShapeFact {
+  readonly field: string;
+  readonly value: number | boolean | string | undefined;
+  readonly evidence: string;
+}
+
+/** A config value no tensor shows: the value used when no config file is given, and why. */
+export interface Assumption {
+  readonly field: string;
+  readonly value: unknown;
+  readonly why: string;
+}
+
+/** The dimension `axis` of variable `name`, as a fact about `field`. */
+export function shapeFact(listing: readonly TensorInfo[], field: string, name: string, axis: number): ShapeFact {
+  const shape = listing.find((t) => t.name === name)?.shape;
+  return { field, value: shape?.[axis], evidence: shape ? `${name} [${shape.join(', ')}]` : name };
+}
+
+/** Whether any variable name matches `pattern`, as a fact about `field` (true/false, or the given values). */
+export function presenceFact<T extends number | boolean | string>(
+  listing: readonly TensorInfo[],
+  field: string,
+  pattern: RegExp,
+  [present, absent]: readonly [T, T],
+  evidence: string,
+): ShapeFact {
+  const found = listing.some((t) => pattern.test(t.name));
+  return { field, value: found ? present : absent, evidence: `${evidence} ${found ? 'present' : 'absent'}` };
+}
+
+/** The number of distinct `(\d+)` captures of `pattern`, as a fact about `field` (undefined if none). */
+export function countFact(listing: readonly TensorInfo[], field: string, pattern: RegExp, evidence: string): ShapeFact {
+  const seen = new Set<string>();
+  for (const t of listing) {
+    const m = pattern.exec(t.name);
+    if (m?.[1] !== undefined) seen.add(m[1]);
+  }
+  return { field, value: seen.size > 0 ? seen.size : undefined, evidence };
+}
+
+/**
+ * The config of a checkpoint released without one. With the user's config (`--config`, as transformers'
+ * script takes it): its values, which must agree with every fact (one error lists each disagreement).
+ * Without: the facts, then the assumptions, each reported in a note naming what was derived and assumed.
+ */
+export function configFromFacts(
+  input: ConfigInput,
+  parts: {
+    readonly defaults: ModelConfig;
+    readonly facts: readonly ShapeFact[];
+    readonly assumptions: readonly Assumption[];
+    /** Fields the architecture sets whatever the files say (`model_type`, `architectures`). */
+    readonly fixed: ModelConfig;
+    readonly hint: string;
+  },
+): ModelConfig {
+  const known = parts.facts.filter((f) => f.value !== undefined);
+  if (input.user !== undefined) {
+    const config: ModelConfig = { ...parts.defaults, ...input.user, ...parts.fixed };
+    const out: Disagreement[] = known
+      .filter((f) => config[f.field] !== f.value)
+      .map((f) => ({ field: f.field, config: config[f.field], checkpoint: f.value, evidence: f.evidence }));
+    refuseDisagreements(out, input.userPath ?? '--config', parts.hint);
+    return config;
+  }
+  const config: ModelConfig = { ...parts.defaults };
+  for (const a of parts.assumptions) config[a.field] = a.value;
+  for (const f of known) config[f.field] = f.value;
+  Object.assign(config, parts.fixed);
+  input.note?.(
+    `no config given: derived from the checkpoint's shapes: ${known.map((f) => `${f.field}=${JSON.stringify(f.value)}`).join(', ')}`,
+  );
+  const assumed = parts.assumptions.filter((a) => !known.some((f) => f.field === a.field));
+  if (assumed.length > 0)
+    input.note?.(
+      `assumed (no tensor shows them; --config to set): ${assumed.map((a) => `${a.field}=${JSON.stringify(a.value)} (${a.why})`).join('; ')}`,
+    );
+  return config;
+}
+
+/** Refuses, naming the file and every field, dimensions that are not positive integers or heads that do not divide `width`. */
+export function checkDimensions(
+  config: ModelConfig,
+  fields: readonly string[],
+  where: string,
+  heads?: { readonly width: string; readonly heads: string },
+): void {
+  const bad = fields.filter((f) => !Number.isSafeInteger(config[f]) || (config[f] as number) < 1);
+  const problems = bad.map((f) => `${f} must be a positive integer (got ${JSON.stringify(config[f])})`);
+  if (heads && bad.length === 0 && (config[heads.width] as number) % (config[heads.heads] as number) !== 0)
+    problems.push(
+      `${heads.width} ${String(config[heads.width])} is not a multiple of ${heads.heads} ${String(config[heads.heads])}`,
+    );
+  if (problems.length > 0)
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: ${problems.join('; ')}`, { file: where });
+}

@@ -1,0 +1,129 @@
+/**
+ * rembert: the RemBERT checkpoint (google-research/google-research `rembert/`, released as a TF
+ * checkpoint with BERT's scopes) → transformers `RemBertModel`, as convert_rembert_tf_checkpoint_to_pytorch.py
+ * maps it: `bert/` becomes `rembert.`, the small input embedding (`input_embedding_size`) is projected by
+ * `bert/encoder/embedding_hidden_mapping_in`, the layers are BERT's. The decoupled output embedding and
+ * the MLM head (`cls/…`, `…output_embedding…`) are discarded after pre-training: RemBertModel has none.
+ */
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import {
+  bertLayerKeys,
+  bertLayerRules,
+  checkDimensions,
+  configFromFacts,
+  countFact,
+  dense,
+  dim,
+  embeddingTableKeys,
+  embeddingTables,
+  layerNorm,
+  layersKeys,
+  linearKeys,
+  normKeys,
+  shapeFact,
+} from './bert-family.js';
+
+/** RemBertConfig() defaults (transformers configuration_rembert.py); it never ties the embeddings. */
+const REMBERT_DEFAULTS: ModelConfig = {
+  attention_probs_dropout_prob: 0,
+  bos_token_id: 312,
+  classifier_dropout_prob: 0.1,
+  eos_token_id: 313,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0,
+  hidden_size: 1152,
+  initializer_range: 0.02,
+  input_embedding_size: 256,
+  intermediate_size: 4608,
+  layer_norm_eps: 1e-12,
+  max_position_embeddings: 512,
+  num_attention_heads: 18,
+  num_hidden_layers: 32,
+  output_embedding_size: 1664,
+  pad_token_id: 0,
+  tie_word_embeddings: false,
+  type_vocab_size: 2,
+  use_cache: true,
+  vocab_size: 250300,
+};
+
+const DIMENSIONS = [
+  'vocab_size',
+  'input_embedding_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'max_position_embeddings',
+  'type_vocab_size',
+];
+
+function buildConfig(input: ConfigInput): ModelConfig {
+  const fact = (field: string, name: string, axis: number) => shapeFact(input.listing, field, name, axis);
+  const config = configFromFacts(input, {
+    defaults: REMBERT_DEFAULTS,
+    facts: [
+      fact('vocab_size', 'bert/embeddings/word_embeddings', 0),
+      fact('input_embedding_size', 'bert/embeddings/word_embeddings', 1),
+      fact('max_position_embeddings', 'bert/embeddings/position_embeddings', 0),
+      fact('type_vocab_size', 'bert/embeddings/token_type_embeddings', 0),
+      fact('hidden_size', 'bert/encoder/embedding_hidden_mapping_in/kernel', 1),
+      fact('intermediate_size', 'bert/encoder/layer_0/intermediate/dense/kernel', 1),
+      countFact(input.listing, 'num_hidden_layers', /^bert\/encoder\/layer_(\d+)\//, 'bert/encoder/layer_{n}/'),
+    ],
+    assumptions: [{ field: 'num_attention_heads', value: 18, why: "the released RemBERT's" }],
+    fixed: { architectures: ['RemBertModel'], model_type: 'rembert' },
+    hint: "Pass this checkpoint's config.json (transformers' RemBertConfig) with --config, or leave --config out to derive it.",
+  });
+  checkDimensions(config, DIMENSIONS, input.userPath ?? 'the derived config', {
+    width: 'hidden_size',
+    heads: 'num_attention_heads',
+  });
+  return config;
+}
+
+function rules(): readonly Rule[] {
+  return [
+    ...embeddingTables('bert/embeddings', 'rembert.embeddings'),
+    ...layerNorm('bert/embeddings', 'rembert.embeddings.LayerNorm'),
+    ...dense('bert/encoder/embedding_hidden_mapping_in', 'rembert.encoder.embedding_hidden_mapping_in'),
+    ...bertLayerRules('bert/encoder', 'rembert.encoder'),
+    ...dense('bert/pooler/dense', 'rembert.pooler.dense'),
+  ];
+}
+
+/** RemBertModel's state dict (with its pooler; no persistent buffers), in state_dict order. */
+function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const E = dim(config, 'input_embedding_size');
+  const H = dim(config, 'hidden_size');
+  return [
+    ...embeddingTableKeys('rembert.embeddings', config, E),
+    ...normKeys('rembert.embeddings.LayerNorm', E),
+    ...linearKeys('rembert.encoder.embedding_hidden_mapping_in', H, E),
+    ...layersKeys('rembert.encoder', config, bertLayerKeys),
+    // fine-tuning exports may lack the pooler: left for from_pretrained, as transformers does
+    ...linearKeys('rembert.pooler.dense', H, H, { optional: true }),
+  ];
+}
+
+export const rembert: Architecture = {
+  modelType: 'rembert',
+  summary: 'the RemBERT TF checkpoint (google-research rembert/) → RemBertModel',
+  detect: {
+    // bert's layers with ALBERT's input projection, which no bert or albert checkpoint has together
+    names: ['^bert/encoder/layer_\\d+/'],
+    requires: ['^bert/encoder/embedding_hidden_mapping_in/', '^bert/embeddings/word_embeddings$'],
+    specialises: ['bert', 'albert'],
+    baseClass: 'RemBertModel',
+  },
+  buildConfig,
+  skip: [
+    {
+      pattern: '^cls/|output_embedding',
+      reason: 'output embedding / MLM head, discarded after pre-training (RemBertModel has none)',
+    },
+  ],
+  rules,
+  expectedKeys,
+  tokenizerFiles: [{ from: 'sentencepiece.model', to: 'sentencepiece.model' }],
+};
