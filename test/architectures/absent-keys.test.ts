@@ -11,8 +11,7 @@
  *   transformers' lm_loss Linear bias is zeroed by _init_weights → zeros.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DTYPES } from '../../src/tensor.js';
@@ -22,15 +21,10 @@ import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
 import { readTfTensors } from '../support/reference-transforms.js';
+import { tempDir } from '../support/temp.js';
 import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
 import { bertStateDictOf, TINY_BERT_CONFIG, tinyBertWeights } from '../support/tiny-bert.js';
 import { loadSafetensorsInPython, loadWithTorch } from '../support/torch-load.js';
-
-function tempDir(t: import('node:test').TestContext, name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `tf2torch-${name}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const isZero = (bytes: Uint8Array) => bytes.every((b) => b === 0);
 

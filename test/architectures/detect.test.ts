@@ -5,14 +5,14 @@
  * --model_type are errors that say what the names look like.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ARCHITECTURES } from '../../src/architectures/index.js';
 import { runCli } from '../support/cli.js';
 import { FIXTURES_DIR, realFixture } from '../support/fixtures.js';
 import { runPython, torchPython } from '../support/python.js';
+import { tempDir } from '../support/temp.js';
 import { writeBundle } from '../support/tf-bundle-writer.js';
 
 /** What `inspect` says of each real fixture (its second line). A new fixture must be added here. */
@@ -59,8 +59,7 @@ test('inspect names the type of every real fixture, index-only ones included, or
 test('convert without --model_type converts every real fixture that has data, byte-identical to --model_type', (t) => {
   const names = fixtureNames(t);
   if (names.length === 0) return;
-  const out = mkdtempSync(join(tmpdir(), 'tf2torch-detect-walk-'));
-  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const out = tempDir(t, 'detect-walk');
   let converted = 0;
   for (const name of names) {
     const dir = join(FIXTURES_DIR, name);
@@ -116,8 +115,7 @@ test('a --model_type the names contradict is refused, saying what they look like
 });
 
 test('names two types share: an error listing both and how to choose; the release config beside decides', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-ambiguous-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'ambiguous');
   const prefix = join(dir, 'model.ckpt');
   const f = (name: string, shape: number[]) => ({
     name,
@@ -146,8 +144,7 @@ test('names two types share: an error listing both and how to choose; the releas
 test('an original XLM .pth (train.py save_checkpoint: model, params, dico_*) is recognised from its dict', (t) => {
   const python = torchPython(t);
   if (!python) return;
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-xlm-detect-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'xlm-detect');
   const pth = join(dir, 'mlm_tiny.pth');
   // XLM's trainer.py save_checkpoint: data['params'] = {k: v for k, v in self.params.__dict__.items()}
   runPython(

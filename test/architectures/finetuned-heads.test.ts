@@ -14,10 +14,9 @@
  * Each is converted through the CLI without --model_type and loaded by the real PyTorch.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { bert } from '../../src/architectures/bert.js';
 import { xlnet } from '../../src/architectures/xlnet.js';
 import { buildPlan } from '../../src/mapping/plan.js';
@@ -26,17 +25,12 @@ import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
 import { type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
+import { tempDir } from '../support/temp.js';
 import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
 import { loadWithTorch } from '../support/torch-load.js';
 
 type Spec = [name: string, shape: number[]][];
 const [V, H, L, I, P, HEADS] = [11, 4, 2, 8, 16, 2];
-
-function tempDir(t: TestContext, label: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `tf2torch-${label}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Writes the variables with seeded random values, each with its Adam slots, plus global_step. */
 async function writeCheckpoint(prefix: string, spec: Spec, seed: number, slots = true): Promise<void> {

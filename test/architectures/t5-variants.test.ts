@@ -11,8 +11,7 @@
  * the transpose/widening computed here by naive loops.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { numElements } from '../../src/tensor.js';
@@ -21,6 +20,7 @@ import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
 import { bf16ToF32, type RawTensor, transpose2d } from '../support/reference-transforms.js';
+import { tempDir } from '../support/temp.js';
 import { type BundleTensor, randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
 import { loadAllWithTorch } from '../support/torch-load.js';
 
@@ -131,8 +131,7 @@ const label = (v: Variant) =>
 
 test('t5: both namings of the norms, every variant (relu/gated, tied/untied, float32/bfloat16) and ByT5, loaded by PyTorch', async (t) => {
   const python = torchPython(t);
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-t5-variants-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = tempDir(t, 't5-variants');
   const converted: { v: Variant; tensors: BundleTensor[]; weights: string }[] = [];
   for (const [i, v] of [...VARIANTS, BYT5].entries()) {
     const tensors = t5Checkpoint(v, 100 + i);
@@ -182,8 +181,7 @@ test('t5: both namings of the norms, every variant (relu/gated, tied/untied, flo
 });
 
 test('t5: a norm given in both namings is refused (two variables for one key)', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-t5-both-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = tempDir(t, 't5-both');
   const tensors = t5Checkpoint({ naming: 'rms', gated: true, tied: false, dtype: 'float32', vocab: 12 }, 7);
   tensors.push({ name: 'encoder/final_layer_norm/scale', dtype: 'float32', shape: [D], bytes: new Uint8Array(4 * D) });
   const prefix = join(tmp, 'model.ckpt-1');

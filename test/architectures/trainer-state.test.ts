@@ -19,8 +19,7 @@
  * - google-research/albert lamb_optimizer.py: `<var>/lamb_m`, `<var>/lamb_v`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { roleOf } from '../../src/formats/tf-checkpoint/roles.js';
@@ -30,6 +29,7 @@ import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
 import { torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
+import { tempDir } from '../support/temp.js';
 import { type BundleTensor, randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
 import { bertStateDictOf, TINY_BERT_CONFIG, tinyBertWeights } from '../support/tiny-bert.js';
 import { loadWithTorch } from '../support/torch-load.js';
@@ -139,8 +139,7 @@ function nvidiaTrainerState(weights: readonly BundleTensor[], seed: number): Bun
 }
 
 test('NVIDIA BERT (LAMB + accumulation + AMP): trainer state skipped by name, the real LayerNorm beta converted', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'tf2torch-nvidia-bert-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = tempDir(t, 'nvidia-bert');
   const weights = tinyBertWeights(11);
   const state = nvidiaTrainerState(weights, 12);
   const prefix = join(tmp, 'model.ckpt-8000');

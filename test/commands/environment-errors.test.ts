@@ -7,22 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CLI_PATH, type CliResult, runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { FS_FAULT_ENV } from '../support/fs-faults.js';
+import { tempDir } from '../support/temp.js';
 
 const FS_FAULTS = fileURLToPath(new URL('../support/fs-faults.js', import.meta.url));
 
 function setup(t: TestContext) {
   const fixture = realFixture(t, 'bert-tiny-keras-bert');
   if (!fixture) return undefined;
-  const cwd = mkdtempSync(join(tmpdir(), 'tf2torch-env-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const cwd = tempDir(t, 'env');
   cpSync(fixture, join(cwd, 'ck'), { recursive: true });
   const convert = (...args: string[]) =>
     runCli(['convert', '--model_type', 'bert', '--tf_checkpoint', 'ck/bert_model.ckpt', '--quiet', ...args], { cwd });

@@ -3,15 +3,14 @@
  * `InputFiles.find` recognising them under any spelling (trailing '/', '..', symlink, hard link).
  */
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkpointFiles, InputFiles } from '../../src/convert/input-files.js';
+import { tempDir } from '../support/temp.js';
 
 test('checkpointFiles: a TF prefix, a V1 file, a release folder, a sharded index; others beside them are not inputs', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-inputs-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'inputs');
   const names = [
     'model.ckpt-100.index',
     'model.ckpt-100.data-00000-of-00002',
@@ -64,8 +63,7 @@ test('checkpointFiles: a TF prefix, a V1 file, a release folder, a sharded index
 });
 
 test('InputFiles.find: the same file under another spelling is found; another file with equal bytes is not', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-inputs-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'inputs');
   mkdirSync(join(dir, 'sub'));
   writeFileSync(join(dir, 'vocab.txt'), 'words');
   writeFileSync(join(dir, 'copy.txt'), 'words');

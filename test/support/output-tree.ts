@@ -1,9 +1,9 @@
 /** What an output folder holds, for comparing before and after a run: each entry's name and content hash. */
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { tempDir } from '../support/temp.js';
 import { type CliResult, runCli } from './cli.js';
 import { realFixture } from './fixtures.js';
 
@@ -31,8 +31,7 @@ export function hiddenEntries(dir: string): string[] {
 export function bertWorkspace(t: TestContext) {
   const fixture = realFixture(t, 'bert-tiny-keras-bert');
   if (!fixture) return undefined;
-  const cwd = mkdtempSync(join(tmpdir(), 'tf2torch-output-'));
-  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const cwd = tempDir(t, 'output');
   cpSync(fixture, join(cwd, 'ck'), { recursive: true });
   /** Notes (and the summary) are printed unless `quiet`. */
   const run = (args: string[], env: NodeJS.ProcessEnv = {}, quiet = true): CliResult =>

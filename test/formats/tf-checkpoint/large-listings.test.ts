@@ -5,23 +5,17 @@
  * table's named limits before the entries are allocated.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
 import { INDEX_TABLE_LIMITS, parseBlock } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { crc32c, maskCrc } from '../../../src/io/crc32c.js';
 import { DTYPES } from '../../../src/tensor.js';
 import { installAllocationGuard } from '../../support/allocation-guard.js';
 import { runCli } from '../../support/cli.js';
+import { tempDir } from '../../support/temp.js';
 import { encodeBundleEntry, encodeBundleHeader, writeTable } from '../../support/tf-bundle-writer.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-listing-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function varint(v: number): number[] {
   const out: number[] = [];
@@ -31,7 +25,7 @@ function varint(v: number): number[] {
 }
 
 test('an index of 130k tensors lists and inspects (text and --json); no stack overflow', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'listing');
   const count = 130_000;
   // The table only (inspect reads no data): empty tensors, sorted names, an empty data file.
   const entries = [{ key: new Uint8Array(0), value: encodeBundleHeader({ numShards: 1 }) }];
@@ -77,7 +71,7 @@ function tinyEntriesIndex(copies: number): Uint8Array {
 }
 
 test('a snappy block of 64 MB of tiny entries is E_LIMIT within a 256 MB heap (it took 6.9 GB)', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'listing');
   const path = join(dir, 'model.ckpt.index');
   writeFileSync(path, tinyEntriesIndex(1_048_575));
   const r = runCli(['inspect', path], { nodeArgs: ['--max-old-space-size=256'] });

@@ -4,11 +4,9 @@
  * Opcode bytes follow Python's Lib/pickletools.py.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
 import { CHECKPOINT_POLICY, WEIGHTS_POLICY } from '../../../src/formats/torch/allow-list.js';
 import { OP } from '../../../src/formats/torch/pickle-opcodes.js';
@@ -16,18 +14,13 @@ import { openTorchFile } from '../../../src/formats/torch/read.js';
 import { unpickle } from '../../../src/formats/torch/unpickler.js';
 import { ZipWriter } from '../../../src/formats/torch/zip-writer.js';
 import { runCli } from '../../support/cli.js';
+import { tempDir } from '../../support/temp.js';
 
 const context = { rebuildTensor: () => assert.fail('no tensors here') };
 const weights = { policy: WEIGHTS_POLICY, file: 'evil.pkl', context };
 const checkpoint = { policy: CHECKPOINT_POLICY, file: 'evil.pkl', context };
 const latin1 = (text: string) => [...Buffer.from(text, 'latin1')];
 const shortString = (text: string) => [OP.SHORT_BINUNICODE, text.length, ...latin1(text)];
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tf2torch-pickle-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** A torch.save-shaped zip (`archive/data.pkl`, …) holding these records, in order. */
 async function writeTorchZip(path: string, records: [string, Uint8Array][]): Promise<void> {
@@ -63,7 +56,7 @@ function nestedListsPickle(depth: number): Uint8Array {
 }
 
 test('200k nested lists in a torch file are opened and inspected (the tensor walk recursed)', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'pickle');
   const path = join(dir, 'nested.bin');
   await writeTorchZip(path, [['data.pkl', nestedListsPickle(200_000)]]);
   const source = await openTorchFile(path, { policy: 'checkpoint' });
@@ -110,7 +103,7 @@ test('INST, OBJ, NEWOBJ and NEWOBJ_EX of os.system are refused like REDUCE, nami
 });
 
 test('a torch zip with two data.pkl records is refused (torch reads the last, a first-match reader the first)', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, 'pickle');
   const path = join(dir, 'twice.bin');
   const dict = (key: string) =>
     Uint8Array.from([OP.PROTO, 2, OP.EMPTY_DICT, ...shortString(key), OP.NONE, OP.SETITEM, OP.STOP]);
