@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { CLI_PATH, runCli } from './support/cli.js';
-import { bertWorkspace, waitUntilStopped } from './support/output-tree.js';
+import { runCli } from './support/cli.js';
+import { bertWorkspace, spawnStoppingConversion, waitUntilStopped } from './support/output-tree.js';
 
 test('--version prints the version of package.json', () => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
@@ -27,20 +26,7 @@ test('SIGHUP (a closed terminal) is handled like Ctrl-C: exit 129, unfinished ou
   const s = bertWorkspace(t);
   if (!s) return;
   // The run stops itself once its stage exists; SIGHUP is sent from outside, then it is let run on.
-  const child = spawn(
-    process.execPath,
-    [
-      CLI_PATH,
-      'convert',
-      '--model_type',
-      'bert',
-      '--tf_checkpoint',
-      'ck/bert_model.ckpt',
-      '--pytorch_dump_output',
-      'out/',
-    ],
-    { cwd: s.cwd, env: { ...process.env, TF2TORCH_TEST_INTERRUPT: '1:SIGSTOP' } },
-  );
+  const child = spawnStoppingConversion(s.cwd);
   t.after(() => child.kill('SIGKILL'));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -4,12 +4,11 @@
  * that is gone (kill -9) are taken over and removed by the next run, those of a live process are not.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI_PATH } from '../support/cli.js';
-import { bertWorkspace, snapshot, waitUntilStopped } from '../support/output-tree.js';
+import { bertWorkspace, snapshot, spawnStoppingConversion, waitUntilStopped } from '../support/output-tree.js';
 
 /** The id of a process that has exited. */
 function deadPid(): number {
@@ -20,20 +19,7 @@ test('a second conversion onto an output being written fails with E_OUTPUT_LOCKE
   const s = bertWorkspace(t);
   if (!s) return;
   // The first run stops itself (SIGSTOP) right after creating its stage: lock held, nothing committed.
-  const first = spawn(
-    process.execPath,
-    [
-      CLI_PATH,
-      'convert',
-      '--model_type',
-      'bert',
-      '--tf_checkpoint',
-      'ck/bert_model.ckpt',
-      '--pytorch_dump_output',
-      'out/',
-    ],
-    { cwd: s.cwd, env: { ...process.env, TF2TORCH_TEST_INTERRUPT: '1:SIGSTOP' } },
-  );
+  const first = spawnStoppingConversion(s.cwd);
   t.after(() => first.kill('SIGKILL'));
   const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
   assert.ok(await waitUntilStopped(first.pid as number), 'the first run reached its stage');

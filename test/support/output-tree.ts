@@ -1,10 +1,11 @@
 /** What an output folder holds, for comparing before and after a run: each entry's name and content hash. */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { tempDir } from '../support/temp.js';
-import { type CliResult, runCli } from './cli.js';
+import { CLI_PATH, type CliResult, runCli } from './cli.js';
 import { realFixture } from './fixtures.js';
 
 /** name → sha256 of the content (`dir/` for folders), for every entry of `dir`; {} when it does not exist. */
@@ -65,4 +66,24 @@ export async function waitUntilStopped(pid: number, timeoutMs = 10_000): Promise
     await new Promise((r) => setTimeout(r, 10));
   }
   return false;
+}
+
+/**
+ * `convert` of the workspace's checkpoint into `out/`, a child that stops itself (SIGSTOP) right after
+ * creating its stage: lock held, nothing committed. The caller signals it, then sends SIGCONT.
+ */
+export function spawnStoppingConversion(cwd: string): ChildProcessWithoutNullStreams {
+  const args = [
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    'ck/bert_model.ckpt',
+    '--pytorch_dump_output',
+    'out/',
+  ];
+  return spawn(process.execPath, [CLI_PATH, ...args], {
+    cwd,
+    env: { ...process.env, TF2TORCH_TEST_INTERRUPT: '1:SIGSTOP' },
+  });
 }
