@@ -3,15 +3,17 @@
  * wins over the unscoped one, a later binding over an earlier one, and a configurable may be named
  * by its short name or its module path (`SelfAttention` ≡ `transformer_layers.SelfAttention`).
  */
+
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { RandomAccessFile } from '../io/file.js';
+import type { FileTree } from '../io/byte-source.js';
 import { type GinBinding, type GinConfig, type GinValue, MAX_GIN_BYTES, parseGin } from './gin-parser.js';
 
 /** Macro chains longer than this are a cycle (`a = %b`, `b = %a`). */
 export const MAX_MACRO_DEPTH = 32;
 
-export async function readGinFile(path: string): Promise<GinConfig> {
-  const file = await RandomAccessFile.open(path);
+export async function readGinFile(path: string, files: FileTree = defaultFiles): Promise<GinConfig> {
+  const file = await files.open(path);
   try {
     if (file.size > MAX_GIN_BYTES) {
       throw new Tf2TorchError(

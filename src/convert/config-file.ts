@@ -2,10 +2,10 @@
  * Config files in and out: the user's JSON (bounded, errors naming the file) and `config.json` as
  * transformers writes it (keys sorted, indent 2, trailing newline).
  */
-import { join } from 'node:path';
+import { defaultFiles, readSmallTextFile } from '#platform';
 import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { readSmallFileSync } from '../io/file.js';
+import type { FileTree } from '../io/byte-source.js';
 import { parseJsonObject } from '../io/json.js';
 import { pythonJsonDumps } from '../io/python-json.js';
 import type { ModelConfig } from '../mapping/types.js';
@@ -14,12 +14,25 @@ import type { ModelConfig } from '../mapping/types.js';
 export const MAX_SIDECAR_BYTES = 64 * 1024 * 1024;
 
 /** Text of a small file, or undefined when absent; refuses oversized and non-regular files before reading. */
-export function readSidecar(path: string, what = 'config or tokenizer file'): string | undefined {
-  return readSmallFileSync(path, MAX_SIDECAR_BYTES, what)?.toString('utf8');
+export function readSidecar(path: string, what = 'config or tokenizer file', files?: FileTree): string | undefined {
+  if (files === undefined) return readSmallTextFile(path, MAX_SIDECAR_BYTES, what); // the platform's file system
+  const stat = files.stat(path);
+  if (stat === undefined) return undefined;
+  if (stat.kind !== 'file')
+    throw new Tf2TorchError(ErrorCode.NOT_A_FILE, `${path} is not a file; a regular ${what} is expected here`, {
+      file: path,
+    });
+  if (stat.size > MAX_SIDECAR_BYTES)
+    throw new Tf2TorchError(
+      ErrorCode.LIMIT,
+      `${path}: ${stat.size} bytes is too large for a ${what} (limit ${MAX_SIDECAR_BYTES})`,
+      { file: path },
+    );
+  return files.readText(path);
 }
 
-export function readConfigFile(path: string): ModelConfig {
-  const text = readSidecar(path, 'config file');
+export function readConfigFile(path: string, files?: FileTree): ModelConfig {
+  const text = readSidecar(path, 'config file', files);
   if (text === undefined) throw new Tf2TorchError(ErrorCode.NOT_FOUND, `config file ${path} not found`, { file: path });
   return checkedConfig(text, path);
 }
@@ -35,10 +48,11 @@ function checkedConfig(text: string, path: string): ModelConfig {
 export function findConfigBeside(
   dir: string,
   names: readonly string[],
+  files?: FileTree,
 ): { config: ModelConfig; path: string } | undefined {
   for (const name of names) {
-    const path = join(dir, name);
-    const text = readSidecar(path, 'config file');
+    const path = (files ?? defaultFiles).paths.join(dir, name);
+    const text = readSidecar(path, 'config file', files);
     if (text !== undefined) return { config: checkedConfig(text, path), path };
   }
   return undefined;

@@ -11,7 +11,7 @@ import { temporaryOwner } from '../io/atomic.js';
 import { LOCK_NAME } from '../io/lock.js';
 
 export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
-export type WeightFormat = 'safetensors' | 'pytorch' | 'both';
+export type { WeightFormat } from './conversion.js';
 
 const TORCH_EXTENSIONS = new Set(['.bin', '.pt', '.pth']);
 

@@ -6,10 +6,9 @@
  * sort_keys=True) + "\n"` form. One shard keeps the plain name (model.safetensors, pytorch_model.bin).
  * Tied aliases stay in their source's shard (torch) or are written once (safetensors).
  */
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { defaultOutputs } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { writeFileAtomically } from '../io/atomic.js';
+import { type OutputTree, writeTextFile } from '../io/byte-sink.js';
 import { pythonJsonDumps } from '../io/python-json.js';
 import { writeSafetensorsFile } from './safetensors/write.js';
 import type { ProgressCallback, StateDictEntry } from './state-dict.js';
@@ -90,6 +89,8 @@ export interface WriteWeightsOptions {
   container?: 'OrderedDict' | 'dict';
   /** Called with the cumulative count of tensor bytes written, over all shards. */
   onProgress?: ProgressCallback;
+  /** Where the files are created (default: the platform's file system, each atomically). */
+  outputs?: OutputTree;
 }
 
 /** Writes the weights into `dir`; returns the file names written (index last, when sharded). */
@@ -98,6 +99,8 @@ export async function writeWeights(
   entries: readonly StateDictEntry[],
   options: WriteWeightsOptions,
 ): Promise<string[]> {
+  const outputs = options.outputs ?? defaultOutputs;
+  const join = (name: string) => outputs.paths.join(dir, name);
   const { storages, keys } = resolveStateDict(entries, dir);
   const maxShardSize = options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE;
   const shards = planShards(
@@ -130,11 +133,12 @@ export async function writeWeights(
       }
       const base = before;
       const onProgress = options.onProgress && ((n: number) => options.onProgress!(base + n));
-      const path = join(dir, name);
-      if (options.format === 'safetensors') await writeSafetensorsFile(path, shardEntries, { onProgress });
+      const path = join(name);
+      if (options.format === 'safetensors') await writeSafetensorsFile(path, shardEntries, { onProgress, outputs });
       else
         await writeTorchFile(path, shardEntries, {
           onProgress,
+          outputs,
           ...(options.container ? { container: options.container } : {}),
         });
       written.push(name);
@@ -144,12 +148,12 @@ export async function writeWeights(
       const index = WEIGHT_FILES[options.format].index;
       const totalSize = storages.reduce((sum, t) => sum + t.byteLength, 0);
       const text = `${pythonJsonDumps({ metadata: { total_size: totalSize }, weight_map: weightMap }, 2, true)}\n`;
-      await writeFileAtomically(join(dir, index), (handle) => writeFile(handle, text));
+      await writeTextFile(outputs, join(index), text);
       written.push(index);
     }
   } catch (error) {
     // Never leave a partial set of shards: remove what this call wrote.
-    await Promise.all(written.map((name) => rm(join(dir, name), { force: true })));
+    await Promise.all(written.map((name) => outputs.remove(join(name))));
     throw error;
   }
   return written;

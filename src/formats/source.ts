@@ -3,6 +3,7 @@
  * `TensorSourceOpener` a format registers. Openers import these from here; only `open.ts`, the
  * registry, imports the openers.
  */
+import type { FileTree } from '../io/byte-source.js';
 import type { TensorRef } from '../tensor.js';
 
 /** What a variable is for; optimizer state and bookkeeping are never converted. */
@@ -24,11 +25,13 @@ export interface TensorSource {
 export interface OpenOptions {
   /** Verify checksums while reading (default true). */
   readonly verify?: boolean;
+  /** Where paths are looked up and read (default: the platform's file system, `#platform`). */
+  readonly files?: FileTree;
 }
 
 export interface TensorSourceOpener {
   readonly format: string;
   /** Cheap check (extension, magic bytes) whether this opener handles `path`. */
-  detect(path: string): Promise<boolean>;
+  detect(path: string, options?: OpenOptions): Promise<boolean>;
   open(path: string, options: OpenOptions): Promise<TensorSource>;
 }

@@ -3,28 +3,28 @@
  * .safetensors, and sharded folders through their `*.index.json`. Detection by magic bytes as well
  * as by extension, so a renamed file still opens.
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { type FileTree, isDirectory, isFile } from '../io/byte-source.js';
 import { parseJsonObject } from '../io/json.js';
 import type { TensorRef } from '../tensor.js';
 import { MAX_HEADER_BYTES, openSafetensors } from './safetensors/read.js';
-import type { TensorSource, TensorSourceOpener } from './source.js';
+import type { OpenOptions, TensorSource, TensorSourceOpener } from './source.js';
 import { openTorchFile, sniffTorch } from './torch/read.js';
 
 /** An index lists names and file names: megabytes at most. */
 const MAX_INDEX_BYTES = 100 * 1024 * 1024;
 
-async function head(path: string, length = 16): Promise<Uint8Array | undefined> {
+const filesOf = (options: OpenOptions | undefined): FileTree => options?.files ?? defaultFiles;
+
+async function head(path: string, files: FileTree, length = 16): Promise<Uint8Array | undefined> {
   try {
-    if (!(await stat(path)).isFile()) return undefined;
-    const handle = await open(path, 'r');
+    if (!isFile(files, path)) return undefined;
+    const source = await files.open(path);
     try {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, 0);
-      return buffer.subarray(0, bytesRead);
+      return await source.readAt(0, Math.min(length, source.size));
     } finally {
-      await handle.close();
+      await source.close();
     }
   } catch {
     return undefined;
@@ -34,44 +34,45 @@ async function head(path: string, length = 16): Promise<Uint8Array | undefined> 
 /** `[u64 N]{"` with a plausible N: a safetensors header. */
 function looksLikeSafetensors(bytes: Uint8Array): boolean {
   if (bytes.byteLength < 9) return false;
-  const n = Buffer.from(bytes).readBigUInt64LE(0);
+  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
   return n > 1n && n <= BigInt(MAX_HEADER_BYTES) && bytes[8] === 0x7b;
 }
 
 export const TORCH_FILE_OPENER: TensorSourceOpener = {
   format: 'torch',
-  async detect(path) {
-    const bytes = await head(path);
+  async detect(path, options) {
+    const bytes = await head(path, filesOf(options));
     if (!bytes) return false;
     return /\.(bin|pt|pth|ckpt)$/i.test(path)
       ? sniffTorch(bytes) !== undefined
       : sniffTorch(bytes) !== undefined && !looksLikeSafetensors(bytes);
   },
-  open: (path, options) => openTorchFile(path, { verify: options.verify ?? true }),
+  open: (path, options) => openTorchFile(path, { verify: options.verify ?? true, files: filesOf(options) }),
 };
 
 export const SAFETENSORS_OPENER: TensorSourceOpener = {
   format: 'safetensors',
-  async detect(path) {
-    const bytes = await head(path);
+  async detect(path, options) {
+    const bytes = await head(path, filesOf(options));
     // By name too: a `.safetensors` whose header length is absurd gets the reader's E_LIMIT, not "not a checkpoint".
     return !!bytes && (/\.safetensors$/i.test(path) || looksLikeSafetensors(bytes));
   },
-  open: (path) => openSafetensors(path),
+  open: (path, options) => openSafetensors(path, { files: filesOf(options) }),
 };
 
 export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
   format: 'sharded',
-  async detect(path) {
-    return /\.index\.json$/i.test(path) && (await head(path)) !== undefined;
+  async detect(path, options) {
+    return /\.index\.json$/i.test(path) && (await head(path, filesOf(options))) !== undefined;
   },
   async open(path, options) {
-    const size = (await stat(path)).size;
+    const files = filesOf(options);
+    const size = files.stat(path)?.size ?? 0;
     if (size > MAX_INDEX_BYTES)
       throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: index of ${size} bytes exceeds ${MAX_INDEX_BYTES}`, {
         file: path,
       });
-    const index = parseJsonObject(await readFile(path, 'utf8'), path, ErrorCode.MALFORMED);
+    const index = parseJsonObject(files.readText(path), path, ErrorCode.MALFORMED);
     const weightMap = index.weight_map as Record<string, unknown> | null | undefined;
     if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap))
       throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: no weight_map object`, { file: path });
@@ -83,14 +84,14 @@ export const SHARDED_INDEX_OPENER: TensorSourceOpener = {
           throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: shard name ${String(shard)} is not a file name`, {
             file: path,
           });
-        const shardPath = join(dirname(path), shard);
-        if (!(await head(shardPath)))
+        const shardPath = files.paths.join(files.paths.dirname(path), shard);
+        if (!(await head(shardPath, files)))
           throw new Tf2TorchError(ErrorCode.MISSING_SHARD, `${path}: shard ${shard} is missing`, { file: shardPath });
-        const isSafetensors = await SAFETENSORS_OPENER.detect(shardPath);
+        const isSafetensors = await SAFETENSORS_OPENER.detect(shardPath, options);
         sources.push(
           isSafetensors
-            ? await openSafetensors(shardPath)
-            : await openTorchFile(shardPath, { verify: options.verify ?? true }),
+            ? await openSafetensors(shardPath, { files })
+            : await openTorchFile(shardPath, { verify: options.verify ?? true, files }),
         );
       }
     } catch (error) {
@@ -132,14 +133,14 @@ const HF_WEIGHT_FILES = [
   'pytorch_model.bin.index.json',
 ];
 
-async function hfWeightsIn(dir: string): Promise<string | undefined> {
+async function hfWeightsIn(dir: string, files: FileTree): Promise<string | undefined> {
   try {
-    if (!(await stat(dir)).isDirectory()) return undefined;
-    const names = new Set(await readdir(dir));
+    if (!isDirectory(files, dir)) return undefined;
+    const names = new Set(files.list(dir));
     // A TensorFlow checkpoint folder that also holds converted weights is the checkpoint, not the output.
     if (names.has('checkpoint') || [...names].some((n) => n.endsWith('.index'))) return undefined;
     const found = HF_WEIGHT_FILES.find((n) => names.has(n));
-    return found === undefined ? undefined : join(dir, found);
+    return found === undefined ? undefined : files.paths.join(dir, found);
   } catch {
     return undefined;
   }
@@ -148,11 +149,11 @@ async function hfWeightsIn(dir: string): Promise<string | undefined> {
 /** A Hugging Face model folder (what `convert` writes): its weights, as from_pretrained would pick them. */
 export const HF_FOLDER_OPENER: TensorSourceOpener = {
   format: 'hf-folder',
-  detect: async (path) => (await hfWeightsIn(path)) !== undefined,
+  detect: async (path, options) => (await hfWeightsIn(path, filesOf(options))) !== undefined,
   async open(path, options) {
-    const weights = (await hfWeightsIn(path)) as string;
+    const weights = (await hfWeightsIn(path, filesOf(options))) as string;
     for (const opener of [SHARDED_INDEX_OPENER, SAFETENSORS_OPENER, TORCH_FILE_OPENER]) {
-      if (await opener.detect(weights)) return opener.open(weights, options);
+      if (await opener.detect(weights, options)) return opener.open(weights, options);
     }
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${weights}: not a weights file tf2torch can read`, { file: weights });
   },

@@ -1,24 +1,10 @@
 /**
  * Zip's CRC-32 (IEEE, reflected polynomial 0xEDB88320), incremental: `crc32(chunk, previous)`.
  * The optional `@node-rs/crc32` (carry-less multiply) is 2-3× faster than Node's zlib.crc32, which
- * matters when every output byte of a multi-GB `.bin` goes through it; zlib's is the next choice,
- * the table fallback keeps older runtimes working.
+ * matters when every output byte of a multi-GB `.bin` goes through it; zlib's is the next choice (both
+ * injected through `#platform`), the table serves elsewhere.
  */
-import { createRequire } from 'node:module';
-import * as zlib from 'node:zlib';
-
-type NativeCrc32 = (data: Uint8Array, value?: number) => number;
-
-function loadOptional(): NativeCrc32 | undefined {
-  try {
-    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32?: NativeCrc32 };
-    return typeof mod.crc32 === 'function' ? mod.crc32 : undefined;
-  } catch {
-    return undefined; // not installed (optional dependency) or no build for this platform
-  }
-}
-
-const native = loadOptional() ?? (zlib as unknown as { crc32?: NativeCrc32 }).crc32;
+import { nativeCrc32 as native } from '#platform';
 
 let table: Uint32Array | undefined;
 

@@ -4,6 +4,7 @@
  * pure-JS slicing-by-8 table (slower, but correct everywhere; tests check both agree).
  * Both are incremental: `crc32cUpdate(state, bytes)` continues from a previous value.
  */
+import { loadNativeCrc32c as loadPlatformCrc32c } from '#platform';
 
 const POLY = 0x82f63b78; // reflected Castagnoli polynomial
 
@@ -65,17 +66,8 @@ let loading: Promise<boolean> | undefined;
 /** Loads the native implementation once; later calls to crc32c use it. Safe to call many times. */
 export function loadNativeCrc32c(): Promise<boolean> {
   loading ??= (async () => {
-    try {
-      // A variable specifier keeps the optional package out of the type checker's required modules.
-      const specifier = '@node-rs/crc32';
-      const mod = (await import(specifier)) as { crc32c?: (input: Uint8Array, initial?: number) => number };
-      if (typeof mod.crc32c === 'function') {
-        const fn = mod.crc32c;
-        native = (bytes, crc = 0) => fn(bytes, crc) >>> 0;
-      }
-    } catch {
-      native = undefined; // not installed or no prebuilt binary for this platform: the JS tables serve
-    }
+    const fn = await loadPlatformCrc32c(); // Node: the optional native package; elsewhere none
+    native = fn === undefined ? undefined : (bytes, crc = 0) => fn(bytes, crc) >>> 0;
     return native !== undefined;
   })();
   return loading;

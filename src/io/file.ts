@@ -70,6 +70,8 @@ export function readSmallFileSync(path: string, maxBytes: number, what = 'file')
   }
 }
 
+import type { ByteSource } from './byte-source.js';
+
 /**
  * Largest single read handed to the OS. Node's fs.read takes a 32-bit length (2 GiB and more aborts
  * the process), and Linux returns at most 2 GiB - 4 KiB per call anyway; larger reads are looped.
@@ -78,7 +80,8 @@ export const MAX_READ_BYTES = 2 ** 30;
 /** Runs shorter than this are read synchronously: one syscall beats a thread-pool round trip. */
 const SYNC_RUN_BYTES = 256 * 1024;
 
-export class RandomAccessFile {
+/** The Node `ByteSource`. */
+export class RandomAccessFile implements ByteSource {
   /** Per-call read limit: MAX_READ_BYTES, smaller only in tests (so that the loop runs on small files). */
   maxReadBytes = MAX_READ_BYTES;
 

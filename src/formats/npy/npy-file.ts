@@ -3,9 +3,11 @@
  * size when opened; array bytes are read on demand with positioned reads. Bytes come out as the rest
  * of tf2torch wants them: little-endian, C order (big-endian data is swapped, Fortran order reordered).
  */
+
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { swapBytesInPlace } from '../../io/byte-order.js';
-import { RandomAccessFile } from '../../io/file.js';
+import type { ByteSource, FileTree } from '../../io/byte-source.js';
 import { fortranStrides, gatherStrided } from '../../io/strided.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
 import { headerLength, type NpyHeader, PREAMBLE_BYTES, parseHeaderText } from './header.js';
@@ -30,8 +32,8 @@ export interface NpyArray {
 }
 
 /** Opens `path` and validates its header; `name` becomes the TensorRef's name (default: the path). */
-export async function openNpy(path: string, name = path): Promise<NpyArray> {
-  const file = await RandomAccessFile.open(path);
+export async function openNpy(path: string, name = path, files: FileTree = defaultFiles): Promise<NpyArray> {
+  const file = await files.open(path);
   try {
     return await npyFromFile(file, name);
   } catch (error) {
@@ -40,7 +42,7 @@ export async function openNpy(path: string, name = path): Promise<NpyArray> {
   }
 }
 
-async function readHeader(file: RandomAccessFile): Promise<NpyHeader> {
+async function readHeader(file: ByteSource): Promise<NpyHeader> {
   if (file.size < 10) {
     throw new Tf2TorchError(
       ErrorCode.BAD_MAGIC,
@@ -72,7 +74,7 @@ async function readHeader(file: RandomAccessFile): Promise<NpyHeader> {
 }
 
 /** Shape product and byte length, checked against what the file holds before anything is allocated. */
-function checkedSize(header: NpyHeader, file: RandomAccessFile): { length: number; byteLength: number } {
+function checkedSize(header: NpyHeader, file: ByteSource): { length: number; byteLength: number } {
   const available = BigInt(file.size - header.dataOffset);
   let elements = 1n;
   for (const d of header.shape) elements *= BigInt(d);
@@ -94,7 +96,7 @@ function checkedSize(header: NpyHeader, file: RandomAccessFile): { length: numbe
   return { length: Number(elements), byteLength: Number(bytes) };
 }
 
-export async function npyFromFile(file: RandomAccessFile, name: string): Promise<NpyArray> {
+export async function npyFromFile(file: ByteSource, name: string): Promise<NpyArray> {
   const header = await readHeader(file);
   const { length, byteLength } = checkedSize(header, file);
   const itemSize = DTYPES[header.dtype].itemSize;

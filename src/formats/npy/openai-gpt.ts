@@ -14,13 +14,12 @@
  * [512, 768]) and 1 (tokens, [40478, 768]), and array i ≥ 2 is names[i - 1]; an architecture maps
  * `params/<i>` declaratively, with `parameterNameOf` to show the release's names.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { RandomAccessFile } from '../../io/file.js';
+import type { FileTree } from '../../io/byte-source.js';
 import { parseJson } from '../../io/json.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
-import type { TensorSource, TensorSourceOpener } from '../source.js';
+import type { OpenOptions, TensorSource, TensorSourceOpener } from '../source.js';
 import { MAX_DIMS } from './header.js';
 import { type NpyArray, openNpy } from './npy-file.js';
 
@@ -52,8 +51,8 @@ export function parameterNameOf(names: readonly string[] | undefined, index: num
   return index <= 1 ? names[0] : names[index - 1];
 }
 
-async function readJsonFile(path: string, what: string): Promise<unknown> {
-  const file = await RandomAccessFile.open(path);
+async function readJsonFile(files: FileTree, path: string, what: string): Promise<unknown> {
+  const file = await files.open(path);
   try {
     if (file.size > MAX_JSON_BYTES) {
       throw new Tf2TorchError(
@@ -70,9 +69,9 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
 }
 
 /** params_shapes.json of `dir`: a list of shapes of non-negative integers. */
-export async function readParamsShapes(dir: string): Promise<number[][]> {
-  const path = join(dir, PARAMS_SHAPES_FILE);
-  const value = await readJsonFile(path, 'the list of array shapes');
+export async function readParamsShapes(dir: string, files: FileTree = defaultFiles): Promise<number[][]> {
+  const path = files.paths.join(dir, PARAMS_SHAPES_FILE);
+  const value = await readJsonFile(files, path, 'the list of array shapes');
   if (!Array.isArray(value))
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: expected a list of shapes`, { file: path });
   if (value.length > MAX_ARRAYS)
@@ -95,10 +94,14 @@ export async function readParamsShapes(dir: string): Promise<number[][]> {
 }
 
 /** parameters_names.json of `dir`, or undefined when the folder has none. */
-export async function readParameterNames(dir: string, present: ReadonlySet<string>): Promise<string[] | undefined> {
+export async function readParameterNames(
+  dir: string,
+  present: ReadonlySet<string>,
+  files: FileTree = defaultFiles,
+): Promise<string[] | undefined> {
   if (!present.has(PARAMETER_NAMES_FILE)) return undefined;
-  const path = join(dir, PARAMETER_NAMES_FILE);
-  const value = await readJsonFile(path, 'the parameter names');
+  const path = files.paths.join(dir, PARAMETER_NAMES_FILE);
+  const value = await readJsonFile(files, path, 'the parameter names');
   if (!Array.isArray(value) || value.length > MAX_ARRAYS || !value.every((n) => typeof n === 'string')) {
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: expected a list of at most ${MAX_ARRAYS} strings`, {
       file: path,
@@ -108,7 +111,8 @@ export async function readParameterNames(dir: string, present: ReadonlySet<strin
 }
 
 /** The shard files: params_0.npy, params_1.npy, … consecutive from 0, as the folder holds them. */
-function shardList(dir: string, present: ReadonlySet<string>): string[] {
+function shardList(dir: string, present: ReadonlySet<string>, files: FileTree): string[] {
+  const { join } = files.paths;
   const numbers = [...present]
     .map((f) => SHARD_PATTERN.exec(f)?.[1])
     .filter((n): n is string => n !== undefined)
@@ -134,29 +138,30 @@ function shardList(dir: string, present: ReadonlySet<string>): string[] {
 }
 
 /** The folder a user's path means: the folder itself, or the folder of one of its files. */
-export async function gptFolderOf(path: string): Promise<string | undefined> {
-  const info = await stat(path).catch(() => undefined);
+export async function gptFolderOf(path: string, files: FileTree = defaultFiles): Promise<string | undefined> {
+  const info = files.stat(path);
   if (!info) return undefined;
-  const dir = info.isDirectory() ? path : dirname(path);
-  const name = basename(path);
-  if (!info.isDirectory() && name !== PARAMS_SHAPES_FILE && name !== PARAMETER_NAMES_FILE && !SHARD_PATTERN.test(name))
+  const isDir = info.kind === 'directory';
+  const dir = isDir ? path : files.paths.dirname(path);
+  const name = files.paths.basename(path);
+  if (!isDir && name !== PARAMS_SHAPES_FILE && name !== PARAMETER_NAMES_FILE && !SHARD_PATTERN.test(name))
     return undefined;
-  const shapes = await stat(join(dir, PARAMS_SHAPES_FILE)).catch(() => undefined);
-  return shapes?.isFile() ? dir : undefined;
+  return files.stat(files.paths.join(dir, PARAMS_SHAPES_FILE))?.kind === 'file' ? dir : undefined;
 }
 
 /** Opens the folder (or the folder of `path`); every shard's header is checked, no array data is read. */
-export async function openOpenAIGptFolder(path: string): Promise<OpenAIGptSource> {
-  const dir = (await gptFolderOf(path)) ?? path;
-  const present = new Set(await readdir(dir));
-  const shapes = await readParamsShapes(dir);
-  const names = await readParameterNames(dir, present);
-  const shardFiles = shardList(dir, present);
+export async function openOpenAIGptFolder(path: string, options: OpenOptions = {}): Promise<OpenAIGptSource> {
+  const files = options.files ?? defaultFiles;
+  const dir = (await gptFolderOf(path, files)) ?? path;
+  const present = new Set(files.list(dir));
+  const shapes = await readParamsShapes(dir, files);
+  const names = await readParameterNames(dir, present, files);
+  const shardFiles = shardList(dir, present, files);
   const shards: NpyArray[] = [];
   const closeAll = () => Promise.all(shards.map((s) => s.close())).then(() => undefined);
   try {
     for (const [i, file] of shardFiles.entries()) {
-      const shard = await openNpy(file, `params_${i}`);
+      const shard = await openNpy(file, `params_${i}`, files);
       shards.push(shard);
       if (shard.header.dtype !== 'float32' || shard.header.shape.length !== 1) {
         throw new Tf2TorchError(
@@ -166,7 +171,7 @@ export async function openOpenAIGptFolder(path: string): Promise<OpenAIGptSource
         );
       }
     }
-    return buildSource(dir, shapes, names, shards, shardFiles, closeAll);
+    return buildSource(dir, shapes, names, shards, shardFiles, closeAll, (...parts) => files.paths.join(...parts));
   } catch (error) {
     await closeAll();
     throw error;
@@ -180,6 +185,7 @@ function buildSource(
   shards: NpyArray[],
   shardFiles: string[],
   close: () => Promise<void>,
+  join: (...parts: string[]) => string,
 ): OpenAIGptSource {
   // shardStarts[k] = index of shard k's first element in the concatenation
   const shardStarts: number[] = [];
@@ -239,7 +245,14 @@ function rangeTensor(
       at += take;
       k++;
     }
-    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    if (pieces.length === 1) return pieces[0]!;
+    const joined = new Uint8Array(n * FLOAT32_BYTES);
+    let offset = 0;
+    for (const piece of pieces) {
+      joined.set(piece, offset);
+      offset += piece.byteLength;
+    }
+    return joined;
   };
   return {
     name,
@@ -257,6 +270,6 @@ function rangeTensor(
 
 export const OPENAI_GPT_FOLDER_OPENER: TensorSourceOpener = {
   format: 'openai-npy',
-  detect: async (path) => (await gptFolderOf(path)) !== undefined,
-  open: (path) => openOpenAIGptFolder(path),
+  detect: async (path, options) => (await gptFolderOf(path, options?.files)) !== undefined,
+  open: (path, options) => openOpenAIGptFolder(path, options),
 };

@@ -4,9 +4,11 @@
  * and cover the buffer exactly, without holes or overlaps, as the reference loader requires.
  */
 
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { RandomAccessFile } from '../../io/file.js';
+import type { FileTree } from '../../io/byte-source.js';
 import { parseJsonObject } from '../../io/json.js';
+import { utf8Text } from '../../io/text.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, numElements, type TensorRef } from '../../tensor.js';
 import type { TensorSource } from '../source.js';
 
@@ -20,13 +22,14 @@ const DTYPE_BY_CODE = new Map<string, DType>(
 
 export type SafetensorsSource = TensorSource & { metadata: Record<string, string> };
 
-export async function openSafetensors(path: string): Promise<SafetensorsSource> {
-  const file = await RandomAccessFile.open(path);
+export async function openSafetensors(path: string, options: { files?: FileTree } = {}): Promise<SafetensorsSource> {
+  const file = await (options.files ?? defaultFiles).open(path);
   try {
     const fail = (message: string, tensor?: string): never => {
       throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: safetensors ${message}`, { file: path, tensor });
     };
-    const n = Buffer.from(await file.readAt(0, 8, 'safetensors header length')).readBigUInt64LE(0);
+    const lengthBytes = await file.readAt(0, 8, 'safetensors header length');
+    const n = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true);
     if (n > BigInt(MAX_HEADER_BYTES))
       throw new Tf2TorchError(
         ErrorCode.LIMIT,
@@ -34,7 +37,7 @@ export async function openSafetensors(path: string): Promise<SafetensorsSource> 
         { file: path },
       );
     const headerLength = Number(n);
-    const text = Buffer.from(await file.readAt(8, headerLength, 'safetensors header')).toString('utf8');
+    const text = utf8Text(await file.readAt(8, headerLength, 'safetensors header'));
     const header = parseJsonObject(text, path, ErrorCode.MALFORMED, 'safetensors header');
     const base = 8 + headerLength;
     const metadata: Record<string, string> = {};

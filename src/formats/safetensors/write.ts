@@ -5,8 +5,9 @@
  * written once, under the first name (safetensors forbids shared tensors). Output is atomic.
  */
 
+import { defaultOutputs } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { writeFileAtomically } from '../../io/atomic.js';
+import type { OutputTree } from '../../io/byte-sink.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
 import type { ProgressCallback, StateDictEntry } from '../state-dict.js';
 import { resolveStateDict } from '../torch/write.js';
@@ -16,6 +17,8 @@ export interface SafetensorsWriteOptions {
   metadata?: Record<string, string>;
   /** Called with the cumulative count of tensor bytes written. */
   onProgress?: ProgressCallback;
+  /** Where the file is created (default: the platform's file system, atomically). */
+  outputs?: OutputTree;
 }
 
 /** Header alignment of the reference writer: the byte buffer starts on an 8-byte boundary. */
@@ -44,11 +47,11 @@ export function safetensorsHeader(
     header[key] = { dtype: code, shape: [...tensor.shape], data_offsets: [offset, offset + tensor.byteLength] };
     offset += tensor.byteLength;
   }
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil((8 + json.byteLength) / HEADER_ALIGNMENT) * HEADER_ALIGNMENT - 8;
-  const out = Buffer.alloc(8 + padded, 0x20);
-  out.writeBigUInt64LE(BigInt(padded), 0);
-  json.copy(out, 8);
+  const out = new Uint8Array(8 + padded).fill(0x20);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
   return out;
 }
 
@@ -66,14 +69,10 @@ export async function writeSafetensorsFile(
     tensors.push({ key, tensor: storages[storage]! });
   }
   const header = safetensorsHeader(tensors, options.metadata ?? {}, path);
-  await writeFileAtomically(path, async (handle) => {
+  await (options.outputs ?? defaultOutputs).writeFile(path, async (sink) => {
     let position = 0;
     const write = async (bytes: Uint8Array) => {
-      let done = 0;
-      while (done < bytes.byteLength) {
-        const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
-        done += bytesWritten;
-      }
+      await sink.write(bytes, position);
       position += bytes.byteLength;
     };
     await write(header);

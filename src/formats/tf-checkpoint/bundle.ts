@@ -3,10 +3,10 @@
  * 0x00-prefixed slice keys → entries of partitioned-variable pieces) and `P.data-k-of-n` shards read by
  * positioned reads only. Listing reads only the index; a missing shard only affects its own tensors.
  */
-import { existsSync } from 'node:fs';
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { ByteSource, FileTree } from '../../io/byte-source.js';
 import { loadNativeCrc32c } from '../../io/crc32c.js';
-import { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type DType, type StreamOptions, type TensorRef } from '../../tensor.js';
 import type { OpenOptions } from '../source.js';
 import { isObjectBased, TfCheckpoint } from './checkpoint.js';
@@ -32,17 +32,21 @@ const DTYPE_BY_ENUM = new Map<number, DType>(Object.entries(DTYPES).map(([name, 
 
 /** Lazily opened data shards; a missing one is reported only when one of its tensors is read. */
 class Shards {
-  readonly open = new Map<number, RandomAccessFile>();
+  readonly open = new Map<number, ByteSource>();
   constructor(
     readonly prefix: string,
     readonly count: number,
+    private readonly files: FileTree,
   ) {}
+  exists(shard: number): boolean {
+    return this.files.stat(this.path(shard)) !== undefined;
+  }
   path(shard: number): string {
     return dataShardPath(this.prefix, shard, this.count);
   }
   /** Opens in progress: reads that start together share one handle instead of each opening one. */
-  private readonly opening = new Map<number, Promise<RandomAccessFile>>();
-  async get(shard: number, tensor: string): Promise<RandomAccessFile> {
+  private readonly opening = new Map<number, Promise<ByteSource>>();
+  async get(shard: number, tensor: string): Promise<ByteSource> {
     const have = this.open.get(shard);
     if (have) return have;
     const pending = this.opening.get(shard);
@@ -55,16 +59,16 @@ class Shards {
       this.opening.delete(shard);
     }
   }
-  private async openShard(shard: number, tensor: string): Promise<RandomAccessFile> {
+  private async openShard(shard: number, tensor: string): Promise<ByteSource> {
     const path = this.path(shard);
-    if (!existsSync(path)) {
+    if (!this.exists(shard)) {
       throw new Tf2TorchError(
         ErrorCode.MISSING_SHARD,
         `${path}: data shard ${shard} of ${this.count} is missing, so tensor '${tensor}' cannot be read (listing still works: it needs only ${this.prefix}.index)`,
         { file: path, tensor },
       );
     }
-    const f = await RandomAccessFile.open(path);
+    const f = await this.files.open(path);
     this.open.set(shard, f);
     return f;
   }
@@ -227,7 +231,8 @@ export async function openBundle(
   const verify = options.verify ?? true;
   await loadNativeCrc32c();
   const indexPath = `${prefix}.index`;
-  const index = await RandomAccessFile.open(indexPath);
+  const files = options.files ?? defaultFiles;
+  const index = await files.open(indexPath);
   let table;
   try {
     table = await readTable(index, verify);
@@ -252,7 +257,7 @@ export async function openBundle(
     });
   }
   const bigEndian = header.endianness === 1;
-  const shards = new Shards(prefix, header.numShards);
+  const shards = new Shards(prefix, header.numShards, files);
   const decoder = new TextDecoder('utf-8', { fatal: false });
   const plain: Described[] = [];
   const slicePieces = new Map<string, { extents: BundleEntry['slices'][number]; piece: Described }[]>();
@@ -286,7 +291,7 @@ export async function openBundle(
   if (bigEndian) notes.push('big-endian bundle: tensor bytes are byte-swapped to little-endian on read');
   const sliced = plain.filter((d) => d.entry.slices.length > 0).length;
   if (sliced > 0) notes.push(`${sliced} partitioned variable(s), reassembled from their slices on read`);
-  const missing = [...Array(header.numShards).keys()].filter((s) => !existsSync(shards.path(s)));
+  const missing = [...Array(header.numShards).keys()].filter((s) => !shards.exists(s));
   for (const s of missing) {
     const affected = plain.filter((d) => d.entry.slices.length === 0 && d.entry.shardId === s).length;
     notes.push(

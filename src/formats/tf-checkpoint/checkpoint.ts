@@ -4,7 +4,7 @@
  */
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import type { RandomAccessFile } from '../../io/file.js';
+import type { ByteSource } from '../../io/byte-source.js';
 import type { TensorRef } from '../../tensor.js';
 import type { TensorRole, TensorSource } from '../source.js';
 import { roleOf } from './roles.js';
@@ -21,7 +21,7 @@ export class TfCheckpoint implements TensorSource {
     readonly notes: readonly string[],
     /** True for TF2 `tf.train.Checkpoint` files (object paths, `_CHECKPOINTABLE_OBJECT_GRAPH`). */
     readonly objectBased: boolean,
-    private readonly openFiles: () => Iterable<RandomAccessFile>,
+    private readonly openFiles: () => Iterable<ByteSource>,
   ) {
     this.byName = new Map(tensors.map((t) => [t.name, t]));
   }

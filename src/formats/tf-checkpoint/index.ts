@@ -14,13 +14,13 @@ export { dataShardPath, type ResolvedCheckpoint, resolveCheckpointPath } from '.
 export { roleOf } from './roles.js';
 
 export async function openTfCheckpoint(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
-  const resolved = await resolveCheckpointPath(path);
+  const resolved = await resolveCheckpointPath(path, options.files);
   return resolved.kind === 'v2' ? openBundle(resolved.prefix, options) : openV1(resolved.file, options);
 }
 
 /** Registered last in OPENERS: a TF prefix is recognised by the files next to it, not by magic bytes. */
 export const TF_CHECKPOINT_OPENER: TensorSourceOpener = {
   format: 'tf-checkpoint',
-  detect: looksLikeTfCheckpoint,
+  detect: (path, options) => looksLikeTfCheckpoint(path, options?.files),
   open: openTfCheckpoint,
 };

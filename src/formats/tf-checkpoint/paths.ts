@@ -8,9 +8,9 @@
  *
  * A V1 checkpoint is one table file with no `.index` (e.g. `export`, `model.ckpt-1000`).
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { FileTree } from '../../io/byte-source.js';
 import { FOOTER_BYTES, TABLE_MAGIC_HI, TABLE_MAGIC_LO } from './sstable.js';
 
 export type ResolvedCheckpoint = { kind: 'v2'; prefix: string } | { kind: 'v1'; file: string };
@@ -24,61 +24,57 @@ export function dataShardPath(prefix: string, shard: number, numShards: number):
   return `${prefix}.data-${String(shard).padStart(5, '0')}-of-${String(numShards).padStart(5, '0')}`;
 }
 
-async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
-  try {
-    const s = await stat(path);
-    return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : undefined;
-  } catch {
-    return undefined;
-  }
+function kindOf(files: FileTree, path: string): 'file' | 'dir' | undefined {
+  const kind = files.stat(path)?.kind;
+  return kind === 'directory' ? 'dir' : kind === 'file' ? 'file' : undefined;
 }
 
 /** True when the file ends with the table magic: a V1 checkpoint (or an `.index`). */
-export async function hasTableMagic(path: string): Promise<boolean> {
-  let handle;
+export async function hasTableMagic(path: string, files: FileTree = defaultFiles): Promise<boolean> {
+  let source;
   try {
-    handle = await open(path, 'r');
-    const { size } = await handle.stat();
-    if (size < FOOTER_BYTES) return false;
-    const tail = Buffer.alloc(8);
-    await handle.read(tail, 0, 8, size - 8);
-    return tail.readUInt32LE(0) === TABLE_MAGIC_LO && tail.readUInt32LE(4) === TABLE_MAGIC_HI;
+    source = await files.open(path);
+    if (source.size < FOOTER_BYTES) return false;
+    const tail = await source.readAt(source.size - 8, 8, 'table magic');
+    const view = new DataView(tail.buffer, tail.byteOffset, 8);
+    return view.getUint32(0, true) === TABLE_MAGIC_LO && view.getUint32(4, true) === TABLE_MAGIC_HI;
   } catch {
     return false;
   } finally {
-    await handle?.close();
+    await source?.close();
   }
 }
 
 /** `model_checkpoint_path: "…"` from a directory's `checkpoint` file, if any. */
-async function statePath(dir: string): Promise<string | undefined> {
-  const file = join(dir, 'checkpoint');
-  if ((await kindOf(file)) !== 'file' || (await stat(file)).size > MAX_STATE_FILE_BYTES) return undefined;
-  const m = /^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"/m.exec(await readFile(file, 'utf8'));
+function statePath(files: FileTree, dir: string): string | undefined {
+  const file = files.paths.join(dir, 'checkpoint');
+  if (kindOf(files, file) !== 'file' || (files.stat(file)?.size ?? 0) > MAX_STATE_FILE_BYTES) return undefined;
+  const m = /^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"/m.exec(files.readText(file));
   return m?.[1];
 }
 
 /** A prefix or V1 file name → its resolution, or undefined when nothing is there. */
-async function resolvePrefix(p: string): Promise<ResolvedCheckpoint | undefined> {
+async function resolvePrefix(files: FileTree, p: string): Promise<ResolvedCheckpoint | undefined> {
   const stripped = p.replace(SUFFIX, '');
-  if ((await kindOf(`${stripped}.index`)) === 'file') return { kind: 'v2', prefix: stripped };
-  if ((await kindOf(p)) === 'file' && (await hasTableMagic(p))) return { kind: 'v1', file: p };
+  if (kindOf(files, `${stripped}.index`) === 'file') return { kind: 'v2', prefix: stripped };
+  if (kindOf(files, p) === 'file' && (await hasTableMagic(p, files))) return { kind: 'v1', file: p };
   return undefined;
 }
 
-async function resolveDirectory(dir: string): Promise<ResolvedCheckpoint> {
-  const named = await statePath(dir);
+async function resolveDirectory(files: FileTree, dir: string): Promise<ResolvedCheckpoint> {
+  const { basename, isAbsolute, join } = files.paths;
+  const named = statePath(files, dir);
   if (named !== undefined) {
     // Paths in `checkpoint` are often absolute paths of the machine that trained: try as written, then here.
     const tries = isAbsolute(named)
       ? [named, join(dir, basename(named))]
       : [join(dir, named), join(dir, basename(named))];
     for (const t of tries) {
-      const found = await resolvePrefix(t);
+      const found = await resolvePrefix(files, t);
       if (found) return found;
     }
   }
-  const names = (await readdir(dir)).sort();
+  const names = files.list(dir).sort();
   const prefixes = names.filter((n) => n.endsWith('.index')).map((n) => join(dir, n.slice(0, -'.index'.length)));
   if (prefixes.length === 1) return { kind: 'v2', prefix: prefixes[0]! };
   const stale = named === undefined ? '' : ` (its 'checkpoint' file names "${named}", which is not there)`;
@@ -95,15 +91,20 @@ async function resolveDirectory(dir: string): Promise<ResolvedCheckpoint> {
 }
 
 /** Resolves a prefix, `.index`, `.data-*`, `.meta`, V1 file, or directory to the checkpoint it names. */
-export async function resolveCheckpointPath(path: string): Promise<ResolvedCheckpoint> {
-  const full = resolve(path);
-  if ((await kindOf(full)) === 'dir') return resolveDirectory(full);
-  const found = await resolvePrefix(full);
+export async function resolveCheckpointPath(path: string, files: FileTree = defaultFiles): Promise<ResolvedCheckpoint> {
+  const { basename, dirname } = files.paths;
+  const full = files.paths.resolve(path);
+  if (kindOf(files, full) === 'dir') return resolveDirectory(files, full);
+  const found = await resolvePrefix(files, full);
   if (found) return found;
   const stripped = full.replace(SUFFIX, '');
   let hint = '';
-  if ((await kindOf(dirname(stripped))) === 'dir') {
-    const near = (await readdir(dirname(stripped))).filter((n) => n.endsWith('.index')).slice(0, 10);
+  if (kindOf(files, dirname(stripped)) === 'dir') {
+    const near = files
+      .list(dirname(stripped))
+      .sort()
+      .filter((n) => n.endsWith('.index'))
+      .slice(0, 10);
     if (near.length > 0)
       hint = `; checkpoints in that folder: ${near.map((n) => n.slice(0, -'.index'.length)).join(', ')}`;
   }
@@ -117,11 +118,11 @@ export async function resolveCheckpointPath(path: string): Promise<ResolvedCheck
 }
 
 /** Cheap check for the opener registry: does this path look like it names a TF checkpoint? */
-export async function looksLikeTfCheckpoint(path: string): Promise<boolean> {
-  const full = resolve(path);
-  if ((await kindOf(full)) === 'dir') {
-    const names = await readdir(full);
+export async function looksLikeTfCheckpoint(path: string, files: FileTree = defaultFiles): Promise<boolean> {
+  const full = files.paths.resolve(path);
+  if (kindOf(files, full) === 'dir') {
+    const names = files.list(full);
     return names.includes('checkpoint') || names.some((n) => n.endsWith('.index'));
   }
-  return (await resolvePrefix(full)) !== undefined;
+  return (await resolvePrefix(files, full)) !== undefined;
 }

@@ -10,9 +10,9 @@
  */
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { ByteSource } from '../../io/byte-source.js';
 import { ByteReader } from '../../io/bytes.js';
 import { crc32c, unmaskCrc } from '../../io/crc32c.js';
-import type { RandomAccessFile } from '../../io/file.js';
 import { snappyDecompress } from './snappy.js';
 
 export const FOOTER_BYTES = 48;
@@ -105,7 +105,7 @@ function readHandle(r: ByteReader, what: string): BlockHandle {
 
 /** Reads one block, verifies its trailer checksum, decompresses it. */
 export async function readBlock(
-  file: RandomAccessFile,
+  file: ByteSource,
   handle: BlockHandle,
   what: string,
   verify = true,
@@ -270,7 +270,7 @@ export interface TableStats {
 
 /** All entries of the table, sorted by key (checked), plus a few facts about its blocks. */
 export async function readTable(
-  file: RandomAccessFile,
+  file: ByteSource,
   verify = true,
   limits: TableLimits = INDEX_TABLE_LIMITS,
 ): Promise<{ entries: TableEntry[]; stats: TableStats }> {

@@ -6,9 +6,9 @@
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { swapBytesInPlace } from '../../io/byte-order.js';
+import type { ByteSource } from '../../io/byte-source.js';
 import { ByteReader } from '../../io/bytes.js';
 import { crc32c, maskCrc, unmaskCrc } from '../../io/crc32c.js';
-import type { RandomAccessFile } from '../../io/file.js';
 import { DEFAULT_CHUNK_BYTES, type DType } from '../../tensor.js';
 
 export interface StoredTensor {
@@ -23,7 +23,7 @@ export interface StoredTensor {
   bigEndian: boolean;
 }
 
-function checksumError(file: RandomAccessFile, t: StoredTensor, actual: number): Tf2TorchError {
+function checksumError(file: ByteSource, t: StoredTensor, actual: number): Tf2TorchError {
   return new Tf2TorchError(
     ErrorCode.TENSOR_CHECKSUM,
     `${file.path}: checksum of tensor '${t.name}' (offset ${t.offset}, ${t.size} bytes) does not match: stored ${unmaskCrc(t.maskedCrc ?? 0).toString(16)}, computed ${actual.toString(16)} (the data file is corrupt)`,
@@ -35,7 +35,7 @@ export function scalarUnit(dtype: DType, itemSize: number): number {
   return dtype === 'complex64' || dtype === 'complex128' ? itemSize / 2 : itemSize;
 }
 
-export function checkInFile(file: RandomAccessFile, t: StoredTensor): void {
+export function checkInFile(file: ByteSource, t: StoredTensor): void {
   if (t.offset + t.size > file.size) {
     throw new Tf2TorchError(
       ErrorCode.TRUNCATED,
@@ -50,7 +50,7 @@ export function checkInFile(file: RandomAccessFile, t: StoredTensor): void {
  * (as TF hashes them: uint32, or uint64 when wide) go through a small scratch buffer: a tensor of millions
  * of short strings costs no per-element memory.
  */
-function stringTensorCrc(file: RandomAccessFile, t: StoredTensor, bytes: Uint8Array): number {
+function stringTensorCrc(file: ByteSource, t: StoredTensor, bytes: Uint8Array): number {
   const r = new ByteReader(bytes, `${file.path}: string tensor '${t.name}'`, file.path);
   const scratch = new Uint8Array(64 * 1024);
   const scratchView = new DataView(scratch.buffer);
@@ -102,7 +102,7 @@ function stringTensorCrc(file: RandomAccessFile, t: StoredTensor, bytes: Uint8Ar
 }
 
 /** The whole tensor, verified, little-endian (string tensors: their raw stored bytes). */
-export async function readStored(file: RandomAccessFile, t: StoredTensor, verify: boolean): Promise<Uint8Array> {
+export async function readStored(file: ByteSource, t: StoredTensor, verify: boolean): Promise<Uint8Array> {
   checkInFile(file, t);
   const bytes = await file.readAt(t.offset, t.size, `tensor '${t.name}'`);
   if (t.dtype === 'string') {
@@ -116,7 +116,7 @@ export async function readStored(file: RandomAccessFile, t: StoredTensor, verify
 
 /** readStored into the caller's buffer of exactly `t.size` bytes (fixed-size dtypes). */
 export async function readStoredInto(
-  file: RandomAccessFile,
+  file: ByteSource,
   t: StoredTensor,
   verify: boolean,
   target: Uint8Array,
@@ -133,7 +133,7 @@ export async function readStoredInto(
  * strided blocks of a transpose produced in bands. The caller verifies with a streamed pass.
  */
 export async function readStoredRuns(
-  file: RandomAccessFile,
+  file: ByteSource,
   t: StoredTensor,
   target: Uint8Array,
   offsets: ArrayLike<number>,
@@ -149,7 +149,7 @@ export async function readStoredRuns(
   if (t.bigEndian) swapBytesInPlace(target, scalarUnit(t.dtype, t.itemSize));
 }
 
-function verifyAndSwap(file: RandomAccessFile, t: StoredTensor, verify: boolean, bytes: Uint8Array): void {
+function verifyAndSwap(file: ByteSource, t: StoredTensor, verify: boolean, bytes: Uint8Array): void {
   if (verify && t.maskedCrc !== undefined) {
     const actual = crc32c(bytes);
     if (unmaskCrc(t.maskedCrc) !== actual) throw checksumError(file, t, actual);
@@ -163,7 +163,7 @@ function verifyAndSwap(file: RandomAccessFile, t: StoredTensor, verify: boolean,
  * copy reads and writes at the same time.
  */
 export async function* streamStored(
-  file: RandomAccessFile,
+  file: ByteSource,
   t: StoredTensor,
   verify: boolean,
   chunkSize = DEFAULT_CHUNK_BYTES,

@@ -6,9 +6,10 @@
  * V1 files are small (the format predates large models); MAX_V1_FILE_BYTES bounds it.
  */
 
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { loadNativeCrc32c } from '../../io/crc32c.js';
-import { RandomAccessFile } from '../../io/file.js';
+import { utf8Text } from '../../io/text.js';
 import { DTYPES, type DType, memoryTensor, type TensorRef } from '../../tensor.js';
 import type { OpenOptions } from '../source.js';
 import { TfCheckpoint } from './checkpoint.js';
@@ -117,7 +118,7 @@ function parseMeta(bytes: Uint8Array, where: string, file: string): SliceMeta[] 
       const m: SliceMeta = { name: '', dtype: 'float32', shape: [], slices: [] };
       let dtypeEnum = 0;
       for (const f of protoFields(t.bytes, `${where} tensor meta`, file)) {
-        if (f.field === 1 && f.wire === 2) m.name = Buffer.from(f.bytes).toString('utf8');
+        if (f.field === 1 && f.wire === 2) m.name = utf8Text(f.bytes);
         else if (f.field === 2 && f.wire === 2) m.shape = parseTensorShape(f.bytes, `${where} shape`, file);
         else if (f.field === 3 && f.wire === 0) dtypeEnum = Number(f.int);
         else if (f.field === 4 && f.wire === 2) m.slices.push(parseTensorSlice(f.bytes, `${where} slice`, file));
@@ -157,7 +158,7 @@ function checkDeclaredElements(metas: readonly SliceMeta[], fileSize: number, fi
 
 export async function openV1(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
   await loadNativeCrc32c();
-  const file = await RandomAccessFile.open(path);
+  const file = await (options.files ?? defaultFiles).open(path);
   let table;
   try {
     if (file.size > MAX_V1_FILE_BYTES)

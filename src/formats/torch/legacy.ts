@@ -13,7 +13,7 @@
  */
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import type { RandomAccessFile } from '../../io/file.js';
+import type { ByteSource } from '../../io/byte-source.js';
 import { DTYPES } from '../../tensor.js';
 import { globalName, type PicklePolicy, TORCH_STORAGE_DTYPES } from './allow-list.js';
 import { type StorageBytes, StorageTensor, TorchStorage } from './storage-tensor.js';
@@ -31,7 +31,7 @@ export interface LegacyContents {
   locations: Set<string>;
 }
 
-export async function readLegacyTorch(file: RandomAccessFile, policy: PicklePolicy): Promise<LegacyContents> {
+export async function readLegacyTorch(file: ByteSource, policy: PicklePolicy): Promise<LegacyContents> {
   const fail = (code: ErrorCode, message: string, offset?: number): never => {
     throw new Tf2TorchError(code, `${file.path}: legacy torch file: ${message}`, { file: file.path, offset });
   };
@@ -132,7 +132,8 @@ export async function readLegacyTorch(file: RandomAccessFile, policy: PicklePoli
     for (const key of keyList.value as string[]) {
       const root = roots.get(key);
       if (!root) return fail(ErrorCode.MALFORMED, `storage ${key} is listed but no tensor uses it`);
-      const count = Buffer.from(await file.readAt(at, 8, `element count of storage ${key}`)).readBigInt64LE(0);
+      const countBytes = await file.readAt(at, 8, `element count of storage ${key}`);
+      const count = new DataView(countBytes.buffer, countBytes.byteOffset, 8).getBigInt64(0, true);
       if (count !== BigInt(root.numel))
         fail(ErrorCode.MALFORMED, `storage ${key} holds ${count} elements, the pickle says ${root.numel}`, at);
       const byteLength = root.numel * DTYPES[root.dtype].itemSize;
@@ -151,7 +152,7 @@ class LazyBytes implements StorageBytes {
   byteLength = 0;
 
   constructor(
-    private readonly file: RandomAccessFile,
+    private readonly file: ByteSource,
     private readonly key: string,
   ) {}
 

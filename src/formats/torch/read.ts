@@ -4,8 +4,10 @@
  * object (a state dict, or a checkpoint dict with 'model', 'params', ...) with tensors in place.
  */
 
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { RandomAccessFile } from '../../io/file.js';
+import type { ByteSource, FileTree } from '../../io/byte-source.js';
+import { latin1Text, utf8Text } from '../../io/text.js';
 import { DTYPES, type TensorRef } from '../../tensor.js';
 import type { TensorRole, TensorSource } from '../source.js';
 import { globalName, type InertRecord, POLICIES, TORCH_STORAGE_DTYPES } from './allow-list.js';
@@ -30,6 +32,8 @@ export interface TorchOpenOptions {
   policy?: 'weights' | 'checkpoint';
   /** Verify zip CRCs (default true). */
   verify?: boolean;
+  /** Where `path` is read (default: the platform's file system). */
+  files?: FileTree;
 }
 
 export type TorchContainer = 'torch-zip' | 'torch-legacy';
@@ -43,7 +47,7 @@ export function sniffTorch(head: Uint8Array): TorchContainer | undefined {
 
 export async function openTorchFile(path: string, options: TorchOpenOptions = {}): Promise<TorchFile> {
   const policy = POLICIES[options.policy ?? 'weights'];
-  const file = await RandomAccessFile.open(path);
+  const file = await (options.files ?? defaultFiles).open(path);
   try {
     const head = await file.readAt(0, Math.min(file.size, 512), 'file header');
     const container = sniffTorch(head);
@@ -56,7 +60,7 @@ export async function openTorchFile(path: string, options: TorchOpenOptions = {}
       root = legacy.root;
       const devices = [...legacy.locations].filter((l) => l !== 'cpu');
       if (devices.length > 0) notes.push(`storages saved on ${devices.join(', ')} are read to CPU`);
-    } else if (Buffer.from(head.subarray(257, 262)).toString('latin1') === 'ustar') {
+    } else if (latin1Text(head.subarray(257, 262)) === 'ustar') {
       throw new Tf2TorchError(
         ErrorCode.UNSUPPORTED,
         `${path}: a tar-based torch file (torch <= 0.1.x); re-save it with a newer torch`,
@@ -86,7 +90,7 @@ export async function openTorchFile(path: string, options: TorchOpenOptions = {}
 }
 
 async function readZipRoot(
-  file: RandomAccessFile,
+  file: ByteSource,
   policy: (typeof POLICIES)[keyof typeof POLICIES],
   verify: boolean,
 ): Promise<unknown> {
@@ -114,7 +118,7 @@ async function readZipRoot(
       { file: file.path },
     );
   const byteOrder = zip.find(`${prefix}/byteorder`);
-  if (byteOrder && Buffer.from(await zip.read(byteOrder)).toString() !== 'little') {
+  if (byteOrder && utf8Text(await zip.read(byteOrder)) !== 'little') {
     throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${file.path}: big-endian storages`, { file: file.path });
   }
   const storages = new Map<string, TorchStorage>();

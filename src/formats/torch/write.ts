@@ -8,9 +8,9 @@
  *
  * The archive folder is the file name without its extension, as torch names it. Output is atomic.
  */
-import { basename, extname } from 'node:path';
+import { defaultOutputs } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { writeFileAtomically } from '../../io/atomic.js';
+import type { OutputTree } from '../../io/byte-sink.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type TensorRef } from '../../tensor.js';
 import type { ProgressCallback, StateDictEntry } from '../state-dict.js';
 import { type PickledTensor, pickleStateDict } from './pickle-writer.js';
@@ -23,6 +23,8 @@ export interface TorchWriteOptions {
   forceZip64?: boolean;
   /** torch.save of a `state_dict()` pickles an OrderedDict; 'dict' for plain dicts. */
   container?: 'OrderedDict' | 'dict';
+  /** Where the file is created (default: the platform's file system, atomically). */
+  outputs?: OutputTree;
 }
 
 export interface ResolvedStateDict {
@@ -72,8 +74,9 @@ export function resolveStateDict(entries: readonly StateDictEntry[], file?: stri
 
 /** torch names the archive folder after the file, without its last extension. */
 export function archiveNameFor(path: string): string {
-  const base = basename(path);
-  const name = base.slice(0, base.length - extname(base).length);
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  const name = dot > 0 ? base.slice(0, dot) : base;
   return name.length > 0 && !name.includes('/') ? name : 'archive';
 }
 
@@ -97,10 +100,10 @@ export async function writeTorchFile(
     return { key, storageKey: String(storage), dtype: t.dtype, shape: t.shape, storageNumel: numElements(t.shape) };
   });
   const archive = archiveNameFor(path);
-  await writeFileAtomically(path, async (handle) => {
-    const zip = new ZipWriter(handle, { forceZip64: options.forceZip64 ?? false, path });
+  await (options.outputs ?? defaultOutputs).writeFile(path, async (sink) => {
+    const zip = new ZipWriter(sink, { forceZip64: options.forceZip64 ?? false, path });
     await zip.addBytes(`${archive}/data.pkl`, pickleStateDict(pickled, options.container));
-    await zip.addBytes(`${archive}/byteorder`, Buffer.from('little'));
+    await zip.addBytes(`${archive}/byteorder`, new TextEncoder().encode('little'));
     let done = 0;
     const progress = (n: number) => {
       done += n;
@@ -114,7 +117,7 @@ export async function writeTorchFile(
         progress,
       );
     }
-    await zip.addBytes(`${archive}/version`, Buffer.from('3\n'));
+    await zip.addBytes(`${archive}/version`, new TextEncoder().encode('3\n'));
     await zip.finish();
   });
 }

@@ -4,10 +4,12 @@
  * by range straight from the file, DEFLATE records are inflated whole. CRC-32 is checked whenever a
  * whole record passes through.
  */
-import { inflateRawSync } from 'node:zlib';
+import { inflateRaw } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { ByteSource } from '../../io/byte-source.js';
 import { crc32 } from '../../io/crc32.js';
-import type { RandomAccessFile } from '../../io/file.js';
+import { u16, u32, u64 } from '../../io/little-endian.js';
+import { utf8Text } from '../../io/text.js';
 import type { StorageBytes } from './storage-tensor.js';
 
 /** End record (22 bytes) plus the longest comment it may carry. */
@@ -16,7 +18,7 @@ const MAX_END_SEARCH = 22 + 0xffff;
 const MAX_ENTRIES = 1_000_000;
 /** Central directory size: bounded by entries × (46 + name + extras). */
 const MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
-/** An inflated record must fit in one Buffer. */
+/** An inflated record must fit in one byte array. */
 const MAX_INFLATED_BYTES = 2 ** 31 - 1;
 
 export interface ZipEntry {
@@ -28,38 +30,45 @@ export interface ZipEntry {
   readonly localHeaderOffset: number;
 }
 
+/** Where the last `signature` (little-endian u32) starts in `bytes`, or -1. */
+function lastSignature(bytes: Uint8Array, signature: number): number {
+  const b0 = signature & 0xff;
+  for (let at = bytes.length - 4; at >= 0; at--) if (bytes[at] === b0 && u32(bytes, at) === signature) return at;
+  return -1;
+}
+
 export class ZipArchive {
   private constructor(
-    readonly file: RandomAccessFile,
+    readonly file: ByteSource,
     readonly entries: readonly ZipEntry[],
     private readonly byName: ReadonlyMap<string, ZipEntry>,
     private readonly verify: boolean,
   ) {}
 
-  private static fail(file: RandomAccessFile, code: ErrorCode, message: string, offset?: number): never {
+  private static fail(file: ByteSource, code: ErrorCode, message: string, offset?: number): never {
     throw new Tf2TorchError(code, `${file.path}: zip ${message}`, { file: file.path, offset });
   }
 
-  static async open(file: RandomAccessFile, options: { verify?: boolean } = {}): Promise<ZipArchive> {
+  static async open(file: ByteSource, options: { verify?: boolean } = {}): Promise<ZipArchive> {
     const tailLength = Math.min(file.size, MAX_END_SEARCH);
-    const tail = Buffer.from(await file.readAt(file.size - tailLength, tailLength, 'zip end of central directory'));
-    const endAt = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    const tail = await file.readAt(file.size - tailLength, tailLength, 'zip end of central directory');
+    const endAt = lastSignature(tail, 0x06054b50);
     if (endAt < 0 || endAt + 22 > tail.length)
       ZipArchive.fail(file, ErrorCode.BAD_MAGIC, 'end of central directory not found (not a zip file, or truncated)');
-    let count = tail.readUInt16LE(endAt + 10);
-    let directorySize = tail.readUInt32LE(endAt + 12);
-    let directoryOffset = tail.readUInt32LE(endAt + 16);
+    let count = u16(tail, endAt + 10);
+    let directorySize = u32(tail, endAt + 12);
+    let directoryOffset = u32(tail, endAt + 16);
     const endOffset = file.size - tailLength + endAt;
     if (endOffset >= 20) {
-      const locator = Buffer.from(await file.readAt(endOffset - 20, 20, 'zip64 locator'));
-      if (locator.readUInt32LE(0) === 0x07064b50) {
-        const recordOffset = Number(locator.readBigUInt64LE(8));
-        const record = Buffer.from(await file.readAt(recordOffset, 56, 'zip64 end record'));
-        if (record.readUInt32LE(0) !== 0x06064b50)
+      const locator = await file.readAt(endOffset - 20, 20, 'zip64 locator');
+      if (u32(locator, 0) === 0x07064b50) {
+        const recordOffset = Number(u64(locator, 8));
+        const record = await file.readAt(recordOffset, 56, 'zip64 end record');
+        if (u32(record, 0) !== 0x06064b50)
           ZipArchive.fail(file, ErrorCode.MALFORMED, 'zip64 end record signature missing', recordOffset);
-        count = Number(record.readBigUInt64LE(32));
-        directorySize = Number(record.readBigUInt64LE(40));
-        directoryOffset = Number(record.readBigUInt64LE(48));
+        count = Number(u64(record, 32));
+        directorySize = Number(u64(record, 40));
+        directoryOffset = Number(u64(record, 48));
       }
     }
     if (count > MAX_ENTRIES)
@@ -70,36 +79,36 @@ export class ZipArchive {
         ErrorCode.LIMIT,
         `central directory of ${directorySize} bytes exceeds ${MAX_DIRECTORY_BYTES}`,
       );
-    const dir = Buffer.from(await file.readAt(directoryOffset, directorySize, 'zip central directory'));
+    const dir = await file.readAt(directoryOffset, directorySize, 'zip central directory');
     const entries: ZipEntry[] = [];
     const byName = new Map<string, ZipEntry>();
     let at = 0;
     for (let i = 0; i < count; i++) {
-      if (at + 46 > dir.length || dir.readUInt32LE(at) !== 0x02014b50)
+      if (at + 46 > dir.length || u32(dir, at) !== 0x02014b50)
         ZipArchive.fail(file, ErrorCode.MALFORMED, `central directory entry ${i} is damaged`, directoryOffset + at);
-      const flags = dir.readUInt16LE(at + 8);
+      const flags = u16(dir, at + 8);
       if (flags & 0x41) ZipArchive.fail(file, ErrorCode.UNSUPPORTED, `entry ${i} is encrypted`);
-      const nameLength = dir.readUInt16LE(at + 28);
-      const extraLength = dir.readUInt16LE(at + 30);
-      const commentLength = dir.readUInt16LE(at + 32);
+      const nameLength = u16(dir, at + 28);
+      const extraLength = u16(dir, at + 30);
+      const commentLength = u16(dir, at + 32);
       if (at + 46 + nameLength + extraLength + commentLength > dir.length)
         ZipArchive.fail(file, ErrorCode.MALFORMED, `central directory entry ${i} overruns the directory`);
-      const name = dir.subarray(at + 46, at + 46 + nameLength).toString('utf8');
-      let compressedSize = dir.readUInt32LE(at + 20);
-      let size = dir.readUInt32LE(at + 24);
-      let localHeaderOffset = dir.readUInt32LE(at + 42);
+      const name = utf8Text(dir.subarray(at + 46, at + 46 + nameLength));
+      let compressedSize = u32(dir, at + 20);
+      let size = u32(dir, at + 24);
+      let localHeaderOffset = u32(dir, at + 42);
       // zip64 extra: only the fields whose 32-bit value is 0xFFFFFFFF, in this order.
       let e = at + 46 + nameLength;
       const extraEnd = e + extraLength;
       while (e + 4 <= extraEnd) {
-        const id = dir.readUInt16LE(e);
-        const len = dir.readUInt16LE(e + 2);
+        const id = u16(dir, e);
+        const len = u16(dir, e + 2);
         if (id === 0x0001) {
           let f = e + 4;
           const next = () => {
             if (f + 8 > e + 4 + len) ZipArchive.fail(file, ErrorCode.MALFORMED, `zip64 extra of ${name} is too short`);
             f += 8;
-            return Number(dir.readBigUInt64LE(f - 8));
+            return Number(u64(dir, f - 8));
           };
           if (size === 0xffffffff) size = next();
           if (compressedSize === 0xffffffff) compressedSize = next();
@@ -112,10 +121,10 @@ export class ZipArchive {
         ZipArchive.fail(file, ErrorCode.MALFORMED, `has two entries named ${name}; refusing an ambiguous archive`);
       const entry: ZipEntry = {
         name,
-        method: dir.readUInt16LE(at + 10),
+        method: u16(dir, at + 10),
         compressedSize,
         size,
-        crc: dir.readUInt32LE(at + 16),
+        crc: u32(dir, at + 16),
         localHeaderOffset,
       };
       entries.push(entry);
@@ -134,15 +143,15 @@ export class ZipArchive {
   async dataOffset(entry: ZipEntry): Promise<number> {
     const known = this.dataOffsets.get(entry);
     if (known !== undefined) return known;
-    const h = Buffer.from(await this.file.readAt(entry.localHeaderOffset, 30, `local header of ${entry.name}`));
-    if (h.readUInt32LE(0) !== 0x04034b50)
+    const h = await this.file.readAt(entry.localHeaderOffset, 30, `local header of ${entry.name}`);
+    if (u32(h, 0) !== 0x04034b50)
       ZipArchive.fail(
         this.file,
         ErrorCode.MALFORMED,
         `local header of ${entry.name} not found`,
         entry.localHeaderOffset,
       );
-    const offset = entry.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
+    const offset = entry.localHeaderOffset + 30 + u16(h, 26) + u16(h, 28);
     if (offset + entry.compressedSize > this.file.size)
       ZipArchive.fail(
         this.file,
@@ -177,7 +186,7 @@ export class ZipArchive {
           `record ${entry.name} inflates to ${entry.size} bytes, more than ${MAX_INFLATED_BYTES}`,
         );
       try {
-        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+        data = inflateRaw(raw, Math.max(1, entry.size));
       } catch (cause) {
         throw new Tf2TorchError(
           ErrorCode.MALFORMED,

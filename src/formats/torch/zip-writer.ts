@@ -9,9 +9,10 @@
  * fly, then the CRC is patched in place with a positioned write: no data descriptors (bit 3), no
  * second pass, memory bounded by one chunk.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { ByteSink } from '../../io/byte-sink.js';
 import { crc32 } from '../../io/crc32.js';
+import { concatBytes, setU16, setU32, setU64 } from '../../io/little-endian.js';
 
 /** torch's kFieldAlignment: record data starts on this boundary (needed by torch.load(mmap=True)). */
 export const ZIP_ALIGNMENT = 64;
@@ -22,7 +23,7 @@ const CENTRAL_HEADER_SIZE = 46;
 const DOS_DATE_1980_01_01 = 0x21;
 
 interface WrittenEntry {
-  name: Buffer;
+  name: Uint8Array;
   headerOffset: number;
   size: number;
   crc: number;
@@ -33,7 +34,7 @@ export class ZipWriter {
   private readonly entries: WrittenEntry[] = [];
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly sink: ByteSink,
     private readonly options: { forceZip64?: boolean; path?: string } = {},
   ) {}
 
@@ -42,11 +43,7 @@ export class ZipWriter {
   }
 
   private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.byteLength - done, position + done);
-      done += bytesWritten;
-    }
+    await this.sink.write(bytes, position);
   }
 
   private async append(bytes: Uint8Array): Promise<void> {
@@ -54,37 +51,37 @@ export class ZipWriter {
     this.position += bytes.byteLength;
   }
 
-  private localHeader(name: Buffer, size: number): Buffer {
+  private localHeader(name: Uint8Array, size: number): Uint8Array {
     const zip64 = this.options.forceZip64 === true || size >= U32_MAX;
     const zip64Length = zip64 ? 20 : 0;
     const unpadded = this.position + LOCAL_HEADER_SIZE + name.byteLength + zip64Length;
     const padding =
       unpadded % ZIP_ALIGNMENT === 0 ? -1 : (ZIP_ALIGNMENT - ((unpadded + 4) % ZIP_ALIGNMENT)) % ZIP_ALIGNMENT;
     const extraLength = zip64Length + (padding < 0 ? 0 : 4 + padding);
-    const h = Buffer.alloc(LOCAL_HEADER_SIZE + name.byteLength + extraLength, 0x5a /* 'Z' padding */);
-    h.writeUInt32LE(0x04034b50, 0);
-    h.writeUInt16LE(zip64 ? 45 : 20, 4); // version needed
-    h.writeUInt16LE(0, 6); // flags: sizes and CRC in this header
-    h.writeUInt16LE(0, 8); // STORED
-    h.writeUInt16LE(0, 10); // time
-    h.writeUInt16LE(DOS_DATE_1980_01_01, 12);
-    h.writeUInt32LE(0, 14); // CRC, patched after the data
-    h.writeUInt32LE(zip64 ? U32_MAX : size, 18);
-    h.writeUInt32LE(zip64 ? U32_MAX : size, 22);
-    h.writeUInt16LE(name.byteLength, 26);
-    h.writeUInt16LE(extraLength, 28);
-    name.copy(h, LOCAL_HEADER_SIZE);
+    const h = new Uint8Array(LOCAL_HEADER_SIZE + name.byteLength + extraLength).fill(0x5a /* 'Z' padding */);
+    setU32(h, 0, 0x04034b50);
+    setU16(h, 4, zip64 ? 45 : 20); // version needed
+    setU16(h, 6, 0); // flags: sizes and CRC in this header
+    setU16(h, 8, 0); // STORED
+    setU16(h, 10, 0); // time
+    setU16(h, 12, DOS_DATE_1980_01_01);
+    setU32(h, 14, 0); // CRC, patched after the data
+    setU32(h, 18, zip64 ? U32_MAX : size);
+    setU32(h, 22, zip64 ? U32_MAX : size);
+    setU16(h, 26, name.byteLength);
+    setU16(h, 28, extraLength);
+    h.set(name, LOCAL_HEADER_SIZE);
     let at = LOCAL_HEADER_SIZE + name.byteLength;
     if (zip64) {
-      h.writeUInt16LE(0x0001, at);
-      h.writeUInt16LE(16, at + 2);
-      h.writeBigUInt64LE(BigInt(size), at + 4);
-      h.writeBigUInt64LE(BigInt(size), at + 12);
+      setU16(h, at, 0x0001);
+      setU16(h, at + 2, 16);
+      setU64(h, at + 4, BigInt(size));
+      setU64(h, at + 12, BigInt(size));
       at += 20;
     }
     if (padding >= 0) {
-      h.write('FB', at, 'latin1');
-      h.writeUInt16LE(padding, at + 2);
+      h.set([0x46, 0x42], at); // 'FB'
+      setU16(h, at + 2, padding);
     }
     return h;
   }
@@ -96,7 +93,7 @@ export class ZipWriter {
     chunks: AsyncIterable<Uint8Array>,
     onBytes?: (n: number) => void,
   ): Promise<void> {
-    const nameBytes = Buffer.from(name, 'utf8');
+    const nameBytes = new TextEncoder().encode(name);
     const headerOffset = this.position;
     await this.append(this.localHeader(nameBytes, size));
     let crc = 0;
@@ -119,8 +116,8 @@ export class ZipWriter {
         },
       );
     }
-    const crcBytes = Buffer.alloc(4);
-    crcBytes.writeUInt32LE(crc, 0);
+    const crcBytes = new Uint8Array(4);
+    setU32(crcBytes, 0, crc);
     await this.writeAt(crcBytes, headerOffset + 14);
     this.entries.push({ name: nameBytes, headerOffset, size, crc });
   }
@@ -135,34 +132,34 @@ export class ZipWriter {
     );
   }
 
-  private centralHeader(e: WrittenEntry): Buffer {
+  private centralHeader(e: WrittenEntry): Uint8Array {
     const force = this.options.forceZip64 === true;
     const bigSize = force || e.size >= U32_MAX;
     const bigOffset = force || e.headerOffset >= U32_MAX;
     const zip64Length = bigSize || bigOffset ? 4 + (bigSize ? 16 : 0) + (bigOffset ? 8 : 0) : 0;
-    const h = Buffer.alloc(CENTRAL_HEADER_SIZE + e.name.byteLength + zip64Length);
-    h.writeUInt32LE(0x02014b50, 0);
-    h.writeUInt16LE(zip64Length ? 45 : 20, 4); // version made by
-    h.writeUInt16LE(zip64Length ? 45 : 20, 6); // version needed
-    h.writeUInt16LE(DOS_DATE_1980_01_01, 14);
-    h.writeUInt32LE(e.crc, 16);
-    h.writeUInt32LE(bigSize ? U32_MAX : e.size, 20);
-    h.writeUInt32LE(bigSize ? U32_MAX : e.size, 24);
-    h.writeUInt16LE(e.name.byteLength, 28);
-    h.writeUInt16LE(zip64Length, 30);
-    h.writeUInt32LE(bigOffset ? U32_MAX : e.headerOffset, 42);
-    e.name.copy(h, CENTRAL_HEADER_SIZE);
+    const h = new Uint8Array(CENTRAL_HEADER_SIZE + e.name.byteLength + zip64Length);
+    setU32(h, 0, 0x02014b50);
+    setU16(h, 4, zip64Length ? 45 : 20); // version made by
+    setU16(h, 6, zip64Length ? 45 : 20); // version needed
+    setU16(h, 14, DOS_DATE_1980_01_01);
+    setU32(h, 16, e.crc);
+    setU32(h, 20, bigSize ? U32_MAX : e.size);
+    setU32(h, 24, bigSize ? U32_MAX : e.size);
+    setU16(h, 28, e.name.byteLength);
+    setU16(h, 30, zip64Length);
+    setU32(h, 42, bigOffset ? U32_MAX : e.headerOffset);
+    h.set(e.name, CENTRAL_HEADER_SIZE);
     if (zip64Length) {
       let at = CENTRAL_HEADER_SIZE + e.name.byteLength;
-      h.writeUInt16LE(0x0001, at);
-      h.writeUInt16LE(zip64Length - 4, at + 2);
+      setU16(h, at, 0x0001);
+      setU16(h, at + 2, zip64Length - 4);
       at += 4;
       if (bigSize) {
-        h.writeBigUInt64LE(BigInt(e.size), at);
-        h.writeBigUInt64LE(BigInt(e.size), at + 8);
+        setU64(h, at, BigInt(e.size));
+        setU64(h, at + 8, BigInt(e.size));
         at += 16;
       }
-      if (bigOffset) h.writeBigUInt64LE(BigInt(e.headerOffset), at);
+      if (bigOffset) setU64(h, at, BigInt(e.headerOffset));
     }
     return h;
   }
@@ -170,7 +167,7 @@ export class ZipWriter {
   /** Writes the central directory and end records. */
   async finish(): Promise<void> {
     const directoryOffset = this.position;
-    await this.append(Buffer.concat(this.entries.map((e) => this.centralHeader(e))));
+    await this.append(concatBytes(this.entries.map((e) => this.centralHeader(e))));
     const directorySize = this.position - directoryOffset;
     const count = this.entries.length;
     const zip64 =
@@ -180,27 +177,27 @@ export class ZipWriter {
       count >= U16_MAX ||
       this.entries.some((e) => e.size >= U32_MAX || e.headerOffset >= U32_MAX);
     if (zip64) {
-      const record = Buffer.alloc(56 + 20);
+      const record = new Uint8Array(56 + 20);
       const recordOffset = this.position;
-      record.writeUInt32LE(0x06064b50, 0);
-      record.writeBigUInt64LE(44n, 4);
-      record.writeUInt16LE(45, 12);
-      record.writeUInt16LE(45, 14);
-      record.writeBigUInt64LE(BigInt(count), 24);
-      record.writeBigUInt64LE(BigInt(count), 32);
-      record.writeBigUInt64LE(BigInt(directorySize), 40);
-      record.writeBigUInt64LE(BigInt(directoryOffset), 48);
-      record.writeUInt32LE(0x07064b50, 56); // locator
-      record.writeBigUInt64LE(BigInt(recordOffset), 64);
-      record.writeUInt32LE(1, 72); // total disks
+      setU32(record, 0, 0x06064b50);
+      setU64(record, 4, 44n);
+      setU16(record, 12, 45);
+      setU16(record, 14, 45);
+      setU64(record, 24, BigInt(count));
+      setU64(record, 32, BigInt(count));
+      setU64(record, 40, BigInt(directorySize));
+      setU64(record, 48, BigInt(directoryOffset));
+      setU32(record, 56, 0x07064b50); // locator
+      setU64(record, 64, BigInt(recordOffset));
+      setU32(record, 72, 1); // total disks
       await this.append(record);
     }
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(zip64 ? U16_MAX : count, 8);
-    end.writeUInt16LE(zip64 ? U16_MAX : count, 10);
-    end.writeUInt32LE(zip64 ? U32_MAX : directorySize, 12);
-    end.writeUInt32LE(zip64 ? U32_MAX : directoryOffset, 16);
+    const end = new Uint8Array(22);
+    setU32(end, 0, 0x06054b50);
+    setU16(end, 8, zip64 ? U16_MAX : count);
+    setU16(end, 10, zip64 ? U16_MAX : count);
+    setU32(end, 12, zip64 ? U32_MAX : directorySize);
+    setU32(end, 16, zip64 ? U32_MAX : directoryOffset);
     await this.append(end);
   }
 }

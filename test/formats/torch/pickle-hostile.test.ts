@@ -26,7 +26,12 @@ const shortString = (text: string) => [OP.SHORT_BINUNICODE, text.length, ...lati
 async function writeTorchZip(path: string, records: [string, Uint8Array][]): Promise<void> {
   const handle = await open(path, 'w');
   try {
-    const zip = new ZipWriter(handle, { path });
+    const sink = {
+      write: async (bytes: Uint8Array, position: number) => {
+        await handle.write(bytes, 0, bytes.byteLength, position);
+      },
+    };
+    const zip = new ZipWriter(sink, { path });
     for (const [name, bytes] of records) await zip.addBytes(`archive/${name}`, bytes);
     await zip.finish();
   } finally {

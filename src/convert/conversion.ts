@@ -1,0 +1,321 @@
+/**
+ * A conversion independent of any platform: open the checkpoint through a `FileTree`, resolve the type,
+ * build config and plan (`openAndPlan`), and write a Hugging Face folder's files into an `OutputTree`
+ * (`writeModelFolder`). `index.ts` composes these for Node paths; a browser passes the picked files.
+ */
+import { defaultFiles } from '#platform';
+import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
+import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
+import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
+import { resolveOptions } from '../architectures/options.js';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { OPENERS, openTensorSource } from '../formats/open.js';
+import { writeWeights } from '../formats/sharding.js';
+import type { TensorSource } from '../formats/source.js';
+import type { StateDictEntry } from '../formats/state-dict.js';
+import { isObjectBased } from '../formats/tf-checkpoint/index.js';
+import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
+import { type OutputTree, writeTextFile } from '../io/byte-sink.js';
+import { type FileTree, isDirectory } from '../io/byte-source.js';
+import { buildPlan, type Plan } from '../mapping/plan.js';
+import type { Architecture, ModelConfig } from '../mapping/types.js';
+import { type DType, FLOAT_DTYPES } from '../tensor.js';
+import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
+
+export type WeightFormat = 'safetensors' | 'pytorch' | 'both';
+
+export interface ConvertOptions {
+  /** `--model_type`, as transformers-cli spells it (bert, gpt2, …); absent: detected from the variable names. */
+  readonly modelType?: string;
+  /** `--tf_checkpoint`: a checkpoint prefix, file or folder. */
+  readonly checkpoint: string;
+  /** `--config`; when absent, the architecture's config files are looked for beside the checkpoint. */
+  readonly config?: string;
+  /** `--pytorch_dump_output`: `*.bin`, `*.safetensors`, or a folder. Not needed for a plan. */
+  readonly output?: string;
+  readonly finetuningTask?: string;
+  /** Values of the model type's own flags (`discriminator_or_generator`), checked against its `options`. */
+  readonly modelOptions?: Readonly<Record<string, string>>;
+  /** Weight format of a folder output (default safetensors). */
+  readonly format?: WeightFormat;
+  readonly dtype?: 'keep' | DType;
+  /** Bytes, or text such as "5GB". */
+  readonly maxShardSize?: number | string;
+  readonly force?: boolean;
+  /** Verify checkpoint checksums while reading (default true). */
+  readonly verify?: boolean;
+  readonly skipUnknown?: boolean;
+  /** Where the checkpoint and its sidecars are read (default: the platform's file system). */
+  readonly files?: FileTree;
+  /** Paths as messages show them (Node: relative to the working directory). */
+  readonly displayPath?: (path: string) => string;
+  /** Cumulative tensor bytes written, out of `total`. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface PlannedConversion {
+  readonly plan: Plan;
+  readonly config: ModelConfig;
+  readonly architecture: Architecture;
+  /** Where the checkpoint was resolved (prefix or file) and the folder beside which sidecars are found. */
+  readonly checkpointPath: string;
+  readonly checkpointDir: string;
+  readonly notes: readonly string[];
+  /** The unpickled object of a pickled training checkpoint (architectures with input 'pickled-checkpoint'). */
+  readonly embedded?: unknown;
+  /** What detection recognised, when `--model_type` was not given. */
+  readonly detected?: Recognition;
+}
+
+/** `--config some/folder/`: name the file to give instead, when the folder has one. */
+function configIsFolder(path: string, architecture: Architecture, files: FileTree): Tf2TorchError {
+  const { join } = files.paths;
+  const inside = (architecture.configFileNames ?? []).filter((name) => files.stat(join(path, name)) !== undefined);
+  const hint =
+    inside.length > 0
+      ? `: give the file itself, e.g. --config ${join(path, inside[0] as string)}`
+      : ': give the config file itself (a JSON file)';
+  return new Tf2TorchError(ErrorCode.USAGE, `--config ${path} is a folder${hint}`, { file: path });
+}
+
+function sidecarDir(source: TensorSource, files: FileTree): string {
+  return isDirectory(files, source.path) ? source.path : files.paths.dirname(source.path);
+}
+
+/** The format the registry of openers would read `path` as ('torch', 'tf-bundle', …), if any. */
+export async function formatOfPath(path: string, files?: FileTree): Promise<string | undefined> {
+  for (const opener of OPENERS) if (await opener.detect(path, { files }).catch(() => false)) return opener.format;
+  return undefined;
+}
+
+/**
+ * Opens a checkpoint whose type is not known yet: a torch file as a pickled checkpoint read as data
+ * (the 'checkpoint' policy: nothing is executed), so that XLM's dict is recognisable; anything else as
+ * openTensorSource does.
+ */
+export async function openAsIs(
+  path: string,
+  verify = true,
+  files?: FileTree,
+): Promise<{ source: TensorSource; pickled?: TorchFile }> {
+  if ((await formatOfPath(path, files)) === 'torch') {
+    const pickled = await openTorchFile(path, { policy: 'checkpoint', verify, files });
+    return { source: pickled, pickled };
+  }
+  return { source: await openTensorSource(path, { verify, files }) };
+}
+
+/** Opens the checkpoint as `explicit` reads it, or, without a type, as it is (openAsIs). */
+async function openFor(options: ConvertOptions, explicit: Architecture | undefined) {
+  const verify = options.verify ?? true;
+  const files = options.files;
+  if (explicit === undefined) return openAsIs(options.checkpoint, verify, files);
+  const pickled: TorchFile | undefined =
+    explicit.input === 'pickled-checkpoint'
+      ? await openTorchFile(options.checkpoint, { policy: 'checkpoint', verify, files })
+      : undefined;
+  return { pickled, source: pickled ?? (await openTensorSource(options.checkpoint, { verify, files })) };
+}
+
+/**
+ * Opens the checkpoint, resolves its type and builds config and plan; `source` stays open for the
+ * conversion, and `reads` lists every other file read (config, sidecars, tokenizer sources).
+ */
+export async function openAndPlan(
+  options: ConvertOptions,
+): Promise<PlannedConversion & { source: TensorSource; reads: string[] }> {
+  const explicit = options.modelType === undefined ? undefined : getArchitecture(options.modelType);
+  // a flag the named type does not take is a usage mistake, told before any reading
+  if (explicit) resolveOptions(explicit, options.modelOptions ?? {});
+  const files = options.files ?? defaultFiles;
+  const { join } = files.paths;
+  const { pickled, source } = await openFor(options, explicit);
+  try {
+    const names = source.tensors.map((t) => t.name);
+    if (source.format.startsWith('tf') && isObjectBased(names)) {
+      throw new Tf2TorchError(
+        ErrorCode.WRONG_CHECKPOINT_KIND,
+        `${source.path}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType ?? 'model'} code writes; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables.`,
+        { file: source.path },
+      );
+    }
+    const listing = source.tensors.map((t) => ({
+      name: t.name,
+      dtype: t.dtype,
+      shape: t.shape,
+      ...(t.view === undefined ? {} : { view: t.view }),
+    }));
+    const dir = sidecarDir(source, files);
+    const present = new Set(files.list(dir));
+    const reads: string[] = [];
+    const { architecture, detected } = resolveArchitecture(
+      options.modelType,
+      explicit,
+      { listing, format: source.format, hasSidecar: (f) => present.has(f), embedded: pickled?.root },
+      source.path,
+    );
+    for (const tok of architecture.tokenizerFiles ?? [])
+      reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
+    const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
+    let user: ModelConfig | undefined;
+    let userPath: string | undefined;
+    const configNotes: string[] = [];
+    if (detected)
+      configNotes.push(
+        `${describeRecognition(detected)} (detected from ${detected.evidence}${detected.sidecars.length > 0 ? ` and ${detected.sidecars.join(', ')}` : ''}; --model_type overrides)`,
+      );
+    if (options.config !== undefined && options.config !== '') {
+      if (isDirectory(files, options.config)) throw configIsFolder(options.config, architecture, files);
+      user = readConfigFile(options.config, options.files);
+      userPath = options.config;
+      reads.push(userPath);
+    } else if (architecture.configFileNames) {
+      const found = findConfigBeside(dir, architecture.configFileNames, options.files);
+      if (found) {
+        ({ config: user, path: userPath } = found);
+        reads.push(found.path);
+        configNotes.push(
+          `config: ${(options.displayPath ?? String)(found.path)} (found beside the checkpoint; --config to use another)`,
+        );
+      }
+    }
+    if (options.finetuningTask !== undefined && architecture.takesFinetuningTask !== true) {
+      configNotes.push(
+        `--finetuning_task_name ${options.finetuningTask} is ignored: only ${ARCHITECTURES.filter(
+          (a) => a.takesFinetuningTask === true,
+        )
+          .map((a) => a.modelType)
+          .join(
+            ', ',
+          )} use${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).length === 1 ? 's' : ''} it (transformers-cli ignores it silently)`,
+      );
+    }
+    const config = architecture.buildConfig({
+      user,
+      userPath,
+      finetuningTask: options.finetuningTask,
+      sidecar: (fileName) => {
+        reads.push(join(dir, fileName));
+        return readSidecar(join(dir, fileName), undefined, options.files);
+      },
+      listing,
+      note: (text) => configNotes.push(text),
+      embedded: pickled?.root,
+      checkpointPath: source.path,
+      options: modelOptions,
+    });
+    checkConfigNumbers(config, userPath ?? `the ${options.modelType} config built from ${source.path}`);
+    const plan = buildPlan(listing, architecture, config, {
+      skipUnknown: options.skipUnknown,
+      dtype: options.dtype,
+    });
+    return {
+      plan,
+      config,
+      architecture,
+      checkpointPath: source.path,
+      checkpointDir: dir,
+      notes: [...source.notes, ...configNotes],
+      source,
+      reads,
+      embedded: pickled?.root,
+      detected,
+    };
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
+}
+
+export interface FolderOptions {
+  readonly format: WeightFormat;
+  readonly maxShardSize: number;
+  /** Tensor bytes written so far, over every pass. */
+  readonly onProgress?: (done: number) => void;
+}
+
+/** config.json text: the architecture's own, or transformers' spelling with `torch_dtype`. */
+export function configTextOf(planned: PlannedConversion): string {
+  const { architecture, config, plan } = planned;
+  return architecture.configText?.(config) ?? configJsonText(withTorchDType(config, plan));
+}
+
+/**
+ * A Hugging Face folder's files into `dir` of `outputs`: config.json, the weights (one or both formats,
+ * sharded), the tokenizer files found beside the checkpoint, the architecture's extra files. Returns the
+ * names written and the warnings (a tokenizer file that is not there).
+ */
+export async function writeModelFolder(
+  planned: PlannedConversion,
+  entries: readonly StateDictEntry[],
+  files: FileTree,
+  outputs: OutputTree,
+  dir: string,
+  options: FolderOptions,
+): Promise<{ files: string[]; warnings: string[] }> {
+  const { architecture, config, plan, checkpointDir } = planned;
+  const join = (name: string) => outputs.paths.join(dir, name);
+  const container = architecture.torchContainer === undefined ? {} : { container: architecture.torchContainer };
+  const written: string[] = [];
+  const warnings: string[] = [];
+  let base = 0;
+  const onProgress = (n: number) => options.onProgress?.(base + n);
+  await writeTextFile(outputs, join('config.json'), configTextOf(planned));
+  written.push('config.json');
+  for (const format of options.format === 'both' ? (['safetensors', 'pytorch'] as const) : [options.format]) {
+    written.push(
+      ...(await writeWeights(dir, entries, {
+        format,
+        maxShardSize: options.maxShardSize,
+        onProgress,
+        outputs,
+        ...container,
+      })),
+    );
+    base += plan.totalBytes;
+  }
+  for (const tok of architecture.tokenizerFiles ?? []) {
+    const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
+    const found = candidates.map((c) => files.paths.join(checkpointDir, c)).find((p) => files.stat(p) !== undefined);
+    if (found) {
+      await copyFile(files, found, outputs, join(tok.to));
+      written.push(tok.to);
+    } else {
+      warnings.push(
+        `no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`,
+      );
+    }
+  }
+  for (const extra of architecture.extraFiles?.(config, planned.embedded) ?? []) {
+    await writeTextFile(outputs, join(extra.name), extra.text);
+    written.push(extra.name);
+  }
+  return { files: written, warnings };
+}
+
+/** Copies a sidecar's bytes in bounded chunks (contents only: the source's permissions must not follow). */
+async function copyFile(files: FileTree, from: string, outputs: OutputTree, to: string): Promise<void> {
+  const source = await files.open(from);
+  try {
+    await outputs.writeFile(to, async (sink) => {
+      let at = 0;
+      for await (const chunk of source.readChunks(0, source.size, 1 << 20, 'tokenizer file')) {
+        await sink.write(chunk, at);
+        at += chunk.byteLength;
+      }
+    });
+  } finally {
+    await source.close();
+  }
+}
+
+/**
+ * `torch_dtype`, as save_pretrained records it: the dtype of the floating-point weights written (when
+ * they share one), so that `from_pretrained(..., torch_dtype="auto")` loads them as they are.
+ */
+function withTorchDType(config: ModelConfig, plan: Plan): ModelConfig {
+  const floats = new Set(
+    plan.outputs.filter((o) => o.kind === 'tensor' && FLOAT_DTYPES.has(o.dtype)).map((o) => o.dtype),
+  );
+  return floats.size === 1 ? { ...config, torch_dtype: [...floats][0] } : config;
+}

@@ -1,0 +1,53 @@
+/**
+ * The `#platform` of runtimes without a file system (browsers): no default tree, so every caller passes
+ * its own `files` / `outputs` (the picked files, a File System Access folder).
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { OutputTree } from './byte-sink.js';
+import type { FileTree } from './byte-source.js';
+
+/** No native CRCs here: the portable tables serve. */
+export const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined = undefined;
+
+export async function loadNativeCrc32c(): Promise<((bytes: Uint8Array, crc?: number) => number) | undefined> {
+  return undefined;
+}
+
+/** Synchronous raw DEFLATE is not available here; torch.save writes STORED records, which need none. */
+export function inflateRaw(_data: Uint8Array, _maxOutputLength: number): Uint8Array {
+  throw new Tf2TorchError(
+    ErrorCode.UNSUPPORTED,
+    'this zip record is DEFLATE-compressed, which this runtime cannot inflate (convert it with the command line)',
+  );
+}
+
+/** Picked files are regular files by construction: nothing to refuse before detection. */
+export async function checkReadablePath(_path: string): Promise<void> {}
+
+export function readSmallTextFile(_path: string, _maxBytes: number, _what: string): string | undefined {
+  missing();
+}
+
+function missing(): never {
+  throw new Error('no file system in this runtime: pass `files` / `outputs` explicitly');
+}
+
+const posixOnlyMissing = {
+  sep: '/',
+  join: missing,
+  dirname: missing,
+  basename: missing,
+  extname: missing,
+  isAbsolute: missing,
+  resolve: missing,
+};
+
+export const defaultFiles: FileTree = {
+  paths: posixOnlyMissing,
+  stat: missing,
+  list: missing,
+  readText: missing,
+  open: missing,
+};
+
+export const defaultOutputs: OutputTree = { paths: posixOnlyMissing, writeFile: missing, remove: missing };

@@ -1,0 +1,117 @@
+/**
+ * Node's implementations of the byte seams: the file system as a `FileTree` (positioned reads through
+ * `RandomAccessFile`) and as an `OutputTree` (temporary file renamed into place). Selected by the
+ * package's `#platform` import when running under Node; browsers get `no-platform.ts` instead.
+ */
+import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { fileSystemError } from '../errors.js';
+import { writeFileAtomically } from './atomic.js';
+import type { ByteSink, OutputTree } from './byte-sink.js';
+import type { FileStat, FileTree } from './byte-source.js';
+import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js';
+
+type NativeCrc32 = (data: Uint8Array, value?: number) => number;
+
+function loadOptionalCrc32(): NativeCrc32 | undefined {
+  try {
+    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32?: NativeCrc32 };
+    return typeof mod.crc32 === 'function' ? mod.crc32 : undefined;
+  } catch {
+    return undefined; // not installed (optional dependency) or no build for this platform
+  }
+}
+
+/** CRC-32: the optional `@node-rs/crc32`, else zlib's (Node >= 20.15), else undefined (the table serves). */
+export const nativeCrc32: NativeCrc32 | undefined =
+  loadOptionalCrc32() ?? (zlib as unknown as { crc32?: NativeCrc32 }).crc32;
+
+/** The optional `@node-rs/crc32` package's CRC-32C, when installed with a binary for this machine. */
+export async function loadNativeCrc32c(): Promise<((bytes: Uint8Array, crc?: number) => number) | undefined> {
+  try {
+    // A variable specifier keeps the optional package out of the type checker's required modules.
+    const specifier = '@node-rs/crc32';
+    const mod = (await import(specifier)) as { crc32c?: (input: Uint8Array, initial?: number) => number };
+    return typeof mod.crc32c === 'function' ? mod.crc32c : undefined;
+  } catch {
+    return undefined; // not installed or no prebuilt binary for this platform
+  }
+}
+
+/** Raw DEFLATE (zip method 8), bounded by `maxOutputLength`. */
+export function inflateRaw(data: Uint8Array, maxOutputLength: number): Uint8Array {
+  return zlib.inflateRawSync(data, { maxOutputLength });
+}
+
+export const defaultFiles: FileTree = {
+  paths: path,
+  stat(p: string): FileStat | undefined {
+    try {
+      const s = statSync(p);
+      return { kind: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other', size: s.size };
+    } catch {
+      return undefined;
+    }
+  },
+  list(dir: string): string[] {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  },
+  readText: (p: string) => readFileSync(p, 'utf8'),
+  open: (p: string) => RandomAccessFile.open(p),
+};
+
+/** Positioned writes on an open file handle. */
+export function handleSink(handle: FileHandle): ByteSink {
+  return {
+    async write(bytes: Uint8Array, position: number) {
+      let done = 0;
+      while (done < bytes.byteLength) {
+        const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
+        done += bytesWritten;
+      }
+    },
+  };
+}
+
+/** A small regular file's UTF-8 text, or undefined when absent (kind and size checked before reading). */
+export function readSmallTextFile(target: string, maxBytes: number, what: string): string | undefined {
+  return readSmallFileSync(target, maxBytes, what)?.toString('utf8');
+}
+
+export const defaultOutputs: OutputTree = {
+  paths: path,
+  writeFile: (p, write) => writeFileAtomically(p, (handle) => write(handleSink(handle))),
+  remove: (p) => rm(p, { force: true }),
+};
+
+/**
+ * What the openers' detection would mistake for "nothing here": a FIFO or device (refused before any
+ * open, which could wait forever), a folder we may not list, a symlink loop.
+ */
+export async function checkReadablePath(target: string): Promise<void> {
+  let stats: Stats;
+  try {
+    stats = await stat(target);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return; // a prefix (model.ckpt) is not a file itself
+    throw fileSystemError(cause, target, 'open');
+  }
+  if (stats.isDirectory()) {
+    try {
+      await readdir(target);
+    } catch (cause) {
+      throw fileSystemError(cause, target, 'list the folder');
+    }
+  } else if (!stats.isFile()) {
+    throw notARegularFile(target, stats, 'checkpoint file or folder');
+  }
+}
