@@ -5,7 +5,7 @@
  * - reordered (transpose), source up to `wholeInputBytes`: read whole once, bands gathered from memory;
  * - reordered, larger: checksum verified by a streamed pass, then each band's strided block read in runs.
  */
-import { constants as bufferConstants } from 'node:buffer';
+import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Allocate } from '../mapping/apply.js';
 import { transposeBlock, transposeBytes, type Words } from '../mapping/apply.js';
@@ -125,8 +125,8 @@ function streamedGatherer(ref: TensorRef, itemSize: number): Gatherer {
   };
 }
 
-/** Transformed tensors held whole are bounded by Node's Buffer limit (4 GiB on 64-bit Node 20). */
-export const MAX_HELD_BYTES = bufferConstants.MAX_LENGTH;
+/** Transformed tensors held whole are bounded by the runtime's largest byte array (Node 20: 4 GiB). */
+export const MAX_HELD_BYTES = MAX_BYTE_ARRAY_LENGTH;
 
 /** Checked before any allocation: a hostile or corrupt listing must not size a buffer unchecked. */
 export function checkHoldable(ref: TensorRef): void {

@@ -6,6 +6,9 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { OutputTree } from './byte-sink.js';
 import type { FileTree } from './byte-source.js';
 
+/** Typed arrays of browsers' engines reach at least 4 GiB; larger requests are refused before allocating. */
+export const MAX_BYTE_ARRAY_LENGTH = 2 ** 32;
+
 /** No native CRCs here: the portable tables serve. */
 export const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined = undefined;
 

@@ -3,6 +3,7 @@
  * `RandomAccessFile`) and as an `OutputTree` (temporary file renamed into place). Selected by the
  * package's `#platform` import when running under Node; browsers get `no-platform.ts` instead.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { readdir, rm, stat } from 'node:fs/promises';
@@ -14,6 +15,9 @@ import { writeFileAtomically } from './atomic.js';
 import type { ByteSink, OutputTree } from './byte-sink.js';
 import type { FileStat, FileTree } from './byte-source.js';
 import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js';
+
+/** The largest byte array this runtime allocates (Buffer's limit: 4 GiB on 64-bit Node 20). */
+export const MAX_BYTE_ARRAY_LENGTH = bufferConstants.MAX_LENGTH;
 
 type NativeCrc32 = (data: Uint8Array, value?: number) => number;
 

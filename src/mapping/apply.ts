@@ -21,7 +21,7 @@ export type Words = Uint8Array | Uint16Array | Uint32Array;
  */
 export type Allocate = (byteLength: number) => Uint8Array;
 
-export const freshBytes: Allocate = (n) => new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+export const freshBytes: Allocate = (n) => new Uint8Array(n);
 
 /**
  * Views the bytes as words as wide as possible (≤ 4 bytes) that divide the item size; an item is
@@ -34,7 +34,7 @@ function asWords(
   allocate: Allocate,
 ): { words: Words; perItem: number; make: (n: number) => Words } {
   const width = itemSize % 4 === 0 ? 4 : itemSize % 2 === 0 ? 2 : 1;
-  // A copy (not Buffer#slice, which is a view) realigns the data.
+  // A copy (a fresh array, not a view of the same bytes) realigns the data.
   const b = bytes.byteOffset % width === 0 ? bytes : new Uint8Array(bytes);
   return { words: wordsOf(b, width), perItem: itemSize / width, make: (n) => wordsOf(allocate(n * width), width) };
 }

@@ -110,7 +110,7 @@ function floatBitsToDouble(bits: number, out: Uint32Array, at: number): void {
 }
 
 function aligned(bytes: Uint8Array, unit: number): Uint8Array {
-  return bytes.byteOffset % unit === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice would be a view
+  return bytes.byteOffset % unit === 0 ? bytes : new Uint8Array(bytes); // a copy, not a view: realigned
 }
 
 /** float32 bit patterns of every element of a float tensor, into `out` when given (float32 input: a view). */

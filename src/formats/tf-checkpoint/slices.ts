@@ -5,6 +5,7 @@
  * We decode every such key rather than re-encode, then copy each slice into its hyper-rectangle.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { utf8Text } from '../../io/text.js';
 import type { Extent } from './proto.js';
 import { MAX_RANK } from './proto.js';
 
@@ -83,7 +84,7 @@ export function decodeSliceKey(key: Uint8Array, where: string): SliceKey | undef
     extents.push(length.value < 0 ? { start: 0, length: undefined } : { start: start.value, length: length.value });
   }
   if (pos !== key.length) bad(where, 'trailing bytes');
-  return { name: Buffer.from(name).toString('utf8'), extents };
+  return { name: utf8Text(Uint8Array.from(name)), extents };
 }
 
 /** Concrete (start, length) per dimension of `shape`, checked to lie inside it. */

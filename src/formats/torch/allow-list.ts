@@ -10,6 +10,8 @@
  *   `{ __class__: 'module.Name', args, state, items }`. Calling any other global is still refused.
  *   Floats are PyFloat there: a checkpoint's parameters are printed back as Python prints them.
  */
+
+import { latin1Bytes } from '../../io/text.js';
 import type { DType } from '../../tensor.js';
 
 /** An instance of a class we did not (and never will) construct: just its name and data. */
@@ -87,7 +89,8 @@ const encode: AllowedCall = (args) => {
   const encoding = String(args[1] ?? 'utf-8')
     .toLowerCase()
     .replace('-', '');
-  return Buffer.from(String(args[0]), encoding === 'latin1' || encoding === 'iso88591' ? 'latin1' : 'utf8');
+  const text = String(args[0]);
+  return encoding === 'latin1' || encoding === 'iso88591' ? latin1Bytes(text) : new TextEncoder().encode(text);
 };
 
 const WEIGHTS_GLOBALS: [string, AllowEntry][] = [

@@ -6,6 +6,7 @@
  */
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { concatBytes, setI32, setU32 } from '../../io/little-endian.js';
 import { DTYPES, type DType } from '../../tensor.js';
 
 /** What one state-dict value refers to: a storage (by key) viewed with a shape. */
@@ -31,15 +32,15 @@ class PickleBuilder {
 
   global(module: string, name: string): this {
     this.op(0x63); // GLOBAL
-    this.parts.push(Buffer.from(`${module}\n${name}\n`, 'utf8'));
+    this.parts.push(new TextEncoder().encode(`${module}\n${name}\n`));
     return this;
   }
 
   string(text: string): this {
-    const utf8 = Buffer.from(text, 'utf8');
-    const head = Buffer.alloc(5);
+    const utf8 = new TextEncoder().encode(text);
+    const head = new Uint8Array(5);
     head[0] = 0x58; // BINUNICODE
-    head.writeUInt32LE(utf8.byteLength, 1);
+    setU32(head, 1, utf8.byteLength);
     this.parts.push(head, utf8);
     return this;
   }
@@ -49,9 +50,9 @@ class PickleBuilder {
     if (value >= 0 && value < 0x100) return this.op(0x4b, value); // BININT1
     if (value >= 0 && value < 0x10000) return this.op(0x4d, value & 0xff, value >>> 8); // BININT2
     if (value >= -0x80000000 && value < 0x80000000) {
-      const b = Buffer.alloc(5);
+      const b = new Uint8Array(5);
       b[0] = 0x4a; // BININT
-      b.writeInt32LE(value, 1);
+      setI32(b, 1, value);
       this.parts.push(b);
       return this;
     }
@@ -82,7 +83,7 @@ class PickleBuilder {
   }
 
   bytes(): Uint8Array {
-    return Buffer.concat(this.parts);
+    return concatBytes(this.parts);
   }
 }
 

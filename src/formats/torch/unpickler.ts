@@ -8,6 +8,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { PyFloat } from '../../io/py-float.js';
+import { latin1Text, utf8Text } from '../../io/text.js';
 import {
   type CallContext,
   ForbiddenGlobalError,
@@ -82,11 +83,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const line = (what: string): string => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) fail(ErrorCode.TRUNCATED, `${what} has no end of line`);
-    const text = Buffer.from(bytes.subarray(pos, end)).toString('latin1');
+    const text = latin1Text(bytes.subarray(pos, end));
     pos = end + 1;
     return text;
   };
-  const utf8 = (n: number, what: string) => Buffer.from(take(n, what)).toString('utf8');
+  const utf8 = (n: number, what: string) => utf8Text(take(n, what));
   const float = (x: number) => (policy.floats === 'PyFloat' ? new PyFloat(x) : x);
   const push = (v: unknown) => {
     if (stack.length + memo.size >= MAX_ENTRIES)
@@ -284,10 +285,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         );
         break;
       case OP.BINSTRING: // a Python 2 str
-        push(Buffer.from(take(u32(), 'BINSTRING')).toString('latin1'));
+        push(latin1Text(take(u32(), 'BINSTRING')));
         break;
       case OP.SHORT_BINSTRING:
-        push(Buffer.from(take(u8(), 'SHORT_BINSTRING')).toString('latin1'));
+        push(latin1Text(take(u8(), 'SHORT_BINSTRING')));
         break;
       case OP.BINBYTES:
         push(Uint8Array.from(take(u32(), 'BINBYTES')));
