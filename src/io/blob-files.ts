@@ -39,6 +39,12 @@ class BlobSource implements ByteSource {
     target.set(await this.readAt(offset, target.byteLength, what));
   }
 
+  async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {
+    for (let i = 0; i < offsets.length; i++)
+      await this.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number, what);
+  }
+
+  /** Fresh chunks always (which also satisfies a caller asking for reuse). */
   readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
     return readChunksOf(this, offset, length, chunkSize, what);
   }
