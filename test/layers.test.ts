@@ -8,7 +8,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { findCycle, type ImportGraph, type Layer, layerViolations, readImportGraph } from './support/import-graph.js';
+import {
+  findCycle,
+  type ImportGraph,
+  type Layer,
+  layerViolations,
+  type PlatformUse,
+  platformUse,
+  platformViolations,
+  readImportGraph,
+  unitOf,
+} from './support/import-graph.js';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -47,6 +57,74 @@ test('no import goes up or sideways between layers', () => {
 test('src/ has no import cycle, type-only imports included', () => {
   const cycle = findCycle(graph);
   assert.equal(cycle, undefined, `import cycle: ${cycle?.join(' → ')}`);
+});
+
+/** The Node implementations in io/: reached only through `#platform` (node-platform.ts) or from convert/ up. */
+const NODE_IMPLEMENTATIONS = new Set([
+  'io/node-platform.ts',
+  'io/file.ts',
+  'io/atomic.ts',
+  'io/lock.ts',
+  'io/staged-commit.ts',
+]);
+/** Below convert/: the layers a browser runs as they are. */
+const NEUTRAL_UNITS = [
+  'errors.ts',
+  'tensor.ts',
+  'units.ts',
+  'version.ts',
+  'io/',
+  'formats/',
+  'config/',
+  'mapping/',
+  'architectures/',
+];
+const isNeutral = (module: string) => NEUTRAL_UNITS.includes(unitOf(module)) && !NODE_IMPLEMENTATIONS.has(module);
+const uses = new Map([...graph.keys()].map((m) => [m, platformUse(readFileSync(join(SRC, m), 'utf8'))]));
+
+test('below convert/, modules run in any JavaScript runtime: no node:* import, no Buffer, no Node implementation', () => {
+  assert.ok([...graph.keys()].filter(isNeutral).length > 60);
+  assert.deepEqual(platformViolations(graph, uses, isNeutral, NODE_IMPLEMENTATIONS), []);
+});
+
+test("#platform's Node and browser targets export the same names", () => {
+  const exported = (module: string) =>
+    [...readFileSync(join(SRC, module), 'utf8').matchAll(/^export (?:async )?(?:const|function) (\w+)/gm)]
+      .map((m) => m[1])
+      .sort();
+  const names = exported('io/node-platform.ts');
+  assert.ok(names.includes('defaultFiles') && names.includes('nativeCrc32'));
+  assert.deepEqual(exported('io/no-platform.ts'), names);
+});
+
+test('the platform check finds a node: import, a package, Buffer and a Node implementation', () => {
+  const faulty: ImportGraph = new Map([
+    ['formats/a.ts', ['io/file.ts']],
+    ['io/b.ts', []],
+    ['io/file.ts', []],
+    ['convert/c.ts', ['io/file.ts']],
+  ]);
+  const use = (source: string): PlatformUse => platformUse(source);
+  const sources = new Map([
+    ['formats/a.ts', use("import { open } from 'node:fs';\n// Buffer in a comment is fine\nconst s = 'Buffer';")],
+    ['io/b.ts', use("import x from 'some-package';\nimport { y } from '#platform';\nconst b = Buffer.alloc(1);")],
+    ['io/file.ts', use("import { open } from 'node:fs/promises';")],
+    ['convert/c.ts', use("import { open } from 'node:fs';")],
+  ]);
+  assert.deepEqual(
+    platformViolations(
+      faulty,
+      sources,
+      (m) => !m.startsWith('convert/') && m !== 'io/file.ts',
+      new Set(['io/file.ts']),
+    ),
+    [
+      'formats/a.ts imports node:fs',
+      'formats/a.ts imports io/file.ts, a Node implementation',
+      'io/b.ts imports some-package',
+      'io/b.ts uses Buffer',
+    ],
+  );
 });
 
 test('only formats/open.ts, the registry, imports the openers', () => {

@@ -73,7 +73,7 @@ export const defaultFiles: FileTree = {
 };
 
 /** Positioned writes on an open file handle. */
-export function handleSink(handle: FileHandle): ByteSink {
+function handleSink(handle: FileHandle): ByteSink {
   return {
     async write(bytes: Uint8Array, position: number) {
       let done = 0;

@@ -99,3 +99,44 @@ export function findCycle(graph: ImportGraph): string[] | undefined {
   }
   return undefined;
 }
+
+/** What a module depends on outside src/: non-relative import specifiers, and whether it names `Buffer`. */
+export interface PlatformUse {
+  readonly specifiers: readonly string[];
+  readonly usesBuffer: boolean;
+}
+
+/** The source of one module as the checks read it. */
+export function platformUse(source: string): PlatformUse {
+  const { importedFiles } = ts.preProcessFile(source, true, true);
+  const specifiers = importedFiles.map((f) => f.fileName).filter((spec) => !spec.startsWith('.'));
+  // The scanner skips comments and strings: only code that names Buffer counts.
+  const scanner = ts.createScanner(ts.ScriptTarget.Latest, true, ts.LanguageVariant.Standard, source);
+  let usesBuffer = false;
+  for (let token = scanner.scan(); token !== ts.SyntaxKind.EndOfFileToken; token = scanner.scan()) {
+    if (token === ts.SyntaxKind.Identifier && scanner.getTokenValue() === 'Buffer') usesBuffer = true;
+  }
+  return { specifiers, usesBuffer };
+}
+
+/**
+ * Modules that must run in any JavaScript runtime: no `node:*` or package import (the runtime's own
+ * implementations come through `#platform`), no `Buffer`, and no import of a Node implementation.
+ */
+export function platformViolations(
+  graph: ImportGraph,
+  uses: ReadonlyMap<string, PlatformUse>,
+  neutral: (module: string) => boolean,
+  nodeImplementations: ReadonlySet<string>,
+): string[] {
+  const problems: string[] = [];
+  for (const [module, targets] of graph) {
+    if (!neutral(module)) continue;
+    const use = uses.get(module);
+    for (const spec of use?.specifiers ?? []) if (spec !== '#platform') problems.push(`${module} imports ${spec}`);
+    if (use?.usesBuffer) problems.push(`${module} uses Buffer`);
+    for (const to of targets)
+      if (nodeImplementations.has(to)) problems.push(`${module} imports ${to}, a Node implementation`);
+  }
+  return problems;
+}
