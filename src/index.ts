@@ -1,4 +1,9 @@
-/** The public API of tf2torch, listed explicitly. Everything not exported here is internal. */
+/**
+ * The public API of tf2torch, listed explicitly. Everything not exported here is internal. This is the
+ * Node entry: `convert`/`planConversion` take paths of the file system. The platform-neutral entry points
+ * (a checkpoint given as a FileTree, outputs as an OutputTree: browsers, workers) are in `portable.ts`
+ * and exported here too.
+ */
 
 export {
   type Detected,
@@ -13,16 +18,11 @@ export {
   type ConvertOptions,
   type ConvertResult,
   convert,
-  openAsIs,
-  type PlannedConversion,
   planConversion,
 } from './convert/index.js';
-export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
-export { OPENERS, openTensorSource } from './formats/open.js';
 export { openSafetensors, type SafetensorsSource } from './formats/safetensors/read.js';
 export { type SafetensorsWriteOptions, writeSafetensorsFile } from './formats/safetensors/write.js';
 export { DEFAULT_MAX_SHARD_SIZE, parseShardSize, type WriteWeightsOptions, writeWeights } from './formats/sharding.js';
-export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
 export {
   openTfCheckpoint,
   type ResolvedCheckpoint,
@@ -34,8 +34,8 @@ export { openTorchFile, type TorchFile, type TorchOpenOptions } from './formats/
 export { type TorchWriteOptions, writeTorchFile } from './formats/torch/write.js';
 export { PyFloat } from './io/py-float.js';
 export type { Detection, HeadSignature } from './mapping/detection.js';
-export { buildPlan, formatPlan, type Plan, type PlanOptions, type PlanOutput } from './mapping/index.js';
 export type { Architecture, ExpectedKey, ModelConfig, Rule, SkipRule, TensorInfo, Transform } from './mapping/types.js';
+export * from './portable.js';
 export {
   DTYPES,
   type DType,

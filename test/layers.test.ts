@@ -33,6 +33,8 @@ const LAYERS: readonly Layer[] = [
   { units: ['architectures/'] },
   { units: ['convert/'] },
   { units: ['commands/'] },
+  // the platform-neutral public entry points, re-exported by index.ts
+  { units: ['portable.ts'] },
   { units: ['cli.ts', 'index.ts'] },
 ];
 

@@ -1,0 +1,34 @@
+/**
+ * The platform-neutral part of the public API, for browsers, workers and other runtimes without a file
+ * system (`tf2torch/portable`; bundle with the `browser` condition). A caller supplies the files:
+ *
+ *   const files = blobFileTree(picked, readTextSync);        // or any FileTree of ByteSources
+ *   const { source, reads, ...planned } = await openAndPlan({ checkpoint: '/ckpt', files });
+ *   const entries = planToStateDict(planned.plan, source.tensors);
+ *   await writeModelFolder(planned, entries, files, outputs, '/', { format: 'safetensors', maxShardSize });
+ *   await source.close();
+ *
+ * `outputs` is an OutputTree: each file is written through a ByteSink (positioned writes) and appears
+ * under its name only when complete. Everything here is also exported by the Node entry (`index.ts`).
+ */
+export {
+  type ConvertOptions,
+  configTextOf,
+  type FolderOptions,
+  formatOfPath,
+  openAndPlan,
+  openAsIs,
+  type PlannedConversion,
+  type WeightFormat,
+  writeModelFolder,
+} from './convert/conversion.js';
+export { planToStateDict } from './convert/tensors.js';
+export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
+export { OPENERS, openTensorSource } from './formats/open.js';
+export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
+export type { StateDictEntry } from './formats/state-dict.js';
+export { blobFileTree, type PickedFile } from './io/blob-files.js';
+export { type ByteSink, type OutputTree, writeTextFile } from './io/byte-sink.js';
+export type { ByteSource, FileStat, FileTree, PathSyntax } from './io/byte-source.js';
+export { POSIX_PATHS } from './io/posix-paths.js';
+export { buildPlan, formatPlan, type Plan, type PlanOptions, type PlanOutput } from './mapping/index.js';
