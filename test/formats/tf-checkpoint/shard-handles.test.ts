@@ -4,17 +4,18 @@
  * (Node then warns "Closing file descriptor … on garbage collection").
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import { realFixture } from '../../support/fixtures.js';
 
-/** This process's open descriptors on files under `dir` (Linux /proc). */
+/** This process's open descriptors on files under `dir` (Linux /proc, which shows paths with links resolved). */
 function descriptorsUnder(dir: string): number {
+  const real = realpathSync(dir);
   return readdirSync('/proc/self/fd').filter((fd) => {
     try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(real);
     } catch {
       return false; // closed meanwhile (the listing's own descriptor)
     }
