@@ -7,6 +7,8 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { trainerStateOf } from '../formats/trainer-state.js';
 import { DTYPES, type DType, FLOAT_DTYPES, numElements, type StorageView, sameStorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
+import { type Problem, planError } from './plan-problems.js';
+import type { AbsentKey, Plan, PlanOptions, PlanOutput, PlanSource } from './plan-types.js';
 import { transformType } from './transforms.js';
 import type {
   Architecture,
@@ -19,68 +21,7 @@ import type {
   Transform,
 } from './types.js';
 
-export interface PlanSource {
-  readonly name: string;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-}
-
-export type PlanOutput =
-  | {
-      readonly kind: 'tensor';
-      readonly key: string;
-      readonly sources: readonly PlanSource[];
-      readonly transforms: readonly Transform[];
-      readonly shape: readonly number[];
-      readonly dtype: DType;
-      readonly note?: string;
-    }
-  | {
-      readonly kind: 'alias';
-      readonly key: string;
-      readonly aliasOf: string;
-      readonly shape: readonly number[];
-      readonly dtype: DType;
-    }
-  | {
-      readonly kind: 'generated';
-      readonly key: string;
-      readonly generator: Generator;
-      readonly shape: readonly number[];
-      readonly dtype: DType;
-    };
-
-export interface Plan {
-  readonly modelType: string;
-  /** The model class the keys belong to (config `architectures[0]`), if known. */
-  readonly modelClass: string | undefined;
-  /** Checkpoint variables considered. */
-  readonly variableCount: number;
-  /** Every output key in state_dict order. */
-  readonly outputs: readonly PlanOutput[];
-  readonly skipped: readonly { readonly name: string; readonly reason: string }[];
-  /** Variables no rule maps (only when skipUnknown; otherwise buildPlan fails). */
-  readonly unmapped: readonly PlanSource[];
-  /** Keys of the model the checkpoint does not provide: left for from_pretrained to initialise. */
-  readonly missing: readonly AbsentKey[];
-  /** Keys the checkpoint does not provide, written as zeros (the original initialises them so, as transformers does). */
-  readonly zeroFilled: readonly AbsentKey[];
-  readonly warnings: readonly string[];
-  /** Bytes of tensor data written once (aliases share storage). */
-  readonly totalBytes: number;
-}
-
-export interface AbsentKey {
-  readonly key: string;
-  readonly shape: readonly number[];
-}
-
-export interface PlanOptions {
-  /** Unmapped variables become a warning instead of an error. */
-  readonly skipUnknown?: boolean;
-  /** Output dtype of floating-point tensors; absent: the architecture's default, else the checkpoint's; 'keep': the checkpoint's. */
-  readonly dtype?: 'keep' | DType;
-}
+export type { AbsentKey, Plan, PlanOptions, PlanOutput, PlanSource } from './plan-types.js';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 const sameShape = (a: readonly number[], b: readonly number[]) =>
@@ -111,11 +52,6 @@ interface Produced {
   shape: number[];
   dtype: DType;
   note: string | undefined;
-}
-
-interface Problem {
-  code: ErrorCode;
-  text: string;
 }
 
 type Skipped = { name: string; reason: string };
@@ -457,19 +393,6 @@ function generatedOutput(e: ExpectedKey, generator: Generator): PlanOutput {
   };
 }
 
-/** All problems in one error: one code when they share it, E_PLAN otherwise. */
-function planError(arch: Architecture, problems: readonly Problem[], nothingMatched: boolean): Tf2TorchError {
-  const codes = new Set(problems.map((p) => p.code));
-  const code = codes.size === 1 ? problems[0]!.code : ErrorCode.PLAN;
-  const hint = nothingMatched
-    ? `\nno variable matched a rule of '${arch.modelType}': is --model_type right? (\`tf2torch inspect\` lists the names)`
-    : '';
-  return new Tf2TorchError(
-    code,
-    `cannot convert this checkpoint as '${arch.modelType}': ${problems.length} problem(s):\n${listProblems(problems)}${hint}`,
-  );
-}
-
 function modelClassOf(config: ModelConfig): string | undefined {
   const classes = config.architectures;
   return Array.isArray(classes) && typeof classes[0] === 'string' ? classes[0] : undefined;
@@ -481,17 +404,4 @@ function bytesWritten(outputs: readonly PlanOutput[]): number {
     (sum, o) => (o.kind === 'alias' ? sum : sum + numElements(o.shape) * DTYPES[o.dtype].itemSize),
     0,
   );
-}
-
-/** Problems a kind at a time, each kind cut at MAX_PROBLEMS_SHOWN lines so the message stays readable. */
-const MAX_PROBLEMS_SHOWN = 20;
-
-function listProblems(problems: readonly Problem[]): string {
-  const lines: string[] = [];
-  for (const code of new Set(problems.map((p) => p.code))) {
-    const ofCode = problems.filter((p) => p.code === code);
-    lines.push(...ofCode.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  - ${p.text}`));
-    if (ofCode.length > MAX_PROBLEMS_SHOWN) lines.push(`  … and ${ofCode.length - MAX_PROBLEMS_SHOWN} more like these`);
-  }
-  return lines.join('\n');
 }
