@@ -227,3 +227,19 @@ export function checkDimensions(
   if (problems.length > 0)
     throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: ${problems.join('; ')}`, { file: where });
 }
+
+/**
+ * One BERT encoder layer at a scope the caller spells in full (`{tf}` → `{pt}`, placeholders included):
+ * for stacks whose index is a scope of its own (LXMERT's ModuleLists, `r_layers/{layer}`), where
+ * `bertLayerRules`' `layer_{layer}` does not apply.
+ */
+export function bertLayerRulesAt(tf: string, pt: string): Rule[] {
+  return [
+    ...['query', 'key', 'value'].flatMap((p) => dense(`${tf}/attention/self/${p}`, `${pt}.attention.self.${p}`)),
+    ...dense(`${tf}/attention/output/dense`, `${pt}.attention.output.dense`),
+    ...layerNorm(`${tf}/attention/output`, `${pt}.attention.output.LayerNorm`),
+    ...dense(`${tf}/intermediate/dense`, `${pt}.intermediate.dense`),
+    ...dense(`${tf}/output/dense`, `${pt}.output.dense`),
+    ...layerNorm(`${tf}/output`, `${pt}.output.LayerNorm`),
+  ];
+}

@@ -46,6 +46,9 @@ const SIZE_FIELDS: Readonly<Record<string, number>> = Object.fromEntries([
     'n_layers',
     'num_hidden_groups',
     'inner_group_num',
+    'l_layers',
+    'x_layers',
+    'r_layers',
   ].map((f) => [f, MAX_CONFIG_LAYERS]),
   ...['num_attention_heads', 'num_heads', 'n_head', 'n_heads'].map((f) => [f, MAX_CONFIG_HEADS]),
   ...[
@@ -74,12 +77,24 @@ const SIZE_FIELDS: Readonly<Record<string, number>> = Object.fromEntries([
     'n_words',
     'n_langs',
     'num_labels',
+    'num_qa_labels',
+    'num_object_labels',
+    'num_attr_labels',
+    'visual_feat_dim',
+    'visual_pos_dim',
     'cutoffs',
   ].map((f) => [f, MAX_CONFIG_SIZE]),
 ]);
 
+/** The sizes a field holds: `cutoffs` element by element, LXMERT's `num_hidden_layers` dict value by value. */
+function sizesOf(field: string, value: unknown): unknown[] {
+  if (field === 'cutoffs' && Array.isArray(value)) return value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return Object.values(value);
+  return [value];
+}
+
 /**
- * Every size field present in `config` (see SIZE_FIELDS; `cutoffs` element by element) is a
+ * Every size field present in `config` (see SIZE_FIELDS; see sizesOf for lists and dicts) is a
  * non-negative integer within its limit; `null` means absent. One E_CONFIG names the source and
  * every offending field. The one check for configs from files, gin and checkpoints alike.
  */
@@ -88,7 +103,7 @@ export function checkConfigNumbers(config: ModelConfig, source: string): void {
   for (const [field, limit] of Object.entries(SIZE_FIELDS)) {
     const value = config[field];
     if (value === undefined || value === null) continue;
-    const values = field === 'cutoffs' && Array.isArray(value) ? value : [value];
+    const values = sizesOf(field, value);
     const bad = values.find((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit);
     if (bad !== undefined || values.length > MAX_CONFIG_LAYERS) {
       problems.push(

@@ -10,6 +10,7 @@ import { electra } from './electra.js';
 import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
 import { gpt2 } from './gpt2.js';
+import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
 import { rembert } from './rembert.js';
 import { t5 } from './t5.js';
@@ -30,6 +31,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   electra,
   rembert,
   funnel,
+  lxmert,
 ];
 
 export function getArchitecture(modelType: string): Architecture {
