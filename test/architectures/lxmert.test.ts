@@ -379,12 +379,25 @@ test('lxmert: a missing cross-modality tensor is refused naming its key; a stack
   const u = runCli(convertArgs(underscored, '--dry-run'));
   assert.equal(u.code, 1);
   assert.match(u.stderr, /- lxmert\/encoder\/x_layers_0\/\S+ \[.*\] float32: no rule of 'lxmert' maps this variable/);
+
+  // both backbone spellings at once: two sources for one key
+  const both = checkpointIn('both');
+  await writeOriginalCheckpoint(both, [...variables(FULL), ['bert/embeddings/word_embeddings', [V, H]]], { seed: 26 });
+  const d = runCli(convertArgs(both, '--dry-run'));
+  assert.equal(d.code, 1);
+  assert.match(
+    d.stderr,
+    /lxmert\.embeddings\.word_embeddings\.weight: produced twice, from lxmert\/embeddings\/word_embeddings and from bert\/embeddings\/word_embeddings/,
+  );
 });
 
-test('lxmert is listed by convert --help with its class; bert and lxmert checkpoints each keep their type', () => {
+test('lxmert is listed by convert --help with its class; inspect names it; bert and lxmert checkpoints each keep their type', () => {
   const help = runCli(['convert', '--help']);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /^ {2}lxmert +.*→ LxmertForPreTraining$/m);
+  const inspected = runCli(['inspect', prefixes.full]);
+  assert.equal(inspected.code, 0, inspected.stderr);
+  assert.match(inspected.stdout, /^lxmert checkpoint: LxmertForPreTraining; 340 optimizer slots$/m);
   const asBert = runCli(['convert', '--model_type', 'bert', '--tf_checkpoint', prefixes.original, '--dry-run']);
   assert.equal(asBert.code, 1);
   assert.match(asBert.stderr, /look like a lxmert checkpoint/);
