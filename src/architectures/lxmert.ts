@@ -14,9 +14,10 @@
  * - heads at the root: `cls/predictions/{output_bias,transform}`, `cls/seq_relationship/output_weights`
  *   ([2, hidden], no transpose), `obj_predict_head/{transform,decoder_dict/{obj,attr,feat}}`,
  *   `answer_head/logit_fc/{0,2,3}` (nn.Sequential indices; 1 is the GeLU).
- * The walker skips a component it cannot resolve and walks on from the same module, so a checkpoint that
- * lacks a part leaves it random; here every key is required, and which heads exist (task_obj_predict, the
- * visual losses, task_qa) is read from the checkpoint and checked against the config.
+ * The walker never checks that every parameter was loaded (a part the checkpoint lacks stays random) and skips a
+ * component it cannot resolve, walking on from the same module; here every key of the config's heads is
+ * required, and which heads exist (task_obj_predict, the visual losses, task_qa) is read from the checkpoint
+ * and checked against the config.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
@@ -197,7 +198,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   config.num_hidden_layers = { cross_encoder: config.x_layers, language: config.l_layers, vision: config.r_layers };
   if (backbone === 'bert' && input.listing.some((t) => t.name.startsWith('bert/')))
     input.note?.(
-      "backbone scope bert/ (the original LXRTPretraining's attribute) read as lxmert.: transformers' walker reads only lxmert/",
+      "backbone scope bert/ (the original LXRTPretraining's name for it) mapped to lxmert.…, beyond transformers' walker, which reads only lxmert/",
     );
   return config;
 }
