@@ -6,18 +6,30 @@
  * `output_weights` → `AlbertForSequenceClassification`, squad_utils.py's v1 `cls/squad/output_weights`
  * → `AlbertForQuestionAnswering` (whose AlbertModel has no pooler).
  */
-import type { HeadSignature } from '../mapping/detection.js';
 import { normalizeName } from '../mapping/plan.js';
-import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  configSource,
-  countIndexed,
-  type Disagreement,
-  intField,
-  refuseDisagreements,
-  TRANSFORMERS_VERSION,
-} from './checkpoint-facts.js';
-import { chooseHead, findHeads, numLabelsOf } from './heads.js';
+  chooseFineTunedHead,
+  countFact,
+  dense,
+  dim,
+  embeddingTableKeys,
+  embeddingTables,
+  type FineTunedHeads,
+  fineTunedHeadKeys,
+  fineTunedHeadRules,
+  fineTunedHeadSignatures,
+  fineTunedSkips,
+  layerNorm,
+  linearKeys,
+  normKeys,
+  outputLayer,
+  refuseUnlikeFacts,
+  shapeFact,
+  TWO,
+  vectorKey,
+} from './bert-family.js';
+import { configSource, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */
 const ALBERT_DEFAULTS: ModelConfig = {
@@ -65,36 +77,46 @@ const RENAMES = [
   ['group_', 'albert_layer_groups/'],
 ].map(([from, to]) => ({ from: from as string, to: to as string }));
 
-const T = [{ op: 'transpose' }] as const;
-const LAYER = 'albert/encoder/albert_layer_groups/{group}/albert_layers/{inner}';
-const LAYER_KEY = 'albert.encoder.albert_layer_groups.{group}.albert_layers.{inner}';
+/** The classes, and the heads of classifier_utils.py and squad_utils.py that choose them (names as rewritten). */
+const HEADS: FineTunedHeads = {
+  base: 'AlbertForPreTraining',
+  sequenceClassification: 'AlbertForSequenceClassification',
+  questionAnswering: 'AlbertForQuestionAnswering',
+  scripts: { classifier: 'classifier_utils.py', squad: 'squad_utils.py v1' },
+  preTrainingHeads: '^(predictions|cls/seq_relationship)/',
+  pooler: '^albert/pooler/',
+  encoder: 'AlbertModel',
+};
 
-/** Dense layers of one ALBERT layer (kernel [in, out] → weight [out, in]), rewritten name → key. */
-const LAYER_DENSE = ['attention/query', 'attention/key', 'attention/value', 'attention/dense', 'ffn', 'ffn_output'];
-const LAYER_NORMS = ['attention/LayerNorm', 'full_layer_layer_norm'];
+/** What the shapes show (names without `module/`), each checked against the config. */
+function shapeFacts(listing: ConfigInput['listing']) {
+  const names = listing.map((t) => ({ ...t, name: t.name.replace(/^module\//, '') }));
+  const fact = (field: string, name: string, axis: number) => shapeFact(names, field, name, axis);
+  return [
+    fact('vocab_size', 'bert/embeddings/word_embeddings', 0),
+    fact('embedding_size', 'bert/embeddings/word_embeddings', 1),
+    fact('hidden_size', 'bert/encoder/embedding_hidden_mapping_in/kernel', 1),
+    fact('max_position_embeddings', 'bert/embeddings/position_embeddings', 0),
+    fact('type_vocab_size', 'bert/embeddings/token_type_embeddings', 0),
+    fact('intermediate_size', 'bert/encoder/transformer/group_0/inner_group_0/ffn_1/intermediate/dense/kernel', 1),
+    countFact(
+      names,
+      'num_hidden_groups',
+      /^bert\/encoder\/transformer\/group_(\d+)\//,
+      'bert/encoder/transformer/group_{g}/',
+    ),
+    countFact(
+      names,
+      'inner_group_num',
+      /^bert\/encoder\/transformer\/group_0\/inner_group_(\d+)\//,
+      'group_0/inner_group_{k}/',
+    ),
+  ];
+}
 
-const PRE_TRAINING = 'AlbertForPreTraining';
-const SEQUENCE_CLASSIFICATION = 'AlbertForSequenceClassification';
-const QUESTION_ANSWERING = 'AlbertForQuestionAnswering';
-
-/** The heads of the original fine-tuning scripts, as their variables are named (unchanged by the rewrites). */
-const HEADS: readonly HeadSignature[] = [
-  // classifier_utils.py create_model: tf.get_variable("output_weights", [num_labels, hidden_size]) at the root.
-  { variable: '^output_weights$', modelClass: SEQUENCE_CLASSIFICATION, labelsAxis: 0 },
-  // squad_utils.py create_v1_model: tf.get_variable("cls/squad/output_weights", [2, hidden_size]).
-  { variable: '^cls/squad/output_weights$', modelClass: QUESTION_ANSWERING },
-];
-
-const headClass = (config: ModelConfig) => (config.architectures as string[])[0];
-
+/** The user's config (or AlbertConfig's defaults), which must describe the checkpoint's shapes. */
 function buildConfig(input: ConfigInput): ModelConfig {
-  const source = configSource(input);
-  const chosen = chooseHead({
-    found: findHeads(input.listing, HEADS, (n) => normalizeName(albert, n)),
-    task: input.finetuningTask,
-    baseClass: PRE_TRAINING,
-    note: input.note,
-  });
+  const chosen = chooseFineTunedHead(input, HEADS, (n) => normalizeName(albert, n));
   const config: ModelConfig = {
     ...ALBERT_DEFAULTS,
     ...(input.user ?? {}),
@@ -103,189 +125,91 @@ function buildConfig(input: ConfigInput): ModelConfig {
     architectures: [chosen.modelClass],
     transformers_version: TRANSFORMERS_VERSION,
   };
-  const strip = (n: string) => n.replace(/^module\//, '');
-  const find = (name: string) => input.listing.find((t) => strip(t.name) === name)?.shape;
-  const out: Disagreement[] = [];
-  const word = find('bert/embeddings/word_embeddings');
-  const mapping = find('bert/encoder/embedding_hidden_mapping_in/kernel');
-  const check = (field: string, actual: number | undefined, evidence: string) => {
-    if (actual !== undefined && actual !== intField(config, field, source))
-      out.push({ field, config: config[field], checkpoint: actual, evidence });
-  };
-  check('vocab_size', word?.[0], 'bert/embeddings/word_embeddings');
-  check('embedding_size', word?.[1], 'bert/embeddings/word_embeddings');
-  check('hidden_size', mapping?.[1], 'bert/encoder/embedding_hidden_mapping_in/kernel');
-  check(
-    'max_position_embeddings',
-    find('bert/embeddings/position_embeddings')?.[0],
-    'bert/embeddings/position_embeddings',
+  refuseUnlikeFacts(
+    config,
+    shapeFacts(input.listing),
+    configSource(input),
+    'Pass the albert_config.json of this checkpoint with --config.',
   );
-  check('type_vocab_size', find('bert/embeddings/token_type_embeddings')?.[0], 'bert/embeddings/token_type_embeddings');
-  check(
-    'intermediate_size',
-    find('bert/encoder/transformer/group_0/inner_group_0/ffn_1/intermediate/dense/kernel')?.[1],
-    'group_0/inner_group_0/ffn_1/intermediate/dense/kernel',
-  );
-  const names = input.listing.map((t) => ({ ...t, name: strip(t.name) }));
-  const groups = countIndexed(names, /^bert\/encoder\/transformer\/group_(\d+)\//);
-  const inner = countIndexed(names, /^bert\/encoder\/transformer\/group_0\/inner_group_(\d+)\//);
-  if (groups > 0) check('num_hidden_groups', groups, 'bert/encoder/transformer/group_{g}/');
-  if (inner > 0) check('inner_group_num', inner, 'group_0/inner_group_{k}/');
-  refuseDisagreements(out, source, 'Pass the albert_config.json of this checkpoint with --config.');
   return config;
 }
 
-function rules(config: ModelConfig): readonly Rule[] {
-  void config;
-  const layer: Rule[] = [];
-  for (const d of LAYER_DENSE) {
-    const key = d.replace('/', '.');
-    layer.push({ from: `${LAYER}/${d}/kernel`, to: `${LAYER_KEY}.${key}.weight`, transforms: T });
-    layer.push({ from: `${LAYER}/${d}/bias`, to: `${LAYER_KEY}.${key}.bias` });
-  }
-  for (const n of LAYER_NORMS) {
-    const key = n.replace('/', '.');
-    layer.push({ from: `${LAYER}/${n}/gamma`, to: `${LAYER_KEY}.${key}.weight` });
-    layer.push({ from: `${LAYER}/${n}/beta`, to: `${LAYER_KEY}.${key}.bias` });
-  }
+const LAYER = 'albert/encoder/albert_layer_groups/{group}/albert_layers/{inner}';
+const LAYER_KEY = 'albert.encoder.albert_layer_groups.{group}.albert_layers.{inner}';
+
+function rules(): readonly Rule[] {
   return [
-    { from: 'albert/embeddings/{table*}_embeddings', to: 'albert.embeddings.{table*}_embeddings.weight' },
-    { from: 'albert/embeddings/LayerNorm/gamma', to: 'albert.embeddings.LayerNorm.weight' },
-    { from: 'albert/embeddings/LayerNorm/beta', to: 'albert.embeddings.LayerNorm.bias' },
-    {
-      from: 'albert/encoder/embedding_hidden_mapping_in/kernel',
-      to: 'albert.encoder.embedding_hidden_mapping_in.weight',
-      transforms: T,
-    },
-    { from: 'albert/encoder/embedding_hidden_mapping_in/bias', to: 'albert.encoder.embedding_hidden_mapping_in.bias' },
-    ...layer,
-    { from: 'albert/pooler/kernel', to: 'albert.pooler.weight', transforms: T },
-    { from: 'albert/pooler/bias', to: 'albert.pooler.bias' },
+    ...embeddingTables('albert/embeddings', 'albert.embeddings'),
+    ...layerNorm('albert/embeddings', 'albert.embeddings.LayerNorm'),
+    ...dense('albert/encoder/embedding_hidden_mapping_in', 'albert.encoder.embedding_hidden_mapping_in'),
+    ...['query', 'key', 'value', 'dense'].flatMap((p) =>
+      dense(`${LAYER}/attention/${p}`, `${LAYER_KEY}.attention.${p}`),
+    ),
+    ...layerNorm(`${LAYER}/attention`, `${LAYER_KEY}.attention.LayerNorm`),
+    ...dense(`${LAYER}/ffn`, `${LAYER_KEY}.ffn`),
+    ...dense(`${LAYER}/ffn_output`, `${LAYER_KEY}.ffn_output`),
+    ...layerNorm(LAYER, `${LAYER_KEY}.full_layer_layer_norm`, 'full_layer_layer_norm'),
+    ...dense('albert/pooler', 'albert.pooler'),
     { from: 'predictions/output_bias', to: 'predictions.bias' },
-    { from: 'predictions/LayerNorm/gamma', to: 'predictions.LayerNorm.weight' },
-    { from: 'predictions/LayerNorm/beta', to: 'predictions.LayerNorm.bias' },
-    { from: 'predictions/dense/kernel', to: 'predictions.dense.weight', transforms: T },
-    { from: 'predictions/dense/bias', to: 'predictions.dense.bias' },
-    // output_weights is already [2, hidden]: transformers assigns it without a transpose.
-    {
-      from: 'cls/seq_relationship/output_weights',
-      to: 'sop_classifier.classifier.weight',
-      note: 'SOP head, stored [out, in]',
-    },
-    { from: 'cls/seq_relationship/output_bias', to: 'sop_classifier.classifier.bias' },
-    { from: 'output_weights', to: 'classifier.weight', note: 'classifier_utils.py head, stored [num_labels, hidden]' },
-    { from: 'output_bias', to: 'classifier.bias' },
-    { from: 'cls/squad/output_weights', to: 'qa_outputs.weight', note: 'squad_utils.py v1 head, stored [2, hidden]' },
-    { from: 'cls/squad/output_bias', to: 'qa_outputs.bias' },
+    ...layerNorm('predictions', 'predictions.LayerNorm'),
+    ...dense('predictions/dense', 'predictions.dense'),
+    ...outputLayer('cls/seq_relationship', 'sop_classifier.classifier', 'SOP head, stored [out, in]'),
+    ...fineTunedHeadRules(HEADS),
   ];
 }
 
-/** Variables of parts the chosen class does not have (names as rewritten). */
-function configSkip(config: ModelConfig): readonly SkipRule[] {
-  const head = headClass(config);
-  if (head === PRE_TRAINING) return [];
-  const out: SkipRule[] = [
-    { pattern: '^(predictions|cls/seq_relationship)/', reason: `pre-training head: ${head} has none` },
+/** AlbertLayer's keys, in state_dict order. */
+function layerKeys(prefix: string, config: ModelConfig): ExpectedKey[] {
+  const H = dim(config, 'hidden_size');
+  const I = dim(config, 'intermediate_size');
+  return [
+    ...normKeys(`${prefix}.full_layer_layer_norm`, H),
+    ...['query', 'key', 'value', 'dense'].flatMap((p) => linearKeys(`${prefix}.attention.${p}`, H, H)),
+    ...normKeys(`${prefix}.attention.LayerNorm`, H),
+    ...linearKeys(`${prefix}.ffn`, I, H),
+    ...linearKeys(`${prefix}.ffn_output`, H, I),
   ];
-  if (head === QUESTION_ANSWERING)
-    out.push({
-      pattern: '^albert/pooler/',
-      reason: `pooler: ${head} has none (transformers builds its AlbertModel with add_pooling_layer=False)`,
-    });
-  return out;
 }
 
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config.vocab_size as number;
-  const e = config.embedding_size as number;
-  const h = config.hidden_size as number;
-  const i = config.intermediate_size as number;
+  const V = dim(config, 'vocab_size');
+  const E = dim(config, 'embedding_size');
+  const H = dim(config, 'hidden_size');
   const keys: ExpectedKey[] = [
-    { key: 'albert.embeddings.word_embeddings.weight', shape: [v, e], fromConfig: '[vocab_size, embedding_size]' },
-    {
-      key: 'albert.embeddings.position_embeddings.weight',
-      shape: [config.max_position_embeddings as number, e],
-      fromConfig: '[max_position_embeddings, embedding_size]',
-    },
-    {
-      key: 'albert.embeddings.token_type_embeddings.weight',
-      shape: [config.type_vocab_size as number, e],
-      fromConfig: '[type_vocab_size, embedding_size]',
-    },
-    { key: 'albert.embeddings.LayerNorm.weight', shape: [e] },
-    { key: 'albert.embeddings.LayerNorm.bias', shape: [e] },
-    {
-      key: 'albert.encoder.embedding_hidden_mapping_in.weight',
-      shape: [h, e],
-      fromConfig: '[hidden_size, embedding_size]',
-    },
-    { key: 'albert.encoder.embedding_hidden_mapping_in.bias', shape: [h] },
+    ...embeddingTableKeys('albert.embeddings', config, E),
+    ...normKeys('albert.embeddings.LayerNorm', E),
+    ...linearKeys('albert.encoder.embedding_hidden_mapping_in', H, E),
   ];
-  for (let g = 0; g < (config.num_hidden_groups as number); g++) {
-    for (let k = 0; k < (config.inner_group_num as number); k++) {
-      const p = `albert.encoder.albert_layer_groups.${g}.albert_layers.${k}`;
-      keys.push(
-        { key: `${p}.full_layer_layer_norm.weight`, shape: [h] },
-        { key: `${p}.full_layer_layer_norm.bias`, shape: [h] },
-        ...['query', 'key', 'value', 'dense'].flatMap((m): ExpectedKey[] => [
-          { key: `${p}.attention.${m}.weight`, shape: [h, h], fromConfig: '[hidden_size, hidden_size]' },
-          { key: `${p}.attention.${m}.bias`, shape: [h] },
-        ]),
-        { key: `${p}.attention.LayerNorm.weight`, shape: [h] },
-        { key: `${p}.attention.LayerNorm.bias`, shape: [h] },
-        { key: `${p}.ffn.weight`, shape: [i, h], fromConfig: '[intermediate_size, hidden_size]' },
-        { key: `${p}.ffn.bias`, shape: [i] },
-        { key: `${p}.ffn_output.weight`, shape: [h, i], fromConfig: '[hidden_size, intermediate_size]' },
-        { key: `${p}.ffn_output.bias`, shape: [h] },
-      );
-    }
-  }
-  const head = headClass(config);
-  if (head === QUESTION_ANSWERING) {
-    keys.push(
-      { key: 'qa_outputs.weight', shape: [2, h], fromConfig: '[2, hidden_size]' },
-      { key: 'qa_outputs.bias', shape: [2] },
-    );
-    return keys;
-  }
-  keys.push({ key: 'albert.pooler.weight', shape: [h, h] }, { key: 'albert.pooler.bias', shape: [h] });
-  if (head === SEQUENCE_CLASSIFICATION) {
-    const n = numLabelsOf(config);
-    keys.push(
-      { key: 'classifier.weight', shape: [n, h], fromConfig: '[num_labels, hidden_size]' },
-      { key: 'classifier.bias', shape: [n], fromConfig: '[num_labels]' },
-    );
-    return keys;
-  }
-  keys.push(
-    { key: 'predictions.bias', shape: [v] },
-    { key: 'predictions.LayerNorm.weight', shape: [e] },
-    { key: 'predictions.LayerNorm.bias', shape: [e] },
-    { key: 'predictions.dense.weight', shape: [e, h], fromConfig: '[embedding_size, hidden_size]' },
-    { key: 'predictions.dense.bias', shape: [e] },
-    { key: 'predictions.decoder.weight', shape: [v, e], aliasOf: 'albert.embeddings.word_embeddings.weight' },
-    { key: 'predictions.decoder.bias', shape: [v], aliasOf: 'predictions.bias' },
-    { key: 'sop_classifier.classifier.weight', shape: [2, h] },
-    { key: 'sop_classifier.classifier.bias', shape: [2] },
-  );
-  return keys;
+  // the layers are shared: one per (group, inner layer), not per hidden layer
+  for (let g = 0; g < (config.num_hidden_groups as number); g++)
+    for (let k = 0; k < (config.inner_group_num as number); k++)
+      keys.push(...layerKeys(`albert.encoder.albert_layer_groups.${g}.albert_layers.${k}`, config));
+  const preTraining = (): ExpectedKey[] => [
+    ...linearKeys('albert.pooler', H, H),
+    vectorKey('predictions.bias', V),
+    ...normKeys('predictions.LayerNorm', E),
+    ...linearKeys('predictions.dense', E, H),
+    { key: 'predictions.decoder.weight', shape: [V.size, E.size], aliasOf: 'albert.embeddings.word_embeddings.weight' },
+    { key: 'predictions.decoder.bias', shape: [V.size], aliasOf: 'predictions.bias' },
+    ...linearKeys('sop_classifier.classifier', TWO, H),
+  ];
+  return [...keys, ...fineTunedHeadKeys(config, HEADS, 'albert.pooler', preTraining)];
 }
 
 export const albert: Architecture = {
   modelType: 'albert',
-  summary:
-    'google-research/albert and TF-Hub ALBERT checkpoints → AlbertForPreTraining, or AlbertForSequenceClassification / AlbertForQuestionAnswering when fine-tuned',
+  summary: `google-research/albert and TF-Hub ALBERT checkpoints → ${HEADS.base}, or ${HEADS.sequenceClassification} / ${HEADS.questionAnswering} when fine-tuned`,
   detect: {
     names: ['^(module/)?bert/encoder/(transformer/group_\\d+|embedding_hidden_mapping_in)/'],
     sidecars: ['albert_config.json'],
-    baseClass: PRE_TRAINING,
-    heads: HEADS,
+    baseClass: HEADS.base,
+    heads: fineTunedHeadSignatures(HEADS),
   },
   configFileNames: ['albert_config.json'],
   takesFinetuningTask: true,
   buildConfig,
   renames: RENAMES,
-  configSkip,
+  configSkip: (config) => fineTunedSkips(config, HEADS),
   rules,
   expectedKeys,
 };

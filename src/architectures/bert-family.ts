@@ -1,11 +1,14 @@
 /**
- * Reusable rule and key builders for the BERT family (ELECTRA, MobileBERT, …): google-research/bert's
- * TF scopes (`kernel`/`bias`, `gamma`/`beta`, `layer_{n}/attention/self/query`, …) and the module
- * names transformers gives them. An architecture file composes these; it states only what differs.
+ * Reusable rule and key builders for the BERT family (BERT, ALBERT, ELECTRA, MobileBERT, …):
+ * google-research/bert's TF scopes (`kernel`/`bias`, `gamma`/`beta`, `layer_{n}/attention/self/query`, …),
+ * the heads of its fine-tuning scripts, and the module names transformers gives them. An architecture
+ * file composes these; it states only what differs.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
+import type { HeadSignature } from '../mapping/detection.js';
+import type { ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule, TensorInfo } from '../mapping/types.js';
 import { type Disagreement, refuseDisagreements } from './checkpoint-facts.js';
+import { type ChosenHead, chooseHead, findHeads, numLabelsOf } from './heads.js';
 
 export const TRANSPOSE = [{ op: 'transpose' }] as const;
 
@@ -44,6 +47,26 @@ export function bertLayerRules(tf: string, pt: string): Rule[] {
     ...layerNorm(`${l}/output`, `${k}.output.LayerNorm`),
   ];
 }
+
+/**
+ * A layer google-research's code creates with tf.get_variable rather than tf.layers.dense:
+ * `{tf}/output_weights` is stored [out, in] already (no transpose; `note` says so in the plan) and
+ * `{tf}/output_bias`. `tf` '' is the root scope (run_classifier.py's head).
+ */
+export function outputLayer(tf: string, pt: string, note: string): Rule[] {
+  const scope = tf === '' ? '' : `${tf}/`;
+  return [
+    { from: `${scope}output_weights`, to: `${pt}.weight`, note },
+    { from: `${scope}output_bias`, to: `${pt}.bias` },
+  ];
+}
+
+/** run_pretraining.py's masked-LM head (`cls/predictions`): output bias, transform dense and LayerNorm. */
+export const lmPredictionRules = (tf: string, pt: string): Rule[] => [
+  { from: `${tf}/output_bias`, to: `${pt}.bias` },
+  ...dense(`${tf}/transform/dense`, `${pt}.transform.dense`),
+  ...layerNorm(`${tf}/transform`, `${pt}.transform.LayerNorm`),
+];
 
 // ---- expected keys --------------------------------------------------------------------------------
 
@@ -127,6 +150,94 @@ export function layersKeys(
   return keys;
 }
 
+// ---- fine-tuned heads ----------------------------------------------------------------------------------
+
+/**
+ * A type whose fine-tuning scripts follow google-research/bert's: run_classifier.py (ALBERT's
+ * classifier_utils.py) creates `output_weights` [num_labels, hidden] and `output_bias` at the root,
+ * run_squad.py (ALBERT's squad_utils.py, v1 model) `cls/squad/output_weights` [2, hidden] and
+ * `cls/squad/output_bias`, both with tf.get_variable. The head a checkpoint holds chooses the class.
+ */
+export interface FineTunedHeads {
+  /** The class of a checkpoint without a fine-tuned head (…ForPreTraining). */
+  readonly base: string;
+  readonly sequenceClassification: string;
+  readonly questionAnswering: string;
+  /** The scripts creating the heads, as the plan's notes name them. */
+  readonly scripts: { readonly classifier: string; readonly squad: string };
+  /** Patterns (on names as the type matches them) of what the fine-tuned classes lack: pre-training heads, pooler. */
+  readonly preTrainingHeads: string;
+  readonly pooler: string;
+  /** The encoder class, named in the reason the pooler is skipped. */
+  readonly encoder: string;
+}
+
+/** The first of the config's `architectures`: the class the conversion makes. */
+export const modelClassOf = (config: ModelConfig): string => (config.architectures as string[])[0] as string;
+
+/** The head variables that choose the class (`detect.heads`, and `chooseFineTunedHead`). */
+export const fineTunedHeadSignatures = (h: FineTunedHeads): HeadSignature[] => [
+  { variable: '^output_weights$', modelClass: h.sequenceClassification, labelsAxis: 0 },
+  { variable: '^cls/squad/output_weights$', modelClass: h.questionAnswering },
+];
+
+/** Rules of both heads (stored [out, in]: no transpose); the one the checkpoint holds is converted. */
+export const fineTunedHeadRules = (h: FineTunedHeads): Rule[] => [
+  ...outputLayer('', 'classifier', `${h.scripts.classifier} head, stored [num_labels, hidden]`),
+  ...outputLayer('cls/squad', 'qa_outputs', `${h.scripts.squad} head, stored [2, hidden]`),
+];
+
+/**
+ * The class the checkpoint's head chooses, checked against `--finetuning_task_name` (heads.ts), with
+ * the config fields it brings; `normalize` gives names as the type matches them (prefixes, renames).
+ */
+export function chooseFineTunedHead(
+  input: ConfigInput,
+  h: FineTunedHeads,
+  normalize: (name: string) => string,
+): ChosenHead {
+  return chooseHead({
+    found: findHeads(input.listing, fineTunedHeadSignatures(h), normalize),
+    task: input.finetuningTask,
+    baseClass: h.base,
+    note: input.note,
+  });
+}
+
+/** Variables the chosen class has no place for: a fine-tuned class has no pre-training heads, QA no pooler. */
+export function fineTunedSkips(config: ModelConfig, h: FineTunedHeads): SkipRule[] {
+  const head = modelClassOf(config);
+  if (head === h.base) return [];
+  const out: SkipRule[] = [{ pattern: h.preTrainingHeads, reason: `pre-training head: ${head} has none` }];
+  if (head === h.questionAnswering)
+    out.push({
+      pattern: h.pooler,
+      reason: `pooler: ${head} has none (transformers builds its ${h.encoder} with add_pooling_layer=False)`,
+    });
+  return out;
+}
+
+/**
+ * The keys after the encoder, in state_dict order: sequence classification has the pooler (`pooler`,
+ * hidden → hidden) then `classifier`; question answering only `qa_outputs`; the base class `preTraining()`.
+ */
+export function fineTunedHeadKeys(
+  config: ModelConfig,
+  h: FineTunedHeads,
+  pooler: string,
+  preTraining: () => readonly ExpectedKey[],
+): readonly ExpectedKey[] {
+  const H = dim(config, 'hidden_size');
+  const head = modelClassOf(config);
+  if (head === h.sequenceClassification)
+    return [
+      ...linearKeys(pooler, H, H),
+      ...linearKeys('classifier', { size: numLabelsOf(config), field: 'num_labels' }, H),
+    ];
+  if (head === h.questionAnswering) return linearKeys('qa_outputs', TWO, H);
+  return preTraining();
+}
+
 // ---- configs -------------------------------------------------------------------------------------------
 
 /** A config value the checkpoint determines, with the tensor that shows it. */
@@ -171,6 +282,19 @@ export function countFact(listing: readonly TensorInfo[], field: string, pattern
   return { field, value: seen.size > 0 ? seen.size : undefined, evidence };
 }
 
+/** Refuses a config that disagrees with a known fact: one error names each field, both values and the tensor. */
+export function refuseUnlikeFacts(
+  config: ModelConfig,
+  facts: readonly ShapeFact[],
+  source: string,
+  hint: string,
+): void {
+  const out: Disagreement[] = facts
+    .filter((f) => f.value !== undefined && config[f.field] !== f.value)
+    .map((f) => ({ field: f.field, config: config[f.field], checkpoint: f.value, evidence: f.evidence }));
+  refuseDisagreements(out, source, hint);
+}
+
 /**
  * The config of a checkpoint released without one. With the user's config (`--config`, as transformers'
  * script takes it): its values, which must agree with every fact (one error lists each disagreement).
@@ -190,10 +314,7 @@ export function configFromFacts(
   const known = parts.facts.filter((f) => f.value !== undefined);
   if (input.user !== undefined) {
     const config: ModelConfig = { ...parts.defaults, ...input.user, ...parts.fixed };
-    const out: Disagreement[] = known
-      .filter((f) => config[f.field] !== f.value)
-      .map((f) => ({ field: f.field, config: config[f.field], checkpoint: f.value, evidence: f.evidence }));
-    refuseDisagreements(out, input.userPath ?? '--config', parts.hint);
+    refuseUnlikeFacts(config, parts.facts, input.userPath ?? '--config', parts.hint);
     return config;
   }
   const config: ModelConfig = { ...parts.defaults };
