@@ -6,9 +6,17 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { HeadSignature } from '../mapping/detection.js';
-import type { ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule, TensorInfo } from '../mapping/types.js';
+import type {
+  ArchitectureOption,
+  ConfigInput,
+  ExpectedKey,
+  ModelConfig,
+  Rule,
+  SkipRule,
+  TensorInfo,
+} from '../mapping/types.js';
 import { type Disagreement, refuseDisagreements } from './checkpoint-facts.js';
-import { type ChosenHead, chooseHead, findHeads, numLabelsOf } from './heads.js';
+import { type ChosenHead, chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';
 
 export const TRANSPOSE = [{ op: 'transpose' }] as const;
 
@@ -172,6 +180,11 @@ export interface FineTunedHeads {
   readonly encoder: string;
 }
 
+/** `--finetuning_task_name` as these types declare it: the task is checked against the head. */
+export const FINETUNING_TASK_OPTION: ArchitectureOption = finetuningTaskOption(
+  'the task of a fine-tuned checkpoint: sets finetuning_task and the label maps, and must agree with its head (mnli: 3 labels, squad: the question-answering head), which chooses the class',
+);
+
 /** The first of the config's `architectures`: the class the conversion makes. */
 export const modelClassOf = (config: ModelConfig): string => (config.architectures as string[])[0] as string;
 
@@ -198,7 +211,7 @@ export function chooseFineTunedHead(
 ): ChosenHead {
   return chooseHead({
     found: findHeads(input.listing, fineTunedHeadSignatures(h), normalize),
-    task: input.finetuningTask,
+    task: input.options?.[FINETUNING_TASK],
     baseClass: h.base,
     note: input.note,
   });

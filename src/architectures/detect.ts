@@ -6,7 +6,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, TensorInfo } from '../mapping/types.js';
-import { type FoundHead, findHeads } from './heads.js';
+import { FINETUNING_TASK, type FoundHead, findHeads } from './heads.js';
 import { ARCHITECTURES } from './index.js';
 
 /** What detection looks at: the listing, never tensor bytes. */
@@ -124,7 +124,7 @@ export function describeRecognition(r: Recognition): string {
   if (head?.numLabels !== undefined) what += `, ${head.numLabels} label${head.numLabels === 1 ? '' : 's'}`;
   if (head?.scope !== undefined) what += ` (task ${head.scope})`;
   if (more.length > 0)
-    what += ` and ${more.length} more head${more.length === 1 ? '' : 's'} (${more.map((h) => h.scope ?? h.variable).join(', ')}: --finetuning_task_name chooses)`;
+    what += ` and ${more.length} more head${more.length === 1 ? '' : 's'} (${more.map((h) => h.scope ?? h.variable).join(', ')}: --${FINETUNING_TASK} chooses)`;
   return `${r.architecture.modelType} checkpoint: ${what}`;
 }
 

@@ -5,7 +5,18 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { HeadSignature } from '../mapping/detection.js';
-import type { ModelConfig, TensorInfo } from '../mapping/types.js';
+import type { ArchitectureOption, ModelConfig, TensorInfo } from '../mapping/types.js';
+
+/** transformers-cli's `--finetuning_task_name`, declared by the types whose heads `chooseHead` checks. */
+export const FINETUNING_TASK = 'finetuning_task_name';
+const FLAG = `--${FINETUNING_TASK}`;
+
+/** The declaration of `--finetuning_task_name NAME`; `help` says what it does for the declaring type. */
+export const finetuningTaskOption = (help: string): ArchitectureOption => ({
+  name: FINETUNING_TASK,
+  value: 'NAME',
+  help,
+});
 
 /** transformers' GLUE_TASKS_NUM_LABELS (convert_xlnet_original_tf_checkpoint_to_pytorch.py). */
 export const GLUE_TASKS_NUM_LABELS: Readonly<Record<string, number>> = {
@@ -111,13 +122,13 @@ function selectHead(found: readonly FoundHead[], task: string): FoundHead | unde
     if (chosen.length === 1) return chosen[0];
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `--finetuning_task_name ${task} has no head in the checkpoint: its head${found.length === 1 ? ' is' : 's are'} ${list}, for task ${scopes.join(', ')}; give that task, or leave the flag out`,
+      `${FLAG} ${task} has no head in the checkpoint: its head${found.length === 1 ? ' is' : 's are'} ${list}, for task ${scopes.join(', ')}; give that task, or leave the flag out`,
     );
   }
   if (found.length <= 1) return found[0];
   throw new Tf2TorchError(
     ErrorCode.CONFIG,
-    `the checkpoint has ${found.length} fine-tuned heads (${list}): choose one with --finetuning_task_name${scopes.length > 0 ? ` (${scopes.join(', ')})` : ''}`,
+    `the checkpoint has ${found.length} fine-tuned heads (${list}): choose one with ${FLAG}${scopes.length > 0 ? ` (${scopes.join(', ')})` : ''}`,
   );
 }
 
@@ -138,7 +149,7 @@ export function chooseHead(choice: HeadChoice): ChosenHead {
         const wants = squad ? 'question answering' : `${glue} label${glue === 1 ? '' : 's'}`;
         throw new Tf2TorchError(
           ErrorCode.CONFIG,
-          `--finetuning_task_name ${task} means ${wants}, but ${what}, ${head.numLabels} label${head.numLabels === 1 ? '' : 's'}) disagrees: give the task this checkpoint was trained on, or leave the flag out`,
+          `${FLAG} ${task} means ${wants}, but ${what}, ${head.numLabels} label${head.numLabels === 1 ? '' : 's'}) disagrees: give the task this checkpoint was trained on, or leave the flag out`,
         );
       }
       return { modelClass: head.modelClass, fields: { ...withTask, ...labelMaps(head.numLabels) }, head };
@@ -146,7 +157,7 @@ export function chooseHead(choice: HeadChoice): ChosenHead {
     if (glue !== undefined) {
       throw new Tf2TorchError(
         ErrorCode.CONFIG,
-        `--finetuning_task_name ${task} is a classification task (${glue} label${glue === 1 ? '' : 's'}), but ${what}) answers questions: give the task this checkpoint was trained on, or leave the flag out`,
+        `${FLAG} ${task} is a classification task (${glue} label${glue === 1 ? '' : 's'}), but ${what}) answers questions: give the task this checkpoint was trained on, or leave the flag out`,
       );
     }
     return { modelClass: head.modelClass, fields: withTask, head };
@@ -155,11 +166,11 @@ export function chooseHead(choice: HeadChoice): ChosenHead {
     if (glue !== undefined) return { modelClass: choice.byTask.sequence, fields: { ...withTask, ...labelMaps(glue) } };
     if (squad) return { modelClass: choice.byTask.questionAnswering, fields: withTask };
     choice.note?.(
-      `--finetuning_task_name ${task} is neither a GLUE task (${Object.keys(GLUE_TASKS_NUM_LABELS).join(', ')}) nor contains 'squad': converted as ${choice.baseClass}, as transformers does`,
+      `${FLAG} ${task} is neither a GLUE task (${Object.keys(GLUE_TASKS_NUM_LABELS).join(', ')}) nor contains 'squad': converted as ${choice.baseClass}, as transformers does`,
     );
   } else if (task !== '') {
     choice.note?.(
-      `--finetuning_task_name ${task} is ignored: the checkpoint has no fine-tuned head, so it converts as ${choice.baseClass}`,
+      `${FLAG} ${task} is ignored: the checkpoint has no fine-tuned head, so it converts as ${choice.baseClass}`,
     );
   }
   return { modelClass: choice.baseClass, fields: {} };

@@ -20,7 +20,7 @@ import {
   shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
-import { chooseHead, findHeads, numLabelsOf } from './heads.js';
+import { chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';
 
 /** XLNetConfig() defaults (transformers configuration_xlnet.py). */
 const XLNET_DEFAULTS: ModelConfig = {
@@ -115,7 +115,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   config.d_head = dModel / nHead;
   const chosen = chooseHead({
     found: findHeads(input.listing, HEADS),
-    task: input.finetuningTask,
+    task: input.options?.[FINETUNING_TASK],
     baseClass: 'XLNetLMHeadModel',
     byTask: { sequence: 'XLNetForSequenceClassification', questionAnswering: 'XLNetForQuestionAnswering' },
     note: input.note,
@@ -331,7 +331,11 @@ export const xlnet: Architecture = {
     heads: HEADS,
   },
   configFileNames: ['xlnet_config.json'],
-  takesFinetuningTask: true,
+  options: [
+    finetuningTaskOption(
+      "the task: sets finetuning_task and the labels, and must agree with the checkpoint's head; without a head, a GLUE task or one containing 'squad' chooses the class, as transformers does",
+    ),
+  ],
   buildConfig,
   configSkip,
   rules,

@@ -1,12 +1,13 @@
 /**
  * `tf2torch convert`: the transformers-cli command line (`--model_type --tf_checkpoint --config
- * --pytorch_dump_output --finetuning_task_name`, kebab-case accepted too) plus dry run, formats,
- * dtype, sharding and overwrite control.
+ * --pytorch_dump_output`, kebab-case accepted too), the flags each model type declares (its
+ * converter's, such as transformers-cli's task name), plus dry run, formats, dtype, sharding and
+ * overwrite control. The model types, their classes and their flags in help come from the architectures.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHITECTURES } from '../architectures/index.js';
-import { declaredOptions, kebab } from '../architectures/options.js';
+import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectures/options.js';
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output.js';
 import { type ProgressBar, progressBar } from '../convert/progress.js';
@@ -17,15 +18,18 @@ import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
-/** One line per registered architecture: what it reads and what it makes. */
+/** Per registered architecture: what it reads and what it makes, then each flag it takes. */
 const MODEL_TYPES = ARCHITECTURES.map((a) =>
   [
     `  ${a.modelType.padEnd(typeWidth)}  ${a.summary}`,
-    ...(a.options ?? []).map(
-      (o) => `  ${' '.repeat(typeWidth)}    --${o.name}${o.choices ? ` ${o.choices.join('|')}` : ''}: ${o.help}`,
-    ),
+    ...(a.options ?? []).map((o) => `  ${' '.repeat(typeWidth)}    ${optionSyntax(o)}: ${o.help}`),
   ].join('\n'),
 ).join('\n');
+
+/** Each declared flag once, with the types that take it. */
+const MODEL_FLAGS = declaredOptions(ARCHITECTURES)
+  .map(({ option, types }) => `  ${optionSyntax(option).padEnd(27)}  ${types.join(', ')}`)
+  .join('\n');
 
 const HELP = `tf2torch convert — convert an original checkpoint into Hugging Face PyTorch weights
 
@@ -46,10 +50,10 @@ The options transformers-cli has (same spelling; kebab-case works too: --model-t
                                                 Hugging Face folder: config.json, weights, tokenizer files
                                single files get a config.json beside them unless one exists (--force: replaced);
                                missing folders are created; the checkpoint's own folder is refused
-  --finetuning_task_name NAME  task of a fine-tuned checkpoint (bert, albert, xlnet): sets finetuning_task and
-                               the labels; must agree with the checkpoint's head (mnli: 3 labels). The head
-                               chooses the class (…ForSequenceClassification, …ForQuestionAnswering); a
-                               pre-trained xlnet gets the class of the task, as transformers does
+
+Flags of some model types only (as their converters spell them; kebab-case too), explained under Model types;
+a type that does not take a flag refuses it:
+${MODEL_FLAGS}
 
 More:
   --dry-run                    print the conversion plan (every key, source, transform), write nothing
@@ -77,7 +81,7 @@ Examples:
   # see what would happen first
   tf2torch convert --model_type bert --tf_checkpoint uncased_L-12_H-768_A-12/bert_model.ckpt --dry-run
 
-Model types:
+Model types, with the flags each takes:
 ${MODEL_TYPES}
 
 The plan and the summary go to stdout; notes, warnings, errors and the progress bar to stderr.
@@ -93,8 +97,6 @@ const OPTIONS = {
   config: { type: 'string' },
   pytorch_dump_output: { type: 'string' },
   'pytorch-dump-output': { type: 'string' },
-  finetuning_task_name: { type: 'string' },
-  'finetuning-task-name': { type: 'string' },
   'dry-run': { type: 'boolean' },
   dry_run: { type: 'boolean' },
   format: { type: 'string' },
@@ -110,7 +112,7 @@ const OPTIONS = {
 /** The flags architectures declare (`options`), in both spellings. */
 const MODEL_OPTION_FLAGS = Object.fromEntries(
   declaredOptions(ARCHITECTURES).flatMap(({ option }) => {
-    const type = option.choices ? 'string' : 'boolean';
+    const type = takesValue(option) ? 'string' : 'boolean';
     return [
       [option.name, { type }],
       [kebab(option.name), { type }],
@@ -201,13 +203,11 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
     throw new Tf2TorchError(ErrorCode.USAGE, `--dtype ${dtype}: expected one of ${DTYPE_CHOICES.join(', ')}`);
   const maxShardSize = pick(v, 'max-shard-size', 'max_shard_size');
   const config = v.config;
-  const finetuningTask = pick(v, 'finetuning_task_name', 'finetuning-task-name');
   return {
     modelType,
     checkpoint,
     config,
     output,
-    finetuningTask,
     modelOptions: modelOptionsFrom(v),
     format: format as WeightFormat,
     dtype: dtype as 'keep' | DType,

@@ -6,7 +6,7 @@
 import { defaultFiles } from '#platform';
 import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
-import { ARCHITECTURES, getArchitecture } from '../architectures/index.js';
+import { getArchitecture } from '../architectures/index.js';
 import { resolveOptions } from '../architectures/options.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
@@ -33,7 +33,6 @@ export interface ConvertOptions {
   readonly config?: string;
   /** `--pytorch_dump_output`: `*.bin`, `*.safetensors`, or a folder. Not needed for a plan. */
   readonly output?: string;
-  readonly finetuningTask?: string;
   /** Values of the model type's own flags (`discriminator_or_generator`), checked against its `options`. */
   readonly modelOptions?: Readonly<Record<string, string>>;
   /** Weight format of a folder output (default safetensors). */
@@ -179,21 +178,9 @@ export async function openAndPlan(
         );
       }
     }
-    if (options.finetuningTask !== undefined && architecture.takesFinetuningTask !== true) {
-      configNotes.push(
-        `--finetuning_task_name ${options.finetuningTask} is ignored: only ${ARCHITECTURES.filter(
-          (a) => a.takesFinetuningTask === true,
-        )
-          .map((a) => a.modelType)
-          .join(
-            ', ',
-          )} use${ARCHITECTURES.filter((a) => a.takesFinetuningTask === true).length === 1 ? 's' : ''} it (transformers-cli ignores it silently)`,
-      );
-    }
     const config = architecture.buildConfig({
       user,
       userPath,
-      finetuningTask: options.finetuningTask,
       sidecar: (fileName) => {
         reads.push(join(dir, fileName));
         return readSidecar(join(dir, fileName), undefined, options.files);

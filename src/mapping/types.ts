@@ -108,23 +108,27 @@ export interface ConfigInput {
   readonly sidecar: (fileName: string) => string | undefined;
   /** The checkpoint listing (for deriving dimensions from shapes). */
   readonly listing: readonly TensorInfo[];
-  readonly finetuningTask?: string;
   /** Tells the user a fact about the config (fields derived from shapes); the caller prints it. */
   readonly note?: (text: string) => void;
   /** A pickled training checkpoint's whole object (XLM's dict with 'params', 'dico_word2id'), as inert data. */
   readonly embedded?: unknown;
   /** The checkpoint file, for messages. */
   readonly checkpointPath?: string;
-  /** The values of the architecture's own `options`, defaults filled in ('true'/'false' for flags). */
+  /** The values of the architecture's own `options`, defaults filled in ('true'/'false' for flags; free values only when given). */
   readonly options?: Readonly<Record<string, string>>;
 }
 
-/** A flag one model type declares (its transformers script's flag); the CLI parses declared flags generically. */
+/**
+ * A flag of the model types that declare it (their transformers script's flag); the CLI parses declared
+ * flags generically. With neither `choices` nor `value`: a boolean flag (`--base_model`).
+ */
 export interface ArchitectureOption {
   /** snake_case as transformers spells it (`discriminator_or_generator`); the kebab-case spelling works too. */
   readonly name: string;
-  /** The accepted values, the default first; absent: a boolean flag (`--base_model`). */
+  /** The accepted values, the default first. */
   readonly choices?: readonly string[];
+  /** A free value instead, named so in help (`--finetuning_task_name NAME`); no default. */
+  readonly value?: string;
   readonly help: string;
 }
 
@@ -136,9 +140,7 @@ export interface Architecture {
   readonly summary: string;
   /** Config file names looked for beside the checkpoint when `--config` is absent. */
   readonly configFileNames?: readonly string[];
-  /** Reads `--finetuning_task_name` (xlnet); for the others the flag is reported as ignored. */
-  readonly takesFinetuningTask?: boolean;
-  /** Flags of this model type only, passed to buildConfig as `input.options`. */
+  /** Flags of this model type (`--finetuning_task_name` of bert, albert, xlnet), passed to buildConfig as `input.options`. */
   readonly options?: readonly ArchitectureOption[];
   /** The transformers config (config.json content, with model_type and architectures). */
   buildConfig(input: ConfigInput): ModelConfig;

@@ -465,7 +465,12 @@ test('xlnet with two task heads (cls_scope): the task picks one, the other is sk
     () => xlnet.buildConfig({ user: XLNET_USER, listing, sidecar: () => undefined }),
     /the checkpoint has 2 fine-tuned heads \(model\/classification_imdb\/logit\/kernel \[6, 2\], model\/classification_yelp5\/logit\/kernel \[6, 5\]\): choose one with --finetuning_task_name \(imdb, yelp5\)/,
   );
-  const config = xlnet.buildConfig({ user: XLNET_USER, listing, sidecar: () => undefined, finetuningTask: 'Yelp5' });
+  const config = xlnet.buildConfig({
+    user: XLNET_USER,
+    listing,
+    sidecar: () => undefined,
+    options: { finetuning_task_name: 'Yelp5' },
+  });
   assert.equal(Object.keys(config.id2label as object).length, 5);
   const plan = buildPlan(listing, xlnet, config);
   const head = plan.outputs.find((o) => o.key === 'logits_proj.weight');
@@ -483,9 +488,20 @@ test('xlnet with two task heads (cls_scope): the task picks one, the other is sk
 test('bert: a GLUE task on a SQuAD head, and a task on a checkpoint without head, are told apart', () => {
   const listing = listingOf([...bertSpec(), ['cls/squad/output_weights', [2, H]], ['cls/squad/output_bias', [2]]]);
   assert.throws(
-    () => bert.buildConfig({ user: BERT_CONFIG, listing, sidecar: () => undefined, finetuningTask: 'qnli' }),
+    () =>
+      bert.buildConfig({
+        user: BERT_CONFIG,
+        listing,
+        sidecar: () => undefined,
+        options: { finetuning_task_name: 'qnli' },
+      }),
     /--finetuning_task_name qnli is a classification task \(2 labels\), but the checkpoint's head cls\/squad\/output_weights \[2, 4\] \(BertForQuestionAnswering\) answers questions/,
   );
-  const squad = bert.buildConfig({ user: BERT_CONFIG, listing, sidecar: () => undefined, finetuningTask: 'squad' });
+  const squad = bert.buildConfig({
+    user: BERT_CONFIG,
+    listing,
+    sidecar: () => undefined,
+    options: { finetuning_task_name: 'squad' },
+  });
   assert.deepEqual([squad.architectures, squad.finetuning_task], [['BertForQuestionAnswering'], 'squad']);
 });

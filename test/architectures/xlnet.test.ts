@@ -128,7 +128,7 @@ test('xlnet tiny --finetuning_task_name squad: question answering, the 11 QA hea
     modelType: 'xlnet',
     checkpoint: join(dir, 'xlnet_model.ckpt'),
     config: join(dir, 'xlnet_config.json'),
-    finetuningTask: 'squad',
+    modelOptions: { finetuning_task_name: 'squad' },
   });
   assert.deepEqual(config.architectures, ['XLNetForQuestionAnswering']);
   assert.equal(config.finetuning_task, 'squad');

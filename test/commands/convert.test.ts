@@ -152,7 +152,7 @@ test('xlnet: a --finetuning_task_name that selects no head is told, and the LM h
   const { plan, notes } = await planConversion({
     modelType: 'xlnet',
     checkpoint: join(dir, 'xlnet_model.ckpt'),
-    finetuningTask: 'imdb',
+    modelOptions: { finetuning_task_name: 'imdb' },
   });
   assert.equal(plan.modelClass, 'XLNetLMHeadModel');
   assert.ok(
@@ -162,7 +162,7 @@ test('xlnet: a --finetuning_task_name that selects no head is told, and the LM h
   const glue = await planConversion({
     modelType: 'xlnet',
     checkpoint: join(dir, 'xlnet_model.ckpt'),
-    finetuningTask: 'sts-b',
+    modelOptions: { finetuning_task_name: 'sts-b' },
   });
   assert.ok(!glue.notes.some((n) => n.includes('finetuning_task_name')));
 });
