@@ -138,6 +138,16 @@ test('convert --help teaches every model type: what it reads and what it makes',
   for (const a of ARCHITECTURES) assert.ok(help.includes(`  ${a.modelType}`) && help.includes(a.summary), a.modelType);
 });
 
+test("convert --help names, on each type's line, every class its detection declares (base class and heads)", () => {
+  const lines = runCli(['convert', '--help']).stdout.split('\n');
+  for (const a of ARCHITECTURES) {
+    const line = lines.find((l) => l.startsWith(`  ${a.modelType} `));
+    assert.ok(line, a.modelType);
+    const classes = [a.detect?.baseClass, ...(a.detect?.heads ?? []).map((h) => h.modelClass)];
+    for (const c of classes) if (c !== undefined) assert.ok(line.includes(c), `${a.modelType}: ${c} not in "${line}"`);
+  }
+});
+
 test('displayPath: relative under the working directory, absolute elsewhere', () => {
   assert.equal(displayPath('/work/x/out/config.json', '/work/x'), 'out/config.json');
   assert.equal(displayPath('out/', '/work/x'), 'out');
