@@ -1,0 +1,114 @@
+/**
+ * docs/ADDING_A_MODEL.md walks through a whole architecture file written on the BERT-family blocks. Here that
+ * file, as the document prints it, is type-checked against the built declarations, compiled, and used: its
+ * plans follow the names it declares (the fine-tuning scripts' heads as google-research/bert's run_classifier.py
+ * creates them: root `output_weights` [num_labels, hidden], `output_bias`).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { buildPlan } from '../../src/mapping/plan.js';
+import type { Architecture, TensorInfo } from '../../src/mapping/types.js';
+import { tempDir } from '../support/temp.js';
+
+const ROOT = new URL('../../../', import.meta.url);
+/** Where the example's relative imports point once built: the file would sit in src/architectures/. */
+const BUILT_ARCHITECTURES = fileURLToPath(new URL('../../src/architectures/', import.meta.url));
+
+/** The TypeScript block of the section "A type on the blocks, step by step". */
+function exampleFromDoc(): string {
+  const doc = readFileSync(new URL('docs/ADDING_A_MODEL.md', ROOT), 'utf8');
+  const section = doc.slice(doc.indexOf('### A type on the blocks'));
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(block, 'docs/ADDING_A_MODEL.md has no ```ts block under "A type on the blocks"');
+  return block;
+}
+
+/** The example compiled into `dir` (imports resolved to the built modules), or the compiler's complaints. */
+function compile(source: string, dir: string): { file: string; errors: string[] } {
+  const relocated = source.replace(
+    /from '(\.\.?\/[^']+)'/g,
+    (_, path: string) => `from '${join(BUILT_ARCHITECTURES, path)}'`,
+  );
+  const file = join(dir, 'example.ts');
+  writeFileSync(file, relocated);
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+  const program = ts.createProgram([file], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    noUnusedLocals: true,
+    verbatimModuleSyntax: true,
+    skipLibCheck: true,
+    types: [],
+    outDir: dir,
+  });
+  const errors = [...ts.getPreEmitDiagnostics(program), ...program.emit().diagnostics].map((d) =>
+    ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+  );
+  return { file: join(dir, 'example.js'), errors };
+}
+
+const H = 12;
+const t = (name: string, shape: number[]): TensorInfo => ({ name, dtype: 'float32', shape });
+/** The example's checkpoint: one google-research/bert layer under `example/`, a pooler, a 3-label classifier. */
+const LISTING: TensorInfo[] = [
+  t('example/embeddings/word_embeddings', [11, H]),
+  t('example/embeddings/position_embeddings', [16, H]),
+  t('example/embeddings/token_type_embeddings', [2, H]),
+  t('example/embeddings/LayerNorm/gamma', [H]),
+  t('example/embeddings/LayerNorm/beta', [H]),
+  ...['query', 'key', 'value'].flatMap((p) => [
+    t(`example/encoder/layer_0/attention/self/${p}/kernel`, [H, H]),
+    t(`example/encoder/layer_0/attention/self/${p}/bias`, [H]),
+  ]),
+  t('example/encoder/layer_0/attention/output/dense/kernel', [H, H]),
+  t('example/encoder/layer_0/attention/output/dense/bias', [H]),
+  t('example/encoder/layer_0/attention/output/LayerNorm/gamma', [H]),
+  t('example/encoder/layer_0/attention/output/LayerNorm/beta', [H]),
+  t('example/encoder/layer_0/intermediate/dense/kernel', [H, 24]),
+  t('example/encoder/layer_0/intermediate/dense/bias', [24]),
+  t('example/encoder/layer_0/output/dense/kernel', [24, H]),
+  t('example/encoder/layer_0/output/dense/bias', [H]),
+  t('example/encoder/layer_0/output/LayerNorm/gamma', [H]),
+  t('example/encoder/layer_0/output/LayerNorm/beta', [H]),
+  t('example/pooler/dense/kernel', [H, H]),
+  t('example/pooler/dense/bias', [H]),
+  t('cls/predictions/output_bias', [11]),
+  t('output_weights', [3, H]),
+  t('output_bias', [3]),
+];
+
+test('the ADDING_A_MODEL.md example compiles against the blocks and plans its checkpoints', async (tc) => {
+  const { file, errors } = compile(exampleFromDoc(), tempDir(tc, 'adding-a-model'));
+  assert.deepEqual(errors, []);
+  const { example } = (await import(pathToFileURL(file).href)) as { example: Architecture };
+
+  const config = example.buildConfig({
+    listing: LISTING,
+    sidecar: () => undefined,
+    options: { finetuning_task_name: 'mnli' },
+  });
+  assert.deepEqual(config.architectures, ['ExampleForSequenceClassification']);
+  assert.equal(config.finetuning_task, 'mnli');
+  const plan = buildPlan(LISTING, example, config);
+  assert.deepEqual(plan.unmapped, []);
+  assert.deepEqual(
+    plan.outputs.slice(-4).map((o) => o.key),
+    ['example.pooler.dense.weight', 'example.pooler.dense.bias', 'classifier.weight', 'classifier.bias'],
+  );
+  assert.deepEqual(
+    plan.skipped.map((s) => s.name),
+    ['cls/predictions/output_bias'],
+  );
+
+  const base = LISTING.filter((x) => !x.name.startsWith('output_'));
+  const plain = example.buildConfig({ listing: base, sidecar: () => undefined });
+  assert.deepEqual(plain.architectures, ['ExampleModel']);
+  assert.equal(buildPlan(base, example, plain).outputs.at(-1)?.key, 'example.pooler.dense.bias');
+});
