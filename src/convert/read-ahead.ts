@@ -1,8 +1,11 @@
 /**
  * Bands of the computed outputs produced in plan order ahead of the writer, bounded in bytes: while
  * the writer hands band k to the disk (thread pool), the main thread reads and transforms what comes
- * next, across tensor boundaries, never holding more than `limit` bytes of finished bands.
+ * next, across tensor boundaries, never holding more than `limit` bytes of finished bands. Between
+ * bands it yields to the event loop, so that the writer's thread-pool work never waits for more than
+ * one band's computation.
  */
+import { yieldToEventLoop } from '../io/yield.js';
 import type { Band } from './bands.js';
 
 type Item =
@@ -124,6 +127,8 @@ export class ReadAhead {
             return;
           }
           this.push({ index, band });
+          // Let the writer's completed write be followed by its next one before another band is computed.
+          await yieldToEventLoop();
         }
         this.push({ index, end: true });
       } catch (error) {
