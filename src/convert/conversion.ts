@@ -191,7 +191,7 @@ export async function openAndPlan(
       checkpointPath: source.path,
       options: modelOptions,
     });
-    checkConfigNumbers(config, userPath ?? `the ${options.modelType} config built from ${source.path}`);
+    checkConfigNumbers(config, userPath ?? `the ${architecture.modelType} config built from ${source.path}`);
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
       dtype: options.dtype,

@@ -71,6 +71,8 @@ if kind == 'evil':
     params['hook'] = Evil()
 if kind == 'empty':
     model = collections.OrderedDict()
+if kind == 'huge':
+    params['n_layers'] = 10**9
 specials = ['<s>', '</s>', '<pad>', '<unk>'] + ['<special%d>' % i for i in range(10)]
 tokens = specials + ['the', 'hel@@', 'lo', 'w\u00f6rld', 'x@@', '@@', 'a@@b', ',', 'y'] + ['t%d' % i for i in range(7)]
 word2id = {w: i for i, w in enumerate(tokens)}
@@ -188,5 +190,18 @@ test('xlm: a checkpoint whose model is empty is refused naming the file, not con
     r.stderr,
     /^error\[E_WRONG_CHECKPOINT_KIND\]: .*empty\.pth: its 'model' holds no tensors \(0 entries\)/m,
   );
+  assert.ok(!existsSync(folder), 'nothing written');
+});
+
+test('xlm: absurd params in the checkpoint are refused naming the detected type and the file', (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  const work = tempDir(t, 'xlm');
+  const pth = join(work, 'huge.pth');
+  runPython(python, WRITE_CHECKPOINT, [pth, 'zip', 'huge']);
+  const folder = join(work, 'out');
+  const r = runCli(['convert', '--tf_checkpoint', pth, '--pytorch_dump_output', folder]); // no --model_type
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^error\[E_CONFIG\]: the xlm config built from .*huge\.pth: .*n_layers/m);
   assert.ok(!existsSync(folder), 'nothing written');
 });
