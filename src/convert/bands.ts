@@ -8,7 +8,7 @@
 import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Allocate } from '../mapping/apply.js';
-import { transposeBlock, transposeBytes, type Words } from '../mapping/apply.js';
+import { transposeBlock, transposeBytes, transposeWidenBlock, type Words } from '../mapping/apply.js';
 import { castBytes, castInto } from '../mapping/cast.js';
 import {
   bandsOf,
@@ -106,7 +106,7 @@ function castAll(bytes: Uint8Array, casts: CompiledOutput['casts'], outBytes: nu
 interface Gatherer {
   gather(plan: GatherPlan, target: Uint8Array): Promise<void>;
   /** A 2-D transposed band straight from the source into `target` (sources in memory only). */
-  transpose?(plan: GatherPlan, target: Uint8Array, shift: number): void;
+  transpose?(plan: GatherPlan, target: Uint8Array, widen: boolean): void;
   /** After the last band (reads the rest of a streamed source, whose checksum is checked at its end). */
   finish(): Promise<void>;
   close(): Promise<void>;
@@ -157,12 +157,12 @@ async function inMemoryGatherer(ref: TensorRef, itemSize: number, pool: BufferPo
         target.set(input.subarray(at, at + runBytes), r * runBytes);
       }
     },
-    transpose(plan, target, shift) {
+    transpose(plan, target, widen) {
       const [rows, cols] = plan.gatheredShape as [number, number];
       const base = plan.offsets[0] as number;
       const stride = plan.offsets.length > 1 ? (plan.offsets[1] as number) - base : cols;
-      const targetWidth = shift === 16 ? 4 : itemSize;
-      transposeBlock(words(input, itemSize), base, stride, rows, cols, words(target, targetWidth), shift);
+      if (widen) transposeWidenBlock(words16(input), base, stride, rows, cols, words32(target));
+      else transposeBlock(words(input, itemSize), base, stride, rows, cols, words(target, itemSize));
     },
     finish: async () => {},
     close: async () => pool.give(input),
@@ -170,20 +170,28 @@ async function inMemoryGatherer(ref: TensorRef, itemSize: number, pool: BufferPo
 }
 
 function words(bytes: Uint8Array, width: number): Words {
-  if (width === 4) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  if (width === 2) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  if (width === 4) return words32(bytes);
+  if (width === 2) return words16(bytes);
   return bytes;
+}
+
+function words32(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+function words16(bytes: Uint8Array): Uint16Array {
+  return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
 }
 
 /**
  * Whether a band is a plain 2-D transpose of single-word items, which can then be written straight
- * from the source in one pass (with bfloat16 → float32 widening in the same pass: `shift` 16).
+ * from the source in one pass (with bfloat16 → float32 widening in the same pass: `widen`).
  */
 function directTranspose(
   plan: GatherPlan,
   itemSize: number,
   casts: CompiledOutput['casts'],
-): { shift: number } | undefined {
+): { widen: boolean } | undefined {
   const [rows, cols] = plan.gatheredShape;
   if (plan.gatheredShape.length !== 2 || plan.axes?.[0] !== 1 || itemSize > 4 || itemSize === 3) return undefined;
   // Runs of one source row each, or the whole block as one run (a band of every row).
@@ -191,7 +199,7 @@ function directTranspose(
   const oneRun = plan.offsets.length === 1 && plan.runLength === (rows as number) * (cols as number);
   if (!rowRuns && !oneRun) return undefined;
   const widen = casts.length === 1 && casts[0]?.from === 'bfloat16' && casts[0]?.to === 'float32';
-  return { shift: widen ? 16 : 0 };
+  return { widen };
 }
 
 async function runsGatherer(ref: TensorRef, itemSize: number): Promise<Gatherer> {
@@ -237,9 +245,9 @@ export async function* produceBands(
         const n = numElements(band.shape);
         const direct = gatherer.transpose && directTranspose(plan, inItem, compiled.casts);
         if (gatherer.transpose && direct) {
-          const moved = pool.take(n * (direct.shift === 16 ? 4 : inItem));
-          gatherer.transpose(plan, moved, direct.shift);
-          const out = direct.shift === 16 ? moved : castAll(moved, compiled.casts, n * outItem, pool);
+          const moved = pool.take(n * (direct.widen ? 4 : inItem));
+          gatherer.transpose(plan, moved, direct.widen);
+          const out = direct.widen ? moved : castAll(moved, compiled.casts, n * outItem, pool);
           yield { bytes: out, release: () => pool.give(out) };
           continue;
         }
