@@ -3,7 +3,9 @@
  * process id. The file is made complete under a temporary name and hard-linked into place, which fails
  * when a lock exists, so a lock is never seen half-written. A lock whose process is gone (kill -9) is
  * taken over; the takeover itself runs under a second lock (`.tf2torch.lock.takeover`), so that two runs
- * finding the same stale lock cannot both take it.
+ * finding the same stale lock cannot both take it. Where the system tells (Linux's /proc), the lock also
+ * records when its process started, so that another process given the same id later is not mistaken for
+ * the owner.
  */
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,11 +15,39 @@ import { isTracked, processIsAlive, temporaryNameFor, trackTemporary, untrackTem
 export const LOCK_NAME = '.tf2torch.lock';
 const TAKEOVER_SUFFIX = '.takeover';
 const MAX_ATTEMPTS = 5;
+/** A lock file holds two short lines; anything longer is not ours and is read no further. */
+const MAX_LOCK_BYTES = 64;
+
+/** A lock's owner: its process id and, where known, its start time (clock ticks since boot). */
+interface Owner {
+  readonly pid: number;
+  readonly start: string | undefined;
+}
+
+/** When process `pid` started, from /proc/<pid>/stat (field 22); undefined where there is no /proc or no such process. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = fields[22 - 3];
+    return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the owner's process exists and, where both start times are known, is the same process. */
+function ownerIsAlive(owner: Owner): boolean {
+  if (!processIsAlive(owner.pid)) return false;
+  const now = owner.start === undefined ? undefined : processStart(owner.pid);
+  return now === undefined || now === owner.start;
+}
 
 /** Creates `path` holding this process id; false when it exists already. */
 function tryCreate(path: string): boolean {
   const tmp = temporaryNameFor(path);
-  writeFileSync(tmp, `${process.pid}\n`, { flag: 'wx' });
+  writeFileSync(tmp, `${process.pid}\n${processStart(process.pid) ?? ''}\n`, { flag: 'wx' });
   try {
     linkSync(tmp, path);
     return true;
@@ -29,10 +59,11 @@ function tryCreate(path: string): boolean {
   }
 }
 
-/** The process id recorded in a lock file; undefined when it vanished meanwhile. */
-function ownerOf(path: string): number | undefined {
+/** The owner recorded in a lock file; undefined when it vanished meanwhile. */
+function ownerOf(path: string): Owner | undefined {
   try {
-    return Number.parseInt(readFileSync(path, 'utf8'), 10);
+    const [pid, start] = readFileSync(path, 'latin1').slice(0, MAX_LOCK_BYTES).split('\n');
+    return { pid: Number.parseInt(pid ?? '', 10), start: start || undefined };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -48,16 +79,17 @@ function lockedError(what: string, path: string, pid: number): Tf2TorchError {
 }
 
 /** Removes a lock of a process that is gone, unless another run is doing so; true when removed. */
-function takeOverStale(lock: string, deadPid: number, what: string): boolean {
+function takeOverStale(lock: string, dead: Owner, what: string): boolean {
   const guard = lock + TAKEOVER_SUFFIX;
   if (!tryCreate(guard)) {
     const guardOwner = ownerOf(guard);
-    if (guardOwner !== undefined && processIsAlive(guardOwner)) throw lockedError(what, lock, guardOwner);
+    if (guardOwner !== undefined && ownerIsAlive(guardOwner)) throw lockedError(what, lock, guardOwner.pid);
     rmSync(guard, { force: true }); // its owner died within the takeover: nothing to protect
     return false;
   }
   try {
-    if (ownerOf(lock) !== deadPid) return false; // taken or released meanwhile: look again
+    const now = ownerOf(lock);
+    if (now?.pid !== dead.pid || now.start !== dead.start) return false; // taken or released meanwhile: look again
     rmSync(lock, { force: true });
     return true;
   } finally {
@@ -82,9 +114,9 @@ export function lockFolder(dir: string, what: string): () => void {
     const owner = ownerOf(lock);
     if (owner === undefined) continue;
     // This process holding it: one output written twice at once by a library user. Our pid on a lock we
-    // do not hold: an earlier process that had the same id.
-    const stale = owner === process.pid ? !isTracked(lock) : !processIsAlive(owner);
-    if (!stale) throw lockedError(what, lock, owner);
+    // do not hold, or a live process that started after the lock's owner: an earlier process with that id.
+    const stale = owner.pid === process.pid ? !isTracked(lock) : !ownerIsAlive(owner);
+    if (!stale) throw lockedError(what, lock, owner.pid);
     takeOverStale(lock, owner, what);
   }
   throw new Tf2TorchError(

@@ -4,10 +4,11 @@
  * that is gone (kill -9) are taken over and removed by the next run, those of a live process are not.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { processStart } from '../../src/io/lock.js';
 import { bertWorkspace, snapshot, spawnStoppingConversion, waitUntilStopped } from '../support/output-tree.js';
 
 /** The id of a process that has exited. */
@@ -69,4 +70,33 @@ test("a lock and temporaries of a process that is gone are taken over and remove
     'vocab.txt',
   ]);
   assert.equal(existsSync(join(s.path('out'), '.tf2torch.lock')), false, 'the lock is released');
+});
+
+test('a lock whose process id now belongs to a later process is taken over; its own process keeps it', (t) => {
+  if (processStart(process.pid) === undefined) {
+    t.skip('no /proc here: process start times are unknown, and a live id is taken as the owner');
+    return;
+  }
+  const s = bertWorkspace(t);
+  if (!s) return;
+  const other = spawn('sleep', ['60']);
+  t.after(() => other.kill('SIGKILL'));
+  const pid = other.pid as number;
+  const started = processStart(pid) as string;
+  mkdirSync(s.path('out'));
+
+  writeFileSync(s.path('out/.tf2torch.lock'), `${pid}\n${started}\n`);
+  const held = s.run(['--pytorch_dump_output', 'out/', '--force']);
+  assert.equal(held.code, 1, held.stderr);
+  assert.match(
+    held.stderr,
+    new RegExp(`^error\\[E_OUTPUT_LOCKED\\]: out/ is being written by another tf2torch run \\(process ${pid}\\)`, 'm'),
+  );
+
+  // The same id with another start time: the lock's process ended and the id went to `sleep`.
+  writeFileSync(s.path('out/.tf2torch.lock'), `${pid}\n${BigInt(started) - 1n}\n`);
+  const taken = s.run(['--pytorch_dump_output', 'out/', '--force']);
+  assert.equal(taken.code, 0, taken.stderr);
+  assert.equal(existsSync(s.path('out/.tf2torch.lock')), false, 'the lock is released');
+  assert.ok(existsSync(s.path('out/model.safetensors')));
 });
