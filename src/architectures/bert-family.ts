@@ -39,6 +39,12 @@ export const embeddingTables = (tf: string, pt: string): Rule[] =>
     to: `${pt}.${t}_embeddings.weight`,
   }));
 
+/** BertEmbeddings: the three tables of `embeddingTables` and their LayerNorm (`{tf}/LayerNorm` → `{pt}.LayerNorm`). */
+export const bertEmbeddingRules = (tf: string, pt: string): Rule[] => [
+  ...embeddingTables(tf, pt),
+  ...layerNorm(tf, `${pt}.LayerNorm`),
+];
+
 /**
  * One google-research/bert encoder layer (`{tf}/layer_{layer}/…` → `{pt}.layer.{layer}.…`): self-attention
  * query/key/value, its output dense + LayerNorm, the intermediate and output denses + LayerNorm.
@@ -132,6 +138,12 @@ export function embeddingTableKeys(prefix: string, config: ModelConfig, width: D
     tableKey(`${prefix}.token_type_embeddings.weight`, dim(config, 'type_vocab_size'), width),
   ];
 }
+
+/** BertEmbeddings' keys: `embeddingTableKeys` and the LayerNorm of `width`, in state_dict order. */
+export const bertEmbeddingKeys = (prefix: string, config: ModelConfig, width: Dim): ExpectedKey[] => [
+  ...embeddingTableKeys(prefix, config, width),
+  ...normKeys(`${prefix}.LayerNorm`, width),
+];
 
 /** BertLayer's keys (attention, intermediate, output), in state_dict order. */
 export function bertLayerKeys(prefix: string, config: ModelConfig): ExpectedKey[] {

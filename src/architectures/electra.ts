@@ -9,6 +9,8 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  bertEmbeddingKeys,
+  bertEmbeddingRules,
   bertLayerKeys,
   bertLayerRules,
   checkDimensions,
@@ -16,8 +18,6 @@ import {
   countFact,
   dense,
   dim,
-  embeddingTableKeys,
-  embeddingTables,
   layerNorm,
   layersKeys,
   linearKeys,
@@ -129,8 +129,7 @@ function rules(config: ModelConfig): readonly Rule[] {
           { from: 'generator_predictions/output_bias', to: 'generator_lm_head.bias' },
         ];
   return [
-    ...embeddingTables('electra/embeddings', 'electra.embeddings'),
-    ...layerNorm('electra/embeddings', 'electra.embeddings.LayerNorm'),
+    ...bertEmbeddingRules('electra/embeddings', 'electra.embeddings'),
     ...dense(`${scope}/embeddings_project`, 'electra.embeddings_project'),
     ...bertLayerRules(`${scope}/encoder`, 'electra.encoder'),
     ...heads,
@@ -158,8 +157,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const E = dim(config, 'embedding_size');
   const H = dim(config, 'hidden_size');
   const keys: ExpectedKey[] = [
-    ...embeddingTableKeys('electra.embeddings', config, E),
-    ...normKeys('electra.embeddings.LayerNorm', E),
+    ...bertEmbeddingKeys('electra.embeddings', config, E),
     ...(E.size !== H.size ? linearKeys('electra.embeddings_project', H, E) : []),
     ...layersKeys('electra.encoder', config, bertLayerKeys),
   ];

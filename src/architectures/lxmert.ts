@@ -22,6 +22,8 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
 import {
+  bertEmbeddingKeys,
+  bertEmbeddingRules,
   bertLayerKeys,
   bertLayerRules,
   bertLayerRulesAt,
@@ -30,8 +32,6 @@ import {
   type Dim,
   dense,
   dim,
-  embeddingTableKeys,
-  embeddingTables,
   layerNorm,
   linearKeys,
   normKeys,
@@ -229,8 +229,7 @@ function backboneRules(b: Backbone): Rule[] {
   const enc = `${b}/encoder`;
   const key = 'lxmert.encoder';
   return [
-    ...embeddingTables(`${b}/embeddings`, 'lxmert.embeddings'),
-    ...layerNorm(`${b}/embeddings`, 'lxmert.embeddings.LayerNorm'),
+    ...bertEmbeddingRules(`${b}/embeddings`, 'lxmert.embeddings'),
     ...dense(`${enc}/visn_fc/visn_fc`, `${key}.visn_fc.visn_fc`),
     ...layerNorm(`${enc}/visn_fc`, `${key}.visn_fc.visn_layer_norm`, 'visn_layer_norm'),
     ...dense(`${enc}/visn_fc/box_fc`, `${key}.visn_fc.box_fc`),
@@ -297,8 +296,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       layer(`lxmert.encoder.${s.module}.${l}`, config),
     ).flat();
   const keys: ExpectedKey[] = [
-    ...embeddingTableKeys('lxmert.embeddings', config, H),
-    ...normKeys('lxmert.embeddings.LayerNorm', H),
+    ...bertEmbeddingKeys('lxmert.embeddings', config, H),
     ...linearKeys('lxmert.encoder.visn_fc.visn_fc', H, dim(config, 'visual_feat_dim')),
     ...normKeys('lxmert.encoder.visn_fc.visn_layer_norm', H),
     ...linearKeys('lxmert.encoder.visn_fc.box_fc', H, dim(config, 'visual_pos_dim')),

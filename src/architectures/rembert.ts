@@ -7,6 +7,8 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  bertEmbeddingKeys,
+  bertEmbeddingRules,
   bertLayerKeys,
   bertLayerRules,
   checkDimensions,
@@ -14,12 +16,8 @@ import {
   countFact,
   dense,
   dim,
-  embeddingTableKeys,
-  embeddingTables,
-  layerNorm,
   layersKeys,
   linearKeys,
-  normKeys,
   shapeFact,
 } from './bert-family.js';
 
@@ -84,8 +82,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
 
 function rules(): readonly Rule[] {
   return [
-    ...embeddingTables('bert/embeddings', 'rembert.embeddings'),
-    ...layerNorm('bert/embeddings', 'rembert.embeddings.LayerNorm'),
+    ...bertEmbeddingRules('bert/embeddings', 'rembert.embeddings'),
     ...dense('bert/encoder/embedding_hidden_mapping_in', 'rembert.encoder.embedding_hidden_mapping_in'),
     ...bertLayerRules('bert/encoder', 'rembert.encoder'),
     ...dense('bert/pooler/dense', 'rembert.pooler.dense'),
@@ -97,8 +94,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const E = dim(config, 'input_embedding_size');
   const H = dim(config, 'hidden_size');
   return [
-    ...embeddingTableKeys('rembert.embeddings', config, E),
-    ...normKeys('rembert.embeddings.LayerNorm', E),
+    ...bertEmbeddingKeys('rembert.embeddings', config, E),
     ...linearKeys('rembert.encoder.embedding_hidden_mapping_in', H, E),
     ...layersKeys('rembert.encoder', config, bertLayerKeys),
     // fine-tuning exports may lack the pooler: left for from_pretrained, as transformers does
