@@ -39,28 +39,47 @@ export const embeddingTables = (tf: string, pt: string): Rule[] =>
     to: `${pt}.${t}_embeddings.weight`,
   }));
 
+/**
+ * A dense and the LayerNorm after it, as BertSelfOutput, BertOutput and the LM transform have them:
+ * `{tf}/dense`, `{tf}/{norm}` → `{pt}.dense`, `{pt}.LayerNorm` (`norm` as in `layerNorm`).
+ */
+export const denseAndNorm = (tf: string, pt: string, norm?: string): Rule[] => [
+  ...dense(`${tf}/dense`, `${pt}.dense`),
+  ...layerNorm(tf, `${pt}.LayerNorm`, norm),
+];
+
 /** BertEmbeddings: the three tables of `embeddingTables` and their LayerNorm (`{tf}/LayerNorm` → `{pt}.LayerNorm`). */
 export const bertEmbeddingRules = (tf: string, pt: string): Rule[] => [
   ...embeddingTables(tf, pt),
   ...layerNorm(tf, `${pt}.LayerNorm`),
 ];
 
+/** A BERT layer's feed-forward part: `intermediate/dense`, then `output/dense` and its LayerNorm. */
+export const bertFeedForwardRules = (tf: string, pt: string, norm?: string): Rule[] => [
+  ...dense(`${tf}/intermediate/dense`, `${pt}.intermediate.dense`),
+  ...denseAndNorm(`${tf}/output`, `${pt}.output`, norm),
+];
+
 /**
- * One google-research/bert encoder layer (`{tf}/layer_{layer}/…` → `{pt}.layer.{layer}.…`): self-attention
- * query/key/value, its output dense + LayerNorm, the intermediate and output denses + LayerNorm.
+ * One BERT encoder layer at a scope the caller spells in full (`{tf}` → `{pt}`, placeholders included):
+ * for stacks whose index is a scope of its own (LXMERT's ModuleLists, `r_layers/{layer}`), where
+ * `bertLayerRules`' `layer_{layer}` does not apply.
  */
-export function bertLayerRules(tf: string, pt: string): Rule[] {
-  const l = `${tf}/layer_{layer}`;
-  const k = `${pt}.layer.{layer}`;
+export function bertLayerRulesAt(tf: string, pt: string, norm?: string): Rule[] {
   return [
-    ...['query', 'key', 'value'].flatMap((p) => dense(`${l}/attention/self/${p}`, `${k}.attention.self.${p}`)),
-    ...dense(`${l}/attention/output/dense`, `${k}.attention.output.dense`),
-    ...layerNorm(`${l}/attention/output`, `${k}.attention.output.LayerNorm`),
-    ...dense(`${l}/intermediate/dense`, `${k}.intermediate.dense`),
-    ...dense(`${l}/output/dense`, `${k}.output.dense`),
-    ...layerNorm(`${l}/output`, `${k}.output.LayerNorm`),
+    ...['query', 'key', 'value'].flatMap((p) => dense(`${tf}/attention/self/${p}`, `${pt}.attention.self.${p}`)),
+    ...denseAndNorm(`${tf}/attention/output`, `${pt}.attention.output`, norm),
+    ...bertFeedForwardRules(tf, pt, norm),
   ];
 }
+
+/**
+ * One google-research/bert encoder layer (`{tf}/layer_{layer}/…` → `{pt}.layer.{layer}.…`): self-attention
+ * query/key/value, its output dense + LayerNorm, the intermediate and output denses + LayerNorm. `norm` as
+ * in `layerNorm` (MobileBERT's `FakeLayerNorm`).
+ */
+export const bertLayerRules = (tf: string, pt: string, norm?: string): Rule[] =>
+  bertLayerRulesAt(`${tf}/layer_{layer}`, `${pt}.layer.{layer}`, norm);
 
 /**
  * A layer google-research's code creates with tf.get_variable rather than tf.layers.dense:
@@ -78,8 +97,7 @@ export function outputLayer(tf: string, pt: string, note: string): Rule[] {
 /** run_pretraining.py's masked-LM head (`cls/predictions`): output bias, transform dense and LayerNorm. */
 export const lmPredictionRules = (tf: string, pt: string): Rule[] => [
   { from: `${tf}/output_bias`, to: `${pt}.bias` },
-  ...dense(`${tf}/transform/dense`, `${pt}.transform.dense`),
-  ...layerNorm(`${tf}/transform`, `${pt}.transform.LayerNorm`),
+  ...denseAndNorm(`${tf}/transform`, `${pt}.transform`),
 ];
 
 // ---- expected keys --------------------------------------------------------------------------------
@@ -372,20 +390,4 @@ export function checkDimensions(
     );
   if (problems.length > 0)
     throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: ${problems.join('; ')}`, { file: where });
-}
-
-/**
- * One BERT encoder layer at a scope the caller spells in full (`{tf}` → `{pt}`, placeholders included):
- * for stacks whose index is a scope of its own (LXMERT's ModuleLists, `r_layers/{layer}`), where
- * `bertLayerRules`' `layer_{layer}` does not apply.
- */
-export function bertLayerRulesAt(tf: string, pt: string): Rule[] {
-  return [
-    ...['query', 'key', 'value'].flatMap((p) => dense(`${tf}/attention/self/${p}`, `${pt}.attention.self.${p}`)),
-    ...dense(`${tf}/attention/output/dense`, `${pt}.attention.output.dense`),
-    ...layerNorm(`${tf}/attention/output`, `${pt}.attention.output.LayerNorm`),
-    ...dense(`${tf}/intermediate/dense`, `${pt}.intermediate.dense`),
-    ...dense(`${tf}/output/dense`, `${pt}.output.dense`),
-    ...layerNorm(`${tf}/output`, `${pt}.output.LayerNorm`),
-  ];
 }

@@ -9,19 +9,25 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  bertFeedForwardRules,
+  bertLayerRules,
   checkDimensions,
   configFromFacts,
   countFact,
   type Dim,
   dense,
+  denseAndNorm,
   dim,
   embeddingTables,
   layerNorm,
   layersKeys,
   linearKeys,
+  lmPredictionRules,
   normKeys,
+  outputLayer,
   presenceFact,
   shapeFact,
+  TRANSPOSE,
   TWO,
   tableKey,
   vectorKey,
@@ -164,44 +170,24 @@ function rules(config: ModelConfig): readonly Rule[] {
   const norm = NORM_SCOPES[config.normalization_type as string];
   const l = 'bert/encoder/layer_{layer}';
   const k = 'mobilebert.encoder.layer.{layer}';
-  const f = `${l}/ffn_layer_{ffn}`;
-  const fk = `${k}.ffn.{ffn}`;
   return [
     ...embeddingTables('bert/embeddings', 'mobilebert.embeddings'),
     ...dense('bert/embeddings/embedding_transformation', 'mobilebert.embeddings.embedding_transformation'),
     ...layerNorm('bert/embeddings', 'mobilebert.embeddings.LayerNorm', norm),
-    ...['query', 'key', 'value'].flatMap((p) => dense(`${l}/attention/self/${p}`, `${k}.attention.self.${p}`)),
-    ...dense(`${l}/attention/output/dense`, `${k}.attention.output.dense`),
-    ...layerNorm(`${l}/attention/output`, `${k}.attention.output.LayerNorm`, norm),
-    ...dense(`${l}/intermediate/dense`, `${k}.intermediate.dense`),
-    ...dense(`${l}/output/dense`, `${k}.output.dense`),
-    ...layerNorm(`${l}/output`, `${k}.output.LayerNorm`, norm),
-    ...dense(`${l}/output/bottleneck/dense`, `${k}.output.bottleneck.dense`),
-    ...layerNorm(`${l}/output/bottleneck`, `${k}.output.bottleneck.LayerNorm`, norm),
-    ...['input', 'attention'].flatMap((b) => [
-      ...dense(`${l}/bottleneck/${b}/dense`, `${k}.bottleneck.${b}.dense`),
-      ...layerNorm(`${l}/bottleneck/${b}`, `${k}.bottleneck.${b}.LayerNorm`, norm),
-    ]),
-    ...dense(`${f}/intermediate/dense`, `${fk}.intermediate.dense`),
-    ...dense(`${f}/output/dense`, `${fk}.output.dense`),
-    ...layerNorm(`${f}/output`, `${fk}.output.LayerNorm`, norm),
+    ...bertLayerRules('bert/encoder', 'mobilebert.encoder', norm),
+    ...denseAndNorm(`${l}/output/bottleneck`, `${k}.output.bottleneck`, norm),
+    ...['input', 'attention'].flatMap((b) => denseAndNorm(`${l}/bottleneck/${b}`, `${k}.bottleneck.${b}`, norm)),
+    ...bertFeedForwardRules(`${l}/ffn_layer_{ffn}`, `${k}.ffn.{ffn}`, norm),
     ...dense('bert/pooler/dense', 'mobilebert.pooler.dense'),
-    { from: 'cls/predictions/output_bias', to: 'cls.predictions.bias' },
-    ...dense('cls/predictions/transform/dense', 'cls.predictions.transform.dense'),
     // the prediction transform is a real LayerNorm whatever normalization_type says
-    ...layerNorm('cls/predictions/transform', 'cls.predictions.transform.LayerNorm'),
+    ...lmPredictionRules('cls/predictions', 'cls.predictions'),
     {
       from: 'cls/predictions/extra_output_weights',
       to: 'cls.predictions.dense.weight',
-      transforms: [{ op: 'transpose' }],
+      transforms: TRANSPOSE,
       note: 'the output columns beyond embedding_size, [vocab, hidden - embedding]: transposed',
     },
-    {
-      from: 'cls/seq_relationship/output_weights',
-      to: 'cls.seq_relationship.weight',
-      note: 'stored [out, in] already: no transpose',
-    },
-    { from: 'cls/seq_relationship/output_bias', to: 'cls.seq_relationship.bias' },
+    ...outputLayer('cls/seq_relationship', 'cls.seq_relationship', 'stored [out, in] already: no transpose'),
   ];
 }
 
