@@ -31,10 +31,13 @@ import {
   configFromFacts,
   type Dim,
   dense,
+  denseAndNorm,
   dim,
   layerNorm,
   linearKeys,
+  lmPredictionRules,
   normKeys,
+  outputLayer,
   presenceFact,
   type ShapeFact,
   shapeFact,
@@ -205,22 +208,17 @@ function buildConfig(input: ConfigInput): ModelConfig {
 
 const attentionRules = (tf: string, pt: string): Rule[] =>
   ['query', 'key', 'value'].flatMap((p) => dense(`${tf}/${p}`, `${pt}.${p}`));
-const attentionOutputRules = (tf: string, pt: string): Rule[] => [
-  ...dense(`${tf}/dense`, `${pt}.dense`),
-  ...layerNorm(tf, `${pt}.LayerNorm`),
-];
 
 /** LxmertXLayer: the cross-attention (shared by both directions), both self-attentions, both FFNs. */
 function crossLayerRules(tf: string, pt: string): Rule[] {
   return [
     ...attentionRules(`${tf}/visual_attention/att`, `${pt}.visual_attention.att`),
-    ...attentionOutputRules(`${tf}/visual_attention/output`, `${pt}.visual_attention.output`),
+    ...denseAndNorm(`${tf}/visual_attention/output`, `${pt}.visual_attention.output`),
     ...['lang', 'visn'].flatMap((m) => [
       ...attentionRules(`${tf}/${m}_self_att/self`, `${pt}.${m}_self_att.self`),
-      ...attentionOutputRules(`${tf}/${m}_self_att/output`, `${pt}.${m}_self_att.output`),
+      ...denseAndNorm(`${tf}/${m}_self_att/output`, `${pt}.${m}_self_att.output`),
       ...dense(`${tf}/${m}_inter/dense`, `${pt}.${m}_inter.dense`),
-      ...dense(`${tf}/${m}_output/dense`, `${pt}.${m}_output.dense`),
-      ...layerNorm(`${tf}/${m}_output`, `${pt}.${m}_output.LayerNorm`),
+      ...denseAndNorm(`${tf}/${m}_output`, `${pt}.${m}_output`),
     ]),
   ];
 }
@@ -245,17 +243,9 @@ function backboneRules(b: Backbone): Rule[] {
 function rules(): readonly Rule[] {
   return [
     ...BACKBONES.flatMap(backboneRules),
-    { from: 'cls/predictions/output_bias', to: 'cls.predictions.bias' },
-    ...dense('cls/predictions/transform/dense', 'cls.predictions.transform.dense'),
-    ...layerNorm('cls/predictions/transform', 'cls.predictions.transform.LayerNorm'),
-    {
-      from: 'cls/seq_relationship/output_weights',
-      to: 'cls.seq_relationship.weight',
-      note: 'stored [out, in] already: no transpose',
-    },
-    { from: 'cls/seq_relationship/output_bias', to: 'cls.seq_relationship.bias' },
-    ...dense('obj_predict_head/transform/dense', 'obj_predict_head.transform.dense'),
-    ...layerNorm('obj_predict_head/transform', 'obj_predict_head.transform.LayerNorm'),
+    ...lmPredictionRules('cls/predictions', 'cls.predictions'),
+    ...outputLayer('cls/seq_relationship', 'cls.seq_relationship', 'stored [out, in] already: no transpose'),
+    ...denseAndNorm('obj_predict_head/transform', 'obj_predict_head.transform'),
     ...VISUAL_DECODERS.flatMap((d) =>
       dense(`obj_predict_head/decoder_dict/${d.name}`, `obj_predict_head.decoder_dict.${d.name}`),
     ),
