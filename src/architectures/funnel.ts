@@ -16,10 +16,11 @@ import {
   configFromFacts,
   dense,
   dim,
+  layerNorm,
   linearKeys,
   normKeys,
   shapeFact,
-  vectorKey,
+  tableKey,
 } from './bert-family.js';
 import { countIndexed } from './checkpoint-facts.js';
 
@@ -196,12 +197,10 @@ function layerRules(tf: string, pt: string, config: ModelConfig): Rule[] {
       note: '[n_head, d_head, d_model] reshaped to the weight shape, then transposed (transformers)',
     },
     { from: `${a}/o/bias`, to: `${p}.post_proj.bias` },
-    { from: `${a}/layer_norm/gamma`, to: `${p}.layer_norm.weight` },
-    { from: `${a}/layer_norm/beta`, to: `${p}.layer_norm.bias` },
+    ...layerNorm(a, `${p}.layer_norm`, 'layer_norm'),
     ...dense(`${tf}/ff/layer_1`, `${pt}.ffn.linear_1`),
     ...dense(`${tf}/ff/layer_2`, `${pt}.ffn.linear_2`),
-    { from: `${tf}/ff/layer_norm/gamma`, to: `${pt}.ffn.layer_norm.weight` },
-    { from: `${tf}/ff/layer_norm/beta`, to: `${pt}.ffn.layer_norm.bias` },
+    ...layerNorm(`${tf}/ff`, `${pt}.ffn.layer_norm`, 'layer_norm'),
   ] as Rule[];
 }
 
@@ -209,8 +208,7 @@ function layerRules(tf: string, pt: string, config: ModelConfig): Rule[] {
 function rules(config: ModelConfig): readonly Rule[] {
   const out: Rule[] = [
     { from: 'model/input/word_embedding/lookup_table', to: 'embeddings.word_embeddings.weight' },
-    { from: 'model/input/layer_norm/gamma', to: 'embeddings.layer_norm.weight' },
-    { from: 'model/input/layer_norm/beta', to: 'embeddings.layer_norm.bias' },
+    ...layerNorm('model/input', 'embeddings.layer_norm', 'layer_norm'),
   ];
   let i = 0;
   blockSizes(config).forEach((size, b) => {
@@ -258,13 +256,8 @@ function layerKeys(p: string, config: ModelConfig): ExpectedKey[] {
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const D = dim(config, 'd_model');
   const keys: ExpectedKey[] = [
-    {
-      key: 'embeddings.word_embeddings.weight',
-      shape: [config.vocab_size as number, D.size],
-      fromConfig: '[vocab_size, d_model]',
-    },
-    vectorKey('embeddings.layer_norm.weight', D),
-    vectorKey('embeddings.layer_norm.bias', D),
+    tableKey('embeddings.word_embeddings.weight', dim(config, 'vocab_size'), D),
+    ...normKeys('embeddings.layer_norm', D),
   ];
   blockSizes(config).forEach((size, b) => {
     for (let j = 0; j < size; j++) keys.push(...layerKeys(`encoder.blocks.${b}.${j}`, config));
