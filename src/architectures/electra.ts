@@ -141,13 +141,13 @@ function configSkip(config: ModelConfig) {
     ? [
         {
           pattern: '^generator(_predictions)?/',
-          reason: 'the generator (ElectraForMaskedLM: --discriminator_or_generator generator)',
+          reason: `the generator (${CLASSES.generator}: --${OPTION} generator)`,
         },
       ]
     : [
         {
           pattern: '^(electra/(encoder|embeddings_project)|discriminator_predictions)/',
-          reason: 'the discriminator (ElectraForPreTraining: --discriminator_or_generator discriminator)',
+          reason: `the discriminator (${CLASSES.discriminator}: --${OPTION} discriminator)`,
         },
       ];
 }
@@ -182,13 +182,13 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const electra: Architecture = {
   modelType: 'electra',
-  summary: 'google-research/electra pre-training checkpoints → ElectraForPreTraining or ElectraForMaskedLM',
+  summary: `google-research/electra pre-training checkpoints → ${CLASSES.discriminator} or ${CLASSES.generator}`,
   detect: { names: ['^(electra|generator)/encoder/layer_\\d+/'], baseClass: CLASSES.discriminator },
   options: [
     {
       name: OPTION,
       choices: ['discriminator', 'generator'],
-      help: 'ElectraForPreTraining (default) or ElectraForMaskedLM',
+      help: `${CLASSES.discriminator} (default) or ${CLASSES.generator}`,
     },
   ],
   buildConfig,

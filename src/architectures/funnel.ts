@@ -50,6 +50,9 @@ const FUNNEL_DEFAULTS: ModelConfig = {
 
 const NET_CONFIG = 'net_config.json';
 
+/** The classes: the whole model, or the encoder alone (`--base_model`). */
+const CLASSES = { full: 'FunnelModel', base: 'FunnelBaseModel' } as const;
+
 /** "6x2" → [6, 2] (layers with parameters, repeats), as the original's parse_depth_string. */
 function depth(text: string, field: string, where: string): [number, number] {
   const parts = text.split('x').map(Number);
@@ -103,7 +106,7 @@ function fromNetConfig(net: ModelConfig, where: string): ModelConfig {
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
-const isBase = (config: ModelConfig) => (config.architectures as string[])[0] === 'FunnelBaseModel';
+const isBase = (config: ModelConfig) => (config.architectures as string[])[0] === CLASSES.base;
 const blockSizes = (config: ModelConfig) => config.block_sizes as number[];
 
 function buildConfig(input: ConfigInput): ModelConfig {
@@ -145,7 +148,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
             ]),
       ],
       assumptions: [],
-      fixed: { architectures: [base ? 'FunnelBaseModel' : 'FunnelModel'], model_type: 'funnel' },
+      fixed: { architectures: [base ? CLASSES.base : CLASSES.full], model_type: 'funnel' },
       hint: base
         ? 'Pass the config of this checkpoint with --config.'
         : 'Pass the config of this checkpoint with --config; a checkpoint without a decoder converts with --base_model.',
@@ -223,7 +226,7 @@ function rules(config: ModelConfig): readonly Rule[] {
 
 function configSkip(config: ModelConfig) {
   return isBase(config)
-    ? [{ pattern: '^model/decoder/', reason: 'decoder: FunnelBaseModel has none (--base_model)' }]
+    ? [{ pattern: '^model/decoder/', reason: `decoder: ${CLASSES.base} has none (--base_model)` }]
     : [];
 }
 
@@ -270,17 +273,17 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const funnel: Architecture = {
   modelType: 'funnel',
-  summary: 'laiguokun/Funnel-Transformer TF checkpoints → FunnelModel, or FunnelBaseModel with --base_model',
+  summary: `laiguokun/Funnel-Transformer TF checkpoints → ${CLASSES.full}, or ${CLASSES.base} with --base_model`,
   detect: {
     names: ['^model/(encoder|decoder)/layer_\\d+/rel_attn/'],
     sidecars: [NET_CONFIG],
-    baseClass: 'FunnelModel',
+    baseClass: CLASSES.full,
   },
-  options: [{ name: 'base_model', help: 'encoder only (FunnelBaseModel): the released checkpoints without a decoder' }],
+  options: [{ name: 'base_model', help: `encoder only (${CLASSES.base}): the released checkpoints without a decoder` }],
   buildConfig,
   skip: [
     { pattern: '^generator/', reason: 'ELECTRA-style generator, not part of the model (transformers skips it too)' },
-    { pattern: '^model/(lm|binary)_(proj|loss)/', reason: 'pre-training head: FunnelModel has none' },
+    { pattern: '^model/(lm|binary)_(proj|loss)/', reason: `pre-training head: ${CLASSES.full} has none` },
   ],
   configSkip,
   rules,

@@ -62,7 +62,13 @@ const ALIASES = {
 const T = [{ op: 'transpose' }] as const;
 const BIASES = ['r_r_bias', 'r_s_bias', 'r_w_bias'];
 
-type HeadClass = 'XLNetLMHeadModel' | 'XLNetForSequenceClassification' | 'XLNetForQuestionAnswering';
+/** The classes: the pre-trained LM head's, or a fine-tuned head's. */
+const CLASSES = {
+  lmHead: 'XLNetLMHeadModel',
+  sequenceClassification: 'XLNetForSequenceClassification',
+  questionAnswering: 'XLNetForQuestionAnswering',
+} as const;
+type HeadClass = (typeof CLASSES)[keyof typeof CLASSES];
 
 /** The original's scope of the sequence summary, misspelling included (modeling.py summarize_sequence). */
 const SUMMARY = 'model/sequnece_summary/summary';
@@ -72,16 +78,16 @@ const HEADS: readonly HeadSignature[] = [
   // scope "classification_{cls_scope or task_name.lower()}", kernel [d_model, n_class]
   {
     variable: '^model/classification_([^/]+)/logit/kernel$',
-    modelClass: 'XLNetForSequenceClassification',
+    modelClass: CLASSES.sequenceClassification,
     labelsAxis: 1,
   },
   // scope "regression_{task_name.lower()}" (sts-b), kernel [d_model, 1]
-  { variable: '^model/regression_([^/]+)/logit/kernel$', modelClass: 'XLNetForSequenceClassification', labelsAxis: 1 },
+  { variable: '^model/regression_([^/]+)/logit/kernel$', modelClass: CLASSES.sequenceClassification, labelsAxis: 1 },
 ];
 
 function headClass(config: ModelConfig): HeadClass {
   const a = (config.architectures as string[] | undefined)?.[0];
-  return a === 'XLNetForSequenceClassification' || a === 'XLNetForQuestionAnswering' ? a : 'XLNetLMHeadModel';
+  return a === CLASSES.sequenceClassification || a === CLASSES.questionAnswering ? a : CLASSES.lmHead;
 }
 
 function buildConfig(input: ConfigInput): ModelConfig {
@@ -116,8 +122,8 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const chosen = chooseHead({
     found: findHeads(input.listing, HEADS),
     task: input.options?.[FINETUNING_TASK],
-    baseClass: 'XLNetLMHeadModel',
-    byTask: { sequence: 'XLNetForSequenceClassification', questionAnswering: 'XLNetForQuestionAnswering' },
+    baseClass: CLASSES.lmHead,
+    byTask: { sequence: CLASSES.sequenceClassification, questionAnswering: CLASSES.questionAnswering },
     note: input.note,
   });
   config = { ...config, ...chosen.fields, architectures: [chosen.modelClass] };
@@ -220,8 +226,8 @@ function rules(config: ModelConfig): readonly Rule[] {
     split: { axis: 0, as: 'layer' },
   });
   const head = headClass(config);
-  if (head === 'XLNetLMHeadModel') out.push({ from: 'model/lm_loss/bias', to: 'lm_loss.bias' });
-  if (head === 'XLNetForSequenceClassification') {
+  if (head === CLASSES.lmHead) out.push({ from: 'model/lm_loss/bias', to: 'lm_loss.bias' });
+  if (head === CLASSES.sequenceClassification) {
     out.push({ from: `${SUMMARY}/kernel`, to: 'sequence_summary.summary.weight', transforms: T });
     out.push({ from: `${SUMMARY}/bias`, to: 'sequence_summary.summary.bias' });
     // One head reaches here: several are refused unless --finetuning_task_name picks one (the others are skipped).
@@ -238,8 +244,8 @@ function rules(config: ModelConfig): readonly Rule[] {
 function configSkip(config: ModelConfig): readonly SkipRule[] {
   const head = headClass(config);
   const out: SkipRule[] = [];
-  if (head !== 'XLNetLMHeadModel') out.push({ pattern: '^model/lm_loss/', reason: `LM head: ${head} has none` });
-  if (head !== 'XLNetForSequenceClassification') {
+  if (head !== CLASSES.lmHead) out.push({ pattern: '^model/lm_loss/', reason: `LM head: ${head} has none` });
+  if (head !== CLASSES.sequenceClassification) {
     out.push({
       pattern: '^model/(sequnece_summary|classification_[^/]+|regression_[^/]+)/',
       reason: `classification head: ${head} has none`,
@@ -282,13 +288,13 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       { key: `${p}.ff.layer_2.bias`, shape: [d] },
     );
   }
-  if (head === 'XLNetLMHeadModel') {
+  if (head === CLASSES.lmHead) {
     keys.push(
       { key: 'lm_loss.weight', shape: [v, d], aliasOf: 'transformer.word_embedding.weight' },
       // modeling.py lm_loss: bias zeros_initializer, as transformers' Linear bias: absent → zeros.
       { key: 'lm_loss.bias', shape: [v], zerosWhenAbsent: true },
     );
-  } else if (head === 'XLNetForSequenceClassification') {
+  } else if (head === CLASSES.sequenceClassification) {
     const labelCount = numLabelsOf(config);
     // Absent when a task is given to a checkpoint without its head: from_pretrained initialises them.
     if (config.summary_use_proj !== false)
@@ -322,12 +328,11 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const xlnet: Architecture = {
   modelType: 'xlnet',
-  summary:
-    'zihangdai/xlnet checkpoints → XLNetLMHeadModel, XLNetForSequenceClassification when fine-tuned (trained head kept), or a GLUE/SQuAD class by --finetuning_task_name',
+  summary: `zihangdai/xlnet checkpoints → ${CLASSES.lmHead}, ${CLASSES.sequenceClassification} when fine-tuned (trained head kept), or a GLUE/SQuAD class by --finetuning_task_name`,
   detect: {
     names: ['^model/transformer/layer_\\d+/rel_attn/'],
     sidecars: ['xlnet_config.json'],
-    baseClass: 'XLNetLMHeadModel',
+    baseClass: CLASSES.lmHead,
     heads: HEADS,
   },
   configFileNames: ['xlnet_config.json'],
