@@ -325,7 +325,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const lxmert: Architecture = {
   modelType: 'lxmert',
-  summary: 'LXMERT TF checkpoints with the original scopes (lxmert/ or bert/, cls/, …) → LxmertForPreTraining',
+  summary: `LXMERT TF checkpoints with the original scopes (lxmert/ or bert/, cls/, …) → ${MODEL_CLASS}`,
   detect: {
     // the cross-modality stack and the visual feature encoder exist in no other BERT-like model
     names: ['^(lxmert|bert)/encoder/(x_layers/\\d+|visn_fc)/'],

@@ -33,6 +33,8 @@ import {
   vectorKey,
 } from './bert-family.js';
 
+const MODEL_CLASS = 'MobileBertForPreTraining';
+
 /** MobileBertConfig() defaults (transformers configuration_mobilebert.py). */
 const MOBILEBERT_DEFAULTS: ModelConfig = {
   attention_probs_dropout_prob: 0.1,
@@ -150,7 +152,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
       { field: 'hidden_act', value: 'relu', why: 'as in the released MobileBERT configs' },
       { field: 'use_bottleneck_attention', value: false, why: 'as in the released MobileBERT configs' },
     ],
-    fixed: { architectures: ['MobileBertForPreTraining'], model_type: 'mobilebert' },
+    fixed: { architectures: [MODEL_CLASS], model_type: 'mobilebert' },
     hint: "Pass this checkpoint's MobileBERT config (the original JSON) with --config, or leave --config out to derive it.",
   });
   const where = input.userPath ?? 'the derived config';
@@ -265,7 +267,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const mobilebert: Architecture = {
   modelType: 'mobilebert',
-  summary: 'google-research mobilebert/ checkpoints (incl. distillation ones) → MobileBertForPreTraining',
+  summary: `google-research mobilebert/ checkpoints (incl. distillation ones) → ${MODEL_CLASS}`,
   detect: {
     // bert's scopes plus what only MobileBERT's modeling.py creates
     names: [
@@ -273,7 +275,7 @@ export const mobilebert: Architecture = {
       '^bert/embeddings/(embedding_transformation|FakeLayerNorm)/',
     ],
     specialises: ['bert'],
-    baseClass: 'MobileBertForPreTraining',
+    baseClass: MODEL_CLASS,
   },
   buildConfig,
   skip: [

@@ -21,6 +21,8 @@ import {
   shapeFact,
 } from './bert-family.js';
 
+const MODEL_CLASS = 'RemBertModel';
+
 /** RemBertConfig() defaults (transformers configuration_rembert.py); it never ties the embeddings. */
 const REMBERT_DEFAULTS: ModelConfig = {
   attention_probs_dropout_prob: 0,
@@ -70,7 +72,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
       countFact(input.listing, 'num_hidden_layers', /^bert\/encoder\/layer_(\d+)\//, 'bert/encoder/layer_{n}/'),
     ],
     assumptions: [{ field: 'num_attention_heads', value: 18, why: "the released RemBERT's" }],
-    fixed: { architectures: ['RemBertModel'], model_type: 'rembert' },
+    fixed: { architectures: [MODEL_CLASS], model_type: 'rembert' },
     hint: "Pass this checkpoint's config.json (transformers' RemBertConfig) with --config, or leave --config out to derive it.",
   });
   checkDimensions(config, DIMENSIONS, input.userPath ?? 'the derived config', {
@@ -104,19 +106,19 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const rembert: Architecture = {
   modelType: 'rembert',
-  summary: 'the RemBERT TF checkpoint (google-research rembert/) → RemBertModel',
+  summary: `the RemBERT TF checkpoint (google-research rembert/) → ${MODEL_CLASS}`,
   detect: {
     // bert's layers with ALBERT's input projection, which no bert or albert checkpoint has together
     names: ['^bert/encoder/layer_\\d+/'],
     requires: ['^bert/encoder/embedding_hidden_mapping_in/', '^bert/embeddings/word_embeddings$'],
     specialises: ['bert', 'albert'],
-    baseClass: 'RemBertModel',
+    baseClass: MODEL_CLASS,
   },
   buildConfig,
   skip: [
     {
       pattern: '^cls/|output_embedding',
-      reason: 'output embedding / MLM head, discarded after pre-training (RemBertModel has none)',
+      reason: `output embedding / MLM head, discarded after pre-training (${MODEL_CLASS} has none)`,
     },
   ],
   rules,
