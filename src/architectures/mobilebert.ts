@@ -84,6 +84,9 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const { listing } = input;
   const fact = (field: string, name: string, axis: number) => shapeFact(listing, field, name, axis);
   const has = (name: string) => listing.some((t) => t.name === name);
+  /** Whether anything lies under `scope`, as a true/false fact about `field`. */
+  const present = (field: string, scope: string) =>
+    presenceFact(listing, field, new RegExp(`^${scope}/`), [true, false], scope);
   const shape = (name: string) => listing.find((t) => t.name === name)?.shape;
   const word = shape('bert/embeddings/word_embeddings');
   const transformation = shape('bert/embeddings/embedding_transformation/kernel');
@@ -114,21 +117,9 @@ function buildConfig(input: ConfigInput): ModelConfig {
       value: has(`${LAYER0}/intermediate/dense/kernel`) ? ((stacked.value as number | undefined) ?? 0) + 1 : undefined,
       evidence: `${LAYER0}/ffn_layer_{i}/ count + 1`,
     },
-    presenceFact(
-      listing,
-      'use_bottleneck',
-      /^bert\/encoder\/layer_0\/bottleneck\/input\//,
-      [true, false],
-      `${LAYER0}/bottleneck/input`,
-    ),
+    present('use_bottleneck', `${LAYER0}/bottleneck/input`),
     ...(bottleneck ? [fact('intra_bottleneck_size', `${LAYER0}/bottleneck/input/dense/kernel`, 1)] : []),
-    presenceFact(
-      listing,
-      'key_query_shared_bottleneck',
-      /^bert\/encoder\/layer_0\/bottleneck\/attention\//,
-      [true, false],
-      `${LAYER0}/bottleneck/attention`,
-    ),
+    present('key_query_shared_bottleneck', `${LAYER0}/bottleneck/attention`),
     presenceFact(
       listing,
       'normalization_type',
@@ -142,7 +133,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
       value: bottleneck && valueIn !== undefined && hidden !== intra ? valueIn === intra : undefined,
       evidence: `${LAYER0}/attention/self/value/kernel [${valueIn ?? '?'}, …] vs hidden_size ${hidden ?? '?'}, intra_bottleneck_size ${intra ?? '?'}`,
     },
-    presenceFact(listing, 'classifier_activation', /^bert\/pooler\/dense\//, [true, false], 'bert/pooler/dense'),
+    present('classifier_activation', 'bert/pooler/dense'),
   ];
   const config = configFromFacts(input, {
     defaults: MOBILEBERT_DEFAULTS,
