@@ -303,6 +303,19 @@ export function shapeFact(listing: readonly TensorInfo[], field: string, name: s
   return { field, value: shape?.[axis], evidence: shape ? `${name} [${shape.join(', ')}]` : name };
 }
 
+/**
+ * What the tables of `embeddingTables` under `tf` show, in this order: vocab_size and the embedding width
+ * (`widthField`) from the word table, max_position_embeddings, type_vocab_size.
+ */
+export function embeddingFacts(listing: readonly TensorInfo[], tf: string, widthField: string): ShapeFact[] {
+  return [
+    shapeFact(listing, 'vocab_size', `${tf}/word_embeddings`, 0),
+    shapeFact(listing, widthField, `${tf}/word_embeddings`, 1),
+    shapeFact(listing, 'max_position_embeddings', `${tf}/position_embeddings`, 0),
+    shapeFact(listing, 'type_vocab_size', `${tf}/token_type_embeddings`, 0),
+  ];
+}
+
 /** Whether any variable name matches `pattern`, as a fact about `field` (true/false, or the given values). */
 export function presenceFact<T extends number | boolean | string>(
   listing: readonly TensorInfo[],

@@ -18,6 +18,7 @@ import {
   countFact,
   dense,
   dim,
+  embeddingFacts,
   layerNorm,
   layersKeys,
   linearKeys,
@@ -77,10 +78,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const scope = scopeOf(network);
   const fact = (field: string, name: string, axis: number) => shapeFact(input.listing, field, name, axis);
   const facts = [
-    fact('vocab_size', 'electra/embeddings/word_embeddings', 0),
-    fact('embedding_size', 'electra/embeddings/word_embeddings', 1),
-    fact('max_position_embeddings', 'electra/embeddings/position_embeddings', 0),
-    fact('type_vocab_size', 'electra/embeddings/token_type_embeddings', 0),
+    ...embeddingFacts(input.listing, 'electra/embeddings', 'embedding_size'),
     fact('hidden_size', `${scope}/encoder/layer_0/attention/self/query/kernel`, 1),
     fact('intermediate_size', `${scope}/encoder/layer_0/intermediate/dense/kernel`, 1),
     countFact(

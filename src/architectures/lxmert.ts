@@ -33,6 +33,7 @@ import {
   dense,
   denseAndNorm,
   dim,
+  embeddingFacts,
   layerNorm,
   linearKeys,
   lmPredictionRules,
@@ -127,10 +128,7 @@ function facts(listing: readonly TensorInfo[], b: Backbone): ShapeFact[] {
   const fact = (field: string, name: string, axis: number) => shapeFact(listing, field, name, axis);
   const has = (pattern: RegExp) => listing.some((t) => pattern.test(t.name));
   const out: ShapeFact[] = [
-    fact('vocab_size', `${b}/embeddings/word_embeddings`, 0),
-    fact('hidden_size', `${b}/embeddings/word_embeddings`, 1),
-    fact('max_position_embeddings', `${b}/embeddings/position_embeddings`, 0),
-    fact('type_vocab_size', `${b}/embeddings/token_type_embeddings`, 0),
+    ...embeddingFacts(listing, `${b}/embeddings`, 'hidden_size'),
     firstFact(
       listing,
       'intermediate_size',

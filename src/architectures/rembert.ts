@@ -16,6 +16,7 @@ import {
   countFact,
   dense,
   dim,
+  embeddingFacts,
   layersKeys,
   linearKeys,
   shapeFact,
@@ -63,10 +64,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const config = configFromFacts(input, {
     defaults: REMBERT_DEFAULTS,
     facts: [
-      fact('vocab_size', 'bert/embeddings/word_embeddings', 0),
-      fact('input_embedding_size', 'bert/embeddings/word_embeddings', 1),
-      fact('max_position_embeddings', 'bert/embeddings/position_embeddings', 0),
-      fact('type_vocab_size', 'bert/embeddings/token_type_embeddings', 0),
+      ...embeddingFacts(input.listing, 'bert/embeddings', 'input_embedding_size'),
       fact('hidden_size', 'bert/encoder/embedding_hidden_mapping_in/kernel', 1),
       fact('intermediate_size', 'bert/encoder/layer_0/intermediate/dense/kernel', 1),
       countFact(input.listing, 'num_hidden_layers', /^bert\/encoder\/layer_(\d+)\//, 'bert/encoder/layer_{n}/'),
