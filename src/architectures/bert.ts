@@ -11,21 +11,20 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  bertEmbeddingKeys,
+  bertEmbeddingRules,
   bertLayerKeys,
   bertLayerRules,
   checkDimensions,
   chooseFineTunedHead,
   dense,
   dim,
-  embeddingTableKeys,
-  embeddingTables,
   FINETUNING_TASK_OPTION,
   type FineTunedHeads,
   fineTunedHeadKeys,
   fineTunedHeadRules,
   fineTunedHeadSignatures,
   fineTunedSkips,
-  layerNorm,
   layersKeys,
   linearKeys,
   lmPredictionRules,
@@ -100,8 +99,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
 
 function rules(): readonly Rule[] {
   return [
-    ...embeddingTables('bert/embeddings', 'bert.embeddings'),
-    ...layerNorm('bert/embeddings', 'bert.embeddings.LayerNorm'),
+    ...bertEmbeddingRules('bert/embeddings', 'bert.embeddings'),
     ...bertLayerRules('bert/encoder', 'bert.encoder'),
     ...dense('bert/pooler/dense', 'bert.pooler.dense'),
     ...lmPredictionRules('cls/predictions', 'cls.predictions'),
@@ -133,8 +131,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     ...linearKeys('cls.seq_relationship', TWO, H, { optional: true }),
   ];
   return [
-    ...embeddingTableKeys('bert.embeddings', config, H),
-    ...normKeys('bert.embeddings.LayerNorm', H),
+    ...bertEmbeddingKeys('bert.embeddings', config, H),
     ...layersKeys('bert.encoder', config, bertLayerKeys),
     ...fineTunedHeadKeys(config, HEADS, 'bert.pooler.dense', preTraining),
   ];
