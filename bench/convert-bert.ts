@@ -4,8 +4,8 @@
  * pytorch_model.bin and to a Hugging Face folder (model.safetensors), and compare with copying the
  * same number of bytes through user space (`head -c N data > out && sync out`).
  *
- * Same conditions on both sides: the source is warm in the page cache (read just before), no dirty
- * pages are pending (`sync` before each run), the output lands in the same folder, and both fsync
+ * Same conditions on both sides: before each run the machine is settled the same way (`settle`: no
+ * dirty pages, page cache emptied where permitted, the source read warm), the output lands in the same folder, and both fsync
  * their output (the converter's atomic writer syncs; the copy runs `sync FILE`). Runs alternate
  * conversion / copy, RUNS times each (5 by default: this machine's disk timings vary a lot); the ratio is median over median, with the spread shown.
  * Conversion time is measured inside the child from the start of the command to its end (the
@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES_DIR } from '../test/support/fixtures.js';
 import { synthesizeFromIndex } from '../test/support/tf-bundle-writer.js';
-import { convertOnce, median, mib, secs, sh, verdict } from './measure.js';
+import { convertOnce, median, mib, secs, settle, settledConditions, sh, verdict } from './measure.js';
 
 const FIXTURE = 'bert-base-uncased-pretrain-adam-indexonly';
 export const TARGET_RATIO = 1.3;
@@ -53,10 +53,10 @@ export async function benchConvertBert(workDir: string, log: (line: string) => v
   const fresh = () => {
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
-    sh(`cat '${data}' > /dev/null && sync`); // source warm, no dirty pages pending
+    settle([data, `${prefix}.index`, config]);
   };
   log(
-    `conditions: source warm in the page cache, output in ${outDir} (same filesystem), both sides fsync their output; ${RUNS} runs each, alternating; median [each run]`,
+    `conditions: ${settledConditions()}; output in ${outDir} (same filesystem), both sides fsync their output; ${RUNS} runs each, alternating; median [each run]`,
   );
   const results: ConvertBertResult[] = [];
   for (const output of ['pytorch_model.bin', 'bert-hf/']) {

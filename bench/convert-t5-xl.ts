@@ -4,9 +4,10 @@
  * converted to float32 — once to one `pytorch_model.bin` (11.4 GB, zip64) and once to a folder
  * (sharded `model-0000x-of-00003.safetensors`) — against a user-space copy of the same output bytes.
  *
- * Conditions: the checkpoint is warm in the page cache and no dirty pages are pending before the
- * conversion; the baseline copies the conversion's own output files (warmed first) with
- * `dd bs=8M conv=fsync`, so that both sides move the same bytes through user space and fsync them.
+ * Conditions: before each run, of either side, the machine is settled the same way (`settle`: no dirty
+ * pages, page cache emptied where permitted, that side's inputs warm); the baseline copies the
+ * conversion's own output files with `dd bs=8M conv=fsync`, so that both sides move the same bytes
+ * through user space and fsync them.
  * Memory must not follow the largest tensor (the [32128, 2048] embedding and the transposed logits).
  * Targets: time ratio <= 1.2, peak RSS <= 200 MiB. BENCH_RUNS (default 1) runs per output.
  */
@@ -16,7 +17,7 @@ import { dataShardPath } from '../src/formats/tf-checkpoint/paths.js';
 import { DTYPES, type DType, numElements } from '../src/tensor.js';
 import { seededRandom } from '../test/support/random.js';
 import { type StreamedTensor, writeBundleStreaming } from '../test/support/tf-bundle-writer.js';
-import { convertOnce, median, mib, secs, sh, verdict } from './measure.js';
+import { convertOnce, median, mib, secs, settle, settledConditions, sh, verdict } from './measure.js';
 
 export const TARGET_RATIO = 1.2;
 export const TARGET_RSS_BYTES = 200 * 1024 * 1024;
@@ -124,13 +125,9 @@ export async function benchConvertT5Xl(workDir: string, log: (line: string) => v
   const config = join(workDir, 'config.json');
   writeFileSync(config, JSON.stringify(CONFIG, null, 2));
   const outDir = join(workDir, 'out');
-  const fresh = () => {
-    rmSync(outDir, { recursive: true, force: true });
-    mkdirSync(outDir, { recursive: true });
-    sh(`cat ${shardPaths.map((p) => `'${p}'`).join(' ')} > /dev/null && sync`);
-  };
+  const inputs = [...shardPaths, `${prefix}.index`, config];
   log(
-    `conditions: checkpoint warm in the page cache, no dirty pages pending; baseline: dd bs=8M conv=fsync of the conversion's own output files (warmed first); ${RUNS} run(s) per output`,
+    `conditions: ${settledConditions()}; baseline: dd bs=8M conv=fsync of the conversion's own output files; ${RUNS} run(s) per output`,
   );
   try {
     for (const output of ['pytorch_model.bin', 't5-xl-hf/']) {
@@ -139,12 +136,14 @@ export async function benchConvertT5Xl(workDir: string, log: (line: string) => v
       const copies: number[] = [];
       let written = 0;
       for (let i = 0; i < RUNS; i++) {
-        fresh();
+        rmSync(outDir, { recursive: true, force: true });
+        mkdirSync(outDir, { recursive: true });
+        settle(inputs);
         const args = ['--model_type', 't5', '--tf_checkpoint', prefix, '--config', config];
         runs.push(convertOnce([...args, '--pytorch_dump_output', out, '--quiet']));
         const files = outputFiles(out);
         written = files.reduce((s, f) => s + statSync(f).size, 0);
-        sh(`cat ${files.map((f) => `'${f}'`).join(' ')} > /dev/null && sync`);
+        settle(files);
         const copyDir = join(outDir, 'copy');
         mkdirSync(copyDir, { recursive: true });
         const copy = files.map((f, n) => `dd if='${f}' of='${join(copyDir, String(n))}' bs=8M conv=fsync status=none`);
