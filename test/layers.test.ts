@@ -66,6 +66,7 @@ const NODE_IMPLEMENTATIONS = new Set([
   'io/node-platform.ts',
   'io/file.ts',
   'io/atomic.ts',
+  'io/file-sink.ts',
   'io/lock.ts',
   'io/staged-commit.ts',
 ]);

@@ -15,6 +15,7 @@ import { writeFileAtomically } from './atomic.js';
 import type { ByteSink, OutputTree } from './byte-sink.js';
 import type { FileStat, FileTree } from './byte-source.js';
 import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js';
+import { fileSink } from './file-sink.js';
 
 /** The largest byte array this runtime allocates (Buffer's limit: 4 GiB on 64-bit Node 20). */
 export const MAX_BYTE_ARRAY_LENGTH = bufferConstants.MAX_LENGTH;
@@ -72,17 +73,18 @@ export const defaultFiles: FileTree = {
   open: (p: string) => RandomAccessFile.open(p),
 };
 
-/** Positioned writes on an open file handle. */
-function handleSink(handle: FileHandle): ByteSink {
-  return {
-    async write(bytes: Uint8Array, position: number) {
-      let done = 0;
-      while (done < bytes.byteLength) {
-        const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
-        done += bytesWritten;
-      }
-    },
-  };
+/** Runs `write` on a file sink of `handle`, every write it started finished before it returns or throws. */
+async function writeThroughSink<T>(handle: FileHandle, write: (sink: ByteSink) => Promise<T>): Promise<T> {
+  const sink = fileSink(handle);
+  let result: T;
+  try {
+    result = await write(sink);
+  } catch (error) {
+    await sink.drain().catch(() => undefined); // the first error is the one to report
+    throw error;
+  }
+  await sink.drain();
+  return result;
 }
 
 /** A small regular file's UTF-8 text, or undefined when absent (kind and size checked before reading). */
@@ -92,7 +94,7 @@ export function readSmallTextFile(target: string, maxBytes: number, what: string
 
 export const defaultOutputs: OutputTree = {
   paths: path,
-  writeFile: (p, write) => writeFileAtomically(p, (handle) => write(handleSink(handle))),
+  writeFile: (p, write) => writeFileAtomically(p, (handle) => writeThroughSink(handle, write)),
   remove: (p) => rm(p, { force: true }),
 };
 
