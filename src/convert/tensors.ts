@@ -11,9 +11,17 @@ import type { Plan, PlanOutput } from '../mapping/plan.js';
 import type { Generator, Transform } from '../mapping/types.js';
 import { compileViews } from '../mapping/views.js';
 import { DTYPES, type DType, numElements, type TensorRef } from '../tensor.js';
-import { type Band, checkHoldable, DEFAULT_STREAM_LIMITS, produceBands, type StreamLimits } from './bands.js';
+import {
+  type Band,
+  checkHoldable,
+  DEFAULT_STREAM_LIMITS,
+  produceBands,
+  readsWhole,
+  type StreamLimits,
+} from './bands.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
 import { ReadAhead } from './read-ahead.js';
+import { SourcePrefetch } from './source-prefetch.js';
 
 /** Computed bytes, and the pooled buffers they used (returned to the pool once written). */
 interface Computed {
@@ -152,6 +160,12 @@ async function* wholeBands(
   }
 }
 
+/** How an output's bands are made, and which of its sources are read whole (and can be read early). */
+interface Producer {
+  readonly wholeSources: readonly TensorRef[];
+  produce(): AsyncIterable<Band>;
+}
+
 /**
  * The plan's outputs as writer entries over the source's tensors. `limits` bounds the memory of
  * computed outputs (tests make them tiny so that banding runs on small tensors).
@@ -163,19 +177,30 @@ export function planToStateDict(
 ): StateDictEntry[] {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const pool = new BufferPool();
-  const producers = plan.outputs.map((o): ((index: number) => AsyncIterable<Band>) | undefined => {
+  // A source read ahead counts like the bands read ahead: up to aheadBytes more.
+  const sources = new SourcePrefetch(pool, Math.min(limits.aheadBytes, limits.wholeInputBytes));
+  const producers = plan.outputs.map((o): Producer | undefined => {
     if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
     const refs = sourcesOf(o, byName);
     const compiled = compileViews(refs, o.transforms);
-    return () =>
-      compiled === undefined
-        ? wholeBands(refs, o.transforms, limits, pool)
-        : produceBands(refs, compiled, limits, pool);
+    if (compiled === undefined)
+      return { wholeSources: [], produce: () => wholeBands(refs, o.transforms, limits, pool) };
+    return {
+      wholeSources: compiled.views.flatMap((view) => {
+        const ref = refs[view.input] as TensorRef;
+        return readsWhole(view, ref, limits) ? [ref] : [];
+      }),
+      produce: () => produceBands(refs, compiled, limits, pool, sources),
+    };
   });
   const order = producers.flatMap((p, index) => (p === undefined ? [] : [index]));
   const readAhead = new ReadAhead(
     order,
-    (index) => (producers[index] as (i: number) => AsyncIterable<Band>)(index),
+    (index) => {
+      const next = producers[order[order.indexOf(index) + 1] ?? -1];
+      for (const ref of next?.wholeSources ?? []) sources.start(ref);
+      return (producers[index] as Producer).produce();
+    },
     limits.aheadBytes,
   );
   return plan.outputs.map((o, index): StateDictEntry => {
