@@ -18,7 +18,7 @@ import {
   gatherPlan,
   inSourceOrder,
 } from '../mapping/views.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type TensorRef } from '../tensor.js';
+import { DTYPES, numElements, type TensorRef } from '../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 import { SourcePrefetch } from './source-prefetch.js';
 
@@ -34,7 +34,7 @@ export interface StreamLimits {
 /**
  * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
  * read early (≤ aheadBytes, convert/source-prefetch.ts) + two bands + the writer's chunks, whatever
- * the model. 8 MiB ahead measured as fast as 16 MiB on BERT-base and T5-XL, with less memory.
+ * the model. 8 MiB ahead measured as fast as 16 MiB on BERT-base, with less memory.
  */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   bandBytes: 4 * 1024 * 1024,
@@ -54,8 +54,11 @@ class SequentialReader {
   private chunk: Uint8Array = new Uint8Array(0);
   private chunkStart = 0;
 
-  constructor(private readonly ref: TensorRef) {
-    this.chunks = ref.stream(DEFAULT_CHUNK_BYTES, { reuse: true })[Symbol.asyncIterator](); // copied out before the next
+  constructor(
+    private readonly ref: TensorRef,
+    chunkBytes: number,
+  ) {
+    this.chunks = ref.stream(chunkBytes, { reuse: true })[Symbol.asyncIterator](); // copied out before the next
   }
 
   private async advance(): Promise<boolean> {
@@ -117,8 +120,8 @@ interface Gatherer {
   close(): Promise<void>;
 }
 
-function streamedGatherer(ref: TensorRef, itemSize: number): Gatherer {
-  const reader = new SequentialReader(ref);
+function streamedGatherer(ref: TensorRef, itemSize: number, chunkBytes: number): Gatherer {
+  const reader = new SequentialReader(ref, chunkBytes);
   return {
     async gather(plan, target) {
       const runBytes = plan.runLength * itemSize;
@@ -205,9 +208,9 @@ function directTranspose(
   return { widen };
 }
 
-async function runsGatherer(ref: TensorRef, itemSize: number): Promise<Gatherer> {
+async function runsGatherer(ref: TensorRef, itemSize: number, chunkBytes: number): Promise<Gatherer> {
   const readRuns = ref.readRuns?.bind(ref) as NonNullable<TensorRef['readRuns']>;
-  for await (const _ of ref.stream(DEFAULT_CHUNK_BYTES, { reuse: true })); // checksum, before any unverified byte is used
+  for await (const _ of ref.stream(chunkBytes, { reuse: true })); // checksum, before any unverified byte is used
   return {
     gather: (plan, target) =>
       readRuns(
@@ -234,8 +237,9 @@ function gathererFor(
 ): Promise<Gatherer> {
   const itemSize = DTYPES[ref.dtype].itemSize;
   if (readsWhole(view, ref, limits)) return inMemoryGatherer(ref, itemSize, pool, sources);
-  if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize));
-  return runsGatherer(ref, itemSize);
+  // Streamed sources are read in chunks of a band: two of them (one read ahead) are held meanwhile.
+  if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize, limits.bandBytes));
+  return runsGatherer(ref, itemSize, limits.bandBytes);
 }
 
 /** The output's bytes in bands of at most `limits.bandBytes`, each in a pooled buffer. */

@@ -177,8 +177,8 @@ export function planToStateDict(
 ): StateDictEntry[] {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const pool = new BufferPool();
-  // A source read ahead counts like the bands read ahead: up to aheadBytes more.
-  const sources = new SourcePrefetch(pool, Math.min(limits.aheadBytes, limits.wholeInputBytes));
+  // Sources of up to one band are read early (BERT-base's 768 × 768 kernels): memory grows by one band.
+  const sources = new SourcePrefetch(pool, Math.min(limits.bandBytes, limits.wholeInputBytes));
   const producers = plan.outputs.map((o): Producer | undefined => {
     if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
     const refs = sourcesOf(o, byName);

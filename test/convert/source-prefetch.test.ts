@@ -85,12 +85,12 @@ test("the conversion reads the next output's source while the current one is sti
     shape: [s.shape[1] as number, s.shape[0] as number],
     dtype: 'float32',
   }));
-  const limits = { bandBytes: 8 << 10, aheadBytes: 48 << 10, wholeInputBytes: 1 << 20 };
+  const limits = { bandBytes: 32 << 10, aheadBytes: 64 << 10, wholeInputBytes: 1 << 20 };
   const entries = planToStateDict({ outputs } as unknown as Plan, refs, limits);
   const first = entries[0];
   assert.ok(first && 'tensor' in first);
   const chunks = first.tensor.stream()[Symbol.asyncIterator]();
-  await chunks.next(); // the writer holds the first band of sixteen
+  await chunks.next(); // the writer holds the first band of four
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   assert.equal(refs[1]?.reads.count, 1, 'the second source was read early');
   assert.equal(refs[2]?.reads.count, 0, 'one source ahead, no more');
