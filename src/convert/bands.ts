@@ -33,7 +33,7 @@ export interface StreamLimits {
 
 /**
  * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
- * read early (≤ aheadBytes, convert/source-prefetch.ts) + two bands + the writer's chunks, whatever
+ * read early (≤ bandBytes, convert/source-prefetch.ts) + the pool's free buffers (≤ 72 MiB) + the writer's chunks, whatever
  * the model. 8 MiB ahead measured as fast as 16 MiB on BERT-base, with less memory.
  */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
