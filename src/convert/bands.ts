@@ -33,8 +33,8 @@ export interface StreamLimits {
 
 /**
  * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
- * read early (≤ bandBytes, convert/source-prefetch.ts) + the pool's free buffers (≤ 72 MiB) + the writer's chunks, whatever
- * the model. 8 MiB ahead measured as fast as 16 MiB on BERT-base, with less memory.
+ * read early (≤ bandBytes, convert/source-prefetch.ts) + the pool's free buffers (≤ 72 MiB) + the
+ * writer's chunks, whatever the model. 8 MiB ahead measured as fast as 16 MiB on BERT-base.
  */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   bandBytes: 4 * 1024 * 1024,
