@@ -68,6 +68,7 @@ const NODE_IMPLEMENTATIONS = new Set([
   'io/atomic.ts',
   'io/file-sink.ts',
   'io/lock.ts',
+  'io/process-identity.ts',
   'io/staged-commit.ts',
 ]);
 /** Below convert/: the layers a browser runs as they are. */

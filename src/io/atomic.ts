@@ -1,8 +1,9 @@
 /**
  * Atomic output: write under a temporary name in the destination folder, rename when complete.
  * On any error the temporary file is removed, so nothing is ever left under the final name.
- * Temporaries carry the owning process id in their name (`.<name>.<pid>.<random>.tmp`), so that a
- * later run can tell those of a process that is gone (kill -9) from those of a run still working.
+ * Temporaries carry the owning process id, and on Linux its start time, in their name
+ * (`.<name>.<pid>-<start>.<random>.tmp`), so that a later run can tell those of a process that is gone
+ * (kill -9), even when its id was given to another process since, from those of a run still working.
  * Temporaries, locks and folders created for an output are tracked while in progress, so that an
  * interrupted run (Ctrl-C, SIGTERM, SIGHUP) removes them too.
  */
@@ -11,6 +12,7 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { fileSystemError } from '../errors.js';
+import { type ProcessIdentity, thisProcess } from './process-identity.js';
 
 /** What to undo on interruption: unfinished outputs, then lock files, then folders created empty. */
 type Pending = 'output' | 'lock' | 'created-folder';
@@ -52,27 +54,18 @@ export function removePendingTemporaries(): string[] {
   return removed;
 }
 
-const TEMPORARY = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/** `.<name>.<pid>[-<start>].<random>.tmp`: the owner's id and, where known, when it started. */
+const TEMPORARY = /^\..+\.(\d+)(?:-(\d+))?\.[0-9a-f]{8}\.tmp$/;
 
 export function temporaryNameFor(finalPath: string): string {
-  return join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const owner = thisProcess.start === undefined ? `${thisProcess.pid}` : `${thisProcess.pid}-${thisProcess.start}`;
+  return join(dirname(finalPath), `.${basename(finalPath)}.${owner}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-/** The owning process id of a file name of our temporary naming, or undefined for any other name. */
-export function temporaryOwner(name: string): number | undefined {
+/** The owner recorded in a file name of our temporary naming, or undefined for any other name. */
+export function temporaryOwner(name: string): ProcessIdentity | undefined {
   const match = TEMPORARY.exec(name);
-  return match ? Number(match[1]) : undefined;
-}
-
-/** True while a process with this id exists (EPERM: it exists, owned by someone else). */
-export function processIsAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return match ? { pid: Number(match[1]), start: match[2] } : undefined;
 }
 
 /** Runs `write` on a fresh temporary file next to `finalPath`, then renames it into place. */

@@ -10,7 +10,8 @@
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { isTracked, processIsAlive, temporaryNameFor, trackTemporary, untrackTemporary } from './atomic.js';
+import { isTracked, temporaryNameFor, trackTemporary, untrackTemporary } from './atomic.js';
+import { ownerIsAlive, type ProcessIdentity, thisProcess } from './process-identity.js';
 
 export const LOCK_NAME = '.tf2torch.lock';
 const TAKEOVER_SUFFIX = '.takeover';
@@ -18,36 +19,10 @@ const MAX_ATTEMPTS = 5;
 /** A lock file holds two short lines; anything longer is not ours and is read no further. */
 const MAX_LOCK_BYTES = 64;
 
-/** A lock's owner: its process id and, where known, its start time (clock ticks since boot). */
-interface Owner {
-  readonly pid: number;
-  readonly start: string | undefined;
-}
-
-/** When process `pid` started, from /proc/<pid>/stat (field 22); undefined where there is no /proc or no such process. */
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = fields[22 - 3];
-    return start !== undefined && /^\d+$/.test(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True while the owner's process exists and, where both start times are known, is the same process. */
-function ownerIsAlive(owner: Owner): boolean {
-  if (!processIsAlive(owner.pid)) return false;
-  const now = owner.start === undefined ? undefined : processStart(owner.pid);
-  return now === undefined || now === owner.start;
-}
-
 /** Creates `path` holding this process id; false when it exists already. */
 function tryCreate(path: string): boolean {
   const tmp = temporaryNameFor(path);
-  writeFileSync(tmp, `${process.pid}\n${processStart(process.pid) ?? ''}\n`, { flag: 'wx' });
+  writeFileSync(tmp, `${thisProcess.pid}\n${thisProcess.start ?? ''}\n`, { flag: 'wx' });
   try {
     linkSync(tmp, path);
     return true;
@@ -60,7 +35,7 @@ function tryCreate(path: string): boolean {
 }
 
 /** The owner recorded in a lock file; undefined when it vanished meanwhile. */
-function ownerOf(path: string): Owner | undefined {
+function ownerOf(path: string): ProcessIdentity | undefined {
   try {
     const [pid, start] = readFileSync(path, 'latin1').slice(0, MAX_LOCK_BYTES).split('\n');
     return { pid: Number.parseInt(pid ?? '', 10), start: start || undefined };
@@ -79,7 +54,7 @@ function lockedError(what: string, path: string, pid: number): Tf2TorchError {
 }
 
 /** Removes a lock of a process that is gone, unless another run is doing so; true when removed. */
-function takeOverStale(lock: string, dead: Owner, what: string): boolean {
+function takeOverStale(lock: string, dead: ProcessIdentity, what: string): boolean {
   const guard = lock + TAKEOVER_SUFFIX;
   if (!tryCreate(guard)) {
     const guardOwner = ownerOf(guard);

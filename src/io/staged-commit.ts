@@ -26,14 +26,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import {
-  isTracked,
-  processIsAlive,
-  temporaryNameFor,
-  temporaryOwner,
-  trackTemporary,
-  untrackTemporary,
-} from './atomic.js';
+import { isTracked, temporaryNameFor, temporaryOwner, trackTemporary, untrackTemporary } from './atomic.js';
+import { ownerIsAlive } from './process-identity.js';
 import { outputStep } from './test-interrupt.js';
 
 const JOURNAL = '.commit.json';
@@ -156,7 +150,7 @@ export function recoverFolder(dir: string): Recovered {
   let removed = 0;
   const orphans = readdirSync(dir).filter((name) => {
     const owner = temporaryOwner(name);
-    return owner !== undefined && !processIsAlive(owner);
+    return owner !== undefined && !ownerIsAlive(owner);
   });
   // Journaled commits first: their stages hold the only copy of the new files.
   for (const name of orphans) {

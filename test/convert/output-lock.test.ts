@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { processStart } from '../../src/io/lock.js';
+import { processStart } from '../../src/io/process-identity.js';
 import { bertWorkspace, snapshot, spawnStoppingConversion, waitUntilStopped } from '../support/output-tree.js';
 
 /** The id of a process that has exited. */
@@ -99,4 +99,30 @@ test('a lock whose process id now belongs to a later process is taken over; its 
   assert.equal(taken.code, 0, taken.stderr);
   assert.equal(existsSync(s.path('out/.tf2torch.lock')), false, 'the lock is released');
   assert.ok(existsSync(s.path('out/model.safetensors')));
+});
+
+test('temporaries whose process id now belongs to a later process are removed; those of the live owner are kept', (t) => {
+  if (processStart(process.pid) === undefined) {
+    t.skip('no /proc here: process start times are unknown, and a live id is taken as the owner');
+    return;
+  }
+  const s = bertWorkspace(t);
+  if (!s) return;
+  const other = spawn('sleep', ['60']);
+  t.after(() => other.kill('SIGKILL'));
+  const pid = other.pid as number;
+  const started = processStart(pid) as string;
+  mkdirSync(s.path('out'));
+  // Written by a killed run whose id went to `sleep` since: same id, earlier start.
+  const orphan = `.model.safetensors.${pid}-${BigInt(started) - 1n}.0123abcd.tmp`;
+  const stage = `.tf2torch.${pid}-${BigInt(started) - 1n}.89abcdef.tmp`;
+  // Being written by the live process.
+  const live = `.config.json.${pid}-${started}.00000000.tmp`;
+  writeFileSync(s.path(`out/${orphan}`), 'half');
+  mkdirSync(s.path(`out/${stage}`));
+  writeFileSync(s.path(`out/${live}`), 'someone is writing this');
+  const r = s.run(['--pytorch_dump_output', 'out/', '--force'], {}, false);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^note: out\/?: removed 2 leftovers of an interrupted earlier run$/m);
+  assert.deepEqual(readdirSync(s.path('out')).sort(), [live, 'config.json', 'model.safetensors', 'vocab.txt']);
 });
