@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { processStart } from '../../src/io/process-identity.js';
 import { bertWorkspace, snapshot, spawnStoppingConversion, waitUntilStopped } from '../support/output-tree.js';
 
@@ -72,18 +72,28 @@ test("a lock and temporaries of a process that is gone are taken over and remove
   assert.equal(existsSync(join(s.path('out'), '.tf2torch.lock')), false, 'the lock is released');
 });
 
-test('a lock whose process id now belongs to a later process is taken over; its own process keeps it', (t) => {
+/**
+ * A workspace with an empty `out/`, and a live process other than ours (`sleep`) with its start time,
+ * to stand for a process that was given a dead run's id; undefined (test skipped) without /proc.
+ */
+function liveOtherProcess(t: TestContext) {
   if (processStart(process.pid) === undefined) {
     t.skip('no /proc here: process start times are unknown, and a live id is taken as the owner');
-    return;
+    return undefined;
   }
   const s = bertWorkspace(t);
-  if (!s) return;
+  if (!s) return undefined;
   const other = spawn('sleep', ['60']);
   t.after(() => other.kill('SIGKILL'));
   const pid = other.pid as number;
-  const started = processStart(pid) as string;
   mkdirSync(s.path('out'));
+  return { s, pid, started: processStart(pid) as string };
+}
+
+test('a lock whose process id now belongs to a later process is taken over; its own process keeps it', (t) => {
+  const other = liveOtherProcess(t);
+  if (!other) return;
+  const { s, pid, started } = other;
 
   writeFileSync(s.path('out/.tf2torch.lock'), `${pid}\n${started}\n`);
   const held = s.run(['--pytorch_dump_output', 'out/', '--force']);
@@ -102,17 +112,9 @@ test('a lock whose process id now belongs to a later process is taken over; its 
 });
 
 test('temporaries whose process id now belongs to a later process are removed; those of the live owner are kept', (t) => {
-  if (processStart(process.pid) === undefined) {
-    t.skip('no /proc here: process start times are unknown, and a live id is taken as the owner');
-    return;
-  }
-  const s = bertWorkspace(t);
-  if (!s) return;
-  const other = spawn('sleep', ['60']);
-  t.after(() => other.kill('SIGKILL'));
-  const pid = other.pid as number;
-  const started = processStart(pid) as string;
-  mkdirSync(s.path('out'));
+  const other = liveOtherProcess(t);
+  if (!other) return;
+  const { s, pid, started } = other;
   // Written by a killed run whose id went to `sleep` since: same id, earlier start.
   const orphan = `.model.safetensors.${pid}-${BigInt(started) - 1n}.0123abcd.tmp`;
   const stage = `.tf2torch.${pid}-${BigInt(started) - 1n}.89abcdef.tmp`;
