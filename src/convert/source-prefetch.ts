@@ -11,22 +11,14 @@ export class SourcePrefetch {
   private readonly reads = new Map<TensorRef, Promise<Uint8Array>>();
 
   constructor(
-    readonly pool: BufferPool,
+    private readonly pool: BufferPool,
     private readonly maxBytes: number,
   ) {}
 
   /** Starts reading `ref` whole into a pooled buffer, unless too large, unreadable that way, or started already. */
   start(ref: TensorRef): void {
-    const readInto = ref.readInto?.bind(ref);
-    if (readInto === undefined || ref.byteLength > this.maxBytes || this.reads.has(ref)) return;
-    const target = this.pool.take(ref.byteLength);
-    const read = readInto(target).then(
-      () => target,
-      (error: unknown) => {
-        this.pool.give(target);
-        throw error;
-      },
-    );
+    if (ref.readInto === undefined || ref.byteLength > this.maxBytes || this.reads.has(ref)) return;
+    const read = this.readWhole(ref);
     read.catch(() => undefined); // unclaimed, its failure is nobody's: the claimant reads again and reports
     // The next output's source is started before the current one claims its own: two at most.
     const oldest = this.reads.keys().next();
@@ -45,6 +37,10 @@ export class SourcePrefetch {
         // read again below: the error is reported by the read the conversion waits for
       }
     }
+    return this.readWhole(ref);
+  }
+
+  private async readWhole(ref: TensorRef): Promise<Uint8Array> {
     const target = this.pool.take(ref.byteLength);
     try {
       if (ref.readInto) await ref.readInto(target);

@@ -194,10 +194,11 @@ export function planToStateDict(
     };
   });
   const order = producers.flatMap((p, index) => (p === undefined ? [] : [index]));
+  const nextInOrder = new Map(order.map((index, k) => [index, order[k + 1]]));
   const readAhead = new ReadAhead(
     order,
     (index) => {
-      const next = producers[order[order.indexOf(index) + 1] ?? -1];
+      const next = producers[nextInOrder.get(index) ?? -1];
       for (const ref of next?.wholeSources ?? []) sources.start(ref);
       return (producers[index] as Producer).produce();
     },
