@@ -9,18 +9,11 @@
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
-  chooseFineTunedHead,
   countFact,
   dense,
   dim,
   embeddingTableKeys,
   embeddingTables,
-  FINETUNING_TASK_OPTION,
-  type FineTunedHeads,
-  fineTunedHeadKeys,
-  fineTunedHeadRules,
-  fineTunedHeadSignatures,
-  fineTunedSkips,
   layerNorm,
   linearKeys,
   normKeys,
@@ -31,6 +24,15 @@ import {
   vectorKey,
 } from './bert-family.js';
 import { configSource, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
+import {
+  chooseFineTunedHead,
+  FINETUNING_TASK_OPTION,
+  type FineTunedHeads,
+  fineTunedHeadKeys,
+  fineTunedHeadRules,
+  fineTunedHeadSignatures,
+  fineTunedSkips,
+} from './fine-tuned-heads.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */
 const ALBERT_DEFAULTS: ModelConfig = {

@@ -16,15 +16,8 @@ import {
   bertLayerKeys,
   bertLayerRules,
   checkDimensions,
-  chooseFineTunedHead,
   dense,
   dim,
-  FINETUNING_TASK_OPTION,
-  type FineTunedHeads,
-  fineTunedHeadKeys,
-  fineTunedHeadRules,
-  fineTunedHeadSignatures,
-  fineTunedSkips,
   layersKeys,
   linearKeys,
   lmPredictionRules,
@@ -33,6 +26,15 @@ import {
   TWO,
   vectorKey,
 } from './bert-family.js';
+import {
+  chooseFineTunedHead,
+  FINETUNING_TASK_OPTION,
+  type FineTunedHeads,
+  fineTunedHeadKeys,
+  fineTunedHeadRules,
+  fineTunedHeadSignatures,
+  fineTunedSkips,
+} from './fine-tuned-heads.js';
 
 /** BertConfig() defaults (transformers configuration_bert.py); extra keys of the user's file are kept. */
 const BERT_DEFAULTS: ModelConfig = {
