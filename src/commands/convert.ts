@@ -62,6 +62,9 @@ More:
                                keep the checkpoint's, except t5: float32, as transformers does
   --max-shard-size SIZE        shard folder weights above this size (default 5GB; e.g. 500MB, 2GiB)
   --force                      overwrite an existing output
+  --contiguous                 .bin weights: store transposed kernels transposed (row-major); by default they
+                               keep the checkpoint's order and torch reads them through strides, exactly as
+                               transformers' converter saves them (torch.load gives non-contiguous tensors)
   --no-verify                  do not verify checkpoint checksums (faster; corrupt data goes unnoticed)
   --skip-unknown               leave out variables no rule maps (reported) instead of failing
   --quiet                      no progress bar, no summary (warnings and errors still go to stderr)
@@ -104,6 +107,7 @@ const OPTIONS = {
   'max-shard-size': { type: 'string' },
   max_shard_size: { type: 'string' },
   force: { type: 'boolean' },
+  contiguous: { type: 'boolean' },
   'no-verify': { type: 'boolean' },
   'skip-unknown': { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -213,6 +217,7 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
     dtype: dtype as 'keep' | DType,
     maxShardSize,
     force: v.force === true,
+    contiguous: v.contiguous === true,
     verify: v['no-verify'] !== true,
     skipUnknown: v['skip-unknown'] === true,
     dryRun,

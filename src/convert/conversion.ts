@@ -41,6 +41,11 @@ export interface ConvertOptions {
   /** Bytes, or text such as "5GB". */
   readonly maxShardSize?: number | string;
   readonly force?: boolean;
+  /**
+   * torch files: write reordered tensors (transposed kernels) in row-major order. By default they are
+   * stored as transformers' converter stores them: the checkpoint's own order, read through strides.
+   */
+  readonly contiguous?: boolean;
   /** Verify checkpoint checksums while reading (default true). */
   readonly verify?: boolean;
   readonly skipUnknown?: boolean;

@@ -125,7 +125,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const total = plan.totalBytes * passes;
   const common = {
     output,
-    entries: planToStateDict(plan, source.tensors),
+    // A fresh state dict per pass; torch files keep transposed kernels in the checkpoint's order.
+    entriesFor: (weights: 'safetensors' | 'pytorch') =>
+      planToStateDict(plan, source.tensors, { strided: weights === 'pytorch' && options.contiguous !== true }),
     configText: configTextOf(planned),
     container: architecture.torchContainer,
     inputs,

@@ -5,11 +5,11 @@
  * so memory stays the same whatever the size of the model or of its largest tensor.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { StateDictEntry } from '../formats/state-dict.js';
+import type { StateDictEntry, StridedStorage } from '../formats/state-dict.js';
 import { applyTransforms, freshBytes } from '../mapping/apply.js';
 import type { Plan, PlanOutput } from '../mapping/plan.js';
 import type { Generator, Transform } from '../mapping/types.js';
-import { compileViews } from '../mapping/views.js';
+import { type CompiledOutput, compileViews, inSourceOrder, rowMajorStrides } from '../mapping/views.js';
 import { DTYPES, type DType, numElements, type TensorRef } from '../tensor.js';
 import {
   type Band,
@@ -164,17 +164,71 @@ async function* wholeBands(
 interface Producer {
   readonly wholeSources: readonly TensorRef[];
   produce(): AsyncIterable<Band>;
+  /** The output as a view of its source's order, when offered (then written that way, not read ahead). */
+  readonly strided?: StridedStorage;
 }
 
 /**
- * The plan's outputs as writer entries over the source's tensors. `limits` bounds the memory of
- * computed outputs (tests make them tiny so that banding runs on small tensors).
+ * An output that reorders one whole source (a transposed kernel), as a strided view of the source's
+ * own order with the casts applied element by element: nothing is moved, the source streams as it
+ * lies. Undefined when the output selects part of its source, joins several, or keeps their order.
  */
+function stridedForm(
+  refs: readonly TensorRef[],
+  compiled: CompiledOutput,
+  transforms: readonly Transform[],
+  limits: StreamLimits,
+  pool: BufferPool,
+): StridedStorage | undefined {
+  const [view, ...others] = compiled.views;
+  if (view === undefined || others.length > 0 || inSourceOrder(view) || view.offset !== 0) return undefined;
+  const ref = refs[view.input] as TensorRef;
+  if (numElements(view.shape) !== numElements(ref.shape)) return undefined;
+  if (compiled.casts.length === 0) return { storage: ref, strides: view.strides };
+  const inOrder: CompiledOutput = {
+    views: [{ input: view.input, offset: 0, shape: ref.shape, strides: rowMajorStrides(ref.shape) }],
+    casts: compiled.casts,
+    type: { dtype: compiled.type.dtype, shape: ref.shape },
+  };
+  const casts = transforms.filter((t) => t.op === 'cast');
+  const storage = computedTensor(
+    ref.name,
+    compiled.type.dtype,
+    ref.shape,
+    async () => (await computeOutput([ref], casts, undefined)).bytes,
+    () => releasing(produceBands([ref], inOrder, limits, pool)),
+  );
+  return { storage, strides: view.strides };
+}
+
+/** Bands as plain bytes, each released once the consumer asks for the next. */
+async function* releasing(bands: AsyncIterable<Band>): AsyncGenerator<Uint8Array> {
+  for await (const band of bands) {
+    try {
+      yield band.bytes;
+    } finally {
+      band.release();
+    }
+  }
+}
+
+export interface StateDictOptions {
+  /** Bounds the memory of computed outputs (tests make them tiny so that banding runs on small tensors). */
+  readonly limits?: StreamLimits;
+  /**
+   * Offer reordered outputs as strided views of their sources (`StateDictEntry.strided`), for a torch
+   * writer: such outputs are then not read ahead in row-major order, which they can still be read in.
+   */
+  readonly strided?: boolean;
+}
+
+/** The plan's outputs as writer entries over the source's tensors. */
 export function planToStateDict(
   plan: Plan,
   tensors: readonly TensorRef[],
-  limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+  options: StateDictOptions = {},
 ): StateDictEntry[] {
+  const limits = options.limits ?? DEFAULT_STREAM_LIMITS;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const pool = new BufferPool();
   // Sources of up to one band are read early (BERT-base's 768 × 768 kernels): memory grows by one band.
@@ -185,7 +239,9 @@ export function planToStateDict(
     const compiled = compileViews(refs, o.transforms);
     if (compiled === undefined)
       return { wholeSources: [], produce: () => wholeBands(refs, o.transforms, limits, pool) };
+    const strided = options.strided ? stridedForm(refs, compiled, o.transforms, limits, pool) : undefined;
     return {
+      ...(strided === undefined ? {} : { strided }),
       wholeSources: compiled.views.flatMap((view) => {
         const ref = refs[view.input] as TensorRef;
         return readsWhole(view, ref, limits) ? [ref] : [];
@@ -193,7 +249,7 @@ export function planToStateDict(
       produce: () => produceBands(refs, compiled, limits, pool, sources),
     };
   });
-  const order = producers.flatMap((p, index) => (p === undefined ? [] : [index]));
+  const order = producers.flatMap((p, index) => (p === undefined || p.strided !== undefined ? [] : [index]));
   const nextInOrder = new Map(order.map((index, k) => [index, order[k + 1]]));
   const readAhead = new ReadAhead(
     order,
@@ -215,9 +271,11 @@ export function planToStateDict(
         }),
       };
     }
-    if (producers[index] === undefined) return { key: o.key, tensor: sourcesOf(o, byName)[0] as TensorRef };
+    const producer = producers[index];
+    if (producer === undefined) return { key: o.key, tensor: sourcesOf(o, byName)[0] as TensorRef };
     const refs = sourcesOf(o, byName);
     const read = async () => (await computeOutput(refs, o.transforms, undefined)).bytes;
-    return { key: o.key, tensor: computedTensor(o.key, o.dtype, o.shape, read, () => readAhead.take(index)) };
+    const tensor = computedTensor(o.key, o.dtype, o.shape, read, () => readAhead.take(index));
+    return producer.strided === undefined ? { key: o.key, tensor } : { key: o.key, tensor, strided: producer.strided };
   });
 }

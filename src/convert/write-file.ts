@@ -18,7 +18,8 @@ export interface FileOutput {
   readonly output: string;
   readonly kind: Exclude<OutputKind, 'folder'>;
   readonly container: 'OrderedDict' | 'dict' | undefined;
-  readonly entries: readonly StateDictEntry[];
+  /** The state dict to write in one format (a fresh one per call). */
+  readonly entriesFor: (format: 'safetensors' | 'pytorch') => readonly StateDictEntry[];
   readonly configText: string;
   readonly inputs: InputFiles;
   readonly force: boolean;
@@ -45,11 +46,11 @@ export async function writeFileOutput(out: FileOutput): Promise<string[]> {
       checkNotInputs(dir, writeConfig ? [name, 'config.json'] : [name], out.inputs);
       const path = join(stage, name);
       if (out.kind === 'torch-file')
-        await writeTorchFile(path, out.entries, {
+        await writeTorchFile(path, out.entriesFor('pytorch'), {
           onProgress: out.onProgress,
           container: out.container,
         });
-      else await writeSafetensorsFile(path, out.entries, { onProgress: out.onProgress });
+      else await writeSafetensorsFile(path, out.entriesFor('safetensors'), { onProgress: out.onProgress });
       outputStep();
       if (!writeConfig) {
         out.warnings.push(

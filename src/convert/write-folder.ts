@@ -22,7 +22,8 @@ export interface FolderOutput {
   readonly format: WeightFormat;
   readonly maxShardSize: number;
   readonly container: 'OrderedDict' | 'dict' | undefined;
-  readonly entries: readonly StateDictEntry[];
+  /** The state dict to write in one format (a fresh one per call). */
+  readonly entriesFor: (format: 'safetensors' | 'pytorch') => readonly StateDictEntry[];
   readonly configText: string;
   readonly architecture: Architecture;
   readonly config: ModelConfig;
@@ -77,7 +78,7 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
       for (const [pass, format] of formats.entries()) {
         const onProgress = (n: number) => out.onProgress(pass, n);
         weights.push(
-          ...(await writeWeights(stage, out.entries, {
+          ...(await writeWeights(stage, out.entriesFor(format), {
             format,
             maxShardSize: out.maxShardSize,
             onProgress,

@@ -101,7 +101,7 @@ export async function writeWeights(
 ): Promise<string[]> {
   const outputs = options.outputs ?? defaultOutputs;
   const join = (name: string) => outputs.paths.join(dir, name);
-  const { storages, keys } = resolveStateDict(entries, dir);
+  const { storages, strided, keys } = resolveStateDict(entries, dir);
   const maxShardSize = options.maxShardSize ?? DEFAULT_MAX_SHARD_SIZE;
   const shards = planShards(
     storages.map((t) => t.byteLength),
@@ -123,7 +123,8 @@ export async function writeWeights(
         const first = firstKey.get(storage);
         if (first === undefined) {
           firstKey.set(storage, key);
-          shardEntries.push({ key, tensor: storages[storage]! });
+          const view = strided[storage];
+          shardEntries.push({ key, tensor: storages[storage]!, ...(view === undefined ? {} : { strided: view }) });
         } else if (options.format === 'pytorch') {
           shardEntries.push({ key, aliasOf: first });
         } else {

@@ -114,7 +114,7 @@ for (const bigEndian of [false, true]) {
     test(`banded outputs equal the whole computation and the reference (${name}, ${bigEndian ? 'big' : 'little'}-endian)`, async () => {
       await withBundle(bigEndian, async (tensors) => {
         const plan = { outputs: OUTPUTS.map((o) => o.output) } as unknown as Plan;
-        const entries = planToStateDict(plan, tensors, limits);
+        const entries = planToStateDict(plan, tensors, { limits });
         for (const [i, entry] of entries.entries()) {
           assert.ok('tensor' in entry);
           const want = (OUTPUTS[i] as { want: Uint8Array }).want;
@@ -143,7 +143,7 @@ test('a corrupt transposed tensor read in strided runs fails on its checksum bef
     const plan = {
       outputs: [output('x', [2], [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }], [30, 50], 'float32')],
     } as unknown as Plan;
-    const [entry] = planToStateDict(plan, tensors, { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0 });
+    const [entry] = planToStateDict(plan, tensors, { limits: { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0 } });
     assert.ok(entry && 'tensor' in entry);
     let bands = 0;
     await assert.rejects(

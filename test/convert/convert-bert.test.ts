@@ -36,10 +36,18 @@ function transposeLoop(bytes: Uint8Array, rows: number, cols: number): Uint8Arra
   return out;
 }
 
+/**
+ * How kernels are laid out: 'checkpoint' as transformers' converter saves them
+ * (`pointer.data = torch.from_numpy(np.transpose(array))`: the TF [in, out] bytes read through strides
+ * [1, out]), 'row-major' transposed in place.
+ */
+type KernelLayout = 'checkpoint' | 'row-major';
+
 async function checkAgainstTf(
   prefix: string,
   loaded: Map<string, LoadedTensor>,
   expectAliases: boolean,
+  kernels: KernelLayout = 'row-major',
 ): Promise<void> {
   const ckpt = await openTfCheckpoint(prefix);
   try {
@@ -59,6 +67,9 @@ async function checkAgainstTf(
       }
       assert.equal(got.dtype, 'float32', key);
       assert.deepEqual(got.shape, shape, key);
+      const [rows, cols] = shape as [number, number];
+      const checkpointOrder = transpose && kernels === 'checkpoint';
+      if (shape.length === 2) assert.deepEqual(got.strides, checkpointOrder ? [1, rows] : [cols, 1], `${key}: strides`);
       assert.ok(Buffer.from(got.bytes).equals(Buffer.from(want)), `${key}: values differ from ${name}`);
     }
     if (expectAliases) {
@@ -96,7 +107,7 @@ test('transformers-cli command → pytorch_model.bin that torch.load(weights_onl
   const r = runCli([...s.base, '--pytorch_dump_output', bin]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /wrote \S+\/pytorch_model\.bin\n/);
-  await checkAgainstTf(s.prefix, loadWithTorch(s.python, bin), true);
+  await checkAgainstTf(s.prefix, loadWithTorch(s.python, bin), true, 'checkpoint');
   const config = JSON.parse(readFileSync(join(s.out, 'config.json'), 'utf8'));
   assert.deepEqual(config.architectures, ['BertForPreTraining']);
   assert.equal(config.directionality, 'bidi'); // extra keys kept
@@ -105,6 +116,9 @@ test('transformers-cli command → pytorch_model.bin that torch.load(weights_onl
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^error\[E_OUTPUT_EXISTS\]: .*pytorch_model\.bin already exists \(use --force/);
   assert.equal(runCli([...s.base, '--pytorch_dump_output', bin, '--force', '--quiet']).code, 0);
+  // --contiguous: the same values, kernels transposed in place.
+  assert.equal(runCli([...s.base, '--pytorch_dump_output', bin, '--force', '--quiet', '--contiguous']).code, 0);
+  await checkAgainstTf(s.prefix, loadWithTorch(s.python, bin), true, 'row-major');
   // An existing config.json beside a single file is kept (with a warning) unless --force.
   writeFileSync(join(s.out, 'config.json'), '{"model_type": "other"}\n');
   const keep = runCli([...s.base, '--pytorch_dump_output', join(s.out, 'model.safetensors')]);
@@ -161,8 +175,12 @@ test('→ a Hugging Face folder (config, weights, vocab), sharded on request, in
   );
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8'), readFileSync(join(s.dir, 'vocab.txt'), 'utf8'));
   await checkAgainstTf(s.prefix, loadShardedFolder(s.python, join(folder, 'model.safetensors.index.json')), false);
-  const torchShards = loadShardedFolder(s.python, join(folder, 'pytorch_model.bin.index.json'));
-  assert.equal(torchShards.size, 48);
+  await checkAgainstTf(
+    s.prefix,
+    loadShardedFolder(s.python, join(folder, 'pytorch_model.bin.index.json')),
+    true,
+    'checkpoint',
+  );
   const configText = readFileSync(join(folder, 'config.json'), 'utf8');
   assert.equal(
     configText,

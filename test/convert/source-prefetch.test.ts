@@ -86,7 +86,7 @@ test("the conversion reads the next output's source while the current one is sti
     dtype: 'float32',
   }));
   const limits = { bandBytes: 32 << 10, aheadBytes: 64 << 10, wholeInputBytes: 1 << 20 };
-  const entries = planToStateDict({ outputs } as unknown as Plan, refs, limits);
+  const entries = planToStateDict({ outputs } as unknown as Plan, refs, { limits });
   const first = entries[0];
   assert.ok(first && 'tensor' in first);
   const chunks = first.tensor.stream()[Symbol.asyncIterator]();

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { planToStateDict } from '../../src/convert/tensors.js';
 import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
+import type { Transform } from '../../src/mapping/types.js';
 import { memoryTensor, type TensorRef } from '../../src/tensor.js';
 
 const ROWS = 64;
@@ -96,4 +97,86 @@ test('a source too large to transform in memory is refused by name before anythi
     entry.tensor.read(),
     /giant\/kernel: 4398046511104 bytes; a tensor that needs a transform is held in memory once/,
   );
+});
+
+/** A 2-D float32 kernel whose reads are counted, and the plan output that transposes (and maybe casts) it. */
+function countedKernel(name: string): { ref: TensorRef; reads: () => number } {
+  const base = source(name, 17, true);
+  let reads = 0;
+  const ref: TensorRef = {
+    ...base,
+    read: async () => {
+      reads++;
+      return base.read();
+    },
+    readInto: async (target) => {
+      reads++;
+      await base.readInto?.(target);
+    },
+  };
+  return { ref, reads: () => reads };
+}
+
+function output(key: string, from: TensorRef, transforms: Transform[], shape: number[], dtype = 'float32') {
+  return {
+    kind: 'tensor',
+    key,
+    sources: [{ name: from.name, dtype: from.dtype, shape: from.shape }],
+    transforms,
+    shape,
+    dtype,
+  };
+}
+
+test('strided: a transposed kernel is offered as a view of its source, which is then neither read whole nor read ahead', async () => {
+  const kernel = countedKernel('dense/kernel');
+  const rows = source('emb', 3, true);
+  const plan = {
+    // The kernel comes after an output that is read ahead: the read-ahead would reach it next.
+    outputs: [
+      output('part.weight', rows, [{ op: 'select', axis: 0, index: 1 }], [COLS]),
+      output('dense.weight', kernel.ref, [{ op: 'transpose' }], [COLS, ROWS]),
+      output('emb.weight', rows, [], [ROWS, COLS]),
+    ],
+  } as unknown as Plan;
+  const [part, dense, emb] = planToStateDict(plan, [kernel.ref, rows], { strided: true });
+  assert.ok(dense && 'tensor' in dense && dense.strided, 'the transpose has a strided form');
+  assert.equal(dense.strided.storage, kernel.ref, 'stored as the source itself');
+  assert.deepEqual(dense.strided.strides, [1, COLS]); // [out, in] over the [in, out] source
+  assert.ok(emb && 'tensor' in emb && emb.strided === undefined, 'in source order: nothing to offer');
+  assert.ok(part && 'tensor' in part && part.strided === undefined, 'a part of a source is not a view of all of it');
+  // Streaming the others must not read the kernel (it is not read ahead in row-major order) …
+  for (const e of [emb, part]) for await (const _ of e.tensor.stream());
+  assert.equal(kernel.reads(), 0);
+  // … and its row-major form still reads correctly on demand.
+  const chunks: Buffer[] = [];
+  for await (const chunk of dense.tensor.stream()) chunks.push(Buffer.from(chunk));
+  assert.ok(Buffer.concat(chunks).equals(transposed(await kernel.ref.read())));
+  // Without the option, no strided forms.
+  const [, plain] = planToStateDict(plan, [kernel.ref, rows]);
+  assert.ok(plain && 'tensor' in plain && plain.strided === undefined);
+});
+
+test('strided: a cast and transposed kernel is stored as the cast source, in the source order', async () => {
+  const kernel = source('k', 5, true);
+  const plan = {
+    outputs: [
+      output('k.weight', kernel, [{ op: 'cast', dtype: 'float16' }, { op: 'transpose' }], [COLS, ROWS], 'float16'),
+    ],
+  } as unknown as Plan;
+  const [entry] = planToStateDict(plan, [kernel], { strided: true });
+  assert.ok(entry && 'tensor' in entry && entry.strided);
+  const storage = entry.strided.storage;
+  assert.equal(storage.dtype, 'float16');
+  assert.deepEqual(storage.shape, [ROWS, COLS]);
+  assert.deepEqual(entry.strided.strides, [1, COLS]);
+  const chunks: Buffer[] = [];
+  for await (const chunk of storage.stream()) chunks.push(Buffer.from(chunk));
+  const streamed = Buffer.concat(chunks);
+  // The storage read through the strides is the row-major output, element for element.
+  const halves = new Uint16Array(streamed.buffer, streamed.byteOffset, streamed.byteLength / 2);
+  const rowMajor = await entry.tensor.read();
+  const want = new Uint16Array(rowMajor.buffer, rowMajor.byteOffset, rowMajor.byteLength / 2);
+  for (let o = 0; o < COLS; o++) for (let i = 0; i < ROWS; i++) assert.equal(halves[o + i * COLS], want[o * ROWS + i]);
+  assert.ok(Buffer.from(await storage.read()).equals(streamed), 'read() and stream() agree');
 });

@@ -6,8 +6,9 @@
  * - `loadShardedFolder(python, indexPath)`: follows `weight_map` of a `*.index.json` and loads each shard
  *   with the matching loader above;
  * - `loadAllWithTorch(python, paths)`: several files in one interpreter (one torch import).
- * Each returns name → { dtype, shape, bytes (contiguous, C order, little-endian), dataPtr } in file
- * order. `dataPtr` (torch only) is the tensor's data address: tied aliases share it. The Python
+ * Each returns name → { dtype, shape, bytes (contiguous, C order, little-endian), dataPtr, strides } in
+ * file order. `dataPtr` (torch only) is the tensor's data address: tied aliases share it. `strides` are
+ * as stored (torch: `t.stride()`, a transposed view's differ from row-major; safetensors: row-major). The Python
  * side writes `[u64 LE header length][JSON header][raw bytes]` to a temporary file, read back here.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +23,8 @@ export interface LoadedTensor {
   bytes: Uint8Array;
   /** torch: data_ptr() of the tensor (equal for tensors sharing storage); 0 for safetensors. */
   dataPtr: number;
+  /** Steps in elements per axis, as the file stores the tensor. */
+  strides: number[];
 }
 
 const SCRIPT = String.raw`
@@ -40,7 +43,8 @@ def load_torch(path):
         c = t.contiguous()
         if c.dtype == torch.bfloat16:
             c = c.view(torch.int16)
-        out.append((name, str(t.dtype).replace('torch.', ''), list(t.shape), c.numpy().tobytes(), t.data_ptr()))
+        out.append((name, str(t.dtype).replace('torch.', ''), list(t.shape), c.numpy().tobytes(), t.data_ptr(),
+                    list(t.stride())))
     return out
 
 def load_safetensors(path):
@@ -61,7 +65,11 @@ def load_safetensors(path):
             numel *= d
         assert end - begin == numel * ST_SIZES[info['dtype']], name + ': size mismatch'
         ranges.append((begin, end))
-        out.append((name, ST_DTYPES[info['dtype']], info['shape'], buffer[begin:end], 0))
+        strides, step = [], 1
+        for d in reversed(info['shape']):
+            strides.insert(0, step)
+            step *= d
+        out.append((name, ST_DTYPES[info['dtype']], info['shape'], buffer[begin:end], 0, strides))
     at = 0
     for begin, end in sorted(ranges):
         assert begin == at, 'hole or overlap in the byte buffer'
@@ -85,8 +93,9 @@ def load_any(path):
 
 def dump(items, out_path):
     header, offset = [], 0
-    for name, dtype, shape, raw, ptr in items:
-        header.append({'name': name, 'dtype': dtype, 'shape': shape, 'offset': offset, 'length': len(raw), 'dataPtr': ptr})
+    for name, dtype, shape, raw, ptr, strides in items:
+        header.append({'name': name, 'dtype': dtype, 'shape': shape, 'offset': offset, 'length': len(raw),
+                       'dataPtr': ptr, 'strides': strides})
         offset += len(raw)
     head = json.dumps(header).encode('utf-8')
     with open(out_path, 'wb') as f:
@@ -125,6 +134,7 @@ function readDump(out: string): Map<string, LoadedTensor> {
     offset: number;
     length: number;
     dataPtr: number;
+    strides: number[];
   }[];
   const base = 8 + headerLength;
   const result = new Map<string, LoadedTensor>();
@@ -134,6 +144,7 @@ function readDump(out: string): Map<string, LoadedTensor> {
       shape: h.shape,
       bytes: raw.subarray(base + h.offset, base + h.offset + h.length),
       dataPtr: h.dataPtr,
+      strides: h.strides,
     });
   }
   return result;

@@ -17,6 +17,8 @@ export interface PickledTensor {
   readonly shape: readonly number[];
   /** Element count of the whole storage. */
   readonly storageNumel: number;
+  /** Steps in storage elements per axis; row-major when absent. */
+  readonly strides?: readonly number[];
 }
 
 /** SETITEMS batch size, as CPython's pickler (`_BATCHSIZE`). */
@@ -120,7 +122,7 @@ export function pickleStateDict(
       p.op(0x74, 0x51); // TUPLE, BINPERSID
       p.int(0); // storage_offset
       p.tuple(t.shape);
-      p.tuple(contiguousStrides(t.shape));
+      p.tuple(t.strides ?? contiguousStrides(t.shape));
       p.op(0x89); // NEWFALSE: requires_grad
       p.emptyOrderedDict(); // backward_hooks
       p.op(0x74, 0x52); // TUPLE, REDUCE

@@ -12,7 +12,7 @@ import { defaultOutputs } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { OutputTree } from '../../io/byte-sink.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, numElements, type TensorRef } from '../../tensor.js';
-import type { ProgressCallback, StateDictEntry } from '../state-dict.js';
+import type { ProgressCallback, StateDictEntry, StridedStorage } from '../state-dict.js';
 import { type PickledTensor, pickleStateDict } from './pickle-writer.js';
 import { ZipWriter } from './zip-writer.js';
 
@@ -30,6 +30,8 @@ export interface TorchWriteOptions {
 export interface ResolvedStateDict {
   /** The distinct tensors (storages), in first-appearance order. */
   readonly storages: readonly TensorRef[];
+  /** Per storage, the strided form its entry offers (torch files write it), if any. */
+  readonly strided: readonly (StridedStorage | undefined)[];
   /** Every key, in order, with the index of its storage. */
   readonly keys: readonly { key: string; storage: number }[];
 }
@@ -38,6 +40,7 @@ export interface ResolvedStateDict {
 export function resolveStateDict(entries: readonly StateDictEntry[], file?: string): ResolvedStateDict {
   const storageOf = new Map<string, number>();
   const storages: TensorRef[] = [];
+  const strided: (StridedStorage | undefined)[] = [];
   const keys: { key: string; storage: number }[] = [];
   for (const e of entries) {
     if (storageOf.has(e.key)) {
@@ -64,12 +67,33 @@ export function resolveStateDict(entries: readonly StateDictEntry[], file?: stri
           { file, tensor: e.key },
         );
       }
+      if (e.strided !== undefined) checkStrided(e.key, t, e.strided, file);
       storage = storages.push(t) - 1;
+      strided.push(e.strided);
     }
     storageOf.set(e.key, storage);
     keys.push({ key: e.key, storage });
   }
-  return { storages, keys };
+  return { storages, strided, keys };
+}
+
+/** A strided form must hold the same elements: same dtype and count, one stride per axis. */
+function checkStrided(key: string, t: TensorRef, s: StridedStorage, file: string | undefined): void {
+  const numel = numElements(t.shape);
+  const last = t.shape.reduce((sum, d, i) => sum + (d - 1) * (s.strides[i] ?? Number.NaN), 0);
+  const inside = numel === 0 || (s.strides.every((x) => Number.isSafeInteger(x) && x >= 0) && last < numel);
+  if (
+    s.storage.dtype !== t.dtype ||
+    s.storage.byteLength !== t.byteLength ||
+    s.strides.length !== t.shape.length ||
+    !inside
+  ) {
+    throw new Tf2TorchError(
+      ErrorCode.PLAN,
+      `tensor ${key}: its strided storage (${s.storage.dtype}[${s.storage.shape.join(', ')}], strides [${s.strides.join(', ')}]) does not match ${t.dtype}[${t.shape.join(', ')}]`,
+      { file, tensor: key },
+    );
+  }
 }
 
 /** torch names the archive folder after the file, without its last extension. */
@@ -85,7 +109,7 @@ export async function writeTorchFile(
   entries: readonly StateDictEntry[],
   options: TorchWriteOptions = {},
 ): Promise<void> {
-  const { storages, keys } = resolveStateDict(entries, path);
+  const { storages, strided, keys } = resolveStateDict(entries, path);
   for (const t of storages) {
     if (!DTYPES[t.dtype].torchStorage) {
       throw new Tf2TorchError(
@@ -97,7 +121,15 @@ export async function writeTorchFile(
   }
   const pickled: PickledTensor[] = keys.map(({ key, storage }) => {
     const t = storages[storage]!;
-    return { key, storageKey: String(storage), dtype: t.dtype, shape: t.shape, storageNumel: numElements(t.shape) };
+    const strides = strided[storage]?.strides;
+    return {
+      key,
+      storageKey: String(storage),
+      dtype: t.dtype,
+      shape: t.shape,
+      storageNumel: numElements(t.shape),
+      ...(strides === undefined ? {} : { strides }),
+    };
   });
   const archive = archiveNameFor(path);
   await (options.outputs ?? defaultOutputs).writeFile(path, async (sink) => {
@@ -109,7 +141,8 @@ export async function writeTorchFile(
       done += n;
       options.onProgress?.(done);
     };
-    for (const [index, t] of storages.entries()) {
+    for (const [index, tensor] of storages.entries()) {
+      const t = strided[index]?.storage ?? tensor; // a strided view stores its storage's bytes
       await zip.addStream(
         `${archive}/data/${index}`,
         t.byteLength,

@@ -6,6 +6,7 @@ import type { Tf2TorchError } from '../../../src/errors.js';
 import type { StateDictEntry } from '../../../src/formats/state-dict.js';
 import { writeTorchFile } from '../../../src/formats/torch/write.js';
 import { crc32 } from '../../../src/io/crc32.js';
+import { memoryTensor } from '../../../src/tensor.js';
 import { runPython, torchPython } from '../../support/python.js';
 import { failingTensor, sampleStateDict, sampleTensor } from '../../support/sample-tensors.js';
 import { tempDirs } from '../../support/temp.js';
@@ -173,4 +174,40 @@ test('bad state dicts are refused with codes naming the key', async () => {
     writeTorchFile(path, [{ key: 'u', tensor: sampleTensor('u', 'uint16', [2]) }]),
     (e: Tf2TorchError) => e.code === 'E_UNSUPPORTED' && /uint16/.test(e.message),
   );
+});
+
+test('a strided entry is stored as its storage with its strides; torch reads the view', async (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  const path = join(tmp(), 'pytorch_model.bin');
+  // storage [2, 3] = 0..5; the tensor is its transpose [3, 2] read through strides [1, 3]
+  const storage = memoryTensor('k', 'float32', [2, 3], new Uint8Array(Float32Array.from([0, 1, 2, 3, 4, 5]).buffer));
+  const rowMajor = memoryTensor('k.T', 'float32', [3, 2], new Uint8Array(Float32Array.from([0, 3, 1, 4, 2, 5]).buffer));
+  await writeTorchFile(path, [
+    { key: 'w', tensor: rowMajor, strided: { storage, strides: [1, 3] } },
+    { key: 'tied', aliasOf: 'w' },
+  ]);
+  const loaded = loadWithTorch(python, path);
+  for (const key of ['w', 'tied']) {
+    const got = loaded.get(key)!;
+    assert.deepEqual(got.shape, [3, 2]);
+    assert.deepEqual(got.strides, [1, 3], `${key}: stored as a view`);
+    assert.deepEqual([...new Float32Array(Uint8Array.from(got.bytes).buffer)], [0, 3, 1, 4, 2, 5]);
+  }
+});
+
+test('a strided form that does not fit its tensor is refused by key', async () => {
+  const path = join(tmp(), 'x.bin');
+  const rowMajor = sampleTensor('a', 'float32', [3, 2]);
+  const bad = [
+    { storage: sampleTensor('s', 'float32', [2, 3]), strides: [1, 4] }, // reaches past the storage
+    { storage: sampleTensor('s', 'float16', [2, 3]), strides: [1, 3] }, // another dtype
+    { storage: sampleTensor('s', 'float32', [2, 3]), strides: [1] }, // a stride missing
+  ];
+  for (const strided of bad) {
+    await assert.rejects(
+      writeTorchFile(path, [{ key: 'a', tensor: rowMajor, strided }]),
+      (e: Tf2TorchError) => e.code === 'E_PLAN' && /tensor a: its strided storage/.test(e.message),
+    );
+  }
 });
