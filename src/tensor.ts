@@ -124,7 +124,7 @@ export interface TensorRef {
 }
 
 /** Default chunk for streaming copies: large enough for disk speed, small enough for memory. */
-export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** A TensorRef over bytes already in memory (tests, transforms, synthesized buffers). */
 export function memoryTensor(name: string, dtype: DType, shape: readonly number[], bytes: Uint8Array): TensorRef {

@@ -8,7 +8,7 @@
 import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Allocate } from '../mapping/apply.js';
-import { transposeBlock, transposeBytes, transposeWidenBlock, type Words } from '../mapping/apply.js';
+import { transposeBytes } from '../mapping/apply.js';
 import { castBytes, castInto } from '../mapping/cast.js';
 import {
   bandsOf,
@@ -21,6 +21,7 @@ import {
 import { DTYPES, numElements, type TensorRef } from '../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 import { SourcePrefetch } from './source-prefetch.js';
+import { inThreadTransposer, type Transposer } from './transposer.js';
 
 export interface StreamLimits {
   /** Largest band produced at once (output or source bytes, whichever is wider). */
@@ -114,7 +115,7 @@ function castAll(bytes: Uint8Array, casts: CompiledOutput['casts'], outBytes: nu
 interface Gatherer {
   gather(plan: GatherPlan, target: Uint8Array): Promise<void>;
   /** A 2-D transposed band straight from the source into `target` (sources in memory only). */
-  transpose?(plan: GatherPlan, target: Uint8Array, widen: boolean): void;
+  transpose?(plan: GatherPlan, target: Uint8Array, widen: boolean): Promise<void>;
   /** After the last band (reads the rest of a streamed source, whose checksum is checked at its end). */
   finish(): Promise<void>;
   close(): Promise<void>;
@@ -152,6 +153,7 @@ async function inMemoryGatherer(
   itemSize: number,
   pool: BufferPool,
   sources: SourcePrefetch,
+  transposer: Transposer,
 ): Promise<Gatherer> {
   checkHoldable(ref);
   const input = await sources.read(ref);
@@ -167,26 +169,12 @@ async function inMemoryGatherer(
       const [rows, cols] = plan.gatheredShape as [number, number];
       const base = plan.offsets[0] as number;
       const stride = plan.offsets.length > 1 ? (plan.offsets[1] as number) - base : cols;
-      if (widen) transposeWidenBlock(words16(input), base, stride, rows, cols, words32(target));
-      else transposeBlock(words(input, itemSize), base, stride, rows, cols, words(target, itemSize));
+      const size = itemSize as 1 | 2 | 4; // directTranspose admits no other
+      return transposer.transpose({ src: input, base, stride, rows, cols, itemSize: size, widen, dst: target });
     },
     finish: async () => {},
     close: async () => pool.give(input),
   };
-}
-
-function words(bytes: Uint8Array, width: number): Words {
-  if (width === 4) return words32(bytes);
-  if (width === 2) return words16(bytes);
-  return bytes;
-}
-
-function words32(bytes: Uint8Array): Uint32Array {
-  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-}
-
-function words16(bytes: Uint8Array): Uint16Array {
-  return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
 }
 
 /**
@@ -234,9 +222,10 @@ function gathererFor(
   limits: StreamLimits,
   pool: BufferPool,
   sources: SourcePrefetch,
+  transposer: Transposer,
 ): Promise<Gatherer> {
   const itemSize = DTYPES[ref.dtype].itemSize;
-  if (readsWhole(view, ref, limits)) return inMemoryGatherer(ref, itemSize, pool, sources);
+  if (readsWhole(view, ref, limits)) return inMemoryGatherer(ref, itemSize, pool, sources, transposer);
   // Streamed sources are read in chunks of a band: two of them (one read ahead) are held meanwhile.
   if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize, limits.bandBytes));
   return runsGatherer(ref, itemSize, limits.bandBytes);
@@ -249,6 +238,7 @@ export async function* produceBands(
   limits: StreamLimits,
   pool: BufferPool,
   sources: SourcePrefetch = new SourcePrefetch(pool, 0),
+  transposer: Transposer = inThreadTransposer,
 ): AsyncGenerator<Band> {
   const take: Allocate = (n) => pool.take(n);
   const outItem = DTYPES[compiled.type.dtype].itemSize;
@@ -256,7 +246,7 @@ export async function* produceBands(
     const ref = refs[view.input] as TensorRef;
     const inItem = DTYPES[ref.dtype].itemSize;
     const maxElements = Math.max(1, Math.floor(limits.bandBytes / Math.max(inItem, outItem)));
-    const gatherer = await gathererFor(view, ref, limits, pool, sources);
+    const gatherer = await gathererFor(view, ref, limits, pool, sources, transposer);
     try {
       for (const band of bandsOf(view, maxElements)) {
         const plan = gatherPlan(band);
@@ -264,7 +254,7 @@ export async function* produceBands(
         const direct = gatherer.transpose && directTranspose(plan, inItem, compiled.casts);
         if (gatherer.transpose && direct) {
           const moved = pool.take(n * (direct.widen ? 4 : inItem));
-          gatherer.transpose(plan, moved, direct.widen);
+          await gatherer.transpose(plan, moved, direct.widen);
           const out = direct.widen ? moved : castAll(moved, compiled.casts, n * outItem, pool);
           yield { bytes: out, release: () => pool.give(out) };
           continue;

@@ -28,11 +28,12 @@ export class BufferPool {
   private readonly owners = new WeakMap<ArrayBufferLike, Uint8Array>();
   private freeBytes = 0;
 
+  /** `allocate` makes the pooled buffers (shared memory, for a transpose thread); small ones are plain. */
   constructor(private readonly allocate: (n: number) => Uint8Array = freshBytes) {}
 
   /** `n` bytes, 8-byte aligned, of arbitrary content. */
   take(n: number): Uint8Array {
-    if (n < MIN_POOLED_BYTES) return this.allocate(n);
+    if (n < MIN_POOLED_BYTES) return freshBytes(n);
     const capacity = capacityFor(n);
     let whole = this.free.get(capacity)?.pop();
     if (whole === undefined) {

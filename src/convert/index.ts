@@ -10,6 +10,8 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { checkCanCreate } from '../io/file.js';
+import type { Plan } from '../mapping/plan.js';
+import { DTYPES, numElements } from '../tensor.js';
 import { type ConvertOptions, configTextOf, openAndPlan, type PlannedConversion } from './conversion.js';
 import { checkpointFiles, InputFiles } from './input-files.js';
 import {
@@ -24,6 +26,8 @@ import {
 } from './output.js';
 import { recoverOutput } from './replace-output.js';
 import { planToStateDict } from './tensors.js';
+import { startTransposeThread } from './transpose-thread.js';
+import type { Transposer } from './transposer.js';
 import { writeFileOutput } from './write-file.js';
 import { writeFolderOutput } from './write-folder.js';
 
@@ -91,6 +95,17 @@ export async function planConversion(options: ConvertOptions): Promise<PlannedCo
   return planned;
 }
 
+/** Transposed bytes from which a second thread pays for its start (some 20 ms of its own CPU time). */
+const MIN_THREADED_TRANSPOSE_BYTES = 16 * 1024 * 1024;
+
+function transposes(plan: Plan): boolean {
+  let bytes = 0;
+  for (const o of plan.outputs)
+    if (o.kind === 'tensor' && o.transforms.some((t) => t.op === 'transpose'))
+      bytes += numElements(o.shape) * DTYPES[o.dtype].itemSize;
+  return bytes >= MIN_THREADED_TRANSPOSE_BYTES;
+}
+
 function shardSize(value: number | string | undefined): number {
   if (value === undefined) return DEFAULT_MAX_SHARD_SIZE;
   return typeof value === 'number' ? value : parseShardSize(value);
@@ -123,11 +138,19 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
 
   const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
+  let thread: Transposer | undefined;
   const common = {
     output,
-    // A fresh state dict per pass; torch files keep transposed kernels in the checkpoint's order.
-    entriesFor: (weights: 'safetensors' | 'pytorch') =>
-      planToStateDict(plan, source.tensors, { strided: weights === 'pytorch' && options.contiguous !== true }),
+    // A fresh state dict per pass. torch files keep transposed kernels in the checkpoint's order;
+    // where kernels are transposed, a second thread does it.
+    entriesFor: (weights: 'safetensors' | 'pytorch') => {
+      const strided = weights === 'pytorch' && options.contiguous !== true;
+      if (!strided && transposes(plan)) thread ??= startTransposeThread();
+      return planToStateDict(plan, source.tensors, {
+        strided,
+        ...(thread === undefined ? {} : { transposer: thread }),
+      });
+    },
     configText: configTextOf(planned),
     container: architecture.torchContainer,
     inputs,
@@ -152,6 +175,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
           })
         : await writeFileOutput({ ...common, kind: outputKind, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
+    await thread?.close();
     await source.close();
   }
   const notes = [...planned.notes, ...recoveryNotes];

@@ -21,7 +21,9 @@ import {
 } from './bands.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
 import { ReadAhead } from './read-ahead.js';
+import { SourceChain } from './source-chain.js';
 import { SourcePrefetch } from './source-prefetch.js';
+import { inThreadTransposer, type Transposer } from './transposer.js';
 
 /** Computed bytes, and the pooled buffers they used (returned to the pool once written). */
 interface Computed {
@@ -220,6 +222,8 @@ export interface StateDictOptions {
    * writer: such outputs are then not read ahead in row-major order, which they can still be read in.
    */
   readonly strided?: boolean;
+  /** Where in-memory transposes run (default: this thread); its `allocate` makes the pooled buffers. */
+  readonly transposer?: Transposer;
 }
 
 /** The plan's outputs as writer entries over the source's tensors. */
@@ -230,7 +234,8 @@ export function planToStateDict(
 ): StateDictEntry[] {
   const limits = options.limits ?? DEFAULT_STREAM_LIMITS;
   const byName = new Map(tensors.map((t) => [t.name, t]));
-  const pool = new BufferPool();
+  const transposer = options.transposer ?? inThreadTransposer;
+  const pool = new BufferPool(transposer.allocate);
   // Sources of up to one band are read early (BERT-base's 768 × 768 kernels): memory grows by one band.
   const sources = new SourcePrefetch(pool, Math.min(limits.bandBytes, limits.wholeInputBytes));
   const producers = plan.outputs.map((o): Producer | undefined => {
@@ -246,9 +251,11 @@ export function planToStateDict(
         const ref = refs[view.input] as TensorRef;
         return readsWhole(view, ref, limits) ? [ref] : [];
       }),
-      produce: () => produceBands(refs, compiled, limits, pool, sources),
+      produce: () => produceBands(refs, compiled, limits, pool, sources, transposer),
     };
   });
+  // Streamed as they lie, in the writer's order (torch takes strided forms where offered).
+  const chain = new SourceChain();
   const order = producers.flatMap((p, index) => (p === undefined || p.strided !== undefined ? [] : [index]));
   const nextInOrder = new Map(order.map((index, k) => [index, order[k + 1]]));
   const readAhead = new ReadAhead(
@@ -272,10 +279,12 @@ export function planToStateDict(
       };
     }
     const producer = producers[index];
-    if (producer === undefined) return { key: o.key, tensor: sourcesOf(o, byName)[0] as TensorRef };
+    if (producer === undefined) return { key: o.key, tensor: chain.add(sourcesOf(o, byName)[0] as TensorRef) };
     const refs = sourcesOf(o, byName);
     const read = async () => (await computeOutput(refs, o.transforms, undefined)).bytes;
     const tensor = computedTensor(o.key, o.dtype, o.shape, read, () => readAhead.take(index));
-    return producer.strided === undefined ? { key: o.key, tensor } : { key: o.key, tensor, strided: producer.strided };
+    if (producer.strided === undefined) return { key: o.key, tensor };
+    const { storage, strides } = producer.strided;
+    return { key: o.key, tensor, strided: { storage: chain.add(storage), strides } };
   });
 }

@@ -79,11 +79,21 @@ import type { ByteSource } from './byte-source.js';
 export const MAX_READ_BYTES = 2 ** 30;
 /** Runs shorter than this are read synchronously: one syscall beats a thread-pool round trip. */
 const SYNC_RUN_BYTES = 256 * 1024;
+/**
+ * Chunk buffers of finished `reuse` streams kept for the next stream of the same chunk size: a model's
+ * hundreds of tensors then read into the same few buffers (no allocation, no page faults, no garbage).
+ * Two per stream, plus the next tensor's first chunk read while the current one's last is written.
+ */
+const MAX_SPARE_CHUNKS = 3;
+/** Smaller chunks are allocated as they come: cheap, and a spare chunk-sized buffer would waste memory. */
+const MIN_SPARE_CHUNK_BYTES = 64 * 1024;
 
 /** The Node `ByteSource`. */
 export class RandomAccessFile implements ByteSource {
   /** Per-call read limit: MAX_READ_BYTES, smaller only in tests (so that the loop runs on small files). */
   maxReadBytes = MAX_READ_BYTES;
+  /** Whole chunk buffers no stream uses, for the next `reuse` streams. */
+  private readonly spareChunks: Uint8Array[] = [];
 
   private constructor(
     readonly path: string,
@@ -186,30 +196,42 @@ export class RandomAccessFile implements ByteSource {
   ): AsyncGenerator<Uint8Array> {
     this.checkRange(offset, length, what);
     const step = Math.max(1, chunkSize);
-    const readChunk = async (at: number, spare: Uint8Array | undefined) => {
+    // With reuse, the stream's (at most two) buffers alternate, and go to the next stream at the end.
+    const pooled = reuse && Math.min(step, length) >= MIN_SPARE_CHUNK_BYTES;
+    const owned: Uint8Array[] = [];
+    const buffer = (): Uint8Array | undefined => {
+      if (!pooled) return undefined;
+      const at = this.spareChunks.findIndex((b) => b.byteLength === step);
+      const b = at >= 0 ? (this.spareChunks.splice(at, 1)[0] as Uint8Array) : new Uint8Array(step);
+      owned.push(b);
+      return b;
+    };
+    const readChunk = async (at: number, into: Uint8Array | undefined) => {
       const n = Math.min(step, length - at);
-      if (spare === undefined) return this.readAt(offset + at, n, what);
-      const target = spare.subarray(0, n);
+      if (into === undefined) return this.readAt(offset + at, n, what);
+      const target = into.subarray(0, n);
       await this.readInto(target, offset + at, what);
       return target;
     };
-    const start = (at: number, spare: Uint8Array | undefined) => {
-      const read = readChunk(at, spare);
+    const start = (at: number, into: Uint8Array | undefined) => {
+      const read = readChunk(at, into);
       read.catch(() => undefined); // surfaces when awaited; not an unhandled rejection meanwhile
       return read;
     };
-    let next = length > 0 ? start(0, undefined) : undefined;
+    let next = length > 0 ? start(0, buffer()) : undefined;
     let spare: Uint8Array | undefined;
     try {
       for (let at = 0; at < length; at += step) {
         const chunk = await (next as Promise<Uint8Array>);
-        next = at + step < length ? start(at + step, spare) : undefined;
+        next = at + step < length ? start(at + step, spare ?? buffer()) : undefined;
         yield chunk;
         // The consumer asked for the next chunk: it is done with this one.
-        if (reuse && chunk.byteLength === step) spare = chunk;
+        if (reuse && chunk.byteLength === step) spare = pooled ? owned.find((b) => b.buffer === chunk.buffer) : chunk;
       }
     } finally {
       await next?.catch(() => undefined); // let a read in flight finish before the file may be closed
+      // Done (or stopped): the consumer holds none of these any more.
+      for (const b of owned) if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(b);
     }
   }
 
