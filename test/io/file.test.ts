@@ -78,3 +78,28 @@ test('chunks read with reuse alternate between two buffers and still arrive whol
     assert.equal(new Set(fresh).size, big.length / step, 'without reuse every chunk keeps its own memory');
   });
 });
+
+test('reuse streams hand their buffers to the next stream of the chunk size: tensor after tensor, no new memory', async () => {
+  const big = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 13 + 5) & 0xff);
+  const step = 64 * 1024;
+  await withFile(big, async (file) => {
+    const buffersOf = async (offset: number, length: number) => {
+      const seen = new Set<ArrayBufferLike>();
+      const copies: Buffer[] = [];
+      for await (const chunk of file.readChunks(offset, length, step, 'data', true)) {
+        copies.push(Buffer.from(chunk));
+        seen.add(chunk.buffer);
+      }
+      assert.ok(Buffer.concat(copies).equals(big.subarray(offset, offset + length)), `bytes at ${offset}`);
+      return seen;
+    };
+    const first = await buffersOf(0, 5 * step);
+    const second = await buffersOf(5 * step + 7, 3 * step);
+    const third = await buffersOf(100, step); // one chunk
+    assert.deepEqual([...second].sort(), [...first].sort(), 'the second stream reads into the first one’s buffers');
+    assert.ok(first.has([...third][0] as ArrayBufferLike));
+    // A stream stopped early gives its buffers back too, once its read in flight has landed.
+    for await (const _ of file.readChunks(0, 4 * step, step, 'data', true)) break;
+    assert.ok(first.has([...(await buffersOf(0, step))][0] as ArrayBufferLike));
+  });
+});
