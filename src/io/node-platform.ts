@@ -22,29 +22,25 @@ export const MAX_BYTE_ARRAY_LENGTH = bufferConstants.MAX_LENGTH;
 
 type NativeCrc32 = (data: Uint8Array, value?: number) => number;
 
-function loadOptionalCrc32(): NativeCrc32 | undefined {
+/**
+ * The optional `@node-rs/crc32` package (CRC-32 and CRC-32C), required once: a CommonJS package, which
+ * `import()` would parse again to find its exports (some milliseconds at every conversion's start).
+ */
+const optionalCrcs: { crc32?: NativeCrc32; crc32c?: NativeCrc32 } = (() => {
   try {
-    const mod = createRequire(import.meta.url)('@node-rs/crc32') as { crc32?: NativeCrc32 };
-    return typeof mod.crc32 === 'function' ? mod.crc32 : undefined;
+    return createRequire(import.meta.url)('@node-rs/crc32') as { crc32?: NativeCrc32; crc32c?: NativeCrc32 };
   } catch {
-    return undefined; // not installed (optional dependency) or no build for this platform
+    return {}; // not installed (optional dependency) or no build for this platform
   }
-}
+})();
 
 /** CRC-32: the optional `@node-rs/crc32`, else zlib's (Node >= 20.15), else undefined (the table serves). */
 export const nativeCrc32: NativeCrc32 | undefined =
-  loadOptionalCrc32() ?? (zlib as unknown as { crc32?: NativeCrc32 }).crc32;
+  typeof optionalCrcs.crc32 === 'function' ? optionalCrcs.crc32 : (zlib as unknown as { crc32?: NativeCrc32 }).crc32;
 
 /** The optional `@node-rs/crc32` package's CRC-32C, when installed with a binary for this machine. */
 export async function loadNativeCrc32c(): Promise<((bytes: Uint8Array, crc?: number) => number) | undefined> {
-  try {
-    // A variable specifier keeps the optional package out of the type checker's required modules.
-    const specifier = '@node-rs/crc32';
-    const mod = (await import(specifier)) as { crc32c?: (input: Uint8Array, initial?: number) => number };
-    return typeof mod.crc32c === 'function' ? mod.crc32c : undefined;
-  } catch {
-    return undefined; // not installed or no prebuilt binary for this platform
-  }
+  return typeof optionalCrcs.crc32c === 'function' ? optionalCrcs.crc32c : undefined;
 }
 
 /** Raw DEFLATE (zip method 8), bounded by `maxOutputLength`. */
