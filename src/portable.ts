@@ -22,11 +22,11 @@ export {
   type WeightFormat,
   writeModelFolder,
 } from './convert/conversion.js';
-export { planToStateDict } from './convert/tensors.js';
+export { planToStateDict, type StateDictOptions } from './convert/tensors.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';
 export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
-export type { StateDictEntry } from './formats/state-dict.js';
+export type { StateDictEntry, StridedStorage } from './formats/state-dict.js';
 export { blobFileTree, type PickedFile } from './io/blob-files.js';
 export { type ByteSink, type OutputTree, writeTextFile } from './io/byte-sink.js';
 export type { ByteSource, FileStat, FileTree, PathSyntax } from './io/byte-source.js';
