@@ -80,11 +80,13 @@ export const MAX_READ_BYTES = 2 ** 30;
 /** Runs shorter than this are read synchronously: one syscall beats a thread-pool round trip. */
 const SYNC_RUN_BYTES = 256 * 1024;
 /**
- * Chunk buffers of finished `reuse` streams kept for the next stream of the same chunk size: a model's
- * hundreds of tensors then read into the same few buffers (no allocation, no page faults, no garbage).
- * Two per stream, plus the next tensor's first chunk read while the current one's last is written.
+ * Chunk buffers of finished `reuse` streams kept for the next stream of the same chunk size, from any
+ * file (a checkpoint's shards share them): a model's hundreds of tensors then read into the same few
+ * buffers (no allocation, no page faults, no garbage). Two per stream, plus the next tensor's first
+ * chunk read while the current one's last is written.
  */
 const MAX_SPARE_CHUNKS = 3;
+const spareChunks: Uint8Array[] = [];
 /** Smaller chunks are allocated as they come: cheap, and a spare chunk-sized buffer would waste memory. */
 const MIN_SPARE_CHUNK_BYTES = 64 * 1024;
 
@@ -92,8 +94,6 @@ const MIN_SPARE_CHUNK_BYTES = 64 * 1024;
 export class RandomAccessFile implements ByteSource {
   /** Per-call read limit: MAX_READ_BYTES, smaller only in tests (so that the loop runs on small files). */
   maxReadBytes = MAX_READ_BYTES;
-  /** Whole chunk buffers no stream uses, for the next `reuse` streams. */
-  private readonly spareChunks: Uint8Array[] = [];
 
   private constructor(
     readonly path: string,
@@ -201,8 +201,8 @@ export class RandomAccessFile implements ByteSource {
     const owned: Uint8Array[] = [];
     const buffer = (): Uint8Array | undefined => {
       if (!pooled) return undefined;
-      const at = this.spareChunks.findIndex((b) => b.byteLength === step);
-      const b = at >= 0 ? (this.spareChunks.splice(at, 1)[0] as Uint8Array) : new Uint8Array(step);
+      const at = spareChunks.findIndex((b) => b.byteLength === step);
+      const b = at >= 0 ? (spareChunks.splice(at, 1)[0] as Uint8Array) : new Uint8Array(step);
       owned.push(b);
       return b;
     };
@@ -231,7 +231,7 @@ export class RandomAccessFile implements ByteSource {
     } finally {
       await next?.catch(() => undefined); // let a read in flight finish before the file may be closed
       // Done (or stopped): the consumer holds none of these any more.
-      for (const b of owned) if (this.spareChunks.length < MAX_SPARE_CHUNKS) this.spareChunks.push(b);
+      for (const b of owned) if (spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(b);
     }
   }
 
