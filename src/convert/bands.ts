@@ -248,6 +248,18 @@ export async function* produceBands(
     const inItem = DTYPES[ref.dtype].itemSize;
     const maxElements = Math.max(1, Math.floor(limits.bandBytes / Math.max(inItem, outItem)));
     const gatherer = await gathererFor(view, ref, limits, pool, sources, transposer);
+    // A direct transpose is started before the band ahead of it is handed out: the transposer (another
+    // thread) works on band k + 1 while band k is queued and written.
+    let started:
+      | { readonly done: Promise<void>; readonly moved: Uint8Array; readonly n: number; readonly widen: boolean }
+      | undefined;
+    const finishStarted = async (): Promise<Band> => {
+      const { done, moved, n, widen } = started as NonNullable<typeof started>;
+      started = undefined;
+      await done;
+      const out = widen ? moved : castAll(moved, compiled.casts, n * outItem, pool);
+      return { bytes: out, release: () => pool.give(out) };
+    };
     try {
       for (const band of bandsOf(view, maxElements)) {
         const plan = gatherPlan(band);
@@ -255,11 +267,14 @@ export async function* produceBands(
         const direct = gatherer.transpose && directTranspose(plan, inItem, compiled.casts);
         if (gatherer.transpose && direct) {
           const moved = pool.take(n * (direct.widen ? 4 : inItem));
-          await gatherer.transpose(plan, moved, direct.widen);
-          const out = direct.widen ? moved : castAll(moved, compiled.casts, n * outItem, pool);
-          yield { bytes: out, release: () => pool.give(out) };
+          const done = gatherer.transpose(plan, moved, direct.widen);
+          done.catch(() => undefined); // awaited below, in order
+          const previous = started === undefined ? undefined : await finishStarted();
+          started = { done, moved, n, widen: direct.widen };
+          if (previous !== undefined) yield previous;
           continue;
         }
+        if (started !== undefined) yield await finishStarted();
         let bytes = pool.take(n * inItem);
         await gatherer.gather(plan, bytes);
         if (plan.axes !== undefined) {
@@ -270,8 +285,11 @@ export async function* produceBands(
         const out = castAll(bytes, compiled.casts, n * outItem, pool);
         yield { bytes: out, release: () => pool.give(out) };
       }
+      if (started !== undefined) yield await finishStarted();
       await gatherer.finish();
     } finally {
+      // Stopped early: a transpose still running must not see its buffers reused.
+      await started?.done.catch(() => undefined);
       await gatherer.close();
     }
   }

@@ -11,13 +11,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Band, StreamLimits } from '../../src/convert/bands.js';
+import { type Band, produceBands, type StreamLimits } from '../../src/convert/bands.js';
+import { BufferPool } from '../../src/convert/buffer-pool.js';
 import { ReadAhead } from '../../src/convert/read-ahead.js';
 import { planToStateDict } from '../../src/convert/tensors.js';
+import { runTransposeJob, type Transposer } from '../../src/convert/transposer.js';
 import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
 import type { Transform } from '../../src/mapping/types.js';
-import type { DType, TensorRef } from '../../src/tensor.js';
+import { type CompiledOutput, compileViews } from '../../src/mapping/views.js';
+import { type DType, memoryTensor, type TensorRef } from '../../src/tensor.js';
 import { seededRandom } from '../support/random.js';
 import { bf16ToF32, type RawTensor, selectFirstAxis, transpose2d } from '../support/reference-transforms.js';
 import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
@@ -203,4 +206,42 @@ test('when the writer gives up, the read-ahead stops producing and releases what
   await sleep(20);
   assert.ok(produced <= 7, `produced ${produced} bands after the consumer stopped`);
   assert.equal(outstanding, 0, 'every produced band released');
+});
+
+test('direct transposes: band k + 1 is being transposed while band k is handed out; stopping waits for it', async () => {
+  const rows = 64;
+  const cols = 48;
+  const words = Uint32Array.from({ length: rows * cols }, (_, i) => Math.imul(i + 3, 2654435761) >>> 0);
+  const source = memoryTensor('w', 'float32', [rows, cols], new Uint8Array(words.buffer));
+  const compiled = compileViews([source], [{ op: 'transpose' }]) as CompiledOutput;
+  const asked: number[] = [];
+  let running = 0;
+  const slow: Transposer = {
+    allocate: (n) => new Uint8Array(n),
+    async transpose(job) {
+      asked.push(job.dst.byteLength);
+      running++;
+      await sleep(5);
+      runTransposeJob(job);
+      running--;
+    },
+    async close() {},
+  };
+  const limits = { bandBytes: rows * 4 * 8, aheadBytes: 0, wholeInputBytes: 1 << 20 }; // 8 output rows a band
+  const pool = new BufferPool();
+  const bands: Buffer[] = [];
+  for await (const band of produceBands([source], compiled, limits, pool, undefined, slow)) {
+    assert.equal(
+      asked.length,
+      Math.min(cols / 8, bands.length + 2),
+      'the next band was asked for before this one was handed out',
+    );
+    bands.push(Buffer.from(band.bytes));
+    band.release();
+  }
+  const want = new Uint32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) want[c * rows + r] = words[r * cols + c] as number;
+  assert.ok(Buffer.concat(bands).equals(Buffer.from(want.buffer)));
+  for await (const _ of produceBands([source], compiled, limits, pool, undefined, slow)) break;
+  assert.equal(running, 0, 'a consumer that stops does not leave a transpose writing into a recycled buffer');
 });
