@@ -30,18 +30,23 @@ export interface StreamLimits {
   readonly aheadBytes: number;
   /** Reordered sources up to this size are read whole; larger ones in strided runs. */
   readonly wholeInputBytes: number;
+  /** The next output's source is read whole while the current one is produced, up to this size. */
+  readonly earlyReadBytes: number;
 }
 
 /**
  * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
- * read early (≤ bandBytes, convert/source-prefetch.ts) + the pool's free buffers (≤ 72 MiB) + the
- * writer's chunks, whatever the model. With transposes on a second thread, 16 MiB ahead measured some 5 %
- * faster than 8 MiB on BERT-base's folder (two A/B series of 6–7 runs; 32 MiB no better).
+ * read early (≤ earlyReadBytes, convert/source-prefetch.ts) + the pool's free buffers (≤ 72 MiB) + the
+ * writer's chunks, whatever the model. Measured on BERT-base's folder (A/B series of 8 runs, transposes on
+ * a second thread): reading its 9.4 MB kernels early too (not only those of one band) with 8 MiB ahead,
+ * 556 → 535 ms at the same peak RSS; 16 MiB ahead on top, 524 ms but 148–151 MiB. 16 MiB early reads
+ * leave T5-XL's 20 MiB feed-forward kernels to be read in turn (its RSS stays below 200 MiB).
  */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   bandBytes: 4 * 1024 * 1024,
-  aheadBytes: 16 * 1024 * 1024,
+  aheadBytes: 8 * 1024 * 1024,
   wholeInputBytes: 32 * 1024 * 1024,
+  earlyReadBytes: 16 * 1024 * 1024,
 };
 
 /** A band of output bytes; `release()` once written (returns its buffer to the pool). */

@@ -236,8 +236,8 @@ export function planToStateDict(
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const transposer = options.transposer ?? inThreadTransposer;
   const pool = new BufferPool(transposer.allocate);
-  // Sources of up to one band are read early (BERT-base's 768 × 768 kernels): memory grows by one band.
-  const sources = new SourcePrefetch(pool, Math.min(limits.bandBytes, limits.wholeInputBytes));
+  // The next output's source is read early (BERT-base's kernels): memory grows by one such source.
+  const sources = new SourcePrefetch(pool, Math.min(limits.earlyReadBytes, limits.wholeInputBytes));
   const producers = plan.outputs.map((o): Producer | undefined => {
     if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
     const refs = sourcesOf(o, byName);

@@ -105,11 +105,31 @@ async function streamed(t: TensorRef, slow = false): Promise<Buffer> {
 }
 
 const LIMITS: Record<string, StreamLimits> = {
-  'read whole, tiny bands': { bandBytes: 24, aheadBytes: 100, wholeInputBytes: 1 << 20 },
-  'read whole, bands of a few rows': { bandBytes: 480, aheadBytes: 1000, wholeInputBytes: 1 << 20 },
-  'strided runs, tiny bands': { bandBytes: 40, aheadBytes: 64, wholeInputBytes: 8 },
-  'strided runs, one element per band': { bandBytes: 1, aheadBytes: 1, wholeInputBytes: 0 },
-  'default limits': { bandBytes: 8 << 20, aheadBytes: 24 << 20, wholeInputBytes: 32 << 20 },
+  'read whole, tiny bands': {
+    bandBytes: 24,
+    aheadBytes: 100,
+    wholeInputBytes: 1 << 20,
+    earlyReadBytes: 24,
+  },
+  'read whole, bands of a few rows': {
+    bandBytes: 480,
+    aheadBytes: 1000,
+    wholeInputBytes: 1 << 20,
+    earlyReadBytes: 480,
+  },
+  'strided runs, tiny bands': { bandBytes: 40, aheadBytes: 64, wholeInputBytes: 8, earlyReadBytes: 40 },
+  'strided runs, one element per band': {
+    bandBytes: 1,
+    aheadBytes: 1,
+    wholeInputBytes: 0,
+    earlyReadBytes: 1,
+  },
+  'default limits': {
+    bandBytes: 8 << 20,
+    aheadBytes: 24 << 20,
+    wholeInputBytes: 32 << 20,
+    earlyReadBytes: 8 << 20,
+  },
 };
 
 for (const bigEndian of [false, true]) {
@@ -146,7 +166,9 @@ test('a corrupt transposed tensor read in strided runs fails on its checksum bef
     const plan = {
       outputs: [output('x', [2], [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }], [30, 50], 'float32')],
     } as unknown as Plan;
-    const [entry] = planToStateDict(plan, tensors, { limits: { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0 } });
+    const [entry] = planToStateDict(plan, tensors, {
+      limits: { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0, earlyReadBytes: 64 },
+    });
     assert.ok(entry && 'tensor' in entry);
     let bands = 0;
     await assert.rejects(
@@ -227,7 +249,12 @@ test('direct transposes: band k + 1 is being transposed while band k is handed o
     },
     async close() {},
   };
-  const limits = { bandBytes: rows * 4 * 8, aheadBytes: 0, wholeInputBytes: 1 << 20 }; // 8 output rows a band
+  const limits = {
+    bandBytes: rows * 4 * 8,
+    aheadBytes: 0,
+    wholeInputBytes: 1 << 20,
+    earlyReadBytes: rows * 4 * 8,
+  }; // 8 output rows a band
   const pool = new BufferPool();
   const bands: Buffer[] = [];
   for await (const band of produceBands([source], compiled, limits, pool, undefined, slow)) {

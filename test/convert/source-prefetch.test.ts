@@ -85,7 +85,12 @@ test("the conversion reads the next output's source while the current one is sti
     shape: [s.shape[1] as number, s.shape[0] as number],
     dtype: 'float32',
   }));
-  const limits = { bandBytes: 32 << 10, aheadBytes: 64 << 10, wholeInputBytes: 1 << 20 };
+  const limits = {
+    bandBytes: 32 << 10,
+    aheadBytes: 64 << 10,
+    wholeInputBytes: 1 << 20,
+    earlyReadBytes: 32 << 10,
+  };
   const entries = planToStateDict({ outputs } as unknown as Plan, refs, { limits });
   const first = entries[0];
   assert.ok(first && 'tensor' in first);
