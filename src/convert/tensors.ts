@@ -178,7 +178,6 @@ interface Producer {
 function stridedForm(
   refs: readonly TensorRef[],
   compiled: CompiledOutput,
-  transforms: readonly Transform[],
   limits: StreamLimits,
   pool: BufferPool,
 ): StridedStorage | undefined {
@@ -192,7 +191,7 @@ function stridedForm(
     casts: compiled.casts,
     type: { dtype: compiled.type.dtype, shape: ref.shape },
   };
-  const casts = transforms.filter((t) => t.op === 'cast');
+  const casts: Transform[] = compiled.casts.map(({ to }) => ({ op: 'cast', dtype: to }));
   const storage = computedTensor(
     ref.name,
     compiled.type.dtype,
@@ -244,7 +243,7 @@ export function planToStateDict(
     const compiled = compileViews(refs, o.transforms);
     if (compiled === undefined)
       return { wholeSources: [], produce: () => wholeBands(refs, o.transforms, limits, pool) };
-    const strided = options.strided ? stridedForm(refs, compiled, o.transforms, limits, pool) : undefined;
+    const strided = options.strided ? stridedForm(refs, compiled, limits, pool) : undefined;
     return {
       ...(strided === undefined ? {} : { strided }),
       wholeSources: compiled.views.flatMap((view) => {

@@ -4,7 +4,7 @@
  * checksums and the writes the main thread drives instead of taking turns with them. Buffers a thread
  * can see are made by the transposer's `allocate` (shared memory); a job on other buffers runs here.
  */
-import { type Allocate, freshBytes, transposeBlock, transposeWidenBlock, type Words } from '../mapping/apply.js';
+import { type Allocate, freshBytes, transposeBlock, transposeWidenBlock, wordsOf } from '../mapping/apply.js';
 
 /** `dst[j * rows + r] = src[base + r * stride + j]` in items of `itemSize` bytes (r < rows, j < cols). */
 export interface TransposeJob {
@@ -30,14 +30,9 @@ export interface Transposer {
 /** Runs one job in the calling thread. */
 export function runTransposeJob(job: TransposeJob): void {
   const { src, base, stride, rows, cols, itemSize, widen, dst } = job;
-  if (widen) transposeWidenBlock(words(src, 2) as Uint16Array, base, stride, rows, cols, words(dst, 4) as Uint32Array);
-  else transposeBlock(words(src, itemSize), base, stride, rows, cols, words(dst, itemSize));
-}
-
-function words(bytes: Uint8Array, width: number): Words {
-  if (width === 4) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  if (width === 2) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-  return bytes;
+  if (widen)
+    transposeWidenBlock(wordsOf(src, 2) as Uint16Array, base, stride, rows, cols, wordsOf(dst, 4) as Uint32Array);
+  else transposeBlock(wordsOf(src, itemSize), base, stride, rows, cols, wordsOf(dst, itemSize));
 }
 
 /** Transposes in the calling thread, on ordinary buffers. */

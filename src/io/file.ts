@@ -226,7 +226,7 @@ export class RandomAccessFile implements ByteSource {
         next = at + step < length ? start(at + step, spare ?? buffer()) : undefined;
         yield chunk;
         // The consumer asked for the next chunk: it is done with this one.
-        if (reuse && chunk.byteLength === step) spare = pooled ? owned.find((b) => b.buffer === chunk.buffer) : chunk;
+        if (reuse && chunk.byteLength === step) spare = chunk; // a whole buffer (owned, when pooled)
       }
     } finally {
       await next?.catch(() => undefined); // let a read in flight finish before the file may be closed

@@ -39,7 +39,8 @@ function asWords(
   return { words: wordsOf(b, width), perItem: itemSize / width, make: (n) => wordsOf(allocate(n * width), width) };
 }
 
-function wordsOf(b: Uint8Array, width: number): Words {
+/** The bytes as words of `width` bytes (4, 2, or 1: the bytes themselves), sharing their memory. */
+export function wordsOf(b: Uint8Array, width: number): Words {
   if (width === 4) return new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   if (width === 2) return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
   return b;
