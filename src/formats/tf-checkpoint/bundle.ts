@@ -12,7 +12,7 @@ import type { OpenOptions } from '../source.js';
 import { isObjectBased, TfCheckpoint } from './checkpoint.js';
 import { dataShardPath } from './paths.js';
 import { type BundleEntry, parseBundleEntry, parseBundleHeader } from './proto.js';
-import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
+import { checkSliceLayout, copySliceInto, decodeSliceKey, sliceBox, sliceNotation } from './slices.js';
 import { readTable } from './sstable.js';
 import {
   checkInFile,
@@ -177,34 +177,36 @@ function slicedTensor(
       { file: indexPath, tensor: d.name },
     );
   }
-  const boxes = pieces.map((p) => sliceBox(p.extents, d.entry.shape, where));
-  let covered = 0;
-  pieces.forEach((p, i) => {
-    const cells = boxes[i]!.length.reduce((a, b) => a * b, 1);
-    if (p.piece.numElements !== cells || p.piece.dtype !== d.dtype) {
+  // TensorFlow registers the entry's slices (refusing overlaps and gaps), then finds each one's data by its key
+  const context = { file: indexPath, tensor: d.name };
+  const boxes = d.entry.slices.map((s) => sliceBox(s, d.entry.shape, where));
+  checkSliceLayout(d.entry.slices, d.entry.shape, where, context);
+  const byNotation = new Map(pieces.map((p) => [sliceNotation(p.extents), p.piece]));
+  const stored = d.entry.slices.map((s, i) => {
+    const piece = byNotation.get(sliceNotation(s));
+    if (piece === undefined)
       throw new Tf2TorchError(
         ErrorCode.MALFORMED,
-        `${where}: slice ${i} holds ${p.piece.dtype}[${p.piece.entry.shape}], expected ${d.dtype} with ${cells} elements`,
-        { file: indexPath, tensor: d.name },
+        `${where}: the index holds no data for its slice ${sliceNotation(s)}`,
+        context,
+      );
+    const cells = boxes[i]!.length.reduce((a, b) => a * b, 1);
+    if (piece.numElements !== cells || piece.dtype !== d.dtype) {
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${where}: slice ${sliceNotation(s)} holds ${piece.dtype}[${piece.entry.shape}], expected ${d.dtype} with ${cells} elements`,
+        context,
       );
     }
-    covered += cells;
+    return piece;
   });
-  // TensorFlow refuses a partitioned variable its slices do not cover ("does not have sufficient slices")
-  if (covered < d.numElements) {
-    throw new Tf2TorchError(
-      ErrorCode.MALFORMED,
-      `${where}: its slices hold ${covered} of its ${d.numElements} elements`,
-      { file: indexPath, tensor: d.name },
-    );
-  }
   const read = async (): Promise<Uint8Array> => {
     // every piece must lie inside its shard before the whole tensor is allocated
-    const files = await Promise.all(pieces.map((p) => shards.get(p.piece.entry.shardId, d.name)));
-    for (const [i, p] of pieces.entries()) checkInFile(files[i]!, { ...storedOf(p.piece, bigEndian), name: d.name });
+    const files = await Promise.all(stored.map((p) => shards.get(p.entry.shardId, d.name)));
+    for (const [i, p] of stored.entries()) checkInFile(files[i]!, { ...storedOf(p, bigEndian), name: d.name });
     const full = new Uint8Array(byteLength);
-    for (const [i, p] of pieces.entries()) {
-      const block = await readStored(files[i]!, storedOf(p.piece, bigEndian), verify);
+    for (const [i, p] of stored.entries()) {
+      const block = await readStored(files[i]!, storedOf(p, bigEndian), verify);
       copySliceInto(full, d.entry.shape, d.itemSize, boxes[i]!, block);
     }
     return full;

@@ -14,7 +14,7 @@ import { DTYPES, type DType, memoryTensor, type TensorRef } from '../../tensor.j
 import type { OpenOptions } from '../source.js';
 import { TfCheckpoint } from './checkpoint.js';
 import { type Extent, parseTensorShape, parseTensorSlice, protoFields } from './proto.js';
-import { copySliceInto, decodeSliceKey, sliceBox } from './slices.js';
+import { checkSliceLayout, copySliceInto, decodeSliceKey, sliceBox, sliceNotation } from './slices.js';
 import { INDEX_TABLE_LIMITS, readTable } from './sstable.js';
 
 /** A V1 file is held in memory while it is decoded; 2 GiB is beyond any V1-era model. */
@@ -183,10 +183,18 @@ export async function openV1(path: string, options: OpenOptions = {}): Promise<T
   }
   const metas = parseMeta(first.value, `${path}: V1 meta`, path);
   checkDeclaredElements(metas, file.size, path);
+  // As TensorFlow's V1 reader: the meta's slices are registered (no overlaps, no gaps), each found by its key
+  for (const m of metas) {
+    const where = `${path}: tensor '${m.name}'`;
+    for (const s of m.slices) sliceBox(s, m.shape, where);
+    checkSliceLayout(m.slices, m.shape, where, { file: path, tensor: m.name });
+  }
   const full = new Map(
     metas.map((m) => [m.name, new Uint8Array(m.shape.reduce((a, b) => a * b, 1) * DTYPES[m.dtype].itemSize)]),
   );
   const byName = new Map(metas.map((m) => [m.name, m]));
+  const listed = new Map(metas.map((m) => [m.name, new Set(m.slices.map(sliceNotation))]));
+  const filled = new Map(metas.map((m) => [m.name, new Set<string>()]));
   for (const { key, value } of rest) {
     const where = `${path}: V1 slice`;
     const sk = decodeSliceKey(key, where);
@@ -195,6 +203,13 @@ export async function openV1(path: string, options: OpenOptions = {}): Promise<T
       throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: key does not name a tensor of the meta entry`, {
         file: path,
       });
+    const notation = sliceNotation(sk.extents);
+    if (!listed.get(sk.name)!.has(notation))
+      throw new Tf2TorchError(
+        ErrorCode.MALFORMED,
+        `${where}: tensor '${sk.name}' has data for slice ${notation}, which its meta does not list`,
+        { file: path, tensor: sk.name },
+      );
     const box = sliceBox(sk.extents, meta.shape, `${where} '${sk.name}'`);
     const count = box.length.reduce((a, b) => a * b, 1);
     for (const top of protoFields(value, `${where} '${sk.name}'`, path)) {
@@ -203,9 +218,18 @@ export async function openV1(path: string, options: OpenOptions = {}): Promise<T
         if (f.field === 3 && f.wire === 2) {
           const block = tensorProtoBytes(f.bytes, meta.dtype, count, `${path}: tensor '${sk.name}'`, path);
           copySliceInto(full.get(sk.name)!, meta.shape, DTYPES[meta.dtype].itemSize, box, block);
+          filled.get(sk.name)!.add(notation);
         }
       }
     }
+  }
+  for (const m of metas) {
+    const missing = m.slices.map(sliceNotation).find((n) => !filled.get(m.name)!.has(n));
+    if (missing !== undefined)
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `${path}: tensor '${m.name}' has no data for its slice ${missing}`, {
+        file: path,
+        tensor: m.name,
+      });
   }
   const tensors: TensorRef[] = metas
     .map((m) => memoryTensor(m.name, m.dtype, m.shape, full.get(m.name)!))

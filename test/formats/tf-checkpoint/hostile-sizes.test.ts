@@ -12,6 +12,7 @@ import { parseBlock } from '../../../src/formats/tf-checkpoint/sstable.js';
 import { installAllocationGuard } from '../../support/allocation-guard.js';
 import { tempDir } from '../../support/temp.js';
 import { encodeBundleEntry, encodeBundleHeader, encodeSliceKey, writeTable } from '../../support/tf-bundle-writer.js';
+import { writeV1 } from './v1-writer.js';
 
 const GUARD_BYTES = 1024 * 1024;
 
@@ -85,9 +86,17 @@ test('a V1 meta declaring more tensor bytes than the file can hold is E_MALFORME
       guard.restore();
     }
   }
-  // a small tensor without slices still opens (zeros, as TF's reader returns for unsaved parts)
-  const source = await openTfCheckpoint(await v1File(dir, [2, 3]));
-  assert.deepEqual([...(await source.tensor('w').read())], new Array(24).fill(0));
+  // a small tensor still opens
+  const small = join(dir, 'small.ckpt-v1');
+  const whole = [
+    { start: 0, length: undefined },
+    { start: 0, length: undefined },
+  ];
+  await writeV1(small, [
+    { name: 'w', shape: [2, 3], slices: [whole], data: [{ slice: whole, values: [1, 2, 3, 4, 5, 6] }] },
+  ]);
+  const source = await openTfCheckpoint(small);
+  assert.deepEqual([...new Float32Array((await source.tensor('w').read()).slice().buffer)], [1, 2, 3, 4, 5, 6]);
 });
 
 test('a partitioned tensor whose slice lies beyond its data file is E_TRUNCATED before the whole tensor is allocated', async (t) => {
