@@ -5,6 +5,7 @@
  * gap left as zeros whenever the slices' element counts added up.
  */
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
@@ -20,6 +21,7 @@ import {
   writeBundle,
   writeBundleStreaming,
 } from '../../support/tf-bundle-writer.js';
+import { TINY_BERT_CONFIG, tinyBertWeights } from '../../support/tiny-bert.js';
 import { writeV1 } from './v1-writer.js';
 
 const tmp = tempDirs('slices');
@@ -60,6 +62,32 @@ test('overlapping slices that leave a gap (rows 0:8 and 0:7 of 15) are E_MALFORM
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /^error\[E_MALFORMED\]: .*slices 0,8:- and 0,7:- overlap/);
   assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
+});
+
+test('convert refuses a BERT checkpoint whose word_embeddings [15,4] are stored as rows 0:8 and 0:7; no output', async () => {
+  const dir = tmp();
+  const prefix = join(dir, 'bert_model.ckpt');
+  await writeBundle(prefix, tinyBertWeights(19), { slices: { [NAME]: [rows(0, 8), rows(0, 7)] } });
+  const config = join(dir, 'bert_config.json');
+  writeFileSync(config, JSON.stringify(TINY_BERT_CONFIG));
+  const out = join(dir, 'pytorch_model.bin');
+  const r = runCli([
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    prefix,
+    '--config',
+    config,
+    '--pytorch_dump_output',
+    out,
+  ]);
+  assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assert.match(
+    r.stderr,
+    /^error\[E_MALFORMED\]: .*'bert\/embeddings\/word_embeddings': slices 0,8:- and 0,7:- overlap/,
+  );
+  assert.equal(existsSync(out), false);
 });
 
 test('overlapping slices whose element counts exceed the tensor (rows 0:8 and 7:8) are refused', async () => {
