@@ -261,6 +261,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       : {}),
   });
   bar?.finish();
+  io.committed?.(`the conversion was committed: ${displayPath(result.output)} is complete`);
   if (!quiet) {
     const { plan } = result;
     const folder = result.outputKind === 'folder' ? result.output : join(result.output, '..');

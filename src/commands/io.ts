@@ -6,6 +6,8 @@ export interface CommandIO {
   err(text: string): void;
   /** Whether stderr is a terminal (progress bars only then). */
   readonly errIsTTY: boolean;
+  /** Work that stands whatever happens to stdout next (said if stdout then fails: "out/ was committed"). */
+  committed?(what: string): void;
 }
 
 /** A subcommand: parses its own argv, returns the exit code. Throws Tf2TorchError for user mistakes. */

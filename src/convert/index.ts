@@ -26,8 +26,8 @@ import {
 } from './output.js';
 import { recoverOutput } from './replace-output.js';
 import { planToStateDict } from './tensors.js';
-import { startTransposeThread } from './transpose-thread.js';
-import type { Transposer } from './transposer.js';
+import { startTransposeThread, transposeThreadUnavailable } from './transpose-thread.js';
+import { inThreadTransposer, type Transposer } from './transposer.js';
 import { writeFileOutput } from './write-file.js';
 import { writeFolderOutput } from './write-folder.js';
 
@@ -139,13 +139,21 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
   let thread: Transposer | undefined;
+  const threadNotes: string[] = [];
+  // Under a tight address-space limit, starting the thread would abort the process: transposes stay here.
+  const transposer = (): Transposer => {
+    const unavailable = transposeThreadUnavailable();
+    if (unavailable === undefined) return startTransposeThread();
+    threadNotes.push(unavailable);
+    return inThreadTransposer;
+  };
   const common = {
     output,
     // A fresh state dict per pass. torch files keep transposed kernels in the checkpoint's order;
     // where kernels are transposed, a second thread does it.
     entriesFor: (weights: 'safetensors' | 'pytorch') => {
       const strided = weights === 'pytorch' && options.contiguous !== true;
-      if (!strided && transposes(plan)) thread ??= startTransposeThread();
+      if (!strided && transposes(plan)) thread ??= transposer();
       return planToStateDict(plan, source.tensors, {
         strided,
         ...(thread === undefined ? {} : { transposer: thread }),
@@ -178,6 +186,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     await thread?.close();
     await source.close();
   }
-  const notes = [...planned.notes, ...recoveryNotes];
+  const notes = [...planned.notes, ...recoveryNotes, ...threadNotes];
   return { ...planned, notes, output, outputKind, files, warnings, bytesWritten: total };
 }

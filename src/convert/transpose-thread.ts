@@ -3,12 +3,54 @@
  * main thread posts a job, the worker writes the band in place and answers. The worker keeps the
  * process alive only while a job is pending, and a failed worker leaves the jobs to the main thread.
  */
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { Allocate } from '../mapping/apply.js';
-import { runTransposeJob, type TransposeJob, type Transposer } from './transposer.js';
+import { formatBytes } from '../units.js';
+import { inThreadTransposer, runTransposeJob, type TransposeJob, type Transposer } from './transposer.js';
 
 /** Below this many bytes a band is transposed here: a message round trip costs about as much. */
 export const MIN_THREAD_JOB_BYTES = 256 * 1024;
+
+/**
+ * The thread's own V8 code range, in MiB: with the default a thread added 780–840 MiB of address space
+ * (measured), with 16 280–350 MiB. A reservation that fails under an address-space limit (`ulimit -v`)
+ * aborts the whole process; one loop's compiled code fits in 16.
+ */
+const THREAD_CODE_RANGE_MB = 16;
+
+/**
+ * Free address space needed to start the thread under a limit: it takes 32–160 MiB (V8 shrinks its
+ * reservations to fit), and the conversion's buffers the rest. Measured on a 32 MiB-kernel conversion:
+ * with the thread it completed from 135 MB free at this point and aborted at 84 MB (in this thread it
+ * completed at 84 MB). Below it, transposes run here: a failed reservation aborts, it cannot be caught.
+ */
+export const THREAD_ADDRESS_SPACE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Why a second thread must not start here, or undefined: Linux's address-space limit (/proc/self/limits
+ * "Max address space", in bytes) less what this process maps (/proc/self/status "VmSize", in KiB) is below
+ * THREAD_ADDRESS_SPACE_BYTES. Elsewhere, or when /proc cannot be read, nothing is known and it starts.
+ */
+export function transposeThreadUnavailable(
+  limits = procText('/proc/self/limits'),
+  status = procText('/proc/self/status'),
+): string | undefined {
+  const limit = /^Max address space\s+(\d+)/m.exec(limits ?? '')?.[1];
+  const mapped = /^VmSize:\s+(\d+) kB/m.exec(status ?? '')?.[1];
+  if (limit === undefined || mapped === undefined) return undefined; // 'unlimited', or not Linux
+  const free = Number(limit) - Number(mapped) * 1024;
+  if (free >= THREAD_ADDRESS_SPACE_BYTES) return undefined;
+  return `transposes run in the main thread: the address-space limit (ulimit -v) leaves ${formatBytes(Math.max(free, 0))} free, a second thread needs ${formatBytes(THREAD_ADDRESS_SPACE_BYTES)}`;
+}
+
+function procText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
 
 /** A job as posted: the buffers as shared memory and offsets. */
 export interface PostedJob {
@@ -29,7 +71,14 @@ function shared(bytes: Uint8Array): PostedJob['src'] | undefined {
 }
 
 export function startTransposeThread(minJobBytes = MIN_THREAD_JOB_BYTES): Transposer {
-  let worker: Worker | undefined = new Worker(new URL('./transpose-worker.js', import.meta.url));
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(new URL('./transpose-worker.js', import.meta.url), {
+      resourceLimits: { codeRangeSizeMb: THREAD_CODE_RANGE_MB },
+    });
+  } catch {
+    return inThreadTransposer; // no thread (resources refused): the same jobs, here
+  }
   worker.unref();
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void; job: TransposeJob }>();
   let nextId = 0;
