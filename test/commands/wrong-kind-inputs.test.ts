@@ -28,10 +28,10 @@ function assertRefused(r: CliResult, code: string, ...mentions: (string | RegExp
   assert.equal(r.code, 1, `exit ${r.code}\n${r.stderr}`);
   assert.match(r.stderr, new RegExp(`^error\\[${code}\\]`, 'm'));
   assert.doesNotMatch(r.stderr, /internal error|\n {4}at /);
-  for (const m of mentions) assert.match(r.stderr, typeof m === 'string' ? new RegExp(escape(m)) : m);
+  for (const m of mentions) assert.match(r.stderr, typeof m === 'string' ? new RegExp(literal(m)) : m);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('PyTorch weights we wrote are "already a PyTorch checkpoint", with or without --model_type', async (t) => {
   const { dir, prefix } = await tinyBert(t);
