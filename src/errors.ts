@@ -42,6 +42,14 @@ export const ErrorCode = {
   UNMAPPED: 'E_UNMAPPED',
   PLAN: 'E_PLAN',
   WRONG_CHECKPOINT_KIND: 'E_WRONG_CHECKPOINT_KIND',
+  // inputs of a kind that is not converted (formats/foreign-kinds.ts)
+  ALREADY_PYTORCH: 'E_ALREADY_PYTORCH',
+  KERAS_HDF5: 'E_KERAS_HDF5',
+  ONNX: 'E_ONNX',
+  GGUF: 'E_GGUF',
+  FROZEN_GRAPH: 'E_FROZEN_GRAPH',
+  SAVED_MODEL_GRAPH: 'E_SAVED_MODEL_GRAPH',
+  PSEUDO_FILE_SYSTEM: 'E_PSEUDO_FILE_SYSTEM',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

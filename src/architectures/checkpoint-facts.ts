@@ -160,9 +160,12 @@ export function refuseDisagreements(disagreements: readonly Disagreement[], sour
     (d) =>
       `  ${d.field}: config says ${JSON.stringify(d.config)}, checkpoint has ${JSON.stringify(d.checkpoint)} (${d.evidence})`,
   );
+  const first = disagreements[0] as Disagreement;
+  const count = disagreements.length === 1 ? 'one field disagrees' : `${disagreements.length} fields disagree`;
+  const summary = `${count}, first '${first.field}' (config ${JSON.stringify(first.config)}, checkpoint ${JSON.stringify(first.checkpoint)})`;
   throw new Tf2TorchError(
     ErrorCode.CONFIG,
-    `the config (${source}) does not describe this checkpoint:\n${lines.join('\n')}\n${hint}`,
+    `the config (${source}) does not describe this checkpoint: ${summary}:\n${lines.join('\n')}\n${hint}`,
     { file: source },
   );
 }

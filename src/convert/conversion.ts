@@ -9,6 +9,7 @@ import { describeRecognition, type Recognition, resolveArchitecture } from '../a
 import { getArchitecture } from '../architectures/index.js';
 import { resolveOptions } from '../architectures/options.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { alreadyPyTorchError, isAlreadyPyTorch } from '../formats/foreign-kinds.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
 import { writeWeights } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
@@ -82,6 +83,15 @@ function configIsFolder(path: string, architecture: Architecture, files: FileTre
   return new Tf2TorchError(ErrorCode.USAGE, `--config ${path} is a folder${hint}`, { file: path });
 }
 
+/** Weights PyTorch already loads (safetensors, a state dict) need no conversion: say how to load them. */
+function refuseAlreadyPyTorch(source: TensorSource, pickledRoot: unknown, files: FileTree): void {
+  const root = pickledRoot ?? (source as Partial<TorchFile>).root;
+  if (!isAlreadyPyTorch(source.format, root, source.tensors)) return;
+  const dir = files.paths.dirname(source.path);
+  const withConfig = files.stat(files.paths.join(dir, 'config.json')) === undefined ? undefined : dir;
+  throw alreadyPyTorchError(source.path, source.format, source.tensors, withConfig);
+}
+
 function sidecarDir(source: TensorSource, files: FileTree): string {
   return isDirectory(files, source.path) ? source.path : files.paths.dirname(source.path);
 }
@@ -143,6 +153,7 @@ export async function openAndPlan(
         { file: source.path },
       );
     }
+    refuseAlreadyPyTorch(source, pickled?.root, files);
     const listing = source.tensors.map((t) => ({
       name: t.name,
       dtype: t.dtype,

@@ -5,6 +5,7 @@
  */
 import { checkReadablePath, defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { foreignKindError, foreignKindOf } from './foreign-kinds.js';
 import { OPENAI_GPT_FOLDER_OPENER } from './npy/openai-gpt.js';
 import type { OpenOptions, TensorSource, TensorSourceOpener } from './source.js';
 import { TF_CHECKPOINT_OPENER } from './tf-checkpoint/index.js';
@@ -36,6 +37,8 @@ export async function openTensorSource(path: string, options: OpenOptions = {}):
     );
   }
   const isFile = files.stat(path)?.kind === 'file';
+  const foreign = isFile ? await foreignKindOf(path, files) : undefined;
+  if (foreign) throw foreignKindError(path, foreign);
   throw new Tf2TorchError(
     isFile ? ErrorCode.UNSUPPORTED : ErrorCode.NOT_FOUND,
     `${path}: not a checkpoint tf2torch can read (expected a TensorFlow checkpoint prefix, .index, .data-*, or a directory with a 'checkpoint' file; a .bin/.pt/.pth/.safetensors file or index; an OpenAI GPT .npy folder)`,

@@ -8,6 +8,7 @@ import { accessSync, closeSync, constants, fstatSync, openSync, readSync, type S
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ErrorCode, fileSystemError, Tf2TorchError } from '../errors.js';
+import { refusePseudoFileSystem } from './pseudo-fs.js';
 
 /** O_NONBLOCK: should the path become a FIFO between the check and the open, open() still returns at once. */
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
@@ -259,9 +260,11 @@ export class RandomAccessFile implements ByteSource {
 /**
  * Before a long conversion: can `path` be created? Walks up to the nearest existing folder and asks the
  * OS for write access there (EACCES, EROFS), so that an unwritable output fails before any work, naming
- * the folder. A file where a folder is needed on the way is E_NOT_A_DIRECTORY.
+ * the folder. A file where a folder is needed on the way is E_NOT_A_DIRECTORY; /proc and its kin are
+ * refused.
  */
 export function checkCanCreate(path: string): void {
+  refusePseudoFileSystem(path, 'output');
   let dir = dirname(resolve(path));
   for (;;) {
     let stats: Stats | undefined;

@@ -16,6 +16,7 @@ import type { ByteSink, OutputTree } from './byte-sink.js';
 import type { FileStat, FileTree } from './byte-source.js';
 import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js';
 import { fileSink } from './file-sink.js';
+import { refusePseudoFileSystem } from './pseudo-fs.js';
 
 /** The largest byte array this runtime allocates (Buffer's limit: 4 GiB on 64-bit Node 20). */
 export const MAX_BYTE_ARRAY_LENGTH = bufferConstants.MAX_LENGTH;
@@ -96,9 +97,10 @@ export const defaultOutputs: OutputTree = {
 
 /**
  * What the openers' detection would mistake for "nothing here": a FIFO or device (refused before any
- * open, which could wait forever), a folder we may not list, a symlink loop.
+ * open, which could wait forever), a folder we may not list, a symlink loop; anything on /proc or /sys.
  */
 export async function checkReadablePath(target: string): Promise<void> {
+  refusePseudoFileSystem(target, 'checkpoint');
   let stats: Stats;
   try {
     stats = await stat(target);

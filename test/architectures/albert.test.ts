@@ -152,4 +152,13 @@ test('albert: a config of another model names the disagreeing fields', (t) => {
   assert.match(r.stderr, /E_CONFIG/);
   assert.match(r.stderr, /vocab_size: config says 30000, checkpoint has 21128/);
   assert.match(r.stderr, /hidden_size: config says 768, checkpoint has 384/);
+  // the report starts with a one-line summary: how many fields, the first
+  const summary =
+    /does not describe this checkpoint: (\d+) fields disagree, first '(\w+)' \(config (\S+), checkpoint (\S+)\):/.exec(
+      r.stderr,
+    );
+  assert.ok(summary, r.stderr);
+  const listed = [...r.stderr.matchAll(/^ {2}(\w+): config says (\S+), checkpoint has (\S+) /gm)];
+  assert.equal(Number(summary[1]), listed.length);
+  assert.deepEqual(summary.slice(2, 5), listed[0]?.slice(1, 4));
 });

@@ -15,10 +15,11 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; timeoutMs?: number } = {},
 ): CliResult {
   const r = spawnSync(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, ...args], {
     cwd: options.cwd,
+    timeout: options.timeoutMs,
     env: options.env ?? process.env,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

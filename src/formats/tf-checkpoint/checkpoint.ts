@@ -26,6 +26,12 @@ export class TfCheckpoint implements TensorSource {
     this.byName = new Map(tensors.map((t) => [t.name, t]));
   }
 
+  /** The same checkpoint, with a note first of how it was found (a SavedModel's variables/). */
+  withNote(note: string): TfCheckpoint {
+    const notes = [note, ...this.notes];
+    return new TfCheckpoint(this.path, this.format, this.prefix, this.tensors, notes, this.objectBased, this.openFiles);
+  }
+
   roleOf(name: string): TensorRole {
     return roleOf(name);
   }

@@ -15,7 +15,9 @@ export { roleOf } from './roles.js';
 
 export async function openTfCheckpoint(path: string, options: OpenOptions = {}): Promise<TfCheckpoint> {
   const resolved = await resolveCheckpointPath(path, options.files);
-  return resolved.kind === 'v2' ? openBundle(resolved.prefix, options) : openV1(resolved.file, options);
+  if (resolved.kind === 'v1') return openV1(resolved.file, options);
+  const bundle = await openBundle(resolved.prefix, options);
+  return resolved.note === undefined ? bundle : bundle.withNote(resolved.note);
 }
 
 /** Registered last in OPENERS: a TF prefix is recognised by the files next to it, not by magic bytes. */

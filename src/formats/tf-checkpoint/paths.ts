@@ -6,14 +6,20 @@
  *   P.meta                       the graph (never needed)
  *   checkpoint                   text proto naming the latest P, often with a stale absolute path
  *
- * A V1 checkpoint is one table file with no `.index` (e.g. `export`, `model.ckpt-1000`).
+ * A V1 checkpoint is one table file with no `.index` (e.g. `export`, `model.ckpt-1000`). A SavedModel
+ * folder (`saved_model.pb` + `variables/variables.index`) is the bundle `variables/variables`.
  */
 import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { FileTree } from '../../io/byte-source.js';
 import { FOOTER_BYTES, TABLE_MAGIC_HI, TABLE_MAGIC_LO } from './sstable.js';
 
-export type ResolvedCheckpoint = { kind: 'v2'; prefix: string } | { kind: 'v1'; file: string };
+export type ResolvedCheckpoint =
+  | { kind: 'v2'; prefix: string /** How it was found, when not named directly. */; note?: string }
+  | { kind: 'v1'; file: string };
+
+/** A SavedModel's graph file names; its variables are the bundle `variables/variables` beside it. */
+const SAVED_MODEL_GRAPHS = ['saved_model.pb', 'saved_model.pbtxt'];
 
 /** The `checkpoint` state file is a few lines of text; anything bigger is not one. */
 const MAX_STATE_FILE_BYTES = 1024 * 1024;
@@ -61,8 +67,19 @@ async function resolvePrefix(files: FileTree, p: string): Promise<ResolvedCheckp
   return undefined;
 }
 
+/** A SavedModel folder's variables bundle, when `dir` is one. */
+function savedModelBundle(files: FileTree, dir: string): ResolvedCheckpoint | undefined {
+  const { join } = files.paths;
+  const prefix = join(dir, 'variables', 'variables');
+  if (!SAVED_MODEL_GRAPHS.some((g) => kindOf(files, join(dir, g)) === 'file')) return undefined;
+  if (kindOf(files, `${prefix}.index`) !== 'file') return undefined;
+  return { kind: 'v2', prefix, note: `a TF SavedModel folder: converting its variables/ bundle (${prefix})` };
+}
+
 async function resolveDirectory(files: FileTree, dir: string): Promise<ResolvedCheckpoint> {
   const { basename, isAbsolute, join } = files.paths;
+  const savedModel = savedModelBundle(files, dir);
+  if (savedModel) return savedModel;
   const named = statePath(files, dir);
   if (named !== undefined) {
     // Paths in `checkpoint` are often absolute paths of the machine that trained: try as written, then here.
@@ -95,6 +112,10 @@ export async function resolveCheckpointPath(path: string, files: FileTree = defa
   const { basename, dirname } = files.paths;
   const full = files.paths.resolve(path);
   if (kindOf(files, full) === 'dir') return resolveDirectory(files, full);
+  if (SAVED_MODEL_GRAPHS.includes(basename(full))) {
+    const savedModel = savedModelBundle(files, dirname(full));
+    if (savedModel) return savedModel;
+  }
   const found = await resolvePrefix(files, full);
   if (found) return found;
   const stripped = full.replace(SUFFIX, '');
@@ -122,7 +143,9 @@ export async function looksLikeTfCheckpoint(path: string, files: FileTree = defa
   const full = files.paths.resolve(path);
   if (kindOf(files, full) === 'dir') {
     const names = files.list(full);
-    return names.includes('checkpoint') || names.some((n) => n.endsWith('.index'));
+    return names.includes('checkpoint') || names.some((n) => n.endsWith('.index')) || !!savedModelBundle(files, full);
   }
+  if (SAVED_MODEL_GRAPHS.includes(files.paths.basename(full)) && savedModelBundle(files, files.paths.dirname(full)))
+    return true;
   return (await resolvePrefix(files, full)) !== undefined;
 }
