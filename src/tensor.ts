@@ -92,6 +92,17 @@ export interface StreamOptions {
   readonly reuse?: boolean;
 }
 
+/** Strided blocks of one tensor's bytes (as read() gives them), read in bands. */
+export interface RunReader {
+  /** Runs of `runLength` elements at each of the element `offsets`, one after another into `target`. */
+  read(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void>;
+  /**
+   * Once the runs read have covered every element exactly once: a checksum error unless their bytes
+   * are the stored ones (a source without checksums checks nothing).
+   */
+  verify(): void;
+}
+
 /** A tensor whose bytes have not been read yet. */
 export interface TensorRef {
   readonly name: string;
@@ -109,11 +120,10 @@ export interface TensorRef {
    */
   readInto?(target: Uint8Array): Promise<void>;
   /**
-   * Where a source can: runs of `runLength` bytes of read()'s result, starting at each of `offsets`,
-   * one after the other into `target` (a strided block, for transposes produced in bands). Not
-   * verified: a caller that needs the checksum checked streams the tensor once as well.
+   * Where a source can: a reader of strided blocks of read()'s result (for transposes produced in
+   * bands), checksummed over the bytes it reads.
    */
-  readRuns?(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void>;
+  runs?(): Promise<RunReader>;
   /**
    * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
    * Verification errors surface at the latest when the iteration ends. With `reuse`, the consumer

@@ -3,7 +3,7 @@
  * largest tensor. Per source view (src/mapping/views.ts), the cheapest way that stays bounded:
  * - in source order (select, squeeze, reshape, concat, cast): the source streamed front to back;
  * - reordered (transpose), source up to `wholeInputBytes`: read whole once, bands gathered from memory;
- * - reordered, larger: checksum verified by a streamed pass, then each band's strided block read in runs.
+ * - reordered, larger: each band's strided block read in runs, checksummed as read (runsGatherer).
  */
 import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
@@ -18,7 +18,7 @@ import {
   gatherPlan,
   inSourceOrder,
 } from '../mapping/views.js';
-import { DTYPES, numElements, type TensorRef } from '../tensor.js';
+import { DTYPES, numElements, type RunReader, type TensorRef } from '../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 import { SourcePrefetch } from './source-prefetch.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
@@ -202,24 +202,28 @@ function directTranspose(
   return { widen };
 }
 
-async function runsGatherer(ref: TensorRef, itemSize: number, chunkBytes: number): Promise<Gatherer> {
-  const readRuns = ref.readRuns?.bind(ref) as NonNullable<TensorRef['readRuns']>;
-  for await (const _ of ref.stream(chunkBytes, { reuse: true })); // checksum, before any unverified byte is used
+/**
+ * A reordered source too large to hold, read band by band in strided runs. When the view is a
+ * permutation of the whole source, its runs cover every byte once and their checksum, computed as they
+ * are read, is checked after the last band; a view of part of the source (a select) is checksummed by a
+ * streamed pass first.
+ */
+async function runsGatherer(view: ElementView, ref: TensorRef, chunkBytes: number): Promise<Gatherer> {
+  const runs = await (ref.runs?.() as Promise<RunReader>);
+  const whole = numElements(view.shape) * DTYPES[ref.dtype].itemSize === ref.byteLength;
+  if (!whole) for await (const _ of ref.stream(chunkBytes, { reuse: true })); // checksum before any byte is used
   return {
-    gather: (plan, target) =>
-      readRuns(
-        target,
-        plan.offsets.map((o) => o * itemSize),
-        plan.runLength * itemSize,
-      ),
-    finish: async () => {},
+    gather: (plan, target) => runs.read(target, plan.offsets, plan.runLength),
+    finish: async () => {
+      if (whole) runs.verify();
+    },
     close: async () => {},
   };
 }
 
 /** Whether a view's source is read whole into memory (rather than streamed or read in strided runs). */
 export function readsWhole(view: ElementView, ref: TensorRef, limits: StreamLimits): boolean {
-  return !inSourceOrder(view) && (ref.byteLength <= limits.wholeInputBytes || ref.readRuns === undefined);
+  return !inSourceOrder(view) && (ref.byteLength <= limits.wholeInputBytes || ref.runs === undefined);
 }
 
 function gathererFor(
@@ -234,7 +238,7 @@ function gathererFor(
   if (readsWhole(view, ref, limits)) return inMemoryGatherer(ref, itemSize, pool, sources, transposer);
   // Streamed sources are read in chunks of a band: two of them (one read ahead) are held meanwhile.
   if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize, limits.bandBytes));
-  return runsGatherer(ref, itemSize, limits.bandBytes);
+  return runsGatherer(view, ref, limits.bandBytes);
 }
 
 /** The output's bytes in bands of at most `limits.bandBytes`, each in a pooled buffer. */

@@ -20,8 +20,8 @@ export const TINY_BERT_CONFIG = {
 };
 
 /** name → shape, in the order modeling.py and run_pretraining.py create the variables. */
-export function tinyBertShapes(): [string, number[]][] {
-  const { vocab_size: V, hidden_size: H, intermediate_size: I, max_position_embeddings: P } = TINY_BERT_CONFIG;
+export function tinyBertShapes(config: typeof TINY_BERT_CONFIG = TINY_BERT_CONFIG): [string, number[]][] {
+  const { vocab_size: V, hidden_size: H, intermediate_size: I, max_position_embeddings: P } = config;
   const out: [string, number[]][] = [
     ['bert/embeddings/word_embeddings', [V, H]],
     ['bert/embeddings/token_type_embeddings', [2, H]],

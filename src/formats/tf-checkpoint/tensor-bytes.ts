@@ -9,6 +9,7 @@ import { swapBytesInPlace } from '../../io/byte-order.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { ByteReader } from '../../io/bytes.js';
 import { crc32c, maskCrc, unmaskCrc } from '../../io/crc32c.js';
+import { ScatteredCrc32c } from '../../io/crc32c-runs.js';
 import { DEFAULT_CHUNK_BYTES, type DType } from '../../tensor.js';
 
 export interface StoredTensor {
@@ -129,24 +130,51 @@ export async function readStoredInto(
 }
 
 /**
- * Runs of the stored tensor (byte offsets within it, whole scalars), little-endian, unverified: the
- * strided blocks of a transpose produced in bands. The caller verifies with a streamed pass.
+ * Strided runs of a stored tensor (the blocks of a transpose produced in bands), little-endian, with
+ * the checksum computed over the bytes as they are read: once the runs have covered the tensor (each
+ * byte once, in any order), `verify()` compares it with the stored one. A shard that changed since an
+ * earlier read, or a read that returned other bytes, is then a checksum error, not a wrong output.
  */
-export async function readStoredRuns(
-  file: ByteSource,
-  t: StoredTensor,
-  target: Uint8Array,
-  offsets: ArrayLike<number>,
-  runLength: number,
-): Promise<void> {
-  if (t.dtype === 'string') throw new Error(`${t.name}: string tensors have no runs`);
-  checkInFile(file, t);
-  const absolute = Float64Array.from(offsets as ArrayLike<number>, (o) => {
-    if (o < 0 || o + runLength > t.size) throw new Error(`${t.name}: run at ${o} (+${runLength}) outside the tensor`);
-    return t.offset + o;
-  });
-  await file.readRunsInto(target, absolute, runLength, `tensor '${t.name}'`);
-  if (t.bigEndian) swapBytesInPlace(target, scalarUnit(t.dtype, t.itemSize));
+export class StoredRuns {
+  private readonly crc: ScatteredCrc32c | undefined;
+  /** Absolute byte offsets of a band's runs, reused from band to band. */
+  private absolute = new Float64Array(0);
+
+  constructor(
+    private readonly file: ByteSource,
+    private readonly t: StoredTensor,
+    verify: boolean,
+  ) {
+    if (t.dtype === 'string') throw new Error(`${t.name}: string tensors have no runs`);
+    checkInFile(file, t);
+    this.crc = verify && t.maskedCrc !== undefined ? new ScatteredCrc32c(t.offset, t.size) : undefined;
+  }
+
+  /** Runs of `runLength` elements at element `offsets` (within the tensor), one after another into `target`. */
+  async read(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void> {
+    const { t } = this;
+    const runBytes = runLength * t.itemSize;
+    if (this.absolute.length < offsets.length) this.absolute = new Float64Array(offsets.length);
+    const absolute = this.absolute.subarray(0, offsets.length);
+    for (let i = 0; i < offsets.length; i++) {
+      const at = (offsets[i] as number) * t.itemSize;
+      if (at < 0 || at + runBytes > t.size)
+        throw new Error(`${t.name}: run at ${at} (+${runBytes}) outside the tensor`);
+      absolute[i] = t.offset + at;
+    }
+    await this.file.readRunsInto(target, absolute, runBytes, `tensor '${t.name}'`);
+    this.crc?.addRuns(target, absolute, runBytes);
+    if (t.bigEndian) swapBytesInPlace(target, scalarUnit(t.dtype, t.itemSize));
+  }
+
+  /** After runs that covered every byte of the tensor exactly once: E_TENSOR_CHECKSUM unless they match. */
+  verify(): void {
+    const { crc, t } = this;
+    if (crc === undefined) return;
+    if (crc.covered !== t.size) throw new Error(`${t.name}: runs covered ${crc.covered} of ${t.size} bytes`);
+    const actual = crc.value();
+    if (unmaskCrc(t.maskedCrc ?? 0) !== actual) throw checksumError(this.file, t, actual);
+  }
 }
 
 function verifyAndSwap(file: ByteSource, t: StoredTensor, verify: boolean, bytes: Uint8Array): void {
