@@ -92,18 +92,28 @@ export interface StreamOptions {
   readonly reuse?: boolean;
 }
 
+/** Runs of `runLength` elements at each of the element `offsets`. */
+export interface RunBlock {
+  readonly offsets: ArrayLike<number>;
+  readonly runLength: number;
+}
+
 /** Strided blocks of one tensor's bytes (as read() gives them), read in bands. */
 export interface RunReader {
   /** Runs of `runLength` elements at each of the element `offsets`, one after another into `target`. */
   read(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void>;
   /**
-   * Once the runs read have covered every element exactly once: a checksum error unless their bytes
-   * are the stored ones (a source without checksums checks nothing).
+   * Before reading runs that will cover only part of the tensor: the tensor read once in order (its
+   * checksum checked), noting what the bytes at `blocks` (ascending) must be.
+   */
+  checkPart(blocks: Iterable<RunBlock>, chunkBytes: number): Promise<void>;
+  /**
+   * After the last run: a checksum error unless the runs read match the stored checksum (runs that
+   * covered every element once) or what `checkPart` noted. A source without checksums checks nothing.
    */
   verify(): void;
 }
 
-/** A tensor whose bytes have not been read yet. */
 export interface TensorRef {
   readonly name: string;
   readonly dtype: DType;

@@ -18,7 +18,7 @@ import {
   gatherPlan,
   inSourceOrder,
 } from '../mapping/views.js';
-import { DTYPES, numElements, type RunReader, type TensorRef } from '../tensor.js';
+import { DTYPES, numElements, type RunBlock, type RunReader, type TensorRef } from '../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 import { SourcePrefetch } from './source-prefetch.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
@@ -202,21 +202,33 @@ function directTranspose(
   return { widen };
 }
 
+/** A view's runs in source order (ascending), band by band: the bytes it uses, as a front-to-back read meets them. */
+function* runsInSourceOrder(view: ElementView, maxElements: number): Generator<RunBlock> {
+  const order = [...view.shape.keys()].sort((a, b) => (view.strides[b] as number) - (view.strides[a] as number));
+  const sorted = {
+    ...view,
+    shape: order.map((a) => view.shape[a] as number),
+    strides: order.map((a) => view.strides[a] as number),
+  };
+  for (const band of bandsOf(sorted, maxElements)) yield gatherPlan(band);
+}
+
 /**
- * A reordered source too large to hold, read band by band in strided runs. When the view is a
- * permutation of the whole source, its runs cover every byte once and their checksum, computed as they
- * are read, is checked after the last band; a view of part of the source (a select) is checksummed by a
- * streamed pass first.
+ * A reordered source too large to hold, read band by band in strided runs, checksummed as they are
+ * read and verified after the last band: when the view is a permutation of the whole source its runs
+ * cover every byte once and meet the stored checksum; a view of part of it (a select) is read once in
+ * order first, checked, and its runs then must match the bytes that read gave them.
  */
-async function runsGatherer(view: ElementView, ref: TensorRef, chunkBytes: number): Promise<Gatherer> {
+async function runsGatherer(view: ElementView, ref: TensorRef, limits: StreamLimits): Promise<Gatherer> {
   const runs = await (ref.runs?.() as Promise<RunReader>);
-  const whole = numElements(view.shape) * DTYPES[ref.dtype].itemSize === ref.byteLength;
-  if (!whole) for await (const _ of ref.stream(chunkBytes, { reuse: true })); // checksum before any byte is used
+  const itemSize = DTYPES[ref.dtype].itemSize;
+  if (numElements(view.shape) * itemSize !== ref.byteLength) {
+    const maxElements = Math.max(1, Math.floor(limits.bandBytes / itemSize));
+    await runs.checkPart(runsInSourceOrder(view, maxElements), limits.bandBytes);
+  }
   return {
     gather: (plan, target) => runs.read(target, plan.offsets, plan.runLength),
-    finish: async () => {
-      if (whole) runs.verify();
-    },
+    finish: async () => runs.verify(),
     close: async () => {},
   };
 }
@@ -238,7 +250,7 @@ function gathererFor(
   if (readsWhole(view, ref, limits)) return inMemoryGatherer(ref, itemSize, pool, sources, transposer);
   // Streamed sources are read in chunks of a band: two of them (one read ahead) are held meanwhile.
   if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize, limits.bandBytes));
-  return runsGatherer(view, ref, limits.bandBytes);
+  return runsGatherer(view, ref, limits);
 }
 
 /** The output's bytes in bands of at most `limits.bandBytes`, each in a pooled buffer. */

@@ -17,10 +17,12 @@ import { ReadAhead } from '../../src/convert/read-ahead.js';
 import { planToStateDict } from '../../src/convert/tensors.js';
 import { runTransposeJob, type Transposer } from '../../src/convert/transposer.js';
 import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import type { FileTree } from '../../src/io/byte-source.js';
 import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
 import type { Transform } from '../../src/mapping/types.js';
 import { type CompiledOutput, compileViews } from '../../src/mapping/views.js';
 import { type DType, memoryTensor, type TensorRef } from '../../src/tensor.js';
+import { flippingStridedReads } from '../support/flipped-runs.js';
 import { seededRandom } from '../support/random.js';
 import { bf16ToF32, type RawTensor, selectFirstAxis, transpose2d } from '../support/reference-transforms.js';
 import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
@@ -76,7 +78,11 @@ const OUTPUTS: { output: PlanOutput; want: Uint8Array }[] = [
   },
 ];
 
-async function withBundle(bigEndian: boolean, body: (tensors: readonly TensorRef[], dir: string) => Promise<void>) {
+async function withBundle(
+  bigEndian: boolean,
+  body: (tensors: readonly TensorRef[], dir: string) => Promise<void>,
+  files?: FileTree,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'tf2torch-bands-'));
   try {
     await writeBundle(
@@ -84,7 +90,7 @@ async function withBundle(bigEndian: boolean, body: (tensors: readonly TensorRef
       SOURCES.map((s, i) => ({ name: NAMES[i] as string, ...s })),
       { bigEndian, shards: 2 },
     );
-    const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt'));
+    const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt'), files === undefined ? {} : { files });
     try {
       await body(ckpt.tensors, dir);
     } finally {
@@ -203,6 +209,25 @@ test('a corrupt source of a view of part of it (select, transpose) fails before 
     assert.equal(await bandsBeforeError(tensors, transforms, [30, 10]), 0, 'no band of unverified bytes');
   });
 });
+
+for (const bigEndian of [false, true]) {
+  test(`strided reads that return other bytes than the checksummed file fail, whole or part of a source read (${bigEndian ? 'big' : 'little'}-endian)`, async () => {
+    await withBundle(
+      bigEndian,
+      async (tensors) => {
+        await bandsBeforeError(tensors, [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }], [30, 50]);
+        const part: Transform[] = [
+          { op: 'reshape', shape: [5, 10, 30] },
+          { op: 'select', axis: 0, index: 3 },
+          { op: 'transpose' },
+          { op: 'cast', dtype: 'float32' },
+        ];
+        await bandsBeforeError(tensors, part, [30, 10]);
+      },
+      flippingStridedReads('embedding'),
+    );
+  });
+}
 
 test('the read-ahead holds at most its byte budget of finished bands, across outputs', async () => {
   const BAND = 100;

@@ -13,9 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_STREAM_LIMITS } from '../../src/convert/bands.js';
 import { convert } from '../../src/convert/index.js';
 import { openSafetensors } from '../../src/formats/safetensors/read.js';
-import type { ByteSource, FileTree } from '../../src/io/byte-source.js';
-import { defaultFiles } from '../../src/io/node-platform.js';
 import { runCli } from '../support/cli.js';
+import { flippingStridedReads } from '../support/flipped-runs.js';
 import {
   NARROW_BERT_CONFIG,
   NARROW_KERNEL,
@@ -29,28 +28,6 @@ import { tempDir } from '../support/temp.js';
 /** The README's bound: "memory stays under 200 MiB whatever the size of the model or of its largest tensor". */
 const MEMORY_BOUND_BYTES = 200 * 1024 * 1024;
 const PEAK_RSS_HOOK = fileURLToPath(new URL('../support/peak-rss.js', import.meta.url));
-
-/** The file system, but strided reads of `tensor` return its bytes with the first one flipped. */
-function flippingStridedReads(tensor: string): FileTree {
-  return {
-    ...defaultFiles,
-    async open(path: string): Promise<ByteSource> {
-      const file = await defaultFiles.open(path);
-      return {
-        path: file.path,
-        size: file.size,
-        readAt: (offset, length, what) => file.readAt(offset, length, what),
-        readInto: (target, offset, what) => file.readInto(target, offset, what),
-        readChunks: (offset, length, chunkSize, what, reuse) => file.readChunks(offset, length, chunkSize, what, reuse),
-        async readRunsInto(target, offsets, runLength, what) {
-          await file.readRunsInto(target, offsets, runLength, what);
-          if (what?.includes(tensor)) target[0] = (target[0] as number) ^ 0x01;
-        },
-        close: () => file.close(),
-      };
-    },
-  };
-}
 
 test('the narrow kernel is above the size read whole: it is produced from strided reads', () => {
   assert.ok(

@@ -84,3 +84,24 @@ test('one flipped byte in any run changes the CRC', () => {
     assert.notEqual(crc.value(), want, `byte ${flip} flipped`);
   }
 });
+
+test('runs over part of the range: the same runs agree in any order and split anywhere, and differ from other bytes', () => {
+  const data = bytesOf(4000);
+  const runs = [100, 700, 1500, 3900].map((o) => ({ o, n: 60 }));
+  const inOrder = new ScatteredCrc32c(0, data.length);
+  for (const { o, n } of runs) inOrder.addRuns(data.subarray(o, o + n), [o], n);
+  const reversedSplit = new ScatteredCrc32c(0, data.length);
+  for (const { o, n } of [...runs].reverse()) {
+    reversedSplit.addRuns(data.subarray(o, o + 7), [o], 7);
+    reversedSplit.addRuns(data.subarray(o + 7, o + n), [o + 7], n - 7);
+  }
+  assert.equal(reversedSplit.value(), inOrder.value());
+  const zeroed = new Uint8Array(data.length);
+  for (const { o, n } of runs) zeroed.set(data.subarray(o, o + n), o);
+  assert.equal(inOrder.value(), crc32c(zeroed), 'the range with zeros where no run lies');
+  const other = new ScatteredCrc32c(0, data.length);
+  const flipped = Uint8Array.from(data);
+  flipped[1510] = (flipped[1510] as number) ^ 0x80;
+  for (const { o, n } of runs) other.addRuns(flipped.subarray(o, o + n), [o], n);
+  assert.notEqual(other.value(), inOrder.value());
+});
