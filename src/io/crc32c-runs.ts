@@ -67,11 +67,8 @@ const INLINE_RUN_BYTES = 64;
  * wherever no run lies: two accumulators fed the same runs, in any order, agree.
  */
 export class ScatteredCrc32c {
-  /** Raw register of the whole range, the pieces flushed so far and zeros elsewhere. */
+  /** Raw register of the whole range, the runs added so far and zeros elsewhere. */
   private raw = 0;
-  /** The current piece (runs chained in ascending order): its raw register, up to `end` (-1: none). */
-  private acc = 0;
-  private end = -1;
   covered = 0;
   private tablesGap = -1;
   private tables: Uint32Array = new Uint32Array(0);
@@ -87,8 +84,8 @@ export class ScatteredCrc32c {
    */
   addRuns(bytes: Uint8Array, offsets: ArrayLike<number>, runLength: number): void {
     const [t0, t1, t2, t3] = crc32cTables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-    let acc = this.acc; // raw register of the current piece, from its first run to `end`
-    let end = this.end;
+    let acc = 0; // raw register of the current piece, from its first run to `end`
+    let end = -1;
     for (let i = 0; i < offsets.length; i++) {
       const at = (offsets[i] as number) - this.start;
       if (at < 0 || at + runLength > this.length)
@@ -132,8 +129,7 @@ export class ScatteredCrc32c {
       }
       end = at + runLength;
     }
-    this.acc = acc;
-    this.end = end;
+    if (end >= 0) this.flush(acc, end);
     this.covered += offsets.length * runLength;
   }
 
@@ -143,8 +139,6 @@ export class ScatteredCrc32c {
 
   /** The CRC-32C of the range, the runs' bytes and zeros elsewhere (the range's own once covered). */
   value(): number {
-    if (this.end >= 0) this.flush(this.acc, this.end);
-    this.end = -1;
     // The standard CRC starts from an all-ones register and inverts the result.
     return (this.raw ^ crc32cSkipZeros(0xffffffff, this.length) ^ 0xffffffff) >>> 0;
   }
