@@ -92,7 +92,28 @@ export interface StreamOptions {
   readonly reuse?: boolean;
 }
 
-/** A tensor whose bytes have not been read yet. */
+/** Runs of `runLength` elements at each of the element `offsets`. */
+export interface RunBlock {
+  readonly offsets: ArrayLike<number>;
+  readonly runLength: number;
+}
+
+/** Strided blocks of one tensor's bytes (as read() gives them), read in bands. */
+export interface RunReader {
+  /** Runs of `runLength` elements at each of the element `offsets`, one after another into `target`. */
+  read(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void>;
+  /**
+   * Before reading runs that will cover only part of the tensor: the tensor read once in order (its
+   * checksum checked), noting what the bytes at `blocks` (ascending) must be.
+   */
+  checkPart(blocks: Iterable<RunBlock>, chunkBytes: number): Promise<void>;
+  /**
+   * After the last run: a checksum error unless the runs read match the stored checksum (runs that
+   * covered every element once) or what `checkPart` noted. A source without checksums checks nothing.
+   */
+  verify(): void;
+}
+
 export interface TensorRef {
   readonly name: string;
   readonly dtype: DType;
@@ -109,11 +130,10 @@ export interface TensorRef {
    */
   readInto?(target: Uint8Array): Promise<void>;
   /**
-   * Where a source can: runs of `runLength` bytes of read()'s result, starting at each of `offsets`,
-   * one after the other into `target` (a strided block, for transposes produced in bands). Not
-   * verified: a caller that needs the checksum checked streams the tensor once as well.
+   * Where a source can: a reader of strided blocks of read()'s result (for transposes produced in
+   * bands), checksummed over the bytes it reads.
    */
-  readRuns?(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void>;
+  runs?(): Promise<RunReader>;
   /**
    * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
    * Verification errors surface at the latest when the iteration ends. With `reuse`, the consumer

@@ -3,7 +3,7 @@
  * largest tensor. Per source view (src/mapping/views.ts), the cheapest way that stays bounded:
  * - in source order (select, squeeze, reshape, concat, cast): the source streamed front to back;
  * - reordered (transpose), source up to `wholeInputBytes`: read whole once, bands gathered from memory;
- * - reordered, larger: checksum verified by a streamed pass, then each band's strided block read in runs.
+ * - reordered, larger: each band's strided block read in runs, checksummed as read (runsGatherer).
  */
 import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
@@ -18,7 +18,7 @@ import {
   gatherPlan,
   inSourceOrder,
 } from '../mapping/views.js';
-import { DTYPES, numElements, type TensorRef } from '../tensor.js';
+import { DTYPES, numElements, type RunBlock, type RunReader, type TensorRef } from '../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 import { SourcePrefetch } from './source-prefetch.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
@@ -202,24 +202,40 @@ function directTranspose(
   return { widen };
 }
 
-async function runsGatherer(ref: TensorRef, itemSize: number, chunkBytes: number): Promise<Gatherer> {
-  const readRuns = ref.readRuns?.bind(ref) as NonNullable<TensorRef['readRuns']>;
-  for await (const _ of ref.stream(chunkBytes, { reuse: true })); // checksum, before any unverified byte is used
+/** A view's runs in source order (ascending), band by band: the bytes it uses, as a front-to-back read meets them. */
+function* runsInSourceOrder(view: ElementView, maxElements: number): Generator<RunBlock> {
+  const order = [...view.shape.keys()].sort((a, b) => (view.strides[b] as number) - (view.strides[a] as number));
+  const sorted = {
+    ...view,
+    shape: order.map((a) => view.shape[a] as number),
+    strides: order.map((a) => view.strides[a] as number),
+  };
+  for (const band of bandsOf(sorted, maxElements)) yield gatherPlan(band);
+}
+
+/**
+ * A reordered source too large to hold, read band by band in strided runs, checksummed as they are
+ * read and verified after the last band: when the view is a permutation of the whole source its runs
+ * cover every byte once and meet the stored checksum; a view of part of it (a select) is read once in
+ * order first, checked, and its runs then must match the bytes that read gave them.
+ */
+async function runsGatherer(view: ElementView, ref: TensorRef, limits: StreamLimits): Promise<Gatherer> {
+  const runs = await (ref.runs?.() as Promise<RunReader>);
+  const itemSize = DTYPES[ref.dtype].itemSize;
+  if (numElements(view.shape) * itemSize !== ref.byteLength) {
+    const maxElements = Math.max(1, Math.floor(limits.bandBytes / itemSize));
+    await runs.checkPart(runsInSourceOrder(view, maxElements), limits.bandBytes);
+  }
   return {
-    gather: (plan, target) =>
-      readRuns(
-        target,
-        plan.offsets.map((o) => o * itemSize),
-        plan.runLength * itemSize,
-      ),
-    finish: async () => {},
+    gather: (plan, target) => runs.read(target, plan.offsets, plan.runLength),
+    finish: async () => runs.verify(),
     close: async () => {},
   };
 }
 
 /** Whether a view's source is read whole into memory (rather than streamed or read in strided runs). */
 export function readsWhole(view: ElementView, ref: TensorRef, limits: StreamLimits): boolean {
-  return !inSourceOrder(view) && (ref.byteLength <= limits.wholeInputBytes || ref.readRuns === undefined);
+  return !inSourceOrder(view) && (ref.byteLength <= limits.wholeInputBytes || ref.runs === undefined);
 }
 
 function gathererFor(
@@ -234,7 +250,7 @@ function gathererFor(
   if (readsWhole(view, ref, limits)) return inMemoryGatherer(ref, itemSize, pool, sources, transposer);
   // Streamed sources are read in chunks of a band: two of them (one read ahead) are held meanwhile.
   if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize, limits.bandBytes));
-  return runsGatherer(ref, itemSize, limits.bandBytes);
+  return runsGatherer(view, ref, limits);
 }
 
 /** The output's bytes in bands of at most `limits.bandBytes`, each in a pooled buffer. */

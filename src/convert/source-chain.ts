@@ -5,7 +5,7 @@
  * write of the one before instead of taking turns with it. One chunk ahead: memory grows by one chunk.
  * A link started ahead that no one takes (the write failed) is left to finish its read and be dropped.
  */
-import type { TensorRef } from '../tensor.js';
+import type { RunReader, TensorRef } from '../tensor.js';
 
 type StreamOptions = Parameters<TensorRef['stream']>[1];
 
@@ -33,12 +33,7 @@ export class SourceChain {
       ...(ref.readInto === undefined
         ? {}
         : { readInto: (target: Uint8Array) => ref.readInto?.(target) as Promise<void> }),
-      ...(ref.readRuns === undefined
-        ? {}
-        : {
-            readRuns: (target: Uint8Array, offsets: ArrayLike<number>, runLength: number) =>
-              ref.readRuns?.(target, offsets, runLength) as Promise<void>,
-          }),
+      ...(ref.runs === undefined ? {} : { runs: () => ref.runs?.() as Promise<RunReader> }),
       stream: (chunkBytes, options) => this.stream(position, chunkBytes, options),
     };
   }

@@ -26,6 +26,9 @@ const TABLES: Uint32Array[] = (() => {
   return tables;
 })();
 
+/** The slicing tables (`[0]`: byte at a time), for callers hashing many tiny pieces inline. */
+export const crc32cTables: readonly Uint32Array[] = TABLES;
+
 /** Pure-JS CRC-32C continuing from `crc` (0 for a fresh checksum). */
 export function crc32cJs(bytes: Uint8Array, crc = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [

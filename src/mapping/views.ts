@@ -175,14 +175,20 @@ export function gatherPlan(view: ElementView): GatherPlan {
   const offsets = new Float64Array(numElements(outer));
   const index = new Array<number>(first).fill(0);
   let at = v.offset;
-  for (let r = 0; r < offsets.length; r++) {
-    offsets[r] = at;
-    for (let a = first - 1; a >= 0; a--) {
-      at += strides[a] as number;
-      index[a] = (index[a] as number) + 1;
-      if ((index[a] as number) < (outer[a] as number)) break;
-      at -= (strides[a] as number) * (outer[a] as number);
-      index[a] = 0;
+  if (first === 1) {
+    // one outer axis (a narrow kernel's band: a million runs of one element): a plain loop
+    const step = strides[0] as number;
+    for (let r = 0; r < offsets.length; r++) offsets[r] = at + r * step;
+  } else {
+    for (let r = 0; r < offsets.length; r++) {
+      offsets[r] = at;
+      for (let a = first - 1; a >= 0; a--) {
+        at += strides[a] as number;
+        index[a] = (index[a] as number) + 1;
+        if ((index[a] as number) < (outer[a] as number)) break;
+        at -= (strides[a] as number) * (outer[a] as number);
+        index[a] = 0;
+      }
     }
   }
   const identity = order.every((a, i) => a === i);

@@ -17,10 +17,12 @@ import { ReadAhead } from '../../src/convert/read-ahead.js';
 import { planToStateDict } from '../../src/convert/tensors.js';
 import { runTransposeJob, type Transposer } from '../../src/convert/transposer.js';
 import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
+import type { FileTree } from '../../src/io/byte-source.js';
 import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
 import type { Transform } from '../../src/mapping/types.js';
 import { type CompiledOutput, compileViews } from '../../src/mapping/views.js';
 import { type DType, memoryTensor, type TensorRef } from '../../src/tensor.js';
+import { flippingStridedReads } from '../support/flipped-runs.js';
 import { seededRandom } from '../support/random.js';
 import { bf16ToF32, type RawTensor, selectFirstAxis, transpose2d } from '../support/reference-transforms.js';
 import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
@@ -76,7 +78,11 @@ const OUTPUTS: { output: PlanOutput; want: Uint8Array }[] = [
   },
 ];
 
-async function withBundle(bigEndian: boolean, body: (tensors: readonly TensorRef[], dir: string) => Promise<void>) {
+async function withBundle(
+  bigEndian: boolean,
+  body: (tensors: readonly TensorRef[], dir: string) => Promise<void>,
+  files?: FileTree,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'tf2torch-bands-'));
   try {
     await writeBundle(
@@ -84,7 +90,7 @@ async function withBundle(bigEndian: boolean, body: (tensors: readonly TensorRef
       SOURCES.map((s, i) => ({ name: NAMES[i] as string, ...s })),
       { bigEndian, shards: 2 },
     );
-    const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt'));
+    const ckpt = await openTfCheckpoint(join(dir, 'model.ckpt'), files === undefined ? {} : { files });
     try {
       await body(ckpt.tensors, dir);
     } finally {
@@ -153,33 +159,75 @@ for (const bigEndian of [false, true]) {
   }
 }
 
-test('a corrupt transposed tensor read in strided runs fails on its checksum before any band is produced', async () => {
+/** Flips one bit of the stored bytes of 'embedding' ([50, 30] bfloat16, in shard 0 after 'kernel'). */
+function corruptEmbedding(dir: string): void {
+  const at = (SOURCES[0] as RawTensor).bytes.length + 5;
+  const fd = openSync(join(dir, 'model.ckpt.data-00000-of-00002'), 'r+');
+  const byte = Buffer.alloc(1);
+  readSync(fd, byte, 0, 1, at);
+  byte[0] = (byte[0] as number) ^ 0x40;
+  writeSync(fd, byte, 0, 1, at);
+  closeSync(fd);
+}
+
+/** Streams the output `transforms` of 'embedding' gives, read in strided runs: it must fail on the checksum; the chunks before. */
+async function bandsBeforeError(tensors: readonly TensorRef[], transforms: Transform[], shape: number[]) {
+  const plan = { outputs: [output('x', [2], transforms, shape, 'float32')] } as unknown as Plan;
+  const [entry] = planToStateDict(plan, tensors, {
+    limits: { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0, earlyReadBytes: 64 },
+  });
+  assert.ok(entry && 'tensor' in entry);
+  let bands = 0;
+  await assert.rejects(
+    (async () => {
+      for await (const _ of entry.tensor.stream()) bands++;
+    })(),
+    (e: Error & { code?: string; tensor?: string }) => e.code === 'E_TENSOR_CHECKSUM' && e.tensor === 'embedding',
+  );
+  return bands;
+}
+
+test('a corrupt transposed tensor read in strided runs fails on the checksum of the bytes those runs read', async () => {
   await withBundle(false, async (tensors, dir) => {
-    // The bundle writer deals tensors to shards in turn: 'embedding' follows 'kernel' in shard 0.
-    const at = (SOURCES[0] as RawTensor).bytes.length + 5;
-    const fd = openSync(join(dir, 'model.ckpt.data-00000-of-00002'), 'r+');
-    const byte = Buffer.alloc(1);
-    readSync(fd, byte, 0, 1, at);
-    byte[0] = (byte[0] as number) ^ 0x40;
-    writeSync(fd, byte, 0, 1, at);
-    closeSync(fd);
-    const plan = {
-      outputs: [output('x', [2], [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }], [30, 50], 'float32')],
-    } as unknown as Plan;
-    const [entry] = planToStateDict(plan, tensors, {
-      limits: { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0, earlyReadBytes: 64 },
-    });
-    assert.ok(entry && 'tensor' in entry);
-    let bands = 0;
-    await assert.rejects(
-      (async () => {
-        for await (const _ of entry.tensor.stream()) bands++;
-      })(),
-      (e: Error & { code?: string }) => e.code === 'E_TENSOR_CHECKSUM',
-    );
-    assert.equal(bands, 0, 'no band of unverified bytes');
+    corruptEmbedding(dir);
+    // Its runs cover every byte once: checked as they are read, the error ends the stream after its last band.
+    const transforms: Transform[] = [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }];
+    await bandsBeforeError(tensors, transforms, [30, 50]);
   });
 });
+
+test('a corrupt source of a view of part of it (select, transpose) fails before any band is produced', async () => {
+  await withBundle(false, async (tensors, dir) => {
+    corruptEmbedding(dir);
+    // [50, 30] seen as [5, 10, 30], row block 0 selected: its runs miss most bytes, so a streamed pass checks first.
+    const transforms: Transform[] = [
+      { op: 'reshape', shape: [5, 10, 30] },
+      { op: 'select', axis: 0, index: 0 },
+      { op: 'transpose' },
+      { op: 'cast', dtype: 'float32' },
+    ];
+    assert.equal(await bandsBeforeError(tensors, transforms, [30, 10]), 0, 'no band of unverified bytes');
+  });
+});
+
+for (const bigEndian of [false, true]) {
+  test(`strided reads that return other bytes than the checksummed file fail, whole or part of a source read (${bigEndian ? 'big' : 'little'}-endian)`, async () => {
+    await withBundle(
+      bigEndian,
+      async (tensors) => {
+        await bandsBeforeError(tensors, [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }], [30, 50]);
+        const part: Transform[] = [
+          { op: 'reshape', shape: [5, 10, 30] },
+          { op: 'select', axis: 0, index: 3 },
+          { op: 'transpose' },
+          { op: 'cast', dtype: 'float32' },
+        ];
+        await bandsBeforeError(tensors, part, [30, 10]);
+      },
+      flippingStridedReads('embedding'),
+    );
+  });
+}
 
 test('the read-ahead holds at most its byte budget of finished bands, across outputs', async () => {
   const BAND = 100;

@@ -61,6 +61,27 @@ test('strided runs are read one after the other, short and long', async () => {
   });
 });
 
+test('runs close together are read as spans (narrow columns, gaps, span limits) and land in place', async () => {
+  const big = Uint8Array.from({ length: 3 << 20 }, (_, i) => (i * 131 + 7) & 0xff);
+  await withFile(big, async (file) => {
+    for (const [run, stride, count] of [
+      [4, 16, 150_000], // a [·, 4] float32 kernel's column: spans of 1 MiB, read asynchronously
+      [4, 16, 300], // small spans, read synchronously
+      [40, 4096 + 40, 500], // the largest gap still spanned
+      [40, 4096 + 41, 50], // one byte more: each run on its own
+    ] as const) {
+      const offsets = Array.from({ length: count }, (_, i) => 3 + i * stride);
+      offsets.push(1, big.length - run); // behind the previous run, then far ahead: new spans
+      const target = new Uint8Array(offsets.length * run);
+      await file.readRunsInto(target, offsets, run);
+      offsets.forEach((o, i) => {
+        const got = Buffer.from(target.subarray(i * run, (i + 1) * run));
+        assert.ok(got.equals(big.subarray(o, o + run)), `run ${i} of ${run} bytes every ${stride}`);
+      });
+    }
+  });
+});
+
 test('chunks read with reuse alternate between two buffers and still arrive whole and in order', async () => {
   const big = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 29 + 3) & 0xff);
   const step = 64 * 1024; // above Buffer's shared pool, so that every fresh chunk has its own memory

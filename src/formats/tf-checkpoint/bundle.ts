@@ -18,7 +18,7 @@ import {
   checkInFile,
   readStored,
   readStoredInto,
-  readStoredRuns,
+  StoredRuns,
   type StoredTensor,
   streamStored,
 } from './tensor-bytes.js';
@@ -139,8 +139,7 @@ function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: b
       : {
           readInto: async (target: Uint8Array) =>
             readStoredInto(await shards.get(d.entry.shardId, d.name), stored, verify, target),
-          readRuns: async (target: Uint8Array, offsets: ArrayLike<number>, runLength: number) =>
-            readStoredRuns(await shards.get(d.entry.shardId, d.name), stored, target, offsets, runLength),
+          runs: async () => new StoredRuns(await shards.get(d.entry.shardId, d.name), stored, verify),
         }),
     async *stream(chunkSize = DEFAULT_CHUNK_BYTES, options?: StreamOptions) {
       const file = await shards.get(d.entry.shardId, d.name);

@@ -9,7 +9,8 @@ import { swapBytesInPlace } from '../../io/byte-order.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { ByteReader } from '../../io/bytes.js';
 import { crc32c, maskCrc, unmaskCrc } from '../../io/crc32c.js';
-import { DEFAULT_CHUNK_BYTES, type DType } from '../../tensor.js';
+import { ScatteredCrc32c } from '../../io/crc32c-runs.js';
+import { DEFAULT_CHUNK_BYTES, type DType, type RunBlock } from '../../tensor.js';
 
 export interface StoredTensor {
   name: string;
@@ -129,24 +130,111 @@ export async function readStoredInto(
 }
 
 /**
- * Runs of the stored tensor (byte offsets within it, whole scalars), little-endian, unverified: the
- * strided blocks of a transpose produced in bands. The caller verifies with a streamed pass.
+ * Strided runs of a stored tensor (the blocks of a transpose produced in bands), little-endian, with
+ * the checksum computed over the bytes as they are read: once the runs have covered the tensor (each
+ * byte once, in any order), `verify()` compares it with the stored one. A shard that changed since an
+ * earlier read, or a read that returned other bytes, is then a checksum error, not a wrong output.
  */
-export async function readStoredRuns(
-  file: ByteSource,
-  t: StoredTensor,
-  target: Uint8Array,
-  offsets: ArrayLike<number>,
-  runLength: number,
-): Promise<void> {
-  if (t.dtype === 'string') throw new Error(`${t.name}: string tensors have no runs`);
-  checkInFile(file, t);
-  const absolute = Float64Array.from(offsets as ArrayLike<number>, (o) => {
-    if (o < 0 || o + runLength > t.size) throw new Error(`${t.name}: run at ${o} (+${runLength}) outside the tensor`);
-    return t.offset + o;
-  });
-  await file.readRunsInto(target, absolute, runLength, `tensor '${t.name}'`);
-  if (t.bigEndian) swapBytesInPlace(target, scalarUnit(t.dtype, t.itemSize));
+export class StoredRuns {
+  private readonly crc: ScatteredCrc32c | undefined;
+  /** Absolute byte offsets of a band's runs, reused from band to band. */
+  private absolute = new Float64Array(0);
+  /** The checksum `checkPart` noted. */
+  private part: number | undefined;
+
+  constructor(
+    private readonly file: ByteSource,
+    private readonly t: StoredTensor,
+    verify: boolean,
+  ) {
+    if (t.dtype === 'string') throw new Error(`${t.name}: string tensors have no runs`);
+    checkInFile(file, t);
+    this.crc = verify && t.maskedCrc !== undefined ? new ScatteredCrc32c(t.offset, t.size) : undefined;
+  }
+
+  /** Runs of `runLength` elements at element `offsets` (within the tensor), one after another into `target`. */
+  async read(target: Uint8Array, offsets: ArrayLike<number>, runLength: number): Promise<void> {
+    const { t } = this;
+    const runBytes = runLength * t.itemSize;
+    if (this.absolute.length < offsets.length) this.absolute = new Float64Array(offsets.length);
+    const absolute = this.absolute.subarray(0, offsets.length);
+    for (let i = 0; i < offsets.length; i++) {
+      const at = (offsets[i] as number) * t.itemSize;
+      if (at < 0 || at + runBytes > t.size)
+        throw new Error(`${t.name}: run at ${at} (+${runBytes}) outside the tensor`);
+      absolute[i] = t.offset + at;
+    }
+    await this.file.readRunsInto(target, absolute, runBytes, `tensor '${t.name}'`);
+    this.crc?.addRuns(target, absolute, runBytes);
+    if (t.bigEndian) swapBytesInPlace(target, scalarUnit(t.dtype, t.itemSize));
+  }
+
+  /**
+   * For runs that will cover only part of the tensor: reads it once in order, checking its stored
+   * checksum and noting the checksum of the bytes at `blocks` (element offsets, ascending), which
+   * `verify()` then requires of the runs read: the bytes used are the bytes verified.
+   */
+  async checkPart(blocks: Iterable<RunBlock>, chunkBytes: number): Promise<void> {
+    const { file, t } = this;
+    if (this.crc === undefined) return;
+    const item = t.itemSize;
+    const part = new ScatteredCrc32c(t.offset, t.size);
+    const at = new Float64Array(1);
+    const runs = blocks[Symbol.iterator]();
+    let block = runs.next();
+    let k = 0; // the run within the block
+    let done = 0; // its bytes already noted (a run may span chunks)
+    let whole = 0;
+    let chunkStart = 0;
+    const step = Math.max(item, chunkBytes - (chunkBytes % item));
+    for await (const chunk of file.readChunks(t.offset, t.size, step, `tensor '${t.name}'`, true)) {
+      whole = crc32c(chunk, whole);
+      const chunkEnd = chunkStart + chunk.byteLength;
+      while (!block.done) {
+        const { offsets, runLength } = block.value;
+        if (k === offsets.length) {
+          block = runs.next();
+          k = 0;
+          continue;
+        }
+        const runStart = (offsets[k] as number) * item;
+        const from = runStart + done;
+        if (from >= chunkEnd) break;
+        if (from < chunkStart) throw new Error(`${t.name}: runs out of order at ${from}`);
+        const to = Math.min(runStart + runLength * item, chunkEnd);
+        at[0] = t.offset + from;
+        part.addRuns(chunk.subarray(from - chunkStart, to - chunkStart), at, to - from);
+        done += to - from;
+        if (done === runLength * item) {
+          k++;
+          done = 0;
+        }
+      }
+      chunkStart = chunkEnd;
+    }
+    if (t.maskedCrc !== undefined && unmaskCrc(t.maskedCrc) !== whole) throw checksumError(file, t, whole);
+    this.part = part.value();
+  }
+
+  /**
+   * After the last run: E_TENSOR_CHECKSUM unless the runs' bytes match the stored checksum (runs that
+   * covered every byte once) or those `checkPart` noted (runs over part of the tensor).
+   */
+  verify(): void {
+    const { crc, file, t } = this;
+    if (crc === undefined) return;
+    const actual = crc.value();
+    if (this.part !== undefined) {
+      if (actual === this.part) return;
+      throw new Tf2TorchError(
+        ErrorCode.TENSOR_CHECKSUM,
+        `${file.path}: tensor '${t.name}' (offset ${t.offset}, ${t.size} bytes) read in strided runs is not what its checksummed read gave (the file changed while it was read)`,
+        { file: file.path, tensor: t.name, offset: t.offset },
+      );
+    }
+    if (crc.covered !== t.size) throw new Error(`${t.name}: runs covered ${crc.covered} of ${t.size} bytes`);
+    if (unmaskCrc(t.maskedCrc ?? 0) !== actual) throw checksumError(file, t, actual);
+  }
 }
 
 function verifyAndSwap(file: ByteSource, t: StoredTensor, verify: boolean, bytes: Uint8Array): void {
