@@ -42,6 +42,9 @@ export const ErrorCode = {
   UNMAPPED: 'E_UNMAPPED',
   PLAN: 'E_PLAN',
   WRONG_CHECKPOINT_KIND: 'E_WRONG_CHECKPOINT_KIND',
+  // remote sources (https://, gs://)
+  NETWORK: 'E_NETWORK',
+  SOURCE_CHANGED: 'E_SOURCE_CHANGED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -11,6 +11,7 @@ import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectur
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output.js';
 import { type ProgressBar, progressBar } from '../convert/progress.js';
+import { fetchProgress, fetchSummary, openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
 import type { DType } from '../tensor.js';
@@ -249,12 +250,14 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   let bar: ProgressBar | undefined;
   const showBar = !quiet && io.errIsTTY;
+  const remote = await openUrlFiles(options.checkpoint, options.config); // a URL's files, found first
   const result = await convert({
     ...options,
+    ...(remote === undefined ? {} : { files: remote }),
     ...(showBar
       ? {
           onProgress: (done: number, total: number) => {
-            bar ??= progressBar(total, (t) => io.err(t));
+            bar ??= progressBar(total, (t) => io.err(t), Date.now, remote && (() => fetchProgress(remote)));
             bar.update(done);
           },
         }
@@ -273,6 +276,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
           (m) => `  not in the checkpoint, written as zeros as the original initialises it: ${m.key}`,
         ),
         ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
+        ...(remote === undefined ? [] : [fetchSummary(remote)]),
       ].join('\n'),
     );
   }
