@@ -24,9 +24,9 @@ function split(url: string): { origin: string; path: string } {
   return { origin: m?.[1] ?? url, path: m?.[2] === undefined || m[2] === '' ? '/' : m[2] };
 }
 
-/** The URL as messages show it: user and password, if any, replaced by `***`. */
+/** The URL as messages show it: user and password replaced by `***`, a query (signatures, tokens) by `?…`. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@').replace(/[?#].*$/s, '?…');
 }
 
 /**
