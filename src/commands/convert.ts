@@ -42,8 +42,11 @@ The options transformers-cli has (same spelling; kebab-case works too: --model-t
                                without it the type, and a fine-tuned head, are recognised from the variable
                                names (and the release files beside them); ambiguity is an error listing the
                                candidates; a type the names contradict is refused
-  --tf_checkpoint PATH         checkpoint prefix (bert_model.ckpt), its .index/.data file, or its folder
-  --config FILE                the original config (bert_config.json); default: looked for beside the checkpoint
+  --tf_checkpoint PATH         checkpoint prefix (bert_model.ckpt), its .index/.data file, or its folder; or
+                               an https:// or gs://bucket/… URL of one (only the index and the tensors the
+                               plan needs are fetched; Authorization header from TF2TORCH_HTTP_AUTHORIZATION)
+  --config FILE                the original config (bert_config.json; a URL too); default: looked for beside
+                               the checkpoint
   --pytorch_dump_output OUT    what to write, decided by the path:
                                  *.bin          one torch.save file (as transformers-cli writes it)
                                  *.safetensors  one safetensors file
