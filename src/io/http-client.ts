@@ -151,25 +151,31 @@ export class HttpClient {
   ): Promise<T> {
     const { maxAttempts, backoffMs, maxBackoffMs, maxRetryWaitMs, stallMs } = this.limits;
     let waited = 0;
-    let last = '';
+    let failure = '';
     for (let tries = 1; ; tries++) {
       const controller = new AbortController();
+      // one timer per request, re-armed only when it fires: bodies arrive in thousands of chunks
+      let last = Date.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const alive = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => controller.abort(new Error(`no data for ${stallMs} ms`)), stallMs);
+      const check = () => {
+        const idle = Date.now() - last;
+        if (idle >= stallMs) controller.abort(new Error(`no data for ${stallMs} ms`));
+        else timer = setTimeout(check, stallMs - idle);
       };
-      alive();
+      timer = setTimeout(check, stallMs);
+      const alive = () => {
+        last = Date.now();
+      };
       let retryAfter: number | undefined;
       try {
         this.requests++;
         return await attempt(controller.signal, alive);
       } catch (error) {
         if (error instanceof Tf2TorchError) throw error;
-        last = controller.signal.aborted ? `no data for ${stallMs} ms` : describeFailure(error);
+        failure = controller.signal.aborted ? `no data for ${stallMs} ms` : describeFailure(error);
         if (error instanceof TransientFailure) retryAfter = error.retryAfterMs;
-        if (/ENOTFOUND|EAI_AGAIN|ERR_INVALID_URL/.test(last))
-          throw new Tf2TorchError(ErrorCode.NETWORK, `${redactUrl(display)}: ${last}; check the host name`, {
+        if (/ENOTFOUND|EAI_AGAIN|ERR_INVALID_URL/.test(failure))
+          throw new Tf2TorchError(ErrorCode.NETWORK, `${redactUrl(display)}: ${failure}; check the host name`, {
             file: redactUrl(display),
           });
       } finally {
@@ -179,7 +185,7 @@ export class HttpClient {
       if (tries >= maxAttempts || waited + wait > maxRetryWaitMs)
         throw new Tf2TorchError(
           ErrorCode.NETWORK,
-          `${redactUrl(display)}: ${last}, ${tries} time${tries > 1 ? 's' : ''} (retried for ${(waited / 1000).toFixed(1)} s); check the connection and run again`,
+          `${redactUrl(display)}: ${failure}, ${tries} time${tries > 1 ? 's' : ''} (retried for ${(waited / 1000).toFixed(1)} s); check the connection and run again`,
           { file: redactUrl(display) },
         );
       waited += wait;

@@ -14,7 +14,7 @@ export const COALESCE_GAP_BYTES = 0;
 /** Longest single request ahead of the reader: large tensors arrive in parallel pieces. */
 export const PIECE_BYTES = 8 * 1024 * 1024;
 /** Requests ahead of the reader at once. */
-export const MAX_IN_FLIGHT = 6;
+export const MAX_IN_FLIGHT = 8;
 /** Bytes fetched ahead and not yet read, over every object of a tree. */
 export const BUDGET_BYTES = 64 * 1024 * 1024;
 /** Runs of a strided read with no piece ahead are fetched as their span when it is at most this. */

@@ -86,7 +86,7 @@ export async function startNginx(t: TestContext, roots: Readonly<Record<string, 
   const config = `
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes 2;
 ${process.getuid?.() === 0 ? 'user root;' : ''}
 pid ${join(prefix, 'nginx.pid')};
 error_log ${errorLog} warn;
