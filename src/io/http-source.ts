@@ -32,6 +32,9 @@ interface Piece {
   readonly length: number;
   bytes?: Promise<Uint8Array>;
   delivered: number;
+  /** Dropped for room: its buffer may hold another piece now; a reader that waited on it fetches again. */
+  evicted?: boolean;
+  buffer?: Uint8Array;
 }
 
 /** Merges ranges in the order given: a range starting within `gap` after the previous one's end joins it. */
@@ -55,6 +58,8 @@ export class Prefetcher {
   private readonly queue: Piece[] = [];
   /** Pieces read through, oldest first: dropped when the budget needs their room. */
   private readonly evictable: Piece[] = [];
+  /** Buffers of evicted full-size pieces, for the next ones (no allocation and garbage per piece). */
+  private readonly spare: Uint8Array[] = [];
   private inFlight = 0;
   private held = 0;
   /** Bytes the expected ranges cover (what a conversion needs), for progress. */
@@ -77,7 +82,9 @@ export class Prefetcher {
     if (at >= 0) this.queue.splice(at, 1);
     this.inFlight++;
     this.held += piece.length;
-    const target = new Uint8Array(piece.length);
+    const target =
+      piece.length === PIECE_BYTES ? (this.spare.pop() ?? new Uint8Array(PIECE_BYTES)) : new Uint8Array(piece.length);
+    piece.buffer = target;
     piece.bytes = piece.object.fetchInto(target, piece.offset).then(
       () => target,
       (error: unknown) => {
@@ -107,6 +114,10 @@ export class Prefetcher {
       const oldest = this.evictable.shift();
       if (oldest === undefined) return false;
       oldest.object.forget(oldest);
+      oldest.evicted = true;
+      if (oldest.buffer?.byteLength === PIECE_BYTES && this.spare.length * PIECE_BYTES < this.budget)
+        this.spare.push(oldest.buffer);
+      oldest.buffer = undefined;
       this.held -= oldest.length;
     }
     return true;
@@ -168,6 +179,12 @@ export class RemoteObject {
       const bytes = await this.prefetcher.start(piece);
       const from = Math.max(at, piece.offset);
       const to = Math.min(end, piece.offset + piece.length);
+      if (piece.evicted) {
+        // its buffer went to another piece while this read waited: fetch the overlap itself
+        await this.fetchInto(target.subarray(from - offset, to - offset), from);
+        at = to;
+        continue;
+      }
       target.set(bytes.subarray(from - piece.offset, to - piece.offset), from - offset);
       piece.delivered += to - from;
       if (piece.delivered >= piece.length) this.prefetcher.readThrough(piece);
@@ -226,9 +243,28 @@ export class HttpSource implements ByteSource {
       await this.object.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number);
   }
 
-  /** Fresh chunks always (which also satisfies a caller asking for reuse). */
-  readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
-    return readChunksOf(this, offset, length, chunkSize, what);
+  /**
+   * Chunks copied out of the pieces ahead. With `reuse`, three buffers take turns (a chunk is overwritten
+   * only once the consumer asks for the one after next), so a long tensor makes no garbage.
+   */
+  readChunks(
+    offset: number,
+    length: number,
+    chunkSize: number,
+    what = 'data',
+    reuse = false,
+  ): AsyncGenerator<Uint8Array> {
+    if (!reuse) return readChunksOf(this, offset, length, chunkSize, what);
+    const ring: Uint8Array[] = [];
+    let turn = 0;
+    const readAt = async (at: number, n: number) => {
+      const slot = turn++ % 3;
+      if ((ring[slot]?.byteLength ?? 0) < n) ring[slot] = new Uint8Array(Math.max(1, Math.min(chunkSize, length)));
+      const target = (ring[slot] as Uint8Array).subarray(0, n);
+      await this.readInto(target, at, what);
+      return target;
+    };
+    return readChunksOf({ path: this.path, size: this.size, readAt }, offset, length, chunkSize, what);
   }
 
   async close(): Promise<void> {}

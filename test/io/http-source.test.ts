@@ -8,7 +8,8 @@ import { rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ErrorCode, Tf2TorchError } from '../../src/errors.js';
-import type { HttpLimits } from '../../src/io/http-client.js';
+import type { HttpClient, HttpLimits } from '../../src/io/http-client.js';
+import { HttpSource, PIECE_BYTES, Prefetcher, RemoteObject } from '../../src/io/http-source.js';
 import { defaultFiles } from '../../src/io/node-platform.js';
 import { UrlFileTree } from '../../src/io/url-tree.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
@@ -177,4 +178,47 @@ test('expected ranges are fetched ahead, adjacent ones as one request, and nothi
     ],
   );
   assert.equal(s.tree.stats().bytesExpected, 300);
+});
+
+test('pieces ahead stay within the budget, in recycled buffers; a piece read again after its room was taken is fetched again', async () => {
+  const bytes = randomBytes(5 * PIECE_BYTES);
+  const fetched: [number, number][] = [];
+  let inFlightBytes = 0;
+  let most = 0;
+  const client = {
+    async readRange(_url: string, _display: string, _id: unknown, target: Uint8Array, offset: number) {
+      fetched.push([offset, target.byteLength]);
+      inFlightBytes += target.byteLength;
+      most = Math.max(most, inFlightBytes);
+      await new Promise((r) => setTimeout(r, 5));
+      target.set(bytes.subarray(offset, offset + target.byteLength));
+      inFlightBytes -= target.byteLength;
+    },
+  } as unknown as HttpClient;
+  const prefetcher = new Prefetcher(2 * PIECE_BYTES, 4);
+  const object = new RemoteObject(
+    'u',
+    'u',
+    { size: bytes.length, etag: undefined, generation: undefined },
+    client,
+    prefetcher,
+  );
+  object.expect([0, 1, 2, 3, 4].map((k) => ({ offset: k * PIECE_BYTES, length: PIECE_BYTES })));
+  const source = new HttpSource(object);
+  const read = async (k: number) =>
+    assert.ok(
+      Buffer.from(await source.readAt(k * PIECE_BYTES, PIECE_BYTES)).equals(
+        bytes.subarray(k * PIECE_BYTES, (k + 1) * PIECE_BYTES),
+      ),
+    );
+  await read(0);
+  for (const k of [1, 2, 3, 4]) await read(k); // in recycled buffers of the pieces read before
+  await read(0); // its room went to later pieces: fetched again
+  assert.equal(fetched.filter(([o]) => o === 0).length, 2);
+  assert.equal(fetched.length, 6);
+  assert.ok(most <= 2 * PIECE_BYTES, `at most the budget in flight (${most})`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of source.readChunks(PIECE_BYTES - 10, 3 * PIECE_BYTES, 1 << 20, 'data', true))
+    chunks.push(Buffer.from(chunk));
+  assert.ok(Buffer.concat(chunks).equals(bytes.subarray(PIECE_BYTES - 10, 4 * PIECE_BYTES - 10)));
 });
