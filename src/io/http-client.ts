@@ -9,7 +9,10 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { redactUrl } from './url-paths.js';
 
 export interface HttpLimits {
-  /** Tries of one request, the first included (each dropped connection, timeout, 429 or 5xx is one). */
+  /**
+   * Tries of one request, the first included (each dropped connection, timeout, 429 or 5xx is one); a
+   * try that received data before it failed starts the count again (the rest of the range is asked).
+   */
   readonly maxAttempts: number;
   /** The first wait before a retry; doubled at each further one, up to `maxBackoffMs`. */
   readonly backoffMs: number;
@@ -153,6 +156,7 @@ export class HttpClient {
     let waited = 0;
     let failure = '';
     for (let tries = 1; ; tries++) {
+      let progressed = false;
       const controller = new AbortController();
       // one timer per request, re-armed only when it fires: bodies arrive in thousands of chunks
       let last = Date.now();
@@ -165,6 +169,7 @@ export class HttpClient {
       timer = setTimeout(check, stallMs);
       const alive = () => {
         last = Date.now();
+        progressed = true;
       };
       let retryAfter: number | undefined;
       try {
@@ -180,6 +185,11 @@ export class HttpClient {
           });
       } finally {
         clearTimeout(timer);
+      }
+      if (progressed) {
+        // a body that brought data before it broke: the connection works, the count starts again
+        tries = 1;
+        waited = 0;
       }
       const wait = Math.min(maxBackoffMs, retryAfter ?? backoffMs * 2 ** (tries - 1));
       if (tries >= maxAttempts || waited + wait > maxRetryWaitMs)
