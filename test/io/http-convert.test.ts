@@ -239,3 +239,24 @@ test('URL mistakes are usage errors told before any request; a missing checkpoin
     /error\[E_NOT_FOUND\]: http:\/\/127\.0\.0\.1:\d+\/e\/nothing\/model\.ckpt: no TensorFlow checkpoint/,
   );
 });
+
+test('a private object: the Authorization header comes from TF2TORCH_HTTP_AUTHORIZATION, and no message shows it', async (t) => {
+  const fixtures = realFixture(t, 'bert-tiny-keras-bert');
+  if (fixtures === undefined) return;
+  const nginx = await startNginx(t, { '/private/': fixtures });
+  if (nginx === undefined) return;
+  const proxy = await startFaultProxy(t, nginx.origin);
+  const secret = 'Bearer tok-3f9a1c';
+  proxy.decide = (r) => (r.authorization === secret ? 'pass' : '403');
+  const args = ['convert', '--dry-run', '--tf_checkpoint', `${proxy.origin}/private/bert_model.ckpt`];
+  const refused = await runCliAsync(args);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /error\[E_PERMISSION\]: http:\/\/127\.0\.0\.1:\d+\/private\/bert_model\.ckpt(\.index|\/checkpoint): access denied \(HTTP 403\); for a private object set TF2TORCH_HTTP_AUTHORIZATION/,
+  );
+  const allowed = await runCliAsync(args, { ...process.env, TF2TORCH_HTTP_AUTHORIZATION: secret });
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.ok(!`${allowed.stdout}${allowed.stderr}`.includes('tok-3f9a1c'));
+  assert.ok(proxy.requests.some((r) => r.authorization === secret));
+});
