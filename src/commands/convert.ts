@@ -279,7 +279,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
           (m) => `  not in the checkpoint, written as zeros as the original initialises it: ${m.key}`,
         ),
         ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
-        ...(remote === undefined ? [] : [fetchSummary(remote)]),
+        ...(remote === undefined ? [] : fetchSummary(remote)),
       ].join('\n'),
     );
   }

@@ -112,13 +112,19 @@ export async function openUrlFiles(
   }
   const indexPath = `${prefix}.index`;
   if (tree.stat(indexPath) === undefined) {
-    await tree.probe([full], 'ranges'); // a V1 checkpoint is a single table file
-    if (tree.stat(full) === undefined)
+    if (!checkpoint.endsWith('/')) await tree.probe([full], 'ranges'); // a V1 checkpoint is a single table file
+    if (tree.stat(full) === undefined) {
+      const why = checkpoint.endsWith('/')
+        ? `a folder given by URL needs its 'checkpoint' state file (none at ${redactUrl(stateFile)}), as it cannot be listed; give the checkpoint's prefix instead (…/model.ckpt)`
+        : `no ${paths.basename(indexPath)} and no 'checkpoint' state file; give the prefix (…/model.ckpt) or its folder`;
       throw new Tf2TorchError(
         ErrorCode.NOT_FOUND,
-        `${redactUrl(checkpoint)}: no TensorFlow checkpoint there (no ${paths.basename(indexPath)}, no 'checkpoint' state file); give the prefix (…/model.ckpt) or its folder`,
-        { file: checkpoint },
+        `${redactUrl(checkpoint)}: no TensorFlow checkpoint there (${why})`,
+        {
+          file: redactUrl(checkpoint),
+        },
       );
+    }
   } else {
     const n = await shardCount(tree, indexPath);
     await tree.probe(
@@ -196,9 +202,12 @@ export function fetchProgress(tree: UrlFileTree): string {
   return `fetched ${formatBytes(bytesFetched)}/${formatBytes(bytesExpected + bytesWhole)}`;
 }
 
-/** The summary's line for a remote checkpoint: what crossed the network, and what skipping saved. */
-export function fetchSummary(tree: UrlFileTree): string {
+/** The summary's line for a remote checkpoint (none when only small files were remote): what crossed the network, and what skipping saved. */
+export function fetchSummary(tree: UrlFileTree): string[] {
   const { bytesFetched, requests, bytesExpected, bytesOfLargeFiles } = tree.stats();
+  if (bytesOfLargeFiles === 0) return [];
   const saved = Math.max(0, bytesOfLargeFiles - bytesExpected);
-  return `  fetched ${formatBytes(bytesFetched)} in ${requests} requests for ${formatBytes(bytesExpected)} of tensors out of ${formatBytes(bytesOfLargeFiles)} of data files: ${formatBytes(saved)} of skipped variables (optimizer state, …) never downloaded`;
+  return [
+    `  fetched ${formatBytes(bytesFetched)} in ${requests} request${requests === 1 ? '' : 's'} for ${formatBytes(bytesExpected)} of tensors out of ${formatBytes(bytesOfLargeFiles)} of data files: ${formatBytes(saved)} of skipped variables (optimizer state, …) never downloaded`,
+  ];
 }

@@ -238,6 +238,12 @@ test('URL mistakes are usage errors told before any request; a missing checkpoin
     missing.stderr,
     /error\[E_NOT_FOUND\]: http:\/\/127\.0\.0\.1:\d+\/e\/nothing\/model\.ckpt: no TensorFlow checkpoint/,
   );
+  const folder = runCli(['convert', '--dry-run', '--tf_checkpoint', `${nginx.origin}/e/nothing/`]);
+  assert.equal(folder.code, 1, folder.stderr);
+  assert.match(
+    folder.stderr,
+    /E_NOT_FOUND.*\/e\/nothing\/: .*needs its 'checkpoint' state file.*give the checkpoint's prefix/,
+  );
 });
 
 test('a private object: the Authorization header comes from TF2TORCH_HTTP_AUTHORIZATION, and no message shows it', async (t) => {
