@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { benchConvertBert } from './convert-bert.js';
 import { benchConvertNarrow } from './convert-narrow.js';
+import { benchConvertBertHttp } from './convert-bert-http.js';
 import { benchConvertT5Xl } from './convert-t5-xl.js';
 import { benchWrite } from './write.js';
 
@@ -19,6 +20,10 @@ interface BenchSection {
 const SECTIONS: BenchSection[] = [
   { name: 'convert-bert', run: () => benchConvertBert(join(WORK_DIR, 'convert-bert'), log) },
   { name: 'convert-narrow', run: () => benchConvertNarrow(join(WORK_DIR, 'convert-narrow'), log) },
+  {
+    name: 'convert-bert-http',
+    run: () => benchConvertBertHttp(join(WORK_DIR, 'convert-bert'), join(WORK_DIR, 'convert-bert-http'), log),
+  },
   { name: 'convert-t5-xl', run: () => benchConvertT5Xl(join(WORK_DIR, 'convert-t5-xl'), log) },
   { name: 'write', run: () => benchWrite(join(WORK_DIR, 'write'), log) },
 ];

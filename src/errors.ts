@@ -50,6 +50,9 @@ export const ErrorCode = {
   FROZEN_GRAPH: 'E_FROZEN_GRAPH',
   SAVED_MODEL_GRAPH: 'E_SAVED_MODEL_GRAPH',
   PSEUDO_FILE_SYSTEM: 'E_PSEUDO_FILE_SYSTEM',
+  // remote sources (https://, gs://)
+  NETWORK: 'E_NETWORK',
+  SOURCE_CHANGED: 'E_SOURCE_CHANGED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -11,6 +11,7 @@ import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectur
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output.js';
 import { type ProgressBar, progressBar } from '../convert/progress.js';
+import { fetchProgress, fetchSummary, openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
 import type { DType } from '../tensor.js';
@@ -41,8 +42,11 @@ The options transformers-cli has (same spelling; kebab-case works too: --model-t
                                without it the type, and a fine-tuned head, are recognised from the variable
                                names (and the release files beside them); ambiguity is an error listing the
                                candidates; a type the names contradict is refused
-  --tf_checkpoint PATH         checkpoint prefix (bert_model.ckpt), its .index/.data file, or its folder
-  --config FILE                the original config (bert_config.json); default: looked for beside the checkpoint
+  --tf_checkpoint PATH         checkpoint prefix (bert_model.ckpt), its .index/.data file, or its folder; or
+                               an https:// or gs://bucket/… URL of one (only the index and the tensors the
+                               plan needs are fetched; Authorization header from TF2TORCH_HTTP_AUTHORIZATION)
+  --config FILE                the original config (bert_config.json; a URL too); default: looked for beside
+                               the checkpoint
   --pytorch_dump_output OUT    what to write, decided by the path:
                                  *.bin          one torch.save file (as transformers-cli writes it)
                                  *.safetensors  one safetensors file
@@ -249,12 +253,14 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   let bar: ProgressBar | undefined;
   const showBar = !quiet && io.errIsTTY;
+  const remote = await openUrlFiles(options.checkpoint, options.config); // a URL's files, found first
   const result = await convert({
     ...options,
+    ...(remote === undefined ? {} : { files: remote }),
     ...(showBar
       ? {
           onProgress: (done: number, total: number) => {
-            bar ??= progressBar(total, (t) => io.err(t));
+            bar ??= progressBar(total, (t) => io.err(t), Date.now, remote && (() => fetchProgress(remote)));
             bar.update(done);
           },
         }
@@ -274,6 +280,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
           (m) => `  not in the checkpoint, written as zeros as the original initialises it: ${m.key}`,
         ),
         ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
+        ...(remote === undefined ? [] : fetchSummary(remote)),
       ].join('\n'),
     );
   }

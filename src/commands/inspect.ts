@@ -12,8 +12,10 @@ import {
   detectArchitecture,
 } from '../architectures/detect.js';
 import { formatOfPath, openAsIs } from '../convert/index.js';
+import { openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRole, TensorSource } from '../formats/source.js';
+import { type FileTree, isFile } from '../io/byte-source.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
 import { summarizeTensor } from './tensor-values.js';
@@ -91,7 +93,7 @@ function sidecarDir(path: string): string {
   return existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
 }
 
-export function describeSource(source: TensorSource, embedded?: unknown): InspectJson {
+export function describeSource(source: TensorSource, embedded?: unknown, files?: FileTree): InspectJson {
   const byRole: InspectJson['totals']['byRole'] = {
     weight: { tensors: 0, bytes: 0 },
     optimizer: { tensors: 0, bytes: 0 },
@@ -105,11 +107,11 @@ export function describeSource(source: TensorSource, embedded?: unknown): Inspec
     return { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: t.byteLength, role };
   });
   const bytes = tensors.reduce((a, t) => a + t.bytes, 0);
-  const dir = sidecarDir(source.path);
+  const dir = files === undefined ? sidecarDir(source.path) : files.paths.dirname(source.path);
   const detected = detectArchitecture({
     listing: source.tensors,
     format: source.format,
-    hasSidecar: (f) => existsSync(join(dir, f)),
+    hasSidecar: (f) => (files === undefined ? existsSync(join(dir, f)) : isFile(files, files.paths.join(dir, f))),
     embedded,
   });
   return {
@@ -229,8 +231,10 @@ export const inspectCommand: Command = {
       throw new Tf2TorchError(ErrorCode.USAGE, `inspect takes exactly one CHECKPOINT\n\n${HELP}`);
     // A torch file is read as a pickled checkpoint (as data): an original XLM .pth lists, and is recognised, too.
     let opened: Awaited<ReturnType<typeof openAsIs>>;
+    let files: FileTree | undefined; // a URL's files, found before opening
     try {
-      opened = await openAsIs(path, parsed.values['no-verify'] !== true);
+      files = await openUrlFiles(path, undefined, process.env, undefined, 'ranges');
+      opened = await openAsIs(path, parsed.values['no-verify'] !== true, files);
     } catch (error) {
       const known = parsed.values.json === true ? '' : await typeOfUnlistable(path);
       if (known !== '') io.out(known);
@@ -240,8 +244,8 @@ export const inspectCommand: Command = {
     try {
       const json = parsed.values.json === true;
       if (parsed.values.tensor !== undefined) await showTensor(source, parsed.values.tensor, json, io);
-      else if (json) io.out(JSON.stringify(describeSource(source, pickled?.root), null, 2));
-      else io.out(table(describeSource(source, pickled?.root)));
+      else if (json) io.out(JSON.stringify(describeSource(source, pickled?.root, files), null, 2));
+      else io.out(table(describeSource(source, pickled?.root, files)));
     } finally {
       await source.close();
     }

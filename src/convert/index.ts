@@ -28,6 +28,7 @@ import { recoverOutput } from './replace-output.js';
 import { planToStateDict } from './tensors.js';
 import { startTransposeThread, transposeThreadUnavailable } from './transpose-thread.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
+import { expectPlanReads, withUrlFiles } from './url-input.js';
 import { writeFileOutput } from './write-file.js';
 import { writeFolderOutput } from './write-folder.js';
 
@@ -90,7 +91,7 @@ async function openAndPlanHere(
 
 /** Opens the checkpoint, builds the config and the plan; reads no tensor bytes. */
 export async function planConversion(options: ConvertOptions): Promise<PlannedConversion> {
-  const { source, inputs: _, ...planned } = await openAndPlanHere(options);
+  const { source, inputs: _, ...planned } = await openAndPlanHere(await withUrlFiles(options));
   await source.close();
   return planned;
 }
@@ -132,8 +133,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
-  const { source, inputs, ...planned } = await openAndPlanHere(options);
+  const input = await withUrlFiles(options);
+  const { source, inputs, ...planned } = await openAndPlanHere(input);
   const { plan, config, architecture, checkpointDir } = planned;
+  await expectPlanReads(input.files, source, plan);
   const warnings = [...plan.warnings];
 
   const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
@@ -162,6 +165,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     configText: configTextOf(planned),
     container: architecture.torchContainer,
     inputs,
+    ...(input.files === undefined ? {} : { files: input.files }),
     force: options.force ?? false,
     warnings,
     onRecovered,

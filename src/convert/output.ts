@@ -9,6 +9,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { WEIGHT_FILES } from '../formats/sharding.js';
 import { temporaryOwner } from '../io/atomic.js';
 import { LOCK_NAME } from '../io/lock.js';
+import { isUrl, redactUrl } from '../io/url-paths.js';
 
 export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
 export type { WeightFormat } from './conversion.js';
@@ -97,6 +98,7 @@ export function staleWeightFiles(dir: string, written: readonly string[]): strin
 
 /** A path as the user can reuse it in messages: relative when under the working directory, absolute otherwise. */
 export function displayPath(path: string, cwd = process.cwd()): string {
+  if (isUrl(path)) return redactUrl(path);
   const rel = relative(cwd, resolve(cwd, path));
   if (rel === '') return '.';
   return rel.startsWith('..') || isAbsolute(rel) ? resolve(cwd, path) : rel;

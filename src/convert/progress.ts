@@ -18,7 +18,13 @@ export interface ProgressBar {
   finish(): void;
 }
 
-export function progressBar(total: number, write: (text: string) => void, now: () => number = Date.now): ProgressBar {
+export function progressBar(
+  total: number,
+  write: (text: string) => void,
+  now: () => number = Date.now,
+  /** More to show after the bar (a remote checkpoint's bytes fetched against those needed). */
+  extra?: () => string,
+): ProgressBar {
   const start = now();
   let last = 0;
   let done = 0;
@@ -30,7 +36,7 @@ export function progressBar(total: number, write: (text: string) => void, now: (
     const filled = Math.round(fraction * WIDTH);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}`;
     write(
-      `\r[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${duration(eta)}  `,
+      `\r[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(done)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${duration(eta)}${extra === undefined ? '' : ` ${extra()}`}  `,
     );
   };
   return {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { WEIGHT_FILES, writeWeights } from '../formats/sharding.js';
 import type { StateDictEntry } from '../formats/state-dict.js';
+import { type FileTree, isFile } from '../io/byte-source.js';
 import { readSmallFileSync } from '../io/file.js';
 import { outputStep } from '../io/test-interrupt.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
@@ -35,6 +36,23 @@ export interface FolderOutput {
   readonly onProgress: (pass: number, done: number) => void;
   readonly warnings: string[];
   readonly onRecovered: (count: number) => void;
+  /** Where the checkpoint's sidecars are read when not from the file system (a URL tree). */
+  readonly files?: FileTree;
+}
+
+/** A tokenizer file's bytes (bounded, regular files only: a FIFO named vocab.txt must not hang the run). */
+async function tokenizerBytes(out: FolderOutput, path: string): Promise<Uint8Array | undefined> {
+  if (out.files === undefined) return readSmallFileSync(path, MAX_SIDECAR_BYTES, 'tokenizer file');
+  if ((out.files.stat(path)?.size ?? 0) > MAX_SIDECAR_BYTES)
+    throw new Tf2TorchError(ErrorCode.LIMIT, `${path}: tokenizer file larger than ${MAX_SIDECAR_BYTES} bytes`, {
+      file: path,
+    });
+  const source = await out.files.open(path);
+  try {
+    return await source.readAt(0, source.size, 'tokenizer file');
+  } finally {
+    await source.close();
+  }
 }
 
 /** Tokenizer files to copy: (source beside the checkpoint, name in the folder); a warning for each missing. */
@@ -42,7 +60,9 @@ function tokenizerCopies(out: FolderOutput): { from: string; to: string }[] {
   const copies: { from: string; to: string }[] = [];
   for (const tok of out.architecture.tokenizerFiles ?? []) {
     const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
-    const found = candidates.map((c) => join(out.checkpointDir, c)).find((p) => existsSync(p));
+    const found = candidates
+      .map((c) => (out.files ?? { paths: { join } }).paths.join(out.checkpointDir, c))
+      .find((p) => (out.files === undefined ? existsSync(p) : isFile(out.files, p)));
     if (found !== undefined) copies.push({ from: found, to: tok.to });
     else
       out.warnings.push(
@@ -89,8 +109,7 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
       }
       for (const tok of tokenizers) {
         // Contents only: the source's permissions (often read-only) must not follow.
-        // Bounded, regular files only (a FIFO named vocab.txt must not hang the run).
-        const bytes = readSmallFileSync(tok.from, MAX_SIDECAR_BYTES, 'tokenizer file');
+        const bytes = await tokenizerBytes(out, tok.from);
         if (bytes === undefined)
           throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${tok.from} vanished while converting`, { file: tok.from });
         await writeFile(join(stage, tok.to), bytes);

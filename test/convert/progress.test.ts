@@ -25,3 +25,17 @@ test('the progress bar shows bytes, rate and ETA, redraws at most every 200 ms, 
   assert.match(frames[1]!, /\[#{30}\] 100% 1\.0 GB\/1\.0 GB 125 MB\/s ETA 00:00/);
   assert.equal(frames[2], '\n');
 });
+
+test('a remote checkpoint adds its bytes fetched against those needed after the bar', () => {
+  const frames: string[] = [];
+  let fetched = 0;
+  const bar = progressBar(
+    100,
+    (text) => frames.push(text),
+    () => 1_000,
+    () => `fetched ${fetched} B/60 B`,
+  );
+  fetched = 30;
+  bar.finish();
+  assert.match(frames[0]!, / fetched 30 B\/60 B {2}$/);
+});

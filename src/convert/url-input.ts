@@ -1,0 +1,213 @@
+/**
+ * Checkpoints at https:// and gs:// URLs: the files a conversion may read found before it starts (a
+ * remote folder cannot be listed), and, once planned, the byte ranges of the tensors it needs announced
+ * so that they are fetched ahead and nothing else is (skipped optimizer slots never cross the network).
+ *
+ *   <url>/checkpoint            the state file of a folder: names the prefix P
+ *   P.index                     read whole; its header gives the shard count
+ *   P.data-0000k-of-0000n       sizes and identities only (HEAD); read by ranges later
+ *   config, vocabulary, …       the names the architectures declare, beside P (read whole when present)
+ */
+import { defaultFiles } from '#platform';
+import { ARCHITECTURES } from '../architectures/index.js';
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { TensorSource } from '../formats/source.js';
+import { MAX_SHARDS } from '../formats/tf-checkpoint/bundle.js';
+import { dataShardPath } from '../formats/tf-checkpoint/paths.js';
+import { parseBundleEntry, parseBundleHeader } from '../formats/tf-checkpoint/proto.js';
+import { decodeSliceKey } from '../formats/tf-checkpoint/slices.js';
+import { readTable } from '../formats/tf-checkpoint/sstable.js';
+import type { FileTree } from '../io/byte-source.js';
+import type { ByteRange } from '../io/http-source.js';
+import { checkUrl, isUrl, redactUrl } from '../io/url-paths.js';
+import { type ProbeKind, UrlFileTree } from '../io/url-tree.js';
+import type { Plan } from '../mapping/plan.js';
+import { formatBytes } from '../units.js';
+
+/** The environment variable holding the Authorization header for private objects. */
+export const AUTHORIZATION_ENV = 'TF2TORCH_HTTP_AUTHORIZATION';
+/** Where gs:// URLs are fetched instead of Cloud Storage's public endpoint (tests, mirrors). */
+export const GCS_BASE_ENV = 'TF2TORCH_GCS_BASE';
+
+/** Files read through `sidecar(…)` by architectures that do not declare them (and the state file). */
+const UNDECLARED_SIDECARS = ['checkpoint', 'hparams.json', 'operative_config.gin', 'parameters_names.json'];
+
+const INDEX_SUFFIX = /\.(index|meta|data-\d{5}-of-\d{5})$/;
+
+/**
+ * Every file name an architecture may look for beside a checkpoint: configs (read whole, they are
+ * parsed before planning) and tokenizer files (only their sizes: copied by ranges when converting).
+ */
+function sidecarNames(): { configs: string[]; tokenizers: string[] } {
+  const configs = new Set(UNDECLARED_SIDECARS);
+  const tokenizers = new Set<string>();
+  for (const a of ARCHITECTURES) {
+    for (const n of a.configFileNames ?? []) configs.add(n);
+    for (const n of a.detect?.sidecars ?? []) configs.add(n);
+    for (const t of a.tokenizerFiles ?? [])
+      for (const n of typeof t.from === 'string' ? [t.from] : t.from) tokenizers.add(n);
+  }
+  return { configs: [...configs], tokenizers: [...tokenizers].filter((n) => !configs.has(n)) };
+}
+
+/** `model_checkpoint_path: "…"` of a state file's text. */
+function namedPrefix(text: string): string | undefined {
+  return /^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"/m.exec(text)?.[1];
+}
+
+/** The shard count from an index's header entry (the first, with the empty key). */
+async function shardCount(tree: FileTree, indexPath: string): Promise<number> {
+  const index = await tree.open(indexPath);
+  const { entries } = await readTable(index, true);
+  const first = entries[0];
+  if (first === undefined || first.key.length !== 0)
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: the first entry is not the bundle header (empty key)`, {
+      file: indexPath,
+    });
+  const { numShards } = parseBundleHeader(first.value, `${indexPath}: bundle header`, indexPath);
+  if (numShards < 1 || numShards > MAX_SHARDS)
+    throw new Tf2TorchError(ErrorCode.MALFORMED, `${indexPath}: header says ${numShards} shards`, { file: indexPath });
+  return numShards;
+}
+
+/**
+ * A FileTree in which `checkpoint` (a URL: a prefix, one of its files, or a folder with a `checkpoint`
+ * state file) and `config` resolve, with local paths read from `local`. Undefined when neither is a URL.
+ */
+export async function openUrlFiles(
+  checkpoint: string,
+  config: string | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  local: FileTree = defaultFiles,
+  /** 'ranges' when only their presence matters (inspect): nothing but the index is read whole. */
+  sidecars: ProbeKind = 'whole',
+): Promise<UrlFileTree | undefined> {
+  const remoteConfig = config !== undefined && isUrl(config);
+  if (!isUrl(checkpoint) && !remoteConfig) return undefined;
+  const authorization = env[AUTHORIZATION_ENV];
+  const gcsBase = env[GCS_BASE_ENV];
+  const tree = new UrlFileTree(local, {
+    ...(authorization === undefined || authorization === '' ? {} : { authorization }),
+    ...(gcsBase === undefined || gcsBase === '' ? {} : { gcsBase }),
+  });
+  const { paths } = tree;
+  if (remoteConfig) {
+    checkUrl(config, '--config');
+    await tree.probe([config], 'whole');
+  }
+  if (!isUrl(checkpoint)) return tree;
+  checkUrl(checkpoint, '--tf_checkpoint');
+  const full = paths.resolve(checkpoint);
+  let prefix = full.replace(INDEX_SUFFIX, '');
+  const stateFile = paths.join(full, 'checkpoint');
+  await tree.probe([`${prefix}.index`, stateFile], 'whole');
+  if (tree.stat(`${prefix}.index`) === undefined && tree.stat(stateFile) !== undefined) {
+    tree.addFolder(full);
+    const named = namedPrefix(tree.readText(stateFile));
+    // the state file often holds the training machine's absolute path: the prefix is its name here
+    if (named !== undefined) {
+      prefix = paths.join(full, paths.basename(named));
+      await tree.probe([`${prefix}.index`], 'whole');
+    }
+  }
+  const indexPath = `${prefix}.index`;
+  if (tree.stat(indexPath) === undefined) {
+    if (!checkpoint.endsWith('/')) await tree.probe([full], 'ranges'); // a V1 checkpoint is a single table file
+    if (tree.stat(full) === undefined) {
+      const why = checkpoint.endsWith('/')
+        ? `a folder given by URL needs its 'checkpoint' state file (none at ${redactUrl(stateFile)}), as it cannot be listed; give the checkpoint's prefix instead (…/model.ckpt)`
+        : `no ${paths.basename(indexPath)} and no 'checkpoint' state file; give the prefix (…/model.ckpt) or its folder`;
+      throw new Tf2TorchError(
+        ErrorCode.NOT_FOUND,
+        `${redactUrl(checkpoint)}: no TensorFlow checkpoint there (${why})`,
+        {
+          file: redactUrl(checkpoint),
+        },
+      );
+    }
+  } else {
+    const n = await shardCount(tree, indexPath);
+    await tree.probe(
+      Array.from({ length: n }, (_, k) => dataShardPath(prefix, k, n)),
+      'ranges',
+    );
+  }
+  const dir = tree.stat(full)?.kind === 'directory' ? full : paths.dirname(prefix);
+  const { configs, tokenizers } = sidecarNames();
+  await tree.probe(
+    configs.map((name) => paths.join(dir, name)),
+    sidecars,
+  );
+  await tree.probe(
+    tokenizers.map((name) => paths.join(dir, name)),
+    'ranges',
+  );
+  return tree;
+}
+
+/**
+ * Announces the byte ranges of the tensors `plan` reads, in the order the writer reads them, so that
+ * they are fetched ahead; the other tensors' bytes are never requested.
+ */
+export async function expectPlanReads(tree: FileTree | undefined, source: TensorSource, plan: Plan): Promise<void> {
+  if (!(tree instanceof UrlFileTree) || source.format !== 'tf-bundle-v2' || !isUrl(source.path)) return;
+  const prefix = (source as { prefix?: string }).prefix ?? source.path;
+  const indexPath = `${prefix}.index`;
+  const { entries } = await readTable(await tree.open(indexPath), false);
+  const [first, ...rest] = entries;
+  if (first === undefined) return;
+  const { numShards } = parseBundleHeader(first.value, `${indexPath}: bundle header`, indexPath);
+  const decoder = new TextDecoder('utf-8', { fatal: false });
+  const byName = new Map<string, { shard: number; range: ByteRange }>();
+  for (const { key, value } of rest) {
+    if (decodeSliceKey(key, `${indexPath}: slice key`) !== undefined) continue; // pieces are read as they come
+    const entry = parseBundleEntry(value, `${indexPath}: entry`, indexPath);
+    if (entry.slices.length > 0) continue;
+    byName.set(decoder.decode(key), { shard: entry.shardId, range: { offset: entry.offset, length: entry.size } });
+  }
+  // in the writer's order, consecutive ranges of one shard announced together (and merged where adjacent)
+  let run: { shard: number; ranges: ByteRange[] } | undefined;
+  const flush = () => {
+    if (run !== undefined) tree.expect(dataShardPath(prefix, run.shard, numShards), run.ranges);
+  };
+  const seen = new Set<string>();
+  for (const output of plan.outputs) {
+    if (output.kind !== 'tensor') continue;
+    for (const { name } of output.sources) {
+      const found = byName.get(name);
+      if (found === undefined || seen.has(name)) continue;
+      seen.add(name);
+      if (run?.shard !== found.shard) {
+        flush();
+        run = { shard: found.shard, ranges: [] };
+      }
+      run.ranges.push(found.range);
+    }
+  }
+  flush();
+}
+
+/** `options` with a URL tree as its files when the checkpoint or config is a URL (and no tree is given). */
+export async function withUrlFiles<T extends { checkpoint: string; config?: string; files?: FileTree }>(
+  options: T,
+): Promise<T> {
+  if (options.files !== undefined) return options;
+  const files = await openUrlFiles(options.checkpoint, options.config);
+  return files === undefined ? options : { ...options, files };
+}
+
+/** The progress bar's addition for a remote checkpoint: bytes fetched against the bytes needed. */
+export function fetchProgress(tree: UrlFileTree): string {
+  const { bytesFetched, bytesExpected, bytesWhole } = tree.stats();
+  return `fetched ${formatBytes(bytesFetched)}/${formatBytes(bytesExpected + bytesWhole)}`;
+}
+
+/** The summary's line for a remote checkpoint (none when only small files were remote): what crossed the network, and what skipping saved. */
+export function fetchSummary(tree: UrlFileTree): string[] {
+  const { bytesFetched, requests, bytesExpected, bytesOfLargeFiles } = tree.stats();
+  if (bytesOfLargeFiles === 0) return [];
+  const saved = Math.max(0, bytesOfLargeFiles - bytesExpected);
+  return [
+    `  fetched ${formatBytes(bytesFetched)} in ${requests} request${requests === 1 ? '' : 's'} for ${formatBytes(bytesExpected)} of tensors out of ${formatBytes(bytesOfLargeFiles)} of data files: ${formatBytes(saved)} of skipped variables (optimizer state, …) never downloaded`,
+  ];
+}

@@ -1,0 +1,355 @@
+/**
+ * Requests for remote checkpoints over the runtime's global `fetch` (Node 20, browsers): an object's
+ * identity (size, ETag, Cloud Storage generation) pinned on first contact and required by every later
+ * request (`If-Match`), ranged reads resumed where a dropped body stopped, transient failures retried
+ * with backoff within a bounded total, permanent ones reported at once. Messages name the URL with its
+ * credentials redacted; the Authorization header is never part of a message.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { redactUrl } from './url-paths.js';
+
+export interface HttpLimits {
+  /**
+   * Tries of one request, the first included (each dropped connection, timeout, 429 or 5xx is one); a
+   * try that received data before it failed starts the count again (the rest of the range is asked).
+   */
+  readonly maxAttempts: number;
+  /** The first wait before a retry; doubled at each further one, up to `maxBackoffMs`. */
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  /** Waiting between retries of one request stops here: the failure is then reported. */
+  readonly maxRetryWaitMs: number;
+  /** No response or no body byte for this long: the request is dropped and retried. */
+  readonly stallMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxAttempts: 7,
+  backoffMs: 250,
+  maxBackoffMs: 8_000,
+  maxRetryWaitMs: 30_000,
+  stallMs: 30_000,
+};
+
+export interface HttpOptions {
+  /** The Authorization header's value (from the environment; never from the command line). */
+  readonly authorization?: string;
+  readonly limits?: Partial<HttpLimits>;
+  /** Where gs:// URLs are fetched (default Cloud Storage's public endpoint; tests point it elsewhere). */
+  readonly gcsBase?: string;
+}
+
+/** What a remote object is pinned to: a later request for anything else is refused. */
+export interface ObjectIdentity {
+  readonly size: number;
+  /** Strong ETag as the server sent it (a weak one cannot be sent in If-Match and is compared only). */
+  readonly etag: string | undefined;
+  readonly generation: string | undefined;
+}
+
+/** Statuses worth a retry: the server is busy, restarting or timed out. */
+function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+class TransientFailure extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** What a failed fetch says, without the stack: `fetch failed (ECONNRESET)`. */
+function describeFailure(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return code === undefined ? message : `${message} (${code})`;
+}
+
+function retryAfterMs(response: Response): number | undefined {
+  const value = response.headers.get('retry-after');
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/** The ranges requests ask for, and the answers' `Content-Range`. */
+function parseContentRange(value: string | null): { start: number; end: number; total: number } | undefined {
+  const m = value === null ? null : /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value.trim());
+  return m ? { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) } : undefined;
+}
+
+export class HttpClient {
+  /** Body bytes received (retried pieces included) and requests made, for progress and tests. */
+  bytesFetched = 0;
+  requests = 0;
+  private readonly limits: HttpLimits;
+
+  constructor(private readonly options: HttpOptions = {}) {
+    this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+  }
+
+  private headers(identity?: ObjectIdentity, range?: string): Headers {
+    const headers = new Headers({ 'accept-encoding': 'identity' });
+    if (this.options.authorization !== undefined) headers.set('authorization', this.options.authorization);
+    if (range !== undefined) headers.set('range', range);
+    if (identity?.etag !== undefined && !identity.etag.startsWith('W/')) headers.set('if-match', identity.etag);
+    if (identity?.generation !== undefined) headers.set('x-goog-if-generation-match', identity.generation);
+    return headers;
+  }
+
+  /** A permanent failure: the URL, the status, and what to do. */
+  private refused(display: string, response: Response): Tf2TorchError {
+    const { status } = response;
+    const where = redactUrl(display);
+    if (status === 404 || status === 410)
+      return new Tf2TorchError(ErrorCode.NOT_FOUND, `${where}: not found (HTTP ${status}); check the URL`, {
+        file: where,
+      });
+    if (status === 401 || status === 403)
+      return new Tf2TorchError(
+        ErrorCode.PERMISSION,
+        `${where}: access denied (HTTP ${status}); for a private object set TF2TORCH_HTTP_AUTHORIZATION to the Authorization header (e.g. "Bearer <token>"), or check that it is the one you meant`,
+        { file: where },
+      );
+    if (status === 412) return this.changed(display, 'the server refuses the version read first (HTTP 412)');
+    return new Tf2TorchError(ErrorCode.NETWORK, `${where}: the server answered HTTP ${status} ${response.statusText}`, {
+      file: where,
+    });
+  }
+
+  changed(display: string, why: string): Tf2TorchError {
+    const where = redactUrl(display);
+    return new Tf2TorchError(
+      ErrorCode.SOURCE_CHANGED,
+      `${where}: the object changed while it was being read (${why}); nothing was written: run again once it is no longer being replaced`,
+      { file: where },
+    );
+  }
+
+  /** The identity the response shows, checked against the pinned one. */
+  private checkIdentity(display: string, response: Response, pinned: ObjectIdentity | undefined): void {
+    if (pinned === undefined) return;
+    const etag = response.headers.get('etag') ?? undefined;
+    const generation = response.headers.get('x-goog-generation') ?? undefined;
+    if (pinned.etag !== undefined && etag !== undefined && etag !== pinned.etag)
+      throw this.changed(display, `ETag ${pinned.etag} became ${etag}`);
+    if (pinned.generation !== undefined && generation !== undefined && generation !== pinned.generation)
+      throw this.changed(display, `generation ${pinned.generation} became ${generation}`);
+  }
+
+  /**
+   * One request with retries: `attempt` gets a fresh signal (aborted after `stallMs` without progress,
+   * which it reports through `alive`) and returns a result, throws a Tf2TorchError (permanent) or
+   * a TransientFailure / network error (retried).
+   */
+  private async withRetries<T>(
+    display: string,
+    attempt: (signal: AbortSignal, alive: () => void) => Promise<T>,
+  ): Promise<T> {
+    const { maxAttempts, backoffMs, maxBackoffMs, maxRetryWaitMs, stallMs } = this.limits;
+    let waited = 0;
+    let failure = '';
+    for (let tries = 1; ; tries++) {
+      let progressed = false;
+      const controller = new AbortController();
+      // one timer per request, re-armed only when it fires: bodies arrive in thousands of chunks
+      let last = Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const check = () => {
+        const idle = Date.now() - last;
+        if (idle >= stallMs) controller.abort(new Error(`no data for ${stallMs} ms`));
+        else timer = setTimeout(check, stallMs - idle);
+      };
+      timer = setTimeout(check, stallMs);
+      const alive = () => {
+        last = Date.now();
+        progressed = true;
+      };
+      let retryAfter: number | undefined;
+      try {
+        this.requests++;
+        return await attempt(controller.signal, alive);
+      } catch (error) {
+        if (error instanceof Tf2TorchError) throw error;
+        failure = controller.signal.aborted ? `no data for ${stallMs} ms` : describeFailure(error);
+        if (error instanceof TransientFailure) retryAfter = error.retryAfterMs;
+        if (/ENOTFOUND|EAI_AGAIN|ERR_INVALID_URL/.test(failure))
+          throw new Tf2TorchError(ErrorCode.NETWORK, `${redactUrl(display)}: ${failure}; check the host name`, {
+            file: redactUrl(display),
+          });
+      } finally {
+        clearTimeout(timer);
+      }
+      if (progressed) {
+        // a body that brought data before it broke: the connection works, the count starts again
+        tries = 1;
+        waited = 0;
+      }
+      const wait = Math.min(maxBackoffMs, retryAfter ?? backoffMs * 2 ** (tries - 1));
+      if (tries >= maxAttempts || waited + wait > maxRetryWaitMs)
+        throw new Tf2TorchError(
+          ErrorCode.NETWORK,
+          `${redactUrl(display)}: ${failure}, ${tries} time${tries > 1 ? 's' : ''} (retried for ${(waited / 1000).toFixed(1)} s); check the connection and run again`,
+          { file: redactUrl(display) },
+        );
+      waited += wait;
+      await sleep(wait);
+    }
+  }
+
+  private async send(
+    url: string,
+    display: string,
+    init: { method: string; headers: Headers; signal: AbortSignal },
+  ): Promise<Response> {
+    const response = await fetch(url, { ...init, redirect: 'follow' });
+    if (response.ok) return response;
+    await response.body?.cancel().catch(() => undefined);
+    if (isTransientStatus(response.status))
+      throw new TransientFailure(`HTTP ${response.status} ${response.statusText}`, retryAfterMs(response));
+    throw this.refused(display, response);
+  }
+
+  /** Size and identity of the object at `url`, or undefined when there is none (404). */
+  async head(url: string, display: string): Promise<ObjectIdentity | undefined> {
+    try {
+      return await this.withRetries(display, async (signal) => {
+        const response = await this.send(url, display, { method: 'HEAD', headers: this.headers(), signal });
+        const length = response.headers.get('content-length');
+        const size = length === null ? Number.NaN : Number(length);
+        if (!Number.isSafeInteger(size) || size < 0)
+          throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${redactUrl(display)}: the server gives no size`, {
+            file: redactUrl(display),
+          });
+        return identityOf(response, size);
+      });
+    } catch (error) {
+      if (error instanceof Tf2TorchError && error.code === ErrorCode.NOT_FOUND) return undefined;
+      throw error;
+    }
+  }
+
+  /** The whole object (at most `maxBytes`) and its identity, or undefined when there is none (404). */
+  async getWhole(
+    url: string,
+    display: string,
+    maxBytes: number,
+  ): Promise<{ bytes: Uint8Array; identity: ObjectIdentity } | undefined> {
+    try {
+      return await this.withRetries(display, async (signal, alive) => {
+        const response = await this.send(url, display, { method: 'GET', headers: this.headers(), signal });
+        const length = Number(response.headers.get('content-length') ?? Number.NaN);
+        if (length > maxBytes) {
+          await response.body?.cancel().catch(() => undefined);
+          throw new Tf2TorchError(
+            ErrorCode.LIMIT,
+            `${redactUrl(display)}: ${length} bytes, more than the ${maxBytes} read whole for a small file`,
+            { file: redactUrl(display) },
+          );
+        }
+        const parts: Uint8Array[] = [];
+        let total = 0;
+        await this.readBody(response, alive, (chunk) => {
+          total += chunk.byteLength;
+          if (total > maxBytes)
+            throw new Tf2TorchError(ErrorCode.LIMIT, `${redactUrl(display)}: more than ${maxBytes} bytes`, {
+              file: redactUrl(display),
+            });
+          parts.push(chunk);
+        });
+        if (Number.isSafeInteger(length) && total !== length)
+          throw new TransientFailure(`body ended after ${total} of ${length} bytes`);
+        const bytes = new Uint8Array(total);
+        let at = 0;
+        for (const part of parts) {
+          bytes.set(part, at);
+          at += part.byteLength;
+        }
+        return { bytes, identity: identityOf(response, total) };
+      });
+    } catch (error) {
+      if (error instanceof Tf2TorchError && error.code === ErrorCode.NOT_FOUND) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Fills `target` with the pinned object's bytes at `offset` by Range requests; a body cut short is
+   * resumed where it stopped, under the same If-Match.
+   */
+  async readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number) {
+    let done = 0;
+    await this.withRetries(display, async (signal, alive) => {
+      while (done < target.byteLength) {
+        const start = offset + done;
+        const end = offset + target.byteLength - 1;
+        const response = await this.send(url, display, {
+          method: 'GET',
+          headers: this.headers(identity, `bytes=${start}-${end}`),
+          signal,
+        });
+        const range = parseContentRange(response.headers.get('content-range'));
+        if (range !== undefined && range.total !== identity.size) {
+          await response.body?.cancel().catch(() => undefined);
+          throw this.changed(display, `its size went from ${identity.size} to ${range.total} bytes`);
+        }
+        this.checkIdentity(display, response, identity);
+        if (response.status === 200) {
+          await response.body?.cancel().catch(() => undefined);
+          throw new Tf2TorchError(
+            ErrorCode.UNSUPPORTED,
+            `${redactUrl(display)}: the server ignores Range requests, so the bytes needed cannot be read alone; download the checkpoint and convert the local copy`,
+            { file: redactUrl(display) },
+          );
+        }
+        if (range === undefined || range.start !== start || range.end > end) {
+          await response.body?.cancel().catch(() => undefined);
+          throw new Tf2TorchError(
+            ErrorCode.NETWORK,
+            `${redactUrl(display)}: asked for bytes ${start}-${end}, the server answered ${response.headers.get('content-range') ?? 'no Content-Range'}`,
+            { file: redactUrl(display) },
+          );
+        }
+        const expected = range.end - range.start + 1;
+        let received = 0;
+        await this.readBody(response, alive, (chunk) => {
+          const n = Math.min(chunk.byteLength, expected - received);
+          target.set(chunk.subarray(0, n), done);
+          done += n;
+          received += n;
+        });
+        if (received < expected) throw new TransientFailure(`body ended after ${received} of ${expected} bytes`);
+      }
+    });
+  }
+
+  private async readBody(response: Response, alive: () => void, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    if (response.body === null) return;
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        alive();
+        this.bytesFetched += value.byteLength;
+        onChunk(value);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+}
+
+function identityOf(response: Response, size: number): ObjectIdentity {
+  return {
+    size,
+    etag: response.headers.get('etag') ?? undefined,
+    generation: response.headers.get('x-goog-generation') ?? undefined,
+  };
+}

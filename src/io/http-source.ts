@@ -1,0 +1,271 @@
+/**
+ * A remote object as a `ByteSource`: positioned reads by Range requests under its pinned identity.
+ * When the caller knows which ranges it will read, and in what order (`expect`: a conversion's plan),
+ * those ranges are fetched ahead: adjacent ones merged into one request, cut into pieces of at most
+ * `PIECE_BYTES`, `MAX_IN_FLIGHT` requests at once, at most `BUDGET_BYTES` held. A piece read through
+ * once stays while the budget has room (a tensor checked by one pass and transposed by another is read
+ * twice); the oldest such pieces make room for the next. A read no piece covers is fetched on its own.
+ */
+import { type ByteSource, checkRange, readChunksOf } from './byte-source.js';
+import type { HttpClient, ObjectIdentity } from './http-client.js';
+
+/** Ranges this close are fetched as one (0: only adjacent ones; skipped bytes are never fetched). */
+export const COALESCE_GAP_BYTES = 0;
+/** Longest single request ahead of the reader: large tensors arrive in parallel pieces. */
+export const PIECE_BYTES = 8 * 1024 * 1024;
+/** Requests ahead of the reader at once. */
+export const MAX_IN_FLIGHT = 8;
+/** Bytes fetched ahead and not yet read, over every object of a tree. */
+export const BUDGET_BYTES = 64 * 1024 * 1024;
+/** Runs of a strided read with no piece ahead are fetched as their span when it is at most this. */
+const MAX_SPAN_BYTES = 32 * 1024 * 1024;
+
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** One range fetched ahead; evictable once every byte of it has been read. */
+interface Piece {
+  readonly object: RemoteObject;
+  readonly offset: number;
+  readonly length: number;
+  bytes?: Promise<Uint8Array>;
+  delivered: number;
+  /** Dropped for room: its buffer may hold another piece now; a reader that waited on it fetches again. */
+  evicted?: boolean;
+  buffer?: Uint8Array;
+}
+
+/** Merges ranges in the order given: a range starting within `gap` after the previous one's end joins it. */
+export function coalesce(ranges: readonly ByteRange[], gap = COALESCE_GAP_BYTES, maxPiece = PIECE_BYTES): ByteRange[] {
+  const merged: { offset: number; end: number }[] = [];
+  for (const { offset, length } of ranges) {
+    if (length <= 0) continue;
+    const last = merged[merged.length - 1];
+    if (last !== undefined && offset >= last.end && offset - last.end <= gap)
+      last.end = Math.max(last.end, offset + length);
+    else merged.push({ offset, end: offset + length });
+  }
+  const pieces: ByteRange[] = [];
+  for (const { offset, end } of merged)
+    for (let at = offset; at < end; at += maxPiece) pieces.push({ offset: at, length: Math.min(maxPiece, end - at) });
+  return pieces;
+}
+
+/** Fetches the expected pieces of a tree's objects in order, within the memory budget. */
+export class Prefetcher {
+  private readonly queue: Piece[] = [];
+  /** Pieces read through, oldest first: dropped when the budget needs their room. */
+  private readonly evictable: Piece[] = [];
+  /** Buffers of evicted full-size pieces, for the next ones (no allocation and garbage per piece). */
+  private readonly spare: Uint8Array[] = [];
+  private inFlight = 0;
+  private held = 0;
+  /** Bytes the expected ranges cover (what a conversion needs), for progress. */
+  expectedBytes = 0;
+
+  constructor(
+    private readonly budget = BUDGET_BYTES,
+    private readonly maxInFlight = MAX_IN_FLIGHT,
+  ) {}
+
+  add(pieces: Piece[]): void {
+    this.queue.push(...pieces);
+    this.pump();
+  }
+
+  /** Starts `piece` now (a reader waits for it), whatever the budget. */
+  start(piece: Piece): Promise<Uint8Array> {
+    if (piece.bytes !== undefined) return piece.bytes;
+    const at = this.queue.indexOf(piece);
+    if (at >= 0) this.queue.splice(at, 1);
+    this.inFlight++;
+    this.held += piece.length;
+    const target =
+      piece.length === PIECE_BYTES ? (this.spare.pop() ?? new Uint8Array(PIECE_BYTES)) : new Uint8Array(piece.length);
+    piece.buffer = target;
+    piece.bytes = piece.object.fetchInto(target, piece.offset).then(
+      () => target,
+      (error: unknown) => {
+        piece.object.forget(piece); // a later read fetches it again (and reports the failure itself)
+        this.held -= piece.length;
+        throw error;
+      },
+    );
+    piece.bytes.catch(() => undefined);
+    void piece.bytes
+      .finally(() => {
+        this.inFlight--;
+        this.pump();
+      })
+      .catch(() => undefined);
+    return piece.bytes;
+  }
+
+  /** `piece` has been read through: kept only while the budget has room. */
+  readThrough(piece: Piece): void {
+    if (!this.evictable.includes(piece)) this.evictable.push(piece);
+    this.pump();
+  }
+
+  private makeRoom(bytes: number): boolean {
+    while (this.held > 0 && this.held + bytes > this.budget) {
+      const oldest = this.evictable.shift();
+      if (oldest === undefined) return false;
+      oldest.object.forget(oldest);
+      oldest.evicted = true;
+      if (oldest.buffer?.byteLength === PIECE_BYTES && this.spare.length * PIECE_BYTES < this.budget)
+        this.spare.push(oldest.buffer);
+      oldest.buffer = undefined;
+      this.held -= oldest.length;
+    }
+    return true;
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const next = this.queue[0] as Piece;
+      if (!this.makeRoom(next.length)) return;
+      this.start(next);
+    }
+  }
+}
+
+/** One remote file: where it is fetched, what it is pinned to, the pieces expected of it. */
+export class RemoteObject {
+  private pieces: Piece[] = [];
+
+  constructor(
+    readonly path: string,
+    private readonly url: string,
+    readonly identity: ObjectIdentity,
+    private readonly client: HttpClient,
+    private readonly prefetcher: Prefetcher,
+  ) {}
+
+  get size(): number {
+    return this.identity.size;
+  }
+
+  /** The reads to come, in the order they will come. */
+  expect(ranges: readonly ByteRange[]): void {
+    const added: Piece[] = coalesce(ranges).map((r) => ({ object: this, ...r, delivered: 0 }));
+    for (const r of ranges) this.prefetcher.expectedBytes += r.length;
+    this.pieces.push(...added);
+    this.pieces.sort((a, b) => a.offset - b.offset);
+    this.prefetcher.add(added);
+  }
+
+  fetchInto(target: Uint8Array, offset: number): Promise<void> {
+    return this.client.readRange(this.url, this.path, this.identity, target, offset);
+  }
+
+  forget(piece: Piece): void {
+    this.pieces = this.pieces.filter((p) => p !== piece);
+  }
+
+  /** Pieces overlapping [offset, end), in offset order. */
+  private covering(offset: number, end: number): Piece[] {
+    return this.pieces.filter((p) => p.offset < end && p.offset + p.length > offset);
+  }
+
+  /** `target.byteLength` bytes at `offset`: from the pieces ahead where they cover it, else fetched. */
+  async readInto(target: Uint8Array, offset: number): Promise<void> {
+    const end = offset + target.byteLength;
+    let at = offset;
+    for (const piece of this.covering(offset, end)) {
+      if (piece.offset > at) await this.fetchInto(target.subarray(at - offset, piece.offset - offset), at);
+      const bytes = await this.prefetcher.start(piece);
+      const from = Math.max(at, piece.offset);
+      const to = Math.min(end, piece.offset + piece.length);
+      if (piece.evicted) {
+        // its buffer went to another piece while this read waited: fetch the overlap itself
+        await this.fetchInto(target.subarray(from - offset, to - offset), from);
+        at = to;
+        continue;
+      }
+      target.set(bytes.subarray(from - piece.offset, to - piece.offset), from - offset);
+      piece.delivered += to - from;
+      if (piece.delivered >= piece.length) this.prefetcher.readThrough(piece);
+      at = to;
+    }
+    if (at < end) await this.fetchInto(target.subarray(at - offset), at);
+  }
+
+  hasPiecesIn(offset: number, end: number): boolean {
+    return this.covering(offset, end).length > 0;
+  }
+}
+
+export class HttpSource implements ByteSource {
+  constructor(private readonly object: RemoteObject) {}
+
+  get path(): string {
+    return this.object.path;
+  }
+
+  get size(): number {
+    return this.object.size;
+  }
+
+  async readAt(offset: number, length: number, what = 'data'): Promise<Uint8Array> {
+    const target = new Uint8Array(length);
+    await this.readInto(target, offset, what);
+    return target;
+  }
+
+  async readInto(target: Uint8Array, offset: number, what = 'data'): Promise<void> {
+    checkRange(this.path, this.size, offset, target.byteLength, what);
+    if (target.byteLength > 0) await this.object.readInto(target, offset);
+  }
+
+  async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {
+    if (offsets.length === 0 || runLength === 0) return;
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      const at = offsets[i] as number;
+      checkRange(this.path, this.size, at, runLength, what);
+      first = Math.min(first, at);
+      last = Math.max(last, at + runLength);
+    }
+    // Runs nobody fetched ahead: one request for their span rather than one per run.
+    if (!this.object.hasPiecesIn(first, last) && last - first <= MAX_SPAN_BYTES) {
+      const span = await this.readAt(first, last - first, what);
+      for (let i = 0; i < offsets.length; i++) {
+        const at = (offsets[i] as number) - first;
+        target.set(span.subarray(at, at + runLength), i * runLength);
+      }
+      return;
+    }
+    for (let i = 0; i < offsets.length; i++)
+      await this.object.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number);
+  }
+
+  /**
+   * Chunks copied out of the pieces ahead. With `reuse`, three buffers take turns (a chunk is overwritten
+   * only once the consumer asks for the one after next), so a long tensor makes no garbage.
+   */
+  readChunks(
+    offset: number,
+    length: number,
+    chunkSize: number,
+    what = 'data',
+    reuse = false,
+  ): AsyncGenerator<Uint8Array> {
+    if (!reuse) return readChunksOf(this, offset, length, chunkSize, what);
+    const ring: Uint8Array[] = [];
+    let turn = 0;
+    const readAt = async (at: number, n: number) => {
+      const slot = turn++ % 3;
+      if ((ring[slot]?.byteLength ?? 0) < n) ring[slot] = new Uint8Array(Math.max(1, Math.min(chunkSize, length)));
+      const target = (ring[slot] as Uint8Array).subarray(0, n);
+      await this.readInto(target, at, what);
+      return target;
+    };
+    return readChunksOf({ path: this.path, size: this.size, readAt }, offset, length, chunkSize, what);
+  }
+
+  async close(): Promise<void> {}
+}

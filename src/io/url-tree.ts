@@ -1,0 +1,179 @@
+/**
+ * A `FileTree` whose URL paths are remote objects and whose other paths are a local tree's. A URL tree
+ * cannot be listed and its answers are synchronous, so the files are found first (`probe`: a HEAD per
+ * large file, a whole GET per small one, kept in memory) and the openers then see only those: their
+ * folders are implied by their paths. Large files are read by ranges (`HttpSource`), small ones from
+ * memory; every object keeps the identity it had when probed.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { type ByteSource, checkRange, type FileStat, type FileTree, readChunksOf } from './byte-source.js';
+import { HttpClient, type HttpOptions } from './http-client.js';
+import { type ByteRange, HttpSource, Prefetcher, RemoteObject } from './http-source.js';
+import { POSIX_PATHS } from './posix-paths.js';
+import { utf8Text } from './text.js';
+import { httpUrlOf, isUrl, redactUrl, urlPaths } from './url-paths.js';
+
+/** Small files (index, config, vocabulary, state file) are read whole, up to this size. */
+export const MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
+/** Probes at once (HEADs of shards and of possible sidecars). */
+const PROBE_CONCURRENCY = 8;
+
+/** What a probe reads: `whole` (kept in memory) or `ranges` (only its size and identity now). */
+export type ProbeKind = 'whole' | 'ranges';
+
+type Remote = { kind: 'whole'; bytes: Uint8Array } | { kind: 'ranges'; object: RemoteObject };
+
+class MemorySource implements ByteSource {
+  constructor(
+    readonly path: string,
+    private readonly bytes: Uint8Array,
+  ) {}
+  get size(): number {
+    return this.bytes.byteLength;
+  }
+  async readAt(offset: number, length: number, what = 'data'): Promise<Uint8Array> {
+    checkRange(this.path, this.size, offset, length, what);
+    return this.bytes.slice(offset, offset + length);
+  }
+  async readInto(target: Uint8Array, offset: number, what = 'data'): Promise<void> {
+    target.set(await this.readAt(offset, target.byteLength, what));
+  }
+  async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {
+    for (let i = 0; i < offsets.length; i++)
+      await this.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number, what);
+  }
+  readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
+    return readChunksOf(this, offset, length, chunkSize, what);
+  }
+  async close(): Promise<void> {}
+}
+
+export interface UrlTreeStats {
+  /** Body bytes received, retries included. */
+  readonly bytesFetched: number;
+  readonly requests: number;
+  /** Bytes of the ranges announced by `expect` (what the conversion needs from the large files). */
+  readonly bytesExpected: number;
+  /** Bytes of the files read whole (index, config, vocabulary). */
+  readonly bytesWhole: number;
+  /** Sizes of every large file probed (what downloading the checkpoint would have cost). */
+  readonly bytesOfLargeFiles: number;
+}
+
+export class UrlFileTree implements FileTree {
+  readonly paths;
+  readonly client: HttpClient;
+  private readonly remotes = new Map<string, Remote>();
+  private readonly folders = new Set<string>();
+  private readonly prefetcher = new Prefetcher();
+
+  constructor(
+    private readonly local: FileTree,
+    private readonly options: HttpOptions = {},
+  ) {
+    this.paths = urlPaths(local.paths);
+    this.client = new HttpClient(options);
+  }
+
+  private key(path: string): string {
+    return this.paths.resolve(path);
+  }
+
+  /** Marks a URL as a folder (a checkpoint folder named with its `checkpoint` state file). */
+  addFolder(url: string): void {
+    for (let at = this.key(url); !this.folders.has(at); ) {
+      this.folders.add(at);
+      const up = this.paths.dirname(at);
+      if (up === at) break;
+      at = up;
+    }
+  }
+
+  /** Finds the objects at `urls` (absent ones stay absent: a 404 is not an error here). */
+  async probe(urls: readonly string[], kind: ProbeKind): Promise<void> {
+    const todo = urls.map((u) => this.key(u)).filter((u) => isUrl(u) && !this.remotes.has(u));
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const url = todo[next++] as string;
+        const fetched = httpUrlOf(url, this.options.gcsBase);
+        if (kind === 'whole') {
+          const got = await this.client.getWhole(fetched, url, MAX_WHOLE_FILE_BYTES);
+          if (got !== undefined) this.add(url, { kind: 'whole', bytes: got.bytes });
+        } else {
+          const identity = await this.client.head(fetched, url);
+          if (identity !== undefined)
+            this.add(url, {
+              kind: 'ranges',
+              object: new RemoteObject(url, fetched, identity, this.client, this.prefetcher),
+            });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, todo.length) }, worker));
+  }
+
+  private add(url: string, remote: Remote): void {
+    this.remotes.set(url, remote);
+    this.addFolder(this.paths.dirname(url));
+  }
+
+  /** The reads a conversion will make of a large file, in order: fetched ahead within the budget. */
+  expect(path: string, ranges: readonly ByteRange[]): void {
+    const remote = this.remotes.get(this.key(path));
+    if (remote?.kind === 'ranges') remote.object.expect(ranges);
+  }
+
+  stats(): UrlTreeStats {
+    let bytesWhole = 0;
+    let bytesOfLargeFiles = 0;
+    for (const remote of this.remotes.values())
+      if (remote.kind === 'whole') bytesWhole += remote.bytes.byteLength;
+      else bytesOfLargeFiles += remote.object.size;
+    return {
+      bytesFetched: this.client.bytesFetched,
+      requests: this.client.requests,
+      bytesExpected: this.prefetcher.expectedBytes,
+      bytesWhole,
+      bytesOfLargeFiles,
+    };
+  }
+
+  stat(path: string): FileStat | undefined {
+    if (!isUrl(path)) return this.local.stat(path);
+    const key = this.key(path);
+    const remote = this.remotes.get(key);
+    if (remote !== undefined)
+      return { kind: 'file', size: remote.kind === 'whole' ? remote.bytes.byteLength : remote.object.size };
+    return this.folders.has(key) ? { kind: 'directory', size: 0 } : undefined;
+  }
+
+  list(dir: string): string[] {
+    if (!isUrl(dir)) return this.local.list(dir);
+    const key = this.key(dir);
+    const names = new Set<string>();
+    for (const path of [...this.remotes.keys(), ...this.folders])
+      if (path !== key && this.paths.dirname(path) === key) names.add(POSIX_PATHS.basename(path));
+    return [...names];
+  }
+
+  readText(path: string): string {
+    if (!isUrl(path)) return this.local.readText(path);
+    const remote = this.remotes.get(this.key(path));
+    if (remote?.kind === 'whole') return utf8Text(remote.bytes);
+    throw this.notFound(path);
+  }
+
+  async open(path: string): Promise<ByteSource> {
+    if (!isUrl(path)) return this.local.open(path);
+    const key = this.key(path);
+    const remote = this.remotes.get(key);
+    if (remote === undefined) throw this.notFound(path);
+    return remote.kind === 'whole' ? new MemorySource(key, remote.bytes) : new HttpSource(remote.object);
+  }
+
+  private notFound(path: string): Tf2TorchError {
+    const where = redactUrl(path);
+    return new Tf2TorchError(ErrorCode.NOT_FOUND, `cannot open ${where}: no such object`, { file: where });
+  }
+}
