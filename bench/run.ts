@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { benchConvertBert } from './convert-bert.js';
-import { benchConvertNarrow } from './convert-narrow.js';
 import { benchConvertBertHttp } from './convert-bert-http.js';
+import { benchConvertNarrow } from './convert-narrow.js';
 import { benchConvertT5Xl } from './convert-t5-xl.js';
 import { benchWrite } from './write.js';
 
