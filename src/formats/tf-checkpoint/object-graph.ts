@@ -183,6 +183,21 @@ export function escapeLocalName(localName: string): string {
   return localName.replaceAll('.', '..').replaceAll('/', '.S');
 }
 
+/** Each reachable object's path → the names of its children, in their recorded order. */
+export function childrenByPath(graph: ObjectGraph): Map<string, string[]> {
+  const paths = objectPaths(graph);
+  const out = new Map<string, string[]>();
+  graph.nodes.forEach((n, id) => {
+    const path = paths[id];
+    if (path !== undefined)
+      out.set(
+        path,
+        n.children.map((c) => c.localName),
+      );
+  });
+  return out;
+}
+
 /** Where a checkpoint key lives in the graph: its object, the attribute, and the object's neighbourhood. */
 export interface KeyLocation {
   readonly nodeId: number;
