@@ -19,7 +19,9 @@
  * in the later layers) with kernel [heads, head_dim, hidden]: reshaped to the weight's shape, then
  * transposed, exactly as transformers does. The masked-LM head (layers/masked_lm.py, `masked_lm/`):
  * `dense`, `layer_norm`, `output_bias.Sbias` and, as the shallowest path to the shared table,
- * `embedding_table`. The config comes from the shapes (or `--config`, checked against them).
+ * `embedding_table`. Token dropping (official/projects/token_dropping) saves the same encoder layer and head,
+ * plus its routing state (`_token_importance_embed`, skipped). The config comes from the shapes (or
+ * `--config`, checked against them).
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { childrenByPath, graphFromKeys, OBJECT_GRAPH_KEY } from '../formats/tf-checkpoint/object-graph.js';
@@ -344,7 +346,14 @@ export const bertTf2: Architecture = {
   buildConfig,
   stripPrefixes: ['model/', 'encoder/'],
   renames: [{ from: '/.ATTRIBUTES/VARIABLE_VALUE', to: '' }],
-  skip: [{ pattern: `^${OBJECT_GRAPH_KEY}$`, reason: 'the object graph: metadata, not a weight' }],
+  skip: [
+    { pattern: `^${OBJECT_GRAPH_KEY}$`, reason: 'the object graph: metadata, not a weight' },
+    {
+      // official/projects/token_dropping/encoder.py: layers/routing.py's running MLM loss per token, for routing
+      pattern: '^_token_importance_embed/',
+      reason: 'token dropping: running token importance (routing state, not a weight)',
+    },
+  ],
   configSkip,
   rules,
   expectedKeys,

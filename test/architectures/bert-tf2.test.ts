@@ -16,6 +16,9 @@
  *   with models/bert_pretrainer.py BertPretrainerV2's masked-LM head (layers/masked_lm.py: `dense`,
  *   `layer_norm`, `output_bias/bias` escaped `output_bias.Sbias`, and the shared `embedding_table`),
  *   saved as `tf.train.Checkpoint(**checkpoint_items)` (`encoder/…`, `masked_lm/…`).
+ * - token dropping (official/projects/token_dropping/encoder.py): the same encoder layer and head, plus
+ *   layers/routing.py's `_token_importance_embed/importance_embed` [vocab] (non-trainable routing state),
+ *   read as transformers' convert_bert_token_dropping_original_tf2_checkpoint_to_pytorch.py reads the names.
  * The expected state dicts follow transformers' convert_bert_original_tf2_checkpoint_to_pytorch.py
  * (reshape to the weight's shape, then `.T`), computed here with naive loops.
  */
@@ -166,11 +169,22 @@ function expected(
 let tmp = '';
 let encoderPrefix = '';
 let pretrainerPrefix = '';
+let tokenDropPrefix = '';
+let tokenDrop: Tf2Checkpoint;
 let encoder: Tf2Checkpoint;
 let pretrainer: Tf2Checkpoint;
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'tf2torch-bert-tf2-'));
-  for (const d of ['encoder', 'pretrainer']) mkdirSync(join(tmp, d));
+  for (const d of ['encoder', 'pretrainer', 'token-drop']) mkdirSync(join(tmp, d));
+  tokenDropPrefix = join(tmp, 'token-drop', 'ckpt-5');
+  tokenDrop = await writeTf2Checkpoint(
+    tokenDropPrefix,
+    [...PRETRAINER, ['encoder/_token_importance_embed/importance_embed', [V]]],
+    {
+      seed: 23,
+      aliases: [['encoder/_embedding_layer/embeddings', 'masked_lm/embedding_table']],
+    },
+  );
   encoderPrefix = join(tmp, 'encoder', 'ckpt-3');
   pretrainerPrefix = join(tmp, 'pretrainer', 'ckpt-3');
   encoder = await writeTf2Checkpoint(encoderPrefix, FUNCTIONAL, { seed: 21, aliases: FUNCTIONAL_ALIASES });
@@ -241,6 +255,30 @@ test('bert TF2 pre-trainer → BertForMaskedLM in PyTorch with exact values, the
     expected(pretrainer.weights, 'layer', 'bert.'),
   );
   assert.deepEqual(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')).architectures, ['BertForMaskedLM']);
+});
+
+test('bert TF2 token dropping → BertForMaskedLM with exact values; the routing state left out', async (t) => {
+  const r = runCli(['convert', '--tf_checkpoint', tokenDropPrefix, '--dry-run']);
+  assert.equal(r.code, 0, r.stderr);
+  checkGolden('bert-tf2-token-dropping.plan.txt', r.stdout);
+  assert.match(
+    r.stdout,
+    /encoder\/_token_importance_embed\/importance_embed\/\.ATTRIBUTES\/VARIABLE_VALUE: token dropping/,
+  );
+  const python = torchPython(t);
+  if (!python) return;
+  const out = join(tmp, 'token-drop.bin');
+  const c = runCli([
+    'convert',
+    '--model_type',
+    'bert',
+    '--tf_checkpoint',
+    tokenDropPrefix,
+    '--pytorch_dump_output',
+    out,
+  ]);
+  assert.equal(c.code, 0, c.stderr);
+  assertExactly(loadWithTorch(python, out), expected(tokenDrop.weights, 'layer', 'bert.'));
 });
 
 test('the shared table is where the object graph puts it: the head’s path, not the encoder’s', async () => {

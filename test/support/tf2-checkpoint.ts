@@ -68,7 +68,13 @@ export interface Tf2Checkpoint {
 export async function writeTf2Checkpoint(
   prefix: string,
   variables: readonly (readonly [path: string, shape: readonly number[]])[],
-  { seed = 1, slots = ['m', 'v'], aliases = [] as readonly (readonly [string, string])[] } = {},
+  {
+    seed = 1,
+    slots = ['m', 'v'],
+    aliases = [] as readonly (readonly [string, string])[],
+    /** Non-trainable variables: the optimizer makes no slots for them. */
+    frozen = [] as readonly string[],
+  } = {},
 ): Promise<Tf2Checkpoint> {
   const random = seededRandom(seed);
   const nodes: GraphNode[] = [{ children: [], attributes: [], slotVariables: [] }];
@@ -116,7 +122,7 @@ export async function writeTf2Checkpoint(
   new DataView(step.buffer).setBigInt64(0, 1000n, true);
   variable('optimizer/iter', { dtype: 'int64', shape: [], bytes: step });
   for (const h of ['beta_1', 'beta_2', 'decay', 'learning_rate']) variable(`optimizer/${h}`, float([]));
-  for (const [path, shape] of variables)
+  for (const [path, shape] of variables.filter(([p]) => !frozen.includes(p)))
     for (const slotName of slots) {
       const slot = nodes.push({ children: [], attributes: [], slotVariables: [] }) - 1;
       variable(`${path}/.OPTIMIZER_SLOT/optimizer/${slotName}`, float(shape), slot);
