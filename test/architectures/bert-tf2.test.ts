@@ -182,6 +182,7 @@ before(async () => {
     [...PRETRAINER, ['encoder/_token_importance_embed/importance_embed', [V]]],
     {
       seed: 23,
+      frozen: ['encoder/_token_importance_embed/importance_embed'],
       aliases: [['encoder/_embedding_layer/embeddings', 'masked_lm/embedding_table']],
     },
   );
