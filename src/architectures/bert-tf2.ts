@@ -78,6 +78,8 @@ const DIMENSIONS = [
 const FIRST_LAYER = 4;
 const LWW = /^layer_with_weights-(\d+)$/;
 const MASKED_LM = 'masked_lm';
+/** The head's `embedding_table`: the encoder's word table, saved under the head when that path is the shorter. */
+const SHARED_TABLE = `${MASKED_LM}/embedding_table`;
 
 const isMaskedLm = (config: ModelConfig) => (config.architectures as string[])[0] === CLASSES.maskedLm;
 
@@ -100,7 +102,11 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
  * original builds at that place, so that a network of another shape (an embedding projection, another
  * head) is refused by name rather than mapped wrongly.
  */
-function functionalLayout(children: ReadonlyMap<string, readonly string[]>, where: string): Layout {
+function functionalLayout(
+  children: ReadonlyMap<string, readonly string[]>,
+  sharedTable: boolean,
+  where: string,
+): Layout {
   const numbered = (children.get('') ?? [])
     .map((c) => LWW.exec(c))
     .filter((m) => m !== null)
@@ -110,11 +116,13 @@ function functionalLayout(children: ReadonlyMap<string, readonly string[]>, wher
   const refuse = (n: number, expected: string): never => {
     throw new Tf2TorchError(
       ErrorCode.WRONG_CHECKPOINT_KIND,
-      `${where}: ${at(n)} holds [${(children.get(at(n)) ?? []).join(', ')}], where Model Garden's BERT encoder has ${expected}: not a network tf2torch converts to BertModel`,
+      `${where}: ${at(n)} holds [${(children.get(at(n)) ?? []).join(', ')}], where Model Garden's BERT encoder has ${expected}: not a BERT encoder tf2torch converts`,
       { file: where },
     );
   };
-  for (let n = 0; n < 3; n++)
+  // a word table shared with a masked-LM head is saved once, under the head's shorter path
+  const wordHere = !sharedTable || children.has(at(0));
+  for (let n = wordHere ? 0 : 1; n < 3; n++)
     if (!sameSet(children.get(at(n)) ?? [], ['embeddings'])) refuse(n, 'an embedding table (embeddings)');
   if (!sameSet(children.get(at(3)) ?? [], ['gamma', 'beta'])) refuse(3, 'the embedding LayerNorm (gamma, beta)');
   const layers: string[] = [];
@@ -126,7 +134,7 @@ function functionalLayout(children: ReadonlyMap<string, readonly string[]>, wher
     refuse(n, `the pooler (kernel, bias) after ${layers.length} transformer layers`);
   return {
     functional: true,
-    word: `${at(0)}/embeddings`,
+    word: wordHere ? `${at(0)}/embeddings` : SHARED_TABLE,
     position: `${at(1)}/embeddings`,
     type: `${at(2)}/embeddings`,
     norm: at(3),
@@ -141,9 +149,7 @@ function attributeLayout(names: readonly string[]): Layout {
     .size;
   return {
     functional: false,
-    word: names.includes(`${MASKED_LM}/embedding_table`)
-      ? `${MASKED_LM}/embedding_table`
-      : '_embedding_layer/embeddings',
+    word: names.includes(SHARED_TABLE) ? SHARED_TABLE : '_embedding_layer/embeddings',
     position: '_position_embedding_layer/embeddings',
     type: '_type_embedding_layer/embeddings',
     norm: '_embedding_norm_layer',
@@ -164,7 +170,7 @@ function layoutOf(listing: readonly TensorInfo[], where: string): Layout {
   const names = canonicalNames(listing);
   if (names.some((n) => n.startsWith('_transformer_layers/'))) return attributeLayout(names);
   const keys = names.map((n) => `${n}/.ATTRIBUTES/VARIABLE_VALUE`);
-  return functionalLayout(childrenByPath(graphFromKeys(keys)), where);
+  return functionalLayout(childrenByPath(graphFromKeys(keys)), names.includes(SHARED_TABLE), where);
 }
 
 const shapeOf = (listing: readonly TensorInfo[], canonical: string) =>
@@ -277,7 +283,7 @@ function rules(config: ModelConfig): readonly Rule[] {
       '_embedding_norm_layer',
     ),
     {
-      from: `${MASKED_LM}/embedding_table`,
+      from: SHARED_TABLE,
       to: `${p}embeddings.word_embeddings.weight`,
       note: 'the table the head shares',
     },

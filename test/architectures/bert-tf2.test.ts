@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { openTensorSource } from '../../src/formats/open.js';
 import { locateKey, readObjectGraph } from '../../src/formats/tf-checkpoint/object-graph.js';
-import { runCli } from '../support/cli.js';
+import { runCli, runCliJson } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
 import { assertExactly } from '../support/original-checkpoint.js';
 import { torchPython } from '../support/python.js';
@@ -63,7 +63,7 @@ function layer(scope: string, outputDense: string): Spec[] {
   ];
 }
 
-const lww = (k: number) => `model/layer_with_weights-${k}`;
+const lww = (k: number, root = 'model/') => `${root}layer_with_weights-${k}`;
 const FUNCTIONAL: Spec[] = [
   [`${lww(0)}/embeddings`, [V, H]],
   [`${lww(1)}/embeddings`, [P, H]],
@@ -104,6 +104,7 @@ function expected(
   w: Tf2Checkpoint['weights'],
   encoder: 'functional' | 'layer',
   prefix: string,
+  root = 'model/',
 ): Map<string, RawTensor> {
   const get = (n: string) => {
     const t = w.get(n);
@@ -113,14 +114,15 @@ function expected(
   const as = (t: RawTensor, shape: number[]): RawTensor => ({ ...t, shape });
   const kernel = (n: string) => transpose2d(get(n));
   const out = new Map<string, RawTensor>();
-  const scope = (l: number) => (encoder === 'functional' ? lww(4 + l) : `encoder/_transformer_layers/${l}`);
+  const scope = (l: number) => (encoder === 'functional' ? lww(4 + l, root) : `encoder/_transformer_layers/${l}`);
   const e = `${prefix}embeddings`;
   if (encoder === 'functional') {
-    out.set(`${e}.word_embeddings.weight`, get(`${lww(0)}/embeddings`));
-    out.set(`${e}.position_embeddings.weight`, get(`${lww(1)}/embeddings`));
-    out.set(`${e}.token_type_embeddings.weight`, get(`${lww(2)}/embeddings`));
-    out.set(`${e}.LayerNorm.weight`, get(`${lww(3)}/gamma`));
-    out.set(`${e}.LayerNorm.bias`, get(`${lww(3)}/beta`));
+    const word = w.has('masked_lm/embedding_table') ? 'masked_lm/embedding_table' : `${lww(0, root)}/embeddings`;
+    out.set(`${e}.word_embeddings.weight`, get(word));
+    out.set(`${e}.position_embeddings.weight`, get(`${lww(1, root)}/embeddings`));
+    out.set(`${e}.token_type_embeddings.weight`, get(`${lww(2, root)}/embeddings`));
+    out.set(`${e}.LayerNorm.weight`, get(`${lww(3, root)}/gamma`));
+    out.set(`${e}.LayerNorm.bias`, get(`${lww(3, root)}/beta`));
   } else {
     out.set(`${e}.word_embeddings.weight`, get('masked_lm/embedding_table'));
     out.set(`${e}.position_embeddings.weight`, get('encoder/_position_embedding_layer/embeddings'));
@@ -150,9 +152,9 @@ function expected(
     out.set(`${pt}.output.LayerNorm.weight`, get(`${s}/_output_layer_norm/gamma`));
     out.set(`${pt}.output.LayerNorm.bias`, get(`${s}/_output_layer_norm/beta`));
   }
-  if (encoder === 'functional') {
-    out.set('pooler.dense.weight', kernel(`${lww(4 + L)}/kernel`));
-    out.set('pooler.dense.bias', get(`${lww(4 + L)}/bias`));
+  if (prefix === '') {
+    out.set('pooler.dense.weight', kernel(`${lww(4 + L, root)}/kernel`));
+    out.set('pooler.dense.bias', get(`${lww(4 + L, root)}/bias`));
   } else {
     out.set('cls.predictions.bias', get('masked_lm/output_bias.Sbias'));
     out.set('cls.predictions.transform.dense.weight', kernel('masked_lm/dense/kernel'));
@@ -280,6 +282,39 @@ test('bert TF2 token dropping → BertForMaskedLM with exact values; the routing
   ]);
   assert.equal(c.code, 0, c.stderr);
   assertExactly(loadWithTorch(python, out), expected(tokenDrop.weights, 'layer', 'bert.'));
+});
+
+test('bert TF2 pre-trainer over the functional encoder → BertForMaskedLM: the word table found under the head', async (t) => {
+  // BertPretrainerV2 (`encoder/`, `masked_lm/`) over the functional networks/bert_encoder.py: the table it shares
+  // with the head is saved once, at the shorter `masked_lm/embedding_table`, so layer_with_weights-0 holds nothing
+  const dir = join(tmp, 'functional-pretrainer');
+  mkdirSync(dir);
+  const prefix = join(dir, 'ckpt-2');
+  const specs: Spec[] = [
+    ...FUNCTIONAL.slice(1).map(([n, shape]): Spec => [n.replace(/^model\//, 'encoder/'), shape]),
+    ...PRETRAINER.filter(([n]) => n.startsWith('masked_lm/')),
+  ];
+  const written = await writeTf2Checkpoint(prefix, specs, {
+    seed: 24,
+    aliases: [['encoder/layer_with_weights-0/embeddings', 'masked_lm/embedding_table']],
+  });
+  const python = torchPython(t);
+  if (!python) return;
+  const out = join(dir, 'out.bin');
+  const r = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /note: bert checkpoint: BertForMaskedLM \(detected from /);
+  assertExactly(loadWithTorch(python, out), expected(written.weights, 'functional', 'bert.', 'encoder/'));
+});
+
+test('inspect names a Model Garden checkpoint bert and shows its object tree from the stored graph', () => {
+  const j = runCliJson(['inspect', encoderPrefix, '--json']);
+  assert.deepEqual([j.model.modelType, j.model.modelClass], ['bert', 'BertModel']);
+  assert.equal(j.objectGraph.from, 'proto');
+  const again = j.objectGraph.tree.find((l: { name: string }) => l.name === 'layer-3');
+  assert.equal(again.seenAt, 'model/layer_with_weights-0');
+  const m = runCliJson(['inspect', pretrainerPrefix, '--json']);
+  assert.deepEqual([m.model.modelType, m.model.modelClass], ['bert', 'BertForMaskedLM']);
 });
 
 test('the shared table is where the object graph puts it: the head’s path, not the encoder’s', async () => {
