@@ -345,6 +345,12 @@ test('object-based checkpoints of other shapes are refused: another network, or 
     r.stderr,
     /error\[E_WRONG_CHECKPOINT_KIND\]: .*layer_with_weights-4 holds \[bias, kernel\], where Model Garden's BERT encoder has the first transformer layer/,
   );
+  const task = runCli(['convert', '--tf_checkpoint', encoderPrefix, '--finetuning_task_name', 'mrpc', '--dry-run']);
+  assert.equal(task.code, 2);
+  assert.match(
+    task.stderr,
+    /--finetuning_task_name is not an option of --model_type bert for TF2 object-based checkpoints/,
+  );
   const a = runCli(['convert', '--model_type', 'albert', '--tf_checkpoint', encoderPrefix, '--dry-run']);
   assert.equal(a.code, 1);
   assert.match(a.stderr, /error\[E_WRONG_CHECKPOINT_KIND\]: .*TF2 object-based checkpoint/);
