@@ -186,6 +186,7 @@ before(async () => {
       seed: 23,
       frozen: ['encoder/_token_importance_embed/importance_embed'],
       aliases: [['encoder/_embedding_layer/embeddings', 'masked_lm/embedding_table']],
+      globalStep: true,
     },
   );
   encoderPrefix = join(tmp, 'encoder', 'ckpt-3');
@@ -195,6 +196,7 @@ before(async () => {
     seed: 22,
     // the encoder's word embedding layer holds the table the head shares: saved once, under the shorter path
     aliases: [['encoder/_embedding_layer/embeddings', 'masked_lm/embedding_table']],
+    globalStep: true,
   });
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
  * TF2 object-based checkpoints as `tf.train.Checkpoint(model=…, optimizer=…).save()` leaves them: each
  * variable under its object path + `/.ATTRIBUTES/VARIABLE_VALUE`, Adam's `m`/`v` slots under
  * `<path>/.OPTIMIZER_SLOT/optimizer/<slot>/…` (recorded in the optimizer's slot_variables), the
- * optimizer's `iter` and hyperparameters, `save_counter`, and a real `_CHECKPOINTABLE_OBJECT_GRAPH`
+ * optimizer's `iter` and hyperparameters, `save_counter` (and `global_step` where the trainer adds it), and a real `_CHECKPOINTABLE_OBJECT_GRAPH`
  * (TrackableObjectGraph, tensorflow core/protobuf/trackable_object_graph.proto) encoded here
  * independently of the decoder. Extra edges (`aliases`) point at objects already named elsewhere, as
  * Keras functional models' `layer-N` edges do beside `layer_with_weights-M`.
@@ -74,6 +74,8 @@ export async function writeTf2Checkpoint(
     aliases = [] as readonly (readonly [string, string])[],
     /** Non-trainable variables: the optimizer makes no slots for them. */
     frozen = [] as readonly string[],
+    /** official/core's trainers checkpoint their `global_step` beside the model (`tf.train.Checkpoint(global_step=…)`). */
+    globalStep = false,
   } = {},
 ): Promise<Tf2Checkpoint> {
   const random = seededRandom(seed);
@@ -128,6 +130,7 @@ export async function writeTf2Checkpoint(
       variable(`${path}/.OPTIMIZER_SLOT/optimizer/${slotName}`, float(shape), slot);
       nodes[optimizer]!.slotVariables.push({ original: node(path), slotName, slot });
     }
+  if (globalStep) variable('global_step', { dtype: 'int64', shape: [], bytes: step });
   const counter = new Uint8Array(8);
   new DataView(counter.buffer).setBigInt64(0, 3n, true);
   variable('save_counter', { dtype: 'int64', shape: [], bytes: counter });
