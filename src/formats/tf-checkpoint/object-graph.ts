@@ -20,6 +20,9 @@ export const MAX_NODES = 1_000_000;
 /** A child's local name or an attribute's key; longer ones are not TensorFlow's. */
 export const MAX_NAME_BYTES = 64 * 1024;
 
+/** The most lines a tree shows: a tree is for people, and deeper graphs repeat themselves. */
+export const MAX_TREE_LINES = 100_000;
+
 /** The key under which the graph is stored, as TensorFlow names it (OBJECT_GRAPH_PROTO_KEY). */
 export const OBJECT_GRAPH_KEY = '_CHECKPOINTABLE_OBJECT_GRAPH';
 
@@ -259,9 +262,6 @@ export interface ObjectTreeLine {
   /** Set when this object was already shown under another path (shared objects, cycles). */
   readonly seenAt?: string;
 }
-
-/** The most lines a tree shows: a tree is for people, and deeper graphs repeat themselves. */
-export const MAX_TREE_LINES = 100_000;
 
 /** The graph as a tree (depth first, children in order); an object reached again is shown once, then referred to. */
 export function objectTree(graph: ObjectGraph): ObjectTreeLine[] {
