@@ -7,7 +7,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, TensorInfo } from '../mapping/types.js';
 import { FINETUNING_TASK, type FoundHead, findHeads } from './heads.js';
-import { ARCHITECTURES } from './index.js';
+import { ARCHITECTURES, MODEL_TYPES } from './index.js';
 
 /** What detection looks at: the listing, never tensor bytes. */
 export interface DetectionInput {
@@ -91,7 +91,7 @@ function unrecognisedReason(input: DetectionInput): string {
     hinted.length > 0
       ? `; ${hinted.map((a) => `${a.detect?.sidecars?.find((f) => input.hasSidecar(f))} beside it is what ${a.modelType} releases ship, but no variable is named like theirs`).join('; ')}`
       : '';
-  return `no variable is named as the original code of ${ARCHITECTURES.map((a) => a.modelType).join(', ')} names them (${names.length} variables${examples ? `: ${examples}${names.length > EXAMPLE_NAMES ? ', …' : ''}` : ''})${hint}`;
+  return `no variable is named as the original code of ${MODEL_TYPES.join(', ')} names them (${names.length} variables${examples ? `: ${examples}${names.length > EXAMPLE_NAMES ? ', …' : ''}` : ''})${hint}`;
 }
 
 export function detectArchitecture(input: DetectionInput): Detected {
@@ -174,7 +174,7 @@ export function resolveArchitecture(
   }
   throw new Tf2TorchError(
     ErrorCode.WRONG_CHECKPOINT_KIND,
-    `${where}: not recognised as a checkpoint of any model type tf2torch converts: ${detected.reason}. If it is one, pass --model_type (one of ${ARCHITECTURES.map((a) => a.modelType).join(', ')}); \`tf2torch inspect\` lists its variables`,
+    `${where}: not recognised as a checkpoint of any model type tf2torch converts: ${detected.reason}. If it is one, pass --model_type (one of ${MODEL_TYPES.join(', ')}); \`tf2torch inspect\` lists its variables`,
     { file: where },
   );
 }

@@ -6,6 +6,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
+import { bertTf2 } from './bert-tf2.js';
 import { electra } from './electra.js';
 import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
@@ -32,11 +33,20 @@ export const ARCHITECTURES: readonly Architecture[] = [
   rembert,
   funnel,
   lxmert,
+  bertTf2,
 ];
 
+/** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */
+export const MODEL_TYPES: readonly string[] = [...new Set(ARCHITECTURES.map((a) => a.modelType))];
+
 export function getArchitecture(modelType: string): Architecture {
-  const found = ARCHITECTURES.find((a) => a.modelType === modelType);
+  const found = ARCHITECTURES.find((a) => a.modelType === modelType && a.objectBased !== true);
   if (found) return found;
-  const known = ARCHITECTURES.map((a) => a.modelType).join(', ');
+  const known = MODEL_TYPES.join(', ');
   throw new Tf2TorchError(ErrorCode.USAGE, `unknown --model_type '${modelType}' (known: ${known})`);
+}
+
+/** The reader of TF2 object-based checkpoints of `modelType`, if tf2torch has one. */
+export function getObjectBasedArchitecture(modelType: string): Architecture | undefined {
+  return ARCHITECTURES.find((a) => a.modelType === modelType && a.objectBased === true);
 }

@@ -39,7 +39,7 @@ function notAnOption(name: string, architecture: Architecture, all: readonly Arc
   const takers = declaredOptions(all).find((d) => d.option.name === name)?.types ?? [];
   return new Tf2TorchError(
     ErrorCode.USAGE,
-    `--${name} is not an option of --model_type ${architecture.modelType}${
+    `--${name} is not an option of --model_type ${architecture.modelType}${architecture.objectBased === true ? ' for TF2 object-based checkpoints' : ''}${
       own.length > 0 ? ` (its options: ${own.map((o) => `--${o.name}`).join(', ')})` : ''
     }${takers.length > 0 ? `; only ${takers.join(', ')} take${takers.length === 1 ? 's' : ''} it` : ''}`,
   );

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ARCHITECTURES } from '../architectures/index.js';
+import { ARCHITECTURES, MODEL_TYPES as TYPE_NAMES } from '../architectures/index.js';
 import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectures/options.js';
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output.js';
@@ -19,13 +19,16 @@ import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
-/** Per registered architecture: what it reads and what it makes, then each flag it takes. */
-const MODEL_TYPES = ARCHITECTURES.map((a) =>
-  [
-    `  ${a.modelType.padEnd(typeWidth)}  ${a.summary}`,
-    ...(a.options ?? []).map((o) => `  ${' '.repeat(typeWidth)}    ${optionSyntax(o)}: ${o.help}`),
-  ].join('\n'),
-).join('\n');
+/** Per model type: what each of its readers reads and makes (name-based, then object-based), then each flag it takes. */
+const MODEL_TYPES = TYPE_NAMES.map((type) => {
+  const readers = ARCHITECTURES.filter((a) => a.modelType === type);
+  return [
+    ...readers.map((a, i) => `  ${(i === 0 ? type : '').padEnd(typeWidth)}  ${a.summary}`),
+    ...readers
+      .flatMap((a) => a.options ?? [])
+      .map((o) => `  ${' '.repeat(typeWidth)}    ${optionSyntax(o)}: ${o.help}`),
+  ].join('\n');
+}).join('\n');
 
 /** Each declared flag once, with the types that take it. */
 const MODEL_FLAGS = declaredOptions(ARCHITECTURES)
@@ -38,7 +41,7 @@ Usage:
   tf2torch convert --tf_checkpoint PATH [--model_type TYPE] [--config FILE] --pytorch_dump_output OUT [options]
 
 The options transformers-cli has (same spelling; kebab-case works too: --model-type, --tf-checkpoint, …):
-  --model_type TYPE            ${ARCHITECTURES.map((a) => a.modelType).join(', ')} (see Model types below); optional:
+  --model_type TYPE            ${TYPE_NAMES.join(', ')} (see Model types below); optional:
                                without it the type, and a fine-tuned head, are recognised from the variable
                                names (and the release files beside them); ambiguity is an error listing the
                                candidates; a type the names contradict is refused

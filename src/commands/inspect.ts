@@ -15,6 +15,8 @@ import { formatOfPath, openAsIs } from '../convert/index.js';
 import { openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRole, TensorSource } from '../formats/source.js';
+import { isObjectBased } from '../formats/tf-checkpoint/checkpoint.js';
+import { type ObjectTreeLine, objectTree, readObjectGraph } from '../formats/tf-checkpoint/object-graph.js';
 import { type FileTree, isFile } from '../io/byte-source.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
@@ -32,7 +34,10 @@ Options:
   --json          machine-readable output:
                   {path, format, notes, model: {recognised, summary, modelType?, modelClass?, numLabels?,
                    evidence?, candidates?}, tensors: [{name, dtype, shape, bytes, role}],
-                   totals: {tensors, bytes, byRole: {weight|optimizer|bookkeeping|metadata: {tensors, bytes}}}}
+                   totals: {tensors, bytes, byRole: {weight|optimizer|bookkeeping|metadata: {tensors, bytes}}},
+                   objectGraph?: {from: proto|keys, why?, objects, tree: [{depth, name, nodeId,
+                   attributes: [{name, checkpointKey}], slots: [{slotName, nodeId}], seenAt?}]}}
+                  (objectGraph: TF2 object-based checkpoints, from _CHECKPOINTABLE_OBJECT_GRAPH)
   --tensor NAME   read one tensor (checksum verified) and show its first values, min, max and mean
   --no-verify     do not verify checksums when reading (--tensor)
   -h, --help      this help
@@ -64,6 +69,50 @@ export interface InspectJson {
   model: InspectModel;
   tensors: { name: string; dtype: string; shape: number[]; bytes: number; role: TensorRole }[];
   totals: { tensors: number; bytes: number; byRole: Record<TensorRole, { tensors: number; bytes: number }> };
+  /** A TF2 checkpoint's object tree: from its stored graph, or from its keys when that cannot be read. */
+  objectGraph?: InspectObjectGraph;
+}
+
+export interface InspectObjectGraph {
+  from: 'proto' | 'keys';
+  why?: string;
+  objects: number;
+  tree: ObjectTreeLine[];
+}
+
+/** The object tree of a TF2 object-based checkpoint, or undefined for any other source. */
+export async function objectGraphOf(source: TensorSource): Promise<InspectObjectGraph | undefined> {
+  if (!source.format.startsWith('tf') || !isObjectBased(source.tensors.map((t) => t.name))) return undefined;
+  const loaded = await readObjectGraph(source);
+  return {
+    from: loaded.from,
+    ...(loaded.why === undefined ? {} : { why: loaded.why }),
+    objects: loaded.graph.nodes.length,
+    tree: objectTree(loaded.graph),
+  };
+}
+
+/** The tree as text: one object a line, indented by depth, its attributes' keys and its slots. */
+function treeText(g: InspectObjectGraph): string[] {
+  const source =
+    g.from === 'proto'
+      ? '_CHECKPOINTABLE_OBJECT_GRAPH'
+      : `rebuilt from the keys: _CHECKPOINTABLE_OBJECT_GRAPH ${g.why ?? 'unreadable'}`;
+  const lines = [`object tree (${g.objects} objects, ${source}):`];
+  for (const l of g.tree) {
+    const pad = '  '.repeat(l.depth + 1);
+    const label = l.depth === 0 ? '(root)' : l.name;
+    if (l.seenAt !== undefined) {
+      lines.push(`${pad}${label} → the object at ${l.seenAt || '(root)'}`);
+      continue;
+    }
+    const attributes = l.attributes.map((a) =>
+      a.name === 'VARIABLE_VALUE' ? a.checkpointKey : `${a.name}: ${a.checkpointKey}`,
+    );
+    const slots = l.slots.length > 0 ? `  (slots: ${l.slots.map((s) => s.slotName).join(', ')})` : '';
+    lines.push(`${pad}${label}${attributes.length > 0 ? ` = ${attributes.join(', ')}` : ''}${slots}`);
+  }
+  return lines;
 }
 
 function describeModel(detected: Detected): InspectModel {
@@ -162,6 +211,7 @@ function table(report: InspectJson): string {
     `weights:         ${share('weight')}`,
     `optimizer state: ${share('optimizer')}`,
     `bookkeeping:     ${share('bookkeeping')}; metadata: ${share('metadata')}`,
+    ...(report.objectGraph === undefined ? [] : ['', ...treeText(report.objectGraph)]),
   ].join('\n');
 }
 
@@ -244,8 +294,14 @@ export const inspectCommand: Command = {
     try {
       const json = parsed.values.json === true;
       if (parsed.values.tensor !== undefined) await showTensor(source, parsed.values.tensor, json, io);
-      else if (json) io.out(JSON.stringify(describeSource(source, pickled?.root, files), null, 2));
-      else io.out(table(describeSource(source, pickled?.root, files)));
+      else {
+        const objectGraph = await objectGraphOf(source);
+        const report = {
+          ...describeSource(source, pickled?.root, files),
+          ...(objectGraph === undefined ? {} : { objectGraph }),
+        };
+        io.out(json ? JSON.stringify(report, null, 2) : table(report));
+      }
     } finally {
       await source.close();
     }

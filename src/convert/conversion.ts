@@ -5,8 +5,14 @@
  */
 import { defaultFiles } from '#platform';
 import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
-import { describeRecognition, type Recognition, resolveArchitecture } from '../architectures/detect.js';
-import { getArchitecture } from '../architectures/index.js';
+import {
+  type DetectionInput,
+  describeRecognition,
+  detectArchitecture,
+  type Recognition,
+  resolveArchitecture,
+} from '../architectures/detect.js';
+import { getArchitecture, getObjectBasedArchitecture } from '../architectures/index.js';
 import { resolveOptions } from '../architectures/options.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { alreadyPyTorchError, isAlreadyPyTorch } from '../formats/foreign-kinds.js';
@@ -132,6 +138,30 @@ async function openFor(options: ConvertOptions, explicit: Architecture | undefin
 }
 
 /**
+ * The type of a TF2 object-based checkpoint: `--model_type`'s object-based reader, or the detected one.
+ * Types without one (and checkpoints of no type tf2torch reads) are refused as before.
+ */
+function resolveObjectBased(
+  options: ConvertOptions,
+  input: DetectionInput,
+  where: string,
+): { architecture: Architecture; detected?: Recognition } {
+  const refuse = () =>
+    new Tf2TorchError(
+      ErrorCode.WRONG_CHECKPOINT_KIND,
+      `${where}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType ?? 'model'} code writes, nor one of TF2 Model Garden's BERT encoders; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables and object tree.`,
+      { file: where },
+    );
+  const detected = detectArchitecture(input);
+  const found = detected.kind === 'recognised' ? detected.recognition : undefined;
+  if (found === undefined || found.architecture.objectBased !== true) throw refuse();
+  if (options.modelType === undefined) return { architecture: found.architecture, detected: found };
+  const reader = getObjectBasedArchitecture(options.modelType);
+  if (reader === undefined) throw refuse();
+  return resolveArchitecture(options.modelType, reader, input, where);
+}
+
+/**
  * Opens the checkpoint, resolves its type and builds config and plan; `source` stays open for the
  * conversion, and `reads` lists every other file read (config, sidecars, tokenizer sources).
  */
@@ -145,14 +175,7 @@ export async function openAndPlan(
   const { join } = files.paths;
   const { pickled, source } = await openFor(options, explicit);
   try {
-    const names = source.tensors.map((t) => t.name);
-    if (source.format.startsWith('tf') && isObjectBased(names)) {
-      throw new Tf2TorchError(
-        ErrorCode.WRONG_CHECKPOINT_KIND,
-        `${source.path}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType ?? 'model'} code writes; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables.`,
-        { file: source.path },
-      );
-    }
+    const objectBased = source.format.startsWith('tf') && isObjectBased(source.tensors.map((t) => t.name));
     refuseAlreadyPyTorch(source, pickled?.root, files);
     const listing = source.tensors.map((t) => ({
       name: t.name,
@@ -163,12 +186,15 @@ export async function openAndPlan(
     const dir = sidecarDir(source, files);
     const present = new Set(files.list(dir));
     const reads: string[] = [];
-    const { architecture, detected } = resolveArchitecture(
-      options.modelType,
-      explicit,
-      { listing, format: source.format, hasSidecar: (f) => present.has(f), embedded: pickled?.root },
-      source.path,
-    );
+    const input = {
+      listing,
+      format: source.format,
+      hasSidecar: (f: string) => present.has(f),
+      embedded: pickled?.root,
+    };
+    const { architecture, detected } = objectBased
+      ? resolveObjectBased(options, input, source.path)
+      : resolveArchitecture(options.modelType, explicit, input, source.path);
     for (const tok of architecture.tokenizerFiles ?? [])
       reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
     const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});

@@ -14,6 +14,9 @@ export interface TrainerState {
   readonly reason: string;
 }
 
+/** A TF2 slot variable's key: the optimizer's object path, then the slot's name. */
+const TF2_SLOT = /\/\.OPTIMIZER_SLOT\/(.+)\/([^/]+)\/\.ATTRIBUTES\/[^/]+$/;
+
 /** TF2 object-based names end with this; the meaningful part is before it. */
 const ATTRIBUTE_SUFFIX = /\/\.ATTRIBUTES\/VARIABLE_VALUE$/;
 
@@ -88,6 +91,10 @@ const ROOT_BOOKKEEPING: ReadonlyMap<string, string> = new Map(
 
 /** What trainer state `name` is, or undefined for anything else (weights, buffers, metadata). */
 export function trainerStateOf(name: string): TrainerState | undefined {
+  // TF2: `<variable>/.OPTIMIZER_SLOT/<optimizer>/<slot>/.ATTRIBUTES/…`, the graph's slot_variables
+  const tf2Slot = TF2_SLOT.exec(name);
+  if (tf2Slot)
+    return { kind: 'optimizer', reason: `optimizer slot: ${tf2Slot[2]} of ${tf2Slot[1]} (TF2 .OPTIMIZER_SLOT)` };
   if (name.includes('/.OPTIMIZER_SLOT/')) return { kind: 'optimizer', reason: 'optimizer slot (TF2 .OPTIMIZER_SLOT)' };
   const base = name.replace(ATTRIBUTE_SUFFIX, '');
   const segments = base.split('/');

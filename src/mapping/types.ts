@@ -135,6 +135,11 @@ export interface ArchitectureOption {
 export interface Architecture {
   /** `--model_type` value, as transformers-cli spells it. */
   readonly modelType: string;
+  /**
+   * Reads TF2 object-based checkpoints (tf.train.Checkpoint names): chosen for those, under the same
+   * `--model_type` as the type's name-based reader.
+   */
+  readonly objectBased?: boolean;
   /** How its checkpoints are recognised when `--model_type` is not given (architectures/detect.ts); without it, never guessed. */
   readonly detect?: Detection;
   readonly summary: string;

@@ -141,7 +141,8 @@ test('convert --help teaches every model type: what it reads and what it makes',
 test("convert --help names, on each type's line, every class its detection declares (base class and heads)", () => {
   const lines = runCli(['convert', '--help']).stdout.split('\n');
   for (const a of ARCHITECTURES) {
-    const line = lines.find((l) => l.startsWith(`  ${a.modelType} `));
+    // a type's readers each have a line: the first names the type, the others follow it
+    const line = lines.find((l) => l.startsWith('  ') && l.endsWith(`  ${a.summary}`));
     assert.ok(line, a.modelType);
     const classes = [a.detect?.baseClass, ...(a.detect?.heads ?? []).map((h) => h.modelClass)];
     for (const c of classes) if (c !== undefined) assert.ok(line.includes(c), `${a.modelType}: ${c} not in "${line}"`);

@@ -14,6 +14,12 @@ import { isTf2TorchError } from '../../src/errors.js';
 import { openNpy } from '../../src/formats/npy/npy-file.js';
 import { openTensorSource } from '../../src/formats/open.js';
 import { writeSafetensorsFile } from '../../src/formats/safetensors/write.js';
+import {
+  keyLocations,
+  OBJECT_GRAPH_KEY,
+  objectTree,
+  readObjectGraph,
+} from '../../src/formats/tf-checkpoint/object-graph.js';
 import { MAX_SNAPPY_OUTPUT_BYTES } from '../../src/formats/tf-checkpoint/snappy.js';
 import { MAX_BLOCK_BYTES, readTable } from '../../src/formats/tf-checkpoint/sstable.js';
 import { openTorchFile } from '../../src/formats/torch/read.js';
@@ -83,6 +89,13 @@ async function readSource(path: string, verify: boolean): Promise<void> {
   const source = await openTensorSource(path, { verify });
   try {
     for (const t of source.tensors) await readTensor(t);
+    // a TF2 checkpoint's object graph, decoded and walked as inspect does
+    if (source.tensors.some((t) => t.name === OBJECT_GRAPH_KEY))
+      await tolerate(async () => {
+        const { graph } = await readObjectGraph(source);
+        objectTree(graph);
+        keyLocations(graph);
+      });
   } finally {
     await source.close();
   }
