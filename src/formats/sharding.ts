@@ -115,7 +115,7 @@ export async function writeWeights(
   const names = shards.map((_, i) => shardName(options.format, i, shards.length));
 
   const written: string[] = [];
-  const weightMap: Record<string, string> = {};
+  const weightMap: Record<string, string> = Object.create(null); // tensor names: `__proto__` is one like any other
   let before = 0;
   try {
     for (const [shard, name] of names.entries()) {
