@@ -120,7 +120,14 @@ function vocabText(embedded: unknown): string {
     const whole = !s.includes('@@') && typeof i === 'number' && i > LAST_SPECIAL_ID;
     vocab.set(whole ? `${s}</w>` : s.split('@@').join(''), i);
   }
-  return `${pythonJsonDumps(vocab)}\n`;
+  try {
+    return `${pythonJsonDumps(vocab)}\n`;
+  } catch (e) {
+    // json.dumps refuses these too (a value nested past its recursion limit): transformers' converter fails.
+    if (e instanceof NotJsonError)
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `the XLM checkpoint's dico_word2id: ${e.message}`);
+    throw e;
+  }
 }
 
 function rules(): readonly Rule[] {

@@ -67,3 +67,32 @@ test('params keys as json.dumps converts them (2.0 → "2.0", True → "true"); 
   assert.equal(r.config, '{\n  "2.0": "two",\n  "true": 1,\n  "emb_dim": 2\n}\n');
   assert.match(r.stderr, /xlm: params left out of config\.json \(not JSON-serializable\): \(1, 2\) key/);
 });
+
+test('params and a vocabulary id nested 2,000 lists deep: the param is left out with a note, the vocabulary is E_MALFORMED (was exit 70)', async (t) => {
+  const deep = [...Array(2000).fill(OP.EMPTY_LIST), ...Array(1999).fill(OP.APPEND)];
+  const params = pickleDict([
+    [pickleString('emb_dim'), pickleInt(2)],
+    [pickleString('deep'), deep],
+  ]);
+  const r = await convertWithParams(t, params);
+  assert.equal(r.config, '{\n  "emb_dim": 2\n}\n');
+  assert.match(r.stderr, /params left out of config\.json \(not JSON-serializable\): deep/);
+
+  const dir = tempDir(t, 'xlm-params');
+  const pth = join(dir, 'mlm.pth');
+  await writeXlmCheckpoint(pth, params, deep);
+  const bad = runCli([
+    'convert',
+    '--model_type',
+    'xlm',
+    '--tf_checkpoint',
+    pth,
+    '--pytorch_dump_output',
+    join(dir, 'out'),
+  ]);
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(
+    bad.stderr,
+    /^error\[E_MALFORMED\]: the XLM checkpoint's dico_word2id: \$\.a(\[0\])+ nests deeper than 1000 levels$/m,
+  );
+});

@@ -63,9 +63,10 @@ const XLM_WORDS = [
 
 /**
  * An original XLM checkpoint (`{'model': {'embeddings.weight': [16, 2]}, 'params': …, 'dico_word2id': …}`)
- * whose `params` are the opcodes given (they push one dict).
+ * whose `params` are the opcodes given (they push one dict); `lastWordId`, when given, pushes the last
+ * word's id instead of its index.
  */
-export async function writeXlmCheckpoint(path: string, params: number[]): Promise<void> {
+export async function writeXlmCheckpoint(path: string, params: number[], lastWordId?: number[]): Promise<void> {
   const [rows, cols] = [XLM_WORDS.length, 2];
   const pickle = Uint8Array.from([
     OP.PROTO,
@@ -73,7 +74,15 @@ export async function writeXlmCheckpoint(path: string, params: number[]): Promis
     ...pickleDict([
       [pickleString('model'), pickleDict([[pickleString('embeddings.weight'), pickleTensor('0', rows, cols)]])],
       [pickleString('params'), params],
-      [pickleString('dico_word2id'), pickleDict(XLM_WORDS.map((w, i) => [pickleString(w), pickleInt(i)]))],
+      [
+        pickleString('dico_word2id'),
+        pickleDict(
+          XLM_WORDS.map((w, i) => [
+            pickleString(w),
+            i === XLM_WORDS.length - 1 && lastWordId ? lastWordId : pickleInt(i),
+          ]),
+        ),
+      ],
     ]),
     OP.STOP,
   ]);
