@@ -5,6 +5,7 @@
  * file composes these; it states only what differs.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { jsonPreview } from '../io/python-json.js';
 import type { ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
 import { type Disagreement, refuseDisagreements } from './checkpoint-facts.js';
 
@@ -293,7 +294,7 @@ export function checkDimensions(
   heads?: { readonly width: string; readonly heads: string },
 ): void {
   const bad = fields.filter((f) => !Number.isSafeInteger(config[f]) || (config[f] as number) < 1);
-  const problems = bad.map((f) => `${f} must be a positive integer (got ${JSON.stringify(config[f])})`);
+  const problems = bad.map((f) => `${f} must be a positive integer (got ${jsonPreview(config[f])})`);
   if (heads && bad.length === 0 && (config[heads.width] as number) % (config[heads.heads] as number) !== 0)
     problems.push(
       `${heads.width} ${String(config[heads.width])} is not a multiple of ${heads.heads} ${String(config[heads.heads])}`,

@@ -4,6 +4,8 @@
  * with a 124M config fails here, naming the field and both values, not later inside PyTorch).
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { PyFloat } from '../io/py-float.js';
+import { jsonPreview } from '../io/python-json.js';
 import type { ConfigInput, ModelConfig, TensorInfo } from '../mapping/types.js';
 
 /**
@@ -89,7 +91,8 @@ const SIZE_FIELDS: Readonly<Record<string, number>> = Object.fromEntries([
 /** The sizes a field holds: `cutoffs` element by element, LXMERT's `num_hidden_layers` dict value by value. */
 function sizesOf(field: string, value: unknown): unknown[] {
   if (field === 'cutoffs' && Array.isArray(value)) return value;
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return Object.values(value);
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof PyFloat))
+    return Object.values(value);
   return [value];
 }
 
@@ -106,9 +109,7 @@ export function checkConfigNumbers(config: ModelConfig, source: string): void {
     const values = sizesOf(field, value);
     const bad = values.find((v) => typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit);
     if (bad !== undefined || values.length > MAX_CONFIG_LAYERS) {
-      problems.push(
-        `'${field}' is ${JSON.stringify(value)?.slice(0, 60)}: a whole number from 0 to ${limit} is expected`,
-      );
+      problems.push(`'${field}' is ${jsonPreview(value, 60)}: a whole number from 0 to ${limit} is expected`);
     }
   }
   if (problems.length > 0) {
@@ -138,7 +139,7 @@ export function intField(config: ModelConfig, field: string, source: string): nu
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `${source}: '${field}' must be a non-negative integer, got ${JSON.stringify(v)}`,
+      `${source}: '${field}' must be a non-negative integer, got ${jsonPreview(v)}`,
       { file: source },
     );
   }
@@ -158,7 +159,7 @@ export function refuseDisagreements(disagreements: readonly Disagreement[], sour
   if (disagreements.length === 0) return;
   const lines = disagreements.map(
     (d) =>
-      `  ${d.field}: config says ${JSON.stringify(d.config)}, checkpoint has ${JSON.stringify(d.checkpoint)} (${d.evidence})`,
+      `  ${d.field}: config says ${jsonPreview(d.config)}, checkpoint has ${jsonPreview(d.checkpoint)} (${d.evidence})`,
   );
   const first = disagreements[0] as Disagreement;
   const count = disagreements.length === 1 ? 'one field disagrees' : `${disagreements.length} fields disagree`;

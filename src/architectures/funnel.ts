@@ -10,6 +10,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
+import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
   checkDimensions,
@@ -166,7 +167,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   if (layers > 0 && layers !== total)
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `the config (${where}) does not describe this checkpoint: block_sizes ${JSON.stringify(sizes)} make ${total} encoder layers, the checkpoint has ${layers} (model/encoder/layer_{i}/)`,
+      `the config (${where}) does not describe this checkpoint: block_sizes ${jsonPreview(sizes)} make ${total} encoder layers, the checkpoint has ${layers} (model/encoder/layer_{i}/)`,
       { file: where },
     );
   return config;

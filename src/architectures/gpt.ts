@@ -8,6 +8,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJson } from '../io/json.js';
+import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import { configSource, type Disagreement, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
 
@@ -72,7 +73,7 @@ function checkNames(namesText: string, layers: number): void {
       if (names[index] !== expected) {
         throw new Tf2TorchError(
           ErrorCode.CONFIG,
-          `${where}: entry ${index} (array params/${index + 1}) is ${JSON.stringify(names[index])}, expected '${expected}': arrays are not in the release's order`,
+          `${where}: entry ${index} (array params/${index + 1}) is ${jsonPreview(names[index])}, expected '${expected}': arrays are not in the release's order`,
           { file: where, tensor: `params/${index + 1}` },
         );
       }
@@ -138,7 +139,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   if (typeof nHead !== 'number' || !Number.isInteger(nHead) || nHead < 1 || derived.n_embd % nHead !== 0) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `${source}: n_embd ${derived.n_embd} is not a multiple of n_head ${JSON.stringify(nHead)}`,
+      `${source}: n_embd ${derived.n_embd} is not a multiple of n_head ${jsonPreview(nHead)}`,
       { file: source },
     );
   }

@@ -18,8 +18,11 @@ export const finetuningTaskOption = (help: string): ArchitectureOption => ({
   help,
 });
 
-/** transformers' GLUE_TASKS_NUM_LABELS (convert_xlnet_original_tf_checkpoint_to_pytorch.py). */
-export const GLUE_TASKS_NUM_LABELS: Readonly<Record<string, number>> = {
+/**
+ * transformers' GLUE_TASKS_NUM_LABELS (convert_xlnet_original_tf_checkpoint_to_pytorch.py). No prototype:
+ * a task the user names (`constructor`, `__proto__`) finds only the tasks listed here.
+ */
+export const GLUE_TASKS_NUM_LABELS: Readonly<Record<string, number>> = Object.assign(Object.create(null), {
   cola: 2,
   mnli: 3,
   mrpc: 2,
@@ -29,7 +32,7 @@ export const GLUE_TASKS_NUM_LABELS: Readonly<Record<string, number>> = {
   qnli: 2,
   rte: 2,
   wnli: 2,
-};
+});
 
 /** A head found in a checkpoint listing. */
 export interface FoundHead {
@@ -138,7 +141,7 @@ function selectHead(found: readonly FoundHead[], task: string): FoundHead | unde
  */
 export function chooseHead(choice: HeadChoice): ChosenHead {
   const task = (choice.task ?? '').toLowerCase();
-  const glue = GLUE_TASKS_NUM_LABELS[task];
+  const glue = Object.hasOwn(GLUE_TASKS_NUM_LABELS, task) ? GLUE_TASKS_NUM_LABELS[task] : undefined;
   const squad = task.includes('squad');
   const withTask: ModelConfig = task === '' ? {} : { finetuning_task: task };
   const head = selectHead(choice.found, task);

@@ -20,6 +20,7 @@
  * and checked against the config.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
 import {
   bertEmbeddingKeys,
@@ -192,7 +193,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   if (badStacks.length > 0)
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `${where}: ${badStacks.map((f) => `${f} must be a whole number of layers (got ${JSON.stringify(config[f])})`).join('; ')}`,
+      `${where}: ${badStacks.map((f) => `${f} must be a whole number of layers (got ${jsonPreview(config[f])})`).join('; ')}`,
       { file: where },
     );
   // as LxmertConfig.__init__ derives it from the three counts (save_pretrained writes it so)

@@ -7,6 +7,7 @@
  * teacher (`teacher/…`): skipped by name, never walked onto the student.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
   bertFeedForwardRules,
@@ -153,7 +154,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   if (NORM_SCOPES[config.normalization_type as string] === undefined)
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `${where}: normalization_type ${JSON.stringify(config.normalization_type)}: transformers has only ${Object.keys(NORM_SCOPES).join(', ')}`,
+      `${where}: normalization_type ${jsonPreview(config.normalization_type)}: transformers has only ${Object.keys(NORM_SCOPES).join(', ')}`,
       { file: where },
     );
   return config;

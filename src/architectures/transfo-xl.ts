@@ -8,6 +8,8 @@
  * a projection: those get the identity, so the converted model computes the original's function.
  * Kernels and projections are stored [in, out] by TF and transposed; per-layer biases are split.
  */
+
+import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import { configSource, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
 import {
@@ -54,7 +56,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   }
   const source = configSource(input);
   refuseDisagreements(
-    SHAPE_FIELDS.filter((f) => f in user && JSON.stringify(user[f]) !== JSON.stringify(derived[f])).map((f) => ({
+    SHAPE_FIELDS.filter((f) => f in user && jsonPreview(user[f]) !== jsonPreview(derived[f])).map((f) => ({
       field: f,
       config: user[f],
       checkpoint: derived[f],
@@ -63,7 +65,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
     source,
     'Pass the config of this checkpoint, or none: the shapes determine these fields.',
   );
-  const fromShapes = SHAPE_FIELDS.filter((f) => !(f in user)).map((f) => `${f}=${JSON.stringify(derived[f])}`);
+  const fromShapes = SHAPE_FIELDS.filter((f) => !(f in user)).map((f) => `${f}=${jsonPreview(derived[f])}`);
   if (fromShapes.length > 0)
     input.note?.(
       `transfo_xl: derived from the tensor shapes: ${fromShapes.join(', ')}, tie_projs=${JSON.stringify(derived.tie_projs)}`,

@@ -9,7 +9,7 @@
  * The pickle is read as data by the safe unpickler: its custom classes are never instantiated.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { NotJsonError, pythonJsonDumps } from '../io/python-json.js';
+import { keyText, NotJsonError, pythonJsonDumps } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
 
 /** The first ids of an XLM dictionary are special symbols (<s>, </s>, <pad>, <unk>, <special0..9>). */
@@ -91,14 +91,16 @@ function buildConfig(input: ConfigInput): ModelConfig {
     input.note?.(
       `xlm: --config ${input.userPath ?? ''} is ignored, as transformers-cli ignores it: config.json comes from the checkpoint's params`,
     );
-  const config: ModelConfig = {};
+  // No prototype: a param named `__proto__` or `constructor` is a key like any other.
+  const config: ModelConfig = Object.create(null);
   const dropped: string[] = [];
   for (const [k, v] of params) {
-    const key = String(k);
+    // json.dumps converts int, float, bool and None keys to text and refuses others (a tuple).
+    const key = keyText(k);
     // transformers drops torch.FloatTensor and numpy.ndarray values.
     if ((isTensor(v) && v.dtype === 'float32') || (isInert(v) && v.__class__ === 'numpy.ndarray')) continue;
-    if (isTensor(v) || !jsonable(v)) {
-      dropped.push(key);
+    if (key === undefined || isTensor(v) || !jsonable(v)) {
+      dropped.push(key ?? `${Array.isArray(k) ? `(${k.map((x) => keyText(x) ?? '…').join(', ')})` : typeof k} key`);
       continue;
     }
     config[key] = v;
@@ -118,7 +120,14 @@ function vocabText(embedded: unknown): string {
     const whole = !s.includes('@@') && typeof i === 'number' && i > LAST_SPECIAL_ID;
     vocab.set(whole ? `${s}</w>` : s.split('@@').join(''), i);
   }
-  return `${pythonJsonDumps(vocab)}\n`;
+  try {
+    return `${pythonJsonDumps(vocab)}\n`;
+  } catch (e) {
+    // json.dumps refuses these too (a value nested past its recursion limit): transformers' converter fails.
+    if (e instanceof NotJsonError)
+      throw new Tf2TorchError(ErrorCode.MALFORMED, `the XLM checkpoint's dico_word2id: ${e.message}`);
+    throw e;
+  }
 }
 
 function rules(): readonly Rule[] {

@@ -8,6 +8,7 @@
  * `from_pretrained` to initialise, never written.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { jsonPreview } from '../io/python-json.js';
 import type { HeadSignature } from '../mapping/detection.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
@@ -114,7 +115,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
   if ('d_head' in given && given.d_head !== dModel / nHead) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `${source}: d_head ${JSON.stringify(given.d_head)} must equal d_model / n_head = ${dModel / nHead}`,
+      `${source}: d_head ${jsonPreview(given.d_head)} must equal d_model / n_head = ${dModel / nHead}`,
       { file: source },
     );
   }

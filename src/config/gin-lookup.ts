@@ -7,6 +7,7 @@
 import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { FileTree } from '../io/byte-source.js';
+import { strictUtf8Text } from '../io/text.js';
 import { type GinBinding, type GinConfig, type GinValue, MAX_GIN_BYTES, parseGin } from './gin-parser.js';
 
 /** Macro chains longer than this are a cycle (`a = %b`, `b = %a`). */
@@ -22,7 +23,8 @@ export async function readGinFile(path: string, files: FileTree = defaultFiles):
         { file: path },
       );
     }
-    return parseGin(new TextDecoder().decode(await file.readAt(0, file.size, 'gin config')), path);
+    // gin opens the file as UTF-8 text, which fails on invalid bytes: so does this.
+    return parseGin(strictUtf8Text(await file.readAt(0, file.size, 'gin config'), path), path);
   } finally {
     await file.close();
   }

@@ -60,15 +60,17 @@ export interface GinConfig {
 const KEY = /^[A-Za-z_][\w.]*(?:\/[A-Za-z_][\w.]*)*/;
 const NAME = /^[A-Za-z_][\w.]*(?:\/[A-Za-z_][\w.]*)*/;
 const NUMBER = /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)/;
-const ESCAPES: Readonly<Record<string, string>> = {
-  n: '\n',
-  t: '\t',
-  r: '\r',
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-  '0': '\0',
-};
+const ESCAPES: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    '\\': '\\',
+    "'": "'",
+    '"': '"',
+    '0': '\0',
+  }),
+);
 
 export function parseGin(text: string, file = '<gin>'): GinConfig {
   if (text.length > MAX_GIN_BYTES) {
@@ -269,7 +271,7 @@ class GinParser {
       if (c === '\\') {
         const next = this.text[this.at + 1] ?? '';
         if (next === '\n') out += '';
-        else out += ESCAPES[next] ?? `\\${next}`;
+        else out += ESCAPES.get(next) ?? `\\${next}`;
         this.at += 2;
         continue;
       }

@@ -67,13 +67,15 @@ const ALL_FIELDS: T5Field[] = [
 ];
 
 /** Mesh activation names → the names T5Config uses in feed_forward_proj. */
-const ACTIVATIONS: Readonly<Record<string, string>> = {
-  relu: 'relu',
-  gelu: 'gelu',
-  gelu_new: 'gelu_new',
-  swish: 'silu',
-  silu: 'silu',
-};
+const ACTIVATIONS: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    relu: 'relu',
+    gelu: 'gelu',
+    gelu_new: 'gelu_new',
+    swish: 'silu',
+    silu: 'silu',
+  }),
+);
 
 function feedForwardProj(value: GinValue, file: string): string {
   const items = Array.isArray(value)
@@ -81,7 +83,7 @@ function feedForwardProj(value: GinValue, file: string): string {
     : value !== null && typeof value === 'object' && value.kind === 'tuple'
       ? value.items
       : [value];
-  const act = (v: GinValue) => (typeof v === 'string' ? ACTIVATIONS[v] : undefined);
+  const act = (v: GinValue) => (typeof v === 'string' ? ACTIVATIONS.get(v) : undefined);
   if (items.length === 1 && act(items[0]!)) return act(items[0]!)!;
   if (items.length === 2 && act(items[0]!) && items[1] === 'linear') return `gated-${act(items[0]!)!}`;
   throw new Tf2TorchError(

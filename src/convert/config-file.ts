@@ -66,7 +66,9 @@ export function configJsonText(config: ModelConfig): string {
   return `${pythonJsonDumps(withoutUndefined(config), 2, true)}\n`;
 }
 
-/** As JSON.stringify: a field whose value is undefined is absent. */
+/** As JSON.stringify: a field whose value is undefined is absent. No prototype: every key is the config's own. */
 function withoutUndefined(config: ModelConfig): ModelConfig {
-  return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+  const out: ModelConfig = Object.create(null);
+  for (const [k, v] of Object.entries(config)) if (v !== undefined) out[k] = v;
+  return out;
 }

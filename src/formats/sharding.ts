@@ -17,22 +17,25 @@ import { resolveStateDict, writeTorchFile } from './torch/write.js';
 /** transformers >= 4.35 `max_shard_size` default, "5GB" (decimal units, as transformers counts). */
 export const DEFAULT_MAX_SHARD_SIZE = 5_000_000_000;
 
-const UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
+/** Unit → bytes (a Map: a unit the user types such as `constructor` finds nothing). */
+const UNITS: ReadonlyMap<string, number> = new Map(
+  Object.entries({
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    tib: 2 ** 40,
+  }),
+);
 
 /** "5GB" → 5e9, "500MB" → 5e8, "2GiB" → 2^31, "123" → 123 (case-insensitive, decimals allowed). */
 export function parseShardSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = UNITS[(match?.[2] || 'b').toLowerCase()];
+  const unit = UNITS.get((match?.[2] || 'b').toLowerCase());
   const value = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new Tf2TorchError(
@@ -112,7 +115,7 @@ export async function writeWeights(
   const names = shards.map((_, i) => shardName(options.format, i, shards.length));
 
   const written: string[] = [];
-  const weightMap: Record<string, string> = {};
+  const weightMap: Record<string, string> = Object.create(null); // tensor names: `__proto__` is one like any other
   let before = 0;
   try {
     for (const [shard, name] of names.entries()) {

@@ -1,26 +1,201 @@
 /**
- * JSON read from a file, parsed in one place: a syntax error or a value of the wrong kind names the
- * file (and, inside a binary file, which part), under the error code of whoever asked: E_CONFIG for
- * config files, E_MALFORMED for a format's metadata. Writing JSON as Python spells it is `python-json.ts`.
+ * JSON read from a file, parsed in one place and as Python's `json.loads` reads it: a syntax error or a
+ * value of the wrong kind names the file (and, inside a binary file, which part), under the error code
+ * of whoever asked: E_CONFIG for config files, E_MALFORMED for a format's metadata.
+ * - objects have a null prototype (a key such as `__proto__` or `constructor` is an ordinary key, and no
+ *   lookup finds Object.prototype's members); a repeated key keeps its first place and its last value;
+ * - ints are exact (a bigint beyond 2^53, refused beyond Python's 4,300 digits); a float whose value is
+ *   whole is a PyFloat, so that `1.0` is written back as `1.0`;
+ * - `NaN`, `Infinity` and `-Infinity` are read, as Python reads them; a BOM is refused, as Python does;
+ * - nesting is bounded (MAX_JSON_DEPTH, Python's recursion limit) before it can exhaust the stack.
+ * Writing JSON as Python spells it is `python-json.ts`.
  */
 import { type ErrorCode, Tf2TorchError } from '../errors.js';
+import { PyFloat } from './py-float.js';
+import { MAX_INT_DIGITS, pythonInt } from './py-int.js';
+import { MAX_JSON_DEPTH } from './python-json.js';
+
+export { MAX_JSON_DEPTH };
+
+/** A parsed JSON object: no prototype, so only the file's own keys are found. */
+export type JsonObject = Record<string, unknown>;
+
+class JsonSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly at: number,
+  ) {
+    super(message);
+  }
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters end a run, as in Python's strict scanner
+const PLAIN_CHARS = /[^"\\\u0000-\u001f]*/y;
+const ESCAPES: ReadonlyMap<string, string> = new Map([
+  ['"', '"'],
+  ['\\', '\\'],
+  ['/', '/'],
+  ['b', '\b'],
+  ['f', '\f'],
+  ['n', '\n'],
+  ['r', '\r'],
+  ['t', '\t'],
+]);
+
+function parseText(text: string): unknown {
+  let pos = 0;
+  const fail = (what: string, at = pos): never => {
+    throw new JsonSyntaxError(what, at);
+  };
+  const skipSpace = () => {
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
+      pos++;
+    }
+  };
+  const literal = (word: string, value: unknown): unknown => {
+    if (!text.startsWith(word, pos)) fail('expecting value');
+    pos += word.length;
+    return value;
+  };
+  const string = (): string => {
+    pos++; // the opening quote
+    let out = '';
+    for (;;) {
+      PLAIN_CHARS.lastIndex = pos;
+      PLAIN_CHARS.test(text);
+      out += text.slice(pos, PLAIN_CHARS.lastIndex);
+      pos = PLAIN_CHARS.lastIndex;
+      const c = text[pos];
+      if (c === '"') {
+        pos++;
+        return out;
+      }
+      if (c === undefined) fail('unterminated string');
+      if (c !== '\\') fail('invalid control character in a string');
+      const e = text[pos + 1];
+      if (e === 'u') {
+        const hex = text.slice(pos + 2, pos + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('invalid \\uXXXX escape');
+        out += String.fromCharCode(Number.parseInt(hex, 16));
+        pos += 6;
+      } else {
+        const decoded = e === undefined ? undefined : ESCAPES.get(e);
+        if (decoded === undefined) fail('invalid escape');
+        out += decoded;
+        pos += 2;
+      }
+    }
+  };
+  const number = (): unknown => {
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
+    if (!m) return fail('expecting value');
+    const start = pos;
+    pos = NUMBER.lastIndex;
+    if (m[1] === undefined && m[2] === undefined) {
+      const digits = m[0].length - (m[0].startsWith('-') ? 1 : 0);
+      if (digits > MAX_INT_DIGITS)
+        fail(`an integer of ${digits} digits exceeds Python's limit of ${MAX_INT_DIGITS} digits`, start);
+      return pythonInt(m[0]);
+    }
+    const x = Number(m[0]);
+    return Number.isInteger(x) ? new PyFloat(x) : x;
+  };
+  const value = (depth: number): unknown => {
+    skipSpace();
+    const c = text[pos];
+    if (c === '"') return string();
+    if (c === '{' || c === '[') {
+      if (depth >= MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)`);
+      return c === '{' ? object(depth + 1) : array(depth + 1);
+    }
+    if (c === 'n') return literal('null', null);
+    if (c === 't') return literal('true', true);
+    if (c === 'f') return literal('false', false);
+    if (c === 'N') return literal('NaN', Number.NaN);
+    if (c === 'I') return literal('Infinity', Number.POSITIVE_INFINITY);
+    if (c === '-' && text[pos + 1] === 'I') return literal('-Infinity', Number.NEGATIVE_INFINITY);
+    return number();
+  };
+  const array = (depth: number): unknown[] => {
+    pos++;
+    const out: unknown[] = [];
+    skipSpace();
+    if (text[pos] === ']') {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(value(depth));
+      skipSpace();
+      const c = text[pos++];
+      if (c === ']') return out;
+      if (c !== ',') fail("expecting ',' delimiter", pos - 1);
+    }
+  };
+  const object = (depth: number): JsonObject => {
+    pos++;
+    const out: JsonObject = Object.create(null);
+    skipSpace();
+    if (text[pos] === '}') {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      skipSpace();
+      if (text[pos] !== '"') fail('expecting property name enclosed in double quotes');
+      const key = string();
+      skipSpace();
+      if (text[pos] !== ':') fail("expecting ':' delimiter");
+      pos++;
+      out[key] = value(depth);
+      skipSpace();
+      const c = text[pos++];
+      if (c === '}') return out;
+      if (c !== ',') fail("expecting ',' delimiter", pos - 1);
+    }
+  };
+  if (text.charCodeAt(0) === 0xfeff) fail('unexpected UTF-8 BOM (Python refuses it too)');
+  const result = value(0);
+  skipSpace();
+  if (pos < text.length) fail('extra data');
+  return result;
+}
+
+/** Line and column of `at` in `text`, 1-based, as Python's json errors give them. */
+function lineColumn(text: string, at: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return `line ${line} column ${at - lineStart + 1} (char ${at})`;
+}
 
 /** The value of `text`, read from `file` (from its `part`, e.g. 'safetensors header', when given). */
 export function parseJson(text: string, file: string, code: ErrorCode, part?: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return parseText(text);
   } catch (cause) {
+    if (!(cause instanceof JsonSyntaxError)) throw cause;
     const where = part === undefined ? file : `${file}: ${part}`;
-    throw new Tf2TorchError(code, `${where}: not valid JSON (${(cause as Error).message})`, { file, cause });
+    throw new Tf2TorchError(code, `${where}: not valid JSON (${cause.message}: ${lineColumn(text, cause.at)})`, {
+      file,
+      cause,
+    });
   }
 }
 
 /** The object `text` holds (a config file, a header): an array, a string or null is refused. */
-export function parseJsonObject(text: string, file: string, code: ErrorCode, part?: string): Record<string, unknown> {
+export function parseJsonObject(text: string, file: string, code: ErrorCode, part?: string): JsonObject {
   const value = parseJson(text, file, code, part);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof PyFloat) {
     const where = part === undefined ? file : `${file}: ${part}`;
     throw new Tf2TorchError(code, `${where}: expected a JSON object`, { file });
   }
-  return value as Record<string, unknown>;
+  return value as JsonObject;
 }

@@ -17,6 +17,7 @@ import type { FileStat, FileTree } from './byte-source.js';
 import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js';
 import { fileSink } from './file-sink.js';
 import { refusePseudoFileSystem } from './pseudo-fs.js';
+import { strictUtf8Text } from './text.js';
 
 /** The largest byte array this runtime allocates (Buffer's limit: 4 GiB on 64-bit Node 20). */
 export const MAX_BYTE_ARRAY_LENGTH = bufferConstants.MAX_LENGTH;
@@ -66,7 +67,7 @@ export const defaultFiles: FileTree = {
       return [];
     }
   },
-  readText: (p: string) => readFileSync(p, 'utf8'),
+  readText: (p: string) => strictUtf8Text(readFileSync(p), p),
   open: (p: string) => RandomAccessFile.open(p),
 };
 
@@ -84,9 +85,10 @@ async function writeThroughSink<T>(handle: FileHandle, write: (sink: ByteSink) =
   return result;
 }
 
-/** A small regular file's UTF-8 text, or undefined when absent (kind and size checked before reading). */
+/** A small regular file's UTF-8 text (invalid UTF-8 refused), or undefined when absent (kind and size checked before reading). */
 export function readSmallTextFile(target: string, maxBytes: number, what: string): string | undefined {
-  return readSmallFileSync(target, maxBytes, what)?.toString('utf8');
+  const bytes = readSmallFileSync(target, maxBytes, what);
+  return bytes === undefined ? undefined : strictUtf8Text(bytes, target);
 }
 
 export const defaultOutputs: OutputTree = {

@@ -34,7 +34,8 @@ export function pythonString(s: string): string {
   return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function keyText(k: unknown): string | undefined {
+/** A dict key as json.dumps converts it (str, int, float, bool, None), or undefined for a key it refuses (a tuple, …). */
+export function keyText(k: unknown): string | undefined {
   if (typeof k === 'string') return k;
   if (typeof k === 'number') return numberText(k);
   if (k instanceof PyFloat) return pythonFloatRepr(k.value);
@@ -54,11 +55,26 @@ export class NotJsonError extends Error {
   }
 }
 
-/** `json.dumps(value, indent=2)`: Maps and plain objects as dicts, arrays as lists. */
-export function pythonJsonDumps(value: unknown, indent = 2, sortKeys = false): string {
+/** An object literal or a parsed JSON object (null prototype): a dict. */
+function isPlainObject(v: unknown): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `json.dumps(value, indent=2)`: Maps and plain objects as dicts, arrays as lists. An indent of null is
+ * json.dumps without one: one line. `separators` as json.dumps takes them (item, key), same defaults.
+ */
+export function pythonJsonDumps(
+  value: unknown,
+  indent: number | null = 2,
+  sortKeys = false,
+  [item, colon]: readonly [string, string] = indent === null ? [', ', ': '] : [',', ': '],
+): string {
+  const [open, comma] = indent === null ? ['', item] : ['\n', `${item}\n`];
   const write = (v: unknown, depth: number, path: string): string => {
-    const pad = ' '.repeat(indent * (depth + 1));
-    const end = ' '.repeat(indent * depth);
+    const pad = indent === null ? '' : ' '.repeat(indent * (depth + 1));
+    const end = indent === null ? '' : `\n${' '.repeat(indent * depth)}`;
     if (v === null || v === undefined) return 'null';
     if (typeof v === 'boolean') return v ? 'true' : 'false';
     if (typeof v === 'number') return numberText(v);
@@ -68,23 +84,38 @@ export function pythonJsonDumps(value: unknown, indent = 2, sortKeys = false): s
     if (depth >= MAX_JSON_DEPTH) throw new NotJsonError(path, `nests deeper than ${MAX_JSON_DEPTH} levels`);
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
-      return `[\n${v.map((x, i) => pad + write(x, depth + 1, `${path}[${i}]`)).join(',\n')}\n${end}]`;
+      return `[${open}${v.map((x, i) => pad + write(x, depth + 1, `${path}[${i}]`)).join(comma)}${end}]`;
     }
-    const entries =
-      v instanceof Map
-        ? [...v.entries()]
-        : Object.getPrototypeOf(v) === Object.prototype
-          ? Object.entries(v as object)
-          : undefined;
+    const entries = v instanceof Map ? [...v.entries()] : isPlainObject(v) ? Object.entries(v as object) : undefined;
     if (!entries) throw new NotJsonError(path);
     if (entries.length === 0) return '{}';
     if (sortKeys) entries.sort(([a], [b]) => (String(keyText(a)) < String(keyText(b)) ? -1 : 1));
     const parts = entries.map(([k, x]) => {
       const key = keyText(k);
-      if (key === undefined) throw new NotJsonError(`${path} key ${String(k)}`);
-      return `${pad}${pythonString(key)}: ${write(x, depth + 1, `${path}.${key}`)}`;
+      if (key === undefined)
+        throw new NotJsonError(
+          `${path} key ${Array.isArray(k) ? 'tuple' : typeof k}`,
+          'is not a str, int, float, bool or None',
+        );
+      return `${pad}${pythonString(key)}${colon}${write(x, depth + 1, `${path}.${key}`)}`;
     });
-    return `{\n${parts.join(',\n')}\n${end}}`;
+    return `{${open}${parts.join(comma)}${end}}`;
   };
   return write(value, 0, '$');
+}
+
+/**
+ * A value as messages show it: JSON.stringify's compact text, but spelled as Python's json.dumps
+ * spells it (ints of any size, 1.0, NaN), cut to `max` characters if given; a value json.dumps
+ * refuses, as String() shows it. Never throws (JSON.stringify throws on a bigint).
+ */
+export function jsonPreview(value: unknown, max = Number.POSITIVE_INFINITY): string {
+  let text: string;
+  try {
+    text = pythonJsonDumps(value, null, false, [',', ':']);
+  } catch (e) {
+    if (!(e instanceof NotJsonError)) throw e;
+    text = String(value);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { chooseHead } from '../../src/architectures/heads.js';
 import { planConversion } from '../../src/convert/index.js';
 import { formatPlan } from '../../src/mapping/index.js';
 import { runCli, runConvert } from '../support/cli.js';
@@ -251,4 +252,26 @@ test('xlnet untie_r false: the shared [n_head, d_head] biases go to every layer,
   ]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /untie_r: config says true, checkpoint has false/);
+});
+
+test('--finetuning_task_name constructor (a name on Object.prototype) is no GLUE task: XLNetLMHeadModel, as transformers', (t) => {
+  for (const task of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    const choice = chooseHead({
+      found: [],
+      task,
+      baseClass: 'XLNetLMHeadModel',
+      byTask: { sequence: 'XLNetForSequenceClassification', questionAnswering: 'XLNetForQuestionAnsweringSimple' },
+    });
+    assert.equal(choice.modelClass, 'XLNetLMHeadModel', task);
+    assert.deepEqual(choice.fields, {}, task);
+  }
+  const dir = realFixture(t, 'xlnet-tiny-untied-lmhead');
+  if (!dir) return;
+  const r = runCli(['convert', ...xlnetArgs(dir), '--dry-run', '--finetuning_task_name', 'constructor']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout + r.stderr,
+    /--finetuning_task_name constructor is neither a GLUE task \(cola, .*\) nor contains 'squad': converted as XLNetLMHeadModel/,
+  );
+  assert.doesNotMatch(r.stdout, /XLNetForSequenceClassification|num_labels|logits_proj/);
 });

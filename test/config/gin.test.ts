@@ -1,6 +1,6 @@
 /** The gin parser on every construct, its errors, and T5Config fields from the real Mesh TF T5 test checkpoint. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -12,7 +12,9 @@ import {
   resolveGinValue,
   t5ConfigFromGin,
 } from '../../src/config/gin.js';
+import type { Tf2TorchError } from '../../src/errors.js';
 import { realFixture } from '../support/fixtures.js';
+import { tempDir } from '../support/temp.js';
 
 const SAMPLE = `import mesh_tensorflow.transformer.transformer_layers
 include 'base.gin'   # an include
@@ -129,6 +131,12 @@ Unitransformer.d_model = 512`);
     t5ConfigFromGin(parseGin("DenseReluDense.activation = ('swish', 'linear')")).config.feed_forward_proj,
     'gated-silu',
   );
+  // names found on Object.prototype are no activation (one became a function as feed_forward_proj)
+  for (const name of ['constructor', '__proto__', 'toString'])
+    assert.throws(() => t5ConfigFromGin(parseGin(`DenseReluDense.activation = '${name}'`)), {
+      code: 'E_CONFIG',
+      message: /no T5Config feed_forward_proj/,
+    });
 });
 
 test('the real t5-mtf-tiny operative_config.gin and model-info.txt', async (t) => {
@@ -186,5 +194,16 @@ test('the real t5-mtf-tiny operative_config.gin and model-info.txt', async (t) =
   assert.throws(() => t5ConfigFromGin(gin, tied), {
     code: 'E_CONFIG',
     message: /tie_word_embeddings: the gin says false/,
+  });
+});
+
+test('a gin file that is not UTF-8 is refused naming it (gin reads UTF-8 and fails; it became U+FFFD)', async (t) => {
+  const path = join(tempDir(t, 'gin'), 'operative_config.gin');
+  writeFileSync(path, Buffer.from("run.model_dir = 'caf\u00e9'\n", 'latin1'));
+  await assert.rejects(readGinFile(path), (e: Tf2TorchError) => {
+    assert.equal(e.code, 'E_MALFORMED');
+    assert.equal(e.file, path);
+    assert.match(e.message, /operative_config\.gin: not valid UTF-8 text/);
+    return true;
   });
 });

@@ -102,3 +102,17 @@ test('a failure in a later shard removes the shards already written', async () =
   await assert.rejects(writeWeights(dir, bad, { format: 'safetensors', maxShardSize: 1000 }), /simulated/);
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test('the index lists a tensor named __proto__ like any other (it vanished from weight_map)', async () => {
+  const dir = tmp();
+  const protoEntries: StateDictEntry[] = ['__proto__', 'constructor'].map((key, i) => ({
+    key,
+    tensor: sampleTensor(key, 'float32', [100], i + 1),
+  }));
+  await writeWeights(dir, protoEntries, { format: 'safetensors', maxShardSize: 500 });
+  const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8'));
+  assert.deepEqual(Object.entries(index.weight_map), [
+    ['__proto__', 'model-00001-of-00002.safetensors'],
+    ['constructor', 'model-00002-of-00002.safetensors'],
+  ]);
+});

@@ -18,6 +18,7 @@ import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { FileTree } from '../../io/byte-source.js';
 import { parseJson } from '../../io/json.js';
+import { jsonPreview } from '../../io/python-json.js';
 import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
 import type { OpenOptions, TensorSource, TensorSourceOpener } from '../source.js';
 import { MAX_DIMS } from './header.js';
@@ -86,7 +87,7 @@ export async function readParamsShapes(dir: string, files: FileTree = defaultFil
     if (!ok)
       throw new Tf2TorchError(
         ErrorCode.MALFORMED,
-        `${path}: shape ${i} is not a list of non-negative integers: ${JSON.stringify(shape)}`,
+        `${path}: shape ${i} is not a list of non-negative integers: ${jsonPreview(shape)}`,
         { file: path, tensor: `params/${i}` },
       );
     return shape as number[];

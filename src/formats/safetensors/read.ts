@@ -40,7 +40,7 @@ export async function openSafetensors(path: string, options: { files?: FileTree 
     const text = utf8Text(await file.readAt(8, headerLength, 'safetensors header'));
     const header = parseJsonObject(text, path, ErrorCode.MALFORMED, 'safetensors header');
     const base = 8 + headerLength;
-    const metadata: Record<string, string> = {};
+    const metadata: Record<string, string> = Object.create(null); // keys from the file: `__proto__` is one of them
     const ranges: { name: string; begin: number; end: number; dtype: DType; shape: number[] }[] = [];
     for (const [name, info] of Object.entries(header)) {
       if (name === '__metadata__') {

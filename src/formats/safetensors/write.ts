@@ -29,7 +29,9 @@ export function safetensorsHeader(
   metadata: Record<string, string>,
   file?: string,
 ): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: { ...metadata, format: metadata.format ?? 'pt' } };
+  // No prototype: a tensor named `__proto__` is a key like any other (assigned to {}, it vanished from the header).
+  const header: Record<string, unknown> = Object.create(null);
+  header.__metadata__ = { ...metadata, format: metadata.format ?? 'pt' };
   let offset = 0;
   for (const { key, tensor } of tensors) {
     const code = DTYPES[tensor.dtype].safetensors;

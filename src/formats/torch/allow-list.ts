@@ -42,8 +42,8 @@ export interface PicklePolicy {
   readonly floats: 'number' | 'PyFloat';
 }
 
-/** Storage classes and dtype objects a persistent id may name, with the dtype they mean. */
-export const TORCH_STORAGE_DTYPES: Readonly<Record<string, DType>> = {
+/** Storage classes and dtype objects a persistent id may name, with the dtype they mean (no prototype: a name finds only these). */
+export const TORCH_STORAGE_DTYPES: Readonly<Record<string, DType>> = Object.assign(Object.create(null), {
   'torch.FloatStorage': 'float32',
   'torch.DoubleStorage': 'float64',
   'torch.HalfStorage': 'float16',
@@ -78,7 +78,7 @@ export const TORCH_STORAGE_DTYPES: Readonly<Record<string, DType>> = {
   'torch.bool': 'bool',
   'torch.complex64': 'complex64',
   'torch.complex128': 'complex128',
-};
+});
 
 const toMap: AllowedCall = (args) => new Map((args[0] as [unknown, unknown][] | undefined) ?? []);
 const toSet: AllowedCall = (args) => new Set((args[0] as unknown[] | undefined) ?? []);

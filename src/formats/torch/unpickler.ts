@@ -8,6 +8,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import { PyFloat } from '../../io/py-float.js';
+import { intDigits, MAX_INT_DIGITS, pythonInt } from '../../io/py-int.js';
 import { latin1Text, utf8Text } from '../../io/text.js';
 import {
   type CallContext,
@@ -23,6 +24,11 @@ import { OP } from './pickle-opcodes.js';
 const MAX_VALUE_BYTES = 1 << 30;
 /** Python ints in checkpoints are small; bounds LONG4 (which could announce 4 GiB). */
 const MAX_LONG_BYTES = 1024;
+/**
+ * Text ints (INT, LONG, PUT/GET indexes): Python's int() refuses more than MAX_INT_DIGITS digits (its
+ * conversion is quadratic: 50 M digits took 15 s); a sign and LONG's 'L' come on top.
+ */
+const MAX_TEXT_INT_CHARS = MAX_INT_DIGITS + 2;
 /** Stack plus memo entries: bounds memory for hostile files (each entry is a few dozen bytes). */
 const MAX_ENTRIES = 1 << 25;
 /** Nesting of MARK frames. */
@@ -47,7 +53,10 @@ export interface UnpickleResult {
 }
 
 /** Protocols 0-2 written by Python 3 (fix_imports) spell some modules the Python 2 way. */
-const PYTHON2_MODULES: Readonly<Record<string, string>> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
+const PYTHON2_MODULES: ReadonlyMap<string, string> = new Map([
+  ['__builtin__', 'builtins'],
+  ['copy_reg', 'copyreg'],
+]);
 
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0): UnpickleResult {
   const { policy, file } = options;
@@ -80,14 +89,31 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   const u16 = () => view.getUint16(advance(2, 'uint16'), true);
   const u32 = () => view.getUint32(advance(4, 'uint32'), true);
   const u64 = () => Number(view.getBigUint64(advance(8, 'uint64'), true));
-  const line = (what: string): string => {
+  /** The text up to the next newline, refused before decoding when longer than `max` characters. */
+  const line = (what: string, max = MAX_VALUE_BYTES, limit = `the limit of ${max}`): string => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) fail(ErrorCode.TRUNCATED, `${what} has no end of line`);
+    if (end - pos > max) fail(ErrorCode.LIMIT, `${what} of ${end - pos} characters exceeds ${limit}`);
     const text = latin1Text(bytes.subarray(pos, end));
     pos = end + 1;
     return text;
   };
   const utf8 = (n: number, what: string) => utf8Text(take(n, what));
+  /** A text int as Python's int() reads it: refused beyond MAX_INT_DIGITS digits, as Python refuses it. */
+  const textInt = (text: string, what: string, at: number): number | bigint => {
+    const digits = intDigits(text);
+    const refuse = (code: ErrorCode, why: string): never => {
+      pos = at; // the error points at the text
+      return fail(code, `${what} ${why}`);
+    };
+    if (digits === undefined) return refuse(ErrorCode.MALFORMED, `'${text.slice(0, 40)}' is not an integer`);
+    if (digits > MAX_INT_DIGITS)
+      refuse(ErrorCode.LIMIT, `of ${digits} digits exceeds Python's limit of ${MAX_INT_DIGITS} digits`);
+    return pythonInt(text);
+  };
+  /** The text of a text int's own line (INT, LONG, PUT, GET), bounded before it is decoded. */
+  const intLine = (what: string) =>
+    line(what, MAX_TEXT_INT_CHARS, `Python's limit of ${MAX_INT_DIGITS} digits (a sign and 'L' aside)`);
   const float = (x: number) => (policy.floats === 'PyFloat' ? new PyFloat(x) : x);
   const push = (v: unknown) => {
     if (stack.length + memo.size >= MAX_ENTRIES)
@@ -121,7 +147,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       `refusing to ${action} '${name}': not in the '${policy.name}' allow-list (a pickle can run arbitrary code; only tensors and plain data are read)`,
     );
   const lookupGlobal = (module: string, name: string): PickleGlobal => {
-    const qualified = `${PYTHON2_MODULES[module] ?? module}.${name}`;
+    const qualified = `${PYTHON2_MODULES.get(module) ?? module}.${name}`;
     const entry = policy.globals.get(qualified);
     if (entry === undefined && !policy.inertInstances) forbidden(qualified, 'load global');
     return new PickleGlobal(qualified, entry);
@@ -186,6 +212,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       fail(ErrorCode.PICKLE_FORBIDDEN, 'refusing SETITEM on a value that is not a dict');
     }
   };
+  const memoIndex = (index: number | bigint): number =>
+    typeof index === 'number' && index >= 0 ? index : fail(ErrorCode.MALFORMED, `memo index ${index} is out of range`);
   const memoGet = (index: number) => {
     if (!memo.has(index)) fail(ErrorCode.MALFORMED, `memo entry ${index} was never stored`);
     return memo.get(index);
@@ -253,13 +281,16 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         break;
       }
       case OP.INT: {
-        const text = line('INT'); // protocol 0 spells False / True as I00 / I01
-        push(text === '00' ? false : text === '01' ? true : parseTextInt(text, fail));
+        const at = pos;
+        const text = intLine('INT'); // protocol 0 spells False / True as I00 / I01
+        push(text === '00' ? false : text === '01' ? true : textInt(text, 'INT', at));
         break;
       }
-      case OP.LONG:
-        push(parseTextInt(line('LONG').replace(/L$/, ''), fail));
+      case OP.LONG: {
+        const at = pos;
+        push(textInt(intLine('LONG').replace(/L$/, ''), 'LONG', at));
         break;
+      }
       case OP.BINFLOAT:
         need(8, 'BINFLOAT');
         push(float(view.getFloat64(pos, false))); // big-endian
@@ -415,9 +446,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
         build(top(), state);
         break;
       }
-      case OP.PUT:
-        memoPut(parseTextInt(line('PUT'), fail) as number);
+      case OP.PUT: {
+        const at = pos;
+        memoPut(memoIndex(textInt(intLine('PUT'), 'PUT', at)));
         break;
+      }
       case OP.BINPUT:
         memoPut(u8());
         break;
@@ -427,9 +460,11 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
       case OP.MEMOIZE:
         memoPut(memo.size);
         break;
-      case OP.GET:
-        push(memoGet(parseTextInt(line('GET'), fail) as number));
+      case OP.GET: {
+        const at = pos;
+        push(memoGet(memoIndex(textInt(intLine('GET'), 'GET', at))));
         break;
+      }
       case OP.BINGET:
         push(memoGet(u8()));
         break;
@@ -453,18 +488,21 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions, start = 0)
   }
 }
 
+/** Python 2's spellings of the special floats in protocol 0 FLOAT lines. */
+const SPECIAL_FLOATS: ReadonlyMap<string, number> = new Map([
+  ['nan', Number.NaN],
+  ['-nan', Number.NaN],
+  ['inf', Number.POSITIVE_INFINITY],
+  ['+inf', Number.POSITIVE_INFINITY],
+  ['-inf', Number.NEGATIVE_INFINITY],
+]);
+
 /** Protocol 0 FLOAT: repr() text, including Python 2's 'nan' / 'inf' spellings. */
 function parseTextFloat(text: string, fail: (code: ErrorCode, message: string) => never): number {
-  const special: Record<string, number> = { nan: NaN, '-nan': NaN, inf: Infinity, '+inf': Infinity, '-inf': -Infinity };
   const lower = text.trim().toLowerCase();
-  if (lower in special) return special[lower]!;
+  const special = SPECIAL_FLOATS.get(lower);
+  if (special !== undefined) return special;
   if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(lower))
     fail(ErrorCode.MALFORMED, `'${text.slice(0, 40)}' is not a float`);
   return Number(lower);
-}
-
-function parseTextInt(text: string, fail: (code: ErrorCode, message: string) => never): number | bigint {
-  if (!/^[+-]?\d+$/.test(text)) fail(ErrorCode.MALFORMED, `'${text.slice(0, 40)}' is not an integer`);
-  const big = BigInt(text);
-  return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
 }

@@ -29,7 +29,7 @@ test('round trip through our writer and reader, metadata included', async () => 
     { metadata: { a: 'b' } },
   );
   const source = await openSafetensors(path);
-  assert.deepEqual(source.metadata, { a: 'b', format: 'pt' });
+  assert.deepEqual({ ...source.metadata }, { a: 'b', format: 'pt' });
   assert.deepEqual(
     source.tensors.map((x) => x.name),
     tensors.map((x) => x.name),
@@ -85,4 +85,15 @@ test('a .safetensors announcing a 2^62-byte header is E_LIMIT through the opener
       return true;
     });
   }
+});
+
+test('metadata keys named __proto__ or constructor are kept as ordinary keys (a "__proto__" vanished)', async () => {
+  // JSON.parse keeps "__proto__" as an own key; the reader's own object used to drop it on assignment.
+  const header = JSON.parse('{"__metadata__": {"__proto__": "x", "constructor": "c", "format": "pt"}}');
+  const source = await openSafetensors(file(header));
+  assert.deepEqual(Object.entries(source.metadata), [
+    ['__proto__', 'x'],
+    ['constructor', 'c'],
+    ['format', 'pt'],
+  ]);
 });

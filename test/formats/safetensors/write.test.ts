@@ -69,3 +69,25 @@ test('a failing source leaves nothing behind; unsupported dtypes are refused by 
     (e: Tf2TorchError) => e.code === 'E_UNSUPPORTED' && /tensor z/.test(e.message),
   );
 });
+
+test('a tensor named __proto__ or constructor is written under its name (__proto__ vanished from the header)', async () => {
+  const path = join(tmp(), 'proto.safetensors');
+  const names = ['__proto__', 'constructor', 'w'];
+  await writeSafetensorsFile(
+    path,
+    names.map((key, i) => ({ key, tensor: sampleTensor(key, 'float32', [2], i + 1) })),
+    { metadata: {} },
+  );
+  const raw = readFileSync(path);
+  const n = Number(raw.readBigUInt64LE(0));
+  const header = JSON.parse(raw.subarray(8, 8 + n).toString()) as Record<string, { data_offsets: number[] }>;
+  assert.deepEqual(Object.keys(header), ['__metadata__', ...names]);
+  assert.deepEqual(
+    names.map((k) => Object.getOwnPropertyDescriptor(header, k)?.value.data_offsets),
+    [
+      [0, 8],
+      [8, 16],
+      [16, 24],
+    ],
+  );
+});

@@ -4,7 +4,6 @@
  * Opcode bytes follow Python's Lib/pickletools.py.
  */
 import assert from 'node:assert/strict';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Tf2TorchError } from '../../../src/errors.js';
@@ -12,32 +11,16 @@ import { CHECKPOINT_POLICY, WEIGHTS_POLICY } from '../../../src/formats/torch/al
 import { OP } from '../../../src/formats/torch/pickle-opcodes.js';
 import { openTorchFile } from '../../../src/formats/torch/read.js';
 import { unpickle } from '../../../src/formats/torch/unpickler.js';
-import { ZipWriter } from '../../../src/formats/torch/zip-writer.js';
+import { MAX_INT_DIGITS } from '../../../src/io/py-int.js';
 import { runCli } from '../../support/cli.js';
 import { tempDir } from '../../support/temp.js';
+import { writeTorchZip } from '../../support/torch-pickle.js';
 
 const context = { rebuildTensor: () => assert.fail('no tensors here') };
 const weights = { policy: WEIGHTS_POLICY, file: 'evil.pkl', context };
 const checkpoint = { policy: CHECKPOINT_POLICY, file: 'evil.pkl', context };
 const latin1 = (text: string) => [...Buffer.from(text, 'latin1')];
 const shortString = (text: string) => [OP.SHORT_BINUNICODE, text.length, ...latin1(text)];
-
-/** A torch.save-shaped zip (`archive/data.pkl`, …) holding these records, in order. */
-async function writeTorchZip(path: string, records: [string, Uint8Array][]): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    const sink = {
-      write: async (bytes: Uint8Array, position: number) => {
-        await handle.write(bytes, 0, bytes.byteLength, position);
-      },
-    };
-    const zip = new ZipWriter(sink, { path });
-    for (const [name, bytes] of records) await zip.addBytes(`archive/${name}`, bytes);
-    await zip.finish();
-  } finally {
-    await handle.close();
-  }
-}
 
 test('one APPENDS of 200k items is read (it overflowed the call stack as a spread)', () => {
   const n = 200_000;
@@ -122,4 +105,55 @@ test('a torch zip with two data.pkl records is refused (torch reads the last, a 
     assert.match(e.message, /two entries named archive\/data\.pkl/);
     return true;
   });
+});
+
+test("INT, LONG, PUT and GET text ints beyond Python's 4,300 digits are E_LIMIT; 4,300 digits are read exactly", () => {
+  const digits = '9'.repeat(MAX_INT_DIGITS);
+  for (const [name, op, suffix] of [
+    ['INT', OP.INT, ''],
+    ['LONG', OP.LONG, 'L'],
+  ] as const) {
+    const pickle = (text: string) => Uint8Array.from([op, ...latin1(`${text}${suffix}\n`), OP.STOP]);
+    for (const options of [weights, checkpoint]) {
+      assert.equal(unpickle(pickle(`-${digits}`), options).value, -BigInt(digits));
+      assert.equal(unpickle(pickle('+0042'), options).value, 42);
+      const cases: [string, string][] = [
+        [`${digits}1`, '4301 digits'],
+        [`${digits}123`, `${4303 + suffix.length} characters`],
+      ];
+      for (const [text, length] of cases)
+        assert.throws(
+          () => unpickle(pickle(text), options),
+          (e: Tf2TorchError) =>
+            e.code === 'E_LIMIT' &&
+            e.message ===
+              `evil.pkl: pickle at offset 1: ${name} of ${length} exceeds Python's limit of 4300 digits${length.includes('char') ? " (a sign and 'L' aside)" : ''}`,
+          `${name} ${length}`,
+        );
+    }
+  }
+  for (const op of ['p', 'g'])
+    assert.throws(
+      () => unpickle(Uint8Array.from([OP.NONE, ...latin1(`${op}${digits}1\n`), OP.STOP]), checkpoint),
+      (e: Tf2TorchError) => e.code === 'E_LIMIT' && /of 4301 digits exceeds Python's limit/.test(e.message),
+    );
+});
+
+test('inspect refuses an INT of 50 M digits at once (it took 14.5 s and 390 MB to read)', async (t) => {
+  const dir = tempDir(t, 'pickle');
+  const path = join(dir, 'long-int.bin');
+  const digits = 50_000_000;
+  const pickle = new Uint8Array(digits + 5).fill(0x37);
+  pickle.set([OP.PROTO, 2, OP.INT]);
+  pickle.set([0x0a, OP.STOP], digits + 3);
+  await writeTorchZip(path, [['data.pkl', pickle]]);
+  const started = performance.now();
+  const r = runCli(['inspect', path]);
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error\[E_LIMIT\]: .*long-int\.bin: pickle at offset 3: INT of 50000000 characters exceeds Python's limit of 4300 digits/m,
+  );
+  t.diagnostic(`refused in ${seconds.toFixed(2)} s`);
 });
