@@ -21,8 +21,8 @@ export {
   type PlannedConversion,
   type WeightFormat,
   writeModelFolder,
-} from './convert/conversion.js';
-export { planToStateDict, type StateDictOptions } from './convert/tensors.js';
+} from './convert/open-and-plan.js';
+export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';
 export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';

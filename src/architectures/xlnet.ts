@@ -8,7 +8,7 @@
  * `from_pretrained` to initialise, never written.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { HeadSignature } from '../mapping/detection.js';
+import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
   configSource,

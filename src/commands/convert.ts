@@ -9,13 +9,13 @@ import { parseArgs } from 'node:util';
 import { ARCHITECTURES } from '../architectures/index.js';
 import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectures/options.js';
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
-import { displayPath, type WeightFormat } from '../convert/output.js';
-import { type ProgressBar, progressBar } from '../convert/progress.js';
+import { displayPath, type WeightFormat } from '../convert/output/output-path.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
 import type { DType } from '../tensor.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
+import { type ProgressBar, progressBar } from './progress.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
 /** Per registered architecture: what it reads and what it makes, then each flag it takes. */

@@ -12,8 +12,8 @@ import type { TensorSource } from '../formats/source.js';
 import { checkCanCreate } from '../io/file.js';
 import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
-import { type ConvertOptions, configTextOf, openAndPlan, type PlannedConversion } from './conversion.js';
-import { checkpointFiles, InputFiles } from './input-files.js';
+import { type ConvertOptions, configTextOf, openAndPlan, type PlannedConversion } from './open-and-plan.js';
+import { checkpointFiles, InputFiles } from './output/input-files.js';
 import {
   checkKindMatches,
   checkNotOverInput,
@@ -23,15 +23,15 @@ import {
   outputKindOf,
   type WeightFormat,
   withoutTrailingSeparators,
-} from './output.js';
-import { recoverOutput } from './replace-output.js';
-import { planToStateDict } from './tensors.js';
-import { startTransposeThread } from './transpose-thread.js';
-import type { Transposer } from './transposer.js';
-import { writeFileOutput } from './write-file.js';
-import { writeFolderOutput } from './write-folder.js';
+} from './output/output-path.js';
+import { recoverOutput } from './output/replace-output.js';
+import { writeFileOutput } from './output/write-file.js';
+import { writeFolderOutput } from './output/write-folder.js';
+import { planToStateDict } from './pipeline/plan-to-state-dict.js';
+import { startTransposeThread } from './pipeline/transpose-thread.js';
+import type { Transposer } from './pipeline/transposer.js';
 
-export { type ConvertOptions, formatOfPath, openAsIs, type PlannedConversion } from './conversion.js';
+export { type ConvertOptions, formatOfPath, openAsIs, type PlannedConversion } from './open-and-plan.js';
 
 export interface ConvertResult extends PlannedConversion {
   readonly output: string;

@@ -3,9 +3,9 @@
  * No paths, no timings: the same checkpoint listing always gives the same text.
  */
 
+import { describeTransform } from '../kernels/transforms.js';
 import { formatBytes } from '../units.js';
 import type { Plan, PlanOutput } from './plan.js';
-import { describeTransform } from './transforms.js';
 import type { Generator } from './types.js';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;

@@ -1,7 +1,8 @@
 /** The mapping layer's public surface: plans from listings, transforms on shapes and bytes. */
 
-export { applyTransforms, type DenseTensor } from './apply.js';
-export { castBytes } from './cast.js';
+export { applyTransforms, type DenseTensor } from '../kernels/apply.js';
+export { castBytes } from '../kernels/cast.js';
+export { describeTransform, transformType } from '../kernels/transforms.js';
 export { formatPlan } from './format-plan.js';
 export { compilePattern, fillPattern, matchPattern } from './pattern.js';
 export {
@@ -14,5 +15,4 @@ export {
   type PlanSource,
   skipReason,
 } from './plan.js';
-export { describeTransform, transformType } from './transforms.js';
 export type * from './types.js';

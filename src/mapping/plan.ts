@@ -5,11 +5,11 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { trainerStateOf } from '../formats/trainer-state.js';
+import { transformType } from '../kernels/transforms.js';
 import { DTYPES, type DType, FLOAT_DTYPES, numElements, type StorageView, sameStorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
 import { type Problem, planError } from './plan-problems.js';
 import type { AbsentKey, Plan, PlanOptions, PlanOutput, PlanSource } from './plan-types.js';
-import { transformType } from './transforms.js';
 import type {
   Architecture,
   ExpectedKey,

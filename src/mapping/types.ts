@@ -4,7 +4,7 @@
  * the executor streams the Plan. Nothing here touches tensor bytes.
  */
 import type { DType, StorageView } from '../tensor.js';
-import type { Detection } from './detection.js';
+import type { Detection } from './detection-rules.js';
 
 /** What the planner knows of a checkpoint variable: its listing entry, never its bytes. */
 export interface TensorInfo {

@@ -3,8 +3,8 @@
  * weights written into a File System Access folder or kept for download. Errors come back as the command
  * line prints them (`error[CODE]: …`).
  */
-import { openAndPlan, type PlannedConversion, writeModelFolder } from '../../src/convert/conversion.js';
-import { planToStateDict } from '../../src/convert/tensors.js';
+import { openAndPlan, type PlannedConversion, writeModelFolder } from '../../src/convert/open-and-plan.js';
+import { planToStateDict } from '../../src/convert/pipeline/plan-to-state-dict.js';
 import { isTf2TorchError } from '../../src/errors.js';
 import { DEFAULT_MAX_SHARD_SIZE } from '../../src/formats/sharding.js';
 import type { TensorSource } from '../../src/formats/source.js';

@@ -4,7 +4,7 @@
  * process alive only while a job is pending, and a failed worker leaves the jobs to the main thread.
  */
 import { Worker } from 'node:worker_threads';
-import type { Allocate } from '../mapping/apply.js';
+import type { Allocate } from '../../kernels/apply.js';
 import { runTransposeJob, type TransposeJob, type Transposer } from './transposer.js';
 
 /** Below this many bytes a band is transposed here: a message round trip costs about as much. */

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SourceChain } from '../../src/convert/source-chain.js';
-import { memoryTensor, type TensorRef } from '../../src/tensor.js';
+import { SourceChain } from '../../../src/convert/pipeline/pass-through-chain.js';
+import { memoryTensor, type TensorRef } from '../../../src/tensor.js';
 
 interface Watched extends TensorRef {
   readonly started: { count: number };

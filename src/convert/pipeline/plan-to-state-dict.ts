@@ -4,13 +4,13 @@
  * size when the writer reaches it (src/convert/bands.ts), read ahead by a bounded number of bytes,
  * so memory stays the same whatever the size of the model or of its largest tensor.
  */
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { StateDictEntry, StridedStorage } from '../formats/state-dict.js';
-import { applyTransforms, freshBytes } from '../mapping/apply.js';
-import type { Plan, PlanOutput } from '../mapping/plan.js';
-import type { Generator, Transform } from '../mapping/types.js';
-import { type CompiledOutput, compileViews, inSourceOrder, rowMajorStrides } from '../mapping/views.js';
-import { DTYPES, type DType, numElements, type TensorRef } from '../tensor.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { StateDictEntry, StridedStorage } from '../../formats/state-dict.js';
+import { applyTransforms, freshBytes } from '../../kernels/apply.js';
+import { type CompiledOutput, compileViews, inSourceOrder, rowMajorStrides } from '../../kernels/views.js';
+import type { Plan, PlanOutput } from '../../mapping/plan.js';
+import type { Generator, Transform } from '../../mapping/types.js';
+import { DTYPES, type DType, numElements, type TensorRef } from '../../tensor.js';
 import {
   type Band,
   checkHoldable,
@@ -19,10 +19,10 @@ import {
   readsWhole,
   type StreamLimits,
 } from './bands.js';
+import { ReadAhead } from './bands-ahead.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
-import { ReadAhead } from './read-ahead.js';
-import { SourceChain } from './source-chain.js';
-import { SourcePrefetch } from './source-prefetch.js';
+import { SourcePrefetch } from './early-reads.js';
+import { SourceChain } from './pass-through-chain.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
 
 /** Computed bytes, and the pooled buffers they used (returned to the pool once written). */

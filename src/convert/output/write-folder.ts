@@ -6,15 +6,15 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { WEIGHT_FILES, writeWeights } from '../formats/sharding.js';
-import type { StateDictEntry } from '../formats/state-dict.js';
-import { readSmallFileSync } from '../io/file.js';
-import { outputStep } from '../io/test-interrupt.js';
-import type { Architecture, ModelConfig } from '../mapping/types.js';
-import { MAX_SIDECAR_BYTES } from './config-file.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { WEIGHT_FILES, writeWeights } from '../../formats/sharding.js';
+import type { StateDictEntry } from '../../formats/state-dict.js';
+import { readSmallFileSync } from '../../io/file.js';
+import { outputStep } from '../../io/test-interrupt.js';
+import type { Architecture, ModelConfig } from '../../mapping/types.js';
+import { MAX_SIDECAR_BYTES } from '../config-file.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
-import { checkOverwrite, staleWeightFiles, type WeightFormat, withoutTrailingSeparators } from './output.js';
+import { checkOverwrite, staleWeightFiles, type WeightFormat, withoutTrailingSeparators } from './output-path.js';
 import { replaceOutput } from './replace-output.js';
 
 export interface FolderOutput {

@@ -3,8 +3,8 @@
  * execution time (apply.ts), so what `--dry-run` prints is what gets written.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { Transform } from '../mapping/types.js';
 import { type DType, FLOAT_DTYPES, numElements } from '../tensor.js';
-import type { Transform } from './types.js';
 
 export interface ShapedType {
   readonly dtype: DType;

@@ -5,7 +5,7 @@
  * bands it yields to the event loop, so that the writer's thread-pool work never waits for more than
  * one band's computation.
  */
-import { yieldToEventLoop } from '../io/yield.js';
+import { yieldToEventLoop } from '../../io/yield.js';
 import type { Band } from './bands.js';
 
 type Item =

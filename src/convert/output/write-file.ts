@@ -6,12 +6,12 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { writeSafetensorsFile } from '../formats/safetensors/write.js';
-import type { StateDictEntry } from '../formats/state-dict.js';
-import { writeTorchFile } from '../formats/torch/write.js';
-import { outputStep } from '../io/test-interrupt.js';
+import { writeSafetensorsFile } from '../../formats/safetensors/write.js';
+import type { StateDictEntry } from '../../formats/state-dict.js';
+import { writeTorchFile } from '../../formats/torch/write.js';
+import { outputStep } from '../../io/test-interrupt.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
-import { checkOverwrite, displayPath, type OutputKind } from './output.js';
+import { checkOverwrite, displayPath, type OutputKind } from './output-path.js';
 import { replaceOutput } from './replace-output.js';
 
 export interface FileOutput {

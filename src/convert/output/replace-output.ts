@@ -7,12 +7,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { temporaryOwner, trackTemporary, untrackTemporary } from '../io/atomic.js';
-import { lockFolder } from '../io/lock.js';
-import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../io/staged-commit.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { temporaryOwner, trackTemporary, untrackTemporary } from '../../io/atomic.js';
+import { lockFolder } from '../../io/lock.js';
+import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../../io/staged-commit.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
-import { displayPath } from './output.js';
+import { displayPath } from './output-path.js';
 
 export interface ReplaceOptions {
   /** The folder the final names live in (the folder output, or a file output's folder). */

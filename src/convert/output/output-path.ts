@@ -5,13 +5,13 @@
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { WEIGHT_FILES } from '../formats/sharding.js';
-import { temporaryOwner } from '../io/atomic.js';
-import { LOCK_NAME } from '../io/lock.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { WEIGHT_FILES } from '../../formats/sharding.js';
+import { temporaryOwner } from '../../io/atomic.js';
+import { LOCK_NAME } from '../../io/lock.js';
 
 export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
-export type { WeightFormat } from './conversion.js';
+export type { WeightFormat } from '../open-and-plan.js';
 
 const TORCH_EXTENSIONS = new Set(['.bin', '.pt', '.pth']);
 

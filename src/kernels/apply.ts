@@ -2,10 +2,11 @@
  * Transforms on bytes (execution time): the byte-level twin of transformType(). Inputs and output are
  * dense little-endian row-major tensors; the result is a fresh contiguous buffer whenever data moves.
  */
+
+import type { Transform } from '../mapping/types.js';
 import { DTYPES, type DType, numElements } from '../tensor.js';
 import { castBytes } from './cast.js';
 import { resolveReshape, transformType, transposeAxes } from './transforms.js';
-import type { Transform } from './types.js';
 
 export interface DenseTensor {
   readonly dtype: DType;

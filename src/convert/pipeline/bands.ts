@@ -6,10 +6,10 @@
  * - reordered, larger: checksum verified by a streamed pass, then each band's strided block read in runs.
  */
 import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { Allocate } from '../mapping/apply.js';
-import { transposeBytes } from '../mapping/apply.js';
-import { castBytes, castInto } from '../mapping/cast.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { Allocate } from '../../kernels/apply.js';
+import { transposeBytes } from '../../kernels/apply.js';
+import { castBytes, castInto } from '../../kernels/cast.js';
 import {
   bandsOf,
   type CompiledOutput,
@@ -17,10 +17,10 @@ import {
   type GatherPlan,
   gatherPlan,
   inSourceOrder,
-} from '../mapping/views.js';
-import { DTYPES, numElements, type TensorRef } from '../tensor.js';
+} from '../../kernels/views.js';
+import { DTYPES, numElements, type TensorRef } from '../../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
-import { SourcePrefetch } from './source-prefetch.js';
+import { SourcePrefetch } from './early-reads.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
 
 export interface StreamLimits {

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BufferPool } from '../../src/convert/buffer-pool.js';
-import { SourcePrefetch } from '../../src/convert/source-prefetch.js';
-import { planToStateDict } from '../../src/convert/tensors.js';
-import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
-import { memoryTensor, type TensorRef } from '../../src/tensor.js';
+import { BufferPool } from '../../../src/convert/pipeline/buffer-pool.js';
+import { SourcePrefetch } from '../../../src/convert/pipeline/early-reads.js';
+import { planToStateDict } from '../../../src/convert/pipeline/plan-to-state-dict.js';
+import type { Plan, PlanOutput } from '../../../src/mapping/plan.js';
+import { memoryTensor, type TensorRef } from '../../../src/tensor.js';
 
 interface Counted extends TensorRef {
   readonly reads: { count: number };
