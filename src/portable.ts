@@ -25,6 +25,7 @@ export {
 export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';
+export { DEFAULT_MAX_SHARD_SIZE } from './formats/sharding.js';
 export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
 export type { StateDictEntry, StridedStorage } from './formats/state-dict.js';
 export { blobFileTree, type PickedFile } from './io/blob-files.js';

@@ -3,10 +3,9 @@
  * dense little-endian row-major tensors; the result is a fresh contiguous buffer whenever data moves.
  */
 
-import type { Transform } from '../mapping/types.js';
 import { DTYPES, type DType, numElements } from '../tensor.js';
 import { castBytes } from './cast.js';
-import { resolveReshape, transformType, transposeAxes } from './transforms.js';
+import { resolveReshape, type Transform, transformType, transposeAxes } from './transforms.js';
 
 export interface DenseTensor {
   readonly dtype: DType;

@@ -6,9 +6,8 @@
  * contiguous in the source (in source order), then permuted into output order.
  */
 
-import type { Transform } from '../mapping/types.js';
 import { numElements } from '../tensor.js';
-import { resolveReshape, type ShapedType, transformType, transposeAxes } from './transforms.js';
+import { resolveReshape, type ShapedType, type Transform, transformType, transposeAxes } from './transforms.js';
 
 /** Elements of source `input` at `offset + Σ index[i]·strides[i]`, in row-major order of `shape`. */
 export interface ElementView {

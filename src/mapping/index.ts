@@ -1,9 +1,7 @@
-/** The mapping layer's public surface: plans from listings, transforms on shapes and bytes. */
+/** The mapping layer's public surface: plans from listings, transforms on shapes. */
 
-export { applyTransforms, type DenseTensor } from '../kernels/apply.js';
-export { castBytes } from '../kernels/cast.js';
-export { describeTransform, transformType } from '../kernels/transforms.js';
-export { formatPlan } from './format-plan.js';
+export { transformType } from '../kernels/transforms.js';
+export { describeTransform, formatPlan } from './format-plan.js';
 export { compilePattern, fillPattern, matchPattern } from './pattern.js';
 export {
   type AbsentKey,

@@ -13,7 +13,7 @@ import type { AbsentKey, Plan, PlanOptions, PlanOutput, PlanSource } from './pla
 import type {
   Architecture,
   ExpectedKey,
-  Generator,
+  GeneratedValues,
   ModelConfig,
   Rule,
   SkipRule,
@@ -56,7 +56,7 @@ interface Produced {
 
 type Skipped = { name: string; reason: string };
 
-function defaultGeneratedDType(g: Generator): DType {
+function defaultGeneratedDType(g: GeneratedValues): DType {
   return g.kind === 'arange' ? 'int64' : 'float32';
 }
 
@@ -383,7 +383,7 @@ function checkShape(e: ExpectedKey, p: Produced, problems: Problem[]): void {
   });
 }
 
-function generatedOutput(e: ExpectedKey, generator: Generator): PlanOutput {
+function generatedOutput(e: ExpectedKey, generator: GeneratedValues): PlanOutput {
   return {
     kind: 'generated',
     key: e.key,

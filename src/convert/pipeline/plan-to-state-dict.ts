@@ -7,9 +7,10 @@
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { StateDictEntry, StridedStorage } from '../../formats/state-dict.js';
 import { applyTransforms, freshBytes } from '../../kernels/apply.js';
+import { generateBytes } from '../../kernels/generated-values.js';
 import { type CompiledOutput, compileViews, inSourceOrder, rowMajorStrides } from '../../kernels/views.js';
 import type { Plan, PlanOutput } from '../../mapping/plan.js';
-import type { Generator, Transform } from '../../mapping/types.js';
+import type { Transform } from '../../mapping/types.js';
 import { DTYPES, type DType, numElements, type TensorRef } from '../../tensor.js';
 import {
   type Band,
@@ -55,44 +56,6 @@ function computedTensor(
       if (produced !== byteLength) throw new Error(`${name}: computed ${produced} bytes, expected ${byteLength}`);
     },
   };
-}
-
-/**
- * Values of a generated key (float32 unless int64 arange). `inv-freq` follows torch's float32 steps:
- * 1 / 10000 ** (arange(0, d, 2) / d), each step rounded to float32.
- */
-export function generateBytes(g: Generator, dtype: DType, shape: readonly number[]): Uint8Array {
-  const n = numElements(shape);
-  // Zero is all zero bits in every dtype: keys absent from a checkpoint, written as zeros in the output's dtype.
-  if (g.kind === 'fill' && g.value === 0) return new Uint8Array(n * DTYPES[dtype].itemSize);
-  if (dtype === 'int64') {
-    const out = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);
-    return new Uint8Array(out.buffer);
-  }
-  if (dtype !== 'float32')
-    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `generated values are float32 or int64, not ${dtype}`);
-  const out = new Float32Array(n);
-  switch (g.kind) {
-    case 'identity':
-      for (let i = 0; i < g.size; i++) out[i * g.size + i] = 1;
-      break;
-    case 'fill':
-      out.fill(g.value);
-      break;
-    case 'arange':
-      for (let i = 0; i < n; i++) out[i] = i;
-      break;
-    case 'inv-freq': {
-      const d = Math.fround(g.dModel);
-      for (let i = 0; i < n; i++) {
-        const exponent = Math.fround(Math.fround(2 * i) / d);
-        out[i] = Math.fround(1 / Math.fround(10000 ** exponent));
-      }
-      break;
-    }
-  }
-  return new Uint8Array(out.buffer);
 }
 
 function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<string, TensorRef>): TensorRef[] {
