@@ -56,14 +56,14 @@ const VARIANTS: Record<string, (checkpoint: string, out: string) => Promise<unkn
   },
 };
 
+/** Each checkpoint and the name its lines carry: a fixture's folder name, or the path as given. */
 const checkpoints = [
   ...readdirSync(FIXTURES)
     .sort()
-    .map((name) => join(FIXTURES, name)),
-  ...process.argv.slice(2),
+    .map((name) => [join(FIXTURES, name), name]),
+  ...process.argv.slice(2).map((path) => [path, path]),
 ];
-for (const checkpoint of checkpoints) {
-  const name = relative(process.cwd(), checkpoint).startsWith('..') ? relative(FIXTURES, checkpoint) : checkpoint;
+for (const [checkpoint, name] of checkpoints as [string, string][]) {
   for (const [variant, write] of Object.entries(VARIANTS)) {
     const out = mkdtempSync(join(tmpdir(), 'output-hashes-'));
     try {
