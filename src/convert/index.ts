@@ -1,8 +1,8 @@
 /**
  * The library entry: `planConversion()` (open the checkpoint, build config and plan; no tensor bytes
  * read) and `convert()` (plan, then stream every output tensor into the folder or single-file writer,
- * `write-folder.ts` / `write-file.ts`, which replace the output without ever losing it), over Node paths;
- * `conversion.ts` holds the platform-neutral steps (open, resolve the type, plan).
+ * `output/write-folder.ts` / `output/write-file.ts`, which replace the output without ever losing it), over Node paths;
+ * `open-and-plan.ts` holds the platform-neutral steps (open, resolve the type, plan).
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -43,7 +43,7 @@ export interface ConvertResult extends PlannedConversion {
 }
 
 /** Where the checkpoint lives, from the path as typed (before opening): the path and its folder. */
-function typedInputs(checkpoint: string): string[] {
+function inputPathsAsTyped(checkpoint: string): string[] {
   return existsSync(checkpoint) && statSync(checkpoint).isDirectory()
     ? [checkpoint]
     : [checkpoint, dirname(resolve(checkpoint))];
@@ -73,13 +73,13 @@ function checkOutputPath(options: ConvertOptions & { readonly output: string }):
       `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs: end the path with '/')`,
     );
   }
-  checkNotOverInput(output, outputKind, typedInputs(options.checkpoint));
+  checkNotOverInput(output, outputKind, inputPathsAsTyped(options.checkpoint));
   checkKindMatches(output, outputKind);
   return outputKind;
 }
 
 /** `openAndPlan` with Node's paths as messages show them, and every file it read as an input. */
-async function openAndPlanHere(
+async function openAndPlanOnNode(
   options: ConvertOptions,
 ): Promise<PlannedConversion & { source: TensorSource; inputs: InputFiles }> {
   const { source, reads, ...planned } = await openAndPlan({ displayPath, ...options });
@@ -90,7 +90,7 @@ async function openAndPlanHere(
 
 /** Opens the checkpoint, builds the config and the plan; reads no tensor bytes. */
 export async function planConversion(options: ConvertOptions): Promise<PlannedConversion> {
-  const { source, inputs: _, ...planned } = await openAndPlanHere(options);
+  const { source, inputs: _, ...planned } = await openAndPlanOnNode(options);
   await source.close();
   return planned;
 }
@@ -132,7 +132,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
-  const { source, inputs, ...planned } = await openAndPlanHere(options);
+  const { source, inputs, ...planned } = await openAndPlanOnNode(options);
   const { plan, config, architecture, checkpointDir } = planned;
   const warnings = [...plan.warnings];
 

@@ -13,7 +13,7 @@ type Item =
   | { readonly index: number; readonly end: true }
   | { readonly index: number; readonly error: unknown };
 
-export class ReadAhead {
+export class BandsAhead {
   private readonly items: Item[] = [];
   private queuedBytes = 0;
   /** The last output the consumer asked for; earlier ones are served without read-ahead. */

@@ -1,6 +1,6 @@
 /**
  * One computed output as a sequence of bands of bounded size, so that memory does not follow the
- * largest tensor. Per source view (src/mapping/views.ts), the cheapest way that stays bounded:
+ * largest tensor. Per source view (src/kernels/views.ts), the cheapest way that stays bounded:
  * - in source order (select, squeeze, reshape, concat, cast): the source streamed front to back;
  * - reordered (transpose), source up to `wholeInputBytes`: read whole once, bands gathered from memory;
  * - reordered, larger: checksum verified by a streamed pass, then each band's strided block read in runs.
@@ -20,7 +20,7 @@ import {
 } from '../../kernels/views.js';
 import { DTYPES, numElements, type TensorRef } from '../../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
-import { SourcePrefetch } from './early-reads.js';
+import { EarlyReads } from './early-reads.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
 
 export interface StreamLimits {
@@ -36,7 +36,7 @@ export interface StreamLimits {
 
 /**
  * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
- * read early (≤ earlyReadBytes, convert/source-prefetch.ts) + the pool's free buffers (≤ 72 MiB) + the
+ * read early (≤ earlyReadBytes, early-reads.ts) + the pool's free buffers (≤ 72 MiB) + the
  * writer's chunks, whatever the model. Measured on BERT-base's folder (A/B series of 8 runs, transposes on
  * a second thread): reading its 9.4 MB kernels early too (not only those of one band) with 8 MiB ahead,
  * 556 → 535 ms at the same peak RSS; 16 MiB ahead on top, 524 ms but 148–151 MiB. 16 MiB early reads
@@ -158,7 +158,7 @@ async function inMemoryGatherer(
   ref: TensorRef,
   itemSize: number,
   pool: BufferPool,
-  sources: SourcePrefetch,
+  sources: EarlyReads,
   transposer: Transposer,
 ): Promise<Gatherer> {
   checkHoldable(ref);
@@ -227,7 +227,7 @@ function gathererFor(
   ref: TensorRef,
   limits: StreamLimits,
   pool: BufferPool,
-  sources: SourcePrefetch,
+  sources: EarlyReads,
   transposer: Transposer,
 ): Promise<Gatherer> {
   const itemSize = DTYPES[ref.dtype].itemSize;
@@ -243,7 +243,7 @@ export async function* produceBands(
   compiled: CompiledOutput,
   limits: StreamLimits,
   pool: BufferPool,
-  sources: SourcePrefetch = new SourcePrefetch(pool, 0),
+  sources: EarlyReads = new EarlyReads(pool, 0),
   transposer: Transposer = inThreadTransposer,
 ): AsyncGenerator<Band> {
   const take: Allocate = (n) => pool.take(n);

@@ -7,7 +7,7 @@
 import type { TensorRef } from '../../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 
-export class SourcePrefetch {
+export class EarlyReads {
   private readonly reads = new Map<TensorRef, Promise<Uint8Array>>();
 
   constructor(

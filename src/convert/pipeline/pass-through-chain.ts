@@ -15,7 +15,7 @@ interface Started {
   readonly first: Promise<IteratorResult<Uint8Array>>;
 }
 
-export class SourceChain {
+export class PassThroughChain {
   private readonly sources: TensorRef[] = [];
   private started: Started | undefined;
 

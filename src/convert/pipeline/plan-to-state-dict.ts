@@ -1,7 +1,7 @@
 /**
  * Plan outputs → the state dict writers consume, lazily: an untransformed output IS the source's
  * TensorRef (streamed in chunks by the writer); a transformed one is produced in bands of bounded
- * size when the writer reaches it (src/convert/bands.ts), read ahead by a bounded number of bytes,
+ * size when the writer reaches it (bands.ts), read ahead by a bounded number of bytes,
  * so memory stays the same whatever the size of the model or of its largest tensor.
  */
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
@@ -20,10 +20,10 @@ import {
   readsWhole,
   type StreamLimits,
 } from './bands.js';
-import { ReadAhead } from './bands-ahead.js';
+import { BandsAhead } from './bands-ahead.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
-import { SourcePrefetch } from './early-reads.js';
-import { SourceChain } from './pass-through-chain.js';
+import { EarlyReads } from './early-reads.js';
+import { PassThroughChain } from './pass-through-chain.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
 
 /** Computed bytes, and the pooled buffers they used (returned to the pool once written). */
@@ -199,7 +199,7 @@ export function planToStateDict(
   const transposer = options.transposer ?? inThreadTransposer;
   const pool = new BufferPool(transposer.allocate);
   // The next output's source is read early (BERT-base's kernels): memory grows by one such source.
-  const sources = new SourcePrefetch(pool, Math.min(limits.earlyReadBytes, limits.wholeInputBytes));
+  const sources = new EarlyReads(pool, Math.min(limits.earlyReadBytes, limits.wholeInputBytes));
   const producers = plan.outputs.map((o): Producer | undefined => {
     if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
     const refs = sourcesOf(o, byName);
@@ -217,10 +217,10 @@ export function planToStateDict(
     };
   });
   // Streamed as they lie, in the writer's order (torch takes strided forms where offered).
-  const chain = new SourceChain();
+  const chain = new PassThroughChain();
   const order = producers.flatMap((p, index) => (p === undefined || p.strided !== undefined ? [] : [index]));
   const nextInOrder = new Map(order.map((index, k) => [index, order[k + 1]]));
-  const readAhead = new ReadAhead(
+  const bandsAhead = new BandsAhead(
     order,
     (index) => {
       const next = producers[nextInOrder.get(index) ?? -1];
@@ -244,7 +244,7 @@ export function planToStateDict(
     if (producer === undefined) return { key: o.key, tensor: chain.add(sourcesOf(o, byName)[0] as TensorRef) };
     const refs = sourcesOf(o, byName);
     const read = async () => (await computeOutput(refs, o.transforms, undefined)).bytes;
-    const tensor = computedTensor(o.key, o.dtype, o.shape, read, () => readAhead.take(index));
+    const tensor = computedTensor(o.key, o.dtype, o.shape, read, () => bandsAhead.take(index));
     if (producer.strided === undefined) return { key: o.key, tensor };
     const { storage, strides } = producer.strided;
     return { key: o.key, tensor, strided: { storage: chain.add(storage), strides } };
