@@ -14,14 +14,13 @@
 export {
   type ConvertOptions,
   configTextOf,
-  type FolderOptions,
   formatOfPath,
   openAndPlan,
   openAsIs,
   type PlannedConversion,
   type WeightFormat,
-  writeModelFolder,
 } from './convert/open-and-plan.js';
+export { type FolderOptions, writeModelFolder } from './convert/output/model-folder.js';
 export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';

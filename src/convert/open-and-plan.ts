@@ -10,12 +10,9 @@ import { getArchitecture } from '../architectures/index.js';
 import { resolveOptions } from '../architectures/options.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
-import { writeWeights } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
-import type { StateDictEntry } from '../formats/state-dict.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
-import { type OutputTree, writeTextFile } from '../io/byte-sink.js';
 import { type FileTree, isDirectory } from '../io/byte-source.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
@@ -219,86 +216,10 @@ export async function openAndPlan(
   }
 }
 
-export interface FolderOptions {
-  readonly format: WeightFormat;
-  readonly maxShardSize: number;
-  /** Tensor bytes written so far, over every pass. */
-  readonly onProgress?: (done: number) => void;
-}
-
 /** config.json text: the architecture's own, or transformers' spelling with `torch_dtype`. */
 export function configTextOf(planned: PlannedConversion): string {
   const { architecture, config, plan } = planned;
   return architecture.configText?.(config) ?? configJsonText(withTorchDType(config, plan));
-}
-
-/**
- * A Hugging Face folder's files into `dir` of `outputs`: config.json, the weights (one or both formats,
- * sharded), the tokenizer files found beside the checkpoint, the architecture's extra files. Returns the
- * names written and the warnings (a tokenizer file that is not there).
- */
-export async function writeModelFolder(
-  planned: PlannedConversion,
-  entries: readonly StateDictEntry[],
-  files: FileTree,
-  outputs: OutputTree,
-  dir: string,
-  options: FolderOptions,
-): Promise<{ files: string[]; warnings: string[] }> {
-  const { architecture, config, plan, checkpointDir } = planned;
-  const join = (name: string) => outputs.paths.join(dir, name);
-  const container = architecture.torchContainer === undefined ? {} : { container: architecture.torchContainer };
-  const written: string[] = [];
-  const warnings: string[] = [];
-  let base = 0;
-  const onProgress = (n: number) => options.onProgress?.(base + n);
-  await writeTextFile(outputs, join('config.json'), configTextOf(planned));
-  written.push('config.json');
-  for (const format of options.format === 'both' ? (['safetensors', 'pytorch'] as const) : [options.format]) {
-    written.push(
-      ...(await writeWeights(dir, entries, {
-        format,
-        maxShardSize: options.maxShardSize,
-        onProgress,
-        outputs,
-        ...container,
-      })),
-    );
-    base += plan.totalBytes;
-  }
-  for (const tok of architecture.tokenizerFiles ?? []) {
-    const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
-    const found = candidates.map((c) => files.paths.join(checkpointDir, c)).find((p) => files.stat(p) !== undefined);
-    if (found) {
-      await copyFile(files, found, outputs, join(tok.to));
-      written.push(tok.to);
-    } else {
-      warnings.push(
-        `no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`,
-      );
-    }
-  }
-  for (const extra of architecture.extraFiles?.(config, planned.embedded) ?? []) {
-    await writeTextFile(outputs, join(extra.name), extra.text);
-    written.push(extra.name);
-  }
-  return { files: written, warnings };
-}
-
-/** Copies a sidecar's bytes in bounded chunks (contents only: the source's permissions must not follow). */
-async function copyFile(files: FileTree, from: string, outputs: OutputTree, to: string): Promise<void> {
-  const source = await files.open(from);
-  try {
-    await outputs.writeFile(to, async (sink) => {
-      let at = 0;
-      for await (const chunk of source.readChunks(0, source.size, 1 << 20, 'tokenizer file')) {
-        await sink.write(chunk, at);
-        at += chunk.byteLength;
-      }
-    });
-  } finally {
-    await source.close();
-  }
 }
 
 /**

@@ -3,18 +3,14 @@
  * weights, tokenizer files, extra files), the weight files of either format not written again are removed
  * as stale, and every other file in the folder is left as it was.
  */
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { WEIGHT_FILES, writeWeights } from '../../formats/sharding.js';
 import type { StateDictEntry } from '../../formats/state-dict.js';
-import { readSmallFileSync } from '../../io/file.js';
+import { defaultFiles, defaultOutputs } from '../../io/node-platform.js';
 import { outputStep } from '../../io/test-interrupt.js';
 import type { Architecture, ModelConfig } from '../../mapping/types.js';
-import { MAX_SIDECAR_BYTES } from '../config-file.js';
+import type { WeightFormat } from '../open-and-plan.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
-import { checkOverwrite, staleWeightFiles, type WeightFormat, withoutTrailingSeparators } from './output-path.js';
+import { folderContent, namesKnownBefore, writeFolderContent } from './model-folder.js';
+import { checkOverwrite, staleWeightFiles, withoutTrailingSeparators } from './output-path.js';
 import { replaceOutput } from './replace-output.js';
 
 export interface FolderOutput {
@@ -37,27 +33,11 @@ export interface FolderOutput {
   readonly onRecovered: (count: number) => void;
 }
 
-/** Tokenizer files to copy: (source beside the checkpoint, name in the folder); a warning for each missing. */
-function tokenizerCopies(out: FolderOutput): { from: string; to: string }[] {
-  const copies: { from: string; to: string }[] = [];
-  for (const tok of out.architecture.tokenizerFiles ?? []) {
-    const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
-    const found = candidates.map((c) => join(out.checkpointDir, c)).find((p) => existsSync(p));
-    if (found !== undefined) copies.push({ from: found, to: tok.to });
-    else
-      out.warnings.push(
-        `no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`,
-      );
-  }
-  return copies;
-}
-
 /** Writes the folder; returns the files written, weights first, `config.json` last (the commit order). */
 export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
   const dir = withoutTrailingSeparators(out.output);
-  const formats = out.format === 'both' ? (['safetensors', 'pytorch'] as const) : [out.format];
-  const tokenizers = tokenizerCopies(out);
-  const extras = out.architecture.extraFiles?.(out.config, out.embedded) ?? [];
+  const content = folderContent(out, out.format, defaultFiles);
+  out.warnings.push(...content.warnings);
   const committed = await replaceOutput(
     {
       dir,
@@ -68,37 +48,20 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
     },
     async (stage) => {
       // Names known before any byte is written: refuse now rather than after the conversion.
-      const known = formats.flatMap((f) => [WEIGHT_FILES[f].single, WEIGHT_FILES[f].index]);
-      checkNotInputs(
-        dir,
-        [...known, ...tokenizers.map((t) => t.to), ...extras.map((e) => e.name), 'config.json'],
-        out.inputs,
+      checkNotInputs(dir, namesKnownBefore(content), out.inputs);
+      const { files, weights } = await writeFolderContent(
+        content,
+        out.entriesFor,
+        defaultFiles,
+        defaultOutputs,
+        stage,
+        {
+          maxShardSize: out.maxShardSize,
+          container: out.container,
+          onProgress: out.onProgress,
+          onStep: outputStep,
+        },
       );
-      const weights: string[] = [];
-      for (const [pass, format] of formats.entries()) {
-        const onProgress = (n: number) => out.onProgress(pass, n);
-        weights.push(
-          ...(await writeWeights(stage, out.entriesFor(format), {
-            format,
-            maxShardSize: out.maxShardSize,
-            onProgress,
-            container: out.container,
-          })),
-        );
-        outputStep();
-      }
-      for (const tok of tokenizers) {
-        // Contents only: the source's permissions (often read-only) must not follow.
-        // Bounded, regular files only (a FIFO named vocab.txt must not hang the run).
-        const bytes = readSmallFileSync(tok.from, MAX_SIDECAR_BYTES, 'tokenizer file');
-        if (bytes === undefined)
-          throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${tok.from} vanished while converting`, { file: tok.from });
-        await writeFile(join(stage, tok.to), bytes);
-      }
-      for (const extra of extras) await writeFile(join(stage, extra.name), extra.text);
-      await writeFile(join(stage, 'config.json'), out.configText);
-      outputStep();
-      const files = [...weights, ...tokenizers.map((t) => t.to), ...extras.map((e) => e.name), 'config.json'];
       return { files, remove: staleWeightFiles(dir, weights) };
     },
   );
