@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ARCHITECTURES } from '../architectures/index.js';
 import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectures/options.js';
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
-import { displayPath, type WeightFormat } from '../convert/output/output-path.js';
+import { displayPath, type WeightFormat } from '../convert/output/output-target.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
 import type { DType } from '../tensor.js';

@@ -23,7 +23,7 @@ import {
   outputKindOf,
   type WeightFormat,
   withoutTrailingSeparators,
-} from './output/output-path.js';
+} from './output/output-target.js';
 import { recoverOutput } from './output/replace-output.js';
 import { writeFileOutput } from './output/write-file.js';
 import { writeFolderOutput } from './output/write-folder.js';

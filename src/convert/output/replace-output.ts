@@ -12,7 +12,7 @@ import { temporaryOwner, trackTemporary, untrackTemporary } from '../../io/atomi
 import { lockFolder } from '../../io/lock.js';
 import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../../io/staged-commit.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
-import { displayPath } from './output-path.js';
+import { displayPath } from './output-target.js';
 
 export interface ReplaceOptions {
   /** The folder the final names live in (the folder output, or a file output's folder). */

@@ -11,7 +11,7 @@ import type { StateDictEntry } from '../../formats/state-dict.js';
 import { writeTorchFile } from '../../formats/torch/write.js';
 import { outputStep } from '../../io/test-interrupt.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
-import { checkOverwrite, displayPath, type OutputKind } from './output-path.js';
+import { checkOverwrite, displayPath, type OutputKind } from './output-target.js';
 import { replaceOutput } from './replace-output.js';
 
 export interface FileOutput {

@@ -10,7 +10,7 @@ import type { Architecture, ModelConfig } from '../../mapping/types.js';
 import type { WeightFormat } from '../open-and-plan.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
 import { folderContent, namesKnownBefore, writeFolderContent } from './model-folder.js';
-import { checkOverwrite, staleWeightFiles, withoutTrailingSeparators } from './output-path.js';
+import { checkOverwrite, staleWeightFiles, withoutTrailingSeparators } from './output-target.js';
 import { replaceOutput } from './replace-output.js';
 
 export interface FolderOutput {
