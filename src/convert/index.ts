@@ -4,25 +4,27 @@
  * `output/write-folder.ts` / `output/write-file.ts`, which replace the output without ever losing it), over Node paths;
  * `open-and-plan.ts` holds the platform-neutral steps (open, resolve the type, plan).
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { checkCanCreate } from '../io/file.js';
 import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
-import { type ConvertOptions, configTextOf, openAndPlan, type PlannedConversion } from './open-and-plan.js';
+import {
+  type ConvertOptions,
+  configTextOf,
+  openAndPlan,
+  type PlannedConversion,
+  type WeightFormat,
+} from './open-and-plan.js';
 import { checkpointFiles, InputFiles } from './output/input-files.js';
 import {
-  checkKindMatches,
-  checkNotOverInput,
-  checkOverwrite,
+  checkTarget,
   displayPath,
   type OutputKind,
-  outputKindOf,
-  type WeightFormat,
-  withoutTrailingSeparators,
+  type OutputTarget,
+  outputTarget,
+  withInputs,
 } from './output/output-target.js';
 import { recoverOutput } from './output/replace-output.js';
 import { writeFileOutput } from './output/write-file.js';
@@ -42,11 +44,9 @@ export interface ConvertResult extends PlannedConversion {
   readonly bytesWritten: number;
 }
 
-/** Where the checkpoint lives, from the path as typed (before opening): the path and its folder. */
-function inputPathsAsTyped(checkpoint: string): string[] {
-  return existsSync(checkpoint) && statSync(checkpoint).isDirectory()
-    ? [checkpoint]
-    : [checkpoint, dirname(resolve(checkpoint))];
+/** The output of `options`, decided once (its kind, folder and the inputs it must never touch). */
+function targetOf(options: ConvertOptions & { readonly output: string }): OutputTarget {
+  return outputTarget(options.output, options.checkpoint, options.format);
 }
 
 /**
@@ -54,28 +54,9 @@ function inputPathsAsTyped(checkpoint: string): string[] {
  * checkpoint, and it does not exist (unless --force). Run before a conversion and by --dry-run.
  */
 export function checkOutput(options: ConvertOptions & { readonly output: string }): OutputKind {
-  const outputKind = checkOutputPath(options);
-  checkOverwrite(options.output, outputKind, options.force ?? false);
-  return outputKind;
-}
-
-/** `checkOutput` but for the overwrite check, which a conversion makes after cleaning up earlier runs. */
-function checkOutputPath(options: ConvertOptions & { readonly output: string }): OutputKind {
-  const { output } = options;
-  const outputKind = outputKindOf(output);
-  if (
-    outputKind !== 'folder' &&
-    options.format !== undefined &&
-    options.format !== (outputKind === 'torch-file' ? 'pytorch' : 'safetensors')
-  ) {
-    throw new Tf2TorchError(
-      ErrorCode.USAGE,
-      `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs: end the path with '/')`,
-    );
-  }
-  checkNotOverInput(output, outputKind, inputPathsAsTyped(options.checkpoint));
-  checkKindMatches(output, outputKind);
-  return outputKind;
+  const target = targetOf(options);
+  checkTarget(target, options.force ?? false);
+  return target.kind;
 }
 
 /** `openAndPlan` with Node's paths as messages show them, and every file it read as an input. */
@@ -119,15 +100,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder)',
     );
   const output = options.output;
-  const outputKind = checkOutputPath({ ...options, output });
+  const force = options.force ?? false;
+  const typed = targetOf({ ...options, output });
   const recoveryNotes: string[] = [];
   const onRecovered = (n: number) =>
-    recoveryNotes.push(
-      `${displayPath(output)}: removed ${n} leftover${n > 1 ? 's' : ''} of an interrupted earlier run`,
-    );
-  const folder = outputKind === 'folder' ? withoutTrailingSeparators(output) : dirname(resolve(output));
-  recoverOutput(folder, output, onRecovered);
-  checkOverwrite(output, outputKind, options.force ?? false);
+    recoveryNotes.push(`${typed.display}: removed ${n} leftover${n > 1 ? 's' : ''} of an interrupted earlier run`);
+  // Leftovers of dead runs first, so that the check sees a whole output.
+  recoverOutput(typed, onRecovered);
+  checkTarget(typed, force);
   checkCanCreate(output);
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
@@ -136,11 +116,13 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const { plan, config, architecture, checkpointDir } = planned;
   const warnings = [...plan.warnings];
 
-  const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
+  // The checkpoint as opening resolved it is never replaced either: checked again under the lock.
+  const target = withInputs(typed, [source.path, checkpointDir]);
+  const passes = target.kind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
   let thread: Transposer | undefined;
   const common = {
-    output,
+    target,
     // A fresh state dict per pass. torch files keep transposed kernels in the checkpoint's order;
     // where kernels are transposed, a second thread does it.
     entriesFor: (weights: 'safetensors' | 'pytorch') => {
@@ -154,15 +136,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     configText: configTextOf(planned),
     container: architecture.torchContainer,
     inputs,
-    force: options.force ?? false,
+    force,
     warnings,
     onRecovered,
   };
   let files: string[];
   try {
-    checkNotOverInput(output, outputKind, [source.path, checkpointDir]);
     files =
-      outputKind === 'folder'
+      target.kind === 'folder'
         ? await writeFolderOutput({
             ...common,
             format,
@@ -173,11 +154,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             checkpointDir,
             onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
           })
-        : await writeFileOutput({ ...common, kind: outputKind, onProgress: (n) => options.onProgress?.(n, total) });
+        : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
     await thread?.close();
     await source.close();
   }
   const notes = [...planned.notes, ...recoveryNotes];
-  return { ...planned, notes, output, outputKind, files, warnings, bytesWritten: total };
+  return { ...planned, notes, output, outputKind: target.kind, files, warnings, bytesWritten: total };
 }

@@ -10,11 +10,11 @@ import type { Architecture, ModelConfig } from '../../mapping/types.js';
 import type { WeightFormat } from '../open-and-plan.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
 import { folderContent, namesKnownBefore, writeFolderContent } from './model-folder.js';
-import { checkOverwrite, staleWeightFiles, withoutTrailingSeparators } from './output-target.js';
+import { type OutputTarget, staleWeightFiles } from './output-target.js';
 import { replaceOutput } from './replace-output.js';
 
 export interface FolderOutput {
-  readonly output: string;
+  readonly target: OutputTarget;
   readonly format: WeightFormat;
   readonly maxShardSize: number;
   readonly container: 'OrderedDict' | 'dict' | undefined;
@@ -35,15 +35,14 @@ export interface FolderOutput {
 
 /** Writes the folder; returns the files written, weights first, `config.json` last (the commit order). */
 export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
-  const dir = withoutTrailingSeparators(out.output);
+  const dir = out.target.folder;
   const content = folderContent(out, out.format, defaultFiles);
   out.warnings.push(...content.warnings);
   const committed = await replaceOutput(
     {
-      dir,
-      output: out.output,
+      target: out.target,
+      force: out.force,
       inputs: out.inputs,
-      checkUnderLock: () => checkOverwrite(out.output, 'folder', out.force),
       onRecovered: out.onRecovered,
     },
     async (stage) => {
