@@ -118,6 +118,43 @@ async function openFor(options: ConvertOptions, explicit: Architecture | undefin
   return { pickled, source: pickled ?? (await openTensorSource(options.checkpoint, { verify, files })) };
 }
 
+/** A TF2 object-based checkpoint is not what the original code writes: refused with what to do instead. */
+function refuseObjectBased(source: TensorSource, options: ConvertOptions): void {
+  if (!source.format.startsWith('tf') || !isObjectBased(source.tensors.map((t) => t.name))) return;
+  throw new Tf2TorchError(
+    ErrorCode.WRONG_CHECKPOINT_KIND,
+    `${source.path}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType ?? 'model'} code writes; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables.`,
+    { file: source.path },
+  );
+}
+
+/**
+ * The config the user gave (`--config`), or the architecture's config file found beside the checkpoint
+ * (told in `notes`); either is added to `reads`. Neither: undefined, the architecture builds its own.
+ */
+function userConfig(
+  options: ConvertOptions,
+  architecture: Architecture,
+  dir: string,
+  files: FileTree,
+  reads: string[],
+  notes: string[],
+): { user?: ModelConfig; userPath?: string } {
+  if (options.config !== undefined && options.config !== '') {
+    if (isDirectory(files, options.config)) throw configIsFolder(options.config, architecture, files);
+    reads.push(options.config);
+    return { user: readConfigFile(options.config, options.files), userPath: options.config };
+  }
+  if (!architecture.configFileNames) return {};
+  const found = findConfigBeside(dir, architecture.configFileNames, options.files);
+  if (!found) return {};
+  reads.push(found.path);
+  notes.push(
+    `config: ${(options.displayPath ?? String)(found.path)} (found beside the checkpoint; --config to use another)`,
+  );
+  return { user: found.config, userPath: found.path };
+}
+
 /**
  * Opens the checkpoint, resolves its type and builds config and plan; `source` stays open for the
  * conversion, and `reads` lists every other file read (config, sidecars, tokenizer sources).
@@ -132,14 +169,7 @@ export async function openAndPlan(
   const { join } = files.paths;
   const { pickled, source } = await openFor(options, explicit);
   try {
-    const names = source.tensors.map((t) => t.name);
-    if (source.format.startsWith('tf') && isObjectBased(names)) {
-      throw new Tf2TorchError(
-        ErrorCode.WRONG_CHECKPOINT_KIND,
-        `${source.path}: this is a TF2 object-based checkpoint (tf.train.Checkpoint / Keras save_weights: names like '.../.ATTRIBUTES/VARIABLE_VALUE'), not a name-based TF1 checkpoint as the original ${options.modelType ?? 'model'} code writes; transformers-cli cannot convert it either. Run \`tf2torch inspect ${options.checkpoint}\` to see its variables.`,
-        { file: source.path },
-      );
-    }
+    refuseObjectBased(source, options);
     const listing = source.tensors.map((t) => ({
       name: t.name,
       dtype: t.dtype,
@@ -158,28 +188,12 @@ export async function openAndPlan(
     for (const tok of architecture.tokenizerFiles ?? [])
       reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
     const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
-    let user: ModelConfig | undefined;
-    let userPath: string | undefined;
     const configNotes: string[] = [];
     if (detected)
       configNotes.push(
         `${describeRecognition(detected)} (detected from ${detected.evidence}${detected.sidecars.length > 0 ? ` and ${detected.sidecars.join(', ')}` : ''}; --model_type overrides)`,
       );
-    if (options.config !== undefined && options.config !== '') {
-      if (isDirectory(files, options.config)) throw configIsFolder(options.config, architecture, files);
-      user = readConfigFile(options.config, options.files);
-      userPath = options.config;
-      reads.push(userPath);
-    } else if (architecture.configFileNames) {
-      const found = findConfigBeside(dir, architecture.configFileNames, options.files);
-      if (found) {
-        ({ config: user, path: userPath } = found);
-        reads.push(found.path);
-        configNotes.push(
-          `config: ${(options.displayPath ?? String)(found.path)} (found beside the checkpoint; --config to use another)`,
-        );
-      }
-    }
+    const { user, userPath } = userConfig(options, architecture, dir, files, reads, configNotes);
     const config = architecture.buildConfig({
       user,
       userPath,
