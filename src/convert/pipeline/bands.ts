@@ -37,10 +37,8 @@ export interface StreamLimits {
 /**
  * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
  * read early (≤ earlyReadBytes, early-reads.ts) + the pool's free buffers (≤ 72 MiB) + the
- * writer's chunks, whatever the model. Measured on BERT-base's folder (A/B series of 8 runs, transposes on
- * a second thread): reading its 9.4 MB kernels early too (not only those of one band) with 8 MiB ahead,
- * 556 → 535 ms at the same peak RSS; 16 MiB ahead on top, 524 ms but 148–151 MiB. 16 MiB early reads
- * leave T5-XL's 20 MiB feed-forward kernels to be read in turn (its RSS stays below 200 MiB).
+ * writer's chunks, whatever the model. The values, and what the others cost, are measured in
+ * docs/BENCHMARKS.md.
  */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   bandBytes: 4 * 1024 * 1024,
