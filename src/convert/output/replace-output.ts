@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { StateDictEntry } from '../../formats/state-dict.js';
 import { temporaryOwner, trackTemporary, untrackTemporary } from '../../io/atomic.js';
 import { lockFolder } from '../../io/lock.js';
 import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../../io/staged-commit.js';
@@ -19,6 +20,19 @@ export interface ReplaceOptions {
   readonly force: boolean;
   readonly inputs: InputFiles;
   /** Told how many leftovers of runs that are gone were cleaned up (journaled commits finished, temporaries removed). */
+  readonly onRecovered: (count: number) => void;
+}
+
+/** What either writer (folder or single file) is given, besides its own. */
+export interface OutputJob {
+  readonly target: OutputTarget;
+  readonly container: 'OrderedDict' | 'dict' | undefined;
+  /** The state dict to write in one format (a fresh one per call). */
+  readonly entriesFor: (format: 'safetensors' | 'pytorch') => readonly StateDictEntry[];
+  readonly configText: string;
+  readonly inputs: InputFiles;
+  readonly force: boolean;
+  readonly warnings: string[];
   readonly onRecovered: (count: number) => void;
 }
 

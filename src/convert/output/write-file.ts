@@ -7,24 +7,14 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeSafetensorsFile } from '../../formats/safetensors/write.js';
-import type { StateDictEntry } from '../../formats/state-dict.js';
 import { writeTorchFile } from '../../formats/torch/write.js';
 import { outputStep } from '../../io/test-interrupt.js';
-import { checkNotInputs, type InputFiles } from './input-files.js';
-import { displayPath, type OutputTarget } from './output-target.js';
-import { replaceOutput } from './replace-output.js';
+import { checkNotInputs } from './input-files.js';
+import { displayPath } from './output-target.js';
+import { type OutputJob, replaceOutput } from './replace-output.js';
 
-export interface FileOutput {
-  readonly target: OutputTarget;
-  readonly container: 'OrderedDict' | 'dict' | undefined;
-  /** The state dict to write in one format (a fresh one per call). */
-  readonly entriesFor: (format: 'safetensors' | 'pytorch') => readonly StateDictEntry[];
-  readonly configText: string;
-  readonly inputs: InputFiles;
-  readonly force: boolean;
+export interface FileOutput extends OutputJob {
   readonly onProgress: (done: number) => void;
-  readonly warnings: string[];
-  readonly onRecovered: (count: number) => void;
 }
 
 /** Writes the file (and `config.json` beside it); returns the names written, the weights first. */

@@ -3,34 +3,24 @@
  * weights, tokenizer files, extra files), the weight files of either format not written again are removed
  * as stale, and every other file in the folder is left as it was.
  */
-import type { StateDictEntry } from '../../formats/state-dict.js';
 import { defaultFiles, defaultOutputs } from '../../io/node-platform.js';
 import { outputStep } from '../../io/test-interrupt.js';
 import type { Architecture, ModelConfig } from '../../mapping/types.js';
 import type { WeightFormat } from '../open-and-plan.js';
-import { checkNotInputs, type InputFiles } from './input-files.js';
+import { checkNotInputs } from './input-files.js';
 import { folderContent, namesKnownBefore, writeFolderContent } from './model-folder.js';
-import { type OutputTarget, staleWeightFiles } from './output-target.js';
-import { replaceOutput } from './replace-output.js';
+import { staleWeightFiles } from './output-target.js';
+import { type OutputJob, replaceOutput } from './replace-output.js';
 
-export interface FolderOutput {
-  readonly target: OutputTarget;
+export interface FolderOutput extends OutputJob {
   readonly format: WeightFormat;
   readonly maxShardSize: number;
-  readonly container: 'OrderedDict' | 'dict' | undefined;
-  /** The state dict to write in one format (a fresh one per call). */
-  readonly entriesFor: (format: 'safetensors' | 'pytorch') => readonly StateDictEntry[];
-  readonly configText: string;
   readonly architecture: Architecture;
   readonly config: ModelConfig;
   readonly embedded: unknown;
   readonly checkpointDir: string;
-  readonly inputs: InputFiles;
-  readonly force: boolean;
   /** Progress of weight pass `pass` (0, or 0 and 1 for --format both): bytes written in that pass. */
   readonly onProgress: (pass: number, done: number) => void;
-  readonly warnings: string[];
-  readonly onRecovered: (count: number) => void;
 }
 
 /** Writes the folder; returns the files written, weights first, `config.json` last (the commit order). */
