@@ -33,7 +33,7 @@ export {
 export { openTorchFile, type TorchFile, type TorchOpenOptions } from './formats/torch/read.js';
 export { type TorchWriteOptions, writeTorchFile } from './formats/torch/write.js';
 export { PyFloat } from './io/py-float.js';
-export type { Detection, HeadSignature } from './mapping/detection.js';
+export type { Detection, HeadSignature } from './mapping/detection-rules.js';
 export type { Architecture, ExpectedKey, ModelConfig, Rule, SkipRule, TensorInfo, Transform } from './mapping/types.js';
 export * from './portable.js';
 export {

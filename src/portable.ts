@@ -14,17 +14,17 @@
 export {
   type ConvertOptions,
   configTextOf,
-  type FolderOptions,
   formatOfPath,
   openAndPlan,
   openAsIs,
   type PlannedConversion,
   type WeightFormat,
-  writeModelFolder,
-} from './convert/conversion.js';
-export { planToStateDict, type StateDictOptions } from './convert/tensors.js';
+} from './convert/open-and-plan.js';
+export { type FolderOptions, writeModelFolder } from './convert/output/model-folder.js';
+export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';
+export { DEFAULT_MAX_SHARD_SIZE } from './formats/sharding.js';
 export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
 export type { StateDictEntry, StridedStorage } from './formats/state-dict.js';
 export { blobFileTree, type PickedFile } from './io/blob-files.js';

@@ -1,7 +1,9 @@
 /**
  * The layering of docs/ARCHITECTURE.md, checked on the source: imports go one way only
  * (io → formats → mapping → architectures → convert → commands → cli), and no module imports itself
- * through others. Type-only imports count: a cycle of types is still a cycle for the reader.
+ * through others. Type-only imports count: a cycle of types is still a cycle for the reader. Inside
+ * convert/, the streaming pipeline and the output policy are rooms that never import each other; the
+ * page (web/page/) reaches src/ through portable.ts only.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -16,7 +18,9 @@ import {
   type PlatformUse,
   platformUse,
   platformViolations,
+  type Room,
   readImportGraph,
+  roomViolations,
   unitOf,
 } from './support/import-graph.js';
 
@@ -27,8 +31,8 @@ const LAYERS: readonly Layer[] = [
   // the vocabulary every layer shares
   { units: ['errors.ts', 'tensor.ts', 'units.ts', 'version.ts'], shared: true },
   { units: ['io/'] },
-  // tensor formats and model configuration files know nothing of each other
-  { units: ['formats/', 'config/'] },
+  // tensor formats, model configuration files and byte kernels know nothing of each other
+  { units: ['formats/', 'config/', 'kernels/'] },
   { units: ['mapping/'] },
   { units: ['architectures/'] },
   { units: ['convert/'] },
@@ -39,6 +43,18 @@ const LAYERS: readonly Layer[] = [
 ];
 
 const graph = readImportGraph(SRC);
+
+/**
+ * The rooms of convert/: the streaming machinery knows nothing of outputs (nor of convert/'s entry
+ * points), and the output policy nothing of how tensors are streamed.
+ */
+const ROOMS: readonly Room[] = [
+  {
+    room: 'convert/pipeline/',
+    never: ['convert/output/', 'convert/index.ts', 'convert/open-and-plan.ts', 'convert/config-file.ts'],
+  },
+  { room: 'convert/output/', never: ['convert/pipeline/'] },
+];
 
 test('src/ is read whole: every layer has modules, and imports resolve to files that exist', () => {
   assert.ok(graph.size > 50, `only ${graph.size} modules found under ${SRC}`);
@@ -54,6 +70,25 @@ test('src/ is read whole: every layer has modules, and imports resolve to files 
 
 test('no import goes up or sideways between layers', () => {
   assert.deepEqual(layerViolations(graph, LAYERS), []);
+});
+
+test('the rooms of convert/ keep apart: the pipeline never imports output policy, nor the output the pipeline', () => {
+  assert.ok([...graph.keys()].filter((m) => m.startsWith('convert/pipeline/')).length >= 9);
+  assert.ok([...graph.keys()].filter((m) => m.startsWith('convert/output/')).length >= 4);
+  assert.deepEqual(roomViolations(graph, ROOMS), []);
+});
+
+/** The page's modules, with their imports of src/ as '../../src/…' paths. */
+const page = readImportGraph(fileURLToPath(new URL('../../web/page/', import.meta.url)));
+
+test("the page reaches src/ through portable.ts only (what a library's user has)", () => {
+  assert.ok(page.has('worker.ts'));
+  const deep = [...page].flatMap(([from, targets]) =>
+    targets
+      .filter((to) => to.startsWith('../../src/') && to !== '../../src/portable.ts')
+      .map((to) => `${from} imports ${to}`),
+  );
+  assert.deepEqual(deep, []);
 });
 
 test('src/ has no import cycle, type-only imports included', () => {
@@ -81,6 +116,7 @@ const NEUTRAL_UNITS = [
   'io/',
   'formats/',
   'config/',
+  'kernels/',
   'mapping/',
   'architectures/',
 ];
@@ -139,7 +175,7 @@ test('only formats/open.ts, the registry, imports the openers', () => {
 });
 
 // The checks themselves, on small graphs with known faults: each must be found.
-test('the checks find an upward import, a sideways import, an unlayered module and a cycle', () => {
+test('the checks find an upward import, a sideways import, an unlayered module, a cycle and a room crossed', () => {
   const faulty: ImportGraph = new Map([
     ['io/file.ts', ['formats/open.ts']],
     ['formats/open.ts', ['config/gin.ts', 'formats/source.ts']],
@@ -153,6 +189,14 @@ test('the checks find an upward import, a sideways import, an unlayered module a
     "stray/x.ts: 'stray/' belongs to no layer",
   ]);
   assert.deepEqual(findCycle(faulty), ['formats/open.ts', 'formats/source.ts', 'formats/open.ts']);
+  const rooms: ImportGraph = new Map([
+    ['convert/pipeline/bands.ts', ['convert/pipeline/buffer-pool.ts', 'convert/output/output-path.ts']],
+    ['convert/output/write-file.ts', ['convert/pipeline/bands.ts', 'convert/config-file.ts']],
+  ]);
+  assert.deepEqual(roomViolations(rooms, ROOMS), [
+    "convert/pipeline/bands.ts imports convert/output/output-path.ts: 'convert/pipeline/' never imports convert/output/ or convert/index.ts or convert/open-and-plan.ts or convert/config-file.ts",
+    "convert/output/write-file.ts imports convert/pipeline/bands.ts: 'convert/output/' never imports convert/pipeline/",
+  ]);
   const acyclic: ImportGraph = new Map([
     ['a.ts', ['b.ts', 'c.ts']],
     ['b.ts', ['c.ts']],

@@ -3,7 +3,7 @@
  * (BERT, ALBERT): which class a checkpoint's head chooses, its rules, keys and skips, and the
  * `--finetuning_task_name` flag that must agree with it.
  */
-import type { HeadSignature } from '../mapping/detection.js';
+import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { ArchitectureOption, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import { dim, linearKeys, outputLayer, TWO } from './bert-family.js';
 import { type ChosenHead, chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';

@@ -4,7 +4,7 @@
  * in each architecture's `detect.heads`), and `--finetuning_task_name` checked against that head.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { HeadSignature } from '../mapping/detection.js';
+import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { ArchitectureOption, ModelConfig, TensorInfo } from '../mapping/types.js';
 
 /** transformers-cli's `--finetuning_task_name`, declared by the types whose heads `chooseHead` checks. */

@@ -9,7 +9,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { jsonPreview } from '../io/python-json.js';
-import type { HeadSignature } from '../mapping/detection.js';
+import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
   configSource,

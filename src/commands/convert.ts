@@ -9,14 +9,14 @@ import { parseArgs } from 'node:util';
 import { ARCHITECTURES, MODEL_TYPES as TYPE_NAMES } from '../architectures/index.js';
 import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectures/options.js';
 import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
-import { displayPath, type WeightFormat } from '../convert/output.js';
-import { type ProgressBar, progressBar } from '../convert/progress.js';
+import { displayPath, type WeightFormat } from '../convert/output/output-target.js';
 import { fetchProgress, fetchSummary, openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
 import type { DType } from '../tensor.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
+import { type ProgressBar, progressBar } from './progress.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
 /** Per model type: what each of its readers reads and makes (name-based, then object-based), then each flag it takes. */
@@ -99,47 +99,52 @@ Exit status: 0 done, 1 bad input or a file system problem (error[CODE] names the
 (Ctrl-C; 143 on SIGTERM, 129 on SIGHUP): unfinished outputs are removed, an existing output is left as it was.
 `;
 
-const OPTIONS = {
-  model_type: { type: 'string' },
-  'model-type': { type: 'string' },
-  tf_checkpoint: { type: 'string' },
-  'tf-checkpoint': { type: 'string' },
+interface Flag {
+  readonly type: 'string' | 'boolean';
+  /** The other spelling accepted (kebab-case for transformers-cli's snake_case names, and back). */
+  readonly alias?: string;
+}
+
+/** Each flag once, by the name it is read as. */
+const FLAGS = {
+  model_type: { type: 'string', alias: 'model-type' },
+  tf_checkpoint: { type: 'string', alias: 'tf-checkpoint' },
   config: { type: 'string' },
-  pytorch_dump_output: { type: 'string' },
-  'pytorch-dump-output': { type: 'string' },
-  'dry-run': { type: 'boolean' },
-  dry_run: { type: 'boolean' },
+  pytorch_dump_output: { type: 'string', alias: 'pytorch-dump-output' },
+  'dry-run': { type: 'boolean', alias: 'dry_run' },
   format: { type: 'string' },
   dtype: { type: 'string' },
-  'max-shard-size': { type: 'string' },
-  max_shard_size: { type: 'string' },
+  'max-shard-size': { type: 'string', alias: 'max_shard_size' },
   force: { type: 'boolean' },
   contiguous: { type: 'boolean' },
   'no-verify': { type: 'boolean' },
   'skip-unknown': { type: 'boolean' },
   quiet: { type: 'boolean' },
-} as const;
+} as const satisfies Record<string, Flag>;
 
-/** The flags architectures declare (`options`), in both spellings. */
-const MODEL_OPTION_FLAGS = Object.fromEntries(
-  declaredOptions(ARCHITECTURES).flatMap(({ option }) => {
-    const type = takesValue(option) ? 'string' : 'boolean';
+/** The flags architectures declare (`options`), by their snake_case names. */
+const MODEL_FLAGS_BY_NAME: Record<string, Flag> = Object.fromEntries(
+  declaredOptions(ARCHITECTURES).map(({ option }) => {
+    const alias = kebab(option.name);
     return [
-      [option.name, { type }],
-      [kebab(option.name), { type }],
+      option.name,
+      { type: takesValue(option) ? 'string' : 'boolean', ...(alias === option.name ? {} : { alias }) },
     ];
   }),
-) as Record<string, { type: 'string' | 'boolean' }>;
+);
 
-type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'] &
-  Record<string, string | boolean | undefined>;
+const ALL_FLAGS: Record<string, Flag> = { ...FLAGS, ...MODEL_FLAGS_BY_NAME };
+
+type ParsedValues = {
+  [name in keyof typeof FLAGS]?: (typeof FLAGS)[name]['type'] extends 'string' ? string : boolean;
+} & Record<string, string | boolean | undefined>;
 
 /** The given values of declared model-type flags, by snake_case name (flags as 'true'). */
 function modelOptionsFrom(values: ParsedValues): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const { option } of declaredOptions(ARCHITECTURES)) {
-    const value = values[option.name] ?? values[kebab(option.name)];
-    if (value !== undefined) out[option.name] = String(value);
+  for (const name of Object.keys(MODEL_FLAGS_BY_NAME)) {
+    const value = values[name];
+    if (value !== undefined) out[name] = String(value);
   }
   return out;
 }
@@ -155,13 +160,23 @@ function parse(argv: string[]) {
     throw new Tf2TorchError(ErrorCode.USAGE, `${(cause as Error).message} (see tf2torch convert --help)`, { cause });
   }
   checkNoConflicts(parsed.tokens);
-  return parsed.values as ParsedValues;
+  // Each value under the name it is read as, whichever spelling gave it.
+  const given = parsed.values as Record<string, string | boolean | undefined>;
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const [name, flag] of Object.entries(ALL_FLAGS))
+    values[name] = given[name] ?? (flag.alias === undefined ? undefined : given[flag.alias]);
+  return values as ParsedValues;
 }
 
 const parseOptions = (argv: string[]) =>
   parseArgs({
     args: argv,
-    options: { ...OPTIONS, ...MODEL_OPTION_FLAGS },
+    options: Object.fromEntries(
+      Object.entries(ALL_FLAGS).flatMap(([name, { type, alias }]) => [
+        [name, { type }],
+        ...(alias === undefined ? [] : [[alias, { type }]]),
+      ]),
+    ),
     strict: true,
     allowPositionals: false,
     tokens: true,
@@ -188,19 +203,14 @@ function checkNoConflicts(tokens: readonly { kind: string; name?: string; rawNam
   }
 }
 
-function pick(values: Record<string, unknown>, ...names: string[]): string | undefined {
-  const given = names.map((n) => values[n]).filter((v): v is string => typeof v === 'string');
-  return given[0];
-}
-
 export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: boolean; quiet: boolean } {
   const v = parse(argv);
-  const modelType = pick(v, 'model_type', 'model-type');
-  const checkpoint = pick(v, 'tf_checkpoint', 'tf-checkpoint');
+  const modelType = v.model_type;
+  const checkpoint = v.tf_checkpoint;
   if (checkpoint === undefined)
     throw new Tf2TorchError(ErrorCode.USAGE, 'missing --tf_checkpoint (the checkpoint prefix, e.g. bert_model.ckpt)');
-  const dryRun = v['dry-run'] === true || v.dry_run === true;
-  const output = pick(v, 'pytorch_dump_output', 'pytorch-dump-output');
+  const dryRun = v['dry-run'] === true;
+  const output = v.pytorch_dump_output;
   if (!dryRun && output === undefined)
     throw new Tf2TorchError(
       ErrorCode.USAGE,
@@ -212,7 +222,7 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
   const dtype = v.dtype;
   if (dtype !== undefined && !(DTYPE_CHOICES as readonly string[]).includes(dtype))
     throw new Tf2TorchError(ErrorCode.USAGE, `--dtype ${dtype}: expected one of ${DTYPE_CHOICES.join(', ')}`);
-  const maxShardSize = pick(v, 'max-shard-size', 'max_shard_size');
+  const maxShardSize = v['max-shard-size'];
   const config = v.config;
   return {
     modelType,

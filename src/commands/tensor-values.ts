@@ -3,7 +3,7 @@
  * min/max/mean, like TensorFlow's inspect_checkpoint. Display only: nothing here feeds a conversion.
  */
 import { ByteReader } from '../io/bytes.js';
-import { halfToFloatBits } from '../mapping/cast.js';
+import { halfToFloatBits } from '../kernels/cast.js';
 import { type DType, numElements, type TensorRef } from '../tensor.js';
 
 const scratch = new DataView(new ArrayBuffer(4));

@@ -1,38 +1,40 @@
 /**
  * The library entry: `planConversion()` (open the checkpoint, build config and plan; no tensor bytes
  * read) and `convert()` (plan, then stream every output tensor into the folder or single-file writer,
- * `write-folder.ts` / `write-file.ts`, which replace the output without ever losing it), over Node paths;
- * `conversion.ts` holds the platform-neutral steps (open, resolve the type, plan).
+ * `output/write-folder.ts` / `output/write-file.ts`, which replace the output without ever losing it), over Node paths;
+ * `open-and-plan.ts` holds the platform-neutral steps (open, resolve the type, plan).
  */
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { checkCanCreate } from '../io/file.js';
 import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
-import { type ConvertOptions, configTextOf, openAndPlan, type PlannedConversion } from './conversion.js';
-import { checkpointFiles, InputFiles } from './input-files.js';
 import {
-  checkKindMatches,
-  checkNotOverInput,
-  checkOverwrite,
+  type ConvertOptions,
+  configTextOf,
+  openAndPlan,
+  type PlannedConversion,
+  type WeightFormat,
+} from './open-and-plan.js';
+import { checkpointFiles, InputFiles } from './output/input-files.js';
+import {
+  checkTarget,
   displayPath,
   type OutputKind,
-  outputKindOf,
-  type WeightFormat,
-  withoutTrailingSeparators,
-} from './output.js';
-import { recoverOutput } from './replace-output.js';
-import { planToStateDict } from './tensors.js';
-import { startTransposeThread, transposeThreadUnavailable } from './transpose-thread.js';
-import { inThreadTransposer, type Transposer } from './transposer.js';
+  type OutputTarget,
+  outputTarget,
+  withInputs,
+} from './output/output-target.js';
+import { recoverOutput } from './output/replace-output.js';
+import { writeFileOutput } from './output/write-file.js';
+import { writeFolderOutput } from './output/write-folder.js';
+import { planToStateDict } from './pipeline/plan-to-state-dict.js';
+import { startTransposeThread, transposeThreadUnavailable } from './pipeline/transpose-thread.js';
+import { inThreadTransposer, type Transposer } from './pipeline/transposer.js';
 import { expectPlanReads, withUrlFiles } from './url-input.js';
-import { writeFileOutput } from './write-file.js';
-import { writeFolderOutput } from './write-folder.js';
 
-export { type ConvertOptions, formatOfPath, openAsIs, type PlannedConversion } from './conversion.js';
+export { type ConvertOptions, formatOfPath, openAsIs, type PlannedConversion } from './open-and-plan.js';
 
 export interface ConvertResult extends PlannedConversion {
   readonly output: string;
@@ -43,11 +45,9 @@ export interface ConvertResult extends PlannedConversion {
   readonly bytesWritten: number;
 }
 
-/** Where the checkpoint lives, from the path as typed (before opening): the path and its folder. */
-function typedInputs(checkpoint: string): string[] {
-  return existsSync(checkpoint) && statSync(checkpoint).isDirectory()
-    ? [checkpoint]
-    : [checkpoint, dirname(resolve(checkpoint))];
+/** The output of `options`, decided once (its kind, folder and the inputs it must never touch). */
+function targetOf(options: ConvertOptions & { readonly output: string }): OutputTarget {
+  return outputTarget(options.output, options.checkpoint, options.format);
 }
 
 /**
@@ -55,32 +55,13 @@ function typedInputs(checkpoint: string): string[] {
  * checkpoint, and it does not exist (unless --force). Run before a conversion and by --dry-run.
  */
 export function checkOutput(options: ConvertOptions & { readonly output: string }): OutputKind {
-  const outputKind = checkOutputPath(options);
-  checkOverwrite(options.output, outputKind, options.force ?? false);
-  return outputKind;
-}
-
-/** `checkOutput` but for the overwrite check, which a conversion makes after cleaning up earlier runs. */
-function checkOutputPath(options: ConvertOptions & { readonly output: string }): OutputKind {
-  const { output } = options;
-  const outputKind = outputKindOf(output);
-  if (
-    outputKind !== 'folder' &&
-    options.format !== undefined &&
-    options.format !== (outputKind === 'torch-file' ? 'pytorch' : 'safetensors')
-  ) {
-    throw new Tf2TorchError(
-      ErrorCode.USAGE,
-      `--format ${options.format} does not fit ${output} (the file extension decides; --format applies to folder outputs: end the path with '/')`,
-    );
-  }
-  checkNotOverInput(output, outputKind, typedInputs(options.checkpoint));
-  checkKindMatches(output, outputKind);
-  return outputKind;
+  const target = targetOf(options);
+  checkTarget(target, options.force ?? false);
+  return target.kind;
 }
 
 /** `openAndPlan` with Node's paths as messages show them, and every file it read as an input. */
-async function openAndPlanHere(
+async function openAndPlanOnNode(
   options: ConvertOptions,
 ): Promise<PlannedConversion & { source: TensorSource; inputs: InputFiles }> {
   const { source, reads, ...planned } = await openAndPlan({ displayPath, ...options });
@@ -91,7 +72,7 @@ async function openAndPlanHere(
 
 /** Opens the checkpoint, builds the config and the plan; reads no tensor bytes. */
 export async function planConversion(options: ConvertOptions): Promise<PlannedConversion> {
-  const { source, inputs: _, ...planned } = await openAndPlanHere(await withUrlFiles(options));
+  const { source, inputs: _, ...planned } = await openAndPlanOnNode(await withUrlFiles(options));
   await source.close();
   return planned;
 }
@@ -120,26 +101,27 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       'missing --pytorch_dump_output (a .bin or .safetensors file, or a folder)',
     );
   const output = options.output;
-  const outputKind = checkOutputPath({ ...options, output });
+  const force = options.force ?? false;
+  const typed = targetOf({ ...options, output });
   const recoveryNotes: string[] = [];
   const onRecovered = (n: number) =>
-    recoveryNotes.push(
-      `${displayPath(output)}: removed ${n} leftover${n > 1 ? 's' : ''} of an interrupted earlier run`,
-    );
-  const folder = outputKind === 'folder' ? withoutTrailingSeparators(output) : dirname(resolve(output));
-  recoverOutput(folder, output, onRecovered);
-  checkOverwrite(output, outputKind, options.force ?? false);
+    recoveryNotes.push(`${typed.display}: removed ${n} leftover${n > 1 ? 's' : ''} of an interrupted earlier run`);
+  // Leftovers of dead runs first, so that the check sees a whole output.
+  recoverOutput(typed, onRecovered);
+  checkTarget(typed, force);
   checkCanCreate(output);
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
   const input = await withUrlFiles(options);
-  const { source, inputs, ...planned } = await openAndPlanHere(input);
+  const { source, inputs, ...planned } = await openAndPlanOnNode(input);
   const { plan, config, architecture, checkpointDir } = planned;
   await expectPlanReads(input.files, source, plan);
   const warnings = [...plan.warnings];
 
-  const passes = outputKind === 'folder' && format === 'both' ? 2 : 1;
+  // The checkpoint as opening resolved it is never replaced either: checked again under the lock.
+  const target = withInputs(typed, [source.path, checkpointDir]);
+  const passes = target.kind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
   let thread: Transposer | undefined;
   const threadNotes: string[] = [];
@@ -151,7 +133,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     return inThreadTransposer;
   };
   const common = {
-    output,
+    target,
     // A fresh state dict per pass. torch files keep transposed kernels in the checkpoint's order;
     // where kernels are transposed, a second thread does it.
     entriesFor: (weights: 'safetensors' | 'pytorch') => {
@@ -166,15 +148,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     container: architecture.torchContainer,
     inputs,
     ...(input.files === undefined ? {} : { files: input.files }),
-    force: options.force ?? false,
+    force,
     warnings,
     onRecovered,
   };
   let files: string[];
   try {
-    checkNotOverInput(output, outputKind, [source.path, checkpointDir]);
     files =
-      outputKind === 'folder'
+      target.kind === 'folder'
         ? await writeFolderOutput({
             ...common,
             format,
@@ -185,11 +166,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             checkpointDir,
             onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
           })
-        : await writeFileOutput({ ...common, kind: outputKind, onProgress: (n) => options.onProgress?.(n, total) });
+        : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
     await thread?.close();
     await source.close();
   }
   const notes = [...planned.notes, ...recoveryNotes, ...threadNotes];
-  return { ...planned, notes, output, outputKind, files, warnings, bytesWritten: total };
+  return { ...planned, notes, output, outputKind: target.kind, files, warnings, bytesWritten: total };
 }

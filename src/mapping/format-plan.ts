@@ -3,14 +3,14 @@
  * No paths, no timings: the same checkpoint listing always gives the same text.
  */
 
+import type { Transform } from '../kernels/transforms.js';
 import { formatBytes } from '../units.js';
 import type { Plan, PlanOutput } from './plan.js';
-import { describeTransform } from './transforms.js';
-import type { Generator } from './types.js';
+import type { GeneratedValues } from './types.js';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
-function describeGenerator(g: Generator): string {
+function describeGenerator(g: GeneratedValues): string {
   switch (g.kind) {
     case 'identity':
       return `identity(${g.size})`;
@@ -65,4 +65,22 @@ export function formatPlan(plan: Plan): string {
   ];
   if (plan.warnings.length > 0) lines.push('', 'warnings:', ...plan.warnings.map((w) => `  ${w}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** `transpose`, `select(axis=0, index=3)`, `cast(float16)`: how plans print transforms. */
+export function describeTransform(t: Transform): string {
+  switch (t.op) {
+    case 'transpose':
+      return t.axes ? `transpose(${t.axes.join(',')})` : 'transpose';
+    case 'squeeze':
+      return t.axis === undefined ? 'squeeze' : `squeeze(${t.axis})`;
+    case 'select':
+      return `select(axis=${t.axis}, index=${t.index})`;
+    case 'reshape':
+      return `reshape[${t.shape.join(', ')}]`;
+    case 'concat':
+      return `concat(axis=${t.axis})`;
+    case 'cast':
+      return `cast(${t.dtype})`;
+  }
 }

@@ -1,8 +1,7 @@
-/** The mapping layer's public surface: plans from listings, transforms on shapes and bytes. */
+/** The mapping layer's public surface: plans from listings, transforms on shapes. */
 
-export { applyTransforms, type DenseTensor } from './apply.js';
-export { castBytes } from './cast.js';
-export { formatPlan } from './format-plan.js';
+export { transformType } from '../kernels/transforms.js';
+export { describeTransform, formatPlan } from './format-plan.js';
 export { compilePattern, fillPattern, matchPattern } from './pattern.js';
 export {
   type AbsentKey,
@@ -14,5 +13,4 @@ export {
   type PlanSource,
   skipReason,
 } from './plan.js';
-export { describeTransform, transformType } from './transforms.js';
 export type * from './types.js';

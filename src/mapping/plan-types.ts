@@ -1,6 +1,6 @@
 /** The Plan, plain data: what buildPlan() produces, --dry-run prints and the executor streams. */
 import type { DType } from '../tensor.js';
-import type { Generator, Transform } from './types.js';
+import type { GeneratedValues, Transform } from './types.js';
 
 export interface PlanSource {
   readonly name: string;
@@ -28,7 +28,7 @@ export type PlanOutput =
   | {
       readonly kind: 'generated';
       readonly key: string;
-      readonly generator: Generator;
+      readonly generator: GeneratedValues;
       readonly shape: readonly number[];
       readonly dtype: DType;
     };

@@ -5,15 +5,15 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { trainerStateOf } from '../formats/trainer-state.js';
+import { transformType } from '../kernels/transforms.js';
 import { DTYPES, type DType, FLOAT_DTYPES, numElements, type StorageView, sameStorageView } from '../tensor.js';
 import { fillPattern, matchPattern } from './pattern.js';
 import { type Problem, planError } from './plan-problems.js';
 import type { AbsentKey, Plan, PlanOptions, PlanOutput, PlanSource } from './plan-types.js';
-import { transformType } from './transforms.js';
 import type {
   Architecture,
   ExpectedKey,
-  Generator,
+  GeneratedValues,
   ModelConfig,
   Rule,
   SkipRule,
@@ -56,7 +56,7 @@ interface Produced {
 
 type Skipped = { name: string; reason: string };
 
-function defaultGeneratedDType(g: Generator): DType {
+function defaultGeneratedDType(g: GeneratedValues): DType {
   return g.kind === 'arange' ? 'int64' : 'float32';
 }
 
@@ -383,7 +383,7 @@ function checkShape(e: ExpectedKey, p: Produced, problems: Problem[]): void {
   });
 }
 
-function generatedOutput(e: ExpectedKey, generator: Generator): PlanOutput {
+function generatedOutput(e: ExpectedKey, generator: GeneratedValues): PlanOutput {
   return {
     kind: 'generated',
     key: e.key,

@@ -3,8 +3,14 @@
  * src/architectures/) declares rules; buildPlan() turns a checkpoint listing + config into a Plan;
  * the executor streams the Plan. Nothing here touches tensor bytes.
  */
+
+import type { GeneratedValues } from '../kernels/generated-values.js';
+import type { Transform } from '../kernels/transforms.js';
 import type { DType, StorageView } from '../tensor.js';
-import type { Detection } from './detection.js';
+import type { Detection } from './detection-rules.js';
+
+export type { GeneratedValues } from '../kernels/generated-values.js';
+export type { Transform } from '../kernels/transforms.js';
 
 /** What the planner knows of a checkpoint variable: its listing entry, never its bytes. */
 export interface TensorInfo {
@@ -14,31 +20,6 @@ export interface TensorInfo {
   /** Its storage view, for torch inputs: variables with equal views are one tied tensor. */
   readonly view?: StorageView;
 }
-
-/**
- * Transforms, applied in order to the source tensor(s). Shapes are computed from these at plan time;
- * bytes are transformed at execution time.
- */
-export type Transform =
-  /** Permute axes; without `axes`, reverse them (numpy's `.T`; a 2-D kernel [in, out] → [out, in]). */
-  | { readonly op: 'transpose'; readonly axes?: readonly number[] }
-  /** Remove size-1 axes: all of them (numpy's `squeeze()`), or only `axis`. */
-  | { readonly op: 'squeeze'; readonly axis?: number }
-  /** Take slice `index` along `axis` and drop that axis (one per layer: XLNet's r_w_bias [L, n, d]). */
-  | { readonly op: 'select'; readonly axis: number; readonly index: number }
-  /** Reshape to a shape with the same element count (-1 allowed once). */
-  | { readonly op: 'reshape'; readonly shape: readonly number[] }
-  /** Concatenate several sources along `axis` (only with several sources; must come first). */
-  | { readonly op: 'concat'; readonly axis: number }
-  /** Convert element type (bfloat16/float16/float32/float64 among each other), exactly as numpy/torch do. */
-  | { readonly op: 'cast'; readonly dtype: DType };
-
-/** Values that no checkpoint holds but the model needs (TXL `inv_freq`, identity projections). */
-export type Generator =
-  | { readonly kind: 'identity'; readonly size: number }
-  | { readonly kind: 'inv-freq'; readonly dModel: number }
-  | { readonly kind: 'fill'; readonly value: number }
-  | { readonly kind: 'arange'; readonly count: number };
 
 /**
  * A name rule. `from` is a checkpoint name pattern; `to` a state-dict key pattern. Placeholders:
@@ -81,7 +62,7 @@ export interface ExpectedKey {
   /** Tied weight: the same storage as this other key (written once in safetensors). */
   readonly aliasOf?: string;
   /** Filled without the checkpoint (buffers, identity projections). */
-  readonly generate?: Generator;
+  readonly generate?: GeneratedValues;
   /** dtype of a generated key (default: int64 for `arange`, float32 otherwise). */
   readonly dtype?: DType;
   /*

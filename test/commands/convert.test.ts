@@ -10,7 +10,7 @@ import { type TestContext, test } from 'node:test';
 import { ARCHITECTURES } from '../../src/architectures/index.js';
 import { optionsFromArgv } from '../../src/commands/convert.js';
 import { planConversion } from '../../src/convert/index.js';
-import { displayPath } from '../../src/convert/output.js';
+import { displayPath } from '../../src/convert/output/output-target.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { tempDir } from '../support/temp.js';

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { transposeThreadUnavailable } from '../../src/convert/transpose-thread.js';
+import { transposeThreadUnavailable } from '../../src/convert/pipeline/transpose-thread.js';
 import { numElements } from '../../src/tensor.js';
 import { CLI_PATH, type CliResult, runCli } from '../support/cli.js';
 import { IN_CI } from '../support/fixtures.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkpointFiles, InputFiles } from '../../src/convert/input-files.js';
+import { checkpointFiles, InputFiles } from '../../src/convert/output/input-files.js';
 import { tempDir } from '../support/temp.js';
 
 test('checkpointFiles: a TF prefix, a V1 file, a release folder, a sharded index; others beside them are not inputs', (t) => {

@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { planToStateDict } from '../../src/convert/tensors.js';
+import { planToStateDict } from '../../src/convert/pipeline/plan-to-state-dict.js';
 import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
 import { dataShardPath } from '../../src/formats/tf-checkpoint/paths.js';
 import type { Plan } from '../../src/mapping/plan.js';

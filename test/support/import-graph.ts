@@ -75,6 +75,25 @@ export function layerViolations(graph: ImportGraph, layers: readonly Layer[]): s
   return problems;
 }
 
+/** A room of a layer (a folder as 'convert/pipeline/') and the modules it must never import. */
+export interface Room {
+  readonly room: string;
+  /** Folders or files (by prefix) the room's modules never import. */
+  readonly never: readonly string[];
+}
+
+/** Every import from a room into what it must never import. */
+export function roomViolations(graph: ImportGraph, rooms: readonly Room[]): string[] {
+  const problems: string[] = [];
+  for (const [from, targets] of graph)
+    for (const { room, never } of rooms)
+      if (from.startsWith(room))
+        for (const to of targets)
+          if (never.some((prefix) => to.startsWith(prefix)) && !to.startsWith(room))
+            problems.push(`${from} imports ${to}: '${room}' never imports ${never.join(' or ')}`);
+  return problems;
+}
+
 /** The first import cycle found (a path ending where it starts), or undefined. */
 export function findCycle(graph: ImportGraph): string[] | undefined {
   const state = new Map<string, 'open' | 'done'>();

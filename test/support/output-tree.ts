@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { tempDir } from '../support/temp.js';
 import { CLI_PATH, type CliResult, runCli } from './cli.js';
 import { realFixture } from './fixtures.js';
+import { tempDir } from './temp.js';
 
 /** name → sha256 of the content (`dir/` for folders), for every entry of `dir`; {} when it does not exist. */
 export function snapshot(dir: string): Record<string, string> {

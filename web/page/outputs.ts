@@ -2,8 +2,7 @@
  * Browser `OutputTree`s: a File System Access folder (each file written to the browser's swap file and
  * committed on close, so a failed write leaves nothing), or files kept as Blobs for download.
  */
-import type { ByteSink, OutputTree } from '../../src/io/byte-sink.js';
-import { POSIX_PATHS } from '../../src/io/posix-paths.js';
+import { type ByteSink, type OutputTree, POSIX_PATHS } from '../../src/portable.js';
 
 export function folderOutputs(folder: FileSystemDirectoryHandle): OutputTree {
   return {

@@ -3,14 +3,18 @@
  * weights written into a File System Access folder or kept for download. Errors come back as the command
  * line prints them (`error[CODE]: …`).
  */
-import { openAndPlan, type PlannedConversion, writeModelFolder } from '../../src/convert/conversion.js';
-import { planToStateDict } from '../../src/convert/tensors.js';
-import { isTf2TorchError } from '../../src/errors.js';
-import { DEFAULT_MAX_SHARD_SIZE } from '../../src/formats/sharding.js';
-import type { TensorSource } from '../../src/formats/source.js';
-import { blobFileTree } from '../../src/io/blob-files.js';
-import type { FileTree } from '../../src/io/byte-source.js';
-import { formatPlan } from '../../src/mapping/format-plan.js';
+import {
+  blobFileTree,
+  DEFAULT_MAX_SHARD_SIZE,
+  type FileTree,
+  formatPlan,
+  isTf2TorchError,
+  openAndPlan,
+  type PlannedConversion,
+  planToStateDict,
+  type TensorSource,
+  writeModelFolder,
+} from '../../src/portable.js';
 import type { FromWorker, PlanRow, ToWorker } from './messages.js';
 import { downloadOutputs, folderOutputs } from './outputs.js';
 

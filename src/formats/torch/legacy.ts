@@ -31,15 +31,25 @@ export interface LegacyContents {
   locations: Set<string>;
 }
 
+type Fail = (code: ErrorCode, message: string, offset?: number) => never;
+
+/** A root storage, its bytes placed once the key list after the pickles is read. */
+interface RootStorage {
+  readonly dtype: TorchStorage['dtype'];
+  readonly numel: number;
+  readonly location: string;
+  readonly bytes: LazyBytes;
+}
+
 export async function readLegacyTorch(file: ByteSource, policy: PicklePolicy): Promise<LegacyContents> {
-  const fail = (code: ErrorCode, message: string, offset?: number): never => {
+  const fail: Fail = (code, message, offset) => {
     throw new Tf2TorchError(code, `${file.path}: legacy torch file: ${message}`, { file: file.path, offset });
   };
   // The pickles' total length is unknown until parsed: parse a window, grow it if a pickle runs out.
   for (let window = Math.min(file.size, FIRST_WINDOW_BYTES); ; window = Math.min(file.size, window * 4)) {
     const bytes = await file.readAt(0, window, 'legacy pickles');
     try {
-      return await parse(bytes);
+      return await parseLegacy(file, policy, bytes, fail);
     } catch (error) {
       const truncated =
         error instanceof Tf2TorchError &&
@@ -50,100 +60,124 @@ export async function readLegacyTorch(file: ByteSource, policy: PicklePolicy): P
       if (window >= MAX_PICKLES_BYTES) fail(ErrorCode.LIMIT, `pickled objects longer than ${MAX_PICKLES_BYTES} bytes`);
     }
   }
+}
 
-  async function parse(bytes: Uint8Array): Promise<LegacyContents> {
-    const plain = {
+/** The five pickles of `bytes` (magic, protocol, sys_info, the object, the key list), then the storages placed. */
+async function parseLegacy(
+  file: ByteSource,
+  policy: PicklePolicy,
+  bytes: Uint8Array,
+  fail: Fail,
+): Promise<LegacyContents> {
+  const plain = {
+    policy,
+    file: file.path,
+    context: { rebuildTensor: () => fail(ErrorCode.MALFORMED, 'tensor outside the object pickle') },
+  };
+  const magic = unpickle(bytes, plain, 0);
+  if (BigInt(magic.value as number | bigint) !== LEGACY_MAGIC)
+    fail(ErrorCode.BAD_MAGIC, 'first pickle is not the torch magic number');
+  const protocol = unpickle(bytes, plain, magic.end);
+  if (protocol.value !== 1001)
+    fail(ErrorCode.UNSUPPORTED, `protocol version ${String(protocol.value)} (1001 expected)`);
+  const sysInfo = unpickle(bytes, plain, protocol.end);
+  if (!(sysInfo.value instanceof Map) || sysInfo.value.get('little_endian') !== true)
+    fail(ErrorCode.UNSUPPORTED, 'big-endian or missing sys_info');
+
+  const roots = new Map<string, RootStorage>();
+  const locations = new Set<string>();
+  const object = unpickle(
+    bytes,
+    {
       policy,
       file: file.path,
-      context: { rebuildTensor: () => fail(ErrorCode.MALFORMED, 'tensor outside the object pickle') },
-    };
-    const magic = unpickle(bytes, plain, 0);
-    if (BigInt(magic.value as number | bigint) !== LEGACY_MAGIC)
-      fail(ErrorCode.BAD_MAGIC, 'first pickle is not the torch magic number');
-    const protocol = unpickle(bytes, plain, magic.end);
-    if (protocol.value !== 1001)
-      fail(ErrorCode.UNSUPPORTED, `protocol version ${String(protocol.value)} (1001 expected)`);
-    const sysInfo = unpickle(bytes, plain, protocol.end);
-    if (!(sysInfo.value instanceof Map) || sysInfo.value.get('little_endian') !== true)
-      fail(ErrorCode.UNSUPPORTED, 'big-endian or missing sys_info');
+      persistentLoad: storageLoader(file, roots, locations, fail),
+      context: { rebuildTensor: (s, o, size, stride) => StorageTensor.fromPickle(s, o, size, stride, file.path) },
+    },
+    sysInfo.end,
+  );
+  const keyList = unpickle(bytes, plain, object.end);
+  if (!Array.isArray(keyList.value) || !keyList.value.every((k) => typeof k === 'string'))
+    fail(ErrorCode.MALFORMED, 'storage key list is not a list of strings');
+  await placeStorages(file, keyList.value as string[], keyList.end, roots, fail);
+  return { root: object.value, locations };
+}
 
-    const roots = new Map<
-      string,
-      { dtype: TorchStorage['dtype']; numel: number; location: string; bytes: LazyBytes }
-    >();
-    const views = new Map<string, TorchStorage>();
-    const locations = new Set<string>();
-    const persistentLoad = (pid: unknown): TorchStorage => {
-      if (!Array.isArray(pid) || pid[0] !== 'storage')
-        return fail(
-          ErrorCode.PICKLE_FORBIDDEN,
-          `persistent id ${JSON.stringify(String(Array.isArray(pid) ? pid[0] : pid))} is not a storage (pickled modules and other objects are refused)`,
-        );
-      const [, type, key, location, numel, view] = pid as unknown[];
-      const dtype = TORCH_STORAGE_DTYPES[globalName(type) ?? ''];
-      if (!dtype || typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
-        return fail(
-          ErrorCode.MALFORMED,
-          `storage persistent id ${String(key)} has type ${globalName(type) ?? '?'} and numel ${String(numel)}`,
-        );
-      }
-      locations.add(String(location));
-      let root = roots.get(key);
-      if (!root) {
-        if (roots.size >= MAX_STORAGES) fail(ErrorCode.LIMIT, `more than ${MAX_STORAGES} storages`);
-        root = { dtype, numel, location: String(location), bytes: new LazyBytes(file, key) };
-        roots.set(key, root);
-      }
-      if (view !== null && view !== undefined) {
-        const [viewKey, offset, size] = (Array.isArray(view) ? view : []) as unknown[];
-        const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-        if (
-          !Array.isArray(view) ||
-          view.length !== 3 ||
-          typeof viewKey !== 'string' ||
-          !isCount(offset) ||
-          !isCount(size)
-        ) {
-          return fail(ErrorCode.MALFORMED, `storage ${key}: view metadata is not (view key, offset, size)`);
-        }
-        const existing = views.get(viewKey);
-        if (existing) return existing;
-        if (offset + size > root.numel) fail(ErrorCode.MALFORMED, `storage view ${viewKey} exceeds storage ${key}`);
-        const storage = new TorchStorage(viewKey, dtype, size, root.location, root.bytes, offset, key);
-        views.set(viewKey, storage);
-        return storage;
-      }
-      return new TorchStorage(key, dtype, root.numel, root.location, root.bytes);
-    };
-    const object = unpickle(
-      bytes,
-      {
-        policy,
-        file: file.path,
-        persistentLoad,
-        context: { rebuildTensor: (s, o, size, stride) => StorageTensor.fromPickle(s, o, size, stride, file.path) },
-      },
-      sysInfo.end,
-    );
-    const keyList = unpickle(bytes, plain, object.end);
-    if (!Array.isArray(keyList.value) || !keyList.value.every((k) => typeof k === 'string'))
-      fail(ErrorCode.MALFORMED, 'storage key list is not a list of strings');
-    let at = keyList.end;
-    for (const key of keyList.value as string[]) {
-      const root = roots.get(key);
-      if (!root) return fail(ErrorCode.MALFORMED, `storage ${key} is listed but no tensor uses it`);
-      const countBytes = await file.readAt(at, 8, `element count of storage ${key}`);
-      const count = new DataView(countBytes.buffer, countBytes.byteOffset, 8).getBigInt64(0, true);
-      if (count !== BigInt(root.numel))
-        fail(ErrorCode.MALFORMED, `storage ${key} holds ${count} elements, the pickle says ${root.numel}`, at);
-      const byteLength = root.numel * DTYPES[root.dtype].itemSize;
-      root.bytes.place(at + 8, byteLength);
-      at += 8 + byteLength;
+/**
+ * The object pickle's persistent ids → storages: each root storage once (in `roots`), views of them by
+ * their own keys; the locations seen are collected.
+ */
+function storageLoader(
+  file: ByteSource,
+  roots: Map<string, RootStorage>,
+  locations: Set<string>,
+  fail: Fail,
+): (pid: unknown) => TorchStorage {
+  const views = new Map<string, TorchStorage>();
+  return (pid) => {
+    if (!Array.isArray(pid) || pid[0] !== 'storage')
+      return fail(
+        ErrorCode.PICKLE_FORBIDDEN,
+        `persistent id ${JSON.stringify(String(Array.isArray(pid) ? pid[0] : pid))} is not a storage (pickled modules and other objects are refused)`,
+      );
+    const [, type, key, location, numel, view] = pid as unknown[];
+    const dtype = TORCH_STORAGE_DTYPES[globalName(type) ?? ''];
+    if (!dtype || typeof key !== 'string' || typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
+      return fail(
+        ErrorCode.MALFORMED,
+        `storage persistent id ${String(key)} has type ${globalName(type) ?? '?'} and numel ${String(numel)}`,
+      );
     }
-    for (const [key, root] of roots)
-      if (!root.bytes.placed) fail(ErrorCode.MALFORMED, `storage ${key} is used but missing from the key list`);
-    return { root: object.value, locations };
+    locations.add(String(location));
+    let root = roots.get(key);
+    if (!root) {
+      if (roots.size >= MAX_STORAGES) fail(ErrorCode.LIMIT, `more than ${MAX_STORAGES} storages`);
+      root = { dtype, numel, location: String(location), bytes: new LazyBytes(file, key) };
+      roots.set(key, root);
+    }
+    if (view === null || view === undefined) return new TorchStorage(key, dtype, root.numel, root.location, root.bytes);
+    const [viewKey, offset, size] = (Array.isArray(view) ? view : []) as unknown[];
+    const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    if (
+      !Array.isArray(view) ||
+      view.length !== 3 ||
+      typeof viewKey !== 'string' ||
+      !isCount(offset) ||
+      !isCount(size)
+    ) {
+      return fail(ErrorCode.MALFORMED, `storage ${key}: view metadata is not (view key, offset, size)`);
+    }
+    const existing = views.get(viewKey);
+    if (existing) return existing;
+    if (offset + size > root.numel) fail(ErrorCode.MALFORMED, `storage view ${viewKey} exceeds storage ${key}`);
+    const storage = new TorchStorage(viewKey, dtype, size, root.location, root.bytes, offset, key);
+    views.set(viewKey, storage);
+    return storage;
+  };
+}
+
+/** After the pickles, per listed key: its element count (checked against the pickle), then its bytes. */
+async function placeStorages(
+  file: ByteSource,
+  keys: readonly string[],
+  start: number,
+  roots: ReadonlyMap<string, RootStorage>,
+  fail: Fail,
+): Promise<void> {
+  let at = start;
+  for (const key of keys) {
+    const root = roots.get(key);
+    if (!root) return fail(ErrorCode.MALFORMED, `storage ${key} is listed but no tensor uses it`);
+    const countBytes = await file.readAt(at, 8, `element count of storage ${key}`);
+    const count = new DataView(countBytes.buffer, countBytes.byteOffset, 8).getBigInt64(0, true);
+    if (count !== BigInt(root.numel))
+      fail(ErrorCode.MALFORMED, `storage ${key} holds ${count} elements, the pickle says ${root.numel}`, at);
+    const byteLength = root.numel * DTYPES[root.dtype].itemSize;
+    root.bytes.place(at + 8, byteLength);
+    at += 8 + byteLength;
   }
+  for (const [key, root] of roots)
+    if (!root.bytes.placed) fail(ErrorCode.MALFORMED, `storage ${key} is used but missing from the key list`);
 }
 
 /** A storage region whose position is known only after the key list is read. */

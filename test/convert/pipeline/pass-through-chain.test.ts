@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SourceChain } from '../../src/convert/source-chain.js';
-import { memoryTensor, type TensorRef } from '../../src/tensor.js';
+import { PassThroughChain } from '../../../src/convert/pipeline/pass-through-chain.js';
+import { memoryTensor, type TensorRef } from '../../../src/tensor.js';
 
 interface Watched extends TensorRef {
   readonly started: { count: number };
@@ -40,7 +40,7 @@ async function bytesOf(ref: TensorRef, onChunk?: () => void): Promise<Buffer> {
 
 test('the next link starts when the current one hands out its last chunk, not before', async () => {
   const [a, b, c] = [watched('a', 10), watched('b', 3), watched('c', 9)];
-  const chain = new SourceChain();
+  const chain = new PassThroughChain();
   const [la, lb, lc] = [a, b, c].map((s) => chain.add(s)) as [TensorRef, TensorRef, TensorRef];
   const startedAtEachChunk: number[] = [];
   assert.ok((await bytesOf(la, () => startedAtEachChunk.push(b.started.count))).equals(Buffer.from(await a.read())));
@@ -54,7 +54,7 @@ test('the next link starts when the current one hands out its last chunk, not be
 
 test('links taken out of order still yield their own bytes; a failed read surfaces in its own link', async () => {
   const [a, b, c] = [watched('a', 8), watched('b', 8, true), watched('c', 5)];
-  const chain = new SourceChain();
+  const chain = new PassThroughChain();
   const [la, lb, lc] = [a, b, c].map((s) => chain.add(s)) as [TensorRef, TensorRef, TensorRef];
   assert.ok((await bytesOf(la)).equals(Buffer.from(await a.read()))); // starts b, which fails: not a's error
   assert.ok((await bytesOf(lc)).equals(Buffer.from(await c.read())), 'c, skipping b');

@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { displayPath, isWeightFileName, withoutTrailingSeparators } from './output.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { displayPath, isWeightFileName, withoutTrailingSeparators } from './output-target.js';
 
 function identity(path: string): string | undefined {
   try {

@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyTransforms, type DenseTensor, transposeBytes } from '../../src/mapping/apply.js';
-import { castBytes } from '../../src/mapping/cast.js';
+import { applyTransforms, type DenseTensor, transposeBytes } from '../../src/kernels/apply.js';
+import { castBytes } from '../../src/kernels/cast.js';
+import { bandsOf, type CompiledOutput, compileViews, gatherPlan, inSourceOrder } from '../../src/kernels/views.js';
 import type { Transform } from '../../src/mapping/types.js';
-import { bandsOf, type CompiledOutput, compileViews, gatherPlan, inSourceOrder } from '../../src/mapping/views.js';
 import { DTYPES, type DType, numElements } from '../../src/tensor.js';
 import { seededRandom } from '../support/random.js';
 

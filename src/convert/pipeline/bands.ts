@@ -1,15 +1,15 @@
 /**
  * One computed output as a sequence of bands of bounded size, so that memory does not follow the
- * largest tensor. Per source view (src/mapping/views.ts), the cheapest way that stays bounded:
+ * largest tensor. Per source view (src/kernels/views.ts), the cheapest way that stays bounded:
  * - in source order (select, squeeze, reshape, concat, cast): the source streamed front to back;
  * - reordered (transpose), source up to `wholeInputBytes`: read whole once, bands gathered from memory;
  * - reordered, larger: each band's strided block read in runs, checksummed as read (runsGatherer).
  */
 import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { Allocate } from '../mapping/apply.js';
-import { transposeBytes } from '../mapping/apply.js';
-import { castBytes, castInto } from '../mapping/cast.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { Allocate } from '../../kernels/apply.js';
+import { transposeBytes } from '../../kernels/apply.js';
+import { castBytes, castInto } from '../../kernels/cast.js';
 import {
   bandsOf,
   type CompiledOutput,
@@ -17,10 +17,10 @@ import {
   type GatherPlan,
   gatherPlan,
   inSourceOrder,
-} from '../mapping/views.js';
-import { DTYPES, numElements, type RunBlock, type RunReader, type TensorRef } from '../tensor.js';
+} from '../../kernels/views.js';
+import { DTYPES, numElements, type RunBlock, type RunReader, type TensorRef } from '../../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
-import { SourcePrefetch } from './source-prefetch.js';
+import { EarlyReads } from './early-reads.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
 
 export interface StreamLimits {
@@ -36,11 +36,9 @@ export interface StreamLimits {
 
 /**
  * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
- * read early (≤ earlyReadBytes, convert/source-prefetch.ts) + the pool's free buffers (≤ 72 MiB) + the
- * writer's chunks, whatever the model. Measured on BERT-base's folder (A/B series of 8 runs, transposes on
- * a second thread): reading its 9.4 MB kernels early too (not only those of one band) with 8 MiB ahead,
- * 556 → 535 ms at the same peak RSS; 16 MiB ahead on top, 524 ms but 148–151 MiB. 16 MiB early reads
- * leave T5-XL's 20 MiB feed-forward kernels to be read in turn (its RSS stays below 200 MiB).
+ * read early (≤ earlyReadBytes, early-reads.ts) + the pool's free buffers (≤ 72 MiB) + the
+ * writer's chunks, whatever the model. The values, and what the others cost, are measured in
+ * docs/BENCHMARKS.md.
  */
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   bandBytes: 4 * 1024 * 1024,
@@ -158,7 +156,7 @@ async function inMemoryGatherer(
   ref: TensorRef,
   itemSize: number,
   pool: BufferPool,
-  sources: SourcePrefetch,
+  sources: EarlyReads,
   transposer: Transposer,
 ): Promise<Gatherer> {
   checkHoldable(ref);
@@ -243,7 +241,7 @@ function gathererFor(
   ref: TensorRef,
   limits: StreamLimits,
   pool: BufferPool,
-  sources: SourcePrefetch,
+  sources: EarlyReads,
   transposer: Transposer,
 ): Promise<Gatherer> {
   const itemSize = DTYPES[ref.dtype].itemSize;
@@ -259,7 +257,7 @@ export async function* produceBands(
   compiled: CompiledOutput,
   limits: StreamLimits,
   pool: BufferPool,
-  sources: SourcePrefetch = new SourcePrefetch(pool, 0),
+  sources: EarlyReads = new EarlyReads(pool, 0),
   transposer: Transposer = inThreadTransposer,
 ): AsyncGenerator<Band> {
   const take: Allocate = (n) => pool.take(n);

@@ -2,10 +2,10 @@
  * Transforms on bytes (execution time): the byte-level twin of transformType(). Inputs and output are
  * dense little-endian row-major tensors; the result is a fresh contiguous buffer whenever data moves.
  */
+
 import { DTYPES, type DType, numElements } from '../tensor.js';
 import { castBytes } from './cast.js';
-import { resolveReshape, transformType, transposeAxes } from './transforms.js';
-import type { Transform } from './types.js';
+import { resolveReshape, type Transform, transformType, transposeAxes } from './transforms.js';
 
 export interface DenseTensor {
   readonly dtype: DType;

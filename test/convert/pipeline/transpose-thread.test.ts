@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTransposeThread } from '../../src/convert/transpose-thread.js';
-import { runTransposeJob, type TransposeJob } from '../../src/convert/transposer.js';
+import { startTransposeThread } from '../../../src/convert/pipeline/transpose-thread.js';
+import { runTransposeJob, type TransposeJob } from '../../../src/convert/pipeline/transposer.js';
 
 function job(make: (n: number) => Uint8Array, itemSize: 1 | 2 | 4, widen: boolean): TransposeJob {
   const [sourceRows, sourceCols] = [48, 40];

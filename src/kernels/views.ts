@@ -5,9 +5,9 @@
  * any band. A band of the output is a smaller view; its elements are gathered in runs that are
  * contiguous in the source (in source order), then permuted into output order.
  */
+
 import { numElements } from '../tensor.js';
-import { resolveReshape, type ShapedType, transformType, transposeAxes } from './transforms.js';
-import type { Transform } from './types.js';
+import { resolveReshape, type ShapedType, type Transform, transformType, transposeAxes } from './transforms.js';
 
 /** Elements of source `input` at `offset + Σ index[i]·strides[i]`, in row-major order of `shape`. */
 export interface ElementView {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { progressBar } from '../../src/convert/progress.js';
+import { progressBar } from '../../src/commands/progress.js';
 
 test('the progress bar shows bytes, rate and ETA, redraws at most every 200 ms, and ends with a newline', () => {
   let clock = 0;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BufferPool, MAX_FREE_BYTES, MIN_POOLED_BYTES } from '../../src/convert/buffer-pool.js';
+import { BufferPool, MAX_FREE_BYTES, MIN_POOLED_BYTES } from '../../../src/convert/pipeline/buffer-pool.js';
 
 function countingPool(): { pool: BufferPool; allocated: number[] } {
   const allocated: number[] = [];

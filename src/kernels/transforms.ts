@@ -4,7 +4,24 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { type DType, FLOAT_DTYPES, numElements } from '../tensor.js';
-import type { Transform } from './types.js';
+
+/**
+ * Transforms, applied in order to the source tensor(s). Shapes are computed from these at plan time;
+ * bytes are transformed at execution time.
+ */
+export type Transform =
+  /** Permute axes; without `axes`, reverse them (numpy's `.T`; a 2-D kernel [in, out] → [out, in]). */
+  | { readonly op: 'transpose'; readonly axes?: readonly number[] }
+  /** Remove size-1 axes: all of them (numpy's `squeeze()`), or only `axis`. */
+  | { readonly op: 'squeeze'; readonly axis?: number }
+  /** Take slice `index` along `axis` and drop that axis (one per layer: XLNet's r_w_bias [L, n, d]). */
+  | { readonly op: 'select'; readonly axis: number; readonly index: number }
+  /** Reshape to a shape with the same element count (-1 allowed once). */
+  | { readonly op: 'reshape'; readonly shape: readonly number[] }
+  /** Concatenate several sources along `axis` (only with several sources; must come first). */
+  | { readonly op: 'concat'; readonly axis: number }
+  /** Convert element type (bfloat16/float16/float32/float64 among each other), exactly as numpy/torch do. */
+  | { readonly op: 'cast'; readonly dtype: DType };
 
 export interface ShapedType {
   readonly dtype: DType;
@@ -101,22 +118,4 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
     }
   }
   return { dtype, shape };
-}
-
-/** `transpose`, `select(axis=0, index=3)`, `cast(float16)`: how plans print transforms. */
-export function describeTransform(t: Transform): string {
-  switch (t.op) {
-    case 'transpose':
-      return t.axes ? `transpose(${t.axes.join(',')})` : 'transpose';
-    case 'squeeze':
-      return t.axis === undefined ? 'squeeze' : `squeeze(${t.axis})`;
-    case 'select':
-      return `select(axis=${t.axis}, index=${t.index})`;
-    case 'reshape':
-      return `reshape[${t.shape.join(', ')}]`;
-    case 'concat':
-      return `concat(axis=${t.axis})`;
-    case 'cast':
-      return `cast(${t.dtype})`;
-  }
 }

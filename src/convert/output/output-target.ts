@@ -1,18 +1,84 @@
 /**
- * Where a conversion goes. The output path decides the kind: `*.bin` (also .pt/.pth) → one torch file,
- * `*.safetensors` → one safetensors file, a directory (existing, trailing `/`, or no extension) → a
- * Hugging Face folder. What an output may replace, and which files of a folder are ours.
+ * Where a conversion goes, decided once from `--pytorch_dump_output` (`outputTarget`): the path decides
+ * the kind (`*.bin`, also .pt/.pth → one torch file, `*.safetensors` → one safetensors file, a directory,
+ * existing, with a trailing `/` or without extension → a Hugging Face folder), the folder its names live
+ * in, how messages show it, and the checkpoint paths it must never replace or hold. `checkTarget` runs
+ * twice: before the checkpoint is opened, and under the folder's lock (what appeared meanwhile). Also
+ * which files of a folder are ours.
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { WEIGHT_FILES } from '../formats/sharding.js';
-import { temporaryOwner } from '../io/atomic.js';
-import { LOCK_NAME } from '../io/lock.js';
-import { isUrl, redactUrl } from '../io/url-paths.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import { WEIGHT_FILES } from '../../formats/sharding.js';
+import { temporaryOwner } from '../../io/atomic.js';
+import { LOCK_NAME } from '../../io/lock.js';
+import { isUrl, redactUrl } from '../../io/url-paths.js';
+import type { WeightFormat } from '../open-and-plan.js';
 
 export type OutputKind = 'torch-file' | 'safetensors-file' | 'folder';
-export type { WeightFormat } from './conversion.js';
+export type { WeightFormat };
+
+export interface OutputTarget {
+  /** The path as typed, for messages. */
+  readonly path: string;
+  readonly kind: OutputKind;
+  /** The path without trailing separators: the folder output, or the file. */
+  readonly bare: string;
+  /** The folder the final names live in: the folder output, or a file output's folder. */
+  readonly folder: string;
+  /** A file output's name in `folder`. */
+  readonly fileName: string;
+  /** The path as messages show it. */
+  readonly display: string;
+  /**
+   * The checkpoint's paths (as typed or resolved, and the folder holding it): a folder output never
+   * holds one, a file output is never one. Every other input is protected file by file (`input-files.ts`).
+   */
+  readonly inputs: readonly string[];
+}
+
+/**
+ * The target of `output`, for a checkpoint at `checkpoint` (the path as typed); a folder's weight
+ * `format` must fit a file output's extension.
+ */
+export function outputTarget(output: string, checkpoint: string, format?: WeightFormat): OutputTarget {
+  const kind = outputKindOf(output);
+  if (kind !== 'folder' && format !== undefined && format !== (kind === 'torch-file' ? 'pytorch' : 'safetensors')) {
+    throw new Tf2TorchError(
+      ErrorCode.USAGE,
+      `--format ${format} does not fit ${output} (the file extension decides; --format applies to folder outputs: end the path with '/')`,
+    );
+  }
+  const bare = withoutTrailingSeparators(output);
+  return {
+    path: output,
+    kind,
+    bare,
+    folder: kind === 'folder' ? bare : dirname(resolve(output)),
+    fileName: basename(output),
+    display: displayPath(output),
+    // Where the checkpoint lives, from the path as typed (before opening): the path and its folder.
+    inputs:
+      existsSync(checkpoint) && statSync(checkpoint).isDirectory()
+        ? [checkpoint]
+        : [checkpoint, dirname(resolve(checkpoint))],
+  };
+}
+
+/** `target` with more checkpoint paths it must never replace or hold (those opening resolved). */
+export function withInputs(target: OutputTarget, inputs: readonly string[]): OutputTarget {
+  return { ...target, inputs: [...target.inputs, ...inputs] };
+}
+
+/**
+ * Everything an output may not do, --force or not, and an existing output without --force: run before
+ * the checkpoint is opened (after leftovers of dead runs are cleaned up) and again under the lock.
+ */
+export function checkTarget(target: OutputTarget, force: boolean): void {
+  checkNotOverInput(target);
+  checkKindMatches(target);
+  checkOverwrite(target, force);
+}
 
 const TORCH_EXTENSIONS = new Set(['.bin', '.pt', '.pth']);
 
@@ -43,9 +109,8 @@ export function isOurBookkeeping(name: string): boolean {
  * A folder output never replaces a file and a file output never replaces a folder, --force or not: a
  * trailing '/' typed after a file name must not turn that file into a folder.
  */
-export function checkKindMatches(path: string, kind: OutputKind): void {
+function checkKindMatches({ path, kind, bare }: OutputTarget): void {
   // 'file/' does not exist for stat (ENOTDIR): look at the name without its trailing separators.
-  const bare = withoutTrailingSeparators(path);
   if (!existsSync(bare)) return;
   const isDir = statSync(bare).isDirectory();
   if (kind === 'folder' && !isDir) {
@@ -64,13 +129,9 @@ export function checkKindMatches(path: string, kind: OutputKind): void {
   }
 }
 
-/**
- * Refuses what an output may never replace (`checkKindMatches`), and an existing output without --force
- * (an existing folder that is empty but for our bookkeeping is fine).
- */
-export function checkOverwrite(path: string, kind: OutputKind, force: boolean): void {
-  checkKindMatches(path, kind);
-  if (force || !existsSync(withoutTrailingSeparators(path))) return;
+/** Refuses an existing output without --force (an existing folder that is empty but for our bookkeeping is fine). */
+function checkOverwrite({ path, kind, bare }: OutputTarget, force: boolean): void {
+  if (force || !existsSync(bare)) return;
   if (kind === 'folder' && readdirSync(path).every(isOurBookkeeping)) return;
   throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, {
     file: path,
@@ -115,12 +176,10 @@ function canonical(path: string): string {
 /**
  * Refuses, even with --force, a folder output that holds the checkpoint (the checkpoint's own folder or
  * a parent of it: the converted model would be mixed into the original's files, whose config and vocab
- * have the names ours have) and a file output that is the checkpoint path itself. `inputs` are the
- * checkpoint path as given or resolved, and the folder holding it. Every other input file is protected
- * file by file (`input-files.ts`).
+ * have the names ours have) and a file output that is the checkpoint path itself.
  */
-export function checkNotOverInput(output: string, kind: OutputKind, inputs: readonly string[]): void {
-  const target = canonical(withoutTrailingSeparators(output));
+function checkNotOverInput({ path: output, kind, bare, inputs }: OutputTarget): void {
+  const target = canonical(bare);
   for (const input of inputs.map(canonical)) {
     const inside = input === target || input.startsWith(target.endsWith(sep) ? target : target + sep);
     if (kind === 'folder' && inside) {

@@ -4,7 +4,7 @@
  * checksums and the writes the main thread drives instead of taking turns with them. Buffers a thread
  * can see are made by the transposer's `allocate` (shared memory); a job on other buffers runs here.
  */
-import { type Allocate, freshBytes, transposeBlock, transposeWidenBlock, wordsOf } from '../mapping/apply.js';
+import { type Allocate, freshBytes, transposeBlock, transposeWidenBlock, wordsOf } from '../../kernels/apply.js';
 
 /** `dst[j * rows + r] = src[base + r * stride + j]` in items of `itemSize` bytes (r < rows, j < cols). */
 export interface TransposeJob {

@@ -7,22 +7,32 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { temporaryOwner, trackTemporary, untrackTemporary } from '../io/atomic.js';
-import { lockFolder } from '../io/lock.js';
-import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../io/staged-commit.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { StateDictEntry } from '../../formats/state-dict.js';
+import { temporaryOwner, trackTemporary, untrackTemporary } from '../../io/atomic.js';
+import { lockFolder } from '../../io/lock.js';
+import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../../io/staged-commit.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
-import { displayPath } from './output.js';
+import { checkTarget, displayPath, type OutputTarget } from './output-target.js';
 
 export interface ReplaceOptions {
-  /** The folder the final names live in (the folder output, or a file output's folder). */
-  readonly dir: string;
-  /** The output as the user typed it, for messages. */
-  readonly output: string;
+  readonly target: OutputTarget;
+  readonly force: boolean;
   readonly inputs: InputFiles;
-  /** Checks run under the lock, before anything is written (an output that appeared meanwhile). */
-  readonly checkUnderLock: () => void;
   /** Told how many leftovers of runs that are gone were cleaned up (journaled commits finished, temporaries removed). */
+  readonly onRecovered: (count: number) => void;
+}
+
+/** What either writer (folder or single file) is given, besides its own. */
+export interface OutputJob {
+  readonly target: OutputTarget;
+  readonly container: 'OrderedDict' | 'dict' | undefined;
+  /** The state dict to write in one format (a fresh one per call). */
+  readonly entriesFor: (format: 'safetensors' | 'pytorch') => readonly StateDictEntry[];
+  readonly configText: string;
+  readonly inputs: InputFiles;
+  readonly force: boolean;
+  readonly warnings: string[];
   readonly onRecovered: (count: number) => void;
 }
 
@@ -51,7 +61,7 @@ async function removeCreated(created: readonly string[]): Promise<void> {
  * temporaries) in an existing folder `dir`, under its lock: done first by every conversion, so that the
  * checks that follow see a whole output.
  */
-export function recoverOutput(dir: string, output: string, onRecovered: (count: number) => void): void {
+export function recoverOutput({ folder: dir, path: output }: OutputTarget, onRecovered: (count: number) => void): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
   if (!readdirSync(dir).some((name) => temporaryOwner(name) !== undefined)) return; // nothing to recover: no lock
   const release = lockFolder(dir, output);
@@ -84,21 +94,22 @@ export async function replaceOutput(
   options: ReplaceOptions,
   build: (stage: string) => Promise<CommitPlan>,
 ): Promise<CommitPlan> {
-  const { dir } = options;
+  const { folder: dir, path: output } = options.target;
   const created = await makeFolders(dir);
   for (const d of created) trackTemporary(d, 'created-folder');
   let release: (() => void) | undefined;
   let stage: string | undefined;
   let committed = false;
   try {
-    release = lockFolder(dir, options.output);
+    release = lockFolder(dir, output);
     const { rolledForward, removed } = recoverFolder(dir);
     if (rolledForward + removed > 0) options.onRecovered(rolledForward + removed);
-    options.checkUnderLock();
+    // An output (or input) that appeared meanwhile, before anything is written.
+    checkTarget(options.target, options.force);
     stage = createStage(dir);
     const plan = await build(stage);
     checkNotInputs(dir, [...plan.files, ...plan.remove], options.inputs);
-    checkNoFolderAt(dir, plan.files, options.output);
+    checkNoFolderAt(dir, plan.files, output);
     commitStage(dir, stage, plan);
     committed = true;
     return plan;

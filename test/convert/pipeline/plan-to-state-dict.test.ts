@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { planToStateDict } from '../../src/convert/tensors.js';
-import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
-import type { Transform } from '../../src/mapping/types.js';
-import { memoryTensor, type TensorRef } from '../../src/tensor.js';
+import { planToStateDict } from '../../../src/convert/pipeline/plan-to-state-dict.js';
+import type { Plan, PlanOutput } from '../../../src/mapping/plan.js';
+import type { Transform } from '../../../src/mapping/types.js';
+import { memoryTensor, type TensorRef } from '../../../src/tensor.js';
 
 const ROWS = 64;
 const COLS = 512; // 128 KiB of float32: large enough to be pooled

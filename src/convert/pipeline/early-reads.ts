@@ -4,10 +4,10 @@
  * the transposes never wait for a read. One source ahead, up to `maxBytes`: the memory bound of the
  * conversion grows by that much and no more.
  */
-import type { TensorRef } from '../tensor.js';
+import type { TensorRef } from '../../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 
-export class SourcePrefetch {
+export class EarlyReads {
   private readonly reads = new Map<TensorRef, Promise<Uint8Array>>();
 
   constructor(

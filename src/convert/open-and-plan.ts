@@ -17,12 +17,9 @@ import { resolveOptions } from '../architectures/options.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { alreadyPyTorchError, isAlreadyPyTorch } from '../formats/foreign-kinds.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
-import { writeWeights } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
-import type { StateDictEntry } from '../formats/state-dict.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
-import { type OutputTree, writeTextFile } from '../io/byte-sink.js';
 import { type FileTree, isDirectory } from '../io/byte-source.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
@@ -138,6 +135,33 @@ async function openFor(options: ConvertOptions, explicit: Architecture | undefin
 }
 
 /**
+ * The config the user gave (`--config`), or the architecture's config file found beside the checkpoint
+ * (told in `notes`); either is added to `reads`. Neither: undefined, the architecture builds its own.
+ */
+function userConfig(
+  options: ConvertOptions,
+  architecture: Architecture,
+  dir: string,
+  files: FileTree,
+  reads: string[],
+  notes: string[],
+): { user?: ModelConfig; userPath?: string } {
+  if (options.config !== undefined && options.config !== '') {
+    if (isDirectory(files, options.config)) throw configIsFolder(options.config, architecture, files);
+    reads.push(options.config);
+    return { user: readConfigFile(options.config, options.files), userPath: options.config };
+  }
+  if (!architecture.configFileNames) return {};
+  const found = findConfigBeside(dir, architecture.configFileNames, options.files);
+  if (!found) return {};
+  reads.push(found.path);
+  notes.push(
+    `config: ${(options.displayPath ?? String)(found.path)} (found beside the checkpoint; --config to use another)`,
+  );
+  return { user: found.config, userPath: found.path };
+}
+
+/**
  * The type of a TF2 object-based checkpoint: `--model_type`'s object-based reader, or the detected one.
  * Types without one (and checkpoints of no type tf2torch reads) are refused as before.
  */
@@ -198,28 +222,12 @@ export async function openAndPlan(
     for (const tok of architecture.tokenizerFiles ?? [])
       reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
     const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
-    let user: ModelConfig | undefined;
-    let userPath: string | undefined;
     const configNotes: string[] = [];
     if (detected)
       configNotes.push(
         `${describeRecognition(detected)} (detected from ${detected.evidence}${detected.sidecars.length > 0 ? ` and ${detected.sidecars.join(', ')}` : ''}; --model_type overrides)`,
       );
-    if (options.config !== undefined && options.config !== '') {
-      if (isDirectory(files, options.config)) throw configIsFolder(options.config, architecture, files);
-      user = readConfigFile(options.config, options.files);
-      userPath = options.config;
-      reads.push(userPath);
-    } else if (architecture.configFileNames) {
-      const found = findConfigBeside(dir, architecture.configFileNames, options.files);
-      if (found) {
-        ({ config: user, path: userPath } = found);
-        reads.push(found.path);
-        configNotes.push(
-          `config: ${(options.displayPath ?? String)(found.path)} (found beside the checkpoint; --config to use another)`,
-        );
-      }
-    }
+    const { user, userPath } = userConfig(options, architecture, dir, files, reads, configNotes);
     const config = architecture.buildConfig({
       user,
       userPath,
@@ -256,86 +264,10 @@ export async function openAndPlan(
   }
 }
 
-export interface FolderOptions {
-  readonly format: WeightFormat;
-  readonly maxShardSize: number;
-  /** Tensor bytes written so far, over every pass. */
-  readonly onProgress?: (done: number) => void;
-}
-
 /** config.json text: the architecture's own, or transformers' spelling with `torch_dtype`. */
 export function configTextOf(planned: PlannedConversion): string {
   const { architecture, config, plan } = planned;
   return architecture.configText?.(config) ?? configJsonText(withTorchDType(config, plan));
-}
-
-/**
- * A Hugging Face folder's files into `dir` of `outputs`: config.json, the weights (one or both formats,
- * sharded), the tokenizer files found beside the checkpoint, the architecture's extra files. Returns the
- * names written and the warnings (a tokenizer file that is not there).
- */
-export async function writeModelFolder(
-  planned: PlannedConversion,
-  entries: readonly StateDictEntry[],
-  files: FileTree,
-  outputs: OutputTree,
-  dir: string,
-  options: FolderOptions,
-): Promise<{ files: string[]; warnings: string[] }> {
-  const { architecture, config, plan, checkpointDir } = planned;
-  const join = (name: string) => outputs.paths.join(dir, name);
-  const container = architecture.torchContainer === undefined ? {} : { container: architecture.torchContainer };
-  const written: string[] = [];
-  const warnings: string[] = [];
-  let base = 0;
-  const onProgress = (n: number) => options.onProgress?.(base + n);
-  await writeTextFile(outputs, join('config.json'), configTextOf(planned));
-  written.push('config.json');
-  for (const format of options.format === 'both' ? (['safetensors', 'pytorch'] as const) : [options.format]) {
-    written.push(
-      ...(await writeWeights(dir, entries, {
-        format,
-        maxShardSize: options.maxShardSize,
-        onProgress,
-        outputs,
-        ...container,
-      })),
-    );
-    base += plan.totalBytes;
-  }
-  for (const tok of architecture.tokenizerFiles ?? []) {
-    const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
-    const found = candidates.map((c) => files.paths.join(checkpointDir, c)).find((p) => files.stat(p) !== undefined);
-    if (found) {
-      await copyFile(files, found, outputs, join(tok.to));
-      written.push(tok.to);
-    } else {
-      warnings.push(
-        `no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`,
-      );
-    }
-  }
-  for (const extra of architecture.extraFiles?.(config, planned.embedded) ?? []) {
-    await writeTextFile(outputs, join(extra.name), extra.text);
-    written.push(extra.name);
-  }
-  return { files: written, warnings };
-}
-
-/** Copies a sidecar's bytes in bounded chunks (contents only: the source's permissions must not follow). */
-async function copyFile(files: FileTree, from: string, outputs: OutputTree, to: string): Promise<void> {
-  const source = await files.open(from);
-  try {
-    await outputs.writeFile(to, async (sink) => {
-      let at = 0;
-      for await (const chunk of source.readChunks(0, source.size, 1 << 20, 'tokenizer file')) {
-        await sink.write(chunk, at);
-        at += chunk.byteLength;
-      }
-    });
-  } finally {
-    await source.close();
-  }
 }
 
 /**

@@ -11,21 +11,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Band, produceBands, type StreamLimits } from '../../src/convert/bands.js';
-import { BufferPool } from '../../src/convert/buffer-pool.js';
-import { ReadAhead } from '../../src/convert/read-ahead.js';
-import { planToStateDict } from '../../src/convert/tensors.js';
-import { runTransposeJob, type Transposer } from '../../src/convert/transposer.js';
-import { openTfCheckpoint } from '../../src/formats/tf-checkpoint/index.js';
-import type { FileTree } from '../../src/io/byte-source.js';
-import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
-import type { Transform } from '../../src/mapping/types.js';
-import { type CompiledOutput, compileViews } from '../../src/mapping/views.js';
-import { type DType, memoryTensor, type TensorRef } from '../../src/tensor.js';
-import { flippingStridedReads } from '../support/flipped-runs.js';
-import { seededRandom } from '../support/random.js';
-import { bf16ToF32, type RawTensor, selectFirstAxis, transpose2d } from '../support/reference-transforms.js';
-import { randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
+import { type Band, produceBands, type StreamLimits } from '../../../src/convert/pipeline/bands.js';
+import { BandsAhead } from '../../../src/convert/pipeline/bands-ahead.js';
+import { BufferPool } from '../../../src/convert/pipeline/buffer-pool.js';
+import { planToStateDict } from '../../../src/convert/pipeline/plan-to-state-dict.js';
+import { runTransposeJob, type Transposer } from '../../../src/convert/pipeline/transposer.js';
+import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
+import type { FileTree } from '../../../src/io/byte-source.js';
+import { type CompiledOutput, compileViews } from '../../../src/kernels/views.js';
+import type { Plan, PlanOutput } from '../../../src/mapping/plan.js';
+import type { Transform } from '../../../src/mapping/types.js';
+import { type DType, memoryTensor, type TensorRef } from '../../../src/tensor.js';
+import { flippingStridedReads } from '../../support/flipped-runs.js';
+import { seededRandom } from '../../support/random.js';
+import { bf16ToF32, type RawTensor, selectFirstAxis, transpose2d } from '../../support/reference-transforms.js';
+import { randomTensorBytes, writeBundle } from '../../support/tf-bundle-writer.js';
 
 const random = seededRandom(2027);
 const SOURCES: RawTensor[] = [
@@ -245,10 +245,10 @@ test('the read-ahead holds at most its byte budget of finished bands, across out
       };
     }
   };
-  const readAhead = new ReadAhead([0, 1, 2, 3], produce, 350);
+  const bandsAhead = new BandsAhead([0, 1, 2, 3], produce, 350);
   for (let index = 0; index < 4; index++) {
     let b = 0;
-    for await (const bytes of readAhead.take(index)) {
+    for await (const bytes of bandsAhead.take(index)) {
       await sleep(2); // a slow writer: the producer fills the budget
       assert.equal(bytes[0], index * 10 + b, 'bands in order, intact');
       b++;
@@ -271,8 +271,8 @@ test('when the writer gives up, the read-ahead stops producing and releases what
       yield { bytes: new Uint8Array(10), release: () => void outstanding-- };
     }
   };
-  const readAhead = new ReadAhead([0, 1], produce, 50);
-  for await (const _ of readAhead.take(0)) break; // a failed write: the consumer stops after one band
+  const bandsAhead = new BandsAhead([0, 1], produce, 50);
+  for await (const _ of bandsAhead.take(0)) break; // a failed write: the consumer stops after one band
   await sleep(20);
   assert.ok(produced <= 7, `produced ${produced} bands after the consumer stopped`);
   assert.equal(outstanding, 0, 'every produced band released');

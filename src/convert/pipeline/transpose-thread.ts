@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { Allocate } from '../mapping/apply.js';
-import { formatBytes } from '../units.js';
+import type { Allocate } from '../../kernels/apply.js';
+import { formatBytes } from '../../units.js';
 import { inThreadTransposer, runTransposeJob, type TransposeJob, type Transposer } from './transposer.js';
 
 /** Below this many bytes a band is transposed here: a message round trip costs about as much. */

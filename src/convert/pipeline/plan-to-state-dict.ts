@@ -1,16 +1,17 @@
 /**
  * Plan outputs → the state dict writers consume, lazily: an untransformed output IS the source's
  * TensorRef (streamed in chunks by the writer); a transformed one is produced in bands of bounded
- * size when the writer reaches it (src/convert/bands.ts), read ahead by a bounded number of bytes,
+ * size when the writer reaches it (bands.ts), read ahead by a bounded number of bytes,
  * so memory stays the same whatever the size of the model or of its largest tensor.
  */
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import type { StateDictEntry, StridedStorage } from '../formats/state-dict.js';
-import { applyTransforms, freshBytes } from '../mapping/apply.js';
-import type { Plan, PlanOutput } from '../mapping/plan.js';
-import type { Generator, Transform } from '../mapping/types.js';
-import { type CompiledOutput, compileViews, inSourceOrder, rowMajorStrides } from '../mapping/views.js';
-import { DTYPES, type DType, numElements, type TensorRef } from '../tensor.js';
+import { ErrorCode, Tf2TorchError } from '../../errors.js';
+import type { StateDictEntry, StridedStorage } from '../../formats/state-dict.js';
+import { applyTransforms, freshBytes } from '../../kernels/apply.js';
+import { generateBytes } from '../../kernels/generated-values.js';
+import { type CompiledOutput, compileViews, inSourceOrder, rowMajorStrides } from '../../kernels/views.js';
+import type { Plan, PlanOutput } from '../../mapping/plan.js';
+import type { Transform } from '../../mapping/types.js';
+import { DTYPES, type DType, numElements, type TensorRef } from '../../tensor.js';
 import {
   type Band,
   checkHoldable,
@@ -19,10 +20,10 @@ import {
   readsWhole,
   type StreamLimits,
 } from './bands.js';
+import { BandsAhead } from './bands-ahead.js';
 import { BufferPool, MIN_POOLED_BYTES } from './buffer-pool.js';
-import { ReadAhead } from './read-ahead.js';
-import { SourceChain } from './source-chain.js';
-import { SourcePrefetch } from './source-prefetch.js';
+import { EarlyReads } from './early-reads.js';
+import { PassThroughChain } from './pass-through-chain.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
 
 /** Computed bytes, and the pooled buffers they used (returned to the pool once written). */
@@ -55,44 +56,6 @@ function computedTensor(
       if (produced !== byteLength) throw new Error(`${name}: computed ${produced} bytes, expected ${byteLength}`);
     },
   };
-}
-
-/**
- * Values of a generated key (float32 unless int64 arange). `inv-freq` follows torch's float32 steps:
- * 1 / 10000 ** (arange(0, d, 2) / d), each step rounded to float32.
- */
-export function generateBytes(g: Generator, dtype: DType, shape: readonly number[]): Uint8Array {
-  const n = numElements(shape);
-  // Zero is all zero bits in every dtype: keys absent from a checkpoint, written as zeros in the output's dtype.
-  if (g.kind === 'fill' && g.value === 0) return new Uint8Array(n * DTYPES[dtype].itemSize);
-  if (dtype === 'int64') {
-    const out = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);
-    return new Uint8Array(out.buffer);
-  }
-  if (dtype !== 'float32')
-    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `generated values are float32 or int64, not ${dtype}`);
-  const out = new Float32Array(n);
-  switch (g.kind) {
-    case 'identity':
-      for (let i = 0; i < g.size; i++) out[i * g.size + i] = 1;
-      break;
-    case 'fill':
-      out.fill(g.value);
-      break;
-    case 'arange':
-      for (let i = 0; i < n; i++) out[i] = i;
-      break;
-    case 'inv-freq': {
-      const d = Math.fround(g.dModel);
-      for (let i = 0; i < n; i++) {
-        const exponent = Math.fround(Math.fround(2 * i) / d);
-        out[i] = Math.fround(1 / Math.fround(10000 ** exponent));
-      }
-      break;
-    }
-  }
-  return new Uint8Array(out.buffer);
 }
 
 function sourcesOf(o: PlanOutput & { kind: 'tensor' }, byName: ReadonlyMap<string, TensorRef>): TensorRef[] {
@@ -236,7 +199,7 @@ export function planToStateDict(
   const transposer = options.transposer ?? inThreadTransposer;
   const pool = new BufferPool(transposer.allocate);
   // The next output's source is read early (BERT-base's kernels): memory grows by one such source.
-  const sources = new SourcePrefetch(pool, Math.min(limits.earlyReadBytes, limits.wholeInputBytes));
+  const sources = new EarlyReads(pool, Math.min(limits.earlyReadBytes, limits.wholeInputBytes));
   const producers = plan.outputs.map((o): Producer | undefined => {
     if (o.kind !== 'tensor' || (o.transforms.length === 0 && o.sources.length === 1)) return undefined;
     const refs = sourcesOf(o, byName);
@@ -254,10 +217,10 @@ export function planToStateDict(
     };
   });
   // Streamed as they lie, in the writer's order (torch takes strided forms where offered).
-  const chain = new SourceChain();
+  const chain = new PassThroughChain();
   const order = producers.flatMap((p, index) => (p === undefined || p.strided !== undefined ? [] : [index]));
   const nextInOrder = new Map(order.map((index, k) => [index, order[k + 1]]));
-  const readAhead = new ReadAhead(
+  const bandsAhead = new BandsAhead(
     order,
     (index) => {
       const next = producers[nextInOrder.get(index) ?? -1];
@@ -281,7 +244,7 @@ export function planToStateDict(
     if (producer === undefined) return { key: o.key, tensor: chain.add(sourcesOf(o, byName)[0] as TensorRef) };
     const refs = sourcesOf(o, byName);
     const read = async () => (await computeOutput(refs, o.transforms, undefined)).bytes;
-    const tensor = computedTensor(o.key, o.dtype, o.shape, read, () => readAhead.take(index));
+    const tensor = computedTensor(o.key, o.dtype, o.shape, read, () => bandsAhead.take(index));
     if (producer.strided === undefined) return { key: o.key, tensor };
     const { storage, strides } = producer.strided;
     return { key: o.key, tensor, strided: { storage: chain.add(storage), strides } };

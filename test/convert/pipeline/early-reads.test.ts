@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BufferPool } from '../../src/convert/buffer-pool.js';
-import { SourcePrefetch } from '../../src/convert/source-prefetch.js';
-import { planToStateDict } from '../../src/convert/tensors.js';
-import type { Plan, PlanOutput } from '../../src/mapping/plan.js';
-import { memoryTensor, type TensorRef } from '../../src/tensor.js';
+import { BufferPool } from '../../../src/convert/pipeline/buffer-pool.js';
+import { EarlyReads } from '../../../src/convert/pipeline/early-reads.js';
+import { planToStateDict } from '../../../src/convert/pipeline/plan-to-state-dict.js';
+import type { Plan, PlanOutput } from '../../../src/mapping/plan.js';
+import { memoryTensor, type TensorRef } from '../../../src/tensor.js';
 
 interface Counted extends TensorRef {
   readonly reads: { count: number };
@@ -33,7 +33,7 @@ function source(name: string, rows: number, cols: number, failures = 0): Counted
 }
 
 test('a started read is the one claimed: the source is read once, with its own bytes', async () => {
-  const sources = new SourcePrefetch(new BufferPool(), 1 << 20);
+  const sources = new EarlyReads(new BufferPool(), 1 << 20);
   const a = source('a', 64, 256);
   sources.start(a);
   assert.equal(a.reads.count, 1);
@@ -44,7 +44,7 @@ test('a started read is the one claimed: the source is read once, with its own b
 });
 
 test('sources above the bound are not read early', async () => {
-  const sources = new SourcePrefetch(new BufferPool(), 1000);
+  const sources = new EarlyReads(new BufferPool(), 1000);
   const big = source('big', 64, 256);
   sources.start(big);
   assert.equal(big.reads.count, 0);
@@ -52,7 +52,7 @@ test('sources above the bound are not read early', async () => {
 });
 
 test('at most two early reads are held: a third drops the oldest, which is then read again', async () => {
-  const sources = new SourcePrefetch(new BufferPool(), 1 << 20);
+  const sources = new EarlyReads(new BufferPool(), 1 << 20);
   const [a, b, c] = ['a', 'bb', 'ccc'].map((n) => source(n, 32, 256)) as [Counted, Counted, Counted];
   sources.start(a);
   sources.start(b);
@@ -64,7 +64,7 @@ test('at most two early reads are held: a third drops the oldest, which is then 
 });
 
 test('an early read that failed is read again; a failure then is the one reported', async () => {
-  const sources = new SourcePrefetch(new BufferPool(), 1 << 20);
+  const sources = new EarlyReads(new BufferPool(), 1 << 20);
   const flaky = source('flaky', 32, 256, 1);
   sources.start(flaky);
   assert.deepEqual(await sources.read(flaky), await flaky.read());

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyTransforms } from '../../src/mapping/apply.js';
-import { castBytes } from '../../src/mapping/cast.js';
+import { applyTransforms } from '../../src/kernels/apply.js';
+import { castBytes } from '../../src/kernels/cast.js';
 import { runPython, torchPython } from '../support/python.js';
 
 function seeded(seed: number): () => number {

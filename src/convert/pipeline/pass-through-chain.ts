@@ -5,7 +5,7 @@
  * write of the one before instead of taking turns with it. One chunk ahead: memory grows by one chunk.
  * A link started ahead that no one takes (the write failed) is left to finish its read and be dropped.
  */
-import type { RunReader, TensorRef } from '../tensor.js';
+import type { RunReader, TensorRef } from '../../tensor.js';
 
 type StreamOptions = Parameters<TensorRef['stream']>[1];
 
@@ -15,7 +15,7 @@ interface Started {
   readonly first: Promise<IteratorResult<Uint8Array>>;
 }
 
-export class SourceChain {
+export class PassThroughChain {
   private readonly sources: TensorRef[] = [];
   private started: Started | undefined;
 

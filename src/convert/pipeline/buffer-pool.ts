@@ -5,7 +5,7 @@
  * buffers: no allocation, no page faults (a fresh 4 MiB buffer costs more to fault in than to fill)
  * and no garbage per band, and the process's peak memory stays at what is live.
  */
-import { freshBytes } from '../mapping/apply.js';
+import { freshBytes } from '../../kernels/apply.js';
 
 /** Below this, allocation is cheap and pooling would only hoard small buffers. */
 export const MIN_POOLED_BYTES = 64 * 1024;

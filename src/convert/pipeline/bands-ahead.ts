@@ -5,7 +5,7 @@
  * bands it yields to the event loop, so that the writer's thread-pool work never waits for more than
  * one band's computation.
  */
-import { yieldToEventLoop } from '../io/yield.js';
+import { yieldToEventLoop } from '../../io/yield.js';
 import type { Band } from './bands.js';
 
 type Item =
@@ -13,7 +13,7 @@ type Item =
   | { readonly index: number; readonly end: true }
   | { readonly index: number; readonly error: unknown };
 
-export class ReadAhead {
+export class BandsAhead {
   private readonly items: Item[] = [];
   private queuedBytes = 0;
   /** The last output the consumer asked for; earlier ones are served without read-ahead. */

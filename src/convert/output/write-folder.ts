@@ -1,0 +1,56 @@
+/**
+ * A Hugging Face folder output, replaced as `save_pretrained` replaces one: our files are written (config,
+ * weights, tokenizer files, extra files), the weight files of either format not written again are removed
+ * as stale, and every other file in the folder is left as it was.
+ */
+
+import type { FileTree } from '../../io/byte-source.js';
+import { defaultFiles, defaultOutputs } from '../../io/node-platform.js';
+import { outputStep } from '../../io/test-interrupt.js';
+import type { Architecture, ModelConfig } from '../../mapping/types.js';
+import type { WeightFormat } from '../open-and-plan.js';
+import { checkNotInputs } from './input-files.js';
+import { folderContent, namesKnownBefore, writeFolderContent } from './model-folder.js';
+import { staleWeightFiles } from './output-target.js';
+import { type OutputJob, replaceOutput } from './replace-output.js';
+
+export interface FolderOutput extends OutputJob {
+  readonly format: WeightFormat;
+  readonly maxShardSize: number;
+  readonly architecture: Architecture;
+  readonly config: ModelConfig;
+  readonly embedded: unknown;
+  readonly checkpointDir: string;
+  /** Progress of weight pass `pass` (0, or 0 and 1 for --format both): bytes written in that pass. */
+  readonly onProgress: (pass: number, done: number) => void;
+  /** Where the checkpoint's sidecars are read when not from the file system (a URL tree). */
+  readonly files?: FileTree;
+}
+
+/** Writes the folder; returns the files written, weights first, `config.json` last (the commit order). */
+export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
+  const dir = out.target.folder;
+  const sidecars = out.files ?? defaultFiles;
+  const content = folderContent(out, out.format, sidecars);
+  out.warnings.push(...content.warnings);
+  const committed = await replaceOutput(
+    {
+      target: out.target,
+      force: out.force,
+      inputs: out.inputs,
+      onRecovered: out.onRecovered,
+    },
+    async (stage) => {
+      // Names known before any byte is written: refuse now rather than after the conversion.
+      checkNotInputs(dir, namesKnownBefore(content), out.inputs);
+      const { files, weights } = await writeFolderContent(content, out.entriesFor, sidecars, defaultOutputs, stage, {
+        maxShardSize: out.maxShardSize,
+        container: out.container,
+        onProgress: out.onProgress,
+        onStep: outputStep,
+      });
+      return { files, remove: staleWeightFiles(dir, weights) };
+    },
+  );
+  return [...committed.files];
+}

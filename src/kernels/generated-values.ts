@@ -1,0 +1,51 @@
+/**
+ * The values of keys no checkpoint holds but the model needs (Transformer-XL's `inv_freq`, identity
+ * projections, zeros), declared by architectures as plain data and computed here as bytes.
+ */
+import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { DTYPES, type DType, numElements } from '../tensor.js';
+
+/** Values that no checkpoint holds but the model needs (TXL `inv_freq`, identity projections). */
+export type GeneratedValues =
+  | { readonly kind: 'identity'; readonly size: number }
+  | { readonly kind: 'inv-freq'; readonly dModel: number }
+  | { readonly kind: 'fill'; readonly value: number }
+  | { readonly kind: 'arange'; readonly count: number };
+
+/**
+ * Values of a generated key (float32 unless int64 arange). `inv-freq` follows torch's float32 steps:
+ * 1 / 10000 ** (arange(0, d, 2) / d), each step rounded to float32.
+ */
+export function generateBytes(g: GeneratedValues, dtype: DType, shape: readonly number[]): Uint8Array {
+  const n = numElements(shape);
+  // Zero is all zero bits in every dtype: keys absent from a checkpoint, written as zeros in the output's dtype.
+  if (g.kind === 'fill' && g.value === 0) return new Uint8Array(n * DTYPES[dtype].itemSize);
+  if (dtype === 'int64') {
+    const out = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);
+    return new Uint8Array(out.buffer);
+  }
+  if (dtype !== 'float32')
+    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `generated values are float32 or int64, not ${dtype}`);
+  const out = new Float32Array(n);
+  switch (g.kind) {
+    case 'identity':
+      for (let i = 0; i < g.size; i++) out[i * g.size + i] = 1;
+      break;
+    case 'fill':
+      out.fill(g.value);
+      break;
+    case 'arange':
+      for (let i = 0; i < n; i++) out[i] = i;
+      break;
+    case 'inv-freq': {
+      const d = Math.fround(g.dModel);
+      for (let i = 0; i < n; i++) {
+        const exponent = Math.fround(Math.fround(2 * i) / d);
+        out[i] = Math.fround(1 / Math.fround(10000 ** exponent));
+      }
+      break;
+    }
+  }
+  return new Uint8Array(out.buffer);
+}
