@@ -8,22 +8,9 @@
  */
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
-import {
-  countFact,
-  dense,
-  dim,
-  embeddingTableKeys,
-  embeddingTables,
-  layerNorm,
-  linearKeys,
-  normKeys,
-  outputLayer,
-  refuseUnlikeFacts,
-  shapeFact,
-  TWO,
-  vectorKey,
-} from './bert-family.js';
-import { configSource, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
+import { embeddingTableKeys, embeddingTables, outputLayer } from './bert-family.js';
+import { dense, dim, layerNorm, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
+import { configSource, countFact, refuseUnlikeFacts, shapeFact, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
 import {
   chooseFineTunedHead,
   FINETUNING_TASK_OPTION,

@@ -11,18 +11,8 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
-import {
-  checkDimensions,
-  configFromFacts,
-  dense,
-  dim,
-  layerNorm,
-  linearKeys,
-  normKeys,
-  shapeFact,
-  tableKey,
-} from './bert-family.js';
-import { countIndexed } from './checkpoint-facts.js';
+import { dense, dim, layerNorm, linearKeys, normKeys, tableKey } from './building-blocks.js';
+import { checkDimensions, configFromFacts, countIndexed, shapeFact } from './checkpoint-facts.js';
 
 /** FunnelConfig() defaults (transformers configuration_funnel.py). */
 const FUNNEL_DEFAULTS: ModelConfig = {

@@ -27,23 +27,13 @@ import {
   bertLayerKeys,
   bertLayerRules,
   bertLayerRulesAt,
-  checkDimensions,
-  configFromFacts,
-  type Dim,
-  dense,
   denseAndNorm,
-  dim,
   embeddingFacts,
-  layerNorm,
-  linearKeys,
   lmPredictionRules,
-  normKeys,
   outputLayer,
-  presenceFact,
-  type ShapeFact,
-  shapeFact,
-  TWO,
 } from './bert-family.js';
+import { type Dim, dense, dim, layerNorm, linearKeys, normKeys, TWO } from './building-blocks.js';
+import { checkDimensions, configFromFacts, presenceFact, type ShapeFact, shapeFact } from './checkpoint-facts.js';
 
 const MODEL_CLASS = 'LxmertForPreTraining';
 
