@@ -5,6 +5,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { ModelConfig, TensorInfo } from '../mapping/types.js';
+import { shapeText } from './building-blocks.js';
 
 const P = 'transformer/';
 
@@ -63,7 +64,7 @@ function shapeOf(byName: ReadonlyMap<string, TensorInfo>, name: string): readonl
 function dim(shape: readonly number[], axis: number, name: string): number {
   const d = shape[axis];
   if (d === undefined)
-    throw configError(`'${P + name}' has shape [${shape.join(', ')}], expected at least ${axis + 1} axes`);
+    throw configError(`'${P + name}' has shape ${shapeText(shape)}, expected at least ${axis + 1} axes`);
   return d;
 }
 
@@ -104,7 +105,7 @@ function layerFields(byName: ReadonlyMap<string, TensorInfo>): LayerFields {
   const untie_r = rw.length === 3;
   if (rw.length !== 2 && rw.length !== 3)
     throw configError(
-      `'${P}r_w_bias' has shape [${rw.join(', ')}]: expected [n_head, d_head] or [n_layer, n_head, d_head]`,
+      `'${P}r_w_bias' has shape ${shapeText(rw)}: expected [n_head, d_head] or [n_layer, n_head, d_head]`,
     );
   if (untie_r && rw[0] !== layers.length)
     throw configError(`'${P}r_w_bias' has ${rw[0]} layers but the checkpoint has ${layers.length}`);
