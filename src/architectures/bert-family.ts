@@ -6,7 +6,7 @@
  * differs.
  */
 import type { ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
-import { type Dim, dense, dim, layerNorm, linearKeys, normKeys, tableKey } from './building-blocks.js';
+import { type Dim, dense, dim, layerNorm, linearKeys, normKeys, tableKey, tiedKey } from './building-blocks.js';
 import { type ShapeFact, shapeFact } from './checkpoint-facts.js';
 
 /** BertEmbeddings' tables, in state_dict order, and the config field that counts each one's rows. */
@@ -110,6 +110,15 @@ export const bertEmbeddingKeys = (
   width: Dim,
   tables = EMBEDDING_TABLES,
 ): ExpectedKey[] => [...embeddingTableKeys(prefix, config, width, tables), ...normKeys(`${prefix}.LayerNorm`, width)];
+
+/**
+ * An MLM head's decoder, tied as transformers ties it: `{prefix}.decoder.weight` is the word table `table` [vocab,
+ * width], `{prefix}.decoder.bias` the head's own `{prefix}.bias`.
+ */
+export const tiedDecoderKeys = (prefix: string, vocab: Dim, width: Dim, table: string): ExpectedKey[] => [
+  tiedKey(`${prefix}.decoder.weight`, [vocab, width], table),
+  tiedKey(`${prefix}.decoder.bias`, [vocab], `${prefix}.bias`),
+];
 
 /** BertLayer's keys (attention, intermediate, output), in state_dict order. */
 export function bertLayerKeys(prefix: string, config: ModelConfig): ExpectedKey[] {

@@ -18,6 +18,7 @@ import {
   bertModelRules,
   lmPredictionRules,
   outputLayer,
+  tiedDecoderKeys,
 } from './bert-family.js';
 import { dim, layersKeys, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
 import { checkDimensions } from './checkpoint-facts.js';
@@ -104,12 +105,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     { ...vectorKey('cls.predictions.bias', V), zerosWhenAbsent: true },
     ...linearKeys('cls.predictions.transform.dense', H, H, { optional: true }),
     ...normKeys('cls.predictions.transform.LayerNorm', H, true),
-    {
-      key: 'cls.predictions.decoder.weight',
-      shape: [V.size, H.size],
-      aliasOf: 'bert.embeddings.word_embeddings.weight',
-    },
-    { key: 'cls.predictions.decoder.bias', shape: [V.size], aliasOf: 'cls.predictions.bias' },
+    ...tiedDecoderKeys('cls.predictions', V, H, 'bert.embeddings.word_embeddings.weight'),
     ...linearKeys('cls.seq_relationship', TWO, H, { optional: true }),
   ];
   return [

@@ -54,6 +54,13 @@ export const shapedKey = (key: string, dims: readonly Dim[]): ExpectedKey => ({
   fromConfig: `[${dims.map((d) => d.field).join(', ')}]`,
 });
 
+/** A tied weight: key `key` of shape `dims`, the same storage as the (earlier) key `aliasOf`. */
+export const tiedKey = (key: string, dims: readonly Dim[], aliasOf: string): ExpectedKey => ({
+  key,
+  shape: dims.map((d) => d.size),
+  aliasOf,
+});
+
 export const vectorKey = (key: string, d: Dim, optional = false): ExpectedKey => ({
   ...shapedKey(key, [d]),
   optional,

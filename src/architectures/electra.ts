@@ -17,7 +17,7 @@ import {
   bertLayerRules,
   embeddingFacts,
 } from './bert-family.js';
-import { dense, dim, layerNorm, layersKeys, linearKeys, normKeys, ONE, vectorKey } from './building-blocks.js';
+import { dense, dim, layerNorm, layersKeys, linearKeys, normKeys, ONE, tiedKey, vectorKey } from './building-blocks.js';
 import { checkDimensions, configFromFacts, countFact, shapeFact } from './checkpoint-facts.js';
 
 /** ElectraConfig() defaults (transformers configuration_electra.py). */
@@ -147,11 +147,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     ...keys,
     ...normKeys('generator_predictions.LayerNorm', E),
     ...linearKeys('generator_predictions.dense', E, H),
-    {
-      key: 'generator_lm_head.weight',
-      shape: [config.vocab_size as number, E.size],
-      aliasOf: 'electra.embeddings.word_embeddings.weight',
-    },
+    tiedKey('generator_lm_head.weight', [dim(config, 'vocab_size'), E], 'electra.embeddings.word_embeddings.weight'),
     vectorKey('generator_lm_head.bias', dim(config, 'vocab_size')),
   ];
 }

@@ -16,6 +16,7 @@ import {
   embeddingTables,
   lmPredictionRules,
   outputLayer,
+  tiedDecoderKeys,
 } from './bert-family.js';
 import {
   type Dim,
@@ -237,12 +238,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     ...linearKeys('cls.predictions.transform.dense', H, H),
     ...normKeys('cls.predictions.transform.LayerNorm', H),
     ...linearKeys('cls.predictions.dense', extra, V, { bias: false, optional: extra.size === 0 }),
-    {
-      key: 'cls.predictions.decoder.weight',
-      shape: [V.size, E.size],
-      aliasOf: 'mobilebert.embeddings.word_embeddings.weight',
-    },
-    { key: 'cls.predictions.decoder.bias', shape: [V.size], aliasOf: 'cls.predictions.bias' },
+    ...tiedDecoderKeys('cls.predictions', V, E, 'mobilebert.embeddings.word_embeddings.weight'),
     ...linearKeys('cls.seq_relationship', TWO, H),
   ];
 }

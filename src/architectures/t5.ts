@@ -17,6 +17,7 @@ import {
   linearKeys,
   TRANSPOSE,
   tableKey,
+  tiedKey,
   times,
   vectorKey,
 } from './building-blocks.js';
@@ -285,7 +286,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const keys: ExpectedKey[] = [tableKey('shared.weight', V, D)];
   for (const s of STACKS) {
     keys.push(
-      { key: `${s}.embed_tokens.weight`, shape: [V.size, D.size], aliasOf: 'shared.weight' },
+      tiedKey(`${s}.embed_tokens.weight`, [V, D], 'shared.weight'),
       ...layersKeys(s, config, blockKeys(s), {
         count: s === 'encoder' ? 'num_layers' : 'num_decoder_layers',
         module: 'block',
@@ -294,11 +295,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     );
   }
   const tied = config.tie_word_embeddings !== false;
-  keys.push(
-    tied
-      ? { key: 'lm_head.weight', shape: [V.size, D.size], aliasOf: 'shared.weight' }
-      : tableKey('lm_head.weight', V, D),
-  );
+  keys.push(tied ? tiedKey('lm_head.weight', [V, D], 'shared.weight') : tableKey('lm_head.weight', V, D));
   return keys;
 }
 

@@ -23,6 +23,7 @@ import {
   TRANSPOSE,
   TWO,
   tableKey,
+  tiedKey,
   times,
   vectorKey,
 } from './building-blocks.js';
@@ -280,7 +281,7 @@ function headKeys(config: ModelConfig): ExpectedKey[] {
   const head = headClass(config);
   if (head === CLASSES.lmHead)
     return [
-      { key: 'lm_loss.weight', shape: [V.size, D.size], aliasOf: 'transformer.word_embedding.weight' },
+      tiedKey('lm_loss.weight', [V, D], 'transformer.word_embedding.weight'),
       // modeling.py lm_loss: bias zeros_initializer, as transformers' Linear bias: absent → zeros.
       { ...vectorKey('lm_loss.bias', V), zerosWhenAbsent: true },
     ];
