@@ -8,22 +8,9 @@
  */
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
-import {
-  countFact,
-  dense,
-  dim,
-  embeddingTableKeys,
-  embeddingTables,
-  layerNorm,
-  linearKeys,
-  normKeys,
-  outputLayer,
-  refuseUnlikeFacts,
-  shapeFact,
-  TWO,
-  vectorKey,
-} from './bert-family.js';
-import { configSource, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
+import { embeddingTableKeys, embeddingTables, outputLayer, tiedDecoderKeys } from './bert-family.js';
+import { dense, dim, layerNorm, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
+import { configSource, countFact, refuseUnlikeFacts, shapeFact, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
 import {
   chooseFineTunedHead,
   FINETUNING_TASK_OPTION,
@@ -192,8 +179,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     vectorKey('predictions.bias', V),
     ...normKeys('predictions.LayerNorm', E),
     ...linearKeys('predictions.dense', E, H),
-    { key: 'predictions.decoder.weight', shape: [V.size, E.size], aliasOf: 'albert.embeddings.word_embeddings.weight' },
-    { key: 'predictions.decoder.bias', shape: [V.size], aliasOf: 'predictions.bias' },
+    ...tiedDecoderKeys('predictions', V, E, 'albert.embeddings.word_embeddings.weight'),
     ...linearKeys('sop_classifier.classifier', TWO, H),
   ];
   return [...keys, ...fineTunedHeadKeys(config, HEADS, 'albert.pooler', preTraining)];

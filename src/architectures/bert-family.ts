@@ -1,31 +1,23 @@
 /**
  * Reusable rule and key builders for the BERT family (BERT, ALBERT, ELECTRA, MobileBERT, …):
  * google-research/bert's TF scopes (`kernel`/`bias`, `gamma`/`beta`, `layer_{n}/attention/self/query`, …)
- * and the module names transformers gives them (the fine-tuning scripts' heads: fine-tuned-heads.ts). An architecture
- * file composes these; it states only what differs.
+ * and the module names transformers gives them (the fine-tuning scripts' heads: fine-tuned-heads.ts), on the
+ * blocks every architecture shares (building-blocks.ts). An architecture file composes these; it states only what
+ * differs.
  */
-import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { jsonPreview } from '../io/python-json.js';
-import type { ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
-import { type Disagreement, refuseDisagreements } from './checkpoint-facts.js';
+import type { ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
+import { type Dim, dense, dim, layerNorm, linearKeys, normKeys, tableKey, tiedKey } from './building-blocks.js';
+import { type ShapeFact, shapeFact } from './checkpoint-facts.js';
 
-export const TRANSPOSE = [{ op: 'transpose' }] as const;
+/** BertEmbeddings' tables, in state_dict order, and the config field that counts each one's rows. */
+const TABLE_ROWS = { word: 'vocab_size', position: 'max_position_embeddings', token_type: 'type_vocab_size' } as const;
+export type EmbeddingTable = keyof typeof TABLE_ROWS;
+/** All three; a type without absolute positions (rotary ones) lists `['word', 'token_type']`. */
+export const EMBEDDING_TABLES: readonly EmbeddingTable[] = ['word', 'position', 'token_type'];
 
-/** A dense layer: TF `kernel` [in, out] → `weight` [out, in] (transposed), `bias` as is. */
-export const dense = (tf: string, pt: string): Rule[] => [
-  { from: `${tf}/kernel`, to: `${pt}.weight`, transforms: TRANSPOSE },
-  { from: `${tf}/bias`, to: `${pt}.bias` },
-];
-
-/** A LayerNorm (or MobileBERT's NoNorm, same variables): TF `gamma`/`beta` → `weight`/`bias`. */
-export const layerNorm = (tf: string, pt: string, norm = 'LayerNorm'): Rule[] => [
-  { from: `${tf}/${norm}/gamma`, to: `${pt}.weight` },
-  { from: `${tf}/${norm}/beta`, to: `${pt}.bias` },
-];
-
-/** `{scope}/word_embeddings`, `position_embeddings`, `token_type_embeddings` → `{prefix}.*.weight`. */
-export const embeddingTables = (tf: string, pt: string): Rule[] =>
-  ['word', 'position', 'token_type'].map((t) => ({
+/** `{scope}/word_embeddings`, `position_embeddings`, `token_type_embeddings` (or `tables`) → `{prefix}.*.weight`. */
+export const embeddingTables = (tf: string, pt: string, tables = EMBEDDING_TABLES): Rule[] =>
+  tables.map((t) => ({
     from: `${tf}/${t}_embeddings`,
     to: `${pt}.${t}_embeddings.weight`,
   }));
@@ -39,9 +31,9 @@ export const denseAndNorm = (tf: string, pt: string, norm?: string): Rule[] => [
   ...layerNorm(tf, `${pt}.LayerNorm`, norm),
 ];
 
-/** BertEmbeddings: the three tables of `embeddingTables` and their LayerNorm (`{tf}/LayerNorm` → `{pt}.LayerNorm`). */
-export const bertEmbeddingRules = (tf: string, pt: string): Rule[] => [
-  ...embeddingTables(tf, pt),
+/** BertEmbeddings: the tables of `embeddingTables` and their LayerNorm (`{tf}/LayerNorm` → `{pt}.LayerNorm`). */
+export const bertEmbeddingRules = (tf: string, pt: string, tables = EMBEDDING_TABLES): Rule[] => [
+  ...embeddingTables(tf, pt, tables),
   ...layerNorm(tf, `${pt}.LayerNorm`),
 ];
 
@@ -73,6 +65,16 @@ export const bertLayerRules = (tf: string, pt: string, norm?: string): Rule[] =>
   bertLayerRulesAt(`${tf}/layer_{layer}`, `${pt}.layer.{layer}`, norm);
 
 /**
+ * BertModel as google-research/bert scopes it (`{tf}/embeddings`, `{tf}/encoder/layer_{n}`, `{tf}/pooler/dense`)
+ * → `{pt}.embeddings`, `{pt}.encoder.layer.{n}`, `{pt}.pooler.dense`; `tables` as in `embeddingTables`.
+ */
+export const bertModelRules = (tf: string, pt: string, tables = EMBEDDING_TABLES): Rule[] => [
+  ...bertEmbeddingRules(`${tf}/embeddings`, `${pt}.embeddings`, tables),
+  ...bertLayerRules(`${tf}/encoder`, `${pt}.encoder`),
+  ...dense(`${tf}/pooler/dense`, `${pt}.pooler.dense`),
+];
+
+/**
  * A layer google-research's code creates with tf.get_variable rather than tf.layers.dense:
  * `{tf}/output_weights` is stored [out, in] already (no transpose; `note` says so in the plan) and
  * `{tf}/output_bias`. `tf` '' is the root scope (run_classifier.py's head).
@@ -93,65 +95,29 @@ export const lmPredictionRules = (tf: string, pt: string): Rule[] => [
 
 // ---- expected keys --------------------------------------------------------------------------------
 
-/** A config dimension: its value and the field name errors cite. */
-export interface Dim {
-  readonly size: number;
-  readonly field: string;
-}
-export const dim = (config: ModelConfig, field: string): Dim => ({ size: config[field] as number, field });
-const fixedDim = (size: number): Dim => ({ size, field: String(size) });
-export const ONE = fixedDim(1);
-export const TWO = fixedDim(2);
-
-export const vectorKey = (key: string, d: Dim, optional = false): ExpectedKey => ({
-  key,
-  shape: [d.size],
-  fromConfig: `[${d.field}]`,
-  optional,
-});
-
-/** nn.Linear(in, out): `weight` [out, in] then `bias` [out] (none with `bias: false`). */
-export function linearKeys(
-  key: string,
-  out: Dim,
-  inp: Dim,
-  { optional = false, bias = true }: { optional?: boolean; bias?: boolean } = {},
-): ExpectedKey[] {
-  const weight: ExpectedKey = {
-    key: `${key}.weight`,
-    shape: [out.size, inp.size],
-    fromConfig: `[${out.field}, ${inp.field}]`,
-    optional,
-  };
-  return bias ? [weight, vectorKey(`${key}.bias`, out, optional)] : [weight];
-}
-
-/** nn.LayerNorm(d) (or NoNorm): `weight` then `bias`. */
-export const normKeys = (key: string, d: Dim, optional = false): ExpectedKey[] => [
-  vectorKey(`${key}.weight`, d, optional),
-  vectorKey(`${key}.bias`, d, optional),
-];
-
-/** nn.Embedding(rows, width).weight. */
-export const tableKey = (key: string, rows: Dim, width: Dim): ExpectedKey => ({
-  key,
-  shape: [rows.size, width.size],
-  fromConfig: `[${rows.field}, ${width.field}]`,
-});
-
-/** BertEmbeddings-style tables (word, position, token type) of `width`, in state_dict order. */
-export function embeddingTableKeys(prefix: string, config: ModelConfig, width: Dim): ExpectedKey[] {
-  return [
-    tableKey(`${prefix}.word_embeddings.weight`, dim(config, 'vocab_size'), width),
-    tableKey(`${prefix}.position_embeddings.weight`, dim(config, 'max_position_embeddings'), width),
-    tableKey(`${prefix}.token_type_embeddings.weight`, dim(config, 'type_vocab_size'), width),
-  ];
-}
+/** BertEmbeddings-style tables (word, position, token type, or `tables`) of `width`, in state_dict order. */
+export const embeddingTableKeys = (
+  prefix: string,
+  config: ModelConfig,
+  width: Dim,
+  tables = EMBEDDING_TABLES,
+): ExpectedKey[] => tables.map((t) => tableKey(`${prefix}.${t}_embeddings.weight`, dim(config, TABLE_ROWS[t]), width));
 
 /** BertEmbeddings' keys: `embeddingTableKeys` and the LayerNorm of `width`, in state_dict order. */
-export const bertEmbeddingKeys = (prefix: string, config: ModelConfig, width: Dim): ExpectedKey[] => [
-  ...embeddingTableKeys(prefix, config, width),
-  ...normKeys(`${prefix}.LayerNorm`, width),
+export const bertEmbeddingKeys = (
+  prefix: string,
+  config: ModelConfig,
+  width: Dim,
+  tables = EMBEDDING_TABLES,
+): ExpectedKey[] => [...embeddingTableKeys(prefix, config, width, tables), ...normKeys(`${prefix}.LayerNorm`, width)];
+
+/**
+ * An MLM head's decoder, tied as transformers ties it: `{prefix}.decoder.weight` is the word table `table` [vocab,
+ * width], `{prefix}.decoder.bias` the head's own `{prefix}.bias`.
+ */
+export const tiedDecoderKeys = (prefix: string, vocab: Dim, width: Dim, table: string): ExpectedKey[] => [
+  tiedKey(`${prefix}.decoder.weight`, [vocab, width], table),
+  tiedKey(`${prefix}.decoder.bias`, [vocab], `${prefix}.bias`),
 ];
 
 /** BertLayer's keys (attention, intermediate, output), in state_dict order. */
@@ -168,137 +134,34 @@ export function bertLayerKeys(prefix: string, config: ModelConfig): ExpectedKey[
   ];
 }
 
-/** `{prefix}.layer.{l}.…` for every layer of `num_hidden_layers`. */
-export function layersKeys(
-  prefix: string,
-  config: ModelConfig,
-  layer: (prefix: string, config: ModelConfig) => ExpectedKey[],
-): ExpectedKey[] {
-  const keys: ExpectedKey[] = [];
-  for (let l = 0; l < (config.num_hidden_layers as number); l++) keys.push(...layer(`${prefix}.layer.${l}`, config));
-  return keys;
-}
-
 // ---- configs -------------------------------------------------------------------------------------------
 
-/** A config value the checkpoint determines, with the tensor that shows it. */
-export interface ShapeFact {
-  readonly field: string;
-  readonly value: number | boolean | string | undefined;
-  readonly evidence: string;
-}
-
-/** A config value no tensor shows: the value used when no config file is given, and why. */
-export interface Assumption {
-  readonly field: string;
-  readonly value: unknown;
-  readonly why: string;
-}
-
-/** The dimension `axis` of variable `name`, as a fact about `field`. */
-export function shapeFact(listing: readonly TensorInfo[], field: string, name: string, axis: number): ShapeFact {
-  const shape = listing.find((t) => t.name === name)?.shape;
-  return { field, value: shape?.[axis], evidence: shape ? `${name} [${shape.join(', ')}]` : name };
-}
+/** The sizes every BERT-family config gives (what `checkDimensions` checks; a type adds its own). */
+export const BERT_DIMENSIONS: readonly string[] = [
+  'vocab_size',
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'max_position_embeddings',
+  'type_vocab_size',
+];
+/** BERT's self-attention: `hidden_size` split across `num_attention_heads` (for `checkDimensions`). */
+export const BERT_HEADS = { width: 'hidden_size', heads: 'num_attention_heads' } as const;
 
 /**
  * What the tables of `embeddingTables` under `tf` show, in this order: vocab_size and the embedding width
- * (`widthField`) from the word table, max_position_embeddings, type_vocab_size.
+ * (`widthField`) from the word table, then each other table's rows (max_position_embeddings, type_vocab_size).
  */
-export function embeddingFacts(listing: readonly TensorInfo[], tf: string, widthField: string): ShapeFact[] {
+export function embeddingFacts(
+  listing: readonly TensorInfo[],
+  tf: string,
+  widthField: string,
+  tables = EMBEDDING_TABLES,
+): ShapeFact[] {
   return [
     shapeFact(listing, 'vocab_size', `${tf}/word_embeddings`, 0),
     shapeFact(listing, widthField, `${tf}/word_embeddings`, 1),
-    shapeFact(listing, 'max_position_embeddings', `${tf}/position_embeddings`, 0),
-    shapeFact(listing, 'type_vocab_size', `${tf}/token_type_embeddings`, 0),
+    ...tables.filter((t) => t !== 'word').map((t) => shapeFact(listing, TABLE_ROWS[t], `${tf}/${t}_embeddings`, 0)),
   ];
-}
-
-/** Whether any variable name matches `pattern`, as a fact about `field` (true/false, or the given values). */
-export function presenceFact<T extends number | boolean | string>(
-  listing: readonly TensorInfo[],
-  field: string,
-  pattern: RegExp,
-  [present, absent]: readonly [T, T],
-  evidence: string,
-): ShapeFact {
-  const found = listing.some((t) => pattern.test(t.name));
-  return { field, value: found ? present : absent, evidence: `${evidence} ${found ? 'present' : 'absent'}` };
-}
-
-/** The number of distinct `(\d+)` captures of `pattern`, as a fact about `field` (undefined if none). */
-export function countFact(listing: readonly TensorInfo[], field: string, pattern: RegExp, evidence: string): ShapeFact {
-  const seen = new Set<string>();
-  for (const t of listing) {
-    const m = pattern.exec(t.name);
-    if (m?.[1] !== undefined) seen.add(m[1]);
-  }
-  return { field, value: seen.size > 0 ? seen.size : undefined, evidence };
-}
-
-/** Refuses a config that disagrees with a known fact: one error names each field, both values and the tensor. */
-export function refuseUnlikeFacts(
-  config: ModelConfig,
-  facts: readonly ShapeFact[],
-  source: string,
-  hint: string,
-): void {
-  const out: Disagreement[] = facts
-    .filter((f) => f.value !== undefined && config[f.field] !== f.value)
-    .map((f) => ({ field: f.field, config: config[f.field], checkpoint: f.value, evidence: f.evidence }));
-  refuseDisagreements(out, source, hint);
-}
-
-/**
- * The config of a checkpoint released without one. With the user's config (`--config`, as transformers'
- * script takes it): its values, which must agree with every fact (one error lists each disagreement).
- * Without: the facts, then the assumptions, each reported in a note naming what was derived and assumed.
- */
-export function configFromFacts(
-  input: ConfigInput,
-  parts: {
-    readonly defaults: ModelConfig;
-    readonly facts: readonly ShapeFact[];
-    readonly assumptions: readonly Assumption[];
-    /** Fields the architecture sets whatever the files say (`model_type`, `architectures`). */
-    readonly fixed: ModelConfig;
-    readonly hint: string;
-  },
-): ModelConfig {
-  const known = parts.facts.filter((f) => f.value !== undefined);
-  if (input.user !== undefined) {
-    const config: ModelConfig = { ...parts.defaults, ...input.user, ...parts.fixed };
-    refuseUnlikeFacts(config, parts.facts, input.userPath ?? '--config', parts.hint);
-    return config;
-  }
-  const config: ModelConfig = { ...parts.defaults };
-  for (const a of parts.assumptions) config[a.field] = a.value;
-  for (const f of known) config[f.field] = f.value;
-  Object.assign(config, parts.fixed);
-  input.note?.(
-    `no config given: derived from the checkpoint's shapes: ${known.map((f) => `${f.field}=${JSON.stringify(f.value)}`).join(', ')}`,
-  );
-  const assumed = parts.assumptions.filter((a) => !known.some((f) => f.field === a.field));
-  if (assumed.length > 0)
-    input.note?.(
-      `assumed (no tensor shows them; --config to set): ${assumed.map((a) => `${a.field}=${JSON.stringify(a.value)} (${a.why})`).join('; ')}`,
-    );
-  return config;
-}
-
-/** Refuses, naming the file and every field, dimensions that are not positive integers or heads that do not divide `width`. */
-export function checkDimensions(
-  config: ModelConfig,
-  fields: readonly string[],
-  where: string,
-  heads?: { readonly width: string; readonly heads: string },
-): void {
-  const bad = fields.filter((f) => !Number.isSafeInteger(config[f]) || (config[f] as number) < 1);
-  const problems = bad.map((f) => `${f} must be a positive integer (got ${jsonPreview(config[f])})`);
-  if (heads && bad.length === 0 && (config[heads.width] as number) % (config[heads.heads] as number) !== 0)
-    problems.push(
-      `${heads.width} ${String(config[heads.width])} is not a multiple of ${heads.heads} ${String(config[heads.heads])}`,
-    );
-  if (problems.length > 0)
-    throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: ${problems.join('; ')}`, { file: where });
 }

@@ -27,20 +27,9 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { childrenByPath, graphFromKeys, OBJECT_GRAPH_KEY } from '../formats/tf-checkpoint/object-graph.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
-import {
-  bertEmbeddingKeys,
-  bertLayerKeys,
-  checkDimensions,
-  configFromFacts,
-  dim,
-  layersKeys,
-  linearKeys,
-  normKeys,
-  type ShapeFact,
-  shapeFact,
-  TRANSPOSE,
-  vectorKey,
-} from './bert-family.js';
+import { bertEmbeddingKeys, bertLayerKeys } from './bert-family.js';
+import { dim, layersKeys, linearKeys, normKeys, TRANSPOSE, vectorKey } from './building-blocks.js';
+import { checkDimensions, configFromFacts, type ShapeFact, shapeFact } from './checkpoint-facts.js';
 
 const CLASSES = { encoder: 'BertModel', maskedLm: 'BertForMaskedLM' } as const;
 

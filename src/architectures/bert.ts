@@ -11,21 +11,17 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  BERT_DIMENSIONS,
+  BERT_HEADS,
   bertEmbeddingKeys,
-  bertEmbeddingRules,
   bertLayerKeys,
-  bertLayerRules,
-  checkDimensions,
-  dense,
-  dim,
-  layersKeys,
-  linearKeys,
+  bertModelRules,
   lmPredictionRules,
-  normKeys,
   outputLayer,
-  TWO,
-  vectorKey,
+  tiedDecoderKeys,
 } from './bert-family.js';
+import { dim, layersKeys, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
+import { checkDimensions } from './checkpoint-facts.js';
 import {
   chooseFineTunedHead,
   FINETUNING_TASK_OPTION,
@@ -56,16 +52,6 @@ const BERT_DEFAULTS: ModelConfig = {
   vocab_size: 30522,
 };
 
-const DIMENSIONS = [
-  'vocab_size',
-  'hidden_size',
-  'num_hidden_layers',
-  'num_attention_heads',
-  'intermediate_size',
-  'max_position_embeddings',
-  'type_vocab_size',
-] as const;
-
 /** The classes, and the heads of run_classifier.py and run_squad.py that choose them. */
 const HEADS: FineTunedHeads = {
   base: 'BertForPreTraining',
@@ -92,18 +78,13 @@ function buildConfig(input: ConfigInput): ModelConfig {
     architectures: [chosen.modelClass],
     model_type: 'bert',
   };
-  checkDimensions(config, DIMENSIONS, input.userPath ?? 'the config', {
-    width: 'hidden_size',
-    heads: 'num_attention_heads',
-  });
+  checkDimensions(config, BERT_DIMENSIONS, input.userPath ?? 'the config', BERT_HEADS);
   return config;
 }
 
 function rules(): readonly Rule[] {
   return [
-    ...bertEmbeddingRules('bert/embeddings', 'bert.embeddings'),
-    ...bertLayerRules('bert/encoder', 'bert.encoder'),
-    ...dense('bert/pooler/dense', 'bert.pooler.dense'),
+    ...bertModelRules('bert', 'bert'),
     ...lmPredictionRules('cls/predictions', 'cls.predictions'),
     ...outputLayer('cls/seq_relationship', 'cls.seq_relationship', 'stored [out, in] already: no transpose'),
     ...fineTunedHeadRules(HEADS),
@@ -124,12 +105,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     { ...vectorKey('cls.predictions.bias', V), zerosWhenAbsent: true },
     ...linearKeys('cls.predictions.transform.dense', H, H, { optional: true }),
     ...normKeys('cls.predictions.transform.LayerNorm', H, true),
-    {
-      key: 'cls.predictions.decoder.weight',
-      shape: [V.size, H.size],
-      aliasOf: 'bert.embeddings.word_embeddings.weight',
-    },
-    { key: 'cls.predictions.decoder.bias', shape: [V.size], aliasOf: 'cls.predictions.bias' },
+    ...tiedDecoderKeys('cls.predictions', V, H, 'bert.embeddings.word_embeddings.weight'),
     ...linearKeys('cls.seq_relationship', TWO, H, { optional: true }),
   ];
   return [

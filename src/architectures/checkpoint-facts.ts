@@ -1,12 +1,14 @@
 /**
  * Small helpers the architectures share to build a config: read dimensions off the checkpoint
- * listing, and refuse a config that disagrees with the tensors before any byte moves (a 345M GPT-2
- * with a 124M config fails here, naming the field and both values, not later inside PyTorch).
+ * listing as facts (each with the tensor that shows it), build a config from them, and refuse a config
+ * that disagrees with the tensors before any byte moves (a 345M GPT-2 with a 124M config fails here,
+ * naming the field and both values, not later inside PyTorch).
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { PyFloat } from '../io/py-float.js';
 import { jsonPreview } from '../io/python-json.js';
 import type { ConfigInput, ModelConfig, TensorInfo } from '../mapping/types.js';
+import { shapeText } from './building-blocks.js';
 
 /**
  * The transformers release whose behaviour the configs reproduce (modern key set, safetensors by
@@ -163,7 +165,7 @@ export function refuseDisagreements(disagreements: readonly Disagreement[], sour
   );
   const first = disagreements[0] as Disagreement;
   const count = disagreements.length === 1 ? 'one field disagrees' : `${disagreements.length} fields disagree`;
-  const summary = `${count}, first '${first.field}' (config ${JSON.stringify(first.config)}, checkpoint ${JSON.stringify(first.checkpoint)})`;
+  const summary = `${count}, first '${first.field}' (config ${jsonPreview(first.config)}, checkpoint ${jsonPreview(first.checkpoint)})`;
   throw new Tf2TorchError(
     ErrorCode.CONFIG,
     `the config (${source}) does not describe this checkpoint: ${summary}:\n${lines.join('\n')}\n${hint}`,
@@ -175,4 +177,115 @@ export function refuseDisagreements(disagreements: readonly Disagreement[], sour
 export function configSource(input: ConfigInput, sidecarName?: string): string {
   if (input.user) return input.userPath ?? '--config';
   return sidecarName ?? 'built-in defaults';
+}
+
+// ---- facts: what the shapes show, and configs built from them ------------------------------------
+
+/** A config value the checkpoint determines, with the tensor that shows it. */
+export interface ShapeFact {
+  readonly field: string;
+  readonly value: number | boolean | string | undefined;
+  readonly evidence: string;
+}
+
+/** A config value no tensor shows: the value used when no config file is given, and why. */
+export interface Assumption {
+  readonly field: string;
+  readonly value: unknown;
+  readonly why: string;
+}
+
+/** The dimension `axis` of variable `name`, as a fact about `field`. */
+export function shapeFact(listing: readonly TensorInfo[], field: string, name: string, axis: number): ShapeFact {
+  const shape = shapeOf(listing, name);
+  return { field, value: shape?.[axis], evidence: shape ? `${name} ${shapeText(shape)}` : name };
+}
+
+/** Whether any variable name matches `pattern`, as a fact about `field` (true/false, or the given values). */
+export function presenceFact<T extends number | boolean | string>(
+  listing: readonly TensorInfo[],
+  field: string,
+  pattern: RegExp,
+  [present, absent]: readonly [T, T],
+  evidence: string,
+): ShapeFact {
+  const found = listing.some((t) => pattern.test(t.name));
+  return { field, value: found ? present : absent, evidence: `${evidence} ${found ? 'present' : 'absent'}` };
+}
+
+/** The number of distinct indices `pattern` captures (see countIndexed), as a fact about `field` (undefined if none). */
+export function countFact(listing: readonly TensorInfo[], field: string, pattern: RegExp, evidence: string): ShapeFact {
+  const count = countIndexed(listing, pattern);
+  return { field, value: count > 0 ? count : undefined, evidence };
+}
+
+/** The known facts `config` disagrees with, each naming the field, both values and the tensor. */
+export function unlikeFacts(config: ModelConfig, facts: readonly ShapeFact[]): Disagreement[] {
+  return facts
+    .filter((f) => f.value !== undefined && config[f.field] !== f.value)
+    .map((f) => ({ field: f.field, config: config[f.field], checkpoint: f.value, evidence: f.evidence }));
+}
+
+/** Refuses a config that disagrees with a known fact: one error names each field, both values and the tensor. */
+export function refuseUnlikeFacts(
+  config: ModelConfig,
+  facts: readonly ShapeFact[],
+  source: string,
+  hint: string,
+): void {
+  refuseDisagreements(unlikeFacts(config, facts), source, hint);
+}
+
+/**
+ * The config of a checkpoint released without one. With the user's config (`--config`, as transformers'
+ * script takes it): its values, which must agree with every fact (one error lists each disagreement).
+ * Without: the facts, then the assumptions, each reported in a note naming what was derived and assumed.
+ */
+export function configFromFacts(
+  input: ConfigInput,
+  parts: {
+    readonly defaults: ModelConfig;
+    readonly facts: readonly ShapeFact[];
+    readonly assumptions: readonly Assumption[];
+    /** Fields the architecture sets whatever the files say (`model_type`, `architectures`). */
+    readonly fixed: ModelConfig;
+    readonly hint: string;
+  },
+): ModelConfig {
+  const known = parts.facts.filter((f) => f.value !== undefined);
+  if (input.user !== undefined) {
+    const config: ModelConfig = { ...parts.defaults, ...input.user, ...parts.fixed };
+    refuseUnlikeFacts(config, parts.facts, input.userPath ?? '--config', parts.hint);
+    return config;
+  }
+  const config: ModelConfig = { ...parts.defaults };
+  for (const a of parts.assumptions) config[a.field] = a.value;
+  for (const f of known) config[f.field] = f.value;
+  Object.assign(config, parts.fixed);
+  input.note?.(
+    `no config given: derived from the checkpoint's shapes: ${known.map((f) => `${f.field}=${JSON.stringify(f.value)}`).join(', ')}`,
+  );
+  const assumed = parts.assumptions.filter((a) => !known.some((f) => f.field === a.field));
+  if (assumed.length > 0)
+    input.note?.(
+      `assumed (no tensor shows them; --config to set): ${assumed.map((a) => `${a.field}=${JSON.stringify(a.value)} (${a.why})`).join('; ')}`,
+    );
+  return config;
+}
+
+/** Refuses, naming the file and every field, dimensions that are not positive integers or heads that do not divide `width`. */
+export function checkDimensions(
+  config: ModelConfig,
+  fields: readonly string[],
+  where: string,
+  heads?: { readonly width: string; readonly heads: string },
+): void {
+  const bad = fields.filter((f) => !Number.isSafeInteger(config[f]) || (config[f] as number) < 1);
+  const problems = bad.map((f) => `${f} must be a positive integer (got ${jsonPreview(config[f])})`);
+  if (heads && bad.length === 0 && (config[heads.width] as number) % (config[heads.heads] as number) !== 0)
+    problems.push(
+      `${heads.width} ${String(config[heads.width])} is not a multiple of ${heads.heads} ${String(config[heads.heads])}`,
+    );
+  if (problems.length > 0)
+    throw new Tf2TorchError(ErrorCode.CONFIG, `${where}: ${problems.join('; ')}`, { file: where });
 }

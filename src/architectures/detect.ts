@@ -51,13 +51,15 @@ function embeddedKeys(embedded: unknown): Set<string> {
 function evidenceFor(arch: Architecture, input: DetectionInput, keys: Set<string>): string | undefined {
   const d = arch.detect;
   if (!d) return undefined;
-  if (d.formats?.includes(input.format)) return `a ${input.format} source`;
-  if (d.embeddedKeys && d.embeddedKeys.length > 0 && d.embeddedKeys.every((k) => keys.has(k)))
-    return `a pickled dict with ${d.embeddedKeys.map((k) => `'${k}'`).join(', ')}`;
   const matches = (source: string) => {
     const pattern = new RegExp(source);
     return input.listing.find((t) => pattern.test(t.name));
   };
+  // a name the type's original code never writes rules it out, whatever else matches
+  if ((d.absent ?? []).some((source) => matches(source) !== undefined)) return undefined;
+  if (d.formats?.includes(input.format)) return `a ${input.format} source`;
+  if (d.embeddedKeys && d.embeddedKeys.length > 0 && d.embeddedKeys.every((k) => keys.has(k)))
+    return `a pickled dict with ${d.embeddedKeys.map((k) => `'${k}'`).join(', ')}`;
   if (!(d.requires ?? []).every((source) => matches(source) !== undefined)) return undefined;
   for (const source of d.names ?? []) {
     const hit = matches(source);
@@ -81,23 +83,24 @@ function recognise(arch: Architecture, evidence: string, input: DetectionInput):
 /** Names built by tf.train.Checkpoint / Keras: object paths, not the variable scopes of the original code. */
 const OBJECT_BASED = /\/\.ATTRIBUTES\/VARIABLE_VALUE$/;
 
-function unrecognisedReason(input: DetectionInput): string {
+function unrecognisedReason(input: DetectionInput, registry: readonly Architecture[]): string {
   const names = input.listing.map((t) => t.name);
   if (names.some((n) => OBJECT_BASED.test(n)))
     return "a TF2 object-based checkpoint (names like '…/.ATTRIBUTES/VARIABLE_VALUE'): no original model code writes these";
   const examples = names.slice(0, EXAMPLE_NAMES).join(', ');
-  const hinted = ARCHITECTURES.filter((a) => a.detect?.sidecars?.some((f) => input.hasSidecar(f)));
+  const hinted = registry.filter((a) => a.detect?.sidecars?.some((f) => input.hasSidecar(f)));
   const hint =
     hinted.length > 0
       ? `; ${hinted.map((a) => `${a.detect?.sidecars?.find((f) => input.hasSidecar(f))} beside it is what ${a.modelType} releases ship, but no variable is named like theirs`).join('; ')}`
       : '';
-  return `no variable is named as the original code of ${MODEL_TYPES.join(', ')} names them (${names.length} variables${examples ? `: ${examples}${names.length > EXAMPLE_NAMES ? ', …' : ''}` : ''})${hint}`;
+  return `no variable is named as the original code of ${[...new Set(registry.map((a) => a.modelType))].join(', ')} names them (${names.length} variables${examples ? `: ${examples}${names.length > EXAMPLE_NAMES ? ', …' : ''}` : ''})${hint}`;
 }
 
-export function detectArchitecture(input: DetectionInput): Detected {
+/** The type `input` is, among `registry` (every registered type unless a caller narrows or extends it). */
+export function detectArchitecture(input: DetectionInput, registry: readonly Architecture[] = ARCHITECTURES): Detected {
   const keys = embeddedKeys(input.embedded);
   const matched: Recognition[] = [];
-  for (const arch of ARCHITECTURES) {
+  for (const arch of registry) {
     const evidence = evidenceFor(arch, input, keys);
     if (evidence !== undefined) matched.push(recognise(arch, evidence, input));
   }
@@ -105,7 +108,7 @@ export function detectArchitecture(input: DetectionInput): Detected {
   const specialised = new Set(matched.flatMap((c) => c.architecture.detect?.specialises ?? []));
   const candidates = matched.filter((c) => !specialised.has(c.architecture.modelType));
   if (candidates.length === 1) return { kind: 'recognised', recognition: candidates[0]! };
-  if (candidates.length === 0) return { kind: 'unrecognised', reason: unrecognisedReason(input) };
+  if (candidates.length === 0) return { kind: 'unrecognised', reason: unrecognisedReason(input, registry) };
   // Names shared by two types: the release files beside the checkpoint decide, when only one type's are there.
   const backed = candidates.filter((c) => c.sidecars.length > 0);
   if (backed.length === 1) return { kind: 'recognised', recognition: backed[0]! };

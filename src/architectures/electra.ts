@@ -9,24 +9,16 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  BERT_DIMENSIONS,
+  BERT_HEADS,
   bertEmbeddingKeys,
   bertEmbeddingRules,
   bertLayerKeys,
   bertLayerRules,
-  checkDimensions,
-  configFromFacts,
-  countFact,
-  dense,
-  dim,
   embeddingFacts,
-  layerNorm,
-  layersKeys,
-  linearKeys,
-  normKeys,
-  ONE,
-  shapeFact,
-  vectorKey,
 } from './bert-family.js';
+import { dense, dim, layerNorm, layersKeys, linearKeys, normKeys, ONE, tiedKey, vectorKey } from './building-blocks.js';
+import { checkDimensions, configFromFacts, countFact, shapeFact } from './checkpoint-facts.js';
 
 /** ElectraConfig() defaults (transformers configuration_electra.py). */
 const ELECTRA_DEFAULTS: ModelConfig = {
@@ -62,17 +54,6 @@ const networkOf = (config: ModelConfig): Network =>
 /** The TF scope of the chosen network's encoder and projection. */
 const scopeOf = (network: Network) => (network === 'generator' ? 'generator' : 'electra');
 
-const DIMENSIONS = [
-  'vocab_size',
-  'embedding_size',
-  'hidden_size',
-  'num_hidden_layers',
-  'num_attention_heads',
-  'intermediate_size',
-  'max_position_embeddings',
-  'type_vocab_size',
-];
-
 function buildConfig(input: ConfigInput): ModelConfig {
   const network: Network = input.options?.[OPTION] === 'generator' ? 'generator' : 'discriminator';
   const scope = scopeOf(network);
@@ -105,10 +86,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
     fixed: { architectures: [CLASSES[network]], model_type: 'electra' },
     hint: `Pass the config.json of the ${network} (transformers' ElectraConfig) with --config, or leave --config out to derive it.`,
   });
-  checkDimensions(config, DIMENSIONS, input.userPath ?? 'the derived config', {
-    width: 'hidden_size',
-    heads: 'num_attention_heads',
-  });
+  checkDimensions(config, [...BERT_DIMENSIONS, 'embedding_size'], input.userPath ?? 'the derived config', BERT_HEADS);
   return config;
 }
 
@@ -169,11 +147,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     ...keys,
     ...normKeys('generator_predictions.LayerNorm', E),
     ...linearKeys('generator_predictions.dense', E, H),
-    {
-      key: 'generator_lm_head.weight',
-      shape: [config.vocab_size as number, E.size],
-      aliasOf: 'electra.embeddings.word_embeddings.weight',
-    },
+    tiedKey('generator_lm_head.weight', [dim(config, 'vocab_size'), E], 'electra.embeddings.word_embeddings.weight'),
     vectorKey('generator_lm_head.bias', dim(config, 'vocab_size')),
   ];
 }

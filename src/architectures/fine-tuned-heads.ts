@@ -5,7 +5,8 @@
  */
 import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { ArchitectureOption, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
-import { dim, linearKeys, outputLayer, TWO } from './bert-family.js';
+import { outputLayer } from './bert-family.js';
+import { dim, linearKeys, TWO } from './building-blocks.js';
 import { type ChosenHead, chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';
 
 /**

@@ -12,18 +12,8 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
 import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
-import {
-  checkDimensions,
-  configFromFacts,
-  dense,
-  dim,
-  layerNorm,
-  linearKeys,
-  normKeys,
-  shapeFact,
-  tableKey,
-} from './bert-family.js';
-import { countIndexed } from './checkpoint-facts.js';
+import { dense, dim, layerNorm, linearKeys, normKeys, shapedKey, TWO, tableKey, times } from './building-blocks.js';
+import { checkDimensions, configFromFacts, countIndexed, shapeFact } from './checkpoint-facts.js';
 
 /** FunnelConfig() defaults (transformers configuration_funnel.py). */
 const FUNNEL_DEFAULTS: ModelConfig = {
@@ -236,16 +226,16 @@ function layerKeys(p: string, config: ModelConfig): ExpectedKey[] {
   const D = dim(config, 'd_model');
   const N = dim(config, 'n_head');
   const H = dim(config, 'd_head');
-  const NH = { size: N.size * H.size, field: 'n_head * d_head' };
+  const NH = times(N, H);
   const I = dim(config, 'd_inner');
-  const perHead = (key: string): ExpectedKey => ({ key, shape: [N.size, H.size], fromConfig: '[n_head, d_head]' });
+  const perHead = (key: string): ExpectedKey => shapedKey(key, [N, H]);
   const a = `${p}.attention`;
   return [
     perHead(`${a}.r_w_bias`),
     perHead(`${a}.r_r_bias`),
-    { key: `${a}.r_kernel`, shape: [D.size, N.size, H.size], fromConfig: '[d_model, n_head, d_head]' },
+    shapedKey(`${a}.r_kernel`, [D, N, H]),
     perHead(`${a}.r_s_bias`),
-    { key: `${a}.seg_embed`, shape: [2, N.size, H.size], fromConfig: '[2, n_head, d_head]' },
+    shapedKey(`${a}.seg_embed`, [TWO, N, H]),
     ...linearKeys(`${a}.q_head`, NH, D, { bias: false }),
     ...linearKeys(`${a}.k_head`, NH, D),
     ...linearKeys(`${a}.v_head`, NH, D),

@@ -10,7 +10,9 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJson } from '../io/json.js';
 import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import { dim, SQUEEZE, shapeText, tableKey, times } from './building-blocks.js';
 import { configSource, type Disagreement, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
+import { blockKeys, bpeTokenizerFiles, GPT_BLOCK } from './openai-block.js';
 
 /** OpenAIGPTConfig() defaults (transformers configuration_openai.py); extra keys of the user's file are kept. */
 const GPT_DEFAULTS: ModelConfig = {
@@ -40,23 +42,7 @@ const ALIASES = {
   num_hidden_layers: 'n_layer',
 };
 
-/** One block's arrays in release order: the name under `model/h{n}/` and the key under `h.{n}.`. */
-const BLOCK: readonly (readonly [string, string])[] = [
-  ['attn/c_attn/w', 'attn.c_attn.weight'],
-  ['attn/c_attn/b', 'attn.c_attn.bias'],
-  ['attn/c_proj/w', 'attn.c_proj.weight'],
-  ['attn/c_proj/b', 'attn.c_proj.bias'],
-  ['ln_1/g', 'ln_1.weight'],
-  ['ln_1/b', 'ln_1.bias'],
-  ['mlp/c_fc/w', 'mlp.c_fc.weight'],
-  ['mlp/c_fc/b', 'mlp.c_fc.bias'],
-  ['mlp/c_proj/w', 'mlp.c_proj.weight'],
-  ['mlp/c_proj/b', 'mlp.c_proj.bias'],
-  ['ln_2/g', 'ln_2.weight'],
-  ['ln_2/b', 'ln_2.bias'],
-];
 const EMBEDDING_ARRAYS = 2;
-const SQUEEZE = [{ op: 'squeeze' }] as const;
 
 const squeezed = (shape: readonly number[]) => shape.filter((d) => d !== 1);
 
@@ -67,9 +53,9 @@ function checkNames(namesText: string, layers: number): void {
   if (!Array.isArray(names))
     throw new Tf2TorchError(ErrorCode.MALFORMED, `${where}: expected a list of names`, { file: where });
   for (let n = 0; n < layers; n++) {
-    BLOCK.forEach(([path], k) => {
-      const index = 1 + n * BLOCK.length + k;
-      const expected = `model/h${n}/${path}:0`;
+    GPT_BLOCK.forEach(({ tf }, k) => {
+      const index = 1 + n * GPT_BLOCK.length + k;
+      const expected = `model/h${n}/${tf}:0`;
       if (names[index] !== expected) {
         throw new Tf2TorchError(
           ErrorCode.CONFIG,
@@ -94,10 +80,10 @@ function buildConfig(input: ConfigInput): ModelConfig {
     );
   }
   const blockArrays = input.listing.length - EMBEDDING_ARRAYS;
-  if (blockArrays % BLOCK.length !== 0) {
+  if (blockArrays % GPT_BLOCK.length !== 0) {
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
-      `not an OpenAI GPT release: ${blockArrays} arrays after the embeddings, not a multiple of ${BLOCK.length} per block`,
+      `not an OpenAI GPT release: ${blockArrays} arrays after the embeddings, not a multiple of ${GPT_BLOCK.length} per block`,
     );
   }
   const [vocab, embd] = tokens as [number, number];
@@ -105,12 +91,12 @@ function buildConfig(input: ConfigInput): ModelConfig {
     vocab_size: vocab,
     n_positions: positions[0] as number,
     n_embd: embd,
-    n_layer: blockArrays / BLOCK.length,
+    n_layer: blockArrays / GPT_BLOCK.length,
   };
   const evidence: Record<keyof typeof derived, string> = {
-    vocab_size: `params/1 [${tokens.join(', ')}]`,
-    n_positions: `params/0 [${positions.join(', ')}]`,
-    n_embd: `params/1 [${tokens.join(', ')}]`,
+    vocab_size: `params/1 ${shapeText(tokens)}`,
+    n_positions: `params/0 ${shapeText(positions)}`,
+    n_embd: `params/1 ${shapeText(tokens)}`,
     n_layer: `${blockArrays} arrays after the embeddings`,
   };
   const out: Disagreement[] = [];
@@ -159,43 +145,26 @@ function rules(config: ModelConfig): readonly Rule[] {
     { from: 'params/1', to: 'tokens_embed.weight', transforms: SQUEEZE, note: 'second array: tokens' },
   ];
   for (let n = 0; n < (config.n_layer as number); n++) {
-    BLOCK.forEach(([path, key], k) => {
+    GPT_BLOCK.forEach(({ tf, key }, k) => {
       out.push({
-        from: `params/${EMBEDDING_ARRAYS + n * BLOCK.length + k}`,
+        from: `params/${EMBEDDING_ARRAYS + n * GPT_BLOCK.length + k}`,
         to: `h.${n}.${key}`,
         transforms: SQUEEZE,
-        note: `model/h${n}/${path}:0`,
+        note: `model/h${n}/${tf}:0`,
       });
     });
   }
   return out;
 }
 
+/** OpenAIGPTModel's state dict (the MLP is 4 × n_embd wide), in state_dict order. */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const e = config.n_embd as number;
-  const shapes: Readonly<Record<string, readonly number[]>> = {
-    'attn.c_attn.weight': [e, 3 * e],
-    'attn.c_attn.bias': [3 * e],
-    'attn.c_proj.weight': [e, e],
-    'attn.c_proj.bias': [e],
-    'ln_1.weight': [e],
-    'ln_1.bias': [e],
-    'mlp.c_fc.weight': [e, 4 * e],
-    'mlp.c_fc.bias': [4 * e],
-    'mlp.c_proj.weight': [4 * e, e],
-    'mlp.c_proj.bias': [e],
-    'ln_2.weight': [e],
-    'ln_2.bias': [e],
-  };
-  const keys: ExpectedKey[] = [
-    { key: 'tokens_embed.weight', shape: [config.vocab_size as number, e], fromConfig: '[vocab_size, n_embd]' },
-    { key: 'positions_embed.weight', shape: [config.n_positions as number, e], fromConfig: '[n_positions, n_embd]' },
+  const E = dim(config, 'n_embd');
+  return [
+    tableKey('tokens_embed.weight', dim(config, 'vocab_size'), E),
+    tableKey('positions_embed.weight', dim(config, 'n_positions'), E),
+    ...blockKeys(GPT_BLOCK, config.n_layer as number, E, times(4, E)),
   ];
-  for (let n = 0; n < (config.n_layer as number); n++) {
-    for (const [, key] of BLOCK)
-      keys.push({ key: `h.${n}.${key}`, shape: shapes[key] as readonly number[], fromConfig: 'n_embd' });
-  }
-  return keys;
 }
 
 export const gpt: Architecture = {
@@ -205,8 +174,5 @@ export const gpt: Architecture = {
   buildConfig,
   rules,
   expectedKeys,
-  tokenizerFiles: [
-    { from: 'encoder_bpe_40000.json', to: 'vocab.json' },
-    { from: 'vocab_40000.bpe', to: 'merges.txt' },
-  ],
+  tokenizerFiles: bpeTokenizerFiles('encoder_bpe_40000.json', 'vocab_40000.bpe'),
 };

@@ -6,18 +6,21 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
-import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
+import { dim, normKeys, SQUEEZE, tableKey, times } from './building-blocks.js';
 import {
   checkConfigNumbers,
   configSource,
+  countFact,
   countIndexed,
-  type Disagreement,
   intField,
-  refuseDisagreements,
+  refuseUnlikeFacts,
   resolveAliases,
+  shapeFact,
   shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
+import { blockKeys, bpeTokenizerFiles, GPT2_BLOCK } from './openai-block.js';
 
 /** GPT2Config() defaults (transformers configuration_gpt2.py). */
 const GPT2_DEFAULTS: ModelConfig = {
@@ -58,27 +61,10 @@ const HPARAMS_FIELDS = { n_vocab: 'vocab_size', n_ctx: 'n_positions' } as const;
 /** Head counts of the released sizes, for a checkpoint with neither --config nor hparams.json. */
 const RELEASED_HEADS: Readonly<Record<number, number>> = { 768: 12, 1024: 16, 1280: 20, 1600: 25 };
 
-/** Sub-module parameters of one block: TF path under `model/h{n}/` → HF path under `h.{n}.`. */
-const BLOCK_PARAMS: readonly (readonly [string, string])[] = [
-  ['ln_1/g', 'ln_1.weight'],
-  ['ln_1/b', 'ln_1.bias'],
-  ['attn/c_attn/w', 'attn.c_attn.weight'],
-  ['attn/c_attn/b', 'attn.c_attn.bias'],
-  ['attn/c_proj/w', 'attn.c_proj.weight'],
-  ['attn/c_proj/b', 'attn.c_proj.bias'],
-  ['ln_2/g', 'ln_2.weight'],
-  ['ln_2/b', 'ln_2.bias'],
-  ['mlp/c_fc/w', 'mlp.c_fc.weight'],
-  ['mlp/c_fc/b', 'mlp.c_fc.bias'],
-  ['mlp/c_proj/w', 'mlp.c_proj.weight'],
-  ['mlp/c_proj/b', 'mlp.c_proj.bias'],
-];
-
 /**
  * transformers squeezes every array (`np.squeeze`); only the Conv1D weights `[1, in, out]` have a
  * size-1 axis, so the plan shows the squeeze where it does something.
  */
-const SQUEEZE = [{ op: 'squeeze' }] as const;
 const squeezeIfWeight = (tf: string) => (tf.endsWith('/w') ? { transforms: SQUEEZE } : {});
 
 function buildConfig(input: ConfigInput): ModelConfig {
@@ -120,55 +106,23 @@ function buildConfig(input: ConfigInput): ModelConfig {
     architectures: ['GPT2Model'],
     transformers_version: TRANSFORMERS_VERSION,
   };
-  checkAgainstCheckpoint(config, input, source, { wte, wpe, layers });
+  checkAgainstCheckpoint(config, input.listing, source);
   return config;
 }
 
-function checkAgainstCheckpoint(
-  config: ModelConfig,
-  input: ConfigInput,
-  source: string,
-  seen: { wte: readonly number[] | undefined; wpe: readonly number[] | undefined; layers: number },
-): void {
-  const vocab = intField(config, 'vocab_size', source);
-  const embd = intField(config, 'n_embd', source);
-  const positions = intField(config, 'n_positions', source);
-  const nLayer = intField(config, 'n_layer', source);
+function checkAgainstCheckpoint(config: ModelConfig, listing: readonly TensorInfo[], source: string): void {
+  for (const field of ['vocab_size', 'n_embd', 'n_positions', 'n_layer']) intField(config, field, source);
+  const embd = config.n_embd as number;
   const nHead = intField(config, 'n_head', source);
-  const out: Disagreement[] = [];
-  if (seen.wte && seen.wte[0] !== vocab)
-    out.push({
-      field: 'vocab_size',
-      config: vocab,
-      checkpoint: seen.wte[0],
-      evidence: `model/wte [${seen.wte.join(', ')}]`,
-    });
-  if (seen.wte && seen.wte[1] !== embd)
-    out.push({
-      field: 'n_embd',
-      config: embd,
-      checkpoint: seen.wte[1],
-      evidence: `model/wte [${seen.wte.join(', ')}]`,
-    });
-  if (seen.wpe && seen.wpe[0] !== positions)
-    out.push({
-      field: 'n_positions',
-      config: positions,
-      checkpoint: seen.wpe[0],
-      evidence: `model/wpe [${seen.wpe.join(', ')}]`,
-    });
-  if (seen.layers > 0 && seen.layers !== nLayer)
-    out.push({ field: 'n_layer', config: nLayer, checkpoint: seen.layers, evidence: 'model/h{n}/ blocks' });
-  const inner = shapeOf(input.listing, 'model/h0/mlp/c_fc/w');
-  const nInner = config.n_inner;
-  if (inner && typeof nInner === 'number' && inner[2] !== nInner)
-    out.push({
-      field: 'n_inner',
-      config: nInner,
-      checkpoint: inner[2],
-      evidence: `model/h0/mlp/c_fc/w [${inner.join(', ')}]`,
-    });
-  refuseDisagreements(out, source, 'Pass the config of this model size (e.g. its hparams.json) with --config.');
+  const facts = [
+    shapeFact(listing, 'vocab_size', 'model/wte', 0),
+    shapeFact(listing, 'n_embd', 'model/wte', 1),
+    shapeFact(listing, 'n_positions', 'model/wpe', 0),
+    countFact(listing, 'n_layer', /^model\/h(\d+)\//, 'model/h{n}/ blocks'),
+    // n_inner null: 4 × n_embd, which the MLP's shapes check
+    ...(typeof config.n_inner === 'number' ? [shapeFact(listing, 'n_inner', 'model/h0/mlp/c_fc/w', 2)] : []),
+  ];
+  refuseUnlikeFacts(config, facts, source, 'Pass the config of this model size (e.g. its hparams.json) with --config.');
   if (nHead === 0 || embd % nHead !== 0) {
     throw new Tf2TorchError(ErrorCode.CONFIG, `${source}: n_embd ${embd} is not divisible by n_head ${nHead}`, {
       file: source,
@@ -181,42 +135,24 @@ function rules(config: ModelConfig): readonly Rule[] {
   return [
     { from: 'model/wte', to: 'wte.weight' },
     { from: 'model/wpe', to: 'wpe.weight' },
-    ...BLOCK_PARAMS.map(
-      ([tf, hf]): Rule => ({ from: `model/h{layer}/${tf}`, to: `h.{layer}.${hf}`, ...squeezeIfWeight(tf) }),
+    ...GPT2_BLOCK.map(
+      ({ tf, key }): Rule => ({ from: `model/h{layer}/${tf}`, to: `h.{layer}.${key}`, ...squeezeIfWeight(tf) }),
     ),
     { from: 'model/ln_f/g', to: 'ln_f.weight' },
     { from: 'model/ln_f/b', to: 'ln_f.bias' },
   ];
 }
 
+/** GPT2Model's state dict (the MLP is n_inner wide, 4 × n_embd when null), in state_dict order. */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config.vocab_size as number;
-  const e = config.n_embd as number;
-  const p = config.n_positions as number;
-  const inner = typeof config.n_inner === 'number' ? config.n_inner : 4 * e;
-  const shapes: Readonly<Record<string, readonly number[]>> = {
-    'ln_1.weight': [e],
-    'ln_1.bias': [e],
-    'attn.c_attn.weight': [e, 3 * e],
-    'attn.c_attn.bias': [3 * e],
-    'attn.c_proj.weight': [e, e],
-    'attn.c_proj.bias': [e],
-    'ln_2.weight': [e],
-    'ln_2.bias': [e],
-    'mlp.c_fc.weight': [e, inner],
-    'mlp.c_fc.bias': [inner],
-    'mlp.c_proj.weight': [inner, e],
-    'mlp.c_proj.bias': [e],
-  };
-  const keys: ExpectedKey[] = [
-    { key: 'wte.weight', shape: [v, e], fromConfig: '[vocab_size, n_embd]' },
-    { key: 'wpe.weight', shape: [p, e], fromConfig: '[n_positions, n_embd]' },
+  const E = dim(config, 'n_embd');
+  const inner = typeof config.n_inner === 'number' ? dim(config, 'n_inner') : times(4, E);
+  return [
+    tableKey('wte.weight', dim(config, 'vocab_size'), E),
+    tableKey('wpe.weight', dim(config, 'n_positions'), E),
+    ...blockKeys(GPT2_BLOCK, config.n_layer as number, E, inner),
+    ...normKeys('ln_f', E),
   ];
-  for (let n = 0; n < (config.n_layer as number); n++) {
-    for (const [, hf] of BLOCK_PARAMS) keys.push({ key: `h.${n}.${hf}`, shape: shapes[hf] as readonly number[] });
-  }
-  keys.push({ key: 'ln_f.weight', shape: [e] }, { key: 'ln_f.bias', shape: [e] });
-  return keys;
 }
 
 export const gpt2: Architecture = {
@@ -227,8 +163,5 @@ export const gpt2: Architecture = {
   buildConfig,
   rules,
   expectedKeys,
-  tokenizerFiles: [
-    { from: 'encoder.json', to: 'vocab.json' },
-    { from: 'vocab.bpe', to: 'merges.txt' },
-  ],
+  tokenizerFiles: bpeTokenizerFiles('encoder.json', 'vocab.bpe'),
 };

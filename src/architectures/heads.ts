@@ -6,6 +6,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { ArchitectureOption, ModelConfig, TensorInfo } from '../mapping/types.js';
+import { shapeText } from './building-blocks.js';
 
 /** transformers-cli's `--finetuning_task_name`, declared by the types whose heads `chooseHead` checks. */
 export const FINETUNING_TASK = 'finetuning_task_name';
@@ -45,8 +46,6 @@ export interface FoundHead {
   /** The signature's first capture group (xlnet: the task scope of `classification_{task}`). */
   readonly scope?: string;
 }
-
-const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 /** Every head of `heads` present in the listing (names normalised as the architecture matches them). */
 export function findHeads(
@@ -118,7 +117,7 @@ export interface ChosenHead {
  * when one is given; several heads need the task to pick one.
  */
 function selectHead(found: readonly FoundHead[], task: string): FoundHead | undefined {
-  const list = found.map((h) => `${h.variable} ${fmt(h.shape)}`).join(', ');
+  const list = found.map((h) => `${h.variable} ${shapeText(h.shape)}`).join(', ');
   const scopes = found.flatMap((h) => (h.scope === undefined ? [] : [h.scope.toLowerCase()]));
   if (task !== '' && scopes.length > 0) {
     const chosen = found.filter((h) => h.scope?.toLowerCase() === task);
@@ -146,7 +145,7 @@ export function chooseHead(choice: HeadChoice): ChosenHead {
   const withTask: ModelConfig = task === '' ? {} : { finetuning_task: task };
   const head = selectHead(choice.found, task);
   if (head) {
-    const what = `the checkpoint's head ${head.variable} ${fmt(head.shape)} (${head.modelClass}`;
+    const what = `the checkpoint's head ${head.variable} ${shapeText(head.shape)} (${head.modelClass}`;
     if (head.numLabels !== undefined) {
       if (squad || (glue !== undefined && glue !== head.numLabels)) {
         const wants = squad ? 'question answering' : `${glue} label${glue === 1 ? '' : 's'}`;

@@ -28,23 +28,13 @@ import {
   bertLayerKeys,
   bertLayerRules,
   bertLayerRulesAt,
-  checkDimensions,
-  configFromFacts,
-  type Dim,
-  dense,
   denseAndNorm,
-  dim,
   embeddingFacts,
-  layerNorm,
-  linearKeys,
   lmPredictionRules,
-  normKeys,
   outputLayer,
-  presenceFact,
-  type ShapeFact,
-  shapeFact,
-  TWO,
 } from './bert-family.js';
+import { type Dim, dense, dim, layerNorm, linearKeys, normKeys, TWO, tiedKey, vectorKey } from './building-blocks.js';
+import { checkDimensions, configFromFacts, presenceFact, type ShapeFact, shapeFact } from './checkpoint-facts.js';
 
 const MODEL_CLASS = 'LxmertForPreTraining';
 
@@ -295,14 +285,14 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     ...stack(STACKS[2], bertLayerKeys),
     ...linearKeys('lxmert.pooler.dense', H, H),
     // LxmertLMPredictionHead: its own bias first, then the transform, then the decoder tied to the word table
-    { key: 'cls.predictions.bias', shape: [config.vocab_size as number], fromConfig: '[vocab_size]' },
+    vectorKey('cls.predictions.bias', dim(config, 'vocab_size')),
     ...linearKeys('cls.predictions.transform.dense', H, H),
     ...normKeys('cls.predictions.transform.LayerNorm', H),
-    {
-      key: 'cls.predictions.decoder.weight',
-      shape: [config.vocab_size as number, H.size],
-      aliasOf: 'lxmert.embeddings.word_embeddings.weight',
-    },
+    tiedKey(
+      'cls.predictions.decoder.weight',
+      [dim(config, 'vocab_size'), H],
+      'lxmert.embeddings.word_embeddings.weight',
+    ),
     ...linearKeys('cls.seq_relationship', TWO, H),
   ];
   if (config.task_obj_predict === true)

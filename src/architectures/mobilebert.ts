@@ -10,29 +10,29 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  BERT_DIMENSIONS,
   bertFeedForwardRules,
   bertLayerRules,
-  checkDimensions,
-  configFromFacts,
-  countFact,
+  denseAndNorm,
+  embeddingTables,
+  lmPredictionRules,
+  outputLayer,
+  tiedDecoderKeys,
+} from './bert-family.js';
+import {
   type Dim,
   dense,
-  denseAndNorm,
   dim,
-  embeddingTables,
   layerNorm,
   layersKeys,
   linearKeys,
-  lmPredictionRules,
   normKeys,
-  outputLayer,
-  presenceFact,
-  shapeFact,
   TRANSPOSE,
   TWO,
   tableKey,
   vectorKey,
-} from './bert-family.js';
+} from './building-blocks.js';
+import { checkDimensions, configFromFacts, countFact, presenceFact, shapeFact } from './checkpoint-facts.js';
 
 const MODEL_CLASS = 'MobileBertForPreTraining';
 
@@ -65,19 +65,6 @@ const MOBILEBERT_DEFAULTS: ModelConfig = {
 
 /** transformers' NORM2FN: the two normalizations it has, and the TF scope each is stored under. */
 const NORM_SCOPES: Readonly<Record<string, string>> = { no_norm: 'FakeLayerNorm', layer_norm: 'LayerNorm' };
-
-const DIMENSIONS = [
-  'vocab_size',
-  'embedding_size',
-  'hidden_size',
-  'num_hidden_layers',
-  'num_attention_heads',
-  'intermediate_size',
-  'intra_bottleneck_size',
-  'num_feedforward_networks',
-  'max_position_embeddings',
-  'type_vocab_size',
-];
 
 const LAYER0 = 'bert/encoder/layer_0';
 
@@ -150,7 +137,12 @@ function buildConfig(input: ConfigInput): ModelConfig {
   const where = input.userPath ?? 'the derived config';
   // MobileBertConfig computes it: the width inside the bottleneck
   config.true_hidden_size = config.use_bottleneck === true ? config.intra_bottleneck_size : config.hidden_size;
-  checkDimensions(config, DIMENSIONS, where, { width: 'true_hidden_size', heads: 'num_attention_heads' });
+  checkDimensions(
+    config,
+    [...BERT_DIMENSIONS, 'embedding_size', 'intra_bottleneck_size', 'num_feedforward_networks'],
+    where,
+    { width: 'true_hidden_size', heads: 'num_attention_heads' },
+  );
   if (NORM_SCOPES[config.normalization_type as string] === undefined)
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
@@ -247,12 +239,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     ...linearKeys('cls.predictions.transform.dense', H, H),
     ...normKeys('cls.predictions.transform.LayerNorm', H),
     ...linearKeys('cls.predictions.dense', extra, V, { bias: false, optional: extra.size === 0 }),
-    {
-      key: 'cls.predictions.decoder.weight',
-      shape: [V.size, E.size],
-      aliasOf: 'mobilebert.embeddings.word_embeddings.weight',
-    },
-    { key: 'cls.predictions.decoder.bias', shape: [V.size], aliasOf: 'cls.predictions.bias' },
+    ...tiedDecoderKeys('cls.predictions', V, E, 'mobilebert.embeddings.word_embeddings.weight'),
     ...linearKeys('cls.seq_relationship', TWO, H),
   ];
 }

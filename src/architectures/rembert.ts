@@ -7,20 +7,15 @@
  */
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  BERT_DIMENSIONS,
+  BERT_HEADS,
   bertEmbeddingKeys,
-  bertEmbeddingRules,
   bertLayerKeys,
-  bertLayerRules,
-  checkDimensions,
-  configFromFacts,
-  countFact,
-  dense,
-  dim,
+  bertModelRules,
   embeddingFacts,
-  layersKeys,
-  linearKeys,
-  shapeFact,
 } from './bert-family.js';
+import { dense, dim, layersKeys, linearKeys } from './building-blocks.js';
+import { checkDimensions, configFromFacts, countFact, shapeFact } from './checkpoint-facts.js';
 
 const MODEL_CLASS = 'RemBertModel';
 
@@ -48,17 +43,6 @@ const REMBERT_DEFAULTS: ModelConfig = {
   vocab_size: 250300,
 };
 
-const DIMENSIONS = [
-  'vocab_size',
-  'input_embedding_size',
-  'hidden_size',
-  'num_hidden_layers',
-  'num_attention_heads',
-  'intermediate_size',
-  'max_position_embeddings',
-  'type_vocab_size',
-];
-
 function buildConfig(input: ConfigInput): ModelConfig {
   const fact = (field: string, name: string, axis: number) => shapeFact(input.listing, field, name, axis);
   const config = configFromFacts(input, {
@@ -73,19 +57,19 @@ function buildConfig(input: ConfigInput): ModelConfig {
     fixed: { architectures: [MODEL_CLASS], model_type: 'rembert' },
     hint: "Pass this checkpoint's config.json (transformers' RemBertConfig) with --config, or leave --config out to derive it.",
   });
-  checkDimensions(config, DIMENSIONS, input.userPath ?? 'the derived config', {
-    width: 'hidden_size',
-    heads: 'num_attention_heads',
-  });
+  checkDimensions(
+    config,
+    [...BERT_DIMENSIONS, 'input_embedding_size'],
+    input.userPath ?? 'the derived config',
+    BERT_HEADS,
+  );
   return config;
 }
 
 function rules(): readonly Rule[] {
   return [
-    ...bertEmbeddingRules('bert/embeddings', 'rembert.embeddings'),
+    ...bertModelRules('bert', 'rembert'),
     ...dense('bert/encoder/embedding_hidden_mapping_in', 'rembert.encoder.embedding_hidden_mapping_in'),
-    ...bertLayerRules('bert/encoder', 'rembert.encoder'),
-    ...dense('bert/pooler/dense', 'rembert.pooler.dense'),
   ];
 }
 

@@ -11,13 +11,25 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { pythonJsonDumps } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  dim,
+  type LayerKeys,
+  layersKeys,
+  linearKeys,
+  TRANSPOSE,
+  tableKey,
+  tiedKey,
+  times,
+  vectorKey,
+} from './building-blocks.js';
+import {
   configSource,
   countIndexed,
-  type Disagreement,
   refuseDisagreements,
   resolveAliases,
+  type ShapeFact,
   shapeOf,
   TRANSFORMERS_VERSION,
+  unlikeFacts,
 } from './checkpoint-facts.js';
 
 /** T5Config() defaults (transformers configuration_t5.py). */
@@ -61,7 +73,6 @@ const NORM_SCOPES = [
   { layer: 'rms_norm', final: 'rms_norm' },
   { layer: 'layer_norm', final: 'final_layer_norm' },
 ] as const;
-const T = [{ op: 'transpose' }] as const;
 
 /** Sizes read off the tensors (the source of truth when there is no --config). */
 interface Shapes {
@@ -169,24 +180,29 @@ function buildConfig(input: ConfigInput): ModelConfig {
       { file: source },
     );
   }
-  const out: Disagreement[] = [];
-  const check = (field: string, actual: number | undefined, evidence: string) => {
-    if (actual !== undefined && actual !== config[field])
-      out.push({ field, config: config[field], checkpoint: actual, evidence });
-  };
-  check('vocab_size', s.vocab, 'shared/embedding');
-  check('d_model', s.dModel, 'shared/embedding');
-  check('num_heads', s.heads, 'encoder/block_000/layer_000/SelfAttention/relative_attention_bias');
-  check(
-    'relative_attention_num_buckets',
-    s.buckets,
-    'encoder/block_000/layer_000/SelfAttention/relative_attention_bias',
-  );
-  if (s.inner !== undefined && typeof config.num_heads === 'number')
-    check('d_kv', s.inner / config.num_heads, 'encoder/block_000/layer_000/SelfAttention/q');
-  check('d_ff', s.dFF, 'encoder/block_000/layer_001/DenseReluDense');
-  if (s.encLayers > 0) check('num_layers', s.encLayers, 'encoder/block_{b}/');
-  if (s.decLayers > 0) check('num_decoder_layers', s.decLayers, 'decoder/block_{b}/');
+  checkAgainstShapes(config, s, source);
+  return config;
+}
+
+/** Refuses a config the shapes contradict, naming each field, both values and the tensor that shows it. */
+function checkAgainstShapes(config: ModelConfig, s: Shapes, source: string): void {
+  const attention = 'encoder/block_000/layer_000/SelfAttention';
+  const known = (value: number | undefined) => (value === 0 ? undefined : value);
+  const facts: ShapeFact[] = [
+    { field: 'vocab_size', value: s.vocab, evidence: 'shared/embedding' },
+    { field: 'd_model', value: s.dModel, evidence: 'shared/embedding' },
+    { field: 'num_heads', value: s.heads, evidence: `${attention}/relative_attention_bias` },
+    { field: 'relative_attention_num_buckets', value: s.buckets, evidence: `${attention}/relative_attention_bias` },
+    {
+      field: 'd_kv',
+      value: s.inner !== undefined && typeof config.num_heads === 'number' ? s.inner / config.num_heads : undefined,
+      evidence: `${attention}/q`,
+    },
+    { field: 'd_ff', value: s.dFF, evidence: 'encoder/block_000/layer_001/DenseReluDense' },
+    { field: 'num_layers', value: known(s.encLayers), evidence: 'encoder/block_{b}/' },
+    { field: 'num_decoder_layers', value: known(s.decLayers), evidence: 'decoder/block_{b}/' },
+  ];
+  const out = unlikeFacts(config, facts);
   if (s.dFF !== undefined && s.gated !== config.is_gated_act) {
     out.push({
       field: 'feed_forward_proj',
@@ -200,7 +216,6 @@ function buildConfig(input: ConfigInput): ModelConfig {
     source,
     'Pass the T5Config (config.json) of this model with --config, or omit --config to derive it from the checkpoint.',
   );
-  return config;
 }
 
 function rules(config: ModelConfig): readonly Rule[] {
@@ -211,68 +226,76 @@ function rules(config: ModelConfig): readonly Rule[] {
     const key = `${s}.block.{block}.layer.{sub}`;
     for (const attn of s === 'encoder' ? ['SelfAttention'] : ['SelfAttention', 'EncDecAttention']) {
       for (const p of ['q', 'k', 'v', 'o', 'relative_attention_bias']) {
-        out.push({ from: `${block}/${attn}/${p}`, to: `${key}.${attn}.${p}.weight`, transforms: T });
+        out.push({ from: `${block}/${attn}/${p}`, to: `${key}.${attn}.${p}.weight`, transforms: TRANSPOSE });
       }
     }
     for (const norm of NORM_SCOPES) out.push({ from: `${block}/${norm.layer}/scale`, to: `${key}.layer_norm.weight` });
     for (const w of ['wi', 'wi_0', 'wi_1', 'wo']) {
-      out.push({ from: `${block}/DenseReluDense/${w}/kernel`, to: `${key}.DenseReluDense.${w}.weight`, transforms: T });
+      out.push({
+        from: `${block}/DenseReluDense/${w}/kernel`,
+        to: `${key}.DenseReluDense.${w}.weight`,
+        transforms: TRANSPOSE,
+      });
     }
     for (const norm of NORM_SCOPES) out.push({ from: `${s}/${norm.final}/scale`, to: `${s}.final_layer_norm.weight` });
   }
   out.push({
     from: 'decoder/logits/kernel',
     to: 'lm_head.weight',
-    transforms: T,
+    transforms: TRANSPOSE,
     note: 'untied output layer (v1.1, mT5)',
   });
   return out;
 }
 
-function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config.vocab_size as number;
-  const d = config.d_model as number;
-  const inner = (config.num_heads as number) * (config.d_kv as number);
-  const ff = config.d_ff as number;
-  const wis = config.is_gated_act ? ['wi_0', 'wi_1'] : ['wi'];
-  const keys: ExpectedKey[] = [{ key: 'shared.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' }];
-  const attention = (p: string, withBias: boolean): ExpectedKey[] => [
-    { key: `${p}.q.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
-    { key: `${p}.k.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
-    { key: `${p}.v.weight`, shape: [inner, d], fromConfig: '[num_heads*d_kv, d_model]' },
-    { key: `${p}.o.weight`, shape: [d, inner], fromConfig: '[d_model, num_heads*d_kv]' },
-    ...(withBias
-      ? [
-          {
-            key: `${p}.relative_attention_bias.weight`,
-            shape: [config.relative_attention_num_buckets as number, config.num_heads as number],
-            fromConfig: '[relative_attention_num_buckets, num_heads]',
-          },
-        ]
-      : []),
+/** T5Attention's keys: q, k, v, o (no biases), and the relative position bias in a stack's first block only. */
+function attentionKeys(p: string, config: ModelConfig, withBias: boolean): ExpectedKey[] {
+  const D = dim(config, 'd_model');
+  const inner = times(dim(config, 'num_heads'), dim(config, 'd_kv'));
+  const buckets = dim(config, 'relative_attention_num_buckets');
+  return [
+    ...['q', 'k', 'v'].flatMap((m) => linearKeys(`${p}.${m}`, inner, D, { bias: false })),
+    ...linearKeys(`${p}.o`, D, inner, { bias: false }),
+    ...(withBias ? [tableKey(`${p}.relative_attention_bias.weight`, buckets, dim(config, 'num_heads'))] : []),
   ];
+}
+
+/** A T5Block's keys: self-attention, the decoder's cross-attention, the (gated) feed-forward; each with its norm. */
+const blockKeys =
+  (stack: (typeof STACKS)[number]): LayerKeys =>
+  (prefix, config, index) => {
+    const D = dim(config, 'd_model');
+    const F = dim(config, 'd_ff');
+    const p = `${prefix}.layer`;
+    const keys = [
+      ...attentionKeys(`${p}.0.SelfAttention`, config, index === 0),
+      vectorKey(`${p}.0.layer_norm.weight`, D),
+    ];
+    if (stack === 'decoder')
+      keys.push(...attentionKeys(`${p}.1.EncDecAttention`, config, false), vectorKey(`${p}.1.layer_norm.weight`, D));
+    const ff = `${p}.${stack === 'encoder' ? 1 : 2}`;
+    for (const w of config.is_gated_act ? ['wi_0', 'wi_1'] : ['wi'])
+      keys.push(...linearKeys(`${ff}.DenseReluDense.${w}`, F, D, { bias: false }));
+    keys.push(...linearKeys(`${ff}.DenseReluDense.wo`, D, F, { bias: false }), vectorKey(`${ff}.layer_norm.weight`, D));
+    return keys;
+  };
+
+function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const V = dim(config, 'vocab_size');
+  const D = dim(config, 'd_model');
+  const keys: ExpectedKey[] = [tableKey('shared.weight', V, D)];
   for (const s of STACKS) {
-    keys.push({ key: `${s}.embed_tokens.weight`, shape: [v, d], aliasOf: 'shared.weight' });
-    const layers = config[s === 'encoder' ? 'num_layers' : 'num_decoder_layers'] as number;
-    for (let b = 0; b < layers; b++) {
-      const p = `${s}.block.${b}.layer`;
-      keys.push(...attention(`${p}.0.SelfAttention`, b === 0), { key: `${p}.0.layer_norm.weight`, shape: [d] });
-      if (s === 'decoder')
-        keys.push(...attention(`${p}.1.EncDecAttention`, false), { key: `${p}.1.layer_norm.weight`, shape: [d] });
-      const ffLayer = s === 'encoder' ? 1 : 2;
-      for (const w of wis)
-        keys.push({ key: `${p}.${ffLayer}.DenseReluDense.${w}.weight`, shape: [ff, d], fromConfig: '[d_ff, d_model]' });
-      keys.push({ key: `${p}.${ffLayer}.DenseReluDense.wo.weight`, shape: [d, ff], fromConfig: '[d_model, d_ff]' });
-      keys.push({ key: `${p}.${ffLayer}.layer_norm.weight`, shape: [d] });
-    }
-    keys.push({ key: `${s}.final_layer_norm.weight`, shape: [d] });
+    keys.push(
+      tiedKey(`${s}.embed_tokens.weight`, [V, D], 'shared.weight'),
+      ...layersKeys(s, config, blockKeys(s), {
+        count: s === 'encoder' ? 'num_layers' : 'num_decoder_layers',
+        module: 'block',
+      }),
+      vectorKey(`${s}.final_layer_norm.weight`, D),
+    );
   }
   const tied = config.tie_word_embeddings !== false;
-  keys.push(
-    tied
-      ? { key: 'lm_head.weight', shape: [v, d], aliasOf: 'shared.weight' }
-      : { key: 'lm_head.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' },
-  );
+  keys.push(tied ? tiedKey('lm_head.weight', [V, D], 'shared.weight') : tableKey('lm_head.weight', V, D));
   return keys;
 }
 

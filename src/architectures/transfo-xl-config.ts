@@ -5,6 +5,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { ModelConfig, TensorInfo } from '../mapping/types.js';
+import { shapeText } from './building-blocks.js';
 
 const P = 'transformer/';
 
@@ -63,7 +64,7 @@ function shapeOf(byName: ReadonlyMap<string, TensorInfo>, name: string): readonl
 function dim(shape: readonly number[], axis: number, name: string): number {
   const d = shape[axis];
   if (d === undefined)
-    throw configError(`'${P + name}' has shape [${shape.join(', ')}], expected at least ${axis + 1} axes`);
+    throw configError(`'${P + name}' has shape ${shapeText(shape)}, expected at least ${axis + 1} axes`);
   return d;
 }
 
@@ -92,9 +93,10 @@ function cumulative(sizes: readonly number[]): number[] {
   return out;
 }
 
-/** Reads every shape-determined field; `userDivVal` only breaks the tie of a single `cutoff_0` cluster. */
-export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal?: number): TransfoXlShapeFields {
-  const byName = new Map(listing.map((t) => [t.name, t]));
+type LayerFields = Pick<TransfoXlShapeFields, 'd_model' | 'n_head' | 'd_head' | 'd_inner' | 'n_layer' | 'untie_r'>;
+
+/** The layers' sizes: from layer 0's kernels and the relative-position biases (one per layer when untied). */
+function layerFields(byName: ReadonlyMap<string, TensorInfo>): LayerFields {
   const layers = indices(byName, 'layer_', '/rel_attn/qkv/kernel');
   if (layers.length === 0) throw configError(`not a Transformer-XL checkpoint: no '${P}layer_0/rel_attn/qkv/kernel'`);
   const qkv = shapeOf(byName, 'layer_0/rel_attn/qkv/kernel');
@@ -103,7 +105,7 @@ export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal
   const untie_r = rw.length === 3;
   if (rw.length !== 2 && rw.length !== 3)
     throw configError(
-      `'${P}r_w_bias' has shape [${rw.join(', ')}]: expected [n_head, d_head] or [n_layer, n_head, d_head]`,
+      `'${P}r_w_bias' has shape ${shapeText(rw)}: expected [n_head, d_head] or [n_layer, n_head, d_head]`,
     );
   if (untie_r && rw[0] !== layers.length)
     throw configError(`'${P}r_w_bias' has ${rw[0]} layers but the checkpoint has ${layers.length}`);
@@ -115,88 +117,107 @@ export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal
     );
   }
   const d_inner = dim(shapeOf(byName, 'layer_0/ff/layer_1/kernel'), 1, 'layer_0/ff/layer_1/kernel');
+  return { d_model, n_head, d_head, d_inner, n_layer: layers.length, untie_r };
+}
 
-  let vocab_size: number;
-  let d_embed: number;
-  let div_val: number;
-  let cutoffs: number[];
-  const embProj: boolean[] = [];
-  if (byName.has(`${P}adaptive_embed/lookup_table`)) {
-    // div_val 1: one table for the whole vocabulary; clusters exist only in the softmax.
-    const table = shapeOf(byName, 'adaptive_embed/lookup_table');
-    vocab_size = dim(table, 0, 'adaptive_embed/lookup_table');
-    d_embed = dim(table, 1, 'adaptive_embed/lookup_table');
-    div_val = 1;
-    const clusters = indices(byName, 'adaptive_softmax/cutoff_', '/b');
-    if (clusters.length === 0) {
-      shapeOf(byName, 'adaptive_softmax/bias');
-      cutoffs = [];
-    } else {
-      const ends = cumulative(
-        clusters.map((i) =>
-          dim(shapeOf(byName, `adaptive_softmax/cutoff_${i}/b`), 0, `adaptive_softmax/cutoff_${i}/b`),
-        ),
-      );
-      if (ends.at(-1) !== vocab_size)
-        throw configError(
-          `the softmax clusters cover ${ends.at(-1)} tokens but '${P}adaptive_embed/lookup_table' has ${vocab_size}`,
-        );
-      cutoffs = ends.slice(0, -1);
-    }
-    const proj = byName.has(`${P}adaptive_embed/proj_W`);
-    for (let i = 0; i <= cutoffs.length; i++) embProj.push(proj);
+/** The adaptive embedding's fields, and whether each cluster's table has its own projection. */
+interface EmbeddingFields extends Pick<TransfoXlShapeFields, 'vocab_size' | 'd_embed' | 'div_val' | 'cutoffs'> {
+  readonly embProj: boolean[];
+}
+
+/** div_val 1: one table for the whole vocabulary; clusters exist only in the softmax. */
+function singleTableFields(byName: ReadonlyMap<string, TensorInfo>): EmbeddingFields {
+  const table = shapeOf(byName, 'adaptive_embed/lookup_table');
+  const vocab_size = dim(table, 0, 'adaptive_embed/lookup_table');
+  const d_embed = dim(table, 1, 'adaptive_embed/lookup_table');
+  const clusters = indices(byName, 'adaptive_softmax/cutoff_', '/b');
+  let cutoffs: number[] = [];
+  if (clusters.length === 0) {
+    shapeOf(byName, 'adaptive_softmax/bias');
   } else {
-    const clusters = indices(byName, 'adaptive_embed/cutoff_', '/lookup_table');
-    if (clusters.length === 0)
+    const ends = cumulative(
+      clusters.map((i) => dim(shapeOf(byName, `adaptive_softmax/cutoff_${i}/b`), 0, `adaptive_softmax/cutoff_${i}/b`)),
+    );
+    if (ends.at(-1) !== vocab_size)
       throw configError(
-        `not a Transformer-XL checkpoint: neither '${P}adaptive_embed/lookup_table' nor '${P}adaptive_embed/cutoff_0/lookup_table'`,
+        `the softmax clusters cover ${ends.at(-1)} tokens but '${P}adaptive_embed/lookup_table' has ${vocab_size}`,
       );
-    const tables = clusters.map((i) => shapeOf(byName, `adaptive_embed/cutoff_${i}/lookup_table`));
-    const widths = tables.map((s, i) => dim(s, 1, `adaptive_embed/cutoff_${i}/lookup_table`));
-    const ends = cumulative(tables.map((s, i) => dim(s, 0, `adaptive_embed/cutoff_${i}/lookup_table`)));
-    vocab_size = ends.at(-1)!;
     cutoffs = ends.slice(0, -1);
-    d_embed = widths[0]!;
-    div_val =
-      widths.length > 1
-        ? Math.round(d_embed / widths[1]!)
-        : userDivVal !== undefined && userDivVal > 1
-          ? userDivVal
-          : 2;
-    widths.forEach((w, i) => {
-      if (w !== Math.floor(d_embed / div_val ** i)) {
-        throw configError(
-          `'${P}adaptive_embed/cutoff_${i}/lookup_table' is ${w} wide; with d_embed ${d_embed} and div_val ${div_val} it should be ${Math.floor(d_embed / div_val ** i)}`,
-        );
-      }
-    });
-    for (const i of clusters) embProj.push(byName.has(`${P}adaptive_embed/cutoff_${i}/proj_W`));
   }
+  const proj = byName.has(`${P}adaptive_embed/proj_W`);
+  return { vocab_size, d_embed, div_val: 1, cutoffs, embProj: Array.from({ length: cutoffs.length + 1 }, () => proj) };
+}
 
+/** div_val > 1: one table per cluster, each div_val times narrower than the one before. */
+function clusterTableFields(byName: ReadonlyMap<string, TensorInfo>, userDivVal?: number): EmbeddingFields {
+  const clusters = indices(byName, 'adaptive_embed/cutoff_', '/lookup_table');
+  if (clusters.length === 0)
+    throw configError(
+      `not a Transformer-XL checkpoint: neither '${P}adaptive_embed/lookup_table' nor '${P}adaptive_embed/cutoff_0/lookup_table'`,
+    );
+  const tables = clusters.map((i) => shapeOf(byName, `adaptive_embed/cutoff_${i}/lookup_table`));
+  const widths = tables.map((s, i) => dim(s, 1, `adaptive_embed/cutoff_${i}/lookup_table`));
+  const ends = cumulative(tables.map((s, i) => dim(s, 0, `adaptive_embed/cutoff_${i}/lookup_table`)));
+  const d_embed = widths[0]!;
+  const div_val =
+    widths.length > 1 ? Math.round(d_embed / widths[1]!) : userDivVal !== undefined && userDivVal > 1 ? userDivVal : 2;
+  widths.forEach((w, i) => {
+    if (w !== Math.floor(d_embed / div_val ** i)) {
+      throw configError(
+        `'${P}adaptive_embed/cutoff_${i}/lookup_table' is ${w} wide; with d_embed ${d_embed} and div_val ${div_val} it should be ${Math.floor(d_embed / div_val ** i)}`,
+      );
+    }
+  });
+  return {
+    vocab_size: ends.at(-1)!,
+    d_embed,
+    div_val,
+    cutoffs: ends.slice(0, -1),
+    embProj: clusters.map((i) => byName.has(`${P}adaptive_embed/cutoff_${i}/proj_W`)),
+  };
+}
+
+/** The original's projection flags: which softmax clusters reuse the embedding's, and `proj_same_dim`. */
+function projectionFields(
+  byName: ReadonlyMap<string, TensorInfo>,
+  e: EmbeddingFields,
+  d_model: number,
+): Pick<TransfoXlShapeFields, 'tie_projs' | 'proj_same_dim'> {
   const tie_projs: boolean[] = [];
-  for (let i = 0; i <= cutoffs.length; i++) {
+  for (let i = 0; i <= e.cutoffs.length; i++) {
     const own = byName.has(`${P}adaptive_softmax/cutoff_${i}/proj`);
     // Without its own projection a cluster reuses the embedding's (the original's tie_projs), if any.
-    tie_projs.push(!own && embProj[i] === true);
+    tie_projs.push(!own && e.embProj[i] === true);
   }
   let proj_same_dim = true;
-  if (div_val > 1) {
-    const sameWidth = embProj
-      .map((p, i) => ({ p, w: Math.floor(d_embed / div_val ** i) }))
+  if (e.div_val > 1) {
+    const sameWidth = e.embProj
+      .map((p, i) => ({ p, w: Math.floor(e.d_embed / e.div_val ** i) }))
       .filter((c) => c.w === d_model);
     if (sameWidth.length > 0) proj_same_dim = sameWidth.every((c) => c.p);
   }
+  return { tie_projs, proj_same_dim };
+}
+
+/** Reads every shape-determined field; `userDivVal` only breaks the tie of a single `cutoff_0` cluster. */
+export function deriveTransfoXlFields(listing: readonly TensorInfo[], userDivVal?: number): TransfoXlShapeFields {
+  const byName = new Map(listing.map((t) => [t.name, t]));
+  const layer = layerFields(byName);
+  const e = byName.has(`${P}adaptive_embed/lookup_table`)
+    ? singleTableFields(byName)
+    : clusterTableFields(byName, userDivVal);
+  const { tie_projs, proj_same_dim } = projectionFields(byName, e, layer.d_model);
   return {
-    vocab_size,
-    cutoffs,
-    d_model,
-    d_embed,
-    n_head,
-    d_head,
-    d_inner,
-    div_val,
-    n_layer: layers.length,
-    untie_r,
+    vocab_size: e.vocab_size,
+    cutoffs: e.cutoffs,
+    d_model: layer.d_model,
+    d_embed: e.d_embed,
+    n_head: layer.n_head,
+    d_head: layer.d_head,
+    d_inner: layer.d_inner,
+    div_val: e.div_val,
+    n_layer: layer.n_layer,
+    untie_r: layer.untie_r,
     tie_projs,
     proj_same_dim,
   };

@@ -11,6 +11,18 @@
 
 import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+import {
+  type Dim,
+  dim,
+  layersKeys,
+  linearKeys,
+  normKeys,
+  shapedKey,
+  TRANSPOSE,
+  tableKey,
+  times,
+  vectorKey,
+} from './building-blocks.js';
 import { configSource, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
 import {
   deriveTransfoXlFields,
@@ -21,7 +33,6 @@ import {
 } from './transfo-xl-config.js';
 
 const T = 'transformer/';
-const TRANSPOSE = [{ op: 'transpose' }] as const;
 
 /** TransfoXLConfig.attribute_map: names a user's config may use for the canonical fields. */
 const ALIASES: Readonly<Record<string, string>> = {
@@ -180,123 +191,115 @@ function rules(config: ModelConfig): readonly Rule[] {
   return out;
 }
 
+const identity = (size: number) => ({ kind: 'identity', size }) as const;
+
+/** Cluster i's embedding table: its share of the vocabulary, d_embed / div_val^i wide. */
+function clusterTable(c: TransfoXlShapeFields, i: number): Dim[] {
+  const ends = clusterEnds(c);
+  return [
+    { size: ends[i + 1]! - ends[i]!, field: `cluster ${i} size` },
+    { size: clusterWidth(c, i), field: c.div_val === 1 ? 'd_embed' : `d_embed / div_val^${i}` },
+  ];
+}
+
+/** AdaptiveEmbedding: the tables, then the projections to d_model (the identity where the original has none). */
+function embeddingKeys(config: ModelConfig, c: TransfoXlShapeFields): ExpectedKey[] {
+  const D = dim(config, 'd_model');
+  const E = dim(config, 'd_embed');
+  if (c.div_val === 1)
+    return [
+      tableKey('transformer.word_emb.emb_layers.0.weight', dim(config, 'vocab_size'), E),
+      ...(c.d_model !== c.d_embed ? [shapedKey('transformer.word_emb.emb_projs.0', [D, E])] : []),
+    ];
+  const clusters = Array.from({ length: c.cutoffs.length + 1 }, (_, i) => i);
+  const embedding = transfoXlProjections(c).embedding;
+  return [
+    ...clusters.map((i) => shapedKey(`transformer.word_emb.emb_layers.${i}.weight`, clusterTable(c, i))),
+    ...clusters.map((i) => {
+      const key = { key: `transformer.word_emb.emb_projs.${i}`, shape: [c.d_model, clusterWidth(c, i)] };
+      // The original leaves this cluster unprojected; the module multiplies by it anyway.
+      return embedding[i] ? key : { ...key, generate: identity(c.d_model) };
+    }),
+  ];
+}
+
+/** RelPartialLearnableDecoderLayer: attention (its biases owned, or aliases of the shared ones), then the FF. */
+function layerKeys(k: string, config: ModelConfig): ExpectedKey[] {
+  const c = fields(config);
+  const D = dim(config, 'd_model');
+  const I = dim(config, 'd_inner');
+  const heads = times(dim(config, 'n_head'), dim(config, 'd_head'));
+  const bias = (b: string): ExpectedKey => ({
+    key: `${k}.dec_attn.${b}`,
+    shape: [c.n_head, c.d_head],
+    ...(c.untie_r ? {} : { aliasOf: `transformer.${b}` }),
+  });
+  return [
+    bias('r_r_bias'),
+    bias('r_w_bias'),
+    ...linearKeys(`${k}.dec_attn.qkv_net`, times(3, heads), D, { bias: false }),
+    ...linearKeys(`${k}.dec_attn.o_net`, D, heads, { bias: false }),
+    ...normKeys(`${k}.dec_attn.layer_norm`, D),
+    ...linearKeys(`${k}.dec_attn.r_net`, heads, D, { bias: false }),
+    ...linearKeys(`${k}.pos_ff.CoreNet.0`, I, D),
+    ...linearKeys(`${k}.pos_ff.CoreNet.3`, D, I),
+    ...normKeys(`${k}.pos_ff.layer_norm`, D),
+  ];
+}
+
+/** ProjectedAdaptiveLogSoftmax: the cluster head, output layers tied to the tables, projections tied or own. */
+function softmaxKeys(config: ModelConfig, c: TransfoXlShapeFields): ExpectedKey[] {
+  const E = dim(config, 'd_embed');
+  const C: Dim = { size: c.cutoffs.length, field: 'len(cutoffs)' };
+  const clusters = Array.from({ length: c.cutoffs.length + 1 }, (_, i) => i);
+  const keys =
+    c.cutoffs.length > 0 ? [shapedKey('crit.cluster_weight', [C, E]), shapedKey('crit.cluster_bias', [C])] : [];
+  /** Projection i: an alias of an embedding projection, its own, or the identity where the original has none. */
+  const projection = (i: number, width: number, tiedTo: string | undefined, own: boolean): ExpectedKey => {
+    const key = { key: `crit.out_projs.${i}`, shape: [c.d_model, width] };
+    if (tiedTo !== undefined) return { ...key, aliasOf: tiedTo };
+    return own ? key : { ...key, generate: identity(c.d_model) };
+  };
+  if (c.div_val === 1) {
+    const table = 'transformer.word_emb.emb_layers.0.weight';
+    keys.push(
+      { key: 'crit.out_layers.0.weight', shape: [c.vocab_size, c.d_embed], aliasOf: table },
+      vectorKey('crit.out_layers.0.bias', dim(config, 'vocab_size')),
+    );
+    if (c.d_model !== c.d_embed)
+      for (const i of clusters) {
+        const tied = c.tie_projs[i] || c.cutoffs.length === 0;
+        keys.push(projection(i, c.d_embed, tied ? 'transformer.word_emb.emb_projs.0' : undefined, true));
+      }
+    return keys;
+  }
+  for (const i of clusters) {
+    const [rows, width] = clusterTable(c, i) as [Dim, Dim];
+    const table = `transformer.word_emb.emb_layers.${i}.weight`;
+    keys.push(
+      { key: `crit.out_layers.${i}.weight`, shape: [rows.size, width.size], aliasOf: table },
+      vectorKey(`crit.out_layers.${i}.bias`, rows),
+    );
+  }
+  const softmax = transfoXlProjections(c).softmax;
+  for (const i of clusters) {
+    const tiedTo = c.tie_projs[i] ? `transformer.word_emb.emb_projs.${i}` : undefined;
+    keys.push(projection(i, clusterWidth(c, i), tiedTo, softmax[i] === true));
+  }
+  return keys;
+}
+
 /** TransfoXLLMHeadModel.state_dict(), in its order: own parameters, then children, then buffers' modules. */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const c = fields(config);
-  const proj = transfoXlProjections(c);
-  const ends = clusterEnds(c);
-  const n = c.cutoffs.length + 1;
-  const keys: ExpectedKey[] = [];
-  if (!c.untie_r) {
-    keys.push({ key: 'transformer.r_w_bias', shape: [c.n_head, c.d_head], fromConfig: '[n_head, d_head]' });
-    keys.push({ key: 'transformer.r_r_bias', shape: [c.n_head, c.d_head], fromConfig: '[n_head, d_head]' });
-  }
-  const identity = (size: number) => ({ kind: 'identity', size }) as const;
-  if (c.div_val === 1) {
-    keys.push({
-      key: 'transformer.word_emb.emb_layers.0.weight',
-      shape: [c.vocab_size, c.d_embed],
-      fromConfig: '[vocab_size, d_embed]',
-    });
-    if (c.d_model !== c.d_embed)
-      keys.push({
-        key: 'transformer.word_emb.emb_projs.0',
-        shape: [c.d_model, c.d_embed],
-        fromConfig: '[d_model, d_embed]',
-      });
-  } else {
-    for (let i = 0; i < n; i++) {
-      keys.push({
-        key: `transformer.word_emb.emb_layers.${i}.weight`,
-        shape: [ends[i + 1]! - ends[i]!, clusterWidth(c, i)],
-        fromConfig: `[cluster ${i} size, d_embed / div_val^${i}]`,
-      });
-    }
-    for (let i = 0; i < n; i++) {
-      const key = `transformer.word_emb.emb_projs.${i}`;
-      const shape = [c.d_model, clusterWidth(c, i)];
-      // The original leaves this cluster unprojected; the module multiplies by it anyway.
-      keys.push(proj.embedding[i] ? { key, shape } : { key, shape, generate: identity(c.d_model) });
-    }
-  }
-  for (let l = 0; l < c.n_layer; l++) {
-    const k = `transformer.layers.${l}.`;
-    const hd = c.n_head * c.d_head;
-    if (c.untie_r) {
-      keys.push(
-        { key: `${k}dec_attn.r_r_bias`, shape: [c.n_head, c.d_head] },
-        { key: `${k}dec_attn.r_w_bias`, shape: [c.n_head, c.d_head] },
-      );
-    } else {
-      keys.push(
-        { key: `${k}dec_attn.r_r_bias`, shape: [c.n_head, c.d_head], aliasOf: 'transformer.r_r_bias' },
-        { key: `${k}dec_attn.r_w_bias`, shape: [c.n_head, c.d_head], aliasOf: 'transformer.r_w_bias' },
-      );
-    }
-    keys.push(
-      { key: `${k}dec_attn.qkv_net.weight`, shape: [3 * hd, c.d_model], fromConfig: '[3 × n_head × d_head, d_model]' },
-      { key: `${k}dec_attn.o_net.weight`, shape: [c.d_model, hd] },
-      { key: `${k}dec_attn.layer_norm.weight`, shape: [c.d_model] },
-      { key: `${k}dec_attn.layer_norm.bias`, shape: [c.d_model] },
-      { key: `${k}dec_attn.r_net.weight`, shape: [hd, c.d_model] },
-      { key: `${k}pos_ff.CoreNet.0.weight`, shape: [c.d_inner, c.d_model], fromConfig: '[d_inner, d_model]' },
-      { key: `${k}pos_ff.CoreNet.0.bias`, shape: [c.d_inner] },
-      { key: `${k}pos_ff.CoreNet.3.weight`, shape: [c.d_model, c.d_inner] },
-      { key: `${k}pos_ff.CoreNet.3.bias`, shape: [c.d_model] },
-      { key: `${k}pos_ff.layer_norm.weight`, shape: [c.d_model] },
-      { key: `${k}pos_ff.layer_norm.bias`, shape: [c.d_model] },
-    );
-  }
-  keys.push({
-    key: 'transformer.pos_emb.inv_freq',
-    shape: [c.d_model / 2],
-    generate: { kind: 'inv-freq', dModel: c.d_model },
-  });
-  if (c.cutoffs.length > 0) {
-    keys.push(
-      { key: 'crit.cluster_weight', shape: [c.cutoffs.length, c.d_embed] },
-      { key: 'crit.cluster_bias', shape: [c.cutoffs.length] },
-    );
-  }
-  if (c.div_val === 1) {
-    keys.push(
-      {
-        key: 'crit.out_layers.0.weight',
-        shape: [c.vocab_size, c.d_embed],
-        aliasOf: 'transformer.word_emb.emb_layers.0.weight',
-      },
-      { key: 'crit.out_layers.0.bias', shape: [c.vocab_size] },
-    );
-    if (c.d_model !== c.d_embed) {
-      for (let i = 0; i < n; i++) {
-        const key = `crit.out_projs.${i}`;
-        const shape = [c.d_model, c.d_embed];
-        keys.push(
-          c.tie_projs[i] || c.cutoffs.length === 0
-            ? { key, shape, aliasOf: 'transformer.word_emb.emb_projs.0' }
-            : { key, shape },
-        );
-      }
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      keys.push(
-        {
-          key: `crit.out_layers.${i}.weight`,
-          shape: [ends[i + 1]! - ends[i]!, clusterWidth(c, i)],
-          aliasOf: `transformer.word_emb.emb_layers.${i}.weight`,
-        },
-        { key: `crit.out_layers.${i}.bias`, shape: [ends[i + 1]! - ends[i]!] },
-      );
-    }
-    for (let i = 0; i < n; i++) {
-      const key = `crit.out_projs.${i}`;
-      const shape = [c.d_model, clusterWidth(c, i)];
-      if (c.tie_projs[i]) keys.push({ key, shape, aliasOf: `transformer.word_emb.emb_projs.${i}` });
-      else keys.push(proj.softmax[i] ? { key, shape } : { key, shape, generate: identity(c.d_model) });
-    }
-  }
-  return keys;
+  const shared = c.untie_r ? [] : ['r_w_bias', 'r_r_bias'];
+  return [
+    ...shared.map((b) => shapedKey(`transformer.${b}`, [dim(config, 'n_head'), dim(config, 'd_head')])),
+    ...embeddingKeys(config, c),
+    ...layersKeys('transformer', config, layerKeys, { count: 'n_layer', module: 'layers' }),
+    { key: 'transformer.pos_emb.inv_freq', shape: [c.d_model / 2], generate: { kind: 'inv-freq', dModel: c.d_model } },
+    ...softmaxKeys(config, c),
+  ];
 }
 
 export const transfoXl: Architecture = {

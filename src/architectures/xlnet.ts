@@ -12,14 +12,32 @@ import { jsonPreview } from '../io/python-json.js';
 import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
+  dense,
+  dim,
+  layerNorm,
+  layersKeys,
+  linearKeys,
+  normKeys,
+  ONE,
+  shapedKey,
+  shapeText,
+  TRANSPOSE,
+  TWO,
+  tableKey,
+  tiedKey,
+  times,
+  vectorKey,
+} from './building-blocks.js';
+import {
   configSource,
-  countIndexed,
-  type Disagreement,
+  countFact,
   intField,
   refuseDisagreements,
   resolveAliases,
+  shapeFact,
   shapeOf,
   TRANSFORMERS_VERSION,
+  unlikeFacts,
 } from './checkpoint-facts.js';
 import { chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';
 
@@ -60,7 +78,6 @@ const ALIASES = {
   num_attention_heads: 'n_head',
   num_hidden_layers: 'n_layer',
 };
-const T = [{ op: 'transpose' }] as const;
 const BIASES = ['r_r_bias', 'r_s_bias', 'r_w_bias'];
 
 /** The classes: the pre-trained LM head's, or a fine-tuned head's. */
@@ -144,23 +161,15 @@ function buildConfig(input: ConfigInput): ModelConfig {
 }
 
 function checkAgainstCheckpoint(config: ModelConfig, input: ConfigInput, source: string): void {
-  const out: Disagreement[] = [];
-  const check = (field: string, actual: number | undefined, evidence: string) => {
-    if (actual !== undefined && actual !== config[field])
-      out.push({ field, config: config[field], checkpoint: actual, evidence });
-  };
-  const emb = shapeOf(input.listing, 'model/transformer/word_embedding/lookup_table');
-  check('vocab_size', emb?.[0], 'model/transformer/word_embedding/lookup_table');
-  check('d_model', emb?.[1], 'model/transformer/word_embedding/lookup_table');
-  const q = shapeOf(input.listing, 'model/transformer/layer_0/rel_attn/q/kernel');
-  check('n_head', q?.[1], 'model/transformer/layer_0/rel_attn/q/kernel');
-  check(
-    'd_inner',
-    shapeOf(input.listing, 'model/transformer/layer_0/ff/layer_1/kernel')?.[1],
-    'model/transformer/layer_0/ff/layer_1/kernel',
-  );
-  const layers = countIndexed(input.listing, /^model\/transformer\/layer_(\d+)\//);
-  if (layers > 0) check('n_layer', layers, 'model/transformer/layer_{l}/');
+  const fact = (field: string, name: string, axis: number) =>
+    shapeFact(input.listing, field, `model/transformer/${name}`, axis);
+  const out = unlikeFacts(config, [
+    fact('vocab_size', 'word_embedding/lookup_table', 0),
+    fact('d_model', 'word_embedding/lookup_table', 1),
+    fact('n_head', 'layer_0/rel_attn/q/kernel', 1),
+    fact('d_inner', 'layer_0/ff/layer_1/kernel', 1),
+    countFact(input.listing, 'n_layer', /^model\/transformer\/layer_(\d+)\//, 'model/transformer/layer_{l}/'),
+  ]);
   const rw = shapeOf(input.listing, 'model/transformer/r_w_bias');
   if (rw) {
     const untied = rw.length === 3;
@@ -169,7 +178,7 @@ function checkAgainstCheckpoint(config: ModelConfig, input: ConfigInput, source:
         field: 'untie_r',
         config: config.untie_r,
         checkpoint: untied,
-        evidence: `model/transformer/r_w_bias [${rw.join(', ')}]`,
+        evidence: `model/transformer/r_w_bias ${shapeText(rw)}`,
       });
   }
   refuseDisagreements(out, source, 'Pass the xlnet_config.json of this checkpoint with --config.');
@@ -188,21 +197,11 @@ function rules(config: ModelConfig): readonly Rule[] {
       to: `${key}.rel_attn.${p}`,
       note: '3-D [d_model, n_head, d_head], not transposed',
     });
-  for (const [tf, hf] of [
-    ['rel_attn/LayerNorm', 'rel_attn.layer_norm'],
-    ['ff/LayerNorm', 'ff.layer_norm'],
-  ] as const) {
-    out.push(
-      { from: `${layer}/${tf}/gamma`, to: `${key}.${hf}.weight` },
-      { from: `${layer}/${tf}/beta`, to: `${key}.${hf}.bias` },
-    );
-  }
-  for (const ff of ['layer_1', 'layer_2']) {
-    out.push(
-      { from: `${layer}/ff/${ff}/kernel`, to: `${key}.ff.${ff}.weight`, transforms: T },
-      { from: `${layer}/ff/${ff}/bias`, to: `${key}.ff.${ff}.bias` },
-    );
-  }
+  out.push(
+    ...layerNorm(`${layer}/rel_attn`, `${key}.rel_attn.layer_norm`),
+    ...layerNorm(`${layer}/ff`, `${key}.ff.layer_norm`),
+    ...['layer_1', 'layer_2'].flatMap((ff) => dense(`${layer}/ff/${ff}`, `${key}.ff.${ff}`)),
+  );
   if (config.untie_r !== false) {
     for (const b of BIASES)
       out.push({
@@ -229,12 +228,12 @@ function rules(config: ModelConfig): readonly Rule[] {
   const head = headClass(config);
   if (head === CLASSES.lmHead) out.push({ from: 'model/lm_loss/bias', to: 'lm_loss.bias' });
   if (head === CLASSES.sequenceClassification) {
-    out.push({ from: `${SUMMARY}/kernel`, to: 'sequence_summary.summary.weight', transforms: T });
+    out.push({ from: `${SUMMARY}/kernel`, to: 'sequence_summary.summary.weight', transforms: TRANSPOSE });
     out.push({ from: `${SUMMARY}/bias`, to: 'sequence_summary.summary.bias' });
     // One head reaches here: several are refused unless --finetuning_task_name picks one (the others are skipped).
     const note = "the trained head (transformers' converter leaves logits_proj random)";
     for (const kind of ['classification', 'regression']) {
-      out.push({ from: `model/${kind}_{task*}/logit/kernel`, to: 'logits_proj.weight', transforms: T, note });
+      out.push({ from: `model/${kind}_{task*}/logit/kernel`, to: 'logits_proj.weight', transforms: TRANSPOSE, note });
       out.push({ from: `model/${kind}_{task*}/logit/bias`, to: 'logits_proj.bias' });
     }
   }
@@ -259,72 +258,62 @@ function configSkip(config: ModelConfig): readonly SkipRule[] {
   return out;
 }
 
-function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
-  const v = config.vocab_size as number;
-  const d = config.d_model as number;
-  const n = config.n_head as number;
-  const dh = config.d_head as number;
-  const inner = config.d_inner as number;
+/** XLNetLayer's keys: relative attention (3-D projections, biases, segment embedding), its norm, the FF. */
+function layerKeys(p: string, config: ModelConfig): ExpectedKey[] {
+  const D = dim(config, 'd_model');
+  const N = dim(config, 'n_head');
+  const DH = dim(config, 'd_head');
+  const I = dim(config, 'd_inner');
+  return [
+    ...['q', 'k', 'v', 'o', 'r'].map((m) => shapedKey(`${p}.rel_attn.${m}`, [D, N, DH])),
+    ...BIASES.map((b) => shapedKey(`${p}.rel_attn.${b}`, [N, DH])),
+    shapedKey(`${p}.rel_attn.seg_embed`, [TWO, N, DH]),
+    ...normKeys(`${p}.rel_attn.layer_norm`, D),
+    ...normKeys(`${p}.ff.layer_norm`, D),
+    ...linearKeys(`${p}.ff.layer_1`, I, D),
+    ...linearKeys(`${p}.ff.layer_2`, D, I),
+  ];
+}
+
+/** The keys of the chosen class's head, after the transformer. */
+function headKeys(config: ModelConfig): ExpectedKey[] {
+  const V = dim(config, 'vocab_size');
+  const D = dim(config, 'd_model');
   const head = headClass(config);
-  const keys: ExpectedKey[] = [
+  if (head === CLASSES.lmHead)
+    return [
+      tiedKey('lm_loss.weight', [V, D], 'transformer.word_embedding.weight'),
+      // modeling.py lm_loss: bias zeros_initializer, as transformers' Linear bias: absent → zeros.
+      { ...vectorKey('lm_loss.bias', V), zerosWhenAbsent: true },
+    ];
+  const optional = true;
+  if (head === CLASSES.sequenceClassification)
+    // Absent when a task is given to a checkpoint without its head: from_pretrained initialises them.
+    return [
+      ...(config.summary_use_proj !== false ? linearKeys('sequence_summary.summary', D, D, { optional }) : []),
+      ...linearKeys('logits_proj', { size: numLabelsOf(config), field: 'num_labels' }, D, { optional }),
+    ];
+  // transformers never maps these from a TF checkpoint: from_pretrained initialises them.
+  return [
+    ...linearKeys('start_logits.dense', ONE, D, { optional }),
+    ...linearKeys('end_logits.dense_0', D, times(2, D), { optional }),
+    ...normKeys('end_logits.LayerNorm', D, optional),
+    ...linearKeys('end_logits.dense_1', ONE, D, { optional }),
+    ...linearKeys('answer_class.dense_0', D, times(2, D), { optional }),
+    ...linearKeys('answer_class.dense_1', ONE, D, { optional, bias: false }),
+  ];
+}
+
+function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const D = dim(config, 'd_model');
+  return [
     // Only the pre-training graph creates mask_emb (modeling.py: inside `if inp_q is not None`): any other
     // lacks it, and transformers initialises it randomly (normal, initializer_range), not as the original.
-    { key: 'transformer.mask_emb', shape: [1, 1, d], optional: true },
-    { key: 'transformer.word_embedding.weight', shape: [v, d], fromConfig: '[vocab_size, d_model]' },
+    { ...shapedKey('transformer.mask_emb', [ONE, ONE, D]), optional: true },
+    tableKey('transformer.word_embedding.weight', dim(config, 'vocab_size'), D),
+    ...layersKeys('transformer', config, layerKeys, { count: 'n_layer' }),
+    ...headKeys(config),
   ];
-  for (let l = 0; l < (config.n_layer as number); l++) {
-    const p = `transformer.layer.${l}`;
-    for (const m of ['q', 'k', 'v', 'o', 'r'])
-      keys.push({ key: `${p}.rel_attn.${m}`, shape: [d, n, dh], fromConfig: '[d_model, n_head, d_head]' });
-    for (const b of BIASES) keys.push({ key: `${p}.rel_attn.${b}`, shape: [n, dh], fromConfig: '[n_head, d_head]' });
-    keys.push(
-      { key: `${p}.rel_attn.seg_embed`, shape: [2, n, dh], fromConfig: '[2, n_head, d_head]' },
-      { key: `${p}.rel_attn.layer_norm.weight`, shape: [d] },
-      { key: `${p}.rel_attn.layer_norm.bias`, shape: [d] },
-      { key: `${p}.ff.layer_norm.weight`, shape: [d] },
-      { key: `${p}.ff.layer_norm.bias`, shape: [d] },
-      { key: `${p}.ff.layer_1.weight`, shape: [inner, d], fromConfig: '[d_inner, d_model]' },
-      { key: `${p}.ff.layer_1.bias`, shape: [inner] },
-      { key: `${p}.ff.layer_2.weight`, shape: [d, inner], fromConfig: '[d_model, d_inner]' },
-      { key: `${p}.ff.layer_2.bias`, shape: [d] },
-    );
-  }
-  if (head === CLASSES.lmHead) {
-    keys.push(
-      { key: 'lm_loss.weight', shape: [v, d], aliasOf: 'transformer.word_embedding.weight' },
-      // modeling.py lm_loss: bias zeros_initializer, as transformers' Linear bias: absent → zeros.
-      { key: 'lm_loss.bias', shape: [v], zerosWhenAbsent: true },
-    );
-  } else if (head === CLASSES.sequenceClassification) {
-    const labelCount = numLabelsOf(config);
-    // Absent when a task is given to a checkpoint without its head: from_pretrained initialises them.
-    if (config.summary_use_proj !== false)
-      keys.push(
-        { key: 'sequence_summary.summary.weight', shape: [d, d], optional: true },
-        { key: 'sequence_summary.summary.bias', shape: [d], optional: true },
-      );
-    keys.push(
-      { key: 'logits_proj.weight', shape: [labelCount, d], fromConfig: '[num_labels, d_model]', optional: true },
-      { key: 'logits_proj.bias', shape: [labelCount], fromConfig: '[num_labels]', optional: true },
-    );
-  } else {
-    // transformers never maps these from a TF checkpoint: from_pretrained initialises them.
-    const qa: [string, number[]][] = [
-      ['start_logits.dense.weight', [1, d]],
-      ['start_logits.dense.bias', [1]],
-      ['end_logits.dense_0.weight', [d, 2 * d]],
-      ['end_logits.dense_0.bias', [d]],
-      ['end_logits.LayerNorm.weight', [d]],
-      ['end_logits.LayerNorm.bias', [d]],
-      ['end_logits.dense_1.weight', [1, d]],
-      ['end_logits.dense_1.bias', [1]],
-      ['answer_class.dense_0.weight', [d, 2 * d]],
-      ['answer_class.dense_0.bias', [d]],
-      ['answer_class.dense_1.weight', [1, d]],
-    ];
-    for (const [key, shape] of qa) keys.push({ key, shape, optional: true });
-  }
-  return keys;
 }
 
 export const xlnet: Architecture = {

@@ -18,6 +18,11 @@ export interface Detection {
   readonly names?: readonly string[];
   /** Regular expression sources that must each match some variable too (names alone would also claim another type's checkpoints). */
   readonly requires?: readonly string[];
+  /**
+   * Regular expression sources that no variable may match: names the type's original code never writes
+   * though a type it shares names with always does (RoFormer: BERT's scopes without `bert/embeddings/position_embeddings`).
+   */
+  readonly absent?: readonly string[];
   /** Types whose names this type's checkpoints also carry (mobilebert: bert's scopes): when both match, this one. */
   readonly specialises?: readonly string[];
   /** Source formats this type comes in (e.g. 'openai-npy'); a source of that format is this type. */

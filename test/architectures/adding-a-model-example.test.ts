@@ -1,8 +1,9 @@
 /**
- * docs/ADDING_A_MODEL.md walks through a whole architecture file written on the BERT-family blocks. Here that
- * file, as the document prints it, is type-checked against the built declarations, compiled, and used: its
- * plans follow the names it declares (the fine-tuning scripts' heads as google-research/bert's run_classifier.py
- * creates them: root `output_weights` [num_labels, hidden], `output_bias`).
+ * docs/ADDING_A_MODEL.md walks through a whole architecture file written on the shared blocks: a BERT-like type
+ * with BERT's names but no position table. Here that file, as the document prints it, is type-checked against the
+ * built declarations, compiled, and used: detection tells its checkpoints from BERT's by the name it declares
+ * absent, and its plans follow the names it declares (the fine-tuning scripts' heads as google-research/bert's
+ * run_classifier.py creates them: root `output_weights` [num_labels, hidden], `output_bias`).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { detectArchitecture } from '../../src/architectures/detect.js';
+import { ARCHITECTURES } from '../../src/architectures/index.js';
 import { buildPlan } from '../../src/mapping/plan.js';
 import type { Architecture, TensorInfo } from '../../src/mapping/types.js';
 import { tempDir } from '../support/temp.js';
@@ -56,38 +59,48 @@ function compile(source: string, dir: string): { file: string; errors: string[] 
 
 const H = 12;
 const t = (name: string, shape: number[]): TensorInfo => ({ name, dtype: 'float32', shape });
-/** The example's checkpoint: one google-research/bert layer under `example/`, a pooler, a 3-label classifier. */
+/** The example's checkpoint: BERT's names without the position table, one layer, a pooler, a 3-label classifier. */
 const LISTING: TensorInfo[] = [
-  t('example/embeddings/word_embeddings', [11, H]),
-  t('example/embeddings/position_embeddings', [16, H]),
-  t('example/embeddings/token_type_embeddings', [2, H]),
-  t('example/embeddings/LayerNorm/gamma', [H]),
-  t('example/embeddings/LayerNorm/beta', [H]),
+  t('bert/embeddings/word_embeddings', [11, H]),
+  t('bert/embeddings/token_type_embeddings', [2, H]),
+  t('bert/embeddings/LayerNorm/gamma', [H]),
+  t('bert/embeddings/LayerNorm/beta', [H]),
   ...['query', 'key', 'value'].flatMap((p) => [
-    t(`example/encoder/layer_0/attention/self/${p}/kernel`, [H, H]),
-    t(`example/encoder/layer_0/attention/self/${p}/bias`, [H]),
+    t(`bert/encoder/layer_0/attention/self/${p}/kernel`, [H, H]),
+    t(`bert/encoder/layer_0/attention/self/${p}/bias`, [H]),
   ]),
-  t('example/encoder/layer_0/attention/output/dense/kernel', [H, H]),
-  t('example/encoder/layer_0/attention/output/dense/bias', [H]),
-  t('example/encoder/layer_0/attention/output/LayerNorm/gamma', [H]),
-  t('example/encoder/layer_0/attention/output/LayerNorm/beta', [H]),
-  t('example/encoder/layer_0/intermediate/dense/kernel', [H, 24]),
-  t('example/encoder/layer_0/intermediate/dense/bias', [24]),
-  t('example/encoder/layer_0/output/dense/kernel', [24, H]),
-  t('example/encoder/layer_0/output/dense/bias', [H]),
-  t('example/encoder/layer_0/output/LayerNorm/gamma', [H]),
-  t('example/encoder/layer_0/output/LayerNorm/beta', [H]),
-  t('example/pooler/dense/kernel', [H, H]),
-  t('example/pooler/dense/bias', [H]),
+  t('bert/encoder/layer_0/attention/output/dense/kernel', [H, H]),
+  t('bert/encoder/layer_0/attention/output/dense/bias', [H]),
+  t('bert/encoder/layer_0/attention/output/LayerNorm/gamma', [H]),
+  t('bert/encoder/layer_0/attention/output/LayerNorm/beta', [H]),
+  t('bert/encoder/layer_0/intermediate/dense/kernel', [H, 24]),
+  t('bert/encoder/layer_0/intermediate/dense/bias', [24]),
+  t('bert/encoder/layer_0/output/dense/kernel', [24, H]),
+  t('bert/encoder/layer_0/output/dense/bias', [H]),
+  t('bert/encoder/layer_0/output/LayerNorm/gamma', [H]),
+  t('bert/encoder/layer_0/output/LayerNorm/beta', [H]),
+  t('bert/pooler/dense/kernel', [H, H]),
+  t('bert/pooler/dense/bias', [H]),
   t('cls/predictions/output_bias', [11]),
   t('output_weights', [3, H]),
   t('output_bias', [3]),
 ];
 
-test('the ADDING_A_MODEL.md example compiles against the blocks and plans its checkpoints', async (tc) => {
+test('the ADDING_A_MODEL.md example compiles against the blocks, is told from BERT and plans its checkpoints', async (tc) => {
   const { file, errors } = compile(exampleFromDoc(), tempDir(tc, 'adding-a-model'));
   assert.deepEqual(errors, []);
   const { example } = (await import(pathToFileURL(file).href)) as { example: Architecture };
+
+  // registered beside every type: BERT's names without the position table are the example, with it BERT
+  const detected = (listing: TensorInfo[]) => {
+    const d = detectArchitecture({ listing, format: 'tf-bundle-v2', hasSidecar: () => false }, [
+      ...ARCHITECTURES,
+      example,
+    ]);
+    return d.kind === 'recognised' ? d.recognition.architecture.modelType : d.kind;
+  };
+  assert.equal(detected(LISTING), 'example');
+  assert.equal(detected([...LISTING, t('bert/embeddings/position_embeddings', [16, H])]), 'bert');
 
   const config = example.buildConfig({
     listing: LISTING,

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { bert } from '../../src/architectures/bert.js';
+import { detectArchitecture } from '../../src/architectures/detect.js';
 import { MODEL_TYPES } from '../../src/architectures/index.js';
+import type { Architecture, TensorInfo } from '../../src/mapping/types.js';
 import { runCli } from '../support/cli.js';
 import { FIXTURES_DIR, realFixture } from '../support/fixtures.js';
 import { runPython, torchPython } from '../support/python.js';
@@ -175,4 +178,32 @@ torch.save({'model': model, 'params': {'emb_dim': 4, 'n_layers': 0, 'n_words': 2
     assert.ok(existsSync(join(dir, 'typed', file)), file);
     assert.deepEqual(readFileSync(join(dir, 'auto', file)), readFileSync(join(dir, 'typed', file)), file);
   }
+});
+
+test("a name declared absent rules a type out: BERT's scopes with or without the position table", () => {
+  // a type on BERT's scopes that encodes positions by rotation (as RoFormer does), so has no position table
+  const rotary: Architecture = {
+    ...bert,
+    modelType: 'rotary',
+    detect: {
+      names: ['^bert/encoder/layer_\\d+/'],
+      absent: ['^bert/embeddings/position_embeddings$'],
+      specialises: ['bert'],
+      baseClass: 'RotaryModel',
+    },
+  };
+  const t = (name: string, shape: number[]): TensorInfo => ({ name, dtype: 'float32', shape });
+  const rotaryListing = [
+    t('bert/embeddings/word_embeddings', [11, 4]),
+    t('bert/embeddings/token_type_embeddings', [2, 4]),
+    t('bert/encoder/layer_0/attention/self/query/kernel', [4, 4]),
+  ];
+  const bertListing = [...rotaryListing, t('bert/embeddings/position_embeddings', [16, 4])];
+  const detect = (listing: TensorInfo[], registry: readonly Architecture[]) => {
+    const d = detectArchitecture({ listing, format: 'tf-bundle-v2', hasSidecar: () => false }, registry);
+    return d.kind === 'recognised' ? d.recognition.architecture.modelType : d.kind;
+  };
+  assert.equal(detect(rotaryListing, [bert, rotary]), 'rotary');
+  assert.equal(detect(bertListing, [bert, rotary]), 'bert');
+  assert.equal(detect(bertListing, [rotary]), 'unrecognised');
 });
