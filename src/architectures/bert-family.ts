@@ -136,6 +136,26 @@ export function bertLayerKeys(prefix: string, config: ModelConfig): ExpectedKey[
 
 // ---- configs -------------------------------------------------------------------------------------------
 
+/** BertConfig() defaults (transformers configuration_bert.py); extra keys of the user's file are kept. */
+export const BERT_DEFAULTS: ModelConfig = {
+  attention_probs_dropout_prob: 0.1,
+  classifier_dropout: null,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  hidden_size: 768,
+  initializer_range: 0.02,
+  intermediate_size: 3072,
+  layer_norm_eps: 1e-12,
+  max_position_embeddings: 512,
+  num_attention_heads: 12,
+  num_hidden_layers: 12,
+  pad_token_id: 0,
+  position_embedding_type: 'absolute',
+  type_vocab_size: 2,
+  use_cache: true,
+  vocab_size: 30522,
+};
+
 /** The sizes every BERT-family config gives (what `checkDimensions` checks; a type adds its own). */
 export const BERT_DIMENSIONS: readonly string[] = [
   'vocab_size',

@@ -27,41 +27,11 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { childrenByPath, graphFromKeys, OBJECT_GRAPH_KEY } from '../formats/tf-checkpoint/object-graph.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
-import { bertEmbeddingKeys, bertLayerKeys } from './bert-family.js';
+import { BERT_DEFAULTS, BERT_DIMENSIONS, BERT_HEADS, bertEmbeddingKeys, bertLayerKeys } from './bert-family.js';
 import { dim, layersKeys, linearKeys, normKeys, TRANSPOSE, vectorKey } from './building-blocks.js';
 import { checkDimensions, configFromFacts, type ShapeFact, shapeFact } from './checkpoint-facts.js';
 
 const CLASSES = { encoder: 'BertModel', maskedLm: 'BertForMaskedLM' } as const;
-
-/** BertConfig() defaults (transformers configuration_bert.py). */
-const BERT_DEFAULTS: ModelConfig = {
-  attention_probs_dropout_prob: 0.1,
-  classifier_dropout: null,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  hidden_size: 768,
-  initializer_range: 0.02,
-  intermediate_size: 3072,
-  layer_norm_eps: 1e-12,
-  max_position_embeddings: 512,
-  num_attention_heads: 12,
-  num_hidden_layers: 12,
-  pad_token_id: 0,
-  position_embedding_type: 'absolute',
-  type_vocab_size: 2,
-  use_cache: true,
-  vocab_size: 30522,
-};
-
-const DIMENSIONS = [
-  'vocab_size',
-  'hidden_size',
-  'num_hidden_layers',
-  'num_attention_heads',
-  'intermediate_size',
-  'max_position_embeddings',
-  'type_vocab_size',
-];
 
 /** The functional network's first transformer layer: three embedding tables and their LayerNorm come before. */
 const FIRST_LAYER = 4;
@@ -193,10 +163,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
     fixed: { architectures: [maskedLm ? CLASSES.maskedLm : CLASSES.encoder], model_type: 'bert' },
     hint: "Pass this checkpoint's bert_config.json (or transformers' BertConfig JSON) with --config, or leave --config out to derive it.",
   });
-  checkDimensions(config, DIMENSIONS, input.userPath ?? 'the derived config', {
-    width: 'hidden_size',
-    heads: 'num_attention_heads',
-  });
+  checkDimensions(config, BERT_DIMENSIONS, input.userPath ?? 'the derived config', BERT_HEADS);
   return config;
 }
 

@@ -11,6 +11,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import {
+  BERT_DEFAULTS,
   BERT_DIMENSIONS,
   BERT_HEADS,
   bertEmbeddingKeys,
@@ -31,26 +32,6 @@ import {
   fineTunedHeadSignatures,
   fineTunedSkips,
 } from './fine-tuned-heads.js';
-
-/** BertConfig() defaults (transformers configuration_bert.py); extra keys of the user's file are kept. */
-const BERT_DEFAULTS: ModelConfig = {
-  attention_probs_dropout_prob: 0.1,
-  classifier_dropout: null,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  hidden_size: 768,
-  initializer_range: 0.02,
-  intermediate_size: 3072,
-  layer_norm_eps: 1e-12,
-  max_position_embeddings: 512,
-  num_attention_heads: 12,
-  num_hidden_layers: 12,
-  pad_token_id: 0,
-  position_embedding_type: 'absolute',
-  type_vocab_size: 2,
-  use_cache: true,
-  vocab_size: 30522,
-};
 
 /** The classes, and the heads of run_classifier.py and run_squad.py that choose them. */
 const HEADS: FineTunedHeads = {

@@ -4,7 +4,7 @@
  * the given reader (a worker's `FileReaderSync`).
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { type ByteSource, checkRange, type FileStat, type FileTree, readChunksOf } from './byte-source.js';
+import { checkRange, type FileStat, type FileTree, ReadAtSource } from './byte-source.js';
 import { POSIX_PATHS } from './posix-paths.js';
 
 export interface PickedFile {
@@ -13,11 +13,13 @@ export interface PickedFile {
   readonly blob: Blob;
 }
 
-class BlobSource implements ByteSource {
+class BlobSource extends ReadAtSource {
   constructor(
     readonly path: string,
     private readonly blob: Blob,
-  ) {}
+  ) {
+    super();
+  }
 
   get size(): number {
     return this.blob.size;
@@ -34,22 +36,6 @@ class BlobSource implements ByteSource {
     }
     return bytes;
   }
-
-  async readInto(target: Uint8Array, offset: number, what = 'data'): Promise<void> {
-    target.set(await this.readAt(offset, target.byteLength, what));
-  }
-
-  async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {
-    for (let i = 0; i < offsets.length; i++)
-      await this.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number, what);
-  }
-
-  /** Fresh chunks always (which also satisfies a caller asking for reuse). */
-  readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
-    return readChunksOf(this, offset, length, chunkSize, what);
-  }
-
-  async close(): Promise<void> {}
 }
 
 export function blobFileTree(picked: readonly PickedFile[], readTextSync: (blob: Blob) => string): FileTree {

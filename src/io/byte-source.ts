@@ -112,3 +112,28 @@ export async function* readChunksOf(
     await next?.catch(() => undefined); // let a read in flight finish before the source may be closed
   }
 }
+
+/**
+ * A `ByteSource` whose reads all go through `readAt` (a Blob, bytes in memory): the rest derived from it.
+ * Chunks are fresh always (which also satisfies a caller asking for reuse).
+ */
+export abstract class ReadAtSource implements ByteSource {
+  abstract readonly path: string;
+  abstract readonly size: number;
+  abstract readAt(offset: number, length: number, what?: string): Promise<Uint8Array>;
+
+  async readInto(target: Uint8Array, offset: number, what = 'data'): Promise<void> {
+    target.set(await this.readAt(offset, target.byteLength, what));
+  }
+
+  async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {
+    for (let i = 0; i < offsets.length; i++)
+      await this.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number, what);
+  }
+
+  readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
+    return readChunksOf(this, offset, length, chunkSize, what);
+  }
+
+  async close(): Promise<void> {}
+}

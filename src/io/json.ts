@@ -43,125 +43,146 @@ const ESCAPES: ReadonlyMap<string, string> = new Map([
   ['t', '\t'],
 ]);
 
-function parseText(text: string): unknown {
-  let pos = 0;
-  const fail = (what: string, at = pos): never => {
+/** A recursive-descent scanner over one text, as Python's json scanner reads it. */
+class JsonScanner {
+  pos = 0;
+  constructor(private readonly text: string) {}
+
+  fail(what: string, at = this.pos): never {
     throw new JsonSyntaxError(what, at);
-  };
-  const skipSpace = () => {
+  }
+
+  skipSpace(): void {
     for (;;) {
-      const c = text.charCodeAt(pos);
+      const c = this.text.charCodeAt(this.pos);
       if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
-      pos++;
+      this.pos++;
     }
-  };
-  const literal = (word: string, value: unknown): unknown => {
-    if (!text.startsWith(word, pos)) fail('expecting value');
-    pos += word.length;
+  }
+
+  literal(word: string, value: unknown): unknown {
+    if (!this.text.startsWith(word, this.pos)) this.fail('expecting value');
+    this.pos += word.length;
     return value;
-  };
-  const string = (): string => {
-    pos++; // the opening quote
+  }
+
+  string(): string {
+    const text = this.text;
+    this.pos++; // the opening quote
     let out = '';
     for (;;) {
-      PLAIN_CHARS.lastIndex = pos;
+      PLAIN_CHARS.lastIndex = this.pos;
       PLAIN_CHARS.test(text);
-      out += text.slice(pos, PLAIN_CHARS.lastIndex);
-      pos = PLAIN_CHARS.lastIndex;
-      const c = text[pos];
+      out += text.slice(this.pos, PLAIN_CHARS.lastIndex);
+      this.pos = PLAIN_CHARS.lastIndex;
+      const c = text[this.pos];
       if (c === '"') {
-        pos++;
+        this.pos++;
         return out;
       }
-      if (c === undefined) fail('unterminated string');
-      if (c !== '\\') fail('invalid control character in a string');
-      const e = text[pos + 1];
-      if (e === 'u') {
-        const hex = text.slice(pos + 2, pos + 6);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('invalid \\uXXXX escape');
-        out += String.fromCharCode(Number.parseInt(hex, 16));
-        pos += 6;
-      } else {
-        const decoded = e === undefined ? undefined : ESCAPES.get(e);
-        if (decoded === undefined) fail('invalid escape');
-        out += decoded;
-        pos += 2;
-      }
+      if (c === undefined) this.fail('unterminated string');
+      if (c !== '\\') this.fail('invalid control character in a string');
+      out += this.escape();
     }
-  };
-  const number = (): unknown => {
-    NUMBER.lastIndex = pos;
-    const m = NUMBER.exec(text);
-    if (!m) return fail('expecting value');
-    const start = pos;
-    pos = NUMBER.lastIndex;
+  }
+
+  /** The escape at `pos` (a backslash), decoded. */
+  escape(): string {
+    const e = this.text[this.pos + 1];
+    if (e === 'u') {
+      const hex = this.text.slice(this.pos + 2, this.pos + 6);
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('invalid \\uXXXX escape');
+      this.pos += 6;
+      return String.fromCharCode(Number.parseInt(hex, 16));
+    }
+    const decoded = e === undefined ? undefined : ESCAPES.get(e);
+    if (decoded === undefined) return this.fail('invalid escape');
+    this.pos += 2;
+    return decoded;
+  }
+
+  number(): unknown {
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (!m) return this.fail('expecting value');
+    const start = this.pos;
+    this.pos = NUMBER.lastIndex;
     if (m[1] === undefined && m[2] === undefined) {
       const digits = m[0].length - (m[0].startsWith('-') ? 1 : 0);
       if (digits > MAX_INT_DIGITS)
-        fail(`an integer of ${digits} digits exceeds Python's limit of ${MAX_INT_DIGITS} digits`, start);
+        this.fail(`an integer of ${digits} digits exceeds Python's limit of ${MAX_INT_DIGITS} digits`, start);
       return pythonInt(m[0]);
     }
     const x = Number(m[0]);
     return Number.isInteger(x) ? new PyFloat(x) : x;
-  };
-  const value = (depth: number): unknown => {
-    skipSpace();
-    const c = text[pos];
-    if (c === '"') return string();
+  }
+
+  value(depth: number): unknown {
+    this.skipSpace();
+    const c = this.text[this.pos];
+    if (c === '"') return this.string();
     if (c === '{' || c === '[') {
-      if (depth >= MAX_JSON_DEPTH) fail(`nested deeper than ${MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)`);
-      return c === '{' ? object(depth + 1) : array(depth + 1);
+      if (depth >= MAX_JSON_DEPTH) this.fail(`nested deeper than ${MAX_JSON_DEPTH} levels (MAX_JSON_DEPTH)`);
+      return c === '{' ? this.object(depth + 1) : this.array(depth + 1);
     }
-    if (c === 'n') return literal('null', null);
-    if (c === 't') return literal('true', true);
-    if (c === 'f') return literal('false', false);
-    if (c === 'N') return literal('NaN', Number.NaN);
-    if (c === 'I') return literal('Infinity', Number.POSITIVE_INFINITY);
-    if (c === '-' && text[pos + 1] === 'I') return literal('-Infinity', Number.NEGATIVE_INFINITY);
-    return number();
-  };
-  const array = (depth: number): unknown[] => {
-    pos++;
+    if (c === 'n') return this.literal('null', null);
+    if (c === 't') return this.literal('true', true);
+    if (c === 'f') return this.literal('false', false);
+    if (c === 'N') return this.literal('NaN', Number.NaN);
+    if (c === 'I') return this.literal('Infinity', Number.POSITIVE_INFINITY);
+    if (c === '-' && this.text[this.pos + 1] === 'I') return this.literal('-Infinity', Number.NEGATIVE_INFINITY);
+    return this.number();
+  }
+
+  /** After an item of an array or object: true at its closing `close`, false after a comma. */
+  endOrComma(close: string): boolean {
+    this.skipSpace();
+    const c = this.text[this.pos++];
+    if (c === close) return true;
+    if (c !== ',') this.fail("expecting ',' delimiter", this.pos - 1);
+    return false;
+  }
+
+  array(depth: number): unknown[] {
+    this.pos++;
     const out: unknown[] = [];
-    skipSpace();
-    if (text[pos] === ']') {
-      pos++;
+    this.skipSpace();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
       return out;
     }
-    for (;;) {
-      out.push(value(depth));
-      skipSpace();
-      const c = text[pos++];
-      if (c === ']') return out;
-      if (c !== ',') fail("expecting ',' delimiter", pos - 1);
-    }
-  };
-  const object = (depth: number): JsonObject => {
-    pos++;
+    do out.push(this.value(depth));
+    while (!this.endOrComma(']'));
+    return out;
+  }
+
+  object(depth: number): JsonObject {
+    this.pos++;
     const out: JsonObject = Object.create(null);
-    skipSpace();
-    if (text[pos] === '}') {
-      pos++;
+    this.skipSpace();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
       return out;
     }
-    for (;;) {
-      skipSpace();
-      if (text[pos] !== '"') fail('expecting property name enclosed in double quotes');
-      const key = string();
-      skipSpace();
-      if (text[pos] !== ':') fail("expecting ':' delimiter");
-      pos++;
-      out[key] = value(depth);
-      skipSpace();
-      const c = text[pos++];
-      if (c === '}') return out;
-      if (c !== ',') fail("expecting ',' delimiter", pos - 1);
-    }
-  };
-  if (text.charCodeAt(0) === 0xfeff) fail('unexpected UTF-8 BOM (Python refuses it too)');
-  const result = value(0);
-  skipSpace();
-  if (pos < text.length) fail('extra data');
+    do {
+      this.skipSpace();
+      if (this.text[this.pos] !== '"') this.fail('expecting property name enclosed in double quotes');
+      const key = this.string();
+      this.skipSpace();
+      if (this.text[this.pos] !== ':') this.fail("expecting ':' delimiter");
+      this.pos++;
+      out[key] = this.value(depth);
+    } while (!this.endOrComma('}'));
+    return out;
+  }
+}
+
+function parseText(text: string): unknown {
+  const scanner = new JsonScanner(text);
+  if (text.charCodeAt(0) === 0xfeff) scanner.fail('unexpected UTF-8 BOM (Python refuses it too)');
+  const result = scanner.value(0);
+  scanner.skipSpace();
+  if (scanner.pos < text.length) scanner.fail('extra data');
   return result;
 }
 

@@ -6,7 +6,7 @@
  * memory; every object keeps the identity it had when probed.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { type ByteSource, checkRange, type FileStat, type FileTree, readChunksOf } from './byte-source.js';
+import { type ByteSource, checkRange, type FileStat, type FileTree, ReadAtSource } from './byte-source.js';
 import { HttpClient, type HttpOptions } from './http-client.js';
 import { type ByteRange, HttpSource, Prefetcher, RemoteObject } from './http-source.js';
 import { POSIX_PATHS } from './posix-paths.js';
@@ -23,11 +23,13 @@ export type ProbeKind = 'whole' | 'ranges';
 
 type Remote = { kind: 'whole'; bytes: Uint8Array } | { kind: 'ranges'; object: RemoteObject };
 
-class MemorySource implements ByteSource {
+class MemorySource extends ReadAtSource {
   constructor(
     readonly path: string,
     private readonly bytes: Uint8Array,
-  ) {}
+  ) {
+    super();
+  }
   get size(): number {
     return this.bytes.byteLength;
   }
@@ -35,17 +37,6 @@ class MemorySource implements ByteSource {
     checkRange(this.path, this.size, offset, length, what);
     return this.bytes.slice(offset, offset + length);
   }
-  async readInto(target: Uint8Array, offset: number, what = 'data'): Promise<void> {
-    target.set(await this.readAt(offset, target.byteLength, what));
-  }
-  async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {
-    for (let i = 0; i < offsets.length; i++)
-      await this.readInto(target.subarray(i * runLength, (i + 1) * runLength), offsets[i] as number, what);
-  }
-  readChunks(offset: number, length: number, chunkSize: number, what = 'data'): AsyncGenerator<Uint8Array> {
-    return readChunksOf(this, offset, length, chunkSize, what);
-  }
-  async close(): Promise<void> {}
 }
 
 export interface UrlTreeStats {
