@@ -35,6 +35,7 @@ import {
   fineTunedHeadSignatures,
   fineTunedSkips,
 } from './fine-tuned-heads.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 /** BertConfig() defaults (transformers configuration_bert.py); extra keys of the user's file are kept. */
 const BERT_DEFAULTS: ModelConfig = {
@@ -156,4 +157,5 @@ export const bert: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('BertTokenizer'),
 };

@@ -27,6 +27,7 @@ import {
   shapeFact,
   vectorKey,
 } from './bert-family.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 /** ElectraConfig() defaults (transformers configuration_electra.py). */
 const ELECTRA_DEFAULTS: ModelConfig = {
@@ -195,4 +196,5 @@ export const electra: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('ElectraTokenizer'),
 };

@@ -23,6 +23,7 @@ import {
   tableKey,
 } from './bert-family.js';
 import { countIndexed } from './checkpoint-facts.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 /** FunnelConfig() defaults (transformers configuration_funnel.py). */
 const FUNNEL_DEFAULTS: ModelConfig = {
@@ -289,4 +290,17 @@ export const funnel: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  // relative attention: model_max_length as transformers' released funnel-transformer tokenizers have it
+  tokenizer: wordPieceTokenizer('FunnelTokenizer', {
+    special: {
+      bos_token: '<s>',
+      cls_token: '<cls>',
+      eos_token: '</s>',
+      mask_token: '<mask>',
+      pad_token: '<pad>',
+      sep_token: '<sep>',
+      unk_token: '<unk>',
+    },
+    maxLength: { fixed: 512, why: "as transformers' funnel-transformer tokenizers" },
+  }),
 };

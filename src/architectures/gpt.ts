@@ -208,4 +208,10 @@ export const gpt: Architecture = {
     { from: 'encoder_bpe_40000.json', to: 'vocab.json' },
     { from: 'vocab_40000.bpe', to: 'merges.txt' },
   ],
+  // OpenAIGPTTokenizer always lowercases: no casing to decide
+  tokenizer: {
+    className: 'OpenAIGPTTokenizer',
+    init: { clean_up_tokenization_spaces: true, unk_token: '<unk>' },
+    maxLength: 'n_positions',
+  },
 };

@@ -18,6 +18,7 @@ import {
   shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
+import { addedToken } from './tokenizer.js';
 
 /** GPT2Config() defaults (transformers configuration_gpt2.py). */
 const GPT2_DEFAULTS: ModelConfig = {
@@ -231,4 +232,18 @@ export const gpt2: Architecture = {
     { from: 'encoder.json', to: 'vocab.json' },
     { from: 'vocab.bpe', to: 'merges.txt' },
   ],
+  tokenizer: {
+    className: 'GPT2Tokenizer',
+    init: {
+      add_bos_token: false,
+      add_prefix_space: false,
+      bos_token: addedToken('<|endoftext|>'),
+      clean_up_tokenization_spaces: true,
+      eos_token: addedToken('<|endoftext|>'),
+      errors: 'replace',
+      pad_token: null,
+      unk_token: addedToken('<|endoftext|>'),
+    },
+    maxLength: 'n_positions',
+  },
 };

@@ -44,6 +44,7 @@ import {
   shapeFact,
   TWO,
 } from './bert-family.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 const MODEL_CLASS = 'LxmertForPreTraining';
 
@@ -334,4 +335,5 @@ export const lxmert: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('LxmertTokenizer'),
 };

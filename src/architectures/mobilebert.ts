@@ -32,6 +32,7 @@ import {
   tableKey,
   vectorKey,
 } from './bert-family.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 const MODEL_CLASS = 'MobileBertForPreTraining';
 
@@ -282,4 +283,5 @@ export const mobilebert: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('MobileBertTokenizer'),
 };

@@ -28,6 +28,8 @@ export interface FolderOutput {
   readonly architecture: Architecture;
   readonly config: ModelConfig;
   readonly embedded: unknown;
+  /** tokenizer_config.json and special_tokens_map.json, when the tokenizer's files are beside the checkpoint. */
+  readonly tokenizerConfig?: readonly { readonly name: string; readonly text: string }[];
   readonly checkpointDir: string;
   readonly inputs: InputFiles;
   readonly force: boolean;
@@ -57,7 +59,7 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
   const dir = withoutTrailingSeparators(out.output);
   const formats = out.format === 'both' ? (['safetensors', 'pytorch'] as const) : [out.format];
   const tokenizers = tokenizerCopies(out);
-  const extras = out.architecture.extraFiles?.(out.config, out.embedded) ?? [];
+  const extras = [...(out.architecture.extraFiles?.(out.config, out.embedded) ?? []), ...(out.tokenizerConfig ?? [])];
   const committed = await replaceOutput(
     {
       dir,
