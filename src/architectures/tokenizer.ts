@@ -26,11 +26,23 @@ export interface TokenizerConfigFiles {
 
 const dumps = (value: Record<string, unknown>) => `${pythonJsonDumps(value, 2, true)}\n`;
 
+/** transformers' SpecialTokensMixin.SPECIAL_TOKENS_ATTRIBUTES. */
+const SPECIAL_TOKENS_ATTRIBUTES = [
+  'bos_token',
+  'eos_token',
+  'unk_token',
+  'sep_token',
+  'pad_token',
+  'cls_token',
+  'mask_token',
+  'additional_special_tokens',
+];
+
 /** special_tokens_map.json: the special tokens of `init` set to something, AddedTokens without their type tag. */
 function specialTokensMap(init: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const map: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(init)) {
-    if (!(key.endsWith('_token') || key === 'additional_special_tokens') || value === null) continue;
+    if (!SPECIAL_TOKENS_ATTRIBUTES.includes(key) || value === null) continue;
     if (typeof value === 'object' && !Array.isArray(value)) {
       const { __type: _, ...token } = value as Record<string, unknown>;
       map[key] = token;
@@ -111,7 +123,7 @@ export function tokenizerConfigFiles(
     spec.className,
     casing === undefined
       ? undefined
-      : `do_lower_case=${casing.lower} (${casing.why}; --do_lower_case true|false overrides)`,
+      : `do_lower_case=${casing.lower} (${casing.why === '--do_lower_case' ? casing.why : `${casing.why}; --do_lower_case true|false overrides`})`,
     maxLength === undefined
       ? 'no model_max_length (the model has no absolute positions)'
       : `model_max_length=${maxLength.value} (${maxLength.why})`,
