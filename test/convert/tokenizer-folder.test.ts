@@ -12,7 +12,7 @@ import { realFixture } from '../support/fixtures.js';
 import { copyFixture, tempDir } from '../support/temp.js';
 import { writeBundle } from '../support/tf-bundle-writer.js';
 import { TINY_BERT_CONFIG, tinyBertWeights } from '../support/tiny-bert.js';
-import { runTransformers, type TransformersPython, transformersPython } from '../support/transformers.js';
+import { loadTokenizer as load, runTransformers, transformersPython } from '../support/transformers.js';
 
 // 15 entries: TINY_BERT_CONFIG's vocab_size
 const CASED = [
@@ -49,34 +49,6 @@ const UNCASED = [
   '!',
   '.',
 ];
-
-interface Loaded {
-  class: string;
-  lower: boolean | null;
-  max: number | null;
-  special: Record<string, unknown>;
-  decoded: string;
-  unk: boolean;
-}
-
-function load(client: TransformersPython, folder: string, sentence: string): Loaded {
-  const script = `
-import json, sys
-from transformers import AutoTokenizer
-tok = AutoTokenizer.from_pretrained(sys.argv[1], use_fast=False)  # no tokenizers package here
-ids = tok.encode(sys.argv[2])
-print(json.dumps({
-    'class': type(tok).__name__,
-    'lower': getattr(tok, 'do_lower_case', None),
-    'max': tok.model_max_length if tok.model_max_length < 10**29 else None,
-    'special': {k: [getattr(x, 'content', x) for x in v] if isinstance(v, list) else getattr(v, 'content', v)
-                for k, v in tok.special_tokens_map_extended.items()},
-    'decoded': tok.decode(ids, skip_special_tokens=True),
-    'unk': tok.unk_token_id in ids,
-}))
-`;
-  return JSON.parse(runTransformers(client, script, [folder, sentence])) as Loaded;
-}
 
 async function tinyBert(dir: string, vocab: readonly string[] | undefined): Promise<string> {
   const prefix = join(dir, 'bert_model.ckpt');

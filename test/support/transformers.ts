@@ -4,8 +4,9 @@
  * under the system's temporary directory, or taken from TF2TORCH_TRANSFORMERS (a `site` folder already
  * laid out). Absent, tests skip with a visible notice locally and fail under CI=true.
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -61,4 +62,49 @@ export function runTransformers(client: TransformersPython, script: string, args
   });
   if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
+}
+
+export interface LoadedTokenizer {
+  class: string;
+  lower: boolean | null;
+  max: number | null;
+  special: Record<string, unknown>;
+  decoded: string;
+  unk: boolean;
+}
+
+/** AutoTokenizer (slow) on `folder`: its class, casing, model_max_length (null: unset), special tokens, `sentence` encoded and decoded. */
+export function loadTokenizer(client: TransformersPython, folder: string, sentence: string): LoadedTokenizer {
+  const script = `
+import json, sys
+from transformers import AutoTokenizer
+tok = AutoTokenizer.from_pretrained(sys.argv[1], use_fast=False)  # no tokenizers package here
+ids = tok.encode(sys.argv[2])
+print(json.dumps({
+    'class': type(tok).__name__,
+    'lower': getattr(tok, 'do_lower_case', None),
+    'max': tok.model_max_length if tok.model_max_length < 10**29 else None,
+    'special': {k: [getattr(x, 'content', x) for x in v] if isinstance(v, list) else getattr(v, 'content', v)
+                for k, v in tok.special_tokens_map_extended.items()},
+    'decoded': tok.decode(ids, skip_special_tokens=True),
+    'unk': tok.unk_token_id in ids,
+}))
+`;
+  return JSON.parse(runTransformers(client, script, [folder, sentence])) as LoadedTokenizer;
+}
+
+/** A vocab.txt of `size` pieces: BERT's special tokens, then tok5, tok6, … (no upper case: uncased). */
+export const tinyWordPieceVocab = (size: number): string =>
+  Array.from({ length: size }, (_, i) => ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'][i] ?? `tok${i}`).join('\n');
+
+/** A converted folder's WordPiece tokenizer (tinyWordPieceVocab) as AutoTokenizer loads it. */
+export function assertWordPieceTokenizer(t: TestContext, folder: string, className: string): void {
+  const client = transformersPython(t);
+  if (!client) return;
+  const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const got = loadTokenizer(client, folder, 'tok5 tok6');
+  assert.deepEqual(
+    { class: got.class, lower: got.lower, max: got.max, decoded: got.decoded, cls: got.special.cls_token },
+    { class: className, lower: true, max: config.max_position_embeddings, decoded: 'tok5 tok6', cls: '[CLS]' },
+  );
 }
