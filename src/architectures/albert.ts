@@ -20,6 +20,7 @@ import {
   fineTunedHeadSignatures,
   fineTunedSkips,
 } from './fine-tuned-heads.js';
+import { addedToken } from './tokenizer.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */
 const ALBERT_DEFAULTS: ModelConfig = {
@@ -201,4 +202,24 @@ export const albert: Architecture = {
   configSkip: (config) => fineTunedSkips(config, HEADS),
   rules,
   expectedKeys,
+  // the release's SentencePiece model, under the name AlbertTokenizer loads
+  tokenizerFiles: [{ from: ['30k-clean.model', 'spiece.model'], to: 'spiece.model' }],
+  tokenizer: {
+    className: 'AlbertTokenizer',
+    init: {
+      bos_token: '[CLS]',
+      clean_up_tokenization_spaces: true,
+      cls_token: '[CLS]',
+      eos_token: '[SEP]',
+      keep_accents: false,
+      mask_token: addedToken('[MASK]', { lstrip: true, normalized: false }),
+      pad_token: '<pad>',
+      remove_space: true,
+      sep_token: '[SEP]',
+      sp_model_kwargs: {},
+      unk_token: '<unk>',
+    },
+    maxLength: 'max_position_embeddings',
+    casing: { sentencepiece: true },
+  },
 };

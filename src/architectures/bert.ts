@@ -32,6 +32,7 @@ import {
   fineTunedHeadSignatures,
   fineTunedSkips,
 } from './fine-tuned-heads.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 /** The classes, and the heads of run_classifier.py and run_squad.py that choose them. */
 const HEADS: FineTunedHeads = {
@@ -113,4 +114,5 @@ export const bert: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('BertTokenizer'),
 };

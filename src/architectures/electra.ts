@@ -19,6 +19,7 @@ import {
 } from './bert-family.js';
 import { dense, dim, layerNorm, layersKeys, linearKeys, normKeys, ONE, tiedKey, vectorKey } from './building-blocks.js';
 import { checkDimensions, configFromFacts, countFact, shapeFact } from './checkpoint-facts.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 /** ElectraConfig() defaults (transformers configuration_electra.py). */
 const ELECTRA_DEFAULTS: ModelConfig = {
@@ -169,4 +170,5 @@ export const electra: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('ElectraTokenizer'),
 };

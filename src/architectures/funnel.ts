@@ -14,6 +14,7 @@ import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import { dense, dim, layerNorm, linearKeys, normKeys, shapedKey, TWO, tableKey, times } from './building-blocks.js';
 import { checkDimensions, configFromFacts, countIndexed, shapeFact } from './checkpoint-facts.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 /** FunnelConfig() defaults (transformers configuration_funnel.py). */
 const FUNNEL_DEFAULTS: ModelConfig = {
@@ -280,4 +281,17 @@ export const funnel: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  // relative attention: model_max_length as transformers' released funnel-transformer tokenizers have it
+  tokenizer: wordPieceTokenizer('FunnelTokenizer', {
+    special: {
+      bos_token: '<s>',
+      cls_token: '<cls>',
+      eos_token: '</s>',
+      mask_token: '<mask>',
+      pad_token: '<pad>',
+      sep_token: '<sep>',
+      unk_token: '<unk>',
+    },
+    maxLength: { fixed: 512, why: "as transformers' funnel-transformer tokenizers" },
+  }),
 };

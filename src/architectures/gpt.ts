@@ -175,4 +175,10 @@ export const gpt: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: bpeTokenizerFiles('encoder_bpe_40000.json', 'vocab_40000.bpe'),
+  // OpenAIGPTTokenizer always lowercases: no casing to decide
+  tokenizer: {
+    className: 'OpenAIGPTTokenizer',
+    init: { clean_up_tokenization_spaces: true, unk_token: '<unk>' },
+    maxLength: 'n_positions',
+  },
 };

@@ -21,6 +21,7 @@ import {
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
 import { blockKeys, bpeTokenizerFiles, GPT2_BLOCK } from './openai-block.js';
+import { addedToken } from './tokenizer.js';
 
 /** GPT2Config() defaults (transformers configuration_gpt2.py). */
 const GPT2_DEFAULTS: ModelConfig = {
@@ -164,4 +165,18 @@ export const gpt2: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: bpeTokenizerFiles('encoder.json', 'vocab.bpe'),
+  tokenizer: {
+    className: 'GPT2Tokenizer',
+    init: {
+      add_bos_token: false,
+      add_prefix_space: false,
+      bos_token: addedToken('<|endoftext|>'),
+      clean_up_tokenization_spaces: true,
+      eos_token: addedToken('<|endoftext|>'),
+      errors: 'replace',
+      pad_token: null,
+      unk_token: addedToken('<|endoftext|>'),
+    },
+    maxLength: 'n_positions',
+  },
 };

@@ -35,6 +35,7 @@ import {
 } from './bert-family.js';
 import { type Dim, dense, dim, layerNorm, linearKeys, normKeys, TWO, tiedKey, vectorKey } from './building-blocks.js';
 import { checkDimensions, configFromFacts, presenceFact, type ShapeFact, shapeFact } from './checkpoint-facts.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 const MODEL_CLASS = 'LxmertForPreTraining';
 
@@ -325,4 +326,5 @@ export const lxmert: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('LxmertTokenizer'),
 };

@@ -33,6 +33,7 @@ import {
   vectorKey,
 } from './building-blocks.js';
 import { checkDimensions, configFromFacts, countFact, presenceFact, shapeFact } from './checkpoint-facts.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 const MODEL_CLASS = 'MobileBertForPreTraining';
 
@@ -270,4 +271,5 @@ export const mobilebert: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  tokenizer: wordPieceTokenizer('MobileBertTokenizer'),
 };

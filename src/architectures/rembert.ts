@@ -106,4 +106,21 @@ export const rembert: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'sentencepiece.model', to: 'sentencepiece.model' }],
+  tokenizer: {
+    className: 'RemBertTokenizer',
+    init: {
+      bos_token: '[CLS]',
+      clean_up_tokenization_spaces: true,
+      cls_token: '[CLS]',
+      eos_token: '[SEP]',
+      keep_accents: true,
+      mask_token: '[MASK]',
+      pad_token: '[PAD]',
+      remove_space: true,
+      sep_token: '[SEP]',
+      unk_token: '[UNK]',
+    },
+    maxLength: 'max_position_embeddings',
+    casing: { sentencepiece: false },
+  },
 };

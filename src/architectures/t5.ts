@@ -325,4 +325,19 @@ export const t5: Architecture = {
     // GenerationConfig.to_json_string: json.dumps(indent=2, sort_keys=True) and a newline
     { name: 'generation_config.json', text: `${pythonJsonDumps(generationConfig(config), 2, true)}\n` },
   ],
+  // the release's SentencePiece model (sentencepiece.model in T5's vocabs), under the name T5Tokenizer loads
+  tokenizerFiles: [{ from: ['spiece.model', 'sentencepiece.model'], to: 'spiece.model' }],
+  tokenizer: {
+    className: 'T5Tokenizer',
+    init: {
+      additional_special_tokens: Array.from({ length: 100 }, (_, i) => `<extra_id_${i}>`),
+      clean_up_tokenization_spaces: true,
+      eos_token: '</s>',
+      extra_ids: 100,
+      pad_token: '<pad>',
+      sp_model_kwargs: {},
+      unk_token: '<unk>',
+    },
+    maxLength: { fixed: 512, why: "relative positions: as transformers' t5 tokenizers" },
+  },
 };

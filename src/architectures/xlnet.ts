@@ -40,6 +40,7 @@ import {
   unlikeFacts,
 } from './checkpoint-facts.js';
 import { chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';
+import { addedToken } from './tokenizer.js';
 
 /** XLNetConfig() defaults (transformers configuration_xlnet.py). */
 const XLNET_DEFAULTS: ModelConfig = {
@@ -335,4 +336,24 @@ export const xlnet: Architecture = {
   configSkip,
   rules,
   expectedKeys,
+  tokenizerFiles: [{ from: 'spiece.model', to: 'spiece.model' }],
+  // relative positions: no model_max_length, as transformers' xlnet-*-cased tokenizers
+  tokenizer: {
+    className: 'XLNetTokenizer',
+    init: {
+      additional_special_tokens: ['<eop>', '<eod>'],
+      bos_token: '<s>',
+      clean_up_tokenization_spaces: true,
+      cls_token: '<cls>',
+      eos_token: '</s>',
+      keep_accents: false,
+      mask_token: addedToken('<mask>', { lstrip: true }),
+      pad_token: '<pad>',
+      remove_space: true,
+      sep_token: '<sep>',
+      sp_model_kwargs: {},
+      unk_token: '<unk>',
+    },
+    casing: { sentencepiece: false },
+  },
 };

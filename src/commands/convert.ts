@@ -74,6 +74,9 @@ More:
                                transformers' converter saves them (torch.load gives non-contiguous tensors)
   --no-verify                  do not verify checkpoint checksums (faster; corrupt data goes unnoticed)
   --skip-unknown               leave out variables no rule maps (reported) instead of failing
+  --do_lower_case true|false   folder tokenizer_config.json: lowercase input or not; default: decided from the
+                               release name (uncased/cased), else the vocabulary (an uncased one has no
+                               upper-case word pieces); a note says which evidence decided
   --quiet                      no progress bar, no summary (warnings and errors still go to stderr)
 
 Examples:
@@ -119,6 +122,7 @@ const FLAGS = {
   contiguous: { type: 'boolean' },
   'no-verify': { type: 'boolean' },
   'skip-unknown': { type: 'boolean' },
+  do_lower_case: { type: 'string', alias: 'do-lower-case' },
   quiet: { type: 'boolean' },
 } as const satisfies Record<string, Flag>;
 
@@ -224,6 +228,9 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
     throw new Tf2TorchError(ErrorCode.USAGE, `--dtype ${dtype}: expected one of ${DTYPE_CHOICES.join(', ')}`);
   const maxShardSize = v['max-shard-size'];
   const config = v.config;
+  const lowerCase = v.do_lower_case;
+  if (lowerCase !== undefined && lowerCase !== 'true' && lowerCase !== 'false')
+    throw new Tf2TorchError(ErrorCode.USAGE, `--do_lower_case ${lowerCase}: expected true or false`);
   return {
     modelType,
     checkpoint,
@@ -237,6 +244,7 @@ export function optionsFromArgv(argv: string[]): ConvertOptions & { dryRun: bool
     contiguous: v.contiguous === true,
     verify: v['no-verify'] !== true,
     skipUnknown: v['skip-unknown'] === true,
+    ...(lowerCase === undefined ? {} : { doLowerCase: lowerCase === 'true' }),
     dryRun,
     quiet: v.quiet === true,
   };

@@ -163,6 +163,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             architecture,
             config,
             embedded: planned.embedded,
+            tokenizerConfig: planned.tokenizerConfig,
             checkpointDir,
             onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
           })

@@ -14,6 +14,7 @@ import {
 } from '../architectures/detect.js';
 import { getArchitecture, getObjectBasedArchitecture } from '../architectures/index.js';
 import { resolveOptions } from '../architectures/options.js';
+import { tokenizerConfigFiles } from '../architectures/tokenizer.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { alreadyPyTorchError, isAlreadyPyTorch } from '../formats/foreign-kinds.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
@@ -53,6 +54,8 @@ export interface ConvertOptions {
   /** Verify checkpoint checksums while reading (default true). */
   readonly verify?: boolean;
   readonly skipUnknown?: boolean;
+  /** `--do_lower_case`: the casing tokenizer_config.json records, whatever the evidence says. */
+  readonly doLowerCase?: boolean;
   /** Where the checkpoint and its sidecars are read (default: the platform's file system). */
   readonly files?: FileTree;
   /** Paths as messages show them (Node: relative to the working directory). */
@@ -73,6 +76,8 @@ export interface PlannedConversion {
   readonly embedded?: unknown;
   /** What detection recognised, when `--model_type` was not given. */
   readonly detected?: Recognition;
+  /** tokenizer_config.json and special_tokens_map.json of a folder output (architectures/tokenizer.ts). */
+  readonly tokenizerConfig?: readonly { readonly name: string; readonly text: string }[];
 }
 
 /** `--config some/folder/`: name the file to give instead, when the folder has one. */
@@ -242,6 +247,13 @@ export async function openAndPlan(
       options: modelOptions,
     });
     checkConfigNumbers(config, userPath ?? `the ${architecture.modelType} config built from ${source.path}`);
+    const tokenizer = tokenizerConfigFiles(architecture, config, {
+      doLowerCase: options.doLowerCase,
+      releaseNames: [files.paths.basename(dir), files.paths.basename(source.path)],
+      hasFile: (name) => present.has(name),
+      vocabText: () => readSidecar(join(dir, 'vocab.txt'), 'tokenizer file', options.files),
+    });
+    if (tokenizer) configNotes.push(tokenizer.note);
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
       dtype: options.dtype,
@@ -257,6 +269,7 @@ export async function openAndPlan(
       reads,
       embedded: pickled?.root,
       detected,
+      tokenizerConfig: tokenizer?.files,
     };
   } catch (error) {
     await source.close();

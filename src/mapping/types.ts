@@ -113,6 +113,23 @@ export interface ArchitectureOption {
   readonly help: string;
 }
 
+/**
+ * A tokenizer class as save_pretrained records it. `init`: the keyword arguments its tokenizer_config.json
+ * holds, special tokens included (an AddedToken as `{__type: 'AddedToken', content, …}`), without
+ * tokenizer_class, model_max_length and do_lower_case, which are decided per conversion.
+ */
+export interface TokenizerSpec {
+  readonly className: string;
+  readonly init: Readonly<Record<string, unknown>>;
+  /** model_max_length: a config.json field holding the positions, or a fixed number; absent: none written. */
+  readonly maxLength?: string | { readonly fixed: number; readonly why: string };
+  /**
+   * How do_lower_case is decided ('wordpiece': --do_lower_case, the release name, then upper-case pieces in
+   * vocab.txt; 'sentencepiece': --do_lower_case, the release name, then this default); absent: no such argument.
+   */
+  readonly casing?: 'wordpiece' | { readonly sentencepiece: boolean };
+}
+
 export interface Architecture {
   /** `--model_type` value, as transformers-cli spells it. */
   readonly modelType: string;
@@ -147,6 +164,8 @@ export interface Architecture {
   expectedKeys(config: ModelConfig): readonly ExpectedKey[];
   /** Files beside the checkpoint that become tokenizer files in a folder output. */
   readonly tokenizerFiles?: readonly { readonly from: string | readonly string[]; readonly to: string }[];
+  /** The tokenizer those files make: tokenizer_config.json and special_tokens_map.json (architectures/tokenizer.ts). */
+  readonly tokenizer?: TokenizerSpec;
   /** Default output dtype policy: keep the checkpoint's (most) or cast (T5 → float32). */
   readonly defaultDType?: DType;
   /** Extra files of a folder output (generation_config.json for T5; XLM's vocab.json from `embedded`). */

@@ -22,6 +22,7 @@ import {
 import { torchPython } from '../support/python.js';
 import { readTfTensors } from '../support/reference-transforms.js';
 import { loadWithTorch } from '../support/torch-load.js';
+import { assertWordPieceTokenizer, tinyWordPieceVocab } from '../support/transformers.js';
 
 // vocab, embedding width, positions; discriminator width 16 (so an embeddings_project), generator 12
 const [V, E, P] = [20, 8, 16];
@@ -129,7 +130,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'tf2torch-electra-'));
   prefix = join(tmp, 'model.ckpt-1000');
   await writeOriginalCheckpoint(prefix, VARIABLES, { seed: 10, slots: ['adam_m', 'adam_v'] });
-  writeFileSync(join(tmp, 'vocab.txt'), Array.from({ length: V }, (_, i) => `tok${i}`).join('\n'));
+  writeFileSync(join(tmp, 'vocab.txt'), tinyWordPieceVocab(V));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -172,6 +173,7 @@ test('electra discriminator without a config: ElectraForPreTraining, exact value
     [V, E, 16, 2, 64],
   );
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8').split('\n').length, V);
+  assertWordPieceTokenizer(t, folder, 'ElectraTokenizer');
 });
 
 test('electra --discriminator_or_generator generator: ElectraForMaskedLM, lm head tied to the shared embeddings', async (t) => {

@@ -30,6 +30,7 @@ import {
 import { torchPython } from '../support/python.js';
 import { readTfTensors } from '../support/reference-transforms.js';
 import { loadWithTorch } from '../support/torch-load.js';
+import { assertWordPieceTokenizer, tinyWordPieceVocab } from '../support/transformers.js';
 
 // vocab, hidden, intermediate, positions, token types, visual feature / box widths, QA / object / attribute labels
 const [V, H, I, P, T, F, B, QA, OBJ, ATTR] = [20, 8, 12, 10, 2, 6, 4, 5, 7, 3];
@@ -211,7 +212,7 @@ before(async () => {
   prefixes.original = checkpointIn('original');
   await writeOriginalCheckpoint(prefixes.full, variables(FULL), { seed: 21, slots: ['adam_m', 'adam_v'] });
   await writeOriginalCheckpoint(prefixes.original, variables(ORIGINAL), { seed: 22, slots: ['adam_m', 'adam_v'] });
-  writeFileSync(join(tmp, 'full', 'vocab.txt'), Array.from({ length: V }, (_, i) => `tok${i}`).join('\n'));
+  writeFileSync(join(tmp, 'full', 'vocab.txt'), tinyWordPieceVocab(V));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -281,6 +282,7 @@ test('lxmert without a config: LxmertForPreTraining, exact values in PyTorch, co
   );
   assert.deepEqual(config.num_hidden_layers, { cross_encoder: 2, language: 2, vision: 1 });
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8').split('\n').length, V);
+  assertWordPieceTokenizer(t, folder, 'LxmertTokenizer');
 });
 
 test("lxmert with the original's bert/ scope and fewer heads, no --model_type: recognised, heads read from the checkpoint", async (t) => {

@@ -23,6 +23,7 @@ import {
 import { torchPython } from '../support/python.js';
 import { readTfTensors } from '../support/reference-transforms.js';
 import { loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
+import { assertWordPieceTokenizer, tinyWordPieceVocab } from '../support/transformers.js';
 
 // vocab, embedding, hidden, bottleneck (true hidden), intermediate, positions, layers, FFNs
 const [V, E, H, B, I, P, L, F] = [24, 4, 16, 8, 12, 10, 2, 3];
@@ -248,7 +249,7 @@ test('mobilebert: a config that does not describe the checkpoint is refused fiel
 test('mobilebert as a sharded safetensors folder: the tied decoder written once, as save_pretrained does; vocab.txt copied', async (t) => {
   const python = torchPython(t);
   if (!python) return;
-  writeFileSync(join(tmp, 'vocab.txt'), Array.from({ length: V }, (_, i) => `tok${i}`).join('\n'));
+  writeFileSync(join(tmp, 'vocab.txt'), tinyWordPieceVocab(V));
   const folder = join(tmp, 'sharded');
   const r = runCli(
     convertArgs(
@@ -266,6 +267,7 @@ test('mobilebert as a sharded safetensors folder: the tied decoder written once,
   assertExactly(loadShardedFolder(python, join(folder, 'model.safetensors.index.json')), expected);
   assert.ok(readdirSync(folder).filter((f) => f.endsWith('.safetensors')).length > 1, 'several shards');
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8').split('\n').length, V);
+  assertWordPieceTokenizer(t, folder, 'MobileBertTokenizer');
 });
 
 test('mobilebert without --model_type: recognised by its bottlenecks, not taken for bert', () => {

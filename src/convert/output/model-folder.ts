@@ -21,6 +21,8 @@ export interface FolderSource {
   readonly embedded?: unknown;
   readonly checkpointDir: string;
   readonly configText: string;
+  /** tokenizer_config.json and special_tokens_map.json, when the tokenizer's files are beside the checkpoint. */
+  readonly tokenizerConfig?: readonly { readonly name: string; readonly text: string }[];
 }
 
 /** A folder's content, in the order it is written. */
@@ -34,7 +36,7 @@ export interface FolderContent {
 }
 
 export function folderContent(source: FolderSource, format: WeightFormat, files: FileTree): FolderContent {
-  const { architecture, config, embedded, checkpointDir, configText } = source;
+  const { architecture, config, embedded, checkpointDir, configText, tokenizerConfig = [] } = source;
   const copies: { from: string; to: string }[] = [];
   const warnings: string[] = [];
   for (const tok of architecture.tokenizerFiles ?? []) {
@@ -49,7 +51,11 @@ export function folderContent(source: FolderSource, format: WeightFormat, files:
   return {
     formats: format === 'both' ? ['safetensors', 'pytorch'] : [format],
     copies,
-    texts: [...(architecture.extraFiles?.(config, embedded) ?? []), { name: 'config.json', text: configText }],
+    texts: [
+      ...(architecture.extraFiles?.(config, embedded) ?? []),
+      ...tokenizerConfig,
+      { name: 'config.json', text: configText },
+    ],
     warnings,
   };
 }

@@ -20,6 +20,8 @@ export interface FolderOutput extends OutputJob {
   readonly architecture: Architecture;
   readonly config: ModelConfig;
   readonly embedded: unknown;
+  /** tokenizer_config.json and special_tokens_map.json, when the tokenizer's files are beside the checkpoint. */
+  readonly tokenizerConfig?: readonly { readonly name: string; readonly text: string }[];
   readonly checkpointDir: string;
   /** Progress of weight pass `pass` (0, or 0 and 1 for --format both): bytes written in that pass. */
   readonly onProgress: (pass: number, done: number) => void;
