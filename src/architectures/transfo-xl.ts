@@ -226,9 +226,11 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
         { key: `${k}dec_attn.r_w_bias`, shape: [c.n_head, c.d_head] },
       );
     } else {
+      // the model's own Parameters, passed to every layer: 4.29.2 reports the layers' names missing without a copy
+      const shared = { shape: [c.n_head, c.d_head], copyInSafetensors: true };
       keys.push(
-        { key: `${k}dec_attn.r_r_bias`, shape: [c.n_head, c.d_head], aliasOf: 'transformer.r_r_bias' },
-        { key: `${k}dec_attn.r_w_bias`, shape: [c.n_head, c.d_head], aliasOf: 'transformer.r_w_bias' },
+        { key: `${k}dec_attn.r_r_bias`, aliasOf: 'transformer.r_r_bias', ...shared },
+        { key: `${k}dec_attn.r_w_bias`, aliasOf: 'transformer.r_w_bias', ...shared },
       );
     }
     keys.push(

@@ -156,6 +156,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       if (!strided && transposes(plan)) thread ??= transposer();
       return planToStateDict(plan, source.tensors, {
         strided,
+        copyAliases: weights === 'safetensors',
         ...(thread === undefined ? {} : { transposer: thread }),
       });
     },

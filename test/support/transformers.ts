@@ -1,0 +1,85 @@
+/**
+ * The real Hugging Face client: transformers 4.29.2 and huggingface_hub 0.14.1 for /usr/bin/python3, as
+ * `../shared/clients/setup-transformers.sh DEST` lays them out (no `safetensors` package: safetensors weights
+ * are loaded with `state_dict=`). Found through TF2TORCH_TRANSFORMERS (the PYTHONPATH `.ci/run` exports), else
+ * set up once into a cache folder when the script is there. Tests call `transformersPython(t)`; without it
+ * they skip with a visible notice locally and fail under CI=true.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+import { IN_CI } from './fixtures.js';
+
+const SETUP_SCRIPT = resolve(process.cwd(), '..', 'shared', 'clients', 'setup-transformers.sh');
+const CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tf2torch-transformers');
+const PYTHON = '/usr/bin/python3';
+
+export interface TransformersClient {
+  readonly python: string;
+  /** The PYTHONPATH holding `transformers` and `huggingface_hub`. */
+  readonly path: string;
+}
+
+let cached: { client?: TransformersClient; why: string } | undefined;
+
+/** The environment of every run: offline, no TensorFlow probing, the laid-out sources first. */
+export function transformersEnv(client: TransformersClient): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PYTHONPATH: client.path,
+    USE_TF: '0',
+    USE_FLAX: '0',
+    TRANSFORMERS_OFFLINE: '1',
+    HF_HUB_OFFLINE: '1',
+    HF_HUB_DISABLE_TELEMETRY: '1',
+  };
+}
+
+function works(client: TransformersClient): boolean {
+  const r = spawnSync(client.python, ['-c', 'import transformers, huggingface_hub, torch'], {
+    env: transformersEnv(client),
+    encoding: 'utf8',
+  });
+  return r.status === 0;
+}
+
+function find(): { client?: TransformersClient; why: string } {
+  const given = process.env.TF2TORCH_TRANSFORMERS;
+  if (given) {
+    const client = { python: PYTHON, path: given };
+    return works(client)
+      ? { client, why: '' }
+      : { why: `TF2TORCH_TRANSFORMERS=${given}: ${PYTHON} cannot import transformers, huggingface_hub, torch there` };
+  }
+  if (!existsSync(SETUP_SCRIPT))
+    return { why: `no real transformers: set TF2TORCH_TRANSFORMERS, or provide ${SETUP_SCRIPT}` };
+  const r = spawnSync(SETUP_SCRIPT, [CACHE_DIR], { encoding: 'utf8' });
+  const path = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || path === '')
+    return { why: `${SETUP_SCRIPT} ${CACHE_DIR} failed (${r.status}): ${r.stderr.slice(-400)}` };
+  const client = { python: PYTHON, path };
+  return works(client) ? { client, why: '' } : { why: `${path}: transformers does not import` };
+}
+
+/** The real transformers, or undefined after marking the test skipped (fails in CI). */
+export function transformersPython(t: TestContext): TransformersClient | undefined {
+  cached ??= find();
+  if (cached.client) return cached.client;
+  if (IN_CI) throw new Error(`${cached.why}; CI=true requires it`);
+  console.error(`SKIP: ${cached.why}`);
+  t.skip(cached.why);
+  return undefined;
+}
+
+/** Runs a Python script with the real transformers; throws with its stderr when it fails; returns stdout. */
+export function runTransformers(client: TransformersClient, script: string, args: string[] = []): string {
+  const r = spawnSync(client.python, ['-c', script, ...args], {
+    env: transformersEnv(client),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`python (transformers) failed (${r.status}):\n${r.stderr}`);
+  return r.stdout;
+}
