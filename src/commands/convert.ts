@@ -4,6 +4,7 @@
  * converter's, such as transformers-cli's task name), plus dry run, formats, dtype, sharding and
  * overwrite control. The model types, their classes and their flags in help come from the architectures.
  */
+
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHITECTURES } from '../architectures/index.js';
@@ -16,6 +17,7 @@ import { formatPlan } from '../mapping/format-plan.js';
 import type { DType } from '../tensor.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
+import { commandLine, nextSteps } from './next-steps.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
 /** Per registered architecture: what it reads and what it makes, then each flag it takes. */
@@ -251,6 +253,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const showBar = !quiet && io.errIsTTY;
   const result = await convert({
     ...options,
+    command: commandLine(argv),
     ...(showBar
       ? {
           onProgress: (done: number, total: number) => {
@@ -274,6 +277,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
           (m) => `  not in the checkpoint, written as zeros as the original initialises it: ${m.key}`,
         ),
         ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
+        ...(result.outputKind === 'folder' ? nextSteps(displayPath(result.output), plan.modelClass) : []),
       ].join('\n'),
     );
   }

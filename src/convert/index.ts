@@ -14,6 +14,7 @@ import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
 import { type ConvertOptions, configTextOf, openAndPlan, type PlannedConversion } from './conversion.js';
 import { checkpointFiles, InputFiles } from './input-files.js';
+import { modelCardFor } from './model-card.js';
 import {
   checkKindMatches,
   checkNotOverInput,
@@ -181,6 +182,16 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             embedded: planned.embedded,
             checkpointDir,
             onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
+            modelCard: (files) =>
+              modelCardFor({
+                planned,
+                dir: withoutTrailingSeparators(output),
+                inputs: inputs.paths,
+                files,
+                warnings,
+                command: options.command,
+                verified: options.verify ?? true,
+              }),
           })
         : await writeFileOutput({ ...common, kind: outputKind, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {

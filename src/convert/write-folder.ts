@@ -14,6 +14,7 @@ import { outputStep } from '../io/test-interrupt.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import { MAX_SIDECAR_BYTES } from './config-file.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
+import { MODEL_CARD_NAME } from './model-card.js';
 import { checkOverwrite, staleWeightFiles, type WeightFormat, withoutTrailingSeparators } from './output.js';
 import { replaceOutput } from './replace-output.js';
 
@@ -35,6 +36,8 @@ export interface FolderOutput {
   readonly onProgress: (pass: number, done: number) => void;
   readonly warnings: string[];
   readonly onRecovered: (count: number) => void;
+  /** The model card for the files written, or undefined for none (model-card.ts). */
+  readonly modelCard?: (files: readonly string[]) => Promise<string | undefined>;
 }
 
 /** Tokenizer files to copy: (source beside the checkpoint, name in the folder); a warning for each missing. */
@@ -99,6 +102,12 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
       await writeFile(join(stage, 'config.json'), out.configText);
       outputStep();
       const files = [...weights, ...tokenizers.map((t) => t.to), ...extras.map((e) => e.name), 'config.json'];
+      const card = await out.modelCard?.(files);
+      if (card !== undefined) {
+        checkNotInputs(dir, [MODEL_CARD_NAME], out.inputs);
+        await writeFile(join(stage, MODEL_CARD_NAME), card);
+        files.push(MODEL_CARD_NAME);
+      }
       return { files, remove: staleWeightFiles(dir, weights) };
     },
   );
