@@ -189,6 +189,9 @@ function rules(config: ModelConfig): readonly Rule[] {
   ];
 }
 
+const CAUSAL_MASK = (p: number) =>
+  ({ shape: [1, 1, p, p], dtype: 'bool', generate: { kind: 'causal-mask', size: p } }) as const;
+
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const v = config.vocab_size as number;
   const e = config.n_embd as number;
@@ -213,7 +216,11 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
     { key: 'wpe.weight', shape: [p, e], fromConfig: '[n_positions, n_embd]' },
   ];
   for (let n = 0; n < (config.n_layer as number); n++) {
-    for (const [, hf] of BLOCK_PARAMS) keys.push({ key: `h.${n}.${hf}`, shape: shapes[hf] as readonly number[] });
+    for (const [, hf] of BLOCK_PARAMS) {
+      keys.push({ key: `h.${n}.${hf}`, shape: shapes[hf] as readonly number[] });
+      // the causal mask, a persistent buffer up to transformers 4.29 (which reports it missing otherwise), in its place
+      if (hf === 'ln_1.bias') keys.push({ key: `h.${n}.attn.bias`, ...CAUSAL_MASK(p) });
+    }
   }
   keys.push({ key: 'ln_f.weight', shape: [e] }, { key: 'ln_f.bias', shape: [e] });
   return keys;

@@ -65,6 +65,11 @@ export function generateBytes(g: Generator, dtype: DType, shape: readonly number
   const n = numElements(shape);
   // Zero is all zero bits in every dtype: keys absent from a checkpoint, written as zeros in the output's dtype.
   if (g.kind === 'fill' && g.value === 0) return new Uint8Array(n * DTYPES[dtype].itemSize);
+  if (g.kind === 'causal-mask') {
+    const mask = new Uint8Array(n);
+    for (let row = 0; row < g.size; row++) mask.fill(1, row * g.size, row * g.size + row + 1);
+    return mask;
+  }
   if (dtype === 'int64') {
     const out = new BigInt64Array(n);
     for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);

@@ -38,7 +38,9 @@ export type Generator =
   | { readonly kind: 'identity'; readonly size: number }
   | { readonly kind: 'inv-freq'; readonly dModel: number }
   | { readonly kind: 'fill'; readonly value: number }
-  | { readonly kind: 'arange'; readonly count: number };
+  | { readonly kind: 'arange'; readonly count: number }
+  /** bool [1, 1, size, size], ones on and below the diagonal: a causal attention mask buffer. */
+  | { readonly kind: 'causal-mask'; readonly size: number };
 
 /**
  * A name rule. `from` is a checkpoint name pattern; `to` a state-dict key pattern. Placeholders:
