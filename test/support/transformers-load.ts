@@ -68,8 +68,12 @@ for fmt in formats:
             model, info = cls.from_pretrained(folder, output_loading_info=True)
     root.removeHandler(capture)
     loaded = model.state_dict()
-    differing = [k for k, v in weights.items()
-                 if k not in loaded or loaded[k].dtype != v.dtype or not torch.equal(loaded[k], v)]
+    # a base model loads the keys of a checkpoint with its head's prefix (rembert.…) without it
+    prefix = model.base_model_prefix + '.'
+    def as_loaded(k):
+        return k[len(prefix):] if k not in loaded and k.startswith(prefix) else k
+    differing = [k for k, v in weights.items() if as_loaded(k) not in loaded
+                 or loaded[as_loaded(k)].dtype != v.dtype or not torch.equal(loaded[as_loaded(k)], v)]
     reports.append({
         'format': fmt, 'modelClass': cls.__name__,
         'missing': sorted(info['missing_keys']), 'unexpected': sorted(info['unexpected_keys']),
