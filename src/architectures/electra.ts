@@ -129,7 +129,7 @@ function configSkip(config: ModelConfig) {
       ];
 }
 
-/** ElectraForPreTraining / ElectraForMaskedLM state dicts (no persistent buffers), in state_dict order. */
+/** ElectraForPreTraining / ElectraForMaskedLM state dicts (no persistent buffers but the generator's position_ids), in state_dict order. */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const E = dim(config, 'embedding_size');
   const H = dim(config, 'hidden_size');
@@ -144,7 +144,12 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
       ...linearKeys('discriminator_predictions.dense', H, H),
       ...linearKeys('discriminator_predictions.dense_prediction', ONE, H),
     ];
+  // ElectraForMaskedLM's own ignore list leaves out position_ids, a persistent buffer up to transformers 4.30:
+  // without it, 4.29 reports the key missing and "newly initialized"
+  const P = config.max_position_embeddings as number;
+  const positionIds = { key: 'electra.embeddings.position_ids', shape: [1, P], dtype: 'int64' } as const;
   return [
+    { ...positionIds, generate: { kind: 'arange', count: P } },
     ...keys,
     ...normKeys('generator_predictions.LayerNorm', E),
     ...linearKeys('generator_predictions.dense', E, H),

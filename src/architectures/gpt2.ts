@@ -144,6 +144,20 @@ function rules(config: ModelConfig): readonly Rule[] {
   ];
 }
 
+const CAUSAL_MASK = (p: number) =>
+  ({ shape: [1, 1, p, p], dtype: 'bool', generate: { kind: 'causal-mask', size: p } }) as const;
+
+/**
+ * Each block's causal mask `h.N.attn.bias`, a persistent buffer up to transformers 4.29 (which reports it
+ * missing otherwise), in its state_dict place: the attention module's buffer, before its sub-layers.
+ */
+const withCausalMasks = (keys: readonly ExpectedKey[], positions: number): ExpectedKey[] =>
+  keys.flatMap((k) =>
+    k.key.endsWith('.ln_1.bias')
+      ? [k, { key: k.key.replace(/ln_1\.bias$/, 'attn.bias'), ...CAUSAL_MASK(positions) }]
+      : [k],
+  );
+
 /** GPT2Model's state dict (the MLP is n_inner wide, 4 × n_embd when null), in state_dict order. */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const E = dim(config, 'n_embd');
@@ -151,7 +165,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   return [
     tableKey('wte.weight', dim(config, 'vocab_size'), E),
     tableKey('wpe.weight', dim(config, 'n_positions'), E),
-    ...blockKeys(GPT2_BLOCK, config.n_layer as number, E, inner),
+    ...withCausalMasks(blockKeys(GPT2_BLOCK, config.n_layer as number, E, inner), config.n_positions as number),
     ...normKeys('ln_f', E),
   ];
 }

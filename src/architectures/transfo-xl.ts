@@ -232,7 +232,8 @@ function layerKeys(k: string, config: ModelConfig): ExpectedKey[] {
   const bias = (b: string): ExpectedKey => ({
     key: `${k}.dec_attn.${b}`,
     shape: [c.n_head, c.d_head],
-    ...(c.untie_r ? {} : { aliasOf: `transformer.${b}` }),
+    // the model's own Parameters, passed to every layer: 4.29.2 reports the layers' names missing without a copy
+    ...(c.untie_r ? {} : { aliasOf: `transformer.${b}`, copyInSafetensors: true }),
   });
   return [
     bias('r_r_bias'),

@@ -4,6 +4,7 @@
  * converter's, such as transformers-cli's task name), plus dry run, formats, dtype, sharding and
  * overwrite control. The model types, their classes and their flags in help come from the architectures.
  */
+
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHITECTURES, MODEL_TYPES as TYPE_NAMES } from '../architectures/index.js';
@@ -16,6 +17,7 @@ import { formatPlan } from '../mapping/format-plan.js';
 import type { DType } from '../tensor.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
+import { commandLine, nextSteps } from './next-steps.js';
 import { type ProgressBar, progressBar } from './progress.js';
 
 const typeWidth = Math.max(...ARCHITECTURES.map((a) => a.modelType.length));
@@ -278,6 +280,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const result = await convert({
     ...options,
     ...(remote === undefined ? {} : { files: remote }),
+    command: commandLine(argv),
     ...(showBar
       ? {
           onProgress: (done: number, total: number) => {
@@ -302,6 +305,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
         ),
         ...plan.missing.map((m) => `  not in the checkpoint (from_pretrained initialises it): ${m.key}`),
         ...(remote === undefined ? [] : fetchSummary(remote)),
+        ...(result.outputKind === 'folder' ? nextSteps(displayPath(result.output), plan.modelClass) : []),
       ].join('\n'),
     );
   }

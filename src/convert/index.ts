@@ -18,6 +18,7 @@ import {
   type WeightFormat,
 } from './open-and-plan.js';
 import { checkpointFiles, InputFiles } from './output/input-files.js';
+import { modelCardFor } from './output/model-card.js';
 import {
   checkTarget,
   displayPath,
@@ -141,6 +142,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       if (!strided && transposes(plan)) thread ??= transposer();
       return planToStateDict(plan, source.tensors, {
         strided,
+        copyAliases: weights === 'safetensors',
         ...(thread === undefined ? {} : { transposer: thread }),
       });
     },
@@ -166,6 +168,16 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             tokenizerConfig: planned.tokenizerConfig,
             checkpointDir,
             onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
+            modelCard: (files) =>
+              modelCardFor({
+                planned,
+                dir: target.folder,
+                inputs: inputs.paths,
+                files,
+                warnings,
+                command: options.command,
+                verified: options.verify ?? true,
+              }),
           })
         : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {

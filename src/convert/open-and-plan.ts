@@ -60,6 +60,8 @@ export interface ConvertOptions {
   readonly files?: FileTree;
   /** Paths as messages show them (Node: relative to the working directory). */
   readonly displayPath?: (path: string) => string;
+  /** The command line that asked for this conversion, as the model card records it. */
+  readonly command?: string;
   /** Cumulative tensor bytes written, out of `total`. */
   readonly onProgress?: (done: number, total: number) => void;
 }

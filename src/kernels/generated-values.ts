@@ -10,7 +10,9 @@ export type GeneratedValues =
   | { readonly kind: 'identity'; readonly size: number }
   | { readonly kind: 'inv-freq'; readonly dModel: number }
   | { readonly kind: 'fill'; readonly value: number }
-  | { readonly kind: 'arange'; readonly count: number };
+  | { readonly kind: 'arange'; readonly count: number }
+  /** bool [1, 1, size, size], ones on and below the diagonal: a causal attention mask buffer. */
+  | { readonly kind: 'causal-mask'; readonly size: number };
 
 /**
  * Values of a generated key (float32 unless int64 arange). `inv-freq` follows torch's float32 steps:
@@ -20,6 +22,11 @@ export function generateBytes(g: GeneratedValues, dtype: DType, shape: readonly 
   const n = numElements(shape);
   // Zero is all zero bits in every dtype: keys absent from a checkpoint, written as zeros in the output's dtype.
   if (g.kind === 'fill' && g.value === 0) return new Uint8Array(n * DTYPES[dtype].itemSize);
+  if (g.kind === 'causal-mask') {
+    const mask = new Uint8Array(n);
+    for (let row = 0; row < g.size; row++) mask.fill(1, row * g.size, row * g.size + row + 1);
+    return mask;
+  }
   if (dtype === 'int64') {
     const out = new BigInt64Array(n);
     for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);

@@ -20,6 +20,8 @@ function describeGenerator(g: GeneratedValues): string {
       return `fill(${g.value})`;
     case 'arange':
       return `arange(${g.count})`;
+    case 'causal-mask':
+      return `causal_mask(${g.size})`;
   }
 }
 

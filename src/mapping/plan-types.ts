@@ -22,6 +22,8 @@ export type PlanOutput =
       readonly kind: 'alias';
       readonly key: string;
       readonly aliasOf: string;
+      /** Written again under this name in safetensors (ExpectedKey.copyInSafetensors). */
+      readonly copyInSafetensors?: boolean;
       readonly shape: readonly number[];
       readonly dtype: DType;
     }

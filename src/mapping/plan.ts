@@ -314,7 +314,7 @@ function reconcileExpected(
   for (const e of expected) {
     const p = produced.get(e.key);
     let out: PlanOutput | undefined;
-    if (e.aliasOf !== undefined) out = tiedOutput(e.key, e.aliasOf, p, done, skipped);
+    if (e.aliasOf !== undefined) out = tiedOutput(e, e.aliasOf, p, done, skipped);
     else if (p) {
       checkShape(e, p, problems);
       out = withCast(p);
@@ -360,7 +360,7 @@ function refuseUnexpected(
 
 /** A tied key: an alias of its (already placed) source; a checkpoint variable mapping to it is skipped as tied. */
 function tiedOutput(
-  key: string,
+  { key, copyInSafetensors }: ExpectedKey,
   aliasOf: string,
   p: Produced | undefined,
   done: ReadonlyMap<string, PlanOutput>,
@@ -371,7 +371,9 @@ function tiedOutput(
       ...p.sources.map((s) => ({ name: s.name, reason: `tied weight: the model uses ${aliasOf} for ${key}` })),
     );
   const source = done.get(aliasOf);
-  return source ? { kind: 'alias', key: key, aliasOf: aliasOf, shape: source.shape, dtype: source.dtype } : undefined;
+  if (!source) return undefined;
+  const copy = copyInSafetensors ? { copyInSafetensors } : {};
+  return { kind: 'alias', key, aliasOf, shape: source.shape, dtype: source.dtype, ...copy };
 }
 
 function checkShape(e: ExpectedKey, p: Produced, problems: Problem[]): void {

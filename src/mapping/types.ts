@@ -61,6 +61,11 @@ export interface ExpectedKey {
   readonly fromConfig?: string;
   /** Tied weight: the same storage as this other key (written once in safetensors). */
   readonly aliasOf?: string;
+  /**
+   * With `aliasOf`: one parameter that several modules hold (not re-tied by `tie_weights` on load), so
+   * from_pretrained expects every name: safetensors stores a copy under this one too (torch files share the storage).
+   */
+  readonly copyInSafetensors?: boolean;
   /** Filled without the checkpoint (buffers, identity projections). */
   readonly generate?: GeneratedValues;
   /** dtype of a generated key (default: int64 for `arange`, float32 otherwise). */

@@ -82,7 +82,8 @@ test('convert without --model_type converts every real fixture that has data, by
       join(out, name, 'typed/'),
     ]);
     assert.equal(typed.code, 0, `${name}: ${typed.stderr}`);
-    for (const file of readdirSync(join(out, name, 'typed')))
+    // the model card records the command line, which differs
+    for (const file of readdirSync(join(out, name, 'typed')).filter((f) => f !== 'README.md'))
       assert.deepEqual(
         readFileSync(join(out, name, 'auto', file)),
         readFileSync(join(out, name, 'typed', file)),

@@ -43,7 +43,8 @@ test('gpt2 117M: golden plan from the real index (config from hparams.json)', as
   const { plan, config } = await planConversion({ modelType: 'gpt2', checkpoint: join(dir, 'model.ckpt') });
   assert.equal(config.n_embd, 768);
   assert.equal(config.vocab_size, 50257);
-  assert.equal(plan.outputs.length, 2 + 12 * BLOCK.length + 2);
+  // each block's parameters and its causal mask buffer (saved by transformers up to 4.29)
+  assert.equal(plan.outputs.length, 2 + 12 * (BLOCK.length + 1) + 2);
   checkGolden('gpt2-117M-indexonly.plan.txt', formatPlan(plan));
 });
 
@@ -60,7 +61,14 @@ test('gpt2 toy: CLI conversion loads in PyTorch with the TensorFlow values, sque
   const folder = r.output;
   const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
   const tf = await readTfTensors(join(dir, 'model.ckpt'));
-  assert.equal(loaded.size, tf.size);
+  assert.equal(loaded.size, tf.size + 3);
+  for (let n = 0; n < 3; n++) {
+    // the causal mask transformers 4.29 saves: bool, ones on and below the diagonal
+    const mask = loaded.get(`h.${n}.attn.bias`);
+    assert.deepEqual([mask?.dtype, mask?.shape], ['bool', [1, 1, 20, 20]]);
+    for (let i = 0; i < 20; i++)
+      for (let j = 0; j < 20; j++) assert.equal(mask?.bytes[i * 20 + j], j <= i ? 1 : 0, `mask[${i}][${j}]`);
+  }
   for (const [name, tensor] of tf) {
     const expected = squeezeAll(tensor);
     const got = loaded.get(hfKey(name));

@@ -12,7 +12,7 @@ import { type TokenizerEvidence, tokenizerConfigFiles } from '../../src/architec
 import type { ModelConfig } from '../../src/mapping/types.js';
 import { realFixture } from '../support/fixtures.js';
 import { tempDir } from '../support/temp.js';
-import { runTransformers, type TransformersPython, transformersPython } from '../support/transformers.js';
+import { runTransformers, type TransformersClient, transformersPython } from '../support/transformers.js';
 
 const CASED_VOCAB = '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nThe\nthe\nquick\nbrown\nfox\n##es\nHello\nhello\n';
 const UNCASED_VOCAB = '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n[unused0]\nthe\nquick\nbrown\nfox\n##es\nhello\n';
@@ -70,7 +70,7 @@ test('no tokenizer config when a file the tokenizer loads is not beside the chec
 });
 
 /** A SentencePiece model trained by the real sentencepiece, with every type's special tokens as symbols. */
-function trainSentencePiece(client: TransformersPython, dir: string): string {
+function trainSentencePiece(client: TransformersClient, dir: string): string {
   runTransformers(
     client,
     `

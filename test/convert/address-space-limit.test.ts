@@ -85,7 +85,7 @@ test('under ulimit -v, a conversion with transposes completes, committed and byt
     const r = convertUnder(limit, cwd, checkpoint, `${output}/`);
     assert.equal(r.code, 0, `ulimit -v ${limit}: exit ${r.code}\n${r.stderr}`);
     assert.doesNotMatch(r.stderr, /Fatal|\n\s+at |internal error/);
-    assert.deepEqual(readdirSync(join(cwd, output)).sort(), ['config.json', 'model.safetensors']);
+    assert.deepEqual(readdirSync(join(cwd, output)).sort(), ['README.md', 'config.json', 'model.safetensors']);
     assert.ok(readFileSync(join(cwd, output, 'model.safetensors')).equals(expected), `ulimit -v ${limit}: bytes`);
     if (limit === TIGHT_KIB)
       assert.match(

@@ -42,7 +42,12 @@ test('a second conversion onto an output being written fails with E_OUTPUT_LOCKE
   }
   first.kill('SIGCONT');
   assert.equal(await exited, 0);
-  assert.deepEqual(Object.keys(snapshot(s.path('out'))), ['config.json', 'model.safetensors', 'vocab.txt']);
+  assert.deepEqual(Object.keys(snapshot(s.path('out'))), [
+    'README.md',
+    'config.json',
+    'model.safetensors',
+    'vocab.txt',
+  ]);
   const after = s.run(['--pytorch_dump_output', 'out/', '--force']);
   assert.equal(after.code, 0, after.stderr);
 });
@@ -65,6 +70,7 @@ test("a lock and temporaries of a process that is gone are taken over and remove
   assert.deepEqual(readdirSync(s.path('out')).sort(), [
     '.config.json.1a2b3c4d.tmp',
     live,
+    'README.md',
     'config.json',
     'model.safetensors',
     'vocab.txt',
@@ -126,5 +132,11 @@ test('temporaries whose process id now belongs to a later process are removed; t
   const r = s.run(['--pytorch_dump_output', 'out/', '--force'], {}, false);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^note: out\/?: removed 2 leftovers of an interrupted earlier run$/m);
-  assert.deepEqual(readdirSync(s.path('out')).sort(), [live, 'config.json', 'model.safetensors', 'vocab.txt']);
+  assert.deepEqual(readdirSync(s.path('out')).sort(), [
+    live,
+    'README.md',
+    'config.json',
+    'model.safetensors',
+    'vocab.txt',
+  ]);
 });

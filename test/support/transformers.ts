@@ -1,51 +1,72 @@
 /**
- * The real transformers (4.29.2, slow tokenizers) for Debian's python3, laid out by
- * `../shared/clients/setup-transformers.sh` (TF2TORCH_CLIENTS to look elsewhere) into a cached folder
- * under the system's temporary directory, or taken from TF2TORCH_TRANSFORMERS (a `site` folder already
- * laid out). Absent, tests skip with a visible notice locally and fail under CI=true.
+ * The real Hugging Face client: transformers 4.29.2 and huggingface_hub 0.14.1 for /usr/bin/python3, as
+ * `../shared/clients/setup-transformers.sh DEST` lays them out (no `safetensors` package: safetensors weights
+ * are loaded with `state_dict=`). Found through TF2TORCH_TRANSFORMERS (the PYTHONPATH `.ci/run` exports), else
+ * set up once into a cache folder when the script is there. Tests call `transformersPython(t)`; without it
+ * they skip with a visible notice locally and fail under CI=true.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { IN_CI } from './fixtures.js';
 
-const CLIENTS_DIR = resolve(process.env.TF2TORCH_CLIENTS ?? join(process.cwd(), '..', 'shared', 'clients'));
-const PYTHON = process.env.TF2TORCH_PYTHON ?? '/usr/bin/python3';
+const SETUP_SCRIPT = resolve(process.cwd(), '..', 'shared', 'clients', 'setup-transformers.sh');
+const CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'tf2torch-transformers');
+const PYTHON = '/usr/bin/python3';
 
-export interface TransformersPython {
+export interface TransformersClient {
   readonly python: string;
-  readonly env: NodeJS.ProcessEnv;
+  /** The PYTHONPATH holding `transformers` and `huggingface_hub`. */
+  readonly path: string;
 }
 
-let cached: { client?: TransformersPython; why: string } | undefined;
+let cached: { client?: TransformersClient; why: string } | undefined;
 
-function envFor(site: string): NodeJS.ProcessEnv {
-  return { ...process.env, PYTHONPATH: site, USE_TF: '0', TRANSFORMERS_OFFLINE: '1', HF_HUB_OFFLINE: '1' };
+/** The environment of every run: offline, no TensorFlow probing, the laid-out sources first. */
+export function transformersEnv(client: TransformersClient): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PYTHONPATH: client.path,
+    USE_TF: '0',
+    USE_FLAX: '0',
+    TRANSFORMERS_OFFLINE: '1',
+    HF_HUB_OFFLINE: '1',
+    HF_HUB_DISABLE_TELEMETRY: '1',
+  };
 }
 
-function setUp(): { client?: TransformersPython; why: string } {
-  let site = process.env.TF2TORCH_TRANSFORMERS;
-  if (site === undefined) {
-    const script = join(CLIENTS_DIR, 'setup-transformers.sh');
-    if (!existsSync(script)) return { why: `no ${script} (set TF2TORCH_CLIENTS)` };
-    const r = spawnSync('bash', [script, join(tmpdir(), 'tf2torch-transformers-4.29.2')], { encoding: 'utf8' });
-    if (r.status !== 0) return { why: `${script} failed: ${r.stderr.trim().split('\n').pop()}` };
-    site = r.stdout.trim();
-  }
-  const probe = spawnSync(PYTHON, ['-c', 'import transformers, sentencepiece'], {
-    env: envFor(site),
+function works(client: TransformersClient): boolean {
+  const r = spawnSync(client.python, ['-c', 'import transformers, huggingface_hub, torch'], {
+    env: transformersEnv(client),
     encoding: 'utf8',
   });
-  if (probe.status !== 0) return { why: `transformers does not import from ${site}: ${probe.stderr.trim()}` };
-  return { client: { python: PYTHON, env: envFor(site) }, why: '' };
+  return r.status === 0;
 }
 
-/** The real client, or undefined after marking the test skipped (fails in CI). */
-export function transformersPython(t: TestContext): TransformersPython | undefined {
-  cached ??= setUp();
+function find(): { client?: TransformersClient; why: string } {
+  const given = process.env.TF2TORCH_TRANSFORMERS;
+  if (given) {
+    const client = { python: PYTHON, path: given };
+    return works(client)
+      ? { client, why: '' }
+      : { why: `TF2TORCH_TRANSFORMERS=${given}: ${PYTHON} cannot import transformers, huggingface_hub, torch there` };
+  }
+  if (!existsSync(SETUP_SCRIPT))
+    return { why: `no real transformers: set TF2TORCH_TRANSFORMERS, or provide ${SETUP_SCRIPT}` };
+  const r = spawnSync(SETUP_SCRIPT, [CACHE_DIR], { encoding: 'utf8' });
+  const path = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || path === '')
+    return { why: `${SETUP_SCRIPT} ${CACHE_DIR} failed (${r.status}): ${r.stderr.slice(-400)}` };
+  const client = { python: PYTHON, path };
+  return works(client) ? { client, why: '' } : { why: `${path}: transformers does not import` };
+}
+
+/** The real transformers, or undefined after marking the test skipped (fails in CI). */
+export function transformersPython(t: TestContext): TransformersClient | undefined {
+  cached ??= find();
   if (cached.client) return cached.client;
   if (IN_CI) throw new Error(`${cached.why}; CI=true requires it`);
   console.error(`SKIP: ${cached.why}`);
@@ -53,14 +74,14 @@ export function transformersPython(t: TestContext): TransformersPython | undefin
   return undefined;
 }
 
-/** Runs a Python script under the client; throws with its stderr when it fails; returns stdout. */
-export function runTransformers(client: TransformersPython, script: string, args: string[] = []): string {
+/** Runs a Python script with the real transformers; throws with its stderr when it fails; returns stdout. */
+export function runTransformers(client: TransformersClient, script: string, args: string[] = []): string {
   const r = spawnSync(client.python, ['-c', script, ...args], {
+    env: transformersEnv(client),
     encoding: 'utf8',
-    env: client.env,
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (r.status !== 0) throw new Error(`python failed (${r.status}):\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`python (transformers) failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -74,7 +95,7 @@ export interface LoadedTokenizer {
 }
 
 /** AutoTokenizer (slow) on `folder`: its class, casing, model_max_length (null: unset), special tokens, `sentence` encoded and decoded. */
-export function loadTokenizer(client: TransformersPython, folder: string, sentence: string): LoadedTokenizer {
+export function loadTokenizer(client: TransformersClient, folder: string, sentence: string): LoadedTokenizer {
   const script = `
 import json, sys
 from transformers import AutoTokenizer

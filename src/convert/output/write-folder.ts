@@ -4,12 +4,14 @@
  * as stale, and every other file in the folder is left as it was.
  */
 
+import { writeTextFile } from '../../io/byte-sink.js';
 import type { FileTree } from '../../io/byte-source.js';
 import { defaultFiles, defaultOutputs } from '../../io/node-platform.js';
 import { outputStep } from '../../io/test-interrupt.js';
 import type { Architecture, ModelConfig } from '../../mapping/types.js';
 import type { WeightFormat } from '../open-and-plan.js';
 import { checkNotInputs } from './input-files.js';
+import { MODEL_CARD_NAME } from './model-card.js';
 import { folderContent, namesKnownBefore, writeFolderContent } from './model-folder.js';
 import { staleWeightFiles } from './output-target.js';
 import { type OutputJob, replaceOutput } from './replace-output.js';
@@ -27,6 +29,8 @@ export interface FolderOutput extends OutputJob {
   readonly onProgress: (pass: number, done: number) => void;
   /** Where the checkpoint's sidecars are read when not from the file system (a URL tree). */
   readonly files?: FileTree;
+  /** The model card for the files written, or undefined for none (model-card.ts). */
+  readonly modelCard?: (files: readonly string[]) => Promise<string | undefined>;
 }
 
 /** Writes the folder; returns the files written, weights first, `config.json` last (the commit order). */
@@ -51,6 +55,12 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
         onProgress: out.onProgress,
         onStep: outputStep,
       });
+      const card = await out.modelCard?.(files);
+      if (card !== undefined) {
+        checkNotInputs(dir, [MODEL_CARD_NAME], out.inputs);
+        await writeTextFile(defaultOutputs, defaultOutputs.paths.join(stage, MODEL_CARD_NAME), card);
+        files.push(MODEL_CARD_NAME);
+      }
       return { files, remove: staleWeightFiles(dir, weights) };
     },
   );

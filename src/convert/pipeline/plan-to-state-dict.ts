@@ -186,6 +186,8 @@ export interface StateDictOptions {
   readonly strided?: boolean;
   /** Where in-memory transposes run (default: this thread); its `allocate` makes the pooled buffers. */
   readonly transposer?: Transposer;
+  /** For safetensors: aliases marked `copyInSafetensors` become tensors of their own (read again, whole). */
+  readonly copyAliases?: boolean;
 }
 
 /** The plan's outputs as writer entries over the source's tensors. */
@@ -230,7 +232,10 @@ export function planToStateDict(
     limits.aheadBytes,
   );
   return plan.outputs.map((o, index): StateDictEntry => {
-    if (o.kind === 'alias') return { key: o.key, aliasOf: o.aliasOf };
+    if (o.kind === 'alias')
+      return options.copyAliases && o.copyInSafetensors
+        ? { key: o.key, tensor: aliasCopy(plan, o, byName) }
+        : { key: o.key, aliasOf: o.aliasOf };
     if (o.kind === 'generated') {
       const generate = async () => generateBytes(o.generator, o.dtype, o.shape);
       return {
@@ -248,5 +253,25 @@ export function planToStateDict(
     if (producer.strided === undefined) return { key: o.key, tensor };
     const { storage, strides } = producer.strided;
     return { key: o.key, tensor, strided: { storage: chain.add(storage), strides } };
+  });
+}
+
+/** A second, independent tensor with an alias's bytes: its source output computed again, whole. */
+function aliasCopy(
+  plan: Plan,
+  alias: PlanOutput & { kind: 'alias' },
+  byName: ReadonlyMap<string, TensorRef>,
+): TensorRef {
+  const source = plan.outputs.find((o) => o.key === alias.aliasOf);
+  if (source === undefined || source.kind === 'alias')
+    throw new Tf2TorchError(ErrorCode.PLAN, `${alias.key}: its source ${alias.aliasOf} is not a tensor of the plan`, {
+      tensor: alias.key,
+    });
+  const read = async () =>
+    source.kind === 'generated'
+      ? generateBytes(source.generator, source.dtype, source.shape)
+      : (await computeOutput(sourcesOf(source, byName), source.transforms, undefined)).bytes;
+  return computedTensor(alias.key, alias.dtype, alias.shape, read, async function* () {
+    yield await read();
   });
 }
