@@ -98,6 +98,11 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
           fail(`cast from ${dtype} to ${t.dtype}: only float16, bfloat16, float32 and float64 convert`);
         dtype = t.dtype;
         break;
+      case 'zero':
+        checkAxis(t.axis, shape.length, 'zero');
+        if (!Number.isInteger(t.index) || t.index < 0 || t.index >= (shape[t.axis] as number))
+          fail(`zero: index ${t.index} out of range for axis ${t.axis} of [${shape.join(', ')}]`);
+        break;
     }
   }
   return { dtype, shape };
@@ -118,5 +123,7 @@ export function describeTransform(t: Transform): string {
       return `concat(axis=${t.axis})`;
     case 'cast':
       return `cast(${t.dtype})`;
+    case 'zero':
+      return `zero(axis=${t.axis}, index=${t.index})`;
   }
 }

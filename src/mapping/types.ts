@@ -31,7 +31,9 @@ export type Transform =
   /** Concatenate several sources along `axis` (only with several sources; must come first). */
   | { readonly op: 'concat'; readonly axis: number }
   /** Convert element type (bfloat16/float16/float32/float64 among each other), exactly as numpy/torch do. */
-  | { readonly op: 'cast'; readonly dtype: DType };
+  | { readonly op: 'cast'; readonly dtype: DType }
+  /** Set slice `index` along `axis` to zeros, shape unchanged (Pegasus's padding row of the embedding). */
+  | { readonly op: 'zero'; readonly axis: number; readonly index: number };
 
 /** Values that no checkpoint holds but the model needs (TXL `inv_freq`, identity projections). */
 export type Generator =

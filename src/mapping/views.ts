@@ -97,6 +97,8 @@ export function compileViews(
         break;
       case 'concat':
         return undefined; // rejected by transformType
+      case 'zero':
+        return undefined; // values no view holds: computed whole
     }
   }
   return { views: [v], casts, type };
