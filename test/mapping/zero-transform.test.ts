@@ -1,6 +1,6 @@
 /**
  * The `zero` transform (Pegasus's padding row): the slice is zeros, everything else the source's bits;
- * an index outside the axis is a plan error; views leave it to be computed whole.
+ * an index outside the axis is a plan error; views stream it unless a reordering follows it.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -37,10 +37,25 @@ test('zero then cast: the zeroed row is zero in the cast dtype too', () => {
   assert.ok(out.bytes.subarray(24).some((b) => b !== 0));
 });
 
-test('zero: an index outside the axis is refused at plan time; views compute it whole', () => {
+test('zero: an index outside the axis is refused at plan time', () => {
   assert.throws(
     () => transformType([{ dtype: 'float32', shape }], [{ op: 'zero', axis: 1, index: 3 }]),
     /zero: index 3 out of range for axis 1 of \[2, 3, 4\]/,
   );
-  assert.equal(compileViews([{ dtype: 'float32', shape }], [{ op: 'zero', axis: 0, index: 0 }]), undefined);
+});
+
+test('zero as views: streamed (the source in order, the slice zeroed per band) unless a reordering follows it', () => {
+  const compiled = compileViews(
+    [{ dtype: 'float32', shape }],
+    [
+      { op: 'zero', axis: 0, index: 1 },
+      { op: 'cast', dtype: 'float16' },
+    ],
+  );
+  assert.deepEqual(compiled?.zeroed, [{ axis: 0, index: 1 }]);
+  assert.deepEqual(compiled?.views, [{ input: 0, offset: 0, shape, strides: [12, 4, 1] }]);
+  assert.equal(
+    compileViews([{ dtype: 'float32', shape }], [{ op: 'zero', axis: 0, index: 0 }, { op: 'transpose' }]),
+    undefined,
+  );
 });
