@@ -13,6 +13,7 @@ import { gpt } from './gpt.js';
 import { gpt2 } from './gpt2.js';
 import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
+import { pegasus } from './pegasus.js';
 import { rembert } from './rembert.js';
 import { t5 } from './t5.js';
 import { transfoXl } from './transfo-xl.js';
@@ -34,6 +35,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   funnel,
   lxmert,
   bertTf2,
+  pegasus,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */

@@ -55,6 +55,10 @@ const SLOT_SEGMENTS: ReadonlyMap<string, string> = new Map(
     accum: 'gradient accumulator',
     shadow: 'float32 master copy of a float16 weight',
     ExponentialMovingAverage: 'exponential moving average',
+    // tensor2tensor's AdafactorOptimizer (Pegasus): `m` (with beta1), then `vr`/`vc` (2-D) or `v`, in turn
+    Adafactor: 'Adafactor moment estimate',
+    Adafactor_1: 'Adafactor moment estimate',
+    Adafactor_2: 'Adafactor moment estimate',
   }),
 );
 

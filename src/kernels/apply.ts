@@ -281,6 +281,22 @@ export function concatBytes(parts: readonly DenseTensor[], axis: number, allocat
   return { dtype: first.dtype, shape, bytes: out };
 }
 
+/** A copy with slice `index` along `axis` set to zeros (zero bits are zero in every dtype). */
+export function zeroSliceBytes(
+  t: DenseTensor,
+  axis: number,
+  index: number,
+  allocate: Allocate = freshBytes,
+): DenseTensor {
+  const outer = numElements(t.shape.slice(0, axis));
+  const n = t.shape[axis] as number;
+  const inner = numElements(t.shape.slice(axis + 1)) * DTYPES[t.dtype].itemSize;
+  const out = allocate(t.bytes.byteLength);
+  out.set(t.bytes);
+  for (let o = 0; o < outer; o++) out.fill(0, (o * n + index) * inner, (o * n + index + 1) * inner);
+  return { ...t, bytes: out };
+}
+
 /** Applies the transforms of a plan output to its source tensors' bytes; moved data goes to `allocate`d buffers. */
 export function applyTransforms(
   inputs: readonly DenseTensor[],
@@ -316,6 +332,9 @@ export function applyTransforms(
         break; // rejected by transformType
       case 'cast':
         t = { dtype: op.dtype, shape: t.shape, bytes: castBytes(t.bytes, t.dtype, op.dtype) };
+        break;
+      case 'zero':
+        t = zeroSliceBytes(t, op.axis, op.index, allocate);
         break;
     }
   }

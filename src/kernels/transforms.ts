@@ -21,7 +21,9 @@ export type Transform =
   /** Concatenate several sources along `axis` (only with several sources; must come first). */
   | { readonly op: 'concat'; readonly axis: number }
   /** Convert element type (bfloat16/float16/float32/float64 among each other), exactly as numpy/torch do. */
-  | { readonly op: 'cast'; readonly dtype: DType };
+  | { readonly op: 'cast'; readonly dtype: DType }
+  /** Set slice `index` along `axis` to zeros, shape unchanged (Pegasus's padding row of the embedding). */
+  | { readonly op: 'zero'; readonly axis: number; readonly index: number };
 
 export interface ShapedType {
   readonly dtype: DType;
@@ -114,6 +116,11 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
         if (!FLOAT_DTYPES.has(dtype) || !FLOAT_DTYPES.has(t.dtype))
           fail(`cast from ${dtype} to ${t.dtype}: only float16, bfloat16, float32 and float64 convert`);
         dtype = t.dtype;
+        break;
+      case 'zero':
+        checkAxis(t.axis, shape.length, 'zero');
+        if (!Number.isInteger(t.index) || t.index < 0 || t.index >= (shape[t.axis] as number))
+          fail(`zero: index ${t.index} out of range for axis ${t.axis} of [${shape.join(', ')}]`);
         break;
     }
   }

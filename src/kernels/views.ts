@@ -23,6 +23,13 @@ export interface CompiledOutput {
   /** Elementwise conversions applied in order to the gathered elements. */
   readonly casts: readonly { from: ShapedType['dtype']; to: ShapedType['dtype'] }[];
   readonly type: ShapedType;
+  /** Slices of the output set to zeros once gathered (`zero` transforms, followed by casts only). */
+  readonly zeroed?: readonly ZeroedSlice[];
+}
+
+export interface ZeroedSlice {
+  readonly axis: number;
+  readonly index: number;
 }
 
 export function rowMajorStrides(shape: readonly number[]): number[] {
@@ -72,7 +79,8 @@ export function compileViews(
     return { views: inputs.map((_, i) => whole(i)), casts, type };
   }
   let v = whole(0);
-  for (const op of rest) {
+  const zeroed: ZeroedSlice[] = [];
+  for (const [i, op] of rest.entries()) {
     switch (op.op) {
       case 'transpose': {
         const perm = transposeAxes(v.shape.length, op.axes);
@@ -97,9 +105,38 @@ export function compileViews(
         break;
       case 'concat':
         return undefined; // rejected by transformType
+      case 'zero':
+        // Zeroed in each band once gathered; a reordering after it would move the slice.
+        if (rest.slice(i + 1).some((next) => next.op !== 'cast')) return undefined;
+        zeroed.push({ axis: op.axis, index: op.index });
+        break;
     }
   }
-  return { views: [v], casts, type };
+  return zeroed.length > 0 ? { views: [v], casts, type, zeroed } : { views: [v], casts, type };
+}
+
+/**
+ * Sets to zero, in a band holding output elements [start, start + band.byteLength / itemSize) of an
+ * output of `shape`, the elements its zeroed slices cover.
+ */
+export function zeroInBand(
+  band: Uint8Array,
+  start: number,
+  itemSize: number,
+  shape: readonly number[],
+  zeroed: readonly ZeroedSlice[],
+): void {
+  const end = start + band.byteLength / itemSize;
+  for (const { axis, index } of zeroed) {
+    const inner = numElements(shape.slice(axis + 1));
+    const period = (shape[axis] as number) * inner;
+    if (period === 0) continue;
+    for (let o = Math.floor(start / period); o * period + index * inner < end; o++) {
+      const from = Math.max(start, o * period + index * inner);
+      const to = Math.min(end, o * period + (index + 1) * inner);
+      if (from < to) band.fill(0, (from - start) * itemSize, (to - start) * itemSize);
+    }
+  }
 }
 
 /**

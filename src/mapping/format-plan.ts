@@ -84,5 +84,7 @@ export function describeTransform(t: Transform): string {
       return `concat(axis=${t.axis})`;
     case 'cast':
       return `cast(${t.dtype})`;
+    case 'zero':
+      return `zero(axis=${t.axis}, index=${t.index})`;
   }
 }

@@ -17,6 +17,7 @@ import {
   type GatherPlan,
   gatherPlan,
   inSourceOrder,
+  zeroInBand,
 } from '../../kernels/views.js';
 import { DTYPES, numElements, type RunBlock, type RunReader, type TensorRef } from '../../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
@@ -262,6 +263,12 @@ export async function* produceBands(
 ): AsyncGenerator<Band> {
   const take: Allocate = (n) => pool.take(n);
   const outItem = DTYPES[compiled.type.dtype].itemSize;
+  // Output elements before the current band: where a band lies in the output, for its zeroed slices.
+  let produced = 0;
+  const zeroed = (out: Uint8Array, start: number): Uint8Array => {
+    if (compiled.zeroed !== undefined) zeroInBand(out, start, outItem, compiled.type.shape, compiled.zeroed);
+    return out;
+  };
   for (const view of compiled.views) {
     const ref = refs[view.input] as TensorRef;
     const inItem = DTYPES[ref.dtype].itemSize;
@@ -270,26 +277,34 @@ export async function* produceBands(
     // A direct transpose is started before the band ahead of it is handed out: the transposer (another
     // thread) works on band k + 1 while band k is queued and written.
     let started:
-      | { readonly done: Promise<void>; readonly moved: Uint8Array; readonly n: number; readonly widen: boolean }
+      | {
+          readonly done: Promise<void>;
+          readonly moved: Uint8Array;
+          readonly n: number;
+          readonly start: number;
+          readonly widen: boolean;
+        }
       | undefined;
     const finishStarted = async (): Promise<Band> => {
-      const { done, moved, n, widen } = started as NonNullable<typeof started>;
+      const { done, moved, n, start, widen } = started as NonNullable<typeof started>;
       started = undefined;
       await done;
-      const out = widen ? moved : castAll(moved, compiled.casts, n * outItem, pool);
+      const out = zeroed(widen ? moved : castAll(moved, compiled.casts, n * outItem, pool), start);
       return { bytes: out, release: () => pool.give(out) };
     };
     try {
       for (const band of bandsOf(view, maxElements)) {
         const plan = gatherPlan(band);
         const n = numElements(band.shape);
+        const start = produced;
+        produced += n;
         const direct = gatherer.transpose && directTranspose(plan, inItem, compiled.casts);
         if (gatherer.transpose && direct) {
           const moved = pool.take(n * (direct.widen ? 4 : inItem));
           const done = gatherer.transpose(plan, moved, direct.widen);
           done.catch(() => undefined); // awaited below, in order
           const previous = started === undefined ? undefined : await finishStarted();
-          started = { done, moved, n, widen: direct.widen };
+          started = { done, moved, n, start, widen: direct.widen };
           if (previous !== undefined) yield previous;
           continue;
         }
@@ -301,7 +316,7 @@ export async function* produceBands(
           pool.give(bytes);
           bytes = moved;
         }
-        const out = castAll(bytes, compiled.casts, n * outItem, pool);
+        const out = zeroed(castAll(bytes, compiled.casts, n * outItem, pool), start);
         yield { bytes: out, release: () => pool.give(out) };
       }
       if (started !== undefined) yield await finishStarted();

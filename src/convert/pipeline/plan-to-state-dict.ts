@@ -145,6 +145,7 @@ function stridedForm(
   pool: BufferPool,
 ): StridedStorage | undefined {
   const [view, ...others] = compiled.views;
+  if (compiled.zeroed !== undefined) return undefined; // values the source does not hold
   if (view === undefined || others.length > 0 || inSourceOrder(view) || view.offset !== 0) return undefined;
   const ref = refs[view.input] as TensorRef;
   if (numElements(view.shape) !== numElements(ref.shape)) return undefined;
