@@ -68,6 +68,7 @@ const NODE_IMPLEMENTATIONS = new Set([
   'io/atomic.ts',
   'io/file-sink.ts',
   'io/lock.ts',
+  'io/node-http.ts',
   'io/process-identity.ts',
   'io/pseudo-fs.ts',
   'io/staged-commit.ts',

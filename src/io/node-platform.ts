@@ -16,6 +16,8 @@ import type { ByteSink, OutputTree } from './byte-sink.js';
 import type { FileStat, FileTree } from './byte-source.js';
 import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js';
 import { fileSink } from './file-sink.js';
+import type { HttpTransport } from './http-transport.js';
+import { nodeHttpTransport } from './node-http.js';
 import { refusePseudoFileSystem } from './pseudo-fs.js';
 
 /** The largest byte array this runtime allocates (Buffer's limit: 4 GiB on 64-bit Node 20). */
@@ -119,3 +121,6 @@ export async function checkReadablePath(target: string): Promise<void> {
     throw notARegularFile(target, stats, 'checkpoint file or folder');
   }
 }
+
+/** Remote reads through `node:http`/`node:https` (undici's `fetch` costs the main thread twice the CPU). */
+export const httpTransport: HttpTransport = nodeHttpTransport;
