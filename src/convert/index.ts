@@ -28,7 +28,7 @@ import { recoverOutput } from './replace-output.js';
 import { planToStateDict } from './tensors.js';
 import { startTransposeThread, transposeThreadUnavailable } from './transpose-thread.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
-import { expectPlanReads, withUrlFiles } from './url-input.js';
+import { expectPlanReads, stopFetching, withUrlFiles } from './url-input.js';
 import { writeFileOutput } from './write-file.js';
 import { writeFolderOutput } from './write-folder.js';
 
@@ -187,6 +187,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
           })
         : await writeFileOutput({ ...common, kind: outputKind, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
+    stopFetching(input.files);
     await thread?.close();
     await source.close();
   }

@@ -57,7 +57,17 @@ function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts first. */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 
 class TransientFailure extends Error {
   constructor(
@@ -96,6 +106,8 @@ export class HttpClient {
   requests = 0;
   private readonly limits: HttpLimits;
   private readonly transport: HttpTransport;
+  /** Aborted by `stop`: every request in flight ends, no new one starts. */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly options: HttpOptions = {}) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
@@ -127,6 +139,21 @@ export class HttpClient {
       );
     if (status === 412) return this.changed(display, 'the server refuses the version read first (HTTP 412)');
     return new Tf2TorchError(ErrorCode.NETWORK, `${where}: the server answered HTTP ${status} ${response.statusText}`, {
+      file: where,
+    });
+  }
+
+  /**
+   * Ends the requests in flight (pieces fetched ahead of a run that failed) and refuses new ones, so
+   * that nothing keeps the process waiting for bytes nobody will read.
+   */
+  stop(): void {
+    this.stopped.abort();
+  }
+
+  private cancelled(display: string): Tf2TorchError {
+    const where = redactUrl(display);
+    return new Tf2TorchError(ErrorCode.NETWORK, `${where}: request cancelled, the reads of this run were stopped`, {
       file: where,
     });
   }
@@ -164,8 +191,11 @@ export class HttpClient {
     let waited = 0;
     let failure = '';
     for (let tries = 1; ; tries++) {
+      if (this.stopped.signal.aborted) throw this.cancelled(display);
       let progressed = false;
       const controller = new AbortController();
+      const stop = () => controller.abort(this.cancelled(display));
+      this.stopped.signal.addEventListener('abort', stop, { once: true });
       // one timer per request, re-armed only when it fires: bodies arrive in thousands of chunks
       let last = Date.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -185,6 +215,7 @@ export class HttpClient {
         return await attempt(controller.signal, alive);
       } catch (error) {
         if (error instanceof Tf2TorchError) throw error;
+        if (this.stopped.signal.aborted) throw this.cancelled(display);
         failure = controller.signal.aborted ? `no data for ${stallMs} ms` : describeFailure(error);
         if (error instanceof TransientFailure) retryAfter = error.retryAfterMs;
         if (/ENOTFOUND|EAI_AGAIN|ERR_INVALID_URL/.test(failure))
@@ -193,6 +224,7 @@ export class HttpClient {
           });
       } finally {
         clearTimeout(timer);
+        this.stopped.signal.removeEventListener('abort', stop);
       }
       if (progressed) {
         // a body that brought data before it broke: the connection works, the count starts again
@@ -207,7 +239,7 @@ export class HttpClient {
           { file: redactUrl(display) },
         );
       waited += wait;
-      await sleep(wait);
+      await sleep(wait, this.stopped.signal);
     }
   }
 
