@@ -69,6 +69,7 @@ const NODE_IMPLEMENTATIONS = new Set([
   'io/file-sink.ts',
   'io/lock.ts',
   'io/node-http.ts',
+  'io/node-raw-http.ts',
   'io/process-identity.ts',
   'io/pseudo-fs.ts',
   'io/staged-commit.ts',

@@ -18,6 +18,7 @@ import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js'
 import { fileSink } from './file-sink.js';
 import type { HttpTransport } from './http-transport.js';
 import { nodeHttpTransport } from './node-http.js';
+import { rawHttpTransport } from './node-raw-http.js';
 import { refusePseudoFileSystem } from './pseudo-fs.js';
 
 /** The largest byte array this runtime allocates (Buffer's limit: 4 GiB on 64-bit Node 20). */
@@ -122,5 +123,8 @@ export async function checkReadablePath(target: string): Promise<void> {
   }
 }
 
-/** Remote reads through `node:http`/`node:https` (undici's `fetch` costs the main thread twice the CPU). */
-export const httpTransport: HttpTransport = nodeHttpTransport;
+/**
+ * Remote reads: plain HTTP through sockets reading into reusable buffers, HTTPS (and what those do not
+ * read) through `node:http`/`node:https`; undici's `fetch` costs the main thread twice the CPU.
+ */
+export const httpTransport: HttpTransport = rawHttpTransport(nodeHttpTransport);
