@@ -103,6 +103,8 @@ const NODE_IMPLEMENTATIONS = new Set([
   'io/atomic.ts',
   'io/file-sink.ts',
   'io/lock.ts',
+  'io/node-http.ts',
+  'io/node-raw-http.ts',
   'io/process-identity.ts',
   'io/pseudo-fs.ts',
   'io/staged-commit.ts',

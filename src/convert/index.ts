@@ -33,7 +33,7 @@ import { writeFolderOutput } from './output/write-folder.js';
 import { planToStateDict } from './pipeline/plan-to-state-dict.js';
 import { startTransposeThread, transposeThreadUnavailable } from './pipeline/transpose-thread.js';
 import { inThreadTransposer, type Transposer } from './pipeline/transposer.js';
-import { expectPlanReads, withUrlFiles } from './url-input.js';
+import { expectPlanReads, stopFetching, withUrlFiles } from './url-input.js';
 
 export { type ConvertOptions, formatOfPath, openAsIs, type PlannedConversion } from './open-and-plan.js';
 
@@ -181,6 +181,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
           })
         : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
+    stopFetching(input.files);
     await thread?.close();
     await source.close();
   }

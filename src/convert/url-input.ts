@@ -187,6 +187,11 @@ export async function expectPlanReads(tree: FileTree | undefined, source: Tensor
   flush();
 }
 
+/** After a run (above all a failed one): the fetches ahead still in flight are cancelled, so the process ends now. */
+export function stopFetching(files: FileTree | undefined): void {
+  if (files instanceof UrlFileTree) files.stop();
+}
+
 /** `options` with a URL tree as its files when the checkpoint or config is a URL (and no tree is given). */
 export async function withUrlFiles<T extends { checkpoint: string; config?: string; files?: FileTree }>(
   options: T,

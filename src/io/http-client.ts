@@ -1,11 +1,14 @@
 /**
- * Requests for remote checkpoints over the runtime's global `fetch` (Node 20, browsers): an object's
+ * Requests for remote checkpoints (over `#platform`'s transport: `node:http` under Node, `fetch` in
+ * browsers): an object's
  * identity (size, ETag, Cloud Storage generation) pinned on first contact and required by every later
  * request (`If-Match`), ranged reads resumed where a dropped body stopped, transient failures retried
  * with backoff within a bounded total, permanent ones reported at once. Messages name the URL with its
  * credentials redacted; the Authorization header is never part of a message.
  */
+import { httpTransport } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import type { HttpAnswer, HttpTransport } from './http-transport.js';
 import { redactUrl } from './url-paths.js';
 
 export interface HttpLimits {
@@ -37,6 +40,8 @@ export interface HttpOptions {
   readonly limits?: Partial<HttpLimits>;
   /** Where gs:// URLs are fetched (default Cloud Storage's public endpoint; tests point it elsewhere). */
   readonly gcsBase?: string;
+  /** How requests are sent (default the platform's). */
+  readonly transport?: HttpTransport;
 }
 
 /** What a remote object is pinned to: a later request for anything else is refused. */
@@ -52,7 +57,17 @@ function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts first. */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 
 class TransientFailure extends Error {
   constructor(
@@ -63,24 +78,25 @@ class TransientFailure extends Error {
   }
 }
 
-/** What a failed fetch says, without the stack: `fetch failed (ECONNRESET)`. */
+/** What a failed request says, without the stack: `fetch failed (ECONNRESET)`, `socket hang up (ECONNRESET)`. */
 function describeFailure(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  // fetch puts the system's code on its cause, node:http on the error itself
+  const { cause, code: own } = error as { cause?: { code?: unknown }; code?: unknown };
+  const code = typeof cause?.code === 'string' ? cause.code : typeof own === 'string' ? own : undefined;
   const message = error instanceof Error ? error.message : String(error);
   return code === undefined ? message : `${message} (${code})`;
 }
 
-function retryAfterMs(response: Response): number | undefined {
-  const value = response.headers.get('retry-after');
-  if (value === null) return undefined;
+function retryAfterMs(response: HttpAnswer): number | undefined {
+  const value = response.header('retry-after');
+  if (value === undefined) return undefined;
   const seconds = Number(value);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
 /** The ranges requests ask for, and the answers' `Content-Range`. */
-function parseContentRange(value: string | null): { start: number; end: number; total: number } | undefined {
-  const m = value === null ? null : /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value.trim());
+function parseContentRange(value: string | undefined): { start: number; end: number; total: number } | undefined {
+  const m = value === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value.trim());
   return m ? { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) } : undefined;
 }
 
@@ -89,22 +105,26 @@ export class HttpClient {
   bytesFetched = 0;
   requests = 0;
   private readonly limits: HttpLimits;
+  private readonly transport: HttpTransport;
+  /** Aborted by `stop`: every request in flight ends, no new one starts. */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly options: HttpOptions = {}) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
+    this.transport = options.transport ?? httpTransport;
   }
 
-  private headers(identity?: ObjectIdentity, range?: string): Headers {
-    const headers = new Headers({ 'accept-encoding': 'identity' });
-    if (this.options.authorization !== undefined) headers.set('authorization', this.options.authorization);
-    if (range !== undefined) headers.set('range', range);
-    if (identity?.etag !== undefined && !identity.etag.startsWith('W/')) headers.set('if-match', identity.etag);
-    if (identity?.generation !== undefined) headers.set('x-goog-if-generation-match', identity.generation);
+  private headers(identity?: ObjectIdentity, range?: string): Record<string, string> {
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
+    if (this.options.authorization !== undefined) headers.authorization = this.options.authorization;
+    if (range !== undefined) headers.range = range;
+    if (identity?.etag !== undefined && !identity.etag.startsWith('W/')) headers['if-match'] = identity.etag;
+    if (identity?.generation !== undefined) headers['x-goog-if-generation-match'] = identity.generation;
     return headers;
   }
 
   /** A permanent failure: the URL, the status, and what to do. */
-  private refused(display: string, response: Response): Tf2TorchError {
+  private refused(display: string, response: HttpAnswer): Tf2TorchError {
     const { status } = response;
     const where = redactUrl(display);
     if (status === 404 || status === 410)
@@ -123,6 +143,21 @@ export class HttpClient {
     });
   }
 
+  /**
+   * Ends the requests in flight (pieces fetched ahead of a run that failed) and refuses new ones, so
+   * that nothing keeps the process waiting for bytes nobody will read.
+   */
+  stop(): void {
+    this.stopped.abort();
+  }
+
+  private cancelled(display: string): Tf2TorchError {
+    const where = redactUrl(display);
+    return new Tf2TorchError(ErrorCode.NETWORK, `${where}: request cancelled, the reads of this run were stopped`, {
+      file: where,
+    });
+  }
+
   changed(display: string, why: string): Tf2TorchError {
     const where = redactUrl(display);
     return new Tf2TorchError(
@@ -133,10 +168,10 @@ export class HttpClient {
   }
 
   /** The identity the response shows, checked against the pinned one. */
-  private checkIdentity(display: string, response: Response, pinned: ObjectIdentity | undefined): void {
+  private checkIdentity(display: string, response: HttpAnswer, pinned: ObjectIdentity | undefined): void {
     if (pinned === undefined) return;
-    const etag = response.headers.get('etag') ?? undefined;
-    const generation = response.headers.get('x-goog-generation') ?? undefined;
+    const etag = response.header('etag');
+    const generation = response.header('x-goog-generation');
     if (pinned.etag !== undefined && etag !== undefined && etag !== pinned.etag)
       throw this.changed(display, `ETag ${pinned.etag} became ${etag}`);
     if (pinned.generation !== undefined && generation !== undefined && generation !== pinned.generation)
@@ -156,8 +191,11 @@ export class HttpClient {
     let waited = 0;
     let failure = '';
     for (let tries = 1; ; tries++) {
+      if (this.stopped.signal.aborted) throw this.cancelled(display);
       let progressed = false;
       const controller = new AbortController();
+      const stop = () => controller.abort(this.cancelled(display));
+      this.stopped.signal.addEventListener('abort', stop, { once: true });
       // one timer per request, re-armed only when it fires: bodies arrive in thousands of chunks
       let last = Date.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -177,6 +215,7 @@ export class HttpClient {
         return await attempt(controller.signal, alive);
       } catch (error) {
         if (error instanceof Tf2TorchError) throw error;
+        if (this.stopped.signal.aborted) throw this.cancelled(display);
         failure = controller.signal.aborted ? `no data for ${stallMs} ms` : describeFailure(error);
         if (error instanceof TransientFailure) retryAfter = error.retryAfterMs;
         if (/ENOTFOUND|EAI_AGAIN|ERR_INVALID_URL/.test(failure))
@@ -185,6 +224,7 @@ export class HttpClient {
           });
       } finally {
         clearTimeout(timer);
+        this.stopped.signal.removeEventListener('abort', stop);
       }
       if (progressed) {
         // a body that brought data before it broke: the connection works, the count starts again
@@ -199,18 +239,18 @@ export class HttpClient {
           { file: redactUrl(display) },
         );
       waited += wait;
-      await sleep(wait);
+      await sleep(wait, this.stopped.signal);
     }
   }
 
   private async send(
     url: string,
     display: string,
-    init: { method: string; headers: Headers; signal: AbortSignal },
-  ): Promise<Response> {
-    const response = await fetch(url, { ...init, redirect: 'follow' });
-    if (response.ok) return response;
-    await response.body?.cancel().catch(() => undefined);
+    init: { method: 'GET' | 'HEAD'; headers: Record<string, string>; signal: AbortSignal },
+  ): Promise<HttpAnswer> {
+    const response = await this.transport(url, init);
+    if (response.status >= 200 && response.status < 300) return response;
+    response.cancel();
     if (isTransientStatus(response.status))
       throw new TransientFailure(`HTTP ${response.status} ${response.statusText}`, retryAfterMs(response));
     throw this.refused(display, response);
@@ -221,8 +261,9 @@ export class HttpClient {
     try {
       return await this.withRetries(display, async (signal) => {
         const response = await this.send(url, display, { method: 'HEAD', headers: this.headers(), signal });
-        const length = response.headers.get('content-length');
-        const size = length === null ? Number.NaN : Number(length);
+        response.cancel();
+        const length = response.header('content-length');
+        const size = length === undefined ? Number.NaN : Number(length);
         if (!Number.isSafeInteger(size) || size < 0)
           throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `${redactUrl(display)}: the server gives no size`, {
             file: redactUrl(display),
@@ -244,9 +285,9 @@ export class HttpClient {
     try {
       return await this.withRetries(display, async (signal, alive) => {
         const response = await this.send(url, display, { method: 'GET', headers: this.headers(), signal });
-        const length = Number(response.headers.get('content-length') ?? Number.NaN);
+        const length = Number(response.header('content-length') ?? Number.NaN);
         if (length > maxBytes) {
-          await response.body?.cancel().catch(() => undefined);
+          response.cancel();
           throw new Tf2TorchError(
             ErrorCode.LIMIT,
             `${redactUrl(display)}: ${length} bytes, more than the ${maxBytes} read whole for a small file`,
@@ -294,14 +335,14 @@ export class HttpClient {
           headers: this.headers(identity, `bytes=${start}-${end}`),
           signal,
         });
-        const range = parseContentRange(response.headers.get('content-range'));
+        const range = parseContentRange(response.header('content-range'));
         if (range !== undefined && range.total !== identity.size) {
-          await response.body?.cancel().catch(() => undefined);
+          response.cancel();
           throw this.changed(display, `its size went from ${identity.size} to ${range.total} bytes`);
         }
         this.checkIdentity(display, response, identity);
         if (response.status === 200) {
-          await response.body?.cancel().catch(() => undefined);
+          response.cancel();
           throw new Tf2TorchError(
             ErrorCode.UNSUPPORTED,
             `${redactUrl(display)}: the server ignores Range requests, so the bytes needed cannot be read alone; download the checkpoint and convert the local copy`,
@@ -309,10 +350,10 @@ export class HttpClient {
           );
         }
         if (range === undefined || range.start !== start || range.end > end) {
-          await response.body?.cancel().catch(() => undefined);
+          response.cancel();
           throw new Tf2TorchError(
             ErrorCode.NETWORK,
-            `${redactUrl(display)}: asked for bytes ${start}-${end}, the server answered ${response.headers.get('content-range') ?? 'no Content-Range'}`,
+            `${redactUrl(display)}: asked for bytes ${start}-${end}, the server answered ${response.header('content-range') ?? 'no Content-Range'}`,
             { file: redactUrl(display) },
           );
         }
@@ -329,27 +370,15 @@ export class HttpClient {
     });
   }
 
-  private async readBody(response: Response, alive: () => void, onChunk: (chunk: Uint8Array) => void): Promise<void> {
-    if (response.body === null) return;
-    const reader = response.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        alive();
-        this.bytesFetched += value.byteLength;
-        onChunk(value);
-      }
-    } finally {
-      reader.releaseLock();
-    }
+  private readBody(response: HttpAnswer, alive: () => void, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    return response.readBody((chunk) => {
+      alive();
+      this.bytesFetched += chunk.byteLength;
+      onChunk(chunk);
+    });
   }
 }
 
-function identityOf(response: Response, size: number): ObjectIdentity {
-  return {
-    size,
-    etag: response.headers.get('etag') ?? undefined,
-    generation: response.headers.get('x-goog-generation') ?? undefined,
-  };
+function identityOf(response: HttpAnswer, size: number): ObjectIdentity {
+  return { size, etag: response.header('etag'), generation: response.header('x-goog-generation') };
 }

@@ -5,6 +5,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { OutputTree } from './byte-sink.js';
 import type { FileTree } from './byte-source.js';
+import { fetchTransport, type HttpTransport } from './http-transport.js';
 
 /** Typed arrays of browsers' engines reach at least 4 GiB; larger requests are refused before allocating. */
 export const MAX_BYTE_ARRAY_LENGTH = 2 ** 32;
@@ -54,3 +55,6 @@ export const defaultFiles: FileTree = {
 };
 
 export const defaultOutputs: OutputTree = { paths: posixOnlyMissing, writeFile: missing, remove: missing };
+
+/** Remote reads through the global `fetch` (cross-origin reads need the server's CORS headers). */
+export const httpTransport: HttpTransport = fetchTransport;

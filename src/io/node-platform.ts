@@ -16,6 +16,9 @@ import type { ByteSink, OutputTree } from './byte-sink.js';
 import type { FileStat, FileTree } from './byte-source.js';
 import { notARegularFile, RandomAccessFile, readSmallFileSync } from './file.js';
 import { fileSink } from './file-sink.js';
+import type { HttpTransport } from './http-transport.js';
+import { nodeHttpTransport } from './node-http.js';
+import { rawHttpTransport } from './node-raw-http.js';
 import { refusePseudoFileSystem } from './pseudo-fs.js';
 import { strictUtf8Text } from './text.js';
 
@@ -121,3 +124,9 @@ export async function checkReadablePath(target: string): Promise<void> {
     throw notARegularFile(target, stats, 'checkpoint file or folder');
   }
 }
+
+/**
+ * Remote reads: plain HTTP through sockets reading into reusable buffers, HTTPS (and what those do not
+ * read) through `node:http`/`node:https`; undici's `fetch` costs the main thread twice the CPU.
+ */
+export const httpTransport: HttpTransport = rawHttpTransport(nodeHttpTransport);

@@ -115,6 +115,11 @@ export class UrlFileTree implements FileTree {
     if (remote?.kind === 'ranges') remote.object.expect(ranges);
   }
 
+  /** Ends the requests in flight and refuses new ones: the run is over (failed or done). */
+  stop(): void {
+    this.client.stop();
+  }
+
   stats(): UrlTreeStats {
     let bytesWhole = 0;
     let bytesOfLargeFiles = 0;

@@ -8,6 +8,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { convert } from '../../src/convert/index.js';
+import { openUrlFiles } from '../../src/convert/url-input.js';
+import { ErrorCode, Tf2TorchError } from '../../src/errors.js';
 import { formatBytes } from '../../src/units.js';
 import { CLI_PATH, type CliResult, runCli } from '../support/cli.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
@@ -265,4 +268,27 @@ test('a private object: the Authorization header comes from TF2TORCH_HTTP_AUTHOR
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.ok(!`${allowed.stdout}${allowed.stderr}`.includes('tok-3f9a1c'));
   assert.ok(proxy.requests.some((r) => r.authorization === secret));
+});
+
+test('a conversion that fails stops the remote reads still ahead of it: no request after it returns', async (t) => {
+  const s = await adamFolder(t);
+  const nginx = await startNginx(t, { '/run/': s.dir });
+  if (nginx === undefined) return;
+  const proxy = await startFaultProxy(t, nginx.origin);
+  proxy.decide = (r) => (r.range !== undefined ? '403' : 'pass');
+  const checkpoint = `${proxy.origin}/run/`;
+  const files = await openUrlFiles(checkpoint, undefined, {});
+  assert.ok(files !== undefined);
+  const output = join(tempDir(t, 'out'), 'model/');
+  await assert.rejects(
+    convert({ checkpoint, output, files }),
+    (e) => e instanceof Tf2TorchError && e.code === ErrorCode.PERMISSION,
+  );
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 200)); // the proxy runs in this process
+  await settle();
+  const asked = proxy.requests.length;
+  const shard = await files.open(`${checkpoint}model.ckpt-1000.data-00000-of-00001`);
+  await assert.rejects(shard.readAt(0, 16), /request cancelled/);
+  await settle();
+  assert.equal(proxy.requests.length, asked, 'no request once the conversion has failed');
 });

@@ -222,3 +222,24 @@ test('pieces ahead stay within the budget, in recycled buffers; a piece read aga
     chunks.push(Buffer.from(chunk));
   assert.ok(Buffer.concat(chunks).equals(bytes.subarray(PIECE_BYTES - 10, 4 * PIECE_BYTES - 10)));
 });
+
+test('stop() ends the requests in flight at once (not after stallMs) and refuses new ones', async (t) => {
+  const s = await served(t, { limits: { stallMs: 20_000 } });
+  if (s === undefined) return;
+  s.proxy.decide = (r) => (r.method === 'GET' ? 'stall' : 'pass');
+  s.tree.expect(s.url, [
+    { offset: 0, length: 1_000_000 },
+    { offset: 2_000_000, length: 1_000_000 },
+  ]);
+  const source = await s.tree.open(s.url);
+  const reading = source.readAt(0, 1_000_000);
+  reading.catch(() => undefined);
+  while (dataGets(s.proxy.requests).length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  const started = Date.now();
+  s.tree.stop();
+  await assert.rejects(reading, (error) => assertCode(error, ErrorCode.NETWORK, 'request cancelled', s.url));
+  assert.ok(Date.now() - started < 2_000, `the read ended ${Date.now() - started} ms after stop()`);
+  const asked = s.proxy.requests.length;
+  await assert.rejects(source.readAt(2_500_000, 10), (error) => assertCode(error, ErrorCode.NETWORK, 'cancelled'));
+  assert.equal(s.proxy.requests.length, asked, 'no request after stop()');
+});

@@ -1,0 +1,243 @@
+/**
+ * Plain-HTTP requests over `node:net` sockets that read into one reusable buffer each (`onread`):
+ * no Buffer per socket read, no parser per chunk, so hundreds of megabytes of ranged bodies make
+ * neither garbage nor work on the main thread beyond one copy into the caller's buffer. Only answers
+ * framed by Content-Length (or without a body; errors' bodies are never read) are read here; anything
+ * else (a redirect, a chunked body) is asked again through `node:http` (`fallback`): requests are GET
+ * and HEAD, safe to repeat.
+ */
+import * as net from 'node:net';
+import type { HttpAnswer, HttpRequest, HttpTransport } from './http-transport.js';
+
+/** Each socket's read buffer. */
+const READ_BUFFER_BYTES = 256 * 1024;
+/** An answer's status line and headers larger than this are refused. */
+const MAX_HEADER_BYTES = 64 * 1024;
+/** Idle sockets kept per origin. */
+const MAX_IDLE = 16;
+
+interface Conn {
+  readonly socket: net.Socket;
+  readonly key: string;
+  /** Receives each read (a view of the socket's buffer, valid during the call). */
+  onBytes: (bytes: Uint8Array) => void;
+  onGone: (error: Error) => void;
+}
+
+const idle = new Map<string, Conn[]>();
+
+function connect(host: string, port: number, key: string): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const conn: Conn = {
+      key,
+      onBytes: () => undefined,
+      onGone: () => undefined,
+      socket: net.connect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          buffer: new Uint8Array(READ_BUFFER_BYTES),
+          callback: (n: number, buffer: Uint8Array) => {
+            conn.onBytes(buffer.subarray(0, n));
+            return true;
+          },
+        },
+      }),
+    };
+    const gone = (error?: Error) => {
+      const list = idle.get(key);
+      const at = list?.indexOf(conn) ?? -1;
+      if (list !== undefined && at >= 0) list.splice(at, 1);
+      conn.onGone(error ?? Object.assign(new Error('connection closed by the server'), { code: 'ECONNRESET' }));
+    };
+    conn.socket.once('connect', () => resolve(conn));
+    conn.socket.on('error', (error) => {
+      reject(error);
+      gone(error);
+    });
+    conn.socket.on('end', () => conn.socket.destroy());
+    conn.socket.once('close', () => gone());
+  });
+}
+
+function release(conn: Conn): void {
+  conn.onBytes = () => conn.socket.destroy(); // bytes nobody asked for: the connection is out of step
+  conn.onGone = () => undefined;
+  const list = idle.get(conn.key) ?? [];
+  if (list.length >= MAX_IDLE || conn.socket.destroyed) return void conn.socket.destroy();
+  list.push(conn);
+  idle.set(conn.key, list);
+  conn.socket.unref();
+}
+
+function take(key: string): Conn | undefined {
+  const conn = idle.get(key)?.pop();
+  conn?.socket.ref();
+  return conn;
+}
+
+const CRLFCRLF = new Uint8Array([13, 10, 13, 10]);
+/** Header bytes as text (ISO-8859-1: each byte one character). */
+function latin1(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 4096) text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return text;
+}
+
+function parseHead(text: string): { status: number; statusText: string; headers: Map<string, string> } | undefined {
+  const [statusLine = '', ...lines] = text.split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(statusLine);
+  if (m === null) return undefined;
+  const headers = new Map<string, string>();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+  }
+  return { status: Number(m[1]), statusText: m[2] ?? '', headers };
+}
+
+/** Where a rejected answer goes instead: the same request through `node:http`. */
+class Fallback extends Error {}
+
+async function sendRaw(url: URL, request: HttpRequest): Promise<HttpAnswer> {
+  const port = Number(url.port || 80);
+  const key = `${url.hostname}:${port}`;
+  const reused = take(key);
+  const conn = reused ?? (await connect(url.hostname, port, key));
+  const { signal } = request;
+  const lines = [`${request.method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
+  for (const [name, value] of Object.entries(request.headers)) lines.push(`${name}: ${value}`);
+  conn.socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    let head = new Uint8Array(0);
+    let remaining = 0;
+    let early: Uint8Array | undefined; // body bytes read with the headers, before readBody
+    let sink: ((bytes: Uint8Array) => void) | undefined;
+    let finished: (() => void) | undefined;
+    let failed: ((error: unknown) => void) | undefined;
+    let done = false;
+    let headDone = false;
+    let error: unknown;
+    const fail = (why: unknown) => {
+      if (error !== undefined) return;
+      error = why;
+      conn.socket.destroy();
+      signal.removeEventListener('abort', onAbort);
+      reject(why);
+      failed?.(why);
+    };
+    const onAbort = () => fail(signal.reason ?? new Error('aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const complete = (keepAlive: boolean) => {
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      if (keepAlive) release(conn);
+      else conn.socket.destroy();
+      finished?.();
+    };
+    let keepAlive = true;
+    const body = (bytes: Uint8Array) => {
+      const n = Math.min(bytes.byteLength, remaining);
+      if (n > 0) {
+        remaining -= n;
+        if (sink === undefined) {
+          const copy = new Uint8Array((early?.byteLength ?? 0) + n);
+          if (early !== undefined) copy.set(early);
+          copy.set(bytes.subarray(0, n), early?.byteLength ?? 0);
+          early = copy;
+        } else {
+          try {
+            sink(bytes.subarray(0, n));
+          } catch (why) {
+            return fail(why);
+          }
+        }
+      }
+      if (n < bytes.byteLength) return fail(new Error('the server sent more than the body it announced'));
+      if (remaining === 0) complete(keepAlive);
+    };
+    conn.onGone = (why) => fail(why);
+    conn.onBytes = (bytes) => {
+      if (headDone) return body(bytes);
+      const joined = new Uint8Array(head.byteLength + bytes.byteLength);
+      joined.set(head);
+      joined.set(bytes, head.byteLength);
+      head = joined;
+      const end = indexOf(head, CRLFCRLF);
+      if (end < 0) {
+        if (head.byteLength > MAX_HEADER_BYTES) fail(new Error("the answer's headers are too long"));
+        return;
+      }
+      const parsed = parseHead(latin1(head.subarray(0, end)));
+      const rest = head.subarray(end + 4);
+      if (parsed === undefined) return fail(new Error('not an HTTP/1.1 answer'));
+      const { status, statusText, headers } = parsed;
+      const length = Number(headers.get('content-length') ?? Number.NaN);
+      const noBody = request.method === 'HEAD' || status === 204 || status === 304;
+      const framed = noBody || (!headers.has('transfer-encoding') && Number.isSafeInteger(length));
+      // an error's body is never read (only its status): the connection is closed rather than read through
+      const unread = status >= 400 && !framed;
+      if ((status >= 300 && status < 400) || (!framed && !unread)) return fail(new Fallback());
+      headDone = true;
+      keepAlive = !unread && !/\bclose\b/i.test(headers.get('connection') ?? '');
+      remaining = noBody || unread ? 0 : length;
+      resolve({
+        status,
+        statusText,
+        header: (name) => headers.get(name),
+        readBody(onChunk) {
+          return new Promise<void>((bodyDone, bodyFailed) => {
+            if (error !== undefined) return bodyFailed(error);
+            if (early !== undefined) {
+              const first = early;
+              early = undefined;
+              try {
+                onChunk(first);
+              } catch (why) {
+                fail(why);
+                return bodyFailed(why);
+              }
+            }
+            if (done) return bodyDone();
+            sink = onChunk;
+            finished = bodyDone;
+            failed = bodyFailed;
+          });
+        },
+        cancel() {
+          if (!done) fail(new Error('cancelled'));
+        },
+      });
+      if (remaining === 0) complete(keepAlive && rest.byteLength === 0);
+      else if (rest.byteLength > 0) body(rest);
+    };
+  });
+}
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Plain-HTTP requests through reusable read buffers; everything else through `fallback`. */
+export function rawHttpTransport(fallback: HttpTransport): HttpTransport {
+  return async (url, request) => {
+    const at = new URL(url);
+    if (at.protocol !== 'http:') return fallback(url, request);
+    try {
+      return await sendRaw(at, request);
+    } catch (error) {
+      if (error instanceof Fallback) return fallback(url, request);
+      throw error;
+    }
+  };
+}
