@@ -17,6 +17,11 @@ export interface HttpLimits {
    * try that received data before it failed starts the count again (the rest of the range is asked).
    */
   readonly maxAttempts: number;
+  /**
+   * Tries of one request in all, those that received data included: a connection that keeps breaking
+   * mid-body (a byte at a time) is reported rather than retried for ever.
+   */
+  readonly maxTotalAttempts: number;
   /** The first wait before a retry; doubled at each further one, up to `maxBackoffMs`. */
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
@@ -28,6 +33,7 @@ export interface HttpLimits {
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxAttempts: 7,
+  maxTotalAttempts: 64,
   backoffMs: 250,
   maxBackoffMs: 8_000,
   maxRetryWaitMs: 30_000,
@@ -187,10 +193,12 @@ export class HttpClient {
     display: string,
     attempt: (signal: AbortSignal, alive: () => void) => Promise<T>,
   ): Promise<T> {
-    const { maxAttempts, backoffMs, maxBackoffMs, maxRetryWaitMs, stallMs } = this.limits;
+    const { maxAttempts, maxTotalAttempts, backoffMs, maxBackoffMs, maxRetryWaitMs, stallMs } = this.limits;
     let waited = 0;
     let failure = '';
+    let total = 0;
     for (let tries = 1; ; tries++) {
+      total++;
       if (this.stopped.signal.aborted) throw this.cancelled(display);
       let progressed = false;
       const controller = new AbortController();
@@ -232,10 +240,10 @@ export class HttpClient {
         waited = 0;
       }
       const wait = Math.min(maxBackoffMs, retryAfter ?? backoffMs * 2 ** (tries - 1));
-      if (tries >= maxAttempts || waited + wait > maxRetryWaitMs)
+      if (tries >= maxAttempts || total >= maxTotalAttempts || waited + wait > maxRetryWaitMs)
         throw new Tf2TorchError(
           ErrorCode.NETWORK,
-          `${redactUrl(display)}: ${failure}, ${tries} time${tries > 1 ? 's' : ''} (retried for ${(waited / 1000).toFixed(1)} s); check the connection and run again`,
+          `${redactUrl(display)}: ${failure}, ${total} time${total > 1 ? 's' : ''} (retried for ${(waited / 1000).toFixed(1)} s); check the connection and run again`,
           { file: redactUrl(display) },
         );
       waited += wait;
