@@ -88,6 +88,15 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
         }
         shape.splice(t.axis, 1);
         break;
+      case 'slice': {
+        checkAxis(t.axis, shape.length, 'slice');
+        const size = shape[t.axis] as number;
+        if (!Number.isInteger(t.start) || !Number.isInteger(t.end) || t.start < 0 || t.end > size || t.start > t.end) {
+          fail(`slice: ${t.start}:${t.end} out of range for axis ${t.axis} of [${shape.join(', ')}]`);
+        }
+        shape[t.axis] = t.end - t.start;
+        break;
+      }
       case 'reshape':
         shape = resolveReshape(shape, t.shape);
         break;
@@ -112,6 +121,8 @@ export function describeTransform(t: Transform): string {
       return t.axis === undefined ? 'squeeze' : `squeeze(${t.axis})`;
     case 'select':
       return `select(axis=${t.axis}, index=${t.index})`;
+    case 'slice':
+      return `slice(axis=${t.axis}, ${t.start}:${t.end})`;
     case 'reshape':
       return `reshape[${t.shape.join(', ')}]`;
     case 'concat':
