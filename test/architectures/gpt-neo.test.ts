@@ -14,7 +14,16 @@
  * `attn/q|k|v|o` and the `conv1d_main` kernels transposed, `wte` cut to config.vocab_size (50257), lm_head tied.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -114,6 +123,8 @@ function adafactorSlots(name: string, shape: readonly number[]): [string, number
 
 let tmp = '';
 let prefix = '';
+/** The stored bytes of gpt2/wte's padding rows (after VOCAB), to find them in the shards. */
+let paddingRows = new Uint8Array(0);
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'tf2torch-gpt-neo-'));
   prefix = join(tmp, 'model.ckpt-1000');
@@ -121,7 +132,9 @@ before(async () => {
   const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
   const tensors: BundleTensor[] = [];
   for (const [name, shape] of WEIGHTS) {
-    tensors.push({ name, dtype: 'bfloat16', shape, bytes: randomTensorBytes('bfloat16', count(shape), random) });
+    const bytes = randomTensorBytes('bfloat16', count(shape), random);
+    if (name === 'gpt2/wte') paddingRows = bytes.slice(VOCAB * E * 2);
+    tensors.push({ name, dtype: 'bfloat16', shape, bytes });
     for (const [slot, slotShape] of adafactorSlots(name, shape))
       tensors.push({ name: slot, dtype: 'float32', shape: slotShape, bytes: new Uint8Array(count(slotShape) * 4) });
   }
@@ -274,4 +287,27 @@ test('gpt_neo: a training config the checkpoint contradicts, or one without n_ct
   assert.equal(ctx.code, 1);
   assert.match(ctx.stderr, /no-ctx\.json: the GPT-Neo training config lacks 'n_ctx'/);
   assert.doesNotMatch(ctx.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('gpt_neo: a corrupt byte in the rows cut from gpt2/wte still fails its checksum; nothing is written', () => {
+  const dir = join(tmp, 'corrupt');
+  mkdirSync(dir);
+  let flipped = false;
+  for (const f of readdirSync(tmp).filter((n) => n.startsWith('model.ckpt-1000.') || n === 'config.json')) {
+    const bytes = readFileSync(join(tmp, f));
+    const at = f.includes('.data-') ? bytes.indexOf(paddingRows) : -1;
+    if (at >= 0) {
+      bytes[at + paddingRows.length - 3] = (bytes[at + paddingRows.length - 3] as number) ^ 0x10;
+      flipped = true;
+    }
+    if (at >= 0) writeFileSync(join(dir, f), bytes);
+    else copyFileSync(join(tmp, f), join(dir, f));
+  }
+  assert.ok(flipped, 'the padding rows were found in a shard');
+  const out = join(dir, 'out.bin');
+  const r = runCli(['convert', '--tf_checkpoint', join(dir, 'model.ckpt-1000'), '--pytorch_dump_output', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /E_TENSOR_CHECKSUM/);
+  assert.match(r.stderr, /gpt2\/wte/);
+  assert.equal(existsSync(out), false);
 });
