@@ -280,6 +280,23 @@ test('gpt_neo: a training config the checkpoint contradicts, or one without n_ct
   assert.equal(vocab.code, 1);
   assert.match(vocab.stderr, /vocab_size 60000 is more than the 50304 rows of gpt2\/wte/);
 
+  // a GPTNeoConfig (transformers' config.json of the model) is taken as it is
+  const hf = join(tmp, 'hf-config.json');
+  writeFileSync(
+    hf,
+    JSON.stringify({
+      model_type: 'gpt_neo',
+      hidden_size: E,
+      num_layers: LAYERS,
+      num_heads: HEADS,
+      max_position_embeddings: N_CTX,
+      attention_types: [[['global', 'local'], 1]],
+    }),
+  );
+  const taken = run('--config', hf);
+  assert.equal(taken.code, 0, taken.stderr);
+  assert.match(taken.stdout, /transformer\.wte\.weight \[50257, 128\] float32/);
+
   const { n_ctx: _, ...withoutCtx } = TRAINING_CONFIG;
   const noCtx = join(tmp, 'no-ctx.json');
   writeFileSync(noCtx, JSON.stringify(withoutCtx));
