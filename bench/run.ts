@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { benchConvertBert } from './convert-bert.js';
 import { benchConvertBertHttp } from './convert-bert-http.js';
+import { benchConvertGptNeo } from './convert-gpt-neo.js';
 import { benchConvertNarrow } from './convert-narrow.js';
 import { benchConvertT5Xl } from './convert-t5-xl.js';
 import { benchWrite } from './write.js';
@@ -25,6 +26,7 @@ const SECTIONS: BenchSection[] = [
     run: () => benchConvertBertHttp(join(WORK_DIR, 'convert-bert'), join(WORK_DIR, 'convert-bert-http'), log),
   },
   { name: 'convert-t5-xl', run: () => benchConvertT5Xl(join(WORK_DIR, 'convert-t5-xl'), log) },
+  { name: 'convert-gpt-neo', run: () => benchConvertGptNeo(join(WORK_DIR, 'convert-gpt-neo'), log) },
   { name: 'write', run: () => benchWrite(join(WORK_DIR, 'write'), log) },
 ];
 

@@ -10,6 +10,7 @@ import { bertTf2 } from './bert-tf2.js';
 import { electra } from './electra.js';
 import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
+import { gptNeo } from './gpt-neo.js';
 import { gpt2 } from './gpt2.js';
 import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
@@ -36,6 +37,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   lxmert,
   bertTf2,
   pegasus,
+  gptNeo,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */

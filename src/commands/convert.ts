@@ -37,6 +37,11 @@ const MODEL_FLAGS = declaredOptions(ARCHITECTURES)
   .map(({ option, types }) => `  ${optionSyntax(option).padEnd(27)}  ${types.join(', ')}`)
   .join('\n');
 
+/** The types whose converters cast every weight to float32 (their `defaultDType`). */
+const FLOAT32_TYPES = ARCHITECTURES.filter((a) => a.defaultDType === 'float32')
+  .map((a) => a.modelType)
+  .join(', ');
+
 const HELP = `tf2torch convert — convert an original checkpoint into Hugging Face PyTorch weights
 
 Usage:
@@ -68,7 +73,7 @@ More:
   --dry-run                    print the conversion plan (every key, source, transform), write nothing
   --format FMT                 folder weights: safetensors (default), pytorch, or both
   --dtype DT                   keep, float32, float16 or bfloat16 (floating-point tensors only); default:
-                               keep the checkpoint's, except t5: float32, as transformers does
+                               keep the checkpoint's, except ${FLOAT32_TYPES}: float32, as transformers does
   --max-shard-size SIZE        shard folder weights above this size (default 5GB; e.g. 500MB, 2GiB)
   --force                      overwrite an existing output
   --contiguous                 .bin weights: store transposed kernels transposed (row-major); by default they

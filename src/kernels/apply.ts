@@ -260,6 +260,27 @@ export function selectBytes(t: DenseTensor, axis: number, index: number, allocat
   return { dtype: t.dtype, shape: t.shape.filter((_, i) => i !== axis), bytes: out };
 }
 
+/** Indices `start` to `end - 1` along `axis`, the axis kept. */
+export function sliceBytes(
+  t: DenseTensor,
+  axis: number,
+  start: number,
+  end: number,
+  allocate: Allocate = freshBytes,
+): DenseTensor {
+  const itemSize = DTYPES[t.dtype].itemSize;
+  const outer = numElements(t.shape.slice(0, axis));
+  const n = t.shape[axis] as number;
+  const inner = numElements(t.shape.slice(axis + 1)) * itemSize;
+  const length = (end - start) * inner;
+  const out = allocate(outer * length);
+  for (let o = 0; o < outer; o++) {
+    const at = (o * n + start) * inner;
+    out.set(t.bytes.subarray(at, at + length), o * length);
+  }
+  return { dtype: t.dtype, shape: t.shape.map((d, i) => (i === axis ? end - start : d)), bytes: out };
+}
+
 /** Concatenation along `axis` (shapes already checked by transformType). */
 export function concatBytes(parts: readonly DenseTensor[], axis: number, allocate: Allocate = freshBytes): DenseTensor {
   const first = parts[0] as DenseTensor;
@@ -324,6 +345,9 @@ export function applyTransforms(
         break;
       case 'select':
         t = selectBytes(t, op.axis, op.index, allocate);
+        break;
+      case 'slice':
+        t = sliceBytes(t, op.axis, op.start, op.end, allocate);
         break;
       case 'reshape':
         t = { ...t, shape: resolveReshape(t.shape, op.shape) };

@@ -16,6 +16,8 @@ export type Transform =
   | { readonly op: 'squeeze'; readonly axis?: number }
   /** Take slice `index` along `axis` and drop that axis (one per layer: XLNet's r_w_bias [L, n, d]). */
   | { readonly op: 'select'; readonly axis: number; readonly index: number }
+  /** Keep indices `start` to `end - 1` along `axis` (numpy's `a[:n]`: GPT-Neo's padded embedding cut to the vocabulary). */
+  | { readonly op: 'slice'; readonly axis: number; readonly start: number; readonly end: number }
   /** Reshape to a shape with the same element count (-1 allowed once). */
   | { readonly op: 'reshape'; readonly shape: readonly number[] }
   /** Concatenate several sources along `axis` (only with several sources; must come first). */
@@ -107,6 +109,15 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
         }
         shape.splice(t.axis, 1);
         break;
+      case 'slice': {
+        checkAxis(t.axis, shape.length, 'slice');
+        const size = shape[t.axis] as number;
+        if (!Number.isInteger(t.start) || !Number.isInteger(t.end) || t.start < 0 || t.end > size || t.start > t.end) {
+          fail(`slice: ${t.start}:${t.end} out of range for axis ${t.axis} of [${shape.join(', ')}]`);
+        }
+        shape[t.axis] = t.end - t.start;
+        break;
+      }
       case 'reshape':
         shape = resolveReshape(shape, t.shape);
         break;

@@ -1,6 +1,6 @@
 /**
  * Transforms as index arithmetic, so that an output can be produced in bands without its sources in
- * memory: transpose, select, squeeze and (contiguous) reshape turn a source into a strided view of
+ * memory: transpose, select, slice, squeeze and (contiguous) reshape turn a source into a strided view of
  * its elements; a concat of whole parts is the parts in sequence; casts are elementwise and apply to
  * any band. A band of the output is a smaller view; its elements are gathered in runs that are
  * contiguous in the source (in source order), then permuted into output order.
@@ -92,6 +92,13 @@ export function compileViews(
         break;
       case 'select':
         v = { ...dropAxes(v, (_, i) => i === op.axis), offset: v.offset + op.index * (v.strides[op.axis] as number) };
+        break;
+      case 'slice':
+        v = {
+          ...v,
+          shape: v.shape.map((d, i) => (i === op.axis ? op.end - op.start : d)),
+          offset: v.offset + op.start * (v.strides[op.axis] as number),
+        };
         break;
       case 'reshape': {
         if (!isContiguous(v)) return undefined;

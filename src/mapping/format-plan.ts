@@ -78,6 +78,8 @@ export function describeTransform(t: Transform): string {
       return t.axis === undefined ? 'squeeze' : `squeeze(${t.axis})`;
     case 'select':
       return `select(axis=${t.axis}, index=${t.index})`;
+    case 'slice':
+      return `slice(axis=${t.axis}, ${t.start}:${t.end})`;
     case 'reshape':
       return `reshape[${t.shape.join(', ')}]`;
     case 'concat':

@@ -18,7 +18,7 @@ function seeded(seed: number): () => number {
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-test('transpose (any rank), select and concat agree with numpy', (t) => {
+test('transpose (any rank), select, slice and concat agree with numpy', (t) => {
   const python = torchPython(t);
   if (!python) return;
   const rand = seeded(7);
@@ -30,6 +30,8 @@ test('transpose (any rank), select and concat agree with numpy', (t) => {
     t: applyTransforms([input], [{ op: 'transpose' }]),
     p: applyTransforms([input], [{ op: 'transpose', axes: [1, 0, 2] }]),
     s: applyTransforms([input], [{ op: 'select', axis: 1, index: 2 }]),
+    f: applyTransforms([input], [{ op: 'slice', axis: 0, start: 0, end: 1 }]),
+    g: applyTransforms([input], [{ op: 'slice', axis: 2, start: 1, end: 4 }]),
     c: applyTransforms(
       [input, input],
       [
@@ -47,7 +49,7 @@ test('transpose (any rank), select and concat agree with numpy', (t) => {
     `import numpy as np, sys, json
 a = np.frombuffer(bytes.fromhex(sys.argv[1]), dtype='<f4').reshape(2, 3, 5)
 m = (np.arange(12, dtype='<f8') * 1.5).reshape(3, 4)
-r = {'t': a.T, 'p': a.transpose(1, 0, 2), 's': a[:, 2, :], 'c': np.concatenate([a, a], axis=2).transpose(2, 0, 1), 'm': m.T}
+r = {'t': a.T, 'p': a.transpose(1, 0, 2), 's': a[:, 2, :], 'f': a[:1], 'g': a[:, :, 1:4], 'c': np.concatenate([a, a], axis=2).transpose(2, 0, 1), 'm': m.T}
 print(json.dumps({k: [list(v.shape), np.ascontiguousarray(v).tobytes().hex()] for k, v in r.items()}))`,
     [hex(b)],
   );

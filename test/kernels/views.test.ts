@@ -74,6 +74,21 @@ const CASES: { name: string; dtype: DType; shapes: number[][]; transforms: Trans
     transforms: [{ op: 'select', axis: 2, index: 5 }],
   },
   {
+    name: 'leading rows sliced, cast (a padded embedding cut to the vocabulary)',
+    dtype: 'bfloat16',
+    shapes: [[13, 6]],
+    transforms: [
+      { op: 'slice', axis: 0, start: 0, end: 9 },
+      { op: 'cast', dtype: 'float32' },
+    ],
+  },
+  {
+    name: 'inner slice then transpose',
+    dtype: 'float32',
+    shapes: [[5, 11]],
+    transforms: [{ op: 'slice', axis: 1, start: 2, end: 7 }, { op: 'transpose' }],
+  },
+  {
     name: 'squeeze, reshape, cast',
     dtype: 'float16',
     shapes: [[1, 12, 1, 5]],
@@ -121,6 +136,7 @@ test('only reorderings need gathering in a second order; the rest reads the sour
   const view = (transforms: Transform[]) => compileViews([t], transforms)?.views[0];
   assert.equal(inSourceOrder(view([]) as never), true);
   assert.equal(inSourceOrder(view([{ op: 'select', axis: 1, index: 2 }]) as never), true);
+  assert.equal(inSourceOrder(view([{ op: 'slice', axis: 0, start: 0, end: 3 }]) as never), true);
   assert.equal(inSourceOrder(view([{ op: 'transpose' }]) as never), false);
   assert.equal(inSourceOrder(view([{ op: 'transpose', axes: [0, 2, 1] }]) as never), false);
 });

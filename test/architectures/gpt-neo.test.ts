@@ -1,0 +1,330 @@
+/**
+ * GPT-Neo: a Mesh TensorFlow training checkpoint with the names EleutherAI/gpt-neo creates —
+ * models/gpt2/gpt2.py (`gpt2/wte`, `gpt2/wpe`, blocks `gpt2/h{n}`, `gpt2/ln_f/g|b`; the model is built
+ * under `tf.variable_scope('gpt2')` in model_fns.py), models/layers.py (layer_norm's `norm_1|norm_2/g|b`;
+ * attn's mesh_tensorflow AttentionParams `attn/q|k|v` [n_embd, heads·head_dim] and `attn/o`
+ * [heads·head_dim, n_embd], `attn/compute_output_bias/o_b`; linear's `conv1d_main/c_fc|c_proj/kernel|bias`
+ * from mtf.layers.dense) — stored as bfloat16 (model_fns.py: master_dtype bfloat16 with "precision":
+ * "bfloat16"), in several data shards, with the slots of optimizers.py's Adafactor (mesh_tensorflow
+ * optimize.py: `{var}_slot_vr`/`_slot_vc` when the two largest dims are ≥ 128, else `{var}_slot_v`; and
+ * `{var}_slot_m` with beta1) and `global_step`; `config.json` beside it in the format of the project's
+ * configs/gpt3_*.json (n_vocab padded to 50304, n_ctx, no n_positions). Converted through the CLI and
+ * loaded by the real PyTorch; the expected state dict is transformers'
+ * convert_gpt_neo_mesh_tf_to_pytorch.py's (load_tf_weights_in_gpt_neo): every array cast to float32,
+ * `attn/q|k|v|o` and the `conv1d_main` kernels transposed, `wte` cut to config.vocab_size (50257), lm_head tied.
+ */
+import assert from 'node:assert/strict';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { DTYPES } from '../../src/tensor.js';
+import { runCli } from '../support/cli.js';
+import { checkGolden } from '../support/golden.js';
+import { assertExactly } from '../support/original-checkpoint.js';
+import { torchPython } from '../support/python.js';
+import { seededRandom } from '../support/random.js';
+import { bf16ToF32, type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
+import { type BundleTensor, randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
+import { loadShardedFolder, loadWithTorch } from '../support/torch-load.js';
+
+// n_vocab as configs/gpt3_small_256.json pads it; the GPT-2 vocabulary transformers keeps; width 128 so that
+// Adafactor factors the 2-D slots as it does for the released sizes.
+const [N_VOCAB, VOCAB, E, HEADS, LAYERS, N_CTX] = [50304, 50257, 128, 4, 2, 64];
+
+/** The training JSON (configs/gpt3_small_256.json's fields; two layers, one global and one local). */
+const TRAINING_CONFIG = {
+  n_head: HEADS,
+  n_vocab: N_VOCAB,
+  embed_dropout: 0,
+  lr: 0.0006,
+  lr_decay: 'cosine',
+  warmup_steps: 3000,
+  beta1: 0.9,
+  beta2: 0.95,
+  epsilon: 1e-8,
+  ada_epsilon1: 1e-30,
+  ada_epsilon2: 1e-3,
+  opt_name: 'adafactor',
+  weight_decay: 0.1,
+  train_batch_size: 256,
+  attn_dropout: 0,
+  train_steps: 572300,
+  eval_steps: 0,
+  predict_steps: 1,
+  res_dropout: 0,
+  eval_batch_size: 64,
+  predict_batch_size: 1,
+  iterations: 2500,
+  n_embd: E,
+  datasets: [['openwebtext-documents', 25, 'documents_random', 1.0]],
+  model_path: 'gs://neo-models/GPT3_SMALL',
+  n_ctx: N_CTX,
+  n_layer: LAYERS,
+  scale_by_depth: true,
+  scale_by_in: false,
+  attention_types: [[['global', 'local'], 1]],
+  mesh_shape: 'x:64,y:4',
+  layout: 'batch:x,heads:y,vocab:y,intermediate_expanded:y',
+  activation_function: 'gelu',
+  recompute_grad: false,
+  gradient_clipping: 1.0,
+  precision: 'bfloat16',
+};
+
+const BLOCK: readonly (readonly [tf: string, shape: number[], pt: string, transposed?: boolean])[] = [
+  ['norm_1/g', [E], 'ln_1.weight'],
+  ['norm_1/b', [E], 'ln_1.bias'],
+  // GPTNeoSelfAttention creates k_proj, v_proj, q_proj in that order (its state_dict order)
+  ['attn/k', [E, E], 'attn.attention.k_proj.weight', true],
+  ['attn/v', [E, E], 'attn.attention.v_proj.weight', true],
+  ['attn/q', [E, E], 'attn.attention.q_proj.weight', true],
+  ['attn/o', [E, E], 'attn.attention.out_proj.weight', true],
+  ['attn/compute_output_bias/o_b', [E], 'attn.attention.out_proj.bias'],
+  ['norm_2/g', [E], 'ln_2.weight'],
+  ['norm_2/b', [E], 'ln_2.bias'],
+  ['mlp/conv1d_main/c_fc/kernel', [E, 4 * E], 'mlp.c_fc.weight', true],
+  ['mlp/conv1d_main/c_fc/bias', [4 * E], 'mlp.c_fc.bias'],
+  ['mlp/conv1d_main/c_proj/kernel', [4 * E, E], 'mlp.c_proj.weight', true],
+  ['mlp/conv1d_main/c_proj/bias', [E], 'mlp.c_proj.bias'],
+];
+
+const WEIGHTS: readonly (readonly [string, number[]])[] = [
+  ['gpt2/wte', [N_VOCAB, E]],
+  ['gpt2/wpe', [N_CTX, E]],
+  ...Array.from({ length: LAYERS }, (_, n) => BLOCK.map(([tf, shape]) => [`gpt2/h${n}/${tf}`, shape] as const)).flat(),
+  ['gpt2/ln_f/g', [E]],
+  ['gpt2/ln_f/b', [E]],
+];
+
+/** mesh_tensorflow's AdafactorOptimizer slots of one variable (min_dim_size_to_factor 128, beta1 set). */
+function adafactorSlots(name: string, shape: readonly number[]): [string, number[]][] {
+  const sorted = [...shape.keys()].sort((a, b) => (shape[b] as number) - (shape[a] as number));
+  const [d0, d1] = sorted;
+  const factored = shape.length >= 2 && (shape[d1 as number] as number) >= 128;
+  const without = (axis: number) => shape.filter((_, i) => i !== axis);
+  const second: [string, number[]][] = factored
+    ? [
+        [`${name}_slot_vr`, without(d0 as number)],
+        [`${name}_slot_vc`, without(d1 as number)],
+      ]
+    : [[`${name}_slot_v`, [...shape]]];
+  return [...second, [`${name}_slot_m`, [...shape]]];
+}
+
+let tmp = '';
+let prefix = '';
+/** The stored bytes of gpt2/wte's padding rows (after VOCAB), to find them in the shards. */
+let paddingRows = new Uint8Array(0);
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'tf2torch-gpt-neo-'));
+  prefix = join(tmp, 'model.ckpt-1000');
+  const random = seededRandom(21);
+  const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const tensors: BundleTensor[] = [];
+  for (const [name, shape] of WEIGHTS) {
+    const bytes = randomTensorBytes('bfloat16', count(shape), random);
+    if (name === 'gpt2/wte') paddingRows = bytes.slice(VOCAB * E * 2);
+    tensors.push({ name, dtype: 'bfloat16', shape, bytes });
+    for (const [slot, slotShape] of adafactorSlots(name, shape))
+      tensors.push({ name: slot, dtype: 'float32', shape: slotShape, bytes: new Uint8Array(count(slotShape) * 4) });
+  }
+  const step = new Uint8Array(8);
+  new DataView(step.buffer).setBigInt64(0, 1000n, true);
+  tensors.push({ name: 'global_step', dtype: 'int64', shape: [], bytes: step });
+  await writeBundle(prefix, tensors, { shards: 3 });
+  writeFileSync(join(tmp, 'config.json'), JSON.stringify(TRAINING_CONFIG, null, 4));
+  writeFileSync(join(tmp, 'checkpoint'), 'model_checkpoint_path: "model.ckpt-1000"\n');
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** `array[:rows]` along the first axis. */
+function firstRows(t: RawTensor, rows: number): RawTensor {
+  const row = (t.shape[1] as number) * DTYPES[t.dtype].itemSize;
+  return { dtype: t.dtype, shape: [rows, ...t.shape.slice(1)], bytes: t.bytes.slice(0, rows * row) };
+}
+
+/** load_tf_weights_in_gpt_neo's state dict, computed here: float32, transposed kernels, wte cut, tied head. */
+async function expectedStateDict(): Promise<Map<string, RawTensor>> {
+  const tf = await readTfTensors(prefix);
+  const get = (name: string) => {
+    const t = tf.get(name);
+    assert.ok(t, `${name} missing`);
+    assert.equal(t.dtype, 'bfloat16', `${name} is stored as bfloat16`);
+    return bf16ToF32(t);
+  };
+  const wte = firstRows(get('gpt2/wte'), VOCAB);
+  const out = new Map<string, RawTensor>([
+    ['transformer.wte.weight', wte],
+    ['transformer.wpe.weight', get('gpt2/wpe')],
+  ]);
+  for (let n = 0; n < LAYERS; n++) {
+    for (const [tf, , pt, transposed] of BLOCK) {
+      const t = get(`gpt2/h${n}/${tf}`);
+      out.set(`transformer.h.${n}.${pt}`, transposed ? transpose2d(t) : t);
+    }
+  }
+  out.set('transformer.ln_f.weight', get('gpt2/ln_f/g'));
+  out.set('transformer.ln_f.bias', get('gpt2/ln_f/b'));
+  out.set('lm_head.weight', wte);
+  return out;
+}
+
+test('gpt_neo golden plan: config.json beside it found, n_ctx for n_positions, wte cut, Adafactor slots skipped', () => {
+  const r = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', join(tmp, 'unused'), '--dry-run']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /note: gpt_neo checkpoint: GPTNeoForCausalLM \(detected from gpt2\/h0\/attn\/q and config\.json/,
+  );
+  assert.match(r.stderr, /max_position_embeddings 64 from n_ctx \(the config has no n_positions\)/);
+  assert.match(r.stderr, /gpt2\/wte has 50304 rows \(n_vocab, padded\): the first 50257 \(vocab_size\) are kept/);
+  checkGolden('gpt-neo-mesh-tf-bf16-adafactor.plan.txt', r.stdout);
+});
+
+test('gpt_neo to one .bin: GPTNeoForCausalLM keys, bfloat16 widened exactly, lm_head the embedding', async (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  assert.ok(readdirSync(tmp).filter((f) => /^model\.ckpt-1000\.data-\d{5}-of-00003$/.test(f)).length === 3);
+  const out = join(tmp, 'bin', 'pytorch_model.bin');
+  const r = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', out, '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const loaded = loadWithTorch(python, out);
+  const expected = await expectedStateDict();
+  assert.deepEqual([...loaded.keys()], [...expected.keys()], 'GPTNeoForCausalLM.state_dict() order');
+  assertExactly(loaded, expected);
+  assert.equal(loaded.get('lm_head.weight')?.dataPtr, loaded.get('transformer.wte.weight')?.dataPtr, 'tied');
+  const config = JSON.parse(readFileSync(join(tmp, 'bin', 'config.json'), 'utf8'));
+  assert.deepEqual(config.architectures, ['GPTNeoForCausalLM']);
+  assert.equal(config.model_type, 'gpt_neo');
+  assert.deepEqual(
+    [config.vocab_size, config.hidden_size, config.num_layers, config.num_heads, config.max_position_embeddings],
+    [VOCAB, E, LAYERS, HEADS, N_CTX],
+  );
+  assert.deepEqual(config.attention_types, [[['global', 'local'], 1]]);
+  assert.deepEqual(config.attention_layers, ['global', 'local']);
+  assert.deepEqual(
+    [config.activation_function, config.window_size, config.layer_norm_epsilon, config.resid_dropout],
+    ['gelu_new', 256, 1e-5, 0],
+  );
+});
+
+test('gpt_neo to a sharded safetensors folder, and --dtype bfloat16 keeps the stored bits', async (t) => {
+  const python = torchPython(t);
+  if (!python) return;
+  const folder = join(tmp, 'folder');
+  const r = runCli([
+    'convert',
+    '--model_type',
+    'gpt_neo',
+    '--tf_checkpoint',
+    prefix,
+    '--pytorch_dump_output',
+    folder,
+    '--max-shard-size',
+    '10MB',
+    '--quiet',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const expected = await expectedStateDict();
+  expected.delete('lm_head.weight'); // tied: safetensors stores it once, as save_pretrained does
+  assertExactly(loadShardedFolder(python, join(folder, 'model.safetensors.index.json')), expected);
+
+  const bf16 = join(tmp, 'bf16.bin');
+  const k = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', bf16, '--dtype', 'keep', '--quiet']);
+  assert.equal(k.code, 0, k.stderr);
+  const kept = loadWithTorch(python, bf16);
+  const tf = await readTfTensors(prefix);
+  assert.equal(kept.get('transformer.wpe.weight')?.dtype, 'bfloat16');
+  assert.deepEqual(
+    Buffer.from(kept.get('transformer.wpe.weight')?.bytes ?? []),
+    Buffer.from(tf.get('gpt2/wpe')!.bytes),
+  );
+});
+
+test('gpt_neo: a training config the checkpoint contradicts, or one without n_ctx, is refused naming the field', () => {
+  const config = (fields: object) => {
+    const path = join(tmp, `config-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, JSON.stringify({ ...TRAINING_CONFIG, ...fields }));
+    return path;
+  };
+  const run = (...more: string[]) =>
+    runCli(['convert', '--model_type', 'gpt_neo', '--tf_checkpoint', prefix, '--dry-run', ...more]);
+
+  const layers = run('--config', config({ n_layer: 3, attention_types: [[['global'], 3]] }));
+  assert.equal(layers.code, 1);
+  assert.match(layers.stderr, /n_layer: config says 3, checkpoint has 2 \(gpt2\/h\{n\}\/ blocks\)/);
+
+  const width = run('--config', config({ n_embd: 64 }));
+  assert.equal(width.code, 1);
+  assert.match(width.stderr, /n_embd: config says 64, checkpoint has 128 \(gpt2\/wte \[50304, 128\]\)/);
+
+  const kinds = run('--config', config({ attention_types: [[['global', 'none'], 1]] }));
+  assert.equal(kinds.code, 1);
+  assert.match(kinds.stderr, /'attention_types' has 'none' layers: GPTNeoForCausalLM has only 'global' and 'local'/);
+
+  const count = run('--config', config({ attention_types: [[['global'], 3]] }));
+  assert.equal(count.code, 1);
+  assert.match(count.stderr, /'attention_types' expands to 3 layers but n_layer is 2/);
+
+  const vocab = run('--config', config({ vocab_size: 60000 }));
+  assert.equal(vocab.code, 1);
+  assert.match(vocab.stderr, /vocab_size 60000 is more than the 50304 rows of gpt2\/wte/);
+
+  // a GPTNeoConfig (transformers' config.json of the model) is taken as it is
+  const hf = join(tmp, 'hf-config.json');
+  writeFileSync(
+    hf,
+    JSON.stringify({
+      model_type: 'gpt_neo',
+      hidden_size: E,
+      num_layers: LAYERS,
+      num_heads: HEADS,
+      max_position_embeddings: N_CTX,
+      attention_types: [[['global', 'local'], 1]],
+    }),
+  );
+  const taken = run('--config', hf);
+  assert.equal(taken.code, 0, taken.stderr);
+  assert.match(taken.stdout, /transformer\.wte\.weight \[50257, 128\] float32/);
+
+  const { n_ctx: _, ...withoutCtx } = TRAINING_CONFIG;
+  const noCtx = join(tmp, 'no-ctx.json');
+  writeFileSync(noCtx, JSON.stringify(withoutCtx));
+  const ctx = run('--config', noCtx);
+  assert.equal(ctx.code, 1);
+  assert.match(ctx.stderr, /no-ctx\.json: the GPT-Neo training config lacks 'n_ctx'/);
+  assert.doesNotMatch(ctx.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('gpt_neo: a corrupt byte in the rows cut from gpt2/wte still fails its checksum; nothing is written', () => {
+  const dir = join(tmp, 'corrupt');
+  mkdirSync(dir);
+  let flipped = false;
+  for (const f of readdirSync(tmp).filter((n) => n.startsWith('model.ckpt-1000.') || n === 'config.json')) {
+    const bytes = readFileSync(join(tmp, f));
+    const at = f.includes('.data-') ? bytes.indexOf(paddingRows) : -1;
+    if (at >= 0) {
+      bytes[at + paddingRows.length - 3] = (bytes[at + paddingRows.length - 3] as number) ^ 0x10;
+      flipped = true;
+    }
+    if (at >= 0) writeFileSync(join(dir, f), bytes);
+    else copyFileSync(join(tmp, f), join(dir, f));
+  }
+  assert.ok(flipped, 'the padding rows were found in a shard');
+  const out = join(dir, 'out.bin');
+  const r = runCli(['convert', '--tf_checkpoint', join(dir, 'model.ckpt-1000'), '--pytorch_dump_output', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /E_TENSOR_CHECKSUM/);
+  assert.match(r.stderr, /gpt2\/wte/);
+  assert.equal(existsSync(out), false);
+});
