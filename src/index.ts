@@ -12,8 +12,8 @@ export {
   detectArchitecture,
   type Recognition,
 } from './architectures/detect.js';
-export { GLUE_TASKS_NUM_LABELS } from './architectures/heads.js';
 export { ARCHITECTURES, getArchitecture } from './architectures/index.js';
+export { GLUE_TASKS_NUM_LABELS } from './architectures/task-heads.js';
 export {
   type ConvertOptions,
   type ConvertResult,

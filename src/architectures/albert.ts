@@ -9,8 +9,6 @@
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import { embeddingTableKeys, embeddingTables, outputLayer, tiedDecoderKeys } from './bert-family.js';
-import { dense, dim, layerNorm, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
-import { configSource, countFact, refuseUnlikeFacts, shapeFact, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
 import {
   chooseFineTunedHead,
   FINETUNING_TASK_OPTION,
@@ -19,7 +17,9 @@ import {
   fineTunedHeadRules,
   fineTunedHeadSignatures,
   fineTunedSkips,
-} from './fine-tuned-heads.js';
+} from './bert-finetuning-heads.js';
+import { dense, dim, layerNorm, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
+import { configSource, countFact, refuseUnlikeFacts, shapeFact, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
 import { addedToken } from './tokenizer.js';
 
 /** AlbertConfig() defaults (transformers configuration_albert.py). */

@@ -1,7 +1,7 @@
 /**
  * Reusable rule and key builders for the BERT family (BERT, ALBERT, ELECTRA, MobileBERT, …):
  * google-research/bert's TF scopes (`kernel`/`bias`, `gamma`/`beta`, `layer_{n}/attention/self/query`, …)
- * and the module names transformers gives them (the fine-tuning scripts' heads: fine-tuned-heads.ts), on the
+ * and the module names transformers gives them (the fine-tuning scripts' heads: bert-finetuning-heads.ts), on the
  * blocks every architecture shares (building-blocks.ts). An architecture file composes these; it states only what
  * differs.
  */

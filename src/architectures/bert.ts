@@ -21,8 +21,6 @@ import {
   outputLayer,
   tiedDecoderKeys,
 } from './bert-family.js';
-import { dim, layersKeys, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
-import { checkDimensions } from './checkpoint-facts.js';
 import {
   chooseFineTunedHead,
   FINETUNING_TASK_OPTION,
@@ -31,7 +29,9 @@ import {
   fineTunedHeadRules,
   fineTunedHeadSignatures,
   fineTunedSkips,
-} from './fine-tuned-heads.js';
+} from './bert-finetuning-heads.js';
+import { dim, layersKeys, linearKeys, normKeys, TWO, vectorKey } from './building-blocks.js';
+import { checkDimensions } from './checkpoint-facts.js';
 import { wordPieceTokenizer } from './tokenizer.js';
 
 /** The classes, and the heads of run_classifier.py and run_squad.py that choose them. */

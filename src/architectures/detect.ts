@@ -6,8 +6,8 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, TensorInfo } from '../mapping/types.js';
-import { FINETUNING_TASK, type FoundHead, findHeads } from './heads.js';
 import { ARCHITECTURES, MODEL_TYPES } from './index.js';
+import { FINETUNING_TASK, type FoundHead, findHeads } from './task-heads.js';
 
 /** What detection looks at: the listing, never tensor bytes. */
 export interface DetectionInput {

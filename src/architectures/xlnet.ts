@@ -39,7 +39,7 @@ import {
   TRANSFORMERS_VERSION,
   unlikeFacts,
 } from './checkpoint-facts.js';
-import { chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';
+import { chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './task-heads.js';
 import { addedToken } from './tokenizer.js';
 
 /** XLNetConfig() defaults (transformers configuration_xlnet.py). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chooseHead } from '../../src/architectures/heads.js';
+import { chooseHead } from '../../src/architectures/task-heads.js';
 import { planConversion } from '../../src/convert/index.js';
 import { formatPlan } from '../../src/mapping/index.js';
 import { runCli, runConvert } from '../support/cli.js';

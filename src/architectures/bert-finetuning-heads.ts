@@ -7,7 +7,14 @@ import type { HeadSignature } from '../mapping/detection-rules.js';
 import type { ArchitectureOption, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import { outputLayer } from './bert-family.js';
 import { dim, linearKeys, TWO } from './building-blocks.js';
-import { type ChosenHead, chooseHead, FINETUNING_TASK, findHeads, finetuningTaskOption, numLabelsOf } from './heads.js';
+import {
+  type ChosenHead,
+  chooseHead,
+  FINETUNING_TASK,
+  findHeads,
+  finetuningTaskOption,
+  numLabelsOf,
+} from './task-heads.js';
 
 /**
  * A type whose fine-tuning scripts follow google-research/bert's: run_classifier.py (ALBERT's
