@@ -77,7 +77,14 @@ function assertNoCrash(r: Ended): void {
 
 /** The output folder holds the conversion and nothing of a run in progress (stage, lock, temporaries). */
 function assertCommitted(folder: string): void {
-  assert.deepEqual(readdirSync(folder).sort(), ['README.md', 'config.json', 'model.safetensors', 'vocab.txt']);
+  assert.deepEqual(readdirSync(folder).sort(), [
+    'README.md',
+    'config.json',
+    'model.safetensors',
+    'special_tokens_map.json',
+    'tokenizer_config.json',
+    'vocab.txt',
+  ]);
 }
 
 function hasDevFull(t: TestContext): boolean {

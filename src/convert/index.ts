@@ -94,6 +94,28 @@ function shardSize(value: number | string | undefined): number {
   return typeof value === 'number' ? value : parseShardSize(value);
 }
 
+/**
+ * The transpose thread, started when a pass first needs it; where the address-space limit would make
+ * starting it abort the process (ulimit -v), transposes stay in this thread, with a note.
+ */
+class TransposerOnDemand {
+  started: Transposer | undefined;
+  readonly notes: string[] = [];
+
+  get(): Transposer {
+    if (this.started === undefined) {
+      const unavailable = transposeThreadUnavailable();
+      if (unavailable !== undefined) this.notes.push(unavailable);
+      this.started = unavailable === undefined ? startTransposeThread() : inThreadTransposer;
+    }
+    return this.started;
+  }
+
+  async close(): Promise<void> {
+    await this.started?.close();
+  }
+}
+
 /** Converts a checkpoint into `options.output` (file or Hugging Face folder), atomically. */
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   if (options.output === undefined || options.output === '')
@@ -124,26 +146,18 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const target = withInputs(typed, [source.path, checkpointDir]);
   const passes = target.kind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
-  let thread: Transposer | undefined;
-  const threadNotes: string[] = [];
-  // Under a tight address-space limit, starting the thread would abort the process: transposes stay here.
-  const transposer = (): Transposer => {
-    const unavailable = transposeThreadUnavailable();
-    if (unavailable === undefined) return startTransposeThread();
-    threadNotes.push(unavailable);
-    return inThreadTransposer;
-  };
+  const transposers = new TransposerOnDemand();
   const common = {
     target,
     // A fresh state dict per pass. torch files keep transposed kernels in the checkpoint's order;
     // where kernels are transposed, a second thread does it.
     entriesFor: (weights: 'safetensors' | 'pytorch') => {
       const strided = weights === 'pytorch' && options.contiguous !== true;
-      if (!strided && transposes(plan)) thread ??= transposer();
+      const transposer = !strided && transposes(plan) ? transposers.get() : transposers.started;
       return planToStateDict(plan, source.tensors, {
         strided,
         copyAliases: weights === 'safetensors',
-        ...(thread === undefined ? {} : { transposer: thread }),
+        ...(transposer === undefined ? {} : { transposer }),
       });
     },
     configText: configTextOf(planned),
@@ -153,6 +167,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     force,
     warnings,
     onRecovered,
+  };
+  const cardFacts = {
+    planned,
+    dir: target.folder,
+    inputs: inputs.paths,
+    warnings,
+    command: options.command,
+    verified: options.verify ?? true,
   };
   let files: string[];
   try {
@@ -168,23 +190,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             tokenizerConfig: planned.tokenizerConfig,
             checkpointDir,
             onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
-            modelCard: (files) =>
-              modelCardFor({
-                planned,
-                dir: target.folder,
-                inputs: inputs.paths,
-                files,
-                warnings,
-                command: options.command,
-                verified: options.verify ?? true,
-              }),
+            modelCard: (written) => modelCardFor({ ...cardFacts, files: written }),
           })
         : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
     stopFetching(input.files);
-    await thread?.close();
+    await transposers.close();
     await source.close();
   }
-  const notes = [...planned.notes, ...recoveryNotes, ...threadNotes];
+  const notes = [...planned.notes, ...recoveryNotes, ...transposers.notes];
   return { ...planned, notes, output, outputKind: target.kind, files, warnings, bytesWritten: total };
 }

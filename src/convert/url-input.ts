@@ -138,9 +138,10 @@ export async function openUrlFiles(
     configs.map((name) => paths.join(dir, name)),
     sidecars,
   );
+  // read whole too: the tokenizer config's casing looks into the vocabulary, and copies are small
   await tree.probe(
     tokenizers.map((name) => paths.join(dir, name)),
-    'ranges',
+    sidecars,
   );
   return tree;
 }

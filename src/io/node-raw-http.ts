@@ -103,121 +103,149 @@ function parseHead(text: string): { status: number; statusText: string; headers:
 /** Where a rejected answer goes instead: the same request through `node:http`. */
 class Fallback extends Error {}
 
+type Head = NonNullable<ReturnType<typeof parseHead>>;
+
+/**
+ * One request's answer read off a connection: the head gathered until its blank line, then the body's
+ * `remaining` bytes pushed to the reader's sink (or kept until `readBody` asks, when they came with the head).
+ */
+class Exchange {
+  private head = new Uint8Array(0);
+  private headDone = false;
+  private remaining = 0;
+  /** Body bytes read with the headers, before readBody. */
+  private early: Uint8Array | undefined;
+  private sink: ((bytes: Uint8Array) => void) | undefined;
+  private finished: (() => void) | undefined;
+  private failed: ((error: unknown) => void) | undefined;
+  private done = false;
+  private error: unknown;
+  private keepAlive = true;
+
+  constructor(
+    private readonly conn: Conn,
+    private readonly request: HttpRequest,
+    private readonly resolve: (answer: HttpAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    const { signal } = this.request;
+    if (signal.aborted) return this.onAbort();
+    signal.addEventListener('abort', this.onAbort, { once: true });
+    this.conn.onGone = (why) => this.fail(why);
+    this.conn.onBytes = (bytes) => (this.headDone ? this.body(bytes) : this.headBytes(bytes));
+  }
+
+  private readonly onAbort = () => this.fail(this.request.signal.reason ?? new Error('aborted'));
+
+  private fail(why: unknown): void {
+    if (this.error !== undefined) return;
+    this.error = why;
+    this.conn.socket.destroy();
+    this.request.signal.removeEventListener('abort', this.onAbort);
+    this.reject(why);
+    this.failed?.(why);
+  }
+
+  private complete(keepAlive: boolean): void {
+    this.done = true;
+    this.request.signal.removeEventListener('abort', this.onAbort);
+    if (keepAlive) release(this.conn);
+    else this.conn.socket.destroy();
+    this.finished?.();
+  }
+
+  private body(bytes: Uint8Array): void {
+    const n = Math.min(bytes.byteLength, this.remaining);
+    if (n > 0) {
+      this.remaining -= n;
+      if (this.sink === undefined) {
+        const before = this.early?.byteLength ?? 0;
+        const copy = new Uint8Array(before + n);
+        if (this.early !== undefined) copy.set(this.early);
+        copy.set(bytes.subarray(0, n), before);
+        this.early = copy;
+      } else {
+        try {
+          this.sink(bytes.subarray(0, n));
+        } catch (why) {
+          return this.fail(why);
+        }
+      }
+    }
+    if (n < bytes.byteLength) return this.fail(new Error('the server sent more than the body it announced'));
+    if (this.remaining === 0) this.complete(this.keepAlive);
+  }
+
+  private headBytes(bytes: Uint8Array): void {
+    const joined = new Uint8Array(this.head.byteLength + bytes.byteLength);
+    joined.set(this.head);
+    joined.set(bytes, this.head.byteLength);
+    this.head = joined;
+    const end = indexOf(this.head, CRLFCRLF);
+    if (end < 0) {
+      if (this.head.byteLength > MAX_HEADER_BYTES) this.fail(new Error("the answer's headers are too long"));
+      return;
+    }
+    const parsed = parseHead(latin1(this.head.subarray(0, end)));
+    if (parsed === undefined) return this.fail(new Error('not an HTTP/1.1 answer'));
+    this.answer(parsed, this.head.subarray(end + 4));
+  }
+
+  /** The head is read: the answer is handed over, and what came with it starts the body. */
+  private answer({ status, statusText, headers }: Head, rest: Uint8Array): void {
+    const length = Number(headers.get('content-length') ?? Number.NaN);
+    const noBody = this.request.method === 'HEAD' || status === 204 || status === 304;
+    const framed = noBody || (!headers.has('transfer-encoding') && Number.isSafeInteger(length));
+    // an error's body is never read (only its status): the connection is closed rather than read through
+    const unread = status >= 400 && !framed;
+    if ((status >= 300 && status < 400) || (!framed && !unread)) return this.fail(new Fallback());
+    this.headDone = true;
+    this.keepAlive = !unread && !/\bclose\b/i.test(headers.get('connection') ?? '');
+    this.remaining = noBody || unread ? 0 : length;
+    this.resolve({
+      status,
+      statusText,
+      header: (name) => headers.get(name),
+      readBody: (onChunk) => this.readBody(onChunk),
+      cancel: () => {
+        if (!this.done) this.fail(new Error('cancelled'));
+      },
+    });
+    if (this.remaining === 0) this.complete(this.keepAlive && rest.byteLength === 0);
+    else if (rest.byteLength > 0) this.body(rest);
+  }
+
+  private readBody(onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    return new Promise<void>((bodyDone, bodyFailed) => {
+      if (this.error !== undefined) return bodyFailed(this.error);
+      if (this.early !== undefined) {
+        const first = this.early;
+        this.early = undefined;
+        try {
+          onChunk(first);
+        } catch (why) {
+          this.fail(why);
+          return bodyFailed(why);
+        }
+      }
+      if (this.done) return bodyDone();
+      this.sink = onChunk;
+      this.finished = bodyDone;
+      this.failed = bodyFailed;
+    });
+  }
+}
+
 async function sendRaw(url: URL, request: HttpRequest): Promise<HttpAnswer> {
   const port = Number(url.port || 80);
   const key = `${url.hostname}:${port}`;
-  const reused = take(key);
-  const conn = reused ?? (await connect(url.hostname, port, key));
-  const { signal } = request;
+  const conn = take(key) ?? (await connect(url.hostname, port, key));
   const lines = [`${request.method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
   for (const [name, value] of Object.entries(request.headers)) lines.push(`${name}: ${value}`);
   conn.socket.write(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
-
-  return new Promise<HttpAnswer>((resolve, reject) => {
-    let head = new Uint8Array(0);
-    let remaining = 0;
-    let early: Uint8Array | undefined; // body bytes read with the headers, before readBody
-    let sink: ((bytes: Uint8Array) => void) | undefined;
-    let finished: (() => void) | undefined;
-    let failed: ((error: unknown) => void) | undefined;
-    let done = false;
-    let headDone = false;
-    let error: unknown;
-    const fail = (why: unknown) => {
-      if (error !== undefined) return;
-      error = why;
-      conn.socket.destroy();
-      signal.removeEventListener('abort', onAbort);
-      reject(why);
-      failed?.(why);
-    };
-    const onAbort = () => fail(signal.reason ?? new Error('aborted'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const complete = (keepAlive: boolean) => {
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      if (keepAlive) release(conn);
-      else conn.socket.destroy();
-      finished?.();
-    };
-    let keepAlive = true;
-    const body = (bytes: Uint8Array) => {
-      const n = Math.min(bytes.byteLength, remaining);
-      if (n > 0) {
-        remaining -= n;
-        if (sink === undefined) {
-          const copy = new Uint8Array((early?.byteLength ?? 0) + n);
-          if (early !== undefined) copy.set(early);
-          copy.set(bytes.subarray(0, n), early?.byteLength ?? 0);
-          early = copy;
-        } else {
-          try {
-            sink(bytes.subarray(0, n));
-          } catch (why) {
-            return fail(why);
-          }
-        }
-      }
-      if (n < bytes.byteLength) return fail(new Error('the server sent more than the body it announced'));
-      if (remaining === 0) complete(keepAlive);
-    };
-    conn.onGone = (why) => fail(why);
-    conn.onBytes = (bytes) => {
-      if (headDone) return body(bytes);
-      const joined = new Uint8Array(head.byteLength + bytes.byteLength);
-      joined.set(head);
-      joined.set(bytes, head.byteLength);
-      head = joined;
-      const end = indexOf(head, CRLFCRLF);
-      if (end < 0) {
-        if (head.byteLength > MAX_HEADER_BYTES) fail(new Error("the answer's headers are too long"));
-        return;
-      }
-      const parsed = parseHead(latin1(head.subarray(0, end)));
-      const rest = head.subarray(end + 4);
-      if (parsed === undefined) return fail(new Error('not an HTTP/1.1 answer'));
-      const { status, statusText, headers } = parsed;
-      const length = Number(headers.get('content-length') ?? Number.NaN);
-      const noBody = request.method === 'HEAD' || status === 204 || status === 304;
-      const framed = noBody || (!headers.has('transfer-encoding') && Number.isSafeInteger(length));
-      // an error's body is never read (only its status): the connection is closed rather than read through
-      const unread = status >= 400 && !framed;
-      if ((status >= 300 && status < 400) || (!framed && !unread)) return fail(new Fallback());
-      headDone = true;
-      keepAlive = !unread && !/\bclose\b/i.test(headers.get('connection') ?? '');
-      remaining = noBody || unread ? 0 : length;
-      resolve({
-        status,
-        statusText,
-        header: (name) => headers.get(name),
-        readBody(onChunk) {
-          return new Promise<void>((bodyDone, bodyFailed) => {
-            if (error !== undefined) return bodyFailed(error);
-            if (early !== undefined) {
-              const first = early;
-              early = undefined;
-              try {
-                onChunk(first);
-              } catch (why) {
-                fail(why);
-                return bodyFailed(why);
-              }
-            }
-            if (done) return bodyDone();
-            sink = onChunk;
-            finished = bodyDone;
-            failed = bodyFailed;
-          });
-        },
-        cancel() {
-          if (!done) fail(new Error('cancelled'));
-        },
-      });
-      if (remaining === 0) complete(keepAlive && rest.byteLength === 0);
-      else if (rest.byteLength > 0) body(rest);
-    };
-  });
+  return new Promise<HttpAnswer>((resolve, reject) => new Exchange(conn, request, resolve, reject).start());
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {

@@ -46,6 +46,8 @@ test('a second conversion onto an output being written fails with E_OUTPUT_LOCKE
     'README.md',
     'config.json',
     'model.safetensors',
+    'special_tokens_map.json',
+    'tokenizer_config.json',
     'vocab.txt',
   ]);
   const after = s.run(['--pytorch_dump_output', 'out/', '--force']);
@@ -73,6 +75,8 @@ test("a lock and temporaries of a process that is gone are taken over and remove
     'README.md',
     'config.json',
     'model.safetensors',
+    'special_tokens_map.json',
+    'tokenizer_config.json',
     'vocab.txt',
   ]);
   assert.equal(existsSync(join(s.path('out'), '.tf2torch.lock')), false, 'the lock is released');
@@ -137,6 +141,8 @@ test('temporaries whose process id now belongs to a later process are removed; t
     'README.md',
     'config.json',
     'model.safetensors',
+    'special_tokens_map.json',
+    'tokenizer_config.json',
     'vocab.txt',
   ]);
 });

@@ -125,7 +125,16 @@ test('--force onto a folder replaces our files only: stale weights of either for
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
     readdirSync(s.path('out')).sort(),
-    ['README.md', 'config.json', 'model.safetensors', 'vocab.txt', 'sub', ...Object.keys(mine)].sort(),
+    [
+      'README.md',
+      'config.json',
+      'model.safetensors',
+      'special_tokens_map.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+      'sub',
+      ...Object.keys(mine),
+    ].sort(),
   );
   for (const [name, text] of Object.entries(mine)) assert.equal(readFileSync(s.path(`out/${name}`), 'utf8'), text);
   assert.ok(existsSync(s.path('out/sub/model.safetensors')));

@@ -155,6 +155,8 @@ function yamlString(text: string): string {
 }
 
 function licenseBeside(dir: string): { id: string; file: string } | undefined {
+  // a folder by URL cannot be listed: its licence file, if any, is not looked for
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return undefined;
   const file = readdirSync(dir).find((name) => /^(LICENSE|LICENCE|COPYING)(\.(txt|md))?$/i.test(name));
   if (file === undefined) return undefined;
   const path = join(dir, file);
