@@ -10,7 +10,12 @@ export function shellQuote(word: string): string {
 }
 
 /** `argv` of `tf2torch convert` as a command line to paste. */
-export const commandLine = (argv: readonly string[]) => ['tf2torch', 'convert', ...argv].map(shellQuote).join(' ');
+/** Flags that change only what is printed, not what is written: left out of the recorded command. */
+const DISPLAY_ONLY_FLAGS = new Set(['--quiet']);
+
+/** The command as the model card records it: what made these files (display-only flags left out). */
+export const commandLine = (argv: readonly string[]) =>
+  ['tf2torch', 'convert', ...argv.filter((a) => !DISPLAY_ONLY_FLAGS.has(a))].map(shellQuote).join(' ');
 
 /** Python's spelling of a string literal (double-quoted, backslashes and quotes escaped). */
 const pythonString = (text: string) => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;

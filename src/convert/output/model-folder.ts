@@ -76,6 +76,8 @@ export interface FolderWriteOptions {
   readonly onProgress?: (pass: number, done: number) => void;
   /** Called after each weight pass and after the last file (where tests interrupt a run). */
   readonly onStep?: () => void;
+  /** A last file made from the names written before it (the model card), or undefined for none. */
+  readonly lastFile?: (written: readonly string[]) => Promise<{ name: string; text: string } | undefined>;
 }
 
 /**
@@ -112,6 +114,11 @@ export async function writeFolderContent(
   for (const { name, text } of content.texts) {
     await writeTextFile(outputs, join(name), text);
     written.push(name);
+  }
+  const last = await options.lastFile?.(written);
+  if (last !== undefined) {
+    await writeTextFile(outputs, join(last.name), last.text);
+    written.push(last.name);
   }
   options.onStep?.();
   return { files: written, weights };

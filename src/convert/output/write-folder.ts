@@ -4,7 +4,6 @@
  * as stale, and every other file in the folder is left as it was.
  */
 
-import { writeTextFile } from '../../io/byte-sink.js';
 import type { FileTree } from '../../io/byte-source.js';
 import { defaultFiles, defaultOutputs } from '../../io/node-platform.js';
 import { outputStep } from '../../io/test-interrupt.js';
@@ -54,13 +53,13 @@ export async function writeFolderOutput(out: FolderOutput): Promise<string[]> {
         container: out.container,
         onProgress: out.onProgress,
         onStep: outputStep,
+        lastFile: async (written) => {
+          const card = await out.modelCard?.(written);
+          if (card === undefined) return undefined;
+          checkNotInputs(dir, [MODEL_CARD_NAME], out.inputs);
+          return { name: MODEL_CARD_NAME, text: card };
+        },
       });
-      const card = await out.modelCard?.(files);
-      if (card !== undefined) {
-        checkNotInputs(dir, [MODEL_CARD_NAME], out.inputs);
-        await writeTextFile(defaultOutputs, defaultOutputs.paths.join(stage, MODEL_CARD_NAME), card);
-        files.push(MODEL_CARD_NAME);
-      }
       return { files, remove: staleWeightFiles(dir, weights) };
     },
   );
