@@ -131,7 +131,10 @@ class Exchange {
 
   start(): void {
     const { signal } = this.request;
-    if (signal.aborted) return this.onAbort();
+    if (signal.aborted) {
+      this.onAbort();
+      return;
+    }
     signal.addEventListener('abort', this.onAbort, { once: true });
     this.conn.onGone = (why) => this.fail(why);
     this.conn.onBytes = (bytes) => (this.headDone ? this.body(bytes) : this.headBytes(bytes));
@@ -170,11 +173,15 @@ class Exchange {
         try {
           this.sink(bytes.subarray(0, n));
         } catch (why) {
-          return this.fail(why);
+          this.fail(why);
+          return;
         }
       }
     }
-    if (n < bytes.byteLength) return this.fail(new Error('the server sent more than the body it announced'));
+    if (n < bytes.byteLength) {
+      this.fail(new Error('the server sent more than the body it announced'));
+      return;
+    }
     if (this.remaining === 0) this.complete(this.keepAlive);
   }
 
@@ -189,7 +196,10 @@ class Exchange {
       return;
     }
     const parsed = parseHead(latin1(this.head.subarray(0, end)));
-    if (parsed === undefined) return this.fail(new Error('not an HTTP/1.1 answer'));
+    if (parsed === undefined) {
+      this.fail(new Error('not an HTTP/1.1 answer'));
+      return;
+    }
     this.answer(parsed, this.head.subarray(end + 4));
   }
 
@@ -200,7 +210,10 @@ class Exchange {
     const framed = noBody || (!headers.has('transfer-encoding') && Number.isSafeInteger(length));
     // an error's body is never read (only its status): the connection is closed rather than read through
     const unread = status >= 400 && !framed;
-    if ((status >= 300 && status < 400) || (!framed && !unread)) return this.fail(new Fallback());
+    if ((status >= 300 && status < 400) || (!framed && !unread)) {
+      this.fail(new Fallback());
+      return;
+    }
     this.headDone = true;
     this.keepAlive = !unread && !/\bclose\b/i.test(headers.get('connection') ?? '');
     this.remaining = noBody || unread ? 0 : length;
