@@ -19,6 +19,7 @@ import { startNginx } from '../support/nginx.js';
 import { writeOriginalCheckpoint } from '../support/original-checkpoint.js';
 import { snapshot as snapshotOf } from '../support/output-tree.js';
 import { tempDir } from '../support/temp.js';
+import { tinyBertShapes } from '../support/tiny-bert.js';
 
 /** The CLI as a child process without blocking this one (the fault proxy answers from here). */
 function runCliAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
@@ -42,40 +43,13 @@ const CONFIG = {
   type_vocab_size: 2,
 };
 
-/** google-research/bert's variables at CONFIG's sizes, in the order modeling.py creates them. */
-function bertShapes(): [string, number[]][] {
-  const { vocab_size: V, hidden_size: H, intermediate_size: I, max_position_embeddings: P } = CONFIG;
-  const out: [string, number[]][] = [
-    ['bert/embeddings/word_embeddings', [V, H]],
-    ['bert/embeddings/token_type_embeddings', [2, H]],
-    ['bert/embeddings/position_embeddings', [P, H]],
-    ['bert/embeddings/LayerNorm/beta', [H]],
-    ['bert/embeddings/LayerNorm/gamma', [H]],
-  ];
-  for (let l = 0; l < CONFIG.num_hidden_layers; l++) {
-    const p = `bert/encoder/layer_${l}`;
-    for (const m of ['attention/self/query', 'attention/self/key', 'attention/self/value', 'attention/output/dense'])
-      out.push([`${p}/${m}/kernel`, [H, H]], [`${p}/${m}/bias`, [H]]);
-    out.push([`${p}/attention/output/LayerNorm/beta`, [H]], [`${p}/attention/output/LayerNorm/gamma`, [H]]);
-    out.push([`${p}/intermediate/dense/kernel`, [H, I]], [`${p}/intermediate/dense/bias`, [I]]);
-    out.push([`${p}/output/dense/kernel`, [I, H]], [`${p}/output/dense/bias`, [H]]);
-    out.push([`${p}/output/LayerNorm/beta`, [H]], [`${p}/output/LayerNorm/gamma`, [H]]);
-  }
-  out.push(['bert/pooler/dense/kernel', [H, H]], ['bert/pooler/dense/bias', [H]]);
-  out.push(['cls/predictions/transform/dense/kernel', [H, H]], ['cls/predictions/transform/dense/bias', [H]]);
-  out.push(['cls/predictions/transform/LayerNorm/beta', [H]], ['cls/predictions/transform/LayerNorm/gamma', [H]]);
-  out.push(['cls/predictions/output_bias', [V]]);
-  out.push(['cls/seq_relationship/output_weights', [2, H]], ['cls/seq_relationship/output_bias', [2]]);
-  return out;
-}
-
 /**
  * A pre-training run's folder as the trainer leaves it: an Adam checkpoint (two slots per variable), a
  * `checkpoint` state file naming it by the training machine's absolute path, config and vocabulary.
  */
 async function adamFolder(t: TestContext) {
   const dir = tempDir(t, 'adam');
-  const shapes = bertShapes();
+  const shapes = tinyBertShapes(CONFIG);
   await writeOriginalCheckpoint(join(dir, 'model.ckpt-1000'), shapes, { seed: 7, slots: ['adam_m', 'adam_v'] });
   writeFileSync(
     join(dir, 'checkpoint'),

@@ -29,13 +29,15 @@ export function tinyBertShapes(config: typeof TINY_BERT_CONFIG = TINY_BERT_CONFI
     ['bert/embeddings/LayerNorm/beta', [H]],
     ['bert/embeddings/LayerNorm/gamma', [H]],
   ];
-  const p = 'bert/encoder/layer_0';
-  for (const m of ['attention/self/query', 'attention/self/key', 'attention/self/value', 'attention/output/dense'])
-    out.push([`${p}/${m}/kernel`, [H, H]], [`${p}/${m}/bias`, [H]]);
-  out.push([`${p}/attention/output/LayerNorm/beta`, [H]], [`${p}/attention/output/LayerNorm/gamma`, [H]]);
-  out.push([`${p}/intermediate/dense/kernel`, [H, I]], [`${p}/intermediate/dense/bias`, [I]]);
-  out.push([`${p}/output/dense/kernel`, [I, H]], [`${p}/output/dense/bias`, [H]]);
-  out.push([`${p}/output/LayerNorm/beta`, [H]], [`${p}/output/LayerNorm/gamma`, [H]]);
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const p = `bert/encoder/layer_${l}`;
+    for (const m of ['attention/self/query', 'attention/self/key', 'attention/self/value', 'attention/output/dense'])
+      out.push([`${p}/${m}/kernel`, [H, H]], [`${p}/${m}/bias`, [H]]);
+    out.push([`${p}/attention/output/LayerNorm/beta`, [H]], [`${p}/attention/output/LayerNorm/gamma`, [H]]);
+    out.push([`${p}/intermediate/dense/kernel`, [H, I]], [`${p}/intermediate/dense/bias`, [I]]);
+    out.push([`${p}/output/dense/kernel`, [I, H]], [`${p}/output/dense/bias`, [H]]);
+    out.push([`${p}/output/LayerNorm/beta`, [H]], [`${p}/output/LayerNorm/gamma`, [H]]);
+  }
   out.push(['bert/pooler/dense/kernel', [H, H]], ['bert/pooler/dense/bias', [H]]);
   out.push(['cls/predictions/transform/dense/kernel', [H, H]], ['cls/predictions/transform/dense/bias', [H]]);
   out.push(['cls/predictions/transform/LayerNorm/beta', [H]], ['cls/predictions/transform/LayerNorm/gamma', [H]]);
