@@ -9,14 +9,12 @@
  * bfloat16, above the 32 MiB read whole). Targets: time ratio <= 1.2, peak RSS <= 200 MiB. BENCH_RUNS
  * (default 1) runs per output.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataShardPath } from '../src/formats/tf-checkpoint/paths.js';
-import { DTYPES, type DType, numElements } from '../src/tensor.js';
-import { seededRandom } from '../test/support/random.js';
-import { type StreamedTensor, writeBundleStreaming } from '../test/support/tf-bundle-writer.js';
+import type { DType } from '../src/tensor.js';
 import { TARGET_RATIO, TARGET_RSS_BYTES } from './convert-t5-xl.js';
 import { convertOnce, median, mib, secs, settle, settledConditions, sh, verdict } from './measure.js';
+import { outputFiles, pooledCheckpoint } from './pooled-checkpoint.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 const SHARDS = 8;
@@ -76,46 +74,16 @@ function gptNeoListing(c: typeof CONFIG): { name: string; dtype: DType; shape: n
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Seeded values: a 16 MiB random pool read at a per-tensor offset (writing 5.3 GB must not take minutes). */
-async function synthesize(prefix: string): Promise<void> {
-  const random = seededRandom(2021);
-  const pool = Uint8Array.from({ length: 16 << 20 }, () => Math.floor(random() * 256));
-  const chunk = 8 << 20;
-  const tensors: StreamedTensor[] = gptNeoListing(CONFIG).map((t, index) => ({
-    ...t,
-    byteLength: numElements(t.shape) * DTYPES[t.dtype].itemSize,
-    *chunks() {
-      const total = numElements(t.shape) * DTYPES[t.dtype].itemSize;
-      const start = (index * 4099 * 2) % chunk;
-      for (let at = 0; at < total; at += chunk) yield pool.subarray(start, start + Math.min(chunk, total - at));
-    },
-  }));
-  await writeBundleStreaming(prefix, tensors, { shards: SHARDS });
-}
-
-function outputFiles(out: string): string[] {
-  if (out.endsWith('.bin')) return [out];
-  return readdirSync(out)
-    .filter((f) => f.endsWith('.safetensors'))
-    .sort()
-    .map((f) => join(out, f));
-}
-
 /** Synthesizes the checkpoint once under `workDir` (kept between runs), then measures. */
 export async function benchConvertGptNeo(workDir: string, log: (line: string) => void): Promise<void> {
   mkdirSync(workDir, { recursive: true });
   const prefix = join(workDir, 'model.ckpt-400000');
-  const listing = gptNeoListing(CONFIG);
-  const expected = listing.reduce((s, t) => s + numElements(t.shape) * DTYPES[t.dtype].itemSize, 0);
-  const shardPaths = Array.from({ length: SHARDS }, (_, s) => dataShardPath(prefix, s, SHARDS));
-  const present = shardPaths.every(existsSync) && existsSync(`${prefix}.index`);
-  if (!present || shardPaths.reduce((s, p) => s + statSync(p).size, 0) !== expected) {
-    const params = listing.reduce((s, t) => s + numElements(t.shape), 0);
-    log(
-      `convert-gpt-neo: synthesizing ${(params / 1e9).toFixed(2)} B parameters (${(expected / 1e9).toFixed(1)} GB) …`,
-    );
-    await synthesize(prefix);
-  }
+  const shardPaths = await pooledCheckpoint(prefix, gptNeoListing(CONFIG), {
+    seed: 2021,
+    shards: SHARDS,
+    label: 'convert-gpt-neo',
+    log,
+  });
   const config = join(workDir, 'config.json');
   writeFileSync(config, JSON.stringify(CONFIG, null, 2));
   const outDir = join(workDir, 'out');
