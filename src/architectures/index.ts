@@ -12,6 +12,7 @@ import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
 import { gptNeo } from './gpt-neo.js';
 import { gpt2 } from './gpt2.js';
+import { imagegpt } from './imagegpt.js';
 import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
 import { pegasus } from './pegasus.js';
@@ -38,6 +39,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   bertTf2,
   pegasus,
   gptNeo,
+  imagegpt,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */

@@ -5,7 +5,7 @@
 
 import { DTYPES, type DType, numElements } from '../tensor.js';
 import { castBytes } from './cast.js';
-import { resolveReshape, type Transform, transformType, transposeAxes } from './transforms.js';
+import { concatSlices, resolveReshape, type Transform, transformType, transposeAxes } from './transforms.js';
 
 export interface DenseTensor {
   readonly dtype: DType;
@@ -287,12 +287,13 @@ export function concatBytes(parts: readonly DenseTensor[], axis: number, allocat
   const itemSize = DTYPES[first.dtype].itemSize;
   const outer = numElements(first.shape.slice(0, axis));
   const inner = numElements(first.shape.slice(axis + 1)) * itemSize;
-  const total = parts.reduce((s, p) => s + (p.shape[axis] as number), 0);
+  const rank = first.shape.length;
+  const total = parts.reduce((s, p) => s + concatSlices(p.shape, rank, axis), 0);
   const out = allocate(outer * total * inner);
   let at = 0;
   for (let o = 0; o < outer; o++) {
     for (const p of parts) {
-      const len = (p.shape[axis] as number) * inner;
+      const len = concatSlices(p.shape, rank, axis) * inner;
       out.set(p.bytes.subarray(o * len, (o + 1) * len), at);
       at += len;
     }

@@ -20,7 +20,10 @@ export type Transform =
   | { readonly op: 'slice'; readonly axis: number; readonly start: number; readonly end: number }
   /** Reshape to a shape with the same element count (-1 allowed once). */
   | { readonly op: 'reshape'; readonly shape: readonly number[] }
-  /** Concatenate several sources along `axis` (only with several sources; must come first). */
+  /**
+   * Concatenate several sources along `axis` (only with several sources; must come first). A source with one
+   * axis fewer is one slice along `axis` (numpy's `concatenate([a, b[None]])`: ImageGPT's `sos` row).
+   */
   | { readonly op: 'concat'; readonly axis: number }
   /** Convert element type (bfloat16/float16/float32/float64 among each other), exactly as numpy/torch do. */
   | { readonly op: 'cast'; readonly dtype: DType }
@@ -63,6 +66,11 @@ export function resolveReshape(from: readonly number[], to: readonly number[]): 
   return out;
 }
 
+/** How many slices along `axis` a concat source of `shape` gives to an output of `rank` axes (1 for a lone slice). */
+export function concatSlices(shape: readonly number[], rank: number, axis: number): number {
+  return shape.length === rank ? (shape[axis] as number) : 1;
+}
+
 /** Shape and dtype after the transforms; throws E_PLAN with the reason when they do not apply. */
 export function transformType(inputs: readonly ShapedType[], transforms: readonly Transform[]): ShapedType {
   const first = inputs[0];
@@ -75,15 +83,18 @@ export function transformType(inputs: readonly ShapedType[], transforms: readonl
     if (concat?.op !== 'concat') fail(`${inputs.length} sources need a leading concat transform`);
     checkAxis(concat.axis, shape.length, 'concat');
     for (const other of inputs.slice(1)) {
+      const full = other.shape.length === shape.length;
+      const slice = other.shape.length === shape.length - 1;
       const ok =
         other.dtype === dtype &&
-        other.shape.length === shape.length &&
-        other.shape.every((d, i) => i === concat.axis || d === shape[i]);
+        (full
+          ? other.shape.every((d, i) => i === concat.axis || d === shape[i])
+          : slice && other.shape.every((d, i) => d === shape[i < concat.axis ? i : i + 1]));
       if (!ok)
         fail(
           `concat along axis ${concat.axis}: [${other.shape.join(', ')}] ${other.dtype} does not fit [${first.shape.join(', ')}] ${dtype}`,
         );
-      shape[concat.axis] = (shape[concat.axis] as number) + (other.shape[concat.axis] as number);
+      shape[concat.axis] = (shape[concat.axis] as number) + concatSlices(other.shape, shape.length, concat.axis);
     }
     start = 1;
   }

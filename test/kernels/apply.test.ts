@@ -39,6 +39,9 @@ test('transpose (any rank), select, slice and concat agree with numpy', (t) => {
         { op: 'transpose', axes: [2, 0, 1] },
       ],
     ),
+    // a source with one axis fewer is one slice: numpy's concatenate([a, b[None]]) (ImageGPT's sos row)
+    l: applyTransforms([input, { ...input, shape: [3, 5], bytes: b.slice(0, 60) }], [{ op: 'concat', axis: 0 }]),
+    i: applyTransforms([input, { ...input, shape: [2, 5], bytes: b.slice(0, 40) }], [{ op: 'concat', axis: 1 }]),
     m: applyTransforms(
       [{ dtype: 'float64', shape: [3, 4], bytes: new Uint8Array(new Float64Array(12).map((_, i) => i * 1.5).buffer) }],
       [{ op: 'transpose' }],
@@ -49,7 +52,8 @@ test('transpose (any rank), select, slice and concat agree with numpy', (t) => {
     `import numpy as np, sys, json
 a = np.frombuffer(bytes.fromhex(sys.argv[1]), dtype='<f4').reshape(2, 3, 5)
 m = (np.arange(12, dtype='<f8') * 1.5).reshape(3, 4)
-r = {'t': a.T, 'p': a.transpose(1, 0, 2), 's': a[:, 2, :], 'f': a[:1], 'g': a[:, :, 1:4], 'c': np.concatenate([a, a], axis=2).transpose(2, 0, 1), 'm': m.T}
+r = {'t': a.T, 'p': a.transpose(1, 0, 2), 's': a[:, 2, :], 'f': a[:1], 'g': a[:, :, 1:4], 'c': np.concatenate([a, a], axis=2).transpose(2, 0, 1), 'm': m.T,
+     'l': np.concatenate([a, a.reshape(-1)[:15].reshape(3, 5)[None]]), 'i': np.concatenate([a, a.reshape(-1)[:10].reshape(2, 5)[:, None]], axis=1)}
 print(json.dumps({k: [list(v.shape), np.ascontiguousarray(v).tobytes().hex()] for k, v in r.items()}))`,
     [hex(b)],
   );
