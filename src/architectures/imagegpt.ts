@@ -76,7 +76,21 @@ function facts(input: ConfigInput): ShapeFact[] {
   return out;
 }
 
+/**
+ * The BERT objective (`igpt-*-bert`, model.py with hparams.bert) creates no `sos`: the script would leave the
+ * embedding's last row random, and ImageGPTForCausalImageModeling models the autoregressive objective only.
+ */
+function refuseBertObjective(input: ConfigInput): void {
+  const names = new Set(input.listing.map((t) => t.name));
+  if (names.has('model/wte') && !names.has('model/sos'))
+    throw new Tf2TorchError(
+      ErrorCode.UNSUPPORTED,
+      `${input.checkpointPath ?? 'the checkpoint'}: model/wte without model/sos: an iGPT checkpoint of the BERT objective (igpt-*-bert), which ${MODEL_CLASS} does not model (it predicts the next pixel after sos)`,
+    );
+}
+
 function buildConfig(input: ConfigInput): ModelConfig {
+  refuseBertObjective(input);
   const fixed = { model_type: 'imagegpt', architectures: [MODEL_CLASS], transformers_version: TRANSFORMERS_VERSION };
   const size = input.options?.model_size;
   let config: ModelConfig;

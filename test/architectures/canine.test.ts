@@ -136,6 +136,7 @@ test('canine golden plan: detected, sizes from the shapes (heads assumed), renam
   );
   assert.match(r.stderr, /assumed .*num_attention_heads=12/);
   checkGolden('canine-synthetic.plan.txt', r.stdout);
+  assert.match(runCli(['inspect', prefix]).stdout, /canine checkpoint: CanineModel; \d+ optimizer slots/);
 });
 
 test('canine to a folder: exact values in PyTorch, CanineModel in transformers with no missing or unexpected key', async (t) => {

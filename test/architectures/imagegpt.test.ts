@@ -10,7 +10,7 @@
  * `wtet` the LM head, the biases the original lacks zeros.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -131,6 +131,10 @@ test('imagegpt golden plan: detected, sizes from the shapes, q/k/v fused, sos ap
     /derived from the checkpoint's shapes: vocab_size=17, n_embd=16, n_positions=16, n_head=2, n_layer=2/,
   );
   checkGolden('imagegpt-synthetic.plan.txt', r.stdout);
+  assert.match(
+    runCli(['inspect', prefix]).stdout,
+    /imagegpt checkpoint: ImageGPTForCausalImageModeling; \d+ optimizer slots/,
+  );
 });
 
 test('imagegpt to a folder: exact values in PyTorch, ImageGPTForCausalImageModeling in transformers, image processor', async (t) => {
@@ -171,6 +175,28 @@ test('imagegpt to a folder: exact values in PyTorch, ImageGPTForCausalImageModel
     resample: 2,
     size: { height: 4, width: 4 },
   });
+});
+
+test('imagegpt: a BERT-objective checkpoint (no sos) is refused, saying why', async () => {
+  mkdirSync(join(tmp, 'bert'));
+  const bert = join(tmp, 'bert', 'model.ckpt-1000000');
+  const random = seededRandom(5);
+  const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  await writeBundle(
+    bert,
+    VARIABLES.filter(([name]) => name !== 'model/sos').map(([name, shape]) => ({
+      name,
+      dtype: 'float32' as const,
+      shape,
+      bytes: randomTensorBytes('float32', count(shape), random),
+    })),
+  );
+  const r = runCli(['convert', '--tf_checkpoint', bert, '--dry-run']);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /error\[E_UNSUPPORTED\].*model\/wte without model\/sos: an iGPT checkpoint of the BERT objective/,
+  );
 });
 
 test('imagegpt: --model_size the shapes contradict is refused naming the fields; an unknown size is a usage error', () => {
