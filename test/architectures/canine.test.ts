@@ -161,6 +161,7 @@ test('canine to a folder: exact values in PyTorch, CanineModel in transformers w
     assert.equal(report.modelClass, 'CanineModel');
     assert.deepEqual([report.missing, report.unexpected, report.mismatched, report.errors], [[], [], [], []]);
     assert.deepEqual(report.differing, []);
+    assert.deepEqual(report.warnings, [], 'transformers warned');
   }
   // the tokenizer files the script saves (CanineTokenizer().save_pretrained), as JSON (transformers writes the
   // private-use codepoints raw, ensure_ascii=False; ours escapes them as every config file: the same strings)

@@ -159,6 +159,7 @@ test('imagegpt to a folder: exact values in PyTorch, ImageGPTForCausalImageModel
     assert.equal(report.modelClass, 'ImageGPTForCausalImageModeling', report.format);
     assert.deepEqual([report.missing, report.unexpected, report.mismatched, report.errors], [[], [], [], []]);
     assert.deepEqual(report.differing, [], report.format);
+    assert.deepEqual(report.warnings, [], 'transformers warned');
   }
   // preprocessor_config.json as transformers reads it (the class itself needs PIL): a 4×4 image, no clusters yet
   const processor = runTransformers(
