@@ -8,6 +8,7 @@ import { albert } from './albert.js';
 import { bert } from './bert.js';
 import { bertTf2 } from './bert-tf2.js';
 import { bigBird } from './big-bird.js';
+import { bigbirdPegasus } from './bigbird-pegasus.js';
 import { electra } from './electra.js';
 import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
@@ -40,6 +41,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   pegasus,
   gptNeo,
   bigBird,
+  bigbirdPegasus,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */
