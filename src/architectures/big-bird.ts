@@ -223,7 +223,8 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
 
 export const bigBird: Architecture = {
   modelType: 'big_bird',
-  summary: `google-research/bigbird pre-training checkpoints (bigbr_base, bigbr_large) → ${MODEL_CLASS}`,
+  aliases: ['bigbird'],
+  summary: `google-research/bigbird pre-training checkpoints (bigbr_base, bigbr_large) → ${MODEL_CLASS} (also --model_type bigbird)`,
   detect: {
     // BERT's scopes, but the embeddings' LayerNorm kept by the post-norm EncoderStack
     names: ['^bert/encoder/LayerNorm/gamma$'],

@@ -48,7 +48,9 @@ export const ARCHITECTURES: readonly Architecture[] = [
 export const MODEL_TYPES: readonly string[] = [...new Set(ARCHITECTURES.map((a) => a.modelType))];
 
 export function getArchitecture(modelType: string): Architecture {
-  const found = ARCHITECTURES.find((a) => a.modelType === modelType && a.objectBased !== true);
+  const found = ARCHITECTURES.find(
+    (a) => (a.modelType === modelType || a.aliases?.includes(modelType) === true) && a.objectBased !== true,
+  );
   if (found) return found;
   const known = MODEL_TYPES.join(', ');
   throw new Tf2TorchError(ErrorCode.USAGE, `unknown --model_type '${modelType}' (known: ${known})`);

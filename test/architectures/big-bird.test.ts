@@ -308,14 +308,17 @@ test('big_bird refusals: a pre-norm flags file, and sizes that disagree with the
   assert.doesNotMatch(w.stderr, /\n\s+at /, 'no stack trace');
 });
 
-test('big_bird is told apart from bert; convert --help lists it with its class', () => {
+test('big_bird is told apart from bert; convert --help lists it with its class; --model_type bigbird is big_bird', () => {
   const r = runCli(['inspect', prefix]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /big_bird/);
   const bert = runCli(convertArgs(prefix, join(tmp, 'x'), '--model_type', 'bert', '--dry-run'));
   assert.notEqual(bert.code, 0, 'bert refuses it');
   const help = runCli(['convert', '--help']);
-  assert.match(help.stdout, /big_bird.*BigBirdForPreTraining/);
+  assert.match(help.stdout, /big_bird.*BigBirdForPreTraining \(also --model_type bigbird\)/);
+  const alias = runCli(convertArgs(prefix, join(tmp, 'x'), '--model_type', 'bigbird', '--dry-run'));
+  assert.equal(alias.code, 0, alias.stderr);
+  assert.match(alias.stdout, /^model_type: big_bird \(BigBirdForPreTraining\)/);
 });
 
 test('big_bird folder loads in the real transformers: BigBirdForPreTraining, no missing or unexpected key', (t) => {
