@@ -291,6 +291,38 @@ test('big_bird without a config: sizes from the shapes, the rest the original de
   );
 });
 
+test('big_bird with a BigBirdConfig: its values kept, checked against the shapes', () => {
+  const hf = join(tmp, 'bigbird-config.json');
+  // as BigBirdConfig.save_pretrained writes it (transformers' attribute names)
+  writeFileSync(
+    hf,
+    JSON.stringify({
+      model_type: 'big_bird',
+      architectures: ['BigBirdForPreTraining'],
+      vocab_size: V,
+      hidden_size: H,
+      num_hidden_layers: LAYERS,
+      num_attention_heads: HEADS,
+      intermediate_size: I,
+      max_position_embeddings: P,
+      type_vocab_size: T,
+      attention_type: 'original_full',
+      block_size: 8,
+      num_random_blocks: 1,
+      hidden_act: 'gelu_new',
+    }),
+  );
+  const out = join(tmp, 'out-hf-config/');
+  const r = runCli(convertArgs(prefix, out, '--model_type', 'big_bird', '--config', hf, '--format', 'pytorch'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /flags file/);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.deepEqual(
+    [config.attention_type, config.block_size, config.num_random_blocks, config.num_attention_heads],
+    ['original_full', 8, 1, HEADS],
+  );
+});
+
 test('big_bird refusals: a pre-norm flags file, and sizes that disagree with the shapes', () => {
   const prenorm = join(tmp, 'prenorm.config');
   writeFileSync(prenorm, JSON.stringify({ ...JSON.parse(readFileSync(flagsPath, 'utf8')), norm_type: 'prenorm' }));
