@@ -21,7 +21,7 @@ import { checkGolden } from '../support/golden.js';
 import { assertExactly, expectedFrom, writeOriginalCheckpoint } from '../support/original-checkpoint.js';
 import { torchPython } from '../support/python.js';
 import { type RawTensor, readTfTensors } from '../support/reference-transforms.js';
-import { loadWithTorch } from '../support/torch-load.js';
+import { type LoadedTensor, loadAllWithTorch } from '../support/torch-load.js';
 import { transformersPython } from '../support/transformers.js';
 import { loadInTransformers } from '../support/transformers-load.js';
 
@@ -210,7 +210,7 @@ test('big_bird golden plan: AdamWeightDecayOptimizer slots and global_step skipp
   checkGolden('big-bird-synthetic-pretraining.plan.txt', r.stdout);
 });
 
-test('big_bird through the CLI, detected: BigBirdForPreTraining with exact values in PyTorch, config from pretrain.config', async (t) => {
+test('big_bird through the CLI, detected (pretrain.config) and with 3-D attention kernels: BigBirdForPreTraining with exact values in PyTorch', async (t) => {
   const python = torchPython(t);
   if (!python) return;
   const folder = join(tmp, 'out');
@@ -218,15 +218,6 @@ test('big_bird through the CLI, detected: BigBirdForPreTraining with exact value
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /big_bird checkpoint: BigBirdForPreTraining/);
   assert.match(r.stderr, /pretrain\.config is the original's flags file/);
-  const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
-  assertExactly(loaded, expectedFrom(await readTfTensors(prefix), table()));
-  const word = loaded.get('bert.embeddings.word_embeddings.weight')?.dataPtr;
-  assert.equal(loaded.get('cls.predictions.decoder.weight')?.dataPtr, word, 'the decoder is the word table');
-  assert.equal(
-    loaded.get('cls.predictions.decoder.bias')?.dataPtr,
-    loaded.get('cls.predictions.bias')?.dataPtr,
-    'the decoder bias is cls.predictions.bias',
-  );
   const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
   assert.deepEqual(config.architectures, ['BigBirdForPreTraining']);
   assert.equal(config.model_type, 'big_bird');
@@ -236,17 +227,14 @@ test('big_bird through the CLI, detected: BigBirdForPreTraining with exact value
   );
   assert.equal(config.use_tpu, undefined, 'training flags are not model settings');
   assert.equal(config.num_rand_blocks, undefined);
-});
 
-test('big_bird: 3-D attention kernels ([hidden, heads, head_dim], [heads, head_dim, hidden]) become what transformers loads', async (t) => {
-  const python = torchPython(t);
-  if (!python) return;
+  // [hidden, heads, head_dim] and [heads, head_dim, hidden] kernels become what transformers loads
   mkdirSync(join(tmp, 'three-d'));
   const p3 = join(tmp, 'three-d', 'model.ckpt-5');
   await writeOriginalCheckpoint(p3, variables('3d'), { seed: 5, slots: SLOTS });
   const out = join(tmp, 'out-3d', 'pytorch_model.bin');
-  const r = runCli(convertArgs(p3, out, '--model_type', 'big_bird', '--config', flagsPath));
-  assert.equal(r.code, 0, r.stderr);
+  const r3 = runCli(convertArgs(p3, out, '--model_type', 'big_bird', '--config', flagsPath));
+  assert.equal(r3.code, 0, r3.stderr);
   const tf = await readTfTensors(p3);
   const expected = expectedFrom(
     tf,
@@ -271,7 +259,20 @@ test('big_bird: 3-D attention kernels ([hidden, heads, head_dim], [heads, head_d
       threeD(tf.get(`${p}/attention/output/dense/kernel`) as RawTensor, true),
     );
   }
-  assertExactly(loadWithTorch(python, out), expected);
+  // one interpreter for both files
+  const [loaded, loaded3d] = loadAllWithTorch(python, [join(folder, 'pytorch_model.bin'), out]) as [
+    Map<string, LoadedTensor>,
+    Map<string, LoadedTensor>,
+  ];
+  assertExactly(loaded, expectedFrom(await readTfTensors(prefix), table()));
+  assertExactly(loaded3d, expected);
+  const word = loaded.get('bert.embeddings.word_embeddings.weight')?.dataPtr;
+  assert.equal(loaded.get('cls.predictions.decoder.weight')?.dataPtr, word, 'the decoder is the word table');
+  assert.equal(
+    loaded.get('cls.predictions.decoder.bias')?.dataPtr,
+    loaded.get('cls.predictions.bias')?.dataPtr,
+    'the decoder bias is cls.predictions.bias',
+  );
 });
 
 test('big_bird without a config: sizes from the shapes, the rest the original defaults, each named', () => {
