@@ -166,8 +166,26 @@ function buildConfig(input: ConfigInput): ModelConfig {
       where,
       { width: 'd_model', heads: `${s}_attention_heads` },
     );
+  noteScriptDifferences(input, config);
   // BigBirdPegasusConfig sets it from encoder_layers
   return { ...config, num_hidden_layers: config.encoder_layers };
+}
+
+/** The sizes BigBirdPegasusConfig() gives, the only ones transformers' script can build. */
+const SCRIPT_SIZES = ['vocab_size', 'd_model', 'max_position_embeddings', 'encoder_layers', 'decoder_layers'] as const;
+
+/** Where transformers' script, run as shipped, would not give this checkpoint's conversion: said, not hidden. */
+function noteScriptDifferences(input: ConfigInput, config: ModelConfig): void {
+  const slot = input.listing.find((t) => /\/Adafactor(_\d+)?$/.test(t.name));
+  if (slot !== undefined)
+    input.note?.(
+      `transformers' convert_bigbird_pegasus_tf_to_pytorch.py stops at the first optimizer slot (${slot.name}: it skips global_step only); the slots are skipped here`,
+    );
+  const differ = SCRIPT_SIZES.filter((f) => config[f] !== DEFAULTS[f]);
+  if (differ.length > 0)
+    input.note?.(
+      `transformers' script builds BigBirdPegasusConfig() whatever the checkpoint (its config_update is empty, no flag fills it): it cannot convert these sizes (${differ.map((f) => `${f} ${String(config[f])}`).join(', ')})`,
+    );
 }
 
 const queryKeyValue = (tf: string, pt: (p: 'query' | 'key' | 'value') => string): Rule[] =>

@@ -219,6 +219,14 @@ test('bigbird_pegasus through the CLI, detected: exact values in PyTorch, config
   const r = runCli(convertArgs(prefix, folder, '--format', 'pytorch'));
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /bigbird_pegasus checkpoint: BigBirdPegasusForConditionalGeneration/);
+  assert.match(
+    r.stderr,
+    /note: transformers' convert_bigbird_pegasus_tf_to_pytorch\.py stops at the first optimizer slot \(pegasus\/\S+\/Adafactor/,
+  );
+  assert.match(
+    r.stderr,
+    /note: transformers' script builds BigBirdPegasusConfig\(\) whatever the checkpoint .*vocab_size 24/,
+  );
   const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
   assertExactly(loaded, expectedStateDict(await readTfTensors(prefix)));
   assert.equal([...loaded.keys()][0], 'final_logits_bias', "state_dict order: the class's own buffer first");
