@@ -34,11 +34,18 @@ import {
   TWO,
   vectorKey,
 } from './building-blocks.js';
-import { checkDimensions, configFromFacts, countFact, shapeFact, TRANSFORMERS_VERSION } from './checkpoint-facts.js';
+import {
+  checkDimensions,
+  configFromFacts,
+  countFact,
+  shapeFact,
+  shapeOf,
+  TRANSFORMERS_VERSION,
+} from './checkpoint-facts.js';
 
 const MODEL_CLASS = 'BigBirdForPreTraining';
 /** The file bigbird/pretrain/run_pretraining.py writes beside its checkpoints (flags.save: the flags as JSON). */
-export const PRETRAIN_CONFIG = 'pretrain.config';
+const PRETRAIN_CONFIG = 'pretrain.config';
 
 /** BigBirdConfig() defaults (transformers configuration_big_bird.py). */
 const BIG_BIRD_DEFAULTS: ModelConfig = {
@@ -96,7 +103,7 @@ const ORIGINAL_ONLY = ['num_rand_blocks', 'norm_type', 'max_encoder_length', 'sc
  * The original's flags as BigBirdConfig fields. Its `gelu` is utils.gelu, the tanh approximation:
  * transformers' `gelu_new`. A pre-norm model (`norm_type: prenorm`) has no BigBird class in transformers.
  */
-export function fromOriginalFlags(flags: ModelConfig, source: string, note?: (text: string) => void): ModelConfig {
+function fromOriginalFlags(flags: ModelConfig, source: string, note?: (text: string) => void): ModelConfig {
   if (flags.norm_type !== undefined && flags.norm_type !== 'postnorm')
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
@@ -112,7 +119,7 @@ export function fromOriginalFlags(flags: ModelConfig, source: string, note?: (te
   return out;
 }
 
-export const isOriginalFlags = (config: ModelConfig): boolean => ORIGINAL_ONLY.some((k) => k in config);
+const isOriginalFlags = (config: ModelConfig): boolean => ORIGINAL_ONLY.some((k) => k in config);
 
 function buildConfig(input: ConfigInput): ModelConfig {
   const source = input.userPath ?? '--config';
@@ -133,7 +140,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
       assumptions: [
         {
           field: 'num_attention_heads',
-          value: Math.max(1, Math.floor((shapeOf0(input) ?? 768) / 64)),
+          value: Math.max(1, Math.floor((shapeOf(input.listing, 'bert/embeddings/word_embeddings')?.[1] ?? 768) / 64)),
           why: 'hidden_size / 64, as bigbr_base (768/12) and bigbr_large (1024/16)',
         },
         { field: 'attention_type', value: 'block_sparse', why: "the original's flags.py default" },
@@ -148,10 +155,6 @@ function buildConfig(input: ConfigInput): ModelConfig {
   checkDimensions(config, BERT_DIMENSIONS, input.userPath ?? 'the derived config', BERT_HEADS);
   return config;
 }
-
-/** The word table's width, for the heads assumed when nothing says them. */
-const shapeOf0 = (input: ConfigInput): number | undefined =>
-  input.listing.find((t) => t.name === 'bert/embeddings/word_embeddings')?.shape[1];
 
 /**
  * An attention kernel as transformers loads it: reshaped to [hidden, hidden] first (a no-op on the 2-D

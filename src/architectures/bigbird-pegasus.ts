@@ -20,12 +20,13 @@ import {
   countFact,
   resolveAliases,
   shapeFact,
+  shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
 
 const MODEL_CLASS = 'BigBirdPegasusForConditionalGeneration';
 /** The file bigbird/summarization/run_summarization.py writes beside its checkpoints (flags.save). */
-export const SUMMARIZATION_CONFIG = 'summarization.config';
+const SUMMARIZATION_CONFIG = 'summarization.config';
 const STACKS = ['encoder', 'decoder'] as const;
 /** BigBirdPegasusConfig.attribute_map. */
 const ALIASES = {
@@ -125,7 +126,7 @@ function buildConfig(input: ConfigInput): ModelConfig {
       ? fromOriginalFlags(user, source, input.note)
       : resolveAliases(user, ALIASES);
   const fact = (field: string, name: string, axis: number) => shapeFact(input.listing, field, name, axis);
-  const width = input.listing.find((t) => t.name === 'pegasus/embeddings/word_embeddings')?.shape[1] ?? 1024;
+  const width = shapeOf(input.listing, 'pegasus/embeddings/word_embeddings')?.[1] ?? 1024;
   const config = configFromFacts(
     { ...input, user },
     {
