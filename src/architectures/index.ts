@@ -7,6 +7,8 @@ import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
 import { bertTf2 } from './bert-tf2.js';
+import { bigBird } from './big-bird.js';
+import { bigbirdPegasus } from './bigbird-pegasus.js';
 import { canine } from './canine.js';
 import { electra } from './electra.js';
 import { funnel } from './funnel.js';
@@ -42,13 +44,17 @@ export const ARCHITECTURES: readonly Architecture[] = [
   gptNeo,
   imagegpt,
   canine,
+  bigBird,
+  bigbirdPegasus,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */
 export const MODEL_TYPES: readonly string[] = [...new Set(ARCHITECTURES.map((a) => a.modelType))];
 
 export function getArchitecture(modelType: string): Architecture {
-  const found = ARCHITECTURES.find((a) => a.modelType === modelType && a.objectBased !== true);
+  const found = ARCHITECTURES.find(
+    (a) => (a.modelType === modelType || a.aliases?.includes(modelType) === true) && a.objectBased !== true,
+  );
   if (found) return found;
   const known = MODEL_TYPES.join(', ');
   throw new Tf2TorchError(ErrorCode.USAGE, `unknown --model_type '${modelType}' (known: ${known})`);

@@ -138,6 +138,8 @@ export interface TokenizerSpec {
 export interface Architecture {
   /** `--model_type` value, as transformers-cli spells it. */
   readonly modelType: string;
+  /** Other spellings `--model_type` accepts (the original project's name: `bigbird` for `big_bird`); say them in `summary`. */
+  readonly aliases?: readonly string[];
   /**
    * Reads TF2 object-based checkpoints (tf.train.Checkpoint names): chosen for those, under the same
    * `--model_type` as the type's name-based reader.
