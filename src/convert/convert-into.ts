@@ -5,6 +5,7 @@
  * On abort or failure every file it wrote is removed again and the checkpoint is closed; what was
  * already in the OutputTree is left as it was. `index.ts` offers the same call over Node paths.
  */
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { OutputTree } from '../io/byte-sink.js';
@@ -21,8 +22,8 @@ import { folderContent, writeFolderContent } from './output/model-folder.js';
 import { planToStateDict } from './pipeline/plan-to-state-dict.js';
 
 export interface ConvertIntoOptions extends Omit<ConvertOptions, 'output' | 'force' | 'command' | 'files'> {
-  /** Where the checkpoint (`checkpoint`, a path in this tree) and the files beside it are read. */
-  readonly files: FileTree;
+  /** Where the checkpoint (`checkpoint`, a path in this tree) and the files beside it are read (Node: the file system). */
+  readonly files?: FileTree;
   /** Where the folder is written; each file appears only once complete. */
   readonly output: OutputTree;
   /** The folder inside `output` (default '/', the root of a browser's tree). */
@@ -85,7 +86,8 @@ export async function convertInto(options: ConvertIntoOptions): Promise<Conversi
   const report = progressReporter(options);
   report('planning', 0, 0);
   const { output: _output, ...input } = options;
-  const { source, reads: _, ...planned } = await openAndPlan(input);
+  const checkpointFiles = options.files ?? defaultFiles;
+  const { source, reads: _, ...planned } = await openAndPlan({ ...input, files: checkpointFiles });
   const { tree, written } = recording(options.output);
   try {
     const { plan } = planned;
@@ -93,7 +95,7 @@ export async function convertInto(options: ConvertIntoOptions): Promise<Conversi
     const passes = format === 'both' ? 2 : 1;
     const total = plan.totalBytes * passes;
     report('writing', 0, total);
-    const content = folderContent({ ...planned, configText: configTextOf(planned) }, format, options.files);
+    const content = folderContent({ ...planned, configText: configTextOf(planned) }, format, checkpointFiles);
     const { files } = await writeFolderContent(
       content,
       (weights) =>
@@ -101,7 +103,7 @@ export async function convertInto(options: ConvertIntoOptions): Promise<Conversi
           strided: weights === 'pytorch' && options.contiguous !== true,
           copyAliases: weights === 'safetensors',
         }),
-      options.files,
+      checkpointFiles,
       tree,
       options.outputFolder ?? '/',
       {
