@@ -53,6 +53,8 @@ export const ErrorCode = {
   // remote sources (https://, gs://)
   NETWORK: 'E_NETWORK',
   SOURCE_CHANGED: 'E_SOURCE_CHANGED',
+  // the caller's AbortSignal stopped the conversion
+  ABORTED: 'E_ABORTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

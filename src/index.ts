@@ -17,6 +17,7 @@ export { GLUE_TASKS_NUM_LABELS } from './architectures/task-heads.js';
 export {
   type ConvertOptions,
   type ConvertResult,
+  /** Node: `output` a path (file or folder) or an OutputTree; the portable entry's `convert` takes trees only. */
   convert,
   planConversion,
 } from './convert/index.js';

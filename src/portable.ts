@@ -1,6 +1,16 @@
 /**
  * The platform-neutral part of the public API, for browsers, workers and other runtimes without a file
- * system (`tf2torch/portable`; bundle with the `browser` condition). A caller supplies the files:
+ * system (`tf2torch/portable`, and `tf2torch` itself under the `browser` condition). The one call:
+ *
+ *   const controller = new AbortController();
+ *   const result = await convert({
+ *     checkpoint: '/ckpt/bert_model.ckpt', files: blobFileTree(picked, readTextSync), output: outputs,
+ *     signal: controller.signal, onProgress: ({ stage, bytesDone, bytesTotal }) => …,
+ *   });
+ *   for (const n of result.notices) show(n.level, n.code, n.values, renderNotice(n, spellOption));
+ *
+ * Aborting fails it with `ErrorCode.ABORTED` and removes every file it wrote. The steps it composes,
+ * for callers that show the plan before writing (a caller supplies the files):
  *
  *   const files = blobFileTree(picked, readTextSync);        // or any FileTree of ByteSources
  *   const { source, reads, ...planned } = await openAndPlan({ checkpoint: '/ckpt', files });
@@ -12,6 +22,12 @@
  * under its name only when complete. Everything here is also exported by the Node entry (`index.ts`).
  */
 export {
+  type ConversionResult,
+  type ConvertIntoOptions,
+  convertInto as convert,
+} from './convert/convert-into.js';
+export {
+  type ConversionProgress,
   type ConvertOptions,
   configTextOf,
   formatOfPath,
@@ -32,3 +48,14 @@ export { type ByteSink, type OutputTree, writeTextFile } from './io/byte-sink.js
 export type { ByteSource, FileStat, FileTree, PathSyntax } from './io/byte-source.js';
 export { POSIX_PATHS } from './io/posix-paths.js';
 export { buildPlan, formatPlan, type Plan, type PlanOptions, type PlanOutput } from './mapping/index.js';
+export {
+  COMMAND_LINE_SPELLING,
+  LIBRARY_SPELLING,
+  type NoteInput,
+  type Notice,
+  NoticeCode,
+  type NoticeLevel,
+  type NoticeValue,
+  type OptionSpelling,
+  renderNotice,
+} from './mapping/notices.js';

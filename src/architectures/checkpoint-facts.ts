@@ -7,6 +7,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { PyFloat } from '../io/py-float.js';
 import { jsonPreview } from '../io/python-json.js';
+import { NoticeCode, notice } from '../mapping/notices.js';
 import type { ConfigInput, ModelConfig, TensorInfo } from '../mapping/types.js';
 import { shapeText } from './building-blocks.js';
 
@@ -268,7 +269,9 @@ export function configFromFacts(
   const assumed = parts.assumptions.filter((a) => !known.some((f) => f.field === a.field));
   if (assumed.length > 0)
     input.note?.(
-      `assumed (no tensor shows them; --config to set): ${assumed.map((a) => `${a.field}=${JSON.stringify(a.value)} (${a.why})`).join('; ')}`,
+      notice(NoticeCode.CONFIG_ASSUMED, 'assumed (no tensor shows them; {@config} to set): {assumed}', {
+        assumed: assumed.map((a) => `${a.field}=${JSON.stringify(a.value)} (${a.why})`).join('; '),
+      }),
     );
   return config;
 }

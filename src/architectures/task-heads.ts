@@ -5,6 +5,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { HeadSignature } from '../mapping/detection-rules.js';
+import { type NoteInput, NoticeCode, notice } from '../mapping/notices.js';
 import type { ArchitectureOption, ModelConfig, TensorInfo } from '../mapping/types.js';
 import { shapeText } from './building-blocks.js';
 
@@ -101,7 +102,7 @@ export interface HeadChoice {
    * without it a task on a headless checkpoint is reported as ignored.
    */
   readonly byTask?: { readonly sequence: string; readonly questionAnswering: string };
-  readonly note?: (text: string) => void;
+  readonly note?: (note: NoteInput) => void;
 }
 
 /** The model class and the config fields it brings (finetuning_task, label maps). */
@@ -168,11 +169,19 @@ export function chooseHead(choice: HeadChoice): ChosenHead {
     if (glue !== undefined) return { modelClass: choice.byTask.sequence, fields: { ...withTask, ...labelMaps(glue) } };
     if (squad) return { modelClass: choice.byTask.questionAnswering, fields: withTask };
     choice.note?.(
-      `${FLAG} ${task} is neither a GLUE task (${Object.keys(GLUE_TASKS_NUM_LABELS).join(', ')}) nor contains 'squad': converted as ${choice.baseClass}, as transformers does`,
+      notice(
+        NoticeCode.TASK_UNKNOWN,
+        `{@${FINETUNING_TASK}} {task} is neither a GLUE task ({glueTasks}) nor contains 'squad': converted as {baseClass}, as transformers does`,
+        { task, glueTasks: Object.keys(GLUE_TASKS_NUM_LABELS).join(', '), baseClass: choice.baseClass },
+      ),
     );
   } else if (task !== '') {
     choice.note?.(
-      `${FLAG} ${task} is ignored: the checkpoint has no fine-tuned head, so it converts as ${choice.baseClass}`,
+      notice(
+        NoticeCode.TASK_IGNORED,
+        `{@${FINETUNING_TASK}} {task} is ignored: the checkpoint has no fine-tuned head, so it converts as {baseClass}`,
+        { task, baseClass: choice.baseClass },
+      ),
     );
   }
   return { modelClass: choice.baseClass, fields: {} };

@@ -5,6 +5,7 @@
  * whether vocab.txt has word pieces that lowercasing would change.
  */
 import { pythonJsonDumps } from '../io/python-json.js';
+import { type Notice, NoticeCode, notice } from '../mapping/notices.js';
 import type { Architecture, ModelConfig, TokenizerSpec } from '../mapping/types.js';
 
 export interface TokenizerEvidence {
@@ -20,8 +21,8 @@ export interface TokenizerEvidence {
 
 export interface TokenizerConfigFiles {
   readonly files: readonly { readonly name: string; readonly text: string }[];
-  /** Which evidence decided (a `note:` line). */
-  readonly note: string;
+  /** What the files record and which evidence decided (a `note:` line). */
+  readonly note: Notice;
 }
 
 const dumps = (value: Record<string, unknown>) => `${pythonJsonDumps(value, 2, true)}\n`;
@@ -71,11 +72,14 @@ function upperCasePieces(vocab: string): string[] {
   return found;
 }
 
+/** The casing was given (the `doLowerCase` option): a placeholder the notice's wording spells. */
+const GIVEN = '{@doLowerCase}';
+
 function decideCasing(
   casing: NonNullable<TokenizerSpec['casing']>,
   evidence: TokenizerEvidence,
 ): { lower: boolean; why: string } {
-  if (evidence.doLowerCase !== undefined) return { lower: evidence.doLowerCase, why: '--do_lower_case' };
+  if (evidence.doLowerCase !== undefined) return { lower: evidence.doLowerCase, why: GIVEN };
   const named = nameSays(evidence.releaseNames);
   if (named) return { lower: named.lower, why: `the release name '${named.name}'` };
   if (casing !== 'wordpiece')
@@ -120,15 +124,15 @@ export function tokenizerConfigFiles(
     tokenizer_class: spec.className,
   };
   const parts = [
-    spec.className,
+    '{tokenizerClass}',
     casing === undefined
       ? undefined
-      : `do_lower_case=${casing.lower} (${casing.why === '--do_lower_case' ? casing.why : `${casing.why}; --do_lower_case true|false overrides`})`,
+      : `do_lower_case={doLowerCase} (${casing.why === GIVEN ? GIVEN : '{casingEvidence}; {@doLowerCase} true|false overrides'})`,
     maxLength === undefined
       ? 'no model_max_length (the model has no absolute positions)'
-      : `model_max_length=${maxLength.value} (${maxLength.why})`,
+      : 'model_max_length={modelMaxLength} ({maxLengthSource})',
     casing === undefined && evidence.doLowerCase !== undefined
-      ? `--do_lower_case ignored: ${spec.className} has no such setting`
+      ? '{@doLowerCase} ignored: {tokenizerClass} has no such setting'
       : undefined,
   ].filter((p) => p !== undefined);
   return {
@@ -136,7 +140,13 @@ export function tokenizerConfigFiles(
       { name: 'tokenizer_config.json', text: dumps(init) },
       { name: 'special_tokens_map.json', text: dumps(specialTokensMap(spec.init)) },
     ],
-    note: `tokenizer_config.json: ${parts.join(', ')}`,
+    note: notice(NoticeCode.TOKENIZER_CONFIG, `tokenizer_config.json: ${parts.join(', ')}`, {
+      tokenizerClass: spec.className,
+      ...(casing === undefined
+        ? {}
+        : { doLowerCase: casing.lower, casingEvidence: casing.why === GIVEN ? 'given' : casing.why }),
+      ...(maxLength === undefined ? {} : { modelMaxLength: maxLength.value, maxLengthSource: maxLength.why }),
+    }),
   };
 }
 

@@ -10,6 +10,7 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { keyText, NotJsonError, pythonJsonDumps } from '../io/python-json.js';
+import { NoticeCode, notice } from '../mapping/notices.js';
 import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
 
 /** The first ids of an XLM dictionary are special symbols (<s>, </s>, <pad>, <unk>, <special0..9>). */
@@ -89,7 +90,11 @@ function buildConfig(input: ConfigInput): ModelConfig {
   if (!params) throw new Tf2TorchError(ErrorCode.CONFIG, `the XLM checkpoint's 'params' is not a dict`);
   if (input.user !== undefined)
     input.note?.(
-      `xlm: --config ${input.userPath ?? ''} is ignored, as transformers-cli ignores it: config.json comes from the checkpoint's params`,
+      notice(
+        NoticeCode.CONFIG_IGNORED,
+        "xlm: {@config} {path} is ignored, as transformers-cli ignores it: config.json comes from the checkpoint's params",
+        { path: input.userPath ?? '' },
+      ),
     );
   // No prototype: a param named `__proto__` or `constructor` is a key like any other.
   const config: ModelConfig = Object.create(null);

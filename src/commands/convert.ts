@@ -9,11 +9,18 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ARCHITECTURES, MODEL_TYPES as TYPE_NAMES } from '../architectures/index.js';
 import { declaredOptions, kebab, optionSyntax, takesValue } from '../architectures/options.js';
-import { type ConvertOptions, checkOutput, convert, planConversion } from '../convert/index.js';
+import {
+  type ConversionProgress,
+  type ConvertOptions,
+  checkOutput,
+  convert,
+  planConversion,
+} from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output/output-target.js';
 import { fetchProgress, fetchSummary, openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
+import { COMMAND_LINE_SPELLING, renderNotice } from '../mapping/notices.js';
 import type { DType } from '../tensor.js';
 import { formatBytes } from '../units.js';
 import type { Command, CommandIO } from './io.js';
@@ -274,8 +281,9 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const { dryRun, quiet, ...options } = optionsFromArgv(argv);
   if (dryRun) {
     const early = outputNotes(options);
-    const { plan, notes } = await planConversion(options);
-    for (const n of [...notes, ...early]) io.err(`note: ${n}\n`);
+    const { plan, notices } = await planConversion(options);
+    for (const n of notices) io.err(`note: ${renderNotice(n, COMMAND_LINE_SPELLING)}\n`);
+    for (const n of early) io.err(`note: ${n}\n`);
     io.out(formatPlan(plan));
     return 0;
   }
@@ -288,9 +296,10 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     command: commandLine(argv),
     ...(showBar
       ? {
-          onProgress: (done: number, total: number) => {
-            bar ??= progressBar(total, (t) => io.err(t), Date.now, remote && (() => fetchProgress(remote)));
-            bar.update(done);
+          onProgress: ({ stage, bytesDone, bytesTotal }: ConversionProgress) => {
+            if (stage !== 'writing') return;
+            bar ??= progressBar(bytesTotal, (t) => io.err(t), Date.now, remote && (() => fetchProgress(remote)));
+            bar.update(bytesDone);
           },
         }
       : {}),
@@ -314,8 +323,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       ].join('\n'),
     );
   }
-  if (!quiet) for (const n of result.notes) io.err(`note: ${n}\n`);
-  for (const w of result.warnings) io.err(`warning: ${w}\n`);
+  for (const n of result.notices)
+    if (!quiet || n.level === 'warning') io.err(`${n.level}: ${renderNotice(n, COMMAND_LINE_SPELLING)}\n`);
   return 0;
 }
 

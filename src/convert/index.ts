@@ -5,11 +5,18 @@
  * `open-and-plan.ts` holds the platform-neutral steps (open, resolve the type, plan).
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { checkCanCreate } from '../io/file.js';
+import { asNotice, COMMAND_LINE_SPELLING, type NoteInput, renderNotice } from '../mapping/notices.js';
 import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
+import {
+  type ConversionResult,
+  type ConvertIntoOptions,
+  convertInto,
+  progressReporter,
+  shardSize,
+} from './convert-into.js';
 import {
   type ConvertOptions,
   configTextOf,
@@ -35,15 +42,18 @@ import { startTransposeThread, transposeThreadUnavailable } from './pipeline/tra
 import { inThreadTransposer, type Transposer } from './pipeline/transposer.js';
 import { expectPlanReads, stopFetching, withUrlFiles } from './url-input.js';
 
-export { type ConvertOptions, formatOfPath, openAsIs, type PlannedConversion } from './open-and-plan.js';
+export { type ConversionResult, type ConvertIntoOptions, convertInto } from './convert-into.js';
+export {
+  type ConversionProgress,
+  type ConvertOptions,
+  formatOfPath,
+  openAsIs,
+  type PlannedConversion,
+} from './open-and-plan.js';
 
-export interface ConvertResult extends PlannedConversion {
+export interface ConvertResult extends ConversionResult {
   readonly output: string;
   readonly outputKind: OutputKind;
-  /** Files written, relative to the output folder (or the file's folder). */
-  readonly files: readonly string[];
-  readonly warnings: readonly string[];
-  readonly bytesWritten: number;
 }
 
 /** The output of `options`, decided once (its kind, folder and the inputs it must never touch). */
@@ -89,11 +99,6 @@ function transposes(plan: Plan): boolean {
   return bytes >= MIN_THREADED_TRANSPOSE_BYTES;
 }
 
-function shardSize(value: number | string | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_SHARD_SIZE;
-  return typeof value === 'number' ? value : parseShardSize(value);
-}
-
 /**
  * The transpose thread, started when a pass first needs it; where the address-space limit would make
  * starting it abort the process (ulimit -v), transposes stay in this thread, with a note.
@@ -116,8 +121,23 @@ class TransposerOnDemand {
   }
 }
 
-/** Converts a checkpoint into `options.output` (file or Hugging Face folder), atomically. */
-export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+/**
+ * Converts a checkpoint into `options.output`, atomically: a path (`.bin`, `.safetensors` or a Hugging
+ * Face folder), or an OutputTree (a folder, as on every platform: `convertInto`). `signal` stops it
+ * (ErrorCode.ABORTED; nothing it wrote is kept, an existing output is left as it was); `onProgress` is
+ * told the stage and the bytes written.
+ */
+export function convert(options: ConvertOptions): Promise<ConvertResult>;
+export function convert(options: ConvertIntoOptions): Promise<ConversionResult>;
+export async function convert(options: ConvertOptions | ConvertIntoOptions): Promise<ConversionResult> {
+  if (options.output !== undefined && typeof options.output !== 'string')
+    return convertInto(options as ConvertIntoOptions);
+  return convertToPath(options as ConvertOptions);
+}
+
+async function convertToPath(options: ConvertOptions): Promise<ConvertResult> {
+  const report = progressReporter(options);
+  report('planning', 0, 0);
   if (options.output === undefined || options.output === '')
     throw new Tf2TorchError(
       ErrorCode.USAGE,
@@ -139,8 +159,15 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const input = await withUrlFiles(options);
   const { source, inputs, ...planned } = await openAndPlanOnNode(input);
   const { plan, config, architecture, checkpointDir } = planned;
-  await expectPlanReads(input.files, source, plan);
-  const warnings = [...plan.warnings];
+  const warnings: NoteInput[] = [...plan.warnings];
+  try {
+    report('planning', 0, 0);
+    await expectPlanReads(input.files, source, plan);
+  } catch (error) {
+    stopFetching(input.files);
+    await source.close();
+    throw error;
+  }
 
   // The checkpoint as opening resolved it is never replaced either: checked again under the lock.
   const target = withInputs(typed, [source.path, checkpointDir]);
@@ -189,15 +216,31 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             embedded: planned.embedded,
             tokenizerConfig: planned.tokenizerConfig,
             checkpointDir,
-            onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
+            onProgress: (pass, n) => report('writing', pass * plan.totalBytes + n, total),
             modelCard: (written) => modelCardFor({ ...cardFacts, files: written }),
           })
-        : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
+        : await writeFileOutput({ ...common, onProgress: (n) => report('writing', n, total) });
   } finally {
     stopFetching(input.files);
     await transposers.close();
     await source.close();
   }
-  const notes = [...planned.notes, ...recoveryNotes, ...transposers.notes];
-  return { ...planned, notes, output, outputKind: target.kind, files, warnings, bytesWritten: total };
+  options.onProgress?.({ stage: 'done', bytesDone: total, bytesTotal: total });
+  const notices = [
+    ...planned.notices,
+    ...[...recoveryNotes, ...transposers.notes].map((n) => asNotice(n)),
+    ...warnings.map((w) => asNotice(w, 'warning')),
+  ];
+  const cli = (level: 'note' | 'warning') =>
+    notices.filter((n) => n.level === level).map((n) => renderNotice(n, COMMAND_LINE_SPELLING));
+  return {
+    ...planned,
+    notes: cli('note'),
+    notices,
+    output,
+    outputKind: target.kind,
+    files,
+    warnings: cli('warning'),
+    bytesWritten: total,
+  };
 }

@@ -22,6 +22,7 @@ import type { TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
 import { type FileTree, isDirectory } from '../io/byte-source.js';
+import { asNotice, COMMAND_LINE_SPELLING, type Notice, NoticeCode, notice, renderNotice } from '../mapping/notices.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import { type DType, FLOAT_DTYPES } from '../tensor.js';
@@ -62,8 +63,18 @@ export interface ConvertOptions {
   readonly displayPath?: (path: string) => string;
   /** The command line that asked for this conversion, as the model card records it. */
   readonly command?: string;
-  /** Cumulative tensor bytes written, out of `total`. */
-  readonly onProgress?: (done: number, total: number) => void;
+  /** Told where the conversion is: its stage and the tensor bytes written out of the total. */
+  readonly onProgress?: (progress: ConversionProgress) => void;
+  /** Stops the conversion: it fails with `ErrorCode.ABORTED`, nothing it wrote is kept, the checkpoint is closed. */
+  readonly signal?: AbortSignal;
+}
+
+/** Where a conversion is: `planning` (reading the listing and config), `writing` tensors, `done`. */
+export interface ConversionProgress {
+  readonly stage: 'planning' | 'writing' | 'done';
+  /** Tensor bytes written so far, over every weight format written. */
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
 }
 
 export interface PlannedConversion {
@@ -73,6 +84,9 @@ export interface PlannedConversion {
   /** Where the checkpoint was resolved (prefix or file) and the folder beside which sidecars are found. */
   readonly checkpointPath: string;
   readonly checkpointDir: string;
+  /** Notes as data (code, message, values): what the page and library callers show. */
+  readonly notices: readonly Notice[];
+  /** The same notes as the command line words them (flags). */
   readonly notes: readonly string[];
   /** The unpickled object of a pickled training checkpoint (architectures with input 'pickled-checkpoint'). */
   readonly embedded?: unknown;
@@ -151,7 +165,7 @@ function userConfig(
   dir: string,
   files: FileTree,
   reads: string[],
-  notes: string[],
+  notes: Notice[],
 ): { user?: ModelConfig; userPath?: string } {
   if (options.config !== undefined && options.config !== '') {
     if (isDirectory(files, options.config)) throw configIsFolder(options.config, architecture, files);
@@ -163,7 +177,9 @@ function userConfig(
   if (!found) return {};
   reads.push(found.path);
   notes.push(
-    `config: ${(options.displayPath ?? String)(found.path)} (found beside the checkpoint; --config to use another)`,
+    notice(NoticeCode.CONFIG_FOUND, 'config: {path} (found beside the checkpoint; {@config} to use another)', {
+      path: (options.displayPath ?? String)(found.path),
+    }),
   );
   return { user: found.config, userPath: found.path };
 }
@@ -229,10 +245,15 @@ export async function openAndPlan(
     for (const tok of architecture.tokenizerFiles ?? [])
       reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
     const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
-    const configNotes: string[] = [];
+    const configNotes: Notice[] = [];
     if (detected)
       configNotes.push(
-        `${describeRecognition(detected)} (detected from ${detected.evidence}${detected.sidecars.length > 0 ? ` and ${detected.sidecars.join(', ')}` : ''}; --model_type overrides)`,
+        notice(NoticeCode.TYPE_DETECTED, '{recognition} (detected from {evidence}; {@modelType} overrides)', {
+          recognition: describeRecognition(detected),
+          modelType: detected.architecture.modelType,
+          modelClass: detected.modelClass,
+          evidence: `${detected.evidence}${detected.sidecars.length > 0 ? ` and ${detected.sidecars.join(', ')}` : ''}`,
+        }),
       );
     const { user, userPath } = userConfig(options, architecture, dir, files, reads, configNotes);
     const config = architecture.buildConfig({
@@ -243,7 +264,7 @@ export async function openAndPlan(
         return readSidecar(join(dir, fileName), undefined, options.files);
       },
       listing,
-      note: (text) => configNotes.push(text),
+      note: (note) => configNotes.push(asNotice(note)),
       embedded: pickled?.root,
       checkpointPath: source.path,
       options: modelOptions,
@@ -260,13 +281,15 @@ export async function openAndPlan(
       skipUnknown: options.skipUnknown,
       dtype: options.dtype,
     });
+    const notices = [...source.notes.map((n) => asNotice(n)), ...configNotes];
     return {
       plan,
       config,
       architecture,
       checkpointPath: source.path,
       checkpointDir: dir,
-      notes: [...source.notes, ...configNotes],
+      notices,
+      notes: notices.map((n) => renderNotice(n, COMMAND_LINE_SPELLING)),
       source,
       reads,
       embedded: pickled?.root,

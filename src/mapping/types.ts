@@ -8,6 +8,7 @@ import type { GeneratedValues } from '../kernels/generated-values.js';
 import type { Transform } from '../kernels/transforms.js';
 import type { DType, StorageView } from '../tensor.js';
 import type { Detection } from './detection-rules.js';
+import type { NoteInput } from './notices.js';
 
 export type { GeneratedValues } from '../kernels/generated-values.js';
 export type { Transform } from '../kernels/transforms.js';
@@ -95,7 +96,7 @@ export interface ConfigInput {
   /** The checkpoint listing (for deriving dimensions from shapes). */
   readonly listing: readonly TensorInfo[];
   /** Tells the user a fact about the config (fields derived from shapes); the caller prints it. */
-  readonly note?: (text: string) => void;
+  readonly note?: (note: NoteInput) => void;
   /** A pickled training checkpoint's whole object (XLM's dict with 'params', 'dico_word2id'), as inert data. */
   readonly embedded?: unknown;
   /** The checkpoint file, for messages. */

@@ -22,6 +22,7 @@ import { xlnet } from '../../src/architectures/xlnet.js';
 import { buildPlan } from '../../src/mapping/plan.js';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
+import { cliText } from '../support/notices.js';
 import { torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
 import { type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
@@ -433,7 +434,12 @@ test('xlnet sts-b (regression_sts-b, run_classifier.py --use_summ_proj=False): 1
     ['model/regression_sts-b/logit/bias', [1]],
   ]);
   const notes: string[] = [];
-  const config = xlnet.buildConfig({ user: XLNET_USER, listing, sidecar: () => undefined, note: (n) => notes.push(n) });
+  const config = xlnet.buildConfig({
+    user: XLNET_USER,
+    listing,
+    sidecar: () => undefined,
+    note: (n) => notes.push(cliText(n)),
+  });
   assert.deepEqual(
     [config.architectures, config.summary_use_proj, config.id2label, config.finetuning_task],
     [['XLNetForSequenceClassification'], false, { 0: 'LABEL_0' }, undefined],

@@ -11,6 +11,7 @@ import { getArchitecture } from '../../src/architectures/index.js';
 import { type TokenizerEvidence, tokenizerConfigFiles } from '../../src/architectures/tokenizer.js';
 import type { ModelConfig } from '../../src/mapping/types.js';
 import { realFixture } from '../support/fixtures.js';
+import { cliText } from '../support/notices.js';
 import { tempDir } from '../support/temp.js';
 import { runTransformers, type TransformersClient, transformersPython } from '../support/transformers.js';
 
@@ -30,10 +31,10 @@ test('an uncased vocabulary (no upper-case word pieces) gives do_lower_case true
   const config = { max_position_embeddings: 512 };
   const uncased = tokenizerConfigFiles(bert, config, evidence(UNCASED_VOCAB));
   assert.equal(configOf(uncased?.files[0]?.text ?? '').do_lower_case, true);
-  assert.match(uncased?.note ?? '', /do_lower_case=true \(vocab\.txt has no upper-case word pieces/);
+  assert.match(cliText(uncased?.note), /do_lower_case=true \(vocab\.txt has no upper-case word pieces/);
   const cased = tokenizerConfigFiles(bert, config, evidence(CASED_VOCAB));
   assert.equal(configOf(cased?.files[0]?.text ?? '').do_lower_case, false);
-  assert.match(cased?.note ?? '', /do_lower_case=false \(vocab\.txt has 2 upper-case word pieces, e\.g\. 'The'/);
+  assert.match(cliText(cased?.note), /do_lower_case=false \(vocab\.txt has 2 upper-case word pieces, e\.g\. 'The'/);
   assert.equal(configOf(cased?.files[0]?.text ?? '').model_max_length, 512);
   assert.equal(configOf(cased?.files[0]?.text ?? '').tokenizer_class, 'BertTokenizer');
 });
@@ -51,10 +52,10 @@ test('a release name saying uncased or cased decides before the vocabulary; --do
   // a word that merely contains "cased" is no evidence
   assert.equal(lower(evidence(UNCASED_VOCAB, { releaseNames: ['showcased', 'bert_model.ckpt'] })), true);
   assert.equal(lower(evidence(CASED_VOCAB, { releaseNames: ['uncased_L-12'], doLowerCase: false })), false);
-  const note = tokenizerConfigFiles(bert, config, evidence(CASED_VOCAB, { doLowerCase: true }))?.note ?? '';
+  const note = cliText(tokenizerConfigFiles(bert, config, evidence(CASED_VOCAB, { doLowerCase: true }))?.note);
   assert.match(note, /do_lower_case=true \(--do_lower_case\)/);
   assert.match(
-    tokenizerConfigFiles(bert, config, evidence(CASED_VOCAB, { releaseNames: ['uncased_L-2', 'x'] }))?.note ?? '',
+    cliText(tokenizerConfigFiles(bert, config, evidence(CASED_VOCAB, { releaseNames: ['uncased_L-2', 'x'] }))?.note),
     /release name 'uncased_L-2'/,
   );
 });

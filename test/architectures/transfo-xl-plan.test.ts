@@ -11,6 +11,7 @@ import { buildPlan, formatPlan, type Plan } from '../../src/mapping/index.js';
 import type { ModelConfig, TensorInfo } from '../../src/mapping/types.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
+import { cliText } from '../support/notices.js';
 
 function configOf(listing: readonly TensorInfo[], user?: ModelConfig): { config: ModelConfig; notes: string[] } {
   const notes: string[] = [];
@@ -19,7 +20,7 @@ function configOf(listing: readonly TensorInfo[], user?: ModelConfig): { config:
     user,
     userPath: user ? 'user.json' : undefined,
     sidecar: () => undefined,
-    note: (n) => notes.push(n),
+    note: (n) => notes.push(cliText(n)),
   });
   return { config, notes };
 }

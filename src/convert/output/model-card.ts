@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { trainerStateOf } from '../../formats/trainer-state.js';
+import type { NoteInput } from '../../mapping/notices.js';
 import { formatBytes } from '../../units.js';
 import { VERSION } from '../../version.js';
 import type { PlannedConversion } from '../open-and-plan.js';
@@ -68,7 +69,7 @@ export interface ModelCardInput {
   readonly command?: string;
   /** Whether checksums were verified while reading (a TF bundle's CRC32C). */
   readonly verified: boolean;
-  readonly warnings: string[];
+  readonly warnings: NoteInput[];
 }
 
 /** Whether `text` is a README.md tf2torch wrote (and may rewrite). */

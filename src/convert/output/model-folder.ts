@@ -8,6 +8,7 @@ import { WEIGHT_FILES, writeWeights } from '../../formats/sharding.js';
 import type { StateDictEntry } from '../../formats/state-dict.js';
 import { type OutputTree, writeTextFile } from '../../io/byte-sink.js';
 import type { FileTree } from '../../io/byte-source.js';
+import { COMMAND_LINE_SPELLING, type Notice, NoticeCode, notice, renderNotice } from '../../mapping/notices.js';
 import type { Architecture, ModelConfig } from '../../mapping/types.js';
 import { configTextOf, type PlannedConversion, type WeightFormat } from '../open-and-plan.js';
 
@@ -32,20 +33,25 @@ export interface FolderContent {
   readonly copies: readonly { readonly from: string; readonly to: string }[];
   readonly texts: readonly { readonly name: string; readonly text: string }[];
   /** A tokenizer file that is not there. */
-  readonly warnings: readonly string[];
+  readonly warnings: readonly Notice[];
 }
 
 export function folderContent(source: FolderSource, format: WeightFormat, files: FileTree): FolderContent {
   const { architecture, config, embedded, checkpointDir, configText, tokenizerConfig = [] } = source;
   const copies: { from: string; to: string }[] = [];
-  const warnings: string[] = [];
+  const warnings: Notice[] = [];
   for (const tok of architecture.tokenizerFiles ?? []) {
     const candidates = typeof tok.from === 'string' ? [tok.from] : tok.from;
     const found = candidates.map((c) => files.paths.join(checkpointDir, c)).find((p) => files.stat(p) !== undefined);
     if (found !== undefined) copies.push({ from: found, to: tok.to });
     else
       warnings.push(
-        `no ${candidates.join(' or ')} beside the checkpoint: the folder has no ${tok.to} (load the tokenizer from elsewhere)`,
+        notice(
+          NoticeCode.TOKENIZER_FILE_MISSING,
+          'no {candidates} beside the checkpoint: the folder has no {file} (load the tokenizer from elsewhere)',
+          { candidates: candidates.join(' or '), file: tok.to },
+          'warning',
+        ),
       );
   }
   return {
@@ -150,7 +156,7 @@ export async function writeModelFolder(
     container: planned.architecture.torchContainer,
     onProgress: (pass, n) => options.onProgress?.(pass * planned.plan.totalBytes + n),
   });
-  return { files: written, warnings: [...content.warnings] };
+  return { files: written, warnings: content.warnings.map((w) => renderNotice(w, COMMAND_LINE_SPELLING)) };
 }
 
 /** Copies a sidecar's bytes in bounded chunks (contents only: the source's permissions must not follow). */

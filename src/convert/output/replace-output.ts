@@ -12,6 +12,7 @@ import type { StateDictEntry } from '../../formats/state-dict.js';
 import { temporaryOwner, trackTemporary, untrackTemporary } from '../../io/atomic.js';
 import { lockFolder } from '../../io/lock.js';
 import { type CommitPlan, commitStage, createStage, discardStage, recoverFolder } from '../../io/staged-commit.js';
+import type { NoteInput } from '../../mapping/notices.js';
 import { checkNotInputs, type InputFiles } from './input-files.js';
 import { checkTarget, displayPath, type OutputTarget } from './output-target.js';
 
@@ -32,7 +33,7 @@ export interface OutputJob {
   readonly configText: string;
   readonly inputs: InputFiles;
   readonly force: boolean;
-  readonly warnings: string[];
+  readonly warnings: NoteInput[];
   readonly onRecovered: (count: number) => void;
 }
 

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { writeSafetensorsFile } from '../../formats/safetensors/write.js';
 import { writeTorchFile } from '../../formats/torch/write.js';
 import { outputStep } from '../../io/test-interrupt.js';
+import { NoticeCode, notice } from '../../mapping/notices.js';
 import { checkNotInputs } from './input-files.js';
 import { displayPath } from './output-target.js';
 import { type OutputJob, replaceOutput } from './replace-output.js';
@@ -36,7 +37,12 @@ export async function writeFileOutput(out: FileOutput): Promise<string[]> {
       outputStep();
       if (!writeConfig) {
         out.warnings.push(
-          `${displayPath(configPath)} exists: left unchanged (it may describe another model; --force replaces it)`,
+          notice(
+            NoticeCode.CONFIG_JSON_KEPT,
+            '{path} exists: left unchanged (it may describe another model; {@force} replaces it)',
+            { path: displayPath(configPath) },
+            'warning',
+          ),
         );
         return { files: [name], remove: [] };
       }
