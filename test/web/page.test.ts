@@ -70,7 +70,7 @@ async function assertSameFolder(entries: Map<string, Buffer>, cliDir: string): P
 for (const [fixture, format, type] of [
   ['bert-tiny-keras-bert', 'both', 'bert'],
   ['gpt2-toy-keras-gpt-2', 'pytorch', 'gpt2'],
-  ['transfo-xl-tiny-div-1', 'safetensors', 'transfo_xl'],
+  ['transfo-xl-tiny-div-2', 'safetensors', 'transfo_xl'],
 ] as const) {
   test(`${fixture} (${format}): the page's streamed zip holds the command line's folder byte for byte`, async (t) => {
     const dir = realFixture(t, fixture);
