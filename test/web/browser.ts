@@ -24,20 +24,24 @@ export interface PageBrowser {
   readonly work: string;
 }
 
-/** Registers the file's before/after hooks; `get()` is the browser, or undefined when there is none. */
-export function pageBrowser(): { get(t: { skip(message: string): void }): PageBrowser | undefined } {
+/**
+ * Registers the file's before/after hooks; `get()` is the browser, or undefined when there is none.
+ * `scratch`: where the work folder (profile, downloads, checkpoints) is made (default: the temp folder).
+ */
+export function pageBrowser(scratch = tmpdir()): { get(t: { skip(message: string): void }): PageBrowser | undefined } {
   let browser: PageBrowser | undefined;
   let server: Server | undefined;
   let work = '';
   before(async () => {
     if (!existsSync(CHROMIUM)) return;
-    work = await mkdtemp(join(tmpdir(), 'tf2torch-web-'));
+    work = await mkdtemp(join(scratch, 'tf2torch-web-'));
     server = await serveWeb(0, await buildWeb(join(work, 'site'), { typeCheck: false }));
     const address = server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
     const context = await chromium.launchPersistentContext(join(work, 'profile'), {
       executablePath: CHROMIUM,
       acceptDownloads: true,
+      downloadsPath: join(work, 'downloads'),
       args: [
         '--headless',
         '--no-sandbox',
