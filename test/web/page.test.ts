@@ -9,6 +9,7 @@ import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { MODEL_TYPES } from '../../src/architectures/index.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { seededRandom } from '../support/random.js';
@@ -166,6 +167,29 @@ test('warnings are shown, worded for the page (no command-line flags)', async (t
   const warnings = (await page.textContent('#warnings')) ?? '';
   assert.match(warnings, /vocab\.txt/);
   assert.doesNotMatch((await page.textContent('body')) ?? '', /--[a-z]/);
+  await page.close();
+});
+
+test('the supported types come from the registry; every control has a label and is reached by the keyboard', async (t) => {
+  const dir = realFixture(t, 'bert-tiny-keras-bert');
+  const browser = browsers.get(t);
+  if (!dir || !browser) return;
+  const page = await newPage(browser);
+  const listed = await page.$$eval('#types li', (items) => items.map((li) => (li.textContent ?? '').split(':')[0]));
+  assert.deepEqual(listed, [...MODEL_TYPES]);
+  assert.equal(await pickFolder(page, dir), 'ready');
+  const unlabelled = await page.$$eval('input, select, progress', (controls) =>
+    controls.filter((c) => (c as unknown as { labels: unknown[] }).labels.length === 0).map((c) => c.outerHTML),
+  );
+  assert.deepEqual(unlabelled, []);
+  // Tab order reaches Convert; Enter on it converts (a download starts)
+  await page.focus('input[name=destination][value=zip]');
+  for (let i = 0; i < 5 && (await page.evaluate('document.activeElement.id')) !== 'convert'; i++)
+    await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate('document.activeElement.id'), 'convert');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+  assert.match(await waitForStatus(page, 'done', 'failed'), /^done/);
+  assert.equal(await download.failure(), null);
   await page.close();
 });
 
