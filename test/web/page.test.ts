@@ -145,7 +145,7 @@ test('a double click converts once; the plan is summarised in groups that expand
     summaries.join('; '),
   );
   await page.click('#plan summary >> nth=0');
-  assert.ok((await page.$$('#plan details[open] tbody tr')).length > 0);
+  await page.waitForSelector('#plan details[open] tbody tr'); // rows are built when the group first opens
   let downloads = 0;
   page.on('download', () => downloads++);
   await page.dblclick('#convert');
