@@ -21,6 +21,10 @@
  * `outputs` is an OutputTree: each file is written through a ByteSink (positioned writes) and appears
  * under its name only when complete. Everything here is also exported by the Node entry (`index.ts`).
  */
+
+// The browser's output writers (a File System Access folder; a zip streamed to a download) and what the
+// page lists: the registry of types, byte counts for people.
+export { ARCHITECTURES } from './architectures/index.js';
 export {
   type ConversionResult,
   type ConvertIntoOptions,
@@ -36,14 +40,16 @@ export {
   type PlannedConversion,
   type WeightFormat,
 } from './convert/open-and-plan.js';
-export { type FolderOptions, writeModelFolder } from './convert/output/model-folder.js';
+export { type FolderOptions, folderContent, writeModelFolder } from './convert/output/model-folder.js';
 export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';
 export { DEFAULT_MAX_SHARD_SIZE } from './formats/sharding.js';
 export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
 export type { StateDictEntry, StridedStorage } from './formats/state-dict.js';
+export { type ByteStream, type ZipStream, zipStreamOutputs } from './formats/zip-stream.js';
 export { blobFileTree, type PickedFile } from './io/blob-files.js';
+export { type DirectoryHandleLike, folderOutputs, type WritableFileLike } from './io/browser-outputs.js';
 export { type ByteSink, type OutputTree, writeTextFile } from './io/byte-sink.js';
 export type { ByteSource, FileStat, FileTree, PathSyntax } from './io/byte-source.js';
 export { POSIX_PATHS } from './io/posix-paths.js';
@@ -59,3 +65,4 @@ export {
   type OptionSpelling,
   renderNotice,
 } from './mapping/notices.js';
+export { formatBytes } from './units.js';

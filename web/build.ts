@@ -44,7 +44,7 @@ export async function buildWeb(out = WEB_OUT, options: { typeCheck?: boolean } =
   if (options.typeCheck !== false) checkTypes(join(page, 'tsconfig.json'));
   await mkdir(out, { recursive: true });
   await build({
-    entryPoints: { main: join(page, 'main.ts'), worker: join(page, 'worker.ts') },
+    entryPoints: { main: join(page, 'main.ts'), worker: join(page, 'worker.ts'), sw: join(page, 'download-sw.ts') },
     outdir: out,
     bundle: true,
     platform: 'browser',

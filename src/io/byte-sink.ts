@@ -9,6 +9,12 @@ import type { PathSyntax } from './byte-source.js';
 export interface ByteSink {
   /** Writes all of `bytes` at `position`. */
   write(bytes: Uint8Array, position: number): Promise<void>;
+  /**
+   * Hints for a sink that streams its bytes onward and cannot seek back (a zip download): bytes from
+   * `position` on may still be rewritten (`hold`) until `release`. Sinks that can seek ignore them.
+   */
+  hold?(position: number): void;
+  release?(): Promise<void>;
 }
 
 export interface OutputTree {

@@ -144,14 +144,16 @@ export interface FolderOptions {
  */
 export async function writeModelFolder(
   planned: PlannedConversion,
-  entries: readonly StateDictEntry[],
+  /** The state dict, or a fresh one per weight format (torch files and safetensors differ in form). */
+  entries: readonly StateDictEntry[] | ((format: WeightFileFormat) => readonly StateDictEntry[]),
   files: FileTree,
   outputs: OutputTree,
   dir: string,
   options: FolderOptions,
 ): Promise<{ files: string[]; warnings: string[] }> {
   const content = folderContent({ ...planned, configText: configTextOf(planned) }, options.format, files);
-  const { files: written } = await writeFolderContent(content, () => entries, files, outputs, dir, {
+  const entriesFor = typeof entries === 'function' ? entries : () => entries;
+  const { files: written } = await writeFolderContent(content, entriesFor, files, outputs, dir, {
     maxShardSize: options.maxShardSize,
     container: planned.architecture.torchContainer,
     onProgress: (pass, n) => options.onProgress?.(pass * planned.plan.totalBytes + n),

@@ -95,6 +95,7 @@ export class ZipWriter {
   ): Promise<void> {
     const nameBytes = new TextEncoder().encode(name);
     const headerOffset = this.position;
+    this.sink.hold?.(headerOffset); // its CRC is patched after the data
     await this.append(this.localHeader(nameBytes, size));
     let crc = 0;
     let written = 0;
@@ -119,6 +120,7 @@ export class ZipWriter {
     const crcBytes = new Uint8Array(4);
     setU32(crcBytes, 0, crc);
     await this.writeAt(crcBytes, headerOffset + 14);
+    await this.sink.release?.();
     this.entries.push({ name: nameBytes, headerOffset, size, crc });
   }
 
