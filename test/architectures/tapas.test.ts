@@ -264,18 +264,25 @@ test('tapas every --task through the CLI: the class, the settings of the script,
     // read as TapasConfig.from_json_file reads bert_config.json: the list kept under its own name
     assert.deepEqual([config.type_vocab_size, config.type_vocab_sizes], [TYPE_VOCAB_SIZES, TYPE_VOCAB_SIZES]);
     assert.equal(config.reset_position_index_per_cell, false, 'the script leaves it false without its flag');
+    // the script's TapasTokenizer(vocab_file=…vocab.txt, model_max_length=512), as save_pretrained records it
+    const tokenizer = JSON.parse(readFileSync(join(outputOf(c), 'tokenizer_config.json'), 'utf8'));
+    assert.deepEqual(
+      [tokenizer.tokenizer_class, tokenizer.model_max_length, tokenizer.additional_special_tokens],
+      ['TapasTokenizer', 512, ['[EMPTY]']],
+    );
   }
   const python = torchPython(t);
   if (!python) return;
-  const loaded = loadAllWithTorch(
-    python,
-    CASES.map((c) => join(outputOf(c), 'pytorch_model.bin')),
-  );
+  const loaded = loadAllWithTorch(python, [
+    ...CASES.map((c) => join(outputOf(c), 'pytorch_model.bin')),
+    join(outputOf(CASES[0]!), 'model.safetensors'),
+  ]);
   const tf = new Map<string, Awaited<ReturnType<typeof readTfTensors>>>();
   for (const name of Object.keys(CHECKPOINTS)) tf.set(name, await readTfTensors(prefixOf(name)));
   CASES.forEach((c, i) => {
     assertExactly(loaded[i]!, expectedFrom(tf.get(c.checkpoint)!, table(c)));
   });
+  assertExactly(loaded[CASES.length]!, expectedFrom(tf.get('sqa')!, table(CASES[0]!)));
   assert.deepEqual(loaded[0]!.get('output_bias')?.shape, [], 'a 0-d bias stays 0-d');
 });
 
@@ -366,7 +373,7 @@ test('tapas detection: the numbered token-type tables tell TAPAS from BERT, whos
   assert.deepEqual(recognised(bert), ['bert', 'BertForPreTraining']);
 });
 
-test('tapas without --task: the heads choose and a note says so; WTQ and WikiSQL share a head, so it is asked for', async () => {
+test('tapas without --task: the heads choose and a note says so; WTQ and WikiSQL share a head, so it is asked for; --reset_position_index_per_cell', async () => {
   for (const [checkpoint, task, modelClass] of [
     ['sqa', 'SQA', 'TapasForQuestionAnswering'],
     ['tabfact', 'TABFACT', 'TapasForSequenceClassification'],
@@ -376,6 +383,8 @@ test('tapas without --task: the heads choose and a note says so; WTQ and WikiSQL
     assert.deepEqual(planned.config.architectures, [modelClass]);
     assert.match(planned.notes.join('\n'), new RegExp(`no --task given: .*, so --task ${task} \\(${modelClass}\\)`));
   }
+  const relative = await plan('sqa', { task: 'SQA', reset_position_index_per_cell: 'true' });
+  assert.equal(relative.config.reset_position_index_per_cell, true, '--reset_position_index_per_cell sets it');
   await assert.rejects(plan('wtq'), {
     code: 'E_CONFIG',
     message: /aggregation head output_weights_agg \[4, 8\].*give --task WTQ or --task WIKISQL_SUPERVISED/,
