@@ -126,6 +126,17 @@ const CELL_SELECTION = '^(column_)?output_(weights|bias)$';
 const AGGREGATION = '^output_(weights|bias)_agg$';
 const CLASSIFICATION = '^output_(weights|bias)_cls$';
 
+/**
+ * The head variable that shows each kind of checkpoint, one per kind (every classifier run also has `output_weights`:
+ * the column head tells question answering, which selects one column, from TabFact, which does not).
+ */
+const SHOWS = {
+  classification: '^output_weights_cls$',
+  aggregation: '^output_weights_agg$',
+  columnSelection: '^column_output_weights$',
+  maskedLM: '^cls/predictions/output_bias$',
+} as const;
+
 const has = (input: ConfigInput, pattern: string) => input.listing.some((t) => new RegExp(pattern).test(t.name));
 const shapeOf = (input: ConfigInput, name: string) =>
   `${name} [${input.listing.find((t) => t.name === name)?.shape.join(', ') ?? ''}]`;
@@ -136,16 +147,16 @@ function taskFromHeads(input: ConfigInput): Task {
     input.note?.(`no --task given: ${what}, so --task ${task} (${CLASS_OF[task]}); give --task to choose otherwise`);
     return task;
   };
-  if (has(input, '^output_weights_cls$'))
+  if (has(input, SHOWS.classification))
     return why('TABFACT', `the checkpoint has the classification head ${shapeOf(input, 'output_weights_cls')}`);
-  if (has(input, '^output_weights_agg$'))
+  if (has(input, SHOWS.aggregation))
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
       `the checkpoint has the aggregation head ${shapeOf(input, 'output_weights_agg')} of WTQ and WikiSQL, whose settings differ: give --task WTQ or --task WIKISQL_SUPERVISED`,
     );
-  if (has(input, '^output_weights$'))
-    return why('SQA', 'the checkpoint has the cell selection head output_weights and no aggregation head');
-  if (has(input, '^cls/predictions/'))
+  if (has(input, SHOWS.columnSelection))
+    return why('SQA', 'the checkpoint has the cell and column selection heads and no aggregation head');
+  if (has(input, SHOWS.maskedLM))
     return why('MLM', 'the checkpoint has the masked-LM head cls/predictions and no fine-tuned head');
   return why('INTERMEDIATE_PRETRAINING', 'the checkpoint has no head');
 }
@@ -157,7 +168,7 @@ function chooseTask(input: ConfigInput): Task {
   if (task === undefined)
     throw new Tf2TorchError(ErrorCode.USAGE, `--task ${given}: expected one of ${TASKS.join(', ')}`);
   const aggregates = (TASK_SETTINGS[task].num_aggregation_labels ?? 0) !== 0;
-  if (CLASS_OF[task] === CLASSES.questionAnswering && aggregates !== has(input, '^output_weights_agg$'))
+  if (CLASS_OF[task] === CLASSES.questionAnswering && aggregates !== has(input, SHOWS.aggregation))
     throw new Tf2TorchError(
       ErrorCode.CONFIG,
       aggregates
@@ -319,10 +330,9 @@ export const tapas: Architecture = {
     sidecars: ['bert_config.json'],
     baseClass: CLASSES.base,
     heads: [
-      { variable: '^output_weights_cls$', modelClass: CLASSES.sequenceClassification, labelsAxis: 0 },
-      { variable: '^output_weights_agg$', modelClass: CLASSES.questionAnswering },
-      { variable: '^output_weights$', modelClass: CLASSES.questionAnswering },
-      { variable: '^cls/predictions/output_bias$', modelClass: CLASSES.maskedLM },
+      { variable: SHOWS.classification, modelClass: CLASSES.sequenceClassification, labelsAxis: 0 },
+      { variable: SHOWS.columnSelection, modelClass: CLASSES.questionAnswering },
+      { variable: SHOWS.maskedLM, modelClass: CLASSES.maskedLM },
     ],
   },
   configFileNames: ['bert_config.json', 'config.json'],

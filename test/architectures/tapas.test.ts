@@ -361,9 +361,13 @@ test('tapas detection: the numbered token-type tables tell TAPAS from BERT, whos
   const recognised = (variables: readonly VariableSpec[]) => {
     const d = detectArchitecture({ listing: listing(variables), format: 'tf-bundle-v2', hasSidecar: () => true });
     assert.equal(d.kind, 'recognised');
-    return d.kind === 'recognised' ? [d.recognition.architecture.modelType, d.recognition.modelClass] : [];
+    if (d.kind !== 'recognised') return [];
+    // one head found: inspect names one class, not "and 1 more head"
+    if (d.recognition.modelClass !== 'BertForPreTraining') assert.equal(d.recognition.heads.length, 1);
+    return [d.recognition.architecture.modelType, d.recognition.modelClass];
   };
   assert.deepEqual(recognised(CHECKPOINTS.sqa!), ['tapas', 'TapasForQuestionAnswering']);
+  assert.deepEqual(recognised(CHECKPOINTS.wtq!), ['tapas', 'TapasForQuestionAnswering']);
   assert.deepEqual(recognised(CHECKPOINTS.tabfact!), ['tapas', 'TapasForSequenceClassification']);
   assert.deepEqual(recognised(CHECKPOINTS.mlm!), ['tapas', 'TapasForMaskedLM']);
   // google-research/bert's BertModel: one unnumbered token-type table
