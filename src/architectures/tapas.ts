@@ -12,6 +12,7 @@
  * as an unknown key and the tables follow TapasConfig's `type_vocab_sizes`.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { PyFloat } from '../io/py-float.js';
 import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
@@ -78,14 +79,14 @@ const TASK_SETTINGS: Readonly<Record<Task, ModelConfig>> = {
   INTERMEDIATE_PRETRAINING: {},
 };
 
-/** TapasConfig() defaults (transformers configuration_tapas.py); extra keys of the user's file are kept. */
+/** TapasConfig() defaults (transformers configuration_tapas.py; whole floats as PyFloat, written `1.0`); extra keys of the user's file are kept. */
 const TAPAS_DEFAULTS: ModelConfig = {
   aggregation_labels: null,
-  aggregation_loss_weight: 1.0,
-  aggregation_temperature: 1.0,
+  aggregation_loss_weight: new PyFloat(1),
+  aggregation_temperature: new PyFloat(1),
   allow_empty_column_selection: false,
   answer_loss_cutoff: null,
-  answer_loss_importance: 1.0,
+  answer_loss_importance: new PyFloat(1),
   attention_probs_dropout_prob: 0.1,
   average_approximation_function: 'ratio',
   average_logits_per_cell: false,
@@ -107,7 +108,7 @@ const TAPAS_DEFAULTS: ModelConfig = {
   num_attention_heads: 12,
   num_hidden_layers: 12,
   pad_token_id: 0,
-  positive_label_weight: 10.0,
+  positive_label_weight: new PyFloat(10),
   reset_position_index_per_cell: true,
   select_one_column: true,
   type_vocab_sizes: [3, 256, 256, 2, 256, 256, 10],

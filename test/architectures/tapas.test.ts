@@ -286,14 +286,30 @@ test('tapas every --task through the CLI: the class, the settings of the script,
   assert.deepEqual(loaded[0]!.get('output_bias')?.shape, [], 'a 0-d bias stays 0-d');
 });
 
-/** Every folder loaded by its config's class in one interpreter: the loading info and the values as written. */
+/**
+ * Every folder loaded by its config's class in one interpreter: the loading info and the values as written; and
+ * the config transformers' own script makes for the task (its weight loading and tokenizer, which need TensorFlow
+ * and pandas, stubbed out) compared with ours field by field.
+ */
 const LOAD_ALL = String.raw`
-import json, logging, sys, warnings
+import contextlib, io, json, logging, sys, tempfile, warnings
 import torch, transformers
 from transformers import AutoConfig
+from transformers.models.tapas import convert_tapas_original_tf_checkpoint_to_pytorch as script
+script.load_tf_weights_in_tapas = lambda model, config, path: model
+class NoTokenizer:
+    def __init__(self, **kwargs): pass
+    def save_pretrained(self, path): pass
+script.TapasTokenizer = NoTokenizer
 transformers.logging.set_verbosity_warning()
 out = []
-for folder in sys.argv[1:]:
+args = sys.argv[1:]
+for folder, task, bert_config in zip(args[0::3], args[1::3], args[2::3]):
+    theirs = tempfile.mkdtemp()
+    with contextlib.redirect_stdout(io.StringIO()):
+        script.convert_tf_checkpoint_to_pytorch(task, False, 'unused/model.ckpt', bert_config, theirs)
+    without_version = lambda c: {k: v for k, v in c.to_dict().items() if k not in ('transformers_version', '_name_or_path')}
+    expected_config = without_version(AutoConfig.from_pretrained(theirs))
     messages = []
     class Capture(logging.Handler):
         def emit(self, record):
@@ -306,6 +322,7 @@ for folder in sys.argv[1:]:
         cls = getattr(transformers, config.architectures[0])
         model, info = cls.from_pretrained(folder, output_loading_info=True)
     transformers.logging.get_logger().removeHandler(handler)
+    ours = without_version(config)
     weights = torch.load(folder + '/pytorch_model.bin', map_location='cpu', weights_only=True)
     loaded = model.state_dict()
     out.append({
@@ -317,6 +334,8 @@ for folder in sys.argv[1:]:
         'sameKeys': sorted(weights) == sorted(loaded),
         'typeVocabSizes': config.type_vocab_sizes, 'aggregation': config.num_aggregation_labels,
         'temperature': config.temperature, 'reset': config.reset_position_index_per_cell,
+        'configFieldsUnlikeTheScripts': sorted(k for k in set(ours) | set(expected_config)
+                                               if ours.get(k, 'absent') != expected_config.get(k, 'absent')),
     })
 print(json.dumps(out))
 `;
@@ -330,7 +349,7 @@ test('tapas every --task loads in the real transformers 4.29.2 as its class: no 
     runTransformers(
       client,
       LOAD_ALL,
-      CASES.map((c) => outputOf(c)),
+      CASES.flatMap((c) => [outputOf(c), c.task, join(tmp, c.checkpoint, 'bert_config.json')]),
     ),
   ) as Record<string, unknown>[];
   CASES.forEach((c, i) => {
@@ -348,6 +367,7 @@ test('tapas every --task loads in the real transformers 4.29.2 as its class: no 
         aggregation: c.settings.num_aggregation_labels ?? 0,
         temperature: c.settings.temperature ?? 1,
         reset: false,
+        configFieldsUnlikeTheScripts: [],
       },
       c.task,
     );
