@@ -264,6 +264,8 @@ test('tapas every --task through the CLI: the class, the settings of the script,
     // read as TapasConfig.from_json_file reads bert_config.json: the list kept under its own name
     assert.deepEqual([config.type_vocab_size, config.type_vocab_sizes], [TYPE_VOCAB_SIZES, TYPE_VOCAB_SIZES]);
     assert.equal(config.reset_position_index_per_cell, false, 'the script leaves it false without its flag');
+    if (c.task === 'SQA')
+      assert.match(readFileSync(join(outputOf(c), 'README.md'), 'utf8'), /^pipeline_tag: table-question-answering$/m);
     // the script's TapasTokenizer(vocab_file=…vocab.txt, model_max_length=512), as save_pretrained records it
     const tokenizer = JSON.parse(readFileSync(join(outputOf(c), 'tokenizer_config.json'), 'utf8'));
     assert.deepEqual(
