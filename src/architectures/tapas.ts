@@ -138,7 +138,10 @@ const SHOWS = {
   maskedLM: '^cls/predictions/output_bias$',
 } as const;
 
-const has = (input: ConfigInput, pattern: string) => input.listing.some((t) => new RegExp(pattern).test(t.name));
+function has(input: ConfigInput, pattern: string): boolean {
+  const re = new RegExp(pattern);
+  return input.listing.some((t) => re.test(t.name));
+}
 const shapeOf = (input: ConfigInput, name: string) =>
   `${name} [${input.listing.find((t) => t.name === name)?.shape.join(', ') ?? ''}]`;
 
