@@ -307,11 +307,10 @@ transformers.logging.set_verbosity_warning()
 out = []
 args = sys.argv[1:]
 for folder, task, bert_config in zip(args[0::3], args[1::3], args[2::3]):
-    theirs = tempfile.mkdtemp()
-    with contextlib.redirect_stdout(io.StringIO()):
-        script.convert_tf_checkpoint_to_pytorch(task, False, 'unused/model.ckpt', bert_config, theirs)
     without_version = lambda c: {k: v for k, v in c.to_dict().items() if k not in ('transformers_version', '_name_or_path')}
-    expected_config = without_version(AutoConfig.from_pretrained(theirs))
+    with tempfile.TemporaryDirectory() as theirs, contextlib.redirect_stdout(io.StringIO()):
+        script.convert_tf_checkpoint_to_pytorch(task, False, 'unused/model.ckpt', bert_config, theirs)
+        expected_config = without_version(AutoConfig.from_pretrained(theirs))
     messages = []
     class Capture(logging.Handler):
         def emit(self, record):
