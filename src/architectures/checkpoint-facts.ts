@@ -88,12 +88,16 @@ const SIZE_FIELDS: Readonly<Record<string, number>> = Object.fromEntries([
     'visual_feat_dim',
     'visual_pos_dim',
     'cutoffs',
+    'type_vocab_sizes',
   ].map((f) => [f, MAX_CONFIG_SIZE]),
 ]);
 
-/** The sizes a field holds: `cutoffs` element by element, LXMERT's `num_hidden_layers` dict value by value. */
+/** Fields that may hold a list of sizes: Transformer-XL's `cutoffs`, TAPAS's token-type tables. */
+const LIST_FIELDS: ReadonlySet<string> = new Set(['cutoffs', 'type_vocab_size', 'type_vocab_sizes']);
+
+/** The sizes a field holds: LIST_FIELDS element by element, LXMERT's `num_hidden_layers` dict value by value. */
 function sizesOf(field: string, value: unknown): unknown[] {
-  if (field === 'cutoffs' && Array.isArray(value)) return value;
+  if (LIST_FIELDS.has(field) && Array.isArray(value)) return value;
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof PyFloat))
     return Object.values(value);
   return [value];

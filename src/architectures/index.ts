@@ -21,6 +21,7 @@ import { mobilebert } from './mobilebert.js';
 import { pegasus } from './pegasus.js';
 import { rembert } from './rembert.js';
 import { t5 } from './t5.js';
+import { tapas } from './tapas.js';
 import { transfoXl } from './transfo-xl.js';
 import { xlm } from './xlm.js';
 import { xlnet } from './xlnet.js';
@@ -46,6 +47,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   canine,
   bigBird,
   bigbirdPegasus,
+  tapas,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */

@@ -36,6 +36,7 @@ const RELEASES: Readonly<Record<string, string>> = {
   transfo_xl: 'kimiyoung/transformer-xl',
   xlnet: 'zihangdai/xlnet',
   xlm: 'facebookresearch/XLM',
+  tapas: 'google-research/tapas',
 };
 
 /** The pipeline a class name implies, as the Hub names them; none where the class serves several. */
@@ -44,6 +45,7 @@ const PIPELINES: readonly [RegExp, string][] = [
   [/(LMHeadModel|ForCausalLM)$/, 'text-generation'],
   [/ForConditionalGeneration$/, 'text2text-generation'],
   [/ForSequenceClassification$/, 'text-classification'],
+  [/^TapasForQuestionAnswering$/, 'table-question-answering'],
   [/ForQuestionAnswering(Simple)?$/, 'question-answering'],
   [/ForTokenClassification$/, 'token-classification'],
   [/(Model|BaseModel)$/, 'feature-extraction'],
