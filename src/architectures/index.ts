@@ -16,6 +16,7 @@ import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
 import { pegasus } from './pegasus.js';
 import { rembert } from './rembert.js';
+import { roformer } from './roformer.js';
 import { t5 } from './t5.js';
 import { transfoXl } from './transfo-xl.js';
 import { xlm } from './xlm.js';
@@ -38,6 +39,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   bertTf2,
   pegasus,
   gptNeo,
+  roformer,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */
