@@ -7,6 +7,7 @@ import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
 import { bertTf2 } from './bert-tf2.js';
+import { convbert } from './convbert.js';
 import { electra } from './electra.js';
 import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
@@ -40,6 +41,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   pegasus,
   gptNeo,
   roformer,
+  convbert,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */

@@ -38,6 +38,9 @@ const roformerConfig = (more: object = {}) => ({
 const CASES: readonly Case[] = [
   { golden: 'roformer-bert4keras-release.plan.txt', config: roformerConfig() },
   { golden: 'roformer-bert4keras-projection-pooler-adam.plan.txt', config: roformerConfig({ embedding_size: 6 }) },
+  // ConvBERT ships no config: every size is read off the shapes
+  { golden: 'convbert-synthetic-grouped.plan.txt' },
+  { golden: 'convbert-synthetic.plan.txt' },
 ];
 
 for (const c of CASES) {
