@@ -24,6 +24,7 @@ import {
 } from './bert-family.js';
 import { dense, dim, layersKeys, linearKeys, normKeys, shapedKey, vectorKey } from './building-blocks.js';
 import { checkDimensions } from './checkpoint-facts.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 const MODEL_CLASS = 'RoFormerForMaskedLM';
 /** Rotary positions: no absolute position table. */
@@ -139,4 +140,6 @@ export const roformer: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  // BertTokenizer's arguments; loading it needs rjieba (its jieba word segmentation), writing it does not
+  tokenizer: wordPieceTokenizer('RoFormerTokenizer'),
 };

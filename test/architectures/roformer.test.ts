@@ -238,6 +238,32 @@ test('roformer release without --model_type: RoFormerForMaskedLM, exact values i
     [['RoFormerForMaskedLM'], 'roformer', H, P],
   );
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8'), tinyWordPieceVocab(V));
+
+  // the tokenizer files as RoFormerTokenizer's save_pretrained writes them, loaded by AutoTokenizer (rjieba, which
+  // only segments words, stubbed: one word per text, the WordPiece fallback does the rest)
+  const theirs = join(tmp, 'release-tokenizer-saved');
+  const got = JSON.parse(
+    runTransformers(
+      client,
+      `
+import json, sys, types
+rjieba = types.ModuleType('rjieba')
+rjieba.cut = lambda text, hmm=False: [text]
+sys.modules['rjieba'] = rjieba
+from transformers import AutoTokenizer, RoFormerTokenizer
+folder, theirs = sys.argv[1], sys.argv[2]
+ours = json.load(open(folder + '/tokenizer_config.json'))
+RoFormerTokenizer(folder + '/vocab.txt', do_lower_case=ours['do_lower_case'], model_max_length=ours['model_max_length']).save_pretrained(theirs)
+tok = AutoTokenizer.from_pretrained(folder, use_fast=False)
+print(json.dumps({'class': type(tok).__name__, 'lower': tok.do_lower_case, 'max': tok.model_max_length,
+                  'decoded': tok.decode(tok.encode('tok5 tok6'), skip_special_tokens=True)}))
+`,
+      [folder, theirs],
+    ),
+  );
+  assert.deepEqual(got, { class: 'RoFormerTokenizer', lower: true, max: P, decoded: 'tok5 tok6' });
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json'])
+    assert.equal(readFileSync(join(folder, name), 'utf8'), readFileSync(join(theirs, name), 'utf8'), name);
 });
 
 test('roformer with its own embedding width, pooler, NSP head and Adam slots: projection as embeddings_project, the rest skipped', async (t) => {
