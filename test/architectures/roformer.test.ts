@@ -181,25 +181,39 @@ test('roformer golden plans: no position table, embed_positions generated; poole
   }
 });
 
-/** RoFormerSinusoidalPositionalEmbedding(positions, dim).weight of the real transformers, per shape, as bytes. */
-function transformersSinusoids(
-  client: NonNullable<ReturnType<typeof transformersPython>>,
-  shapes: readonly [number, number][],
-): Uint8Array[] {
-  const out = runTransformers(
-    client,
-    `
-import base64, json, sys
-from transformers.models.roformer.modeling_roformer import RoFormerSinusoidalPositionalEmbedding
-shapes = json.loads(sys.argv[1])
-print(json.dumps([base64.b64encode(RoFormerSinusoidalPositionalEmbedding(n, d).weight.detach().numpy().astype('<f4').tobytes()).decode() for n, d in shapes]))
-`,
-    [JSON.stringify(shapes)],
-  );
-  return (JSON.parse(out) as string[]).map((b) => new Uint8Array(Buffer.from(b, 'base64')));
-}
+/** Sizes of embed_positions checked against the real module: the release's, then the released models' and odd widths. */
+const SINUSOID_SHAPES: readonly [number, number][] = [
+  [P, H / HEADS],
+  [1536, 64],
+  [512, 64],
+  [1536, 32],
+  [64, 6],
+  [16, 3],
+];
 
-test('roformer release without --model_type: RoFormerForMaskedLM, exact values in PyTorch, embed_positions as transformers computes it', async (t) => {
+/**
+ * In the real transformers: RoFormerSinusoidalPositionalEmbedding(positions, dim).weight per shape (base64), and the
+ * folder's tokenizer files beside those RoFormerTokenizer's save_pretrained writes, loaded by AutoTokenizer (rjieba,
+ * which only segments words, stubbed: one word per text, the WordPiece fallback does the rest).
+ */
+const TRANSFORMERS_CHECK = `
+import base64, json, sys, types
+rjieba = types.ModuleType('rjieba')
+rjieba.cut = lambda text, hmm=False: [text]
+sys.modules['rjieba'] = rjieba
+from transformers import AutoTokenizer, RoFormerTokenizer
+from transformers.models.roformer.modeling_roformer import RoFormerSinusoidalPositionalEmbedding
+folder, theirs, shapes = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+sinusoids = [base64.b64encode(RoFormerSinusoidalPositionalEmbedding(n, d).weight.detach().numpy().astype('<f4').tobytes()).decode()
+             for n, d in shapes]
+ours = json.load(open(folder + '/tokenizer_config.json'))
+RoFormerTokenizer(folder + '/vocab.txt', do_lower_case=ours['do_lower_case'], model_max_length=ours['model_max_length']).save_pretrained(theirs)
+tok = AutoTokenizer.from_pretrained(folder, use_fast=False)
+print(json.dumps({'sinusoids': sinusoids, 'tokenizer': {'class': type(tok).__name__, 'lower': tok.do_lower_case,
+                  'max': tok.model_max_length, 'decoded': tok.decode(tok.encode('tok5 tok6'), skip_special_tokens=True)}}))
+`;
+
+test('roformer release without --model_type: RoFormerForMaskedLM, exact values in PyTorch, embed_positions (and at the released sizes) and tokenizer files as transformers makes them', async (t) => {
   const python = torchPython(t);
   if (!python) return;
   const client = transformersPython(t);
@@ -215,9 +229,23 @@ test('roformer release without --model_type: RoFormerForMaskedLM, exact values i
     'pytorch',
   ]);
   assert.equal(r.code, 0, r.stderr);
-  const [sinusoids] = transformersSinusoids(client, [[P, H / HEADS]]);
+  const theirs = join(tmp, 'release-tokenizer-saved');
+  const check = JSON.parse(
+    runTransformers(client, TRANSFORMERS_CHECK, [folder, theirs, JSON.stringify(SINUSOID_SHAPES)]),
+  ) as {
+    sinusoids: string[];
+    tokenizer: unknown;
+  };
+  const sinusoids = check.sinusoids.map((b) => new Uint8Array(Buffer.from(b, 'base64')));
+  for (const [i, [n, d]] of SINUSOID_SHAPES.entries()) {
+    const ours = generateBytes({ kind: 'sinusoidal-positions', positions: n, dim: d }, 'float32', [n, d]);
+    assert.ok(
+      Buffer.from(ours).equals(Buffer.from(sinusoids[i] as Uint8Array)),
+      `embed_positions [${n}, ${d}] differs`,
+    );
+  }
   const expected = expectedFrom(await readTfTensors(prefixOf(RELEASE)), table(RELEASE));
-  const positions: RawTensor = { dtype: 'float32', shape: [P, H / HEADS], bytes: sinusoids as Uint8Array };
+  const positions: RawTensor = { dtype: 'float32', shape: [P, H / HEADS], bytes: sinusoids[0] as Uint8Array };
   const loaded = loadWithTorch(python, join(folder, 'pytorch_model.bin'));
   assertExactly(loaded, new Map([...expected, ['roformer.encoder.embed_positions.weight', positions]]));
   assert.deepEqual([...loaded.keys()].slice(0, 5), [
@@ -239,29 +267,7 @@ test('roformer release without --model_type: RoFormerForMaskedLM, exact values i
   );
   assert.equal(readFileSync(join(folder, 'vocab.txt'), 'utf8'), tinyWordPieceVocab(V));
 
-  // the tokenizer files as RoFormerTokenizer's save_pretrained writes them, loaded by AutoTokenizer (rjieba, which
-  // only segments words, stubbed: one word per text, the WordPiece fallback does the rest)
-  const theirs = join(tmp, 'release-tokenizer-saved');
-  const got = JSON.parse(
-    runTransformers(
-      client,
-      `
-import json, sys, types
-rjieba = types.ModuleType('rjieba')
-rjieba.cut = lambda text, hmm=False: [text]
-sys.modules['rjieba'] = rjieba
-from transformers import AutoTokenizer, RoFormerTokenizer
-folder, theirs = sys.argv[1], sys.argv[2]
-ours = json.load(open(folder + '/tokenizer_config.json'))
-RoFormerTokenizer(folder + '/vocab.txt', do_lower_case=ours['do_lower_case'], model_max_length=ours['model_max_length']).save_pretrained(theirs)
-tok = AutoTokenizer.from_pretrained(folder, use_fast=False)
-print(json.dumps({'class': type(tok).__name__, 'lower': tok.do_lower_case, 'max': tok.model_max_length,
-                  'decoded': tok.decode(tok.encode('tok5 tok6'), skip_special_tokens=True)}))
-`,
-      [folder, theirs],
-    ),
-  );
-  assert.deepEqual(got, { class: 'RoFormerTokenizer', lower: true, max: P, decoded: 'tok5 tok6' });
+  assert.deepEqual(check.tokenizer, { class: 'RoFormerTokenizer', lower: true, max: P, decoded: 'tok5 tok6' });
   for (const name of ['tokenizer_config.json', 'special_tokens_map.json'])
     assert.equal(readFileSync(join(folder, name), 'utf8'), readFileSync(join(theirs, name), 'utf8'), name);
 });
@@ -290,23 +296,6 @@ test('roformer with its own embedding width, pooler, NSP head and Adam slots: pr
   );
   loaded.delete('roformer.encoder.embed_positions.weight');
   assertExactly(loaded, expectedFrom(await readTfTensors(prefixOf(POOLED)), table(POOLED)));
-});
-
-test('roformer embed_positions at the released sizes (and odd widths) are bit for bit those of the real transformers', (t) => {
-  const client = transformersPython(t);
-  if (!client) return;
-  const shapes: [number, number][] = [
-    [1536, 64],
-    [512, 64],
-    [1536, 32],
-    [64, 6],
-    [16, 3],
-  ];
-  const theirs = transformersSinusoids(client, shapes);
-  for (const [i, [n, d]] of shapes.entries()) {
-    const ours = generateBytes({ kind: 'sinusoidal-positions', positions: n, dim: d }, 'float32', [n, d]);
-    assert.ok(Buffer.from(ours).equals(Buffer.from(theirs[i] as Uint8Array)), `[${n}, ${d}] differs`);
-  }
 });
 
 test('roformer detection: the word table without the position table decides; BERT, RemBERT and table-less listings stay theirs', () => {
