@@ -10,6 +10,7 @@ import { bertTf2 } from './bert-tf2.js';
 import { bigBird } from './big-bird.js';
 import { bigbirdPegasus } from './bigbird-pegasus.js';
 import { canine } from './canine.js';
+import { convbert } from './convbert.js';
 import { electra } from './electra.js';
 import { funnel } from './funnel.js';
 import { gpt } from './gpt.js';
@@ -20,6 +21,7 @@ import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
 import { pegasus } from './pegasus.js';
 import { rembert } from './rembert.js';
+import { roformer } from './roformer.js';
 import { t5 } from './t5.js';
 import { tapas } from './tapas.js';
 import { transfoXl } from './transfo-xl.js';
@@ -48,6 +50,8 @@ export const ARCHITECTURES: readonly Architecture[] = [
   bigBird,
   bigbirdPegasus,
   tapas,
+  roformer,
+  convbert,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */

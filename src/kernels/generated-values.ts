@@ -12,7 +12,12 @@ export type GeneratedValues =
   | { readonly kind: 'fill'; readonly value: number }
   | { readonly kind: 'arange'; readonly count: number }
   /** bool [1, 1, size, size], ones on and below the diagonal: a causal attention mask buffer. */
-  | { readonly kind: 'causal-mask'; readonly size: number };
+  | { readonly kind: 'causal-mask'; readonly size: number }
+  /**
+   * float32 [positions, dim]: sines of the even angles in the first half, cosines of the odd ones in the second
+   * (XLM's table without interleaving), as transformers' sinusoidal embeddings fill their weight (RoFormer's).
+   */
+  | { readonly kind: 'sinusoidal-positions'; readonly positions: number; readonly dim: number };
 
 /**
  * Values of a generated key (float32 unless int64 arange). `inv-freq` follows torch's float32 steps:
@@ -45,6 +50,9 @@ export function generateBytes(g: GeneratedValues, dtype: DType, shape: readonly 
     case 'arange':
       for (let i = 0; i < n; i++) out[i] = i;
       break;
+    case 'sinusoidal-positions':
+      fillSinusoidal(out, g.positions, g.dim);
+      break;
     case 'inv-freq': {
       const d = Math.fround(g.dModel);
       for (let i = 0; i < n; i++) {
@@ -55,4 +63,21 @@ export function generateBytes(g: GeneratedValues, dtype: DType, shape: readonly 
     }
   }
   return new Uint8Array(out.buffer);
+}
+
+/**
+ * transformers' `_init_weight` of its sinusoidal position embeddings: angles pos / 10000 ** (2 * (j // 2) / dim) in
+ * float64 (numpy), `sin` of the even j in columns [0, ceil(dim / 2)), `cos` of the odd j after them, then rounded
+ * to float32. The same float64 steps give the same bits (checked against the real module in the RoFormer tests).
+ */
+function fillSinusoidal(out: Float32Array, positions: number, dim: number): void {
+  const half = Math.ceil(dim / 2);
+  for (let pos = 0; pos < positions; pos++) {
+    const row = pos * dim;
+    for (let j = 0; j < dim; j++) {
+      const angle = pos / 10000 ** ((2 * Math.floor(j / 2)) / dim);
+      if (j % 2 === 0) out[row + j / 2] = Math.sin(angle);
+      else out[row + half + (j - 1) / 2] = Math.cos(angle);
+    }
+  }
 }

@@ -22,6 +22,8 @@ function describeGenerator(g: GeneratedValues): string {
       return `arange(${g.count})`;
     case 'causal-mask':
       return `causal_mask(${g.size})`;
+    case 'sinusoidal-positions':
+      return `sinusoidal_positions(${g.positions}, ${g.dim})`;
   }
 }
 

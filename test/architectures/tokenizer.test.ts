@@ -128,6 +128,7 @@ test('every type: the bytes save_pretrained writes, and AutoTokenizer loads them
     wordPiece('electra'),
     wordPiece('mobilebert'),
     wordPiece('lxmert'),
+    wordPiece('convbert'),
     { ...wordPiece('funnel'), config: {}, expectMaxLength: 512 },
     {
       type: 'albert',
