@@ -14,6 +14,7 @@ import { gptNeo } from './gpt-neo.js';
 import { gpt2 } from './gpt2.js';
 import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
+import { mobilenetV1 } from './mobilenet-v1.js';
 import { pegasus } from './pegasus.js';
 import { rembert } from './rembert.js';
 import { t5 } from './t5.js';
@@ -38,6 +39,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   bertTf2,
   pegasus,
   gptNeo,
+  mobilenetV1,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */
