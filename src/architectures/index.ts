@@ -15,6 +15,7 @@ import { gpt2 } from './gpt2.js';
 import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
 import { mobilenetV1 } from './mobilenet-v1.js';
+import { mobilenetV2 } from './mobilenet-v2.js';
 import { pegasus } from './pegasus.js';
 import { rembert } from './rembert.js';
 import { t5 } from './t5.js';
@@ -40,6 +41,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   pegasus,
   gptNeo,
   mobilenetV1,
+  mobilenetV2,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */
