@@ -136,6 +136,8 @@ function separateSkipped(
 interface Superseded {
   readonly name: string;
   readonly shadow: string;
+  /** The rule's `preferShadow`: one reason for every variable it supersedes (the model card counts them as one kind). */
+  readonly suffix: string;
 }
 
 /** The skips with each shadow used taken out and the variable it supersedes put in, in the listing's order. */
@@ -151,7 +153,7 @@ function withShadowsUsed(
     ...skipped.filter((s) => !used.has(s.name)),
     ...superseded.map((s) => ({
       name: s.name,
-      reason: `superseded: its moving average ${s.shadow} is converted instead`,
+      reason: `superseded: its shadow (…${s.suffix}) is converted instead`,
     })),
   ].sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
 }
@@ -176,7 +178,8 @@ function matchRules(
       consumed.add(name);
       for (const g of group.names) consumed.add(g);
       const shadow = rule.preferShadow === undefined ? undefined : shadows.get(`${name}${rule.preferShadow}`);
-      if (shadow !== undefined && others.length === 0) superseded.push({ name: info.name, shadow: shadow.name });
+      if (shadow !== undefined && others.length === 0)
+        superseded.push({ name: info.name, shadow: shadow.name, suffix: rule.preferShadow as string });
       const first = shadow !== undefined && others.length === 0 ? shadow : info;
       if (group.complete) produceKeys(rule, first, [first, ...group.infos].map(sourceOf), captures, produced, problems);
     }

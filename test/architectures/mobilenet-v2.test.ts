@@ -138,6 +138,11 @@ test('mobilenet_v2: converts through the CLI; PyTorch loads the exact values (mo
   const out = join(tmp, 'hf');
   const r = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', out, '--format', 'both']);
   assert.equal(r.code, 0, r.stderr);
+  // the model card counts the superseded variables as one kind
+  assert.match(
+    readFileSync(join(out, 'README.md'), 'utf8'),
+    /^- 158 × superseded: its shadow \(…\/ExponentialMovingAverage\) is converted instead$/m,
+  );
   const plain = join(tmp, 'flowers-hf');
   const p = runCli([
     'convert',

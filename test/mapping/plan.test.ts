@@ -233,6 +233,6 @@ test("preferShadow: a variable's moving average is the source where the checkpoi
   );
   assert.match(
     plan.skipped[0]?.reason ?? '',
-    /superseded: its moving average net\/a\/weights\/ExponentialMovingAverage/,
+    /^superseded: its shadow \(…\/ExponentialMovingAverage\) is converted instead$/,
   );
 });
