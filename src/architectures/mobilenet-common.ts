@@ -104,6 +104,8 @@ export const pyFloat = (x: number): PyFloat => new PyFloat(x);
  */
 export function labelMaps(input: ConfigInput, classes: number | undefined, logits: string): ModelConfig {
   const path = input.options?.id2label;
+  if (path !== undefined && input.readFile === undefined)
+    throw new Tf2TorchError(ErrorCode.USAGE, `--id2label ${path}: this caller reads no files`);
   const file: Record<string, unknown> =
     path === undefined ? IMAGENET_LABELS : parseJsonObject(input.readFile!(path, 'label file'), path, ErrorCode.CONFIG);
   const where = path ?? 'the shipped ImageNet labels';
