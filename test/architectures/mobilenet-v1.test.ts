@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
-import { scriptOutputs, withoutVersion } from '../support/mobilenet-scripts.js';
+import { scriptOutputs, withoutVersion, writeTensorsForPython } from '../support/mobilenet-scripts.js';
 import { assertExactly } from '../support/original-checkpoint.js';
 import { torchPython } from '../support/python.js';
 import { type RawTensor, readTfTensors } from '../support/reference-transforms.js';
@@ -124,12 +124,9 @@ test('mobilenet_v1: converts through the CLI; PyTorch loads the exact values; tr
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr + r.stdout, new RegExp(`--model_name ${NAME} \\(the checkpoint's file name`));
+  const tf = await readTfTensors(prefix);
   const python = torchPython(t);
-  if (python)
-    assertExactly(
-      loadWithTorch(python, join(out, 'pytorch_model.bin')),
-      expectedStateDict(await readTfTensors(prefix)),
-    );
+  if (python) assertExactly(loadWithTorch(python, join(out, 'pytorch_model.bin')), expectedStateDict(tf));
   const client = transformersPython(t);
   if (!client) return;
   for (const report of loadInTransformers(client, out)) {
@@ -141,7 +138,10 @@ test('mobilenet_v1: converts through the CLI; PyTorch loads the exact values; tr
     );
     assert.deepEqual(report.warnings, [], report.format);
   }
-  const script = scriptOutputs(client, 'v1', NAME, SHIPPED_LABELS, tmp, out);
+  const tensors = join(tmp, 'tensors.bin');
+  writeTensorsForPython(tensors, tf);
+  const script = scriptOutputs(client, 'v1', NAME, SHIPPED_LABELS, tmp, out, tensors);
+  assert.deepEqual(script.differing, [], "keys that differ from the script's load_tf_weights_in_mobilenet_v1");
   assert.equal(withoutVersion(readFileSync(join(out, 'config.json'), 'utf8')), withoutVersion(script.config));
   assert.equal(readFileSync(join(out, 'preprocessor_config.json'), 'utf8'), script.processor);
   assert.equal(script.loadedProcessor, 'MobileNetV1ImageProcessor');

@@ -18,7 +18,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
-import { scriptOutputs, withoutVersion } from '../support/mobilenet-scripts.js';
+import { scriptOutputs, withoutVersion, writeTensorsForPython } from '../support/mobilenet-scripts.js';
 import { assertExactly } from '../support/original-checkpoint.js';
 import { torchPython } from '../support/python.js';
 import { type RawTensor, readTfTensors } from '../support/reference-transforms.js';
@@ -158,14 +158,15 @@ test('mobilenet_v2: converts through the CLI; PyTorch loads the exact values (mo
     'pytorch',
   ]);
   assert.equal(p.code, 0, p.stderr);
+  const [tf, tfPlain] = [await readTfTensors(prefix), await readTfTensors(withoutShadows)];
   const python = torchPython(t);
   if (python) {
     const [loaded, loadedPlain] = loadAllWithTorch(python, [
       join(out, 'pytorch_model.bin'),
       join(plain, 'pytorch_model.bin'),
     ]);
-    assertExactly(loaded!, expectedStateDict(await readTfTensors(prefix)));
-    assertExactly(loadedPlain!, expectedStateDict(await readTfTensors(withoutShadows)));
+    assertExactly(loaded!, expectedStateDict(tf));
+    assertExactly(loadedPlain!, expectedStateDict(tfPlain));
   }
   const client = transformersPython(t);
   if (!client) return;
@@ -178,12 +179,17 @@ test('mobilenet_v2: converts through the CLI; PyTorch loads the exact values (mo
     );
     assert.deepEqual(report.warnings, [], report.format);
   }
-  const script = scriptOutputs(client, 'v2', NAME, SHIPPED_LABELS, tmp, out);
+  const [tensors, tensorsPlain] = [join(tmp, 'tensors.bin'), join(tmp, 'tensors-plain.bin')];
+  writeTensorsForPython(tensors, tf);
+  writeTensorsForPython(tensorsPlain, tfPlain);
+  const script = scriptOutputs(client, 'v2', NAME, SHIPPED_LABELS, tmp, out, tensors);
+  assert.deepEqual(script.differing, [], "keys that differ from the script's load_tf_weights_in_mobilenet_v2");
   assert.equal(withoutVersion(readFileSync(join(out, 'config.json'), 'utf8')), withoutVersion(script.config));
   assert.equal(readFileSync(join(out, 'preprocessor_config.json'), 'utf8'), script.processor);
   assert.equal(script.loadedProcessor, 'MobileNetV2ImageProcessor');
   assert.deepEqual([script.loadedCrop, script.loadedSize], [{ height: 96, width: 96 }, { shortest_edge: 128 }]);
-  const few = scriptOutputs(client, 'v2', NAME, labels, tmp, plain);
+  const few = scriptOutputs(client, 'v2', NAME, labels, tmp, plain, tensorsPlain);
+  assert.deepEqual(few.differing, [], "keys that differ from the script's loader, without shadows");
   assert.equal(withoutVersion(readFileSync(join(plain, 'config.json'), 'utf8')), withoutVersion(few.config));
 });
 
