@@ -19,6 +19,8 @@ import { gpt2 } from './gpt2.js';
 import { imagegpt } from './imagegpt.js';
 import { lxmert } from './lxmert.js';
 import { mobilebert } from './mobilebert.js';
+import { mobilenetV1 } from './mobilenet-v1.js';
+import { mobilenetV2 } from './mobilenet-v2.js';
 import { pegasus } from './pegasus.js';
 import { rembert } from './rembert.js';
 import { roformer } from './roformer.js';
@@ -52,6 +54,8 @@ export const ARCHITECTURES: readonly Architecture[] = [
   tapas,
   roformer,
   convbert,
+  mobilenetV1,
+  mobilenetV2,
 ];
 
 /** The `--model_type` values, each once (a type may read both name-based and object-based checkpoints). */

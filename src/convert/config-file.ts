@@ -63,7 +63,20 @@ export function findConfigBeside(
  * indent 2, ASCII escapes and Python's float spelling (1e-05, not 0.00001), then a newline.
  */
 export function configJsonText(config: ModelConfig): string {
-  return `${pythonJsonDumps(withoutUndefined(config), 2, true)}\n`;
+  return `${pythonJsonDumps(withIntLabelKeys(withoutUndefined(config)), 2, true)}\n`;
+}
+
+/**
+ * PretrainedConfig keeps id2label's keys as ints (`{int(key): value …}` in its __init__), so sort_keys orders
+ * them by value: "2" before "10", as every config with more than ten labels shows.
+ */
+function withIntLabelKeys(config: ModelConfig): ModelConfig {
+  const labels = config.id2label;
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels) || labels instanceof Map) return config;
+  const keys = Object.keys(labels);
+  if (!keys.every((k) => /^(0|[1-9]\d{0,14})$/.test(k))) return config;
+  const ints = new Map(keys.map((k) => [Number(k), (labels as Record<string, unknown>)[k]]));
+  return Object.assign(Object.create(null), config, { id2label: ints });
 }
 
 /** As JSON.stringify: a field whose value is undefined is absent. No prototype: every key is the config's own. */

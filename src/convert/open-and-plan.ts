@@ -268,6 +268,13 @@ export async function openAndPlan(
       embedded: pickled?.root,
       checkpointPath: source.path,
       options: modelOptions,
+      readFile: (path, what) => {
+        reads.push(path);
+        const text = readSidecar(path, what, options.files);
+        if (text === undefined)
+          throw new Tf2TorchError(ErrorCode.NOT_FOUND, `${what} ${path} not found`, { file: path });
+        return text;
+      },
     });
     checkConfigNumbers(config, userPath ?? `the ${architecture.modelType} config built from ${source.path}`);
     const tokenizer = tokenizerConfigFiles(architecture, config, {

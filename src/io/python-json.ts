@@ -45,6 +45,25 @@ export function keyText(k: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The order of `sorted()` on dict keys: ints by value (id2label's 0, 1, 2, …, 10), strings by code point
+ * (JavaScript's `<` compares UTF-16 units, which differs past U+FFFF); other keys by their text.
+ */
+function pythonKeyOrder(a: unknown, b: unknown): number {
+  const isInt = (k: unknown) => typeof k === 'bigint' || (typeof k === 'number' && Number.isSafeInteger(k));
+  if (isInt(a) && isInt(b)) return (a as number | bigint) < (b as number | bigint) ? -1 : 1;
+  const [x, y] = [String(keyText(a)), String(keyText(b))];
+  if (typeof a === 'string' && typeof b === 'string') {
+    const [p, q] = [[...x], [...y]];
+    for (let i = 0; i < Math.min(p.length, q.length); i++) {
+      const d = (p[i] as string).codePointAt(0)! - (q[i] as string).codePointAt(0)!;
+      if (d !== 0) return d;
+    }
+    return p.length - q.length;
+  }
+  return x < y ? -1 : 1;
+}
+
 /** Thrown for values json.dumps refuses (sets, bytes, objects); `path` names where. */
 export class NotJsonError extends Error {
   constructor(
@@ -89,7 +108,7 @@ export function pythonJsonDumps(
     const entries = v instanceof Map ? [...v.entries()] : isPlainObject(v) ? Object.entries(v as object) : undefined;
     if (!entries) throw new NotJsonError(path);
     if (entries.length === 0) return '{}';
-    if (sortKeys) entries.sort(([a], [b]) => (String(keyText(a)) < String(keyText(b)) ? -1 : 1));
+    if (sortKeys) entries.sort(([a], [b]) => pythonKeyOrder(a, b));
     const parts = entries.map(([k, x]) => {
       const key = keyText(k);
       if (key === undefined)

@@ -70,8 +70,10 @@ export function buildPlan(
   options: PlanOptions = {},
 ): Plan {
   const problems: Problem[] = [];
-  const { skipped, candidates } = separateSkipped(listing, arch, config);
-  const { produced, consumed } = matchRules(candidates, arch.rules(config), problems);
+  const separated = separateSkipped(listing, arch, config);
+  const { candidates } = separated;
+  const { produced, consumed, superseded } = matchRules(candidates, arch.rules(config), problems, separated.shadows);
+  const skipped = withShadowsUsed(separated.skipped, superseded, listing);
   const unmapped = collectUnmapped(candidates, consumed);
   const warnings = reportUnmapped(unmapped, arch, options, problems);
   // An explicit 'keep' keeps the checkpoint's dtype even where the architecture casts by default (T5 → float32).
@@ -114,17 +116,46 @@ function separateSkipped(
   listing: readonly TensorInfo[],
   arch: Architecture,
   config: ModelConfig,
-): { skipped: Skipped[]; candidates: Map<string, TensorInfo> } {
+): { skipped: Skipped[]; candidates: Map<string, TensorInfo>; shadows: Map<string, TensorInfo> } {
   const skipped: Skipped[] = [];
   const candidates = new Map<string, TensorInfo>();
+  const shadows = new Map<string, TensorInfo>();
   const skipRules = [...(arch.skip ?? []), ...(arch.configSkip?.(config) ?? [])];
   for (const info of listing) {
     const name = normalizeName(arch, info.name);
-    const reason = trainerStateOf(info.name)?.reason ?? skipReason(skipRules, name);
+    const trainerState = trainerStateOf(info.name);
+    const reason = trainerState?.reason ?? skipReason(skipRules, name);
+    if (trainerState !== undefined) shadows.set(name, info);
     if (reason !== undefined) skipped.push({ name: info.name, reason });
     else candidates.set(name, info);
   }
-  return { skipped, candidates };
+  return { skipped, candidates, shadows };
+}
+
+/** A variable a rule's `preferShadow` replaced by its shadow. */
+interface Superseded {
+  readonly name: string;
+  readonly shadow: string;
+  /** The rule's `preferShadow`: one reason for every variable it supersedes (the model card counts them as one kind). */
+  readonly suffix: string;
+}
+
+/** The skips with each shadow used taken out and the variable it supersedes put in, in the listing's order. */
+function withShadowsUsed(
+  skipped: Skipped[],
+  superseded: readonly Superseded[],
+  listing: readonly TensorInfo[],
+): Skipped[] {
+  if (superseded.length === 0) return skipped;
+  const used = new Set(superseded.map((s) => s.shadow));
+  const order = new Map(listing.map((t, i) => [t.name, i]));
+  return [
+    ...skipped.filter((s) => !used.has(s.name)),
+    ...superseded.map((s) => ({
+      name: s.name,
+      reason: `superseded: its shadow (…${s.suffix}) is converted instead`,
+    })),
+  ].sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
 }
 
 /** Phase 2: rules, in order; the first rule that matches a variable consumes it (and its siblings). */
@@ -132,9 +163,11 @@ function matchRules(
   candidates: ReadonlyMap<string, TensorInfo>,
   rules: readonly Rule[],
   problems: Problem[],
-): { produced: Map<string, Produced>; consumed: Set<string> } {
+  shadows: ReadonlyMap<string, TensorInfo>,
+): { produced: Map<string, Produced>; consumed: Set<string>; superseded: Superseded[] } {
   const consumed = new Set<string>();
   const produced = new Map<string, Produced>();
+  const superseded: Superseded[] = [];
   for (const rule of rules) {
     const [head, ...others] = (typeof rule.from === 'string' ? [rule.from] : rule.from) as [string, ...string[]];
     for (const [name, info] of candidates) {
@@ -144,10 +177,14 @@ function matchRules(
       const group = gatherSiblings(info, others, captures, candidates, rule, problems);
       consumed.add(name);
       for (const g of group.names) consumed.add(g);
-      if (group.complete) produceKeys(rule, info, [info, ...group.infos].map(sourceOf), captures, produced, problems);
+      const shadow = rule.preferShadow === undefined ? undefined : shadows.get(`${name}${rule.preferShadow}`);
+      if (shadow !== undefined && others.length === 0)
+        superseded.push({ name: info.name, shadow: shadow.name, suffix: rule.preferShadow as string });
+      const first = shadow !== undefined && others.length === 0 ? shadow : info;
+      if (group.complete) produceKeys(rule, first, [first, ...group.infos].map(sourceOf), captures, produced, problems);
     }
   }
-  return { produced, consumed };
+  return { produced, consumed, superseded };
 }
 
 /** The other sources of a multi-source rule (`['q/{x*}', 'k/{x*}']`), found by the head's captures. */

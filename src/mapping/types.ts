@@ -40,6 +40,12 @@ export interface Rule {
   readonly repeat?: { readonly count: number; readonly as: string };
   /** Why this rule exists, when it is not obvious (printed in the plan). */
   readonly note?: string;
+  /**
+   * A suffix naming the matched variable's shadow (`/ExponentialMovingAverage`): when the checkpoint has
+   * `{variable}{suffix}`, that is the source instead (trainer state by its name, a weight here) and the
+   * variable is skipped as superseded, as transformers' MobileNetV2 loader takes the moving averages.
+   */
+  readonly preferShadow?: string;
 }
 
 /**
@@ -103,6 +109,8 @@ export interface ConfigInput {
   readonly checkpointPath?: string;
   /** The values of the architecture's own `options`, defaults filled in ('true'/'false' for flags; free values only when given). */
   readonly options?: Readonly<Record<string, string>>;
+  /** Text of a file one of those options names (`--id2label FILE`), bounded as sidecars are; refuses a missing one. */
+  readonly readFile?: (path: string, what: string) => string;
 }
 
 /**

@@ -79,3 +79,15 @@ test('a config file in Latin-1 is refused naming the file (transformers reads UT
     new RegExp(`^error\\[E_MALFORMED\\]: ${r.config.replace(/[.\\/]/g, '\\$&')}: not valid UTF-8 text`, 'm'),
   );
 });
+
+test('id2label of more than ten labels is written in index order, as PretrainedConfig keeps its keys as ints ("2" before "10")', async (t) => {
+  const labels = Array.from({ length: 12 }, (_, i) => `"${i}": "L${i}"`).join(', ');
+  const r = await convertWithConfig(t, tinyConfigText(`"id2label": {${labels}}`));
+  assert.equal(r.code, 0, r.stderr);
+  const written = JSON.stringify(readFileSync(join(r.out, 'config.json'), 'utf8'));
+  const order = [...written.matchAll(/\\"(\d+)\\": \\"L/g)].map((m) => m[1]);
+  assert.deepEqual(
+    order,
+    Array.from({ length: 12 }, (_, i) => String(i)),
+  );
+});

@@ -103,3 +103,12 @@ test('values nested deeper than Python can dump (or containing themselves) are N
   for (let i = 0; i < 900; i++) fine = [fine];
   assert.ok(pythonJsonDumps(fine).startsWith('[\n  [\n'));
 });
+
+test('sort_keys as Python sorts: int keys by value, str keys by code point (past U+FFFF too)', (t) => {
+  const python = numpyPython(t);
+  if (!python) return;
+  const ints = new Map<unknown, unknown>([10, 2, 1, 0, 11].map((k) => [k, k]));
+  const strings = new Map<unknown, unknown>(['\u{1F600}', '\uFF5E', 'b', 'a'].map((k) => [k, 1]));
+  const script = `import json; print(json.dumps({10: 10, 2: 2, 1: 1, 0: 0, 11: 11}, indent=2, sort_keys=True) + json.dumps({'\\U0001F600': 1, '\\uff5e': 1, 'b': 1, 'a': 1}, indent=2, sort_keys=True), end='')`;
+  assert.equal(pythonJsonDumps(ints, 2, true) + pythonJsonDumps(strings, 2, true), runPython(python, script));
+});

@@ -192,3 +192,47 @@ test('a pass-through architecture keeps the checkpoint order and ties equal stor
   assert.deepEqual([alias.shape, alias.dtype], [[4, 3], 'float16']);
   assert.equal(plan.totalBytes, (12 + 3 + 12 + 12 + 12 + 3 + 12) * 2);
 });
+
+test("preferShadow: a variable's moving average is the source where the checkpoint has one, the variable skipped as superseded", () => {
+  const shadowArch: Architecture = {
+    modelType: 'shadowed',
+    summary: 'test',
+    buildConfig: () => ({}),
+    rules: () => [
+      {
+        from: 'net/{x*}/weights',
+        to: '{x}.weight',
+        transforms: [{ op: 'transpose' }],
+        preferShadow: '/ExponentialMovingAverage',
+      },
+      { from: 'net/{x*}/moving_mean', to: '{x}.running_mean' },
+    ],
+    expectedKeys: () => [
+      { key: 'a.weight', shape: [3, 2] },
+      { key: 'a.running_mean', shape: [3] },
+      { key: 'b.weight', shape: [3, 2] },
+    ],
+  };
+  const plan = buildPlan(
+    [
+      f32('net/a/weights', [2, 3]),
+      f32('net/a/weights/ExponentialMovingAverage', [2, 3]),
+      f32('net/a/weights/RMSProp', [2, 3]),
+      f32('net/a/moving_mean', [3]),
+      f32('net/a/moving_mean/ExponentialMovingAverage', [3]),
+      f32('net/b/weights', [2, 3]),
+    ],
+    shadowArch,
+    {},
+  );
+  const sources = plan.outputs.map((o) => (o.kind === 'tensor' ? o.sources.map((s) => s.name).join('+') : ''));
+  assert.deepEqual(sources, ['net/a/weights/ExponentialMovingAverage', 'net/a/moving_mean', 'net/b/weights']);
+  assert.deepEqual(
+    plan.skipped.map((s) => s.name),
+    ['net/a/weights', 'net/a/weights/RMSProp', 'net/a/moving_mean/ExponentialMovingAverage'],
+  );
+  assert.match(
+    plan.skipped[0]?.reason ?? '',
+    /^superseded: its shadow \(…\/ExponentialMovingAverage\) is converted instead$/,
+  );
+});

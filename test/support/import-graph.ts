@@ -10,7 +10,7 @@ import ts from 'typescript';
 /** Module path relative to src/ ('formats/open.ts') → the src/ modules it imports, in source order. */
 export type ImportGraph = ReadonlyMap<string, readonly string[]>;
 
-/** Every `.ts` file under `root`, with its relative imports resolved to files under `root`. */
+/** Every `.ts` file under `root`, with its relative imports resolved to files under `root`; JSON data files as modules importing nothing. */
 export function readImportGraph(root: string): ImportGraph {
   const graph = new Map<string, string[]>();
   const walk = (dir: string): void => {
@@ -24,7 +24,7 @@ export function readImportGraph(root: string): ImportGraph {
           .filter((spec) => spec.startsWith('.'))
           .map((spec) => toModule(root, join(dirname(path), spec.replace(/\.js$/, '.ts'))));
         graph.set(toModule(root, path), targets);
-      }
+      } else if (entry.name.endsWith('.json')) graph.set(toModule(root, path), []);
     }
   };
   walk(root);
