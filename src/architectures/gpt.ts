@@ -12,7 +12,7 @@ import { jsonPreview } from '../io/python-json.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
 import { dim, SQUEEZE, shapeText, tableKey, times } from './building-blocks.js';
 import { configSource, type Disagreement, refuseDisagreements, resolveAliases } from './checkpoint-facts.js';
-import { blockKeys, bpeTokenizerFiles, GPT_BLOCK } from './openai-block.js';
+import { blockKeys, bpeTokenizerFiles, GPT_BLOCK, withCausalMasks } from './openai-block.js';
 
 /** OpenAIGPTConfig() defaults (transformers configuration_openai.py); extra keys of the user's file are kept. */
 const GPT_DEFAULTS: ModelConfig = {
@@ -157,13 +157,23 @@ function rules(config: ModelConfig): readonly Rule[] {
   return out;
 }
 
-/** OpenAIGPTModel's state dict (the MLP is 4 × n_embd wide), in state_dict order. */
+/**
+ * OpenAIGPTModel's state dict as the converter saves it (the MLP is 4 × n_embd wide), in state_dict order: its own
+ * buffer `position_ids` first, then the embeddings and the blocks with their causal masks.
+ */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const E = dim(config, 'n_embd');
+  const positions = config.n_positions as number;
   return [
+    {
+      key: 'position_ids',
+      shape: [positions],
+      fromConfig: '[n_positions]',
+      generate: { kind: 'arange', count: positions },
+    },
     tableKey('tokens_embed.weight', dim(config, 'vocab_size'), E),
     tableKey('positions_embed.weight', dim(config, 'n_positions'), E),
-    ...blockKeys(GPT_BLOCK, config.n_layer as number, E, times(4, E)),
+    ...withCausalMasks(blockKeys(GPT_BLOCK, config.n_layer as number, E, times(4, E)), positions, 'float32'),
   ];
 }
 

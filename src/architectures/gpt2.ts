@@ -20,7 +20,7 @@ import {
   shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
-import { blockKeys, bpeTokenizerFiles, GPT2_BLOCK } from './openai-block.js';
+import { blockKeys, bpeTokenizerFiles, GPT2_BLOCK, withCausalMasks } from './openai-block.js';
 import { addedToken } from './tokenizer.js';
 
 /** GPT2Config() defaults (transformers configuration_gpt2.py). */
@@ -144,20 +144,6 @@ function rules(config: ModelConfig): readonly Rule[] {
   ];
 }
 
-const CAUSAL_MASK = (p: number) =>
-  ({ shape: [1, 1, p, p], dtype: 'bool', generate: { kind: 'causal-mask', size: p } }) as const;
-
-/**
- * Each block's causal mask `h.N.attn.bias`, a persistent buffer up to transformers 4.29 (which reports it
- * missing otherwise), in its state_dict place: the attention module's buffer, before its sub-layers.
- */
-const withCausalMasks = (keys: readonly ExpectedKey[], positions: number): ExpectedKey[] =>
-  keys.flatMap((k) =>
-    k.key.endsWith('.ln_1.bias')
-      ? [k, { key: k.key.replace(/ln_1\.bias$/, 'attn.bias'), ...CAUSAL_MASK(positions) }]
-      : [k],
-  );
-
 /** GPT2Model's state dict (the MLP is n_inner wide, 4 × n_embd when null), in state_dict order. */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const E = dim(config, 'n_embd');
@@ -165,7 +151,7 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   return [
     tableKey('wte.weight', dim(config, 'vocab_size'), E),
     tableKey('wpe.weight', dim(config, 'n_positions'), E),
-    ...withCausalMasks(blockKeys(GPT2_BLOCK, config.n_layer as number, E, inner), config.n_positions as number),
+    ...withCausalMasks(blockKeys(GPT2_BLOCK, config.n_layer as number, E, inner), config.n_positions as number, 'bool'),
     ...normKeys('ln_f', E),
   ];
 }

@@ -45,6 +45,26 @@ export function blockKeys(block: readonly BlockParam[], layers: number, embd: Di
   return keys;
 }
 
+/**
+ * Each block's causal mask `h.N.attn.bias`, a persistent buffer up to transformers 4.29 (which reports it missing
+ * otherwise), in its state_dict place: the attention module's buffer, before its sub-layers. GPT-2 registers it as
+ * bool, GPT as float (`torch.tril(torch.ones(…))`).
+ */
+export const withCausalMasks = (keys: readonly ExpectedKey[], positions: number, dtype: 'bool' | 'float32') =>
+  keys.flatMap((k): ExpectedKey[] =>
+    k.key.endsWith('.attn.c_attn.weight')
+      ? [
+          {
+            key: k.key.replace(/c_attn\.weight$/, 'bias'),
+            shape: [1, 1, positions, positions],
+            dtype,
+            generate: { kind: 'causal-mask', size: positions },
+          },
+          k,
+        ]
+      : [k],
+  );
+
 /** The release's BPE files (`encoder`, `merges`) under the names transformers' tokenizer loads. */
 export const bpeTokenizerFiles = (encoder: string, merges: string) => [
   { from: encoder, to: 'vocab.json' },

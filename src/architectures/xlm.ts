@@ -4,14 +4,19 @@
  * convert_xlm_checkpoint_to_pytorch writes (REFERENCE D.7):
  * - pytorch_model.bin: chkpt['model'] unchanged, keys prefixed `transformer.` except those containing
  *   `pred_layer`, pickled as a plain dict;
- * - config.json: chkpt['params'] without float tensors and numpy arrays, as `json.dumps(indent=2)`;
+ * - config.json: chkpt['params'] without float tensors and numpy arrays, as `json.dumps(indent=2)`, plus (our
+ *   addition) `model_type` and `architectures`, without which AutoConfig cannot read the folder;
  * - vocab.json: chkpt['dico_word2id'] with `</w>` appended to whole words (id > 13) and `@@` removed.
  * The pickle is read as data by the safe unpickler: its custom classes are never instantiated.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { keyText, NotJsonError, pythonJsonDumps } from '../io/python-json.js';
 import { NoticeCode, notice } from '../mapping/notices.js';
-import type { Architecture, ConfigInput, ModelConfig, Rule } from '../mapping/types.js';
+import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
+
+const XLM_CLASS = 'XLMWithLMHeadModel';
+/** XLMConfig's default max_position_embeddings, the original's N_MAX_POSITIONS. */
+const XLM_CONFIG_POSITIONS = 512;
 
 /** The first ids of an XLM dictionary are special symbols (<s>, </s>, <pad>, <unk>, <special0..9>). */
 const LAST_SPECIAL_ID = 13;
@@ -112,7 +117,50 @@ function buildConfig(input: ConfigInput): ModelConfig {
   }
   if (dropped.length > 0)
     input.note?.(`xlm: params left out of config.json (not JSON-serializable): ${dropped.join(', ')}`);
+  addLoadingFields(config, input);
   return config;
+}
+
+/**
+ * What XLMConfig needs beyond the params, added where the params lack it (transformers' converter writes the
+ * params alone): `model_type` and `architectures` (else AutoConfig guesses the type from the folder's name), and
+ * `max_position_embeddings` when the position table is not XLMConfig's default 512 rows (the original's
+ * N_MAX_POSITIONS), else from_pretrained refuses the table's size.
+ */
+function addLoadingFields(config: ModelConfig, input: ConfigInput): void {
+  const added: string[] = [];
+  if (config.model_type === undefined) {
+    config.model_type = 'xlm';
+    config.architectures = [XLM_CLASS];
+    added.push(`model_type 'xlm'`, `architectures [${XLM_CLASS}]`);
+  }
+  const rows = input.listing.find((t) => t.name === 'model.position_embeddings.weight')?.shape[0];
+  if (config.max_position_embeddings === undefined && rows !== undefined && rows !== XLM_CONFIG_POSITIONS) {
+    config.max_position_embeddings = rows;
+    added.push(`max_position_embeddings ${rows} (model.position_embeddings.weight)`);
+  }
+  if (added.length > 0)
+    input.note?.(
+      `xlm: config.json adds ${added.join(', ')} to the checkpoint's params (transformers' converter writes the params alone, which AutoConfig reads only from a folder whose name contains 'xlm')`,
+    );
+}
+
+/**
+ * XLMModel's persistent buffer `position_ids` (arange, [1, max_position_embeddings]), which the original never
+ * had: written so that XLMWithLMHeadModel, whose ignore list lacks it, loads without "newly initialized" (our
+ * addition; transformers' converter copies the original's keys alone).
+ */
+function passThroughBuffers(config: ModelConfig): ExpectedKey[] {
+  const positions =
+    typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : XLM_CONFIG_POSITIONS;
+  return [
+    {
+      key: 'transformer.position_ids',
+      shape: [1, positions],
+      fromConfig: '[1, max_position_embeddings]',
+      generate: { kind: 'arange', count: positions },
+    },
+  ];
 }
 
 function vocabText(embedded: unknown): string {
@@ -147,7 +195,8 @@ export const xlm: Architecture = {
   modelType: 'xlm',
   summary: "original XLM checkpoint (.pth with 'model', 'params', 'dico_word2id') → XLMWithLMHeadModel keys",
   input: 'pickled-checkpoint',
-  detect: { embeddedKeys: ['model', 'params', 'dico_word2id'], baseClass: 'XLMWithLMHeadModel' },
+  detect: { embeddedKeys: ['model', 'params', 'dico_word2id'], baseClass: XLM_CLASS },
+  passThroughBuffers,
   buildConfig,
   skip: [{ pattern: '^(?!model\\.)', reason: "not part of chkpt['model'] (parameters, optimizer state)" }],
   rules,

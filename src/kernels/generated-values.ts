@@ -3,7 +3,8 @@
  * projections, zeros), declared by architectures as plain data and computed here as bytes.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
-import { DTYPES, type DType, numElements } from '../tensor.js';
+import { DTYPES, type DType, FLOAT_DTYPES, numElements } from '../tensor.js';
+import { castBytes } from './cast.js';
 
 /** Values that no checkpoint holds but the model needs (TXL `inv_freq`, identity projections). */
 export type GeneratedValues =
@@ -11,7 +12,7 @@ export type GeneratedValues =
   | { readonly kind: 'inv-freq'; readonly dModel: number }
   | { readonly kind: 'fill'; readonly value: number }
   | { readonly kind: 'arange'; readonly count: number }
-  /** bool [1, 1, size, size], ones on and below the diagonal: a causal attention mask buffer. */
+  /** [1, 1, size, size], ones on and below the diagonal: a causal attention mask buffer (bool or float). */
   | { readonly kind: 'causal-mask'; readonly size: number }
   /**
    * float32 [positions, dim]: sines of the even angles in the first half, cosines of the odd ones in the second
@@ -20,25 +21,31 @@ export type GeneratedValues =
   | { readonly kind: 'sinusoidal-positions'; readonly positions: number; readonly dim: number };
 
 /**
- * Values of a generated key (float32 unless int64 arange). `inv-freq` follows torch's float32 steps:
- * 1 / 10000 ** (arange(0, d, 2) / d), each step rounded to float32.
+ * Values of a generated key, in `dtype`: bool (a causal mask), int64, or a floating-point dtype (computed in
+ * float32, then cast, as a model's `.half()` would cast its float32 buffers). `inv-freq` follows torch's float32
+ * steps: 1 / 10000 ** (arange(0, d, 2) / d), each step rounded to float32.
  */
 export function generateBytes(g: GeneratedValues, dtype: DType, shape: readonly number[]): Uint8Array {
   const n = numElements(shape);
   // Zero is all zero bits in every dtype: keys absent from a checkpoint, written as zeros in the output's dtype.
   if (g.kind === 'fill' && g.value === 0) return new Uint8Array(n * DTYPES[dtype].itemSize);
-  if (g.kind === 'causal-mask') {
+  if (g.kind === 'causal-mask' && dtype === 'bool') {
     const mask = new Uint8Array(n);
     for (let row = 0; row < g.size; row++) mask.fill(1, row * g.size, row * g.size + row + 1);
     return mask;
   }
+  if (dtype !== 'float32' && FLOAT_DTYPES.has(dtype))
+    return castBytes(generateBytes(g, 'float32', shape), 'float32', dtype);
   if (dtype === 'int64') {
     const out = new BigInt64Array(n);
     for (let i = 0; i < n; i++) out[i] = g.kind === 'arange' ? BigInt(i) : BigInt(g.kind === 'fill' ? g.value : 0);
     return new Uint8Array(out.buffer);
   }
   if (dtype !== 'float32')
-    throw new Tf2TorchError(ErrorCode.UNSUPPORTED, `generated values are float32 or int64, not ${dtype}`);
+    throw new Tf2TorchError(
+      ErrorCode.UNSUPPORTED,
+      `generated values are floating-point, int64 or a bool mask, not ${dtype}`,
+    );
   const out = new Float32Array(n);
   switch (g.kind) {
     case 'identity':
@@ -52,6 +59,9 @@ export function generateBytes(g: GeneratedValues, dtype: DType, shape: readonly 
       break;
     case 'sinusoidal-positions':
       fillSinusoidal(out, g.positions, g.dim);
+      break;
+    case 'causal-mask':
+      for (let row = 0; row < g.size; row++) out.fill(1, row * g.size, row * g.size + row + 1);
       break;
     case 'inv-freq': {
       const d = Math.fround(g.dModel);

@@ -82,10 +82,18 @@ export function buildPlan(
   const expected = arch.expectedKeys(config);
   const { outputs, missing, zeroFilled } =
     expected.length === 0
-      ? { outputs: passThroughOutputs(listing, produced, withCast), missing: [], zeroFilled: [] }
+      ? {
+          outputs: [
+            ...(arch.passThroughBuffers?.(config) ?? []).map((e) => generatedOutput(e, e.generate!, target)),
+            ...passThroughOutputs(listing, produced, withCast),
+          ],
+          missing: [],
+          zeroFilled: [],
+        }
       : reconcileExpected(expected, produced, {
           withCast,
           zerosDType: target ?? floatDTypeOf(produced) ?? 'float32',
+          target,
           problems,
           skipped,
         });
@@ -338,6 +346,8 @@ function reconcileExpected(
     withCast: (p: Produced) => PlanOutput;
     /** The dtype of keys written as zeros: the output's floating-point dtype. */
     zerosDType: DType;
+    /** The cast of floating-point outputs, generated ones included (as a model's `.half()` casts its buffers). */
+    target: DType | undefined;
     problems: Problem[];
     skipped: Skipped[];
   },
@@ -355,7 +365,7 @@ function reconcileExpected(
     else if (p) {
       checkShape(e, p, problems);
       out = withCast(p);
-    } else if (e.generate !== undefined) out = generatedOutput(e, e.generate);
+    } else if (e.generate !== undefined) out = generatedOutput(e, e.generate, how.target);
     else if (e.zerosWhenAbsent) {
       out = generatedOutput({ ...e, dtype: how.zerosDType }, { kind: 'fill', value: 0 });
       zeroFilled.push({ key: e.key, shape: e.shape });
@@ -422,14 +432,10 @@ function checkShape(e: ExpectedKey, p: Produced, problems: Problem[]): void {
   });
 }
 
-function generatedOutput(e: ExpectedKey, generator: GeneratedValues): PlanOutput {
-  return {
-    kind: 'generated',
-    key: e.key,
-    generator,
-    shape: [...e.shape],
-    dtype: e.dtype ?? defaultGeneratedDType(generator),
-  };
+function generatedOutput(e: ExpectedKey, generator: GeneratedValues, target?: DType): PlanOutput {
+  const dtype = e.dtype ?? defaultGeneratedDType(generator);
+  const cast = target !== undefined && FLOAT_DTYPES.has(target) && FLOAT_DTYPES.has(dtype);
+  return { kind: 'generated', key: e.key, generator, shape: [...e.shape], dtype: cast ? target : dtype };
 }
 
 function modelClassOf(config: ModelConfig): string | undefined {

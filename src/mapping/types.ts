@@ -178,6 +178,11 @@ export interface Architecture {
    * checkpoint (equal storage views, same transforms) stay one: later keys become aliases.
    */
   expectedKeys(config: ModelConfig): readonly ExpectedKey[];
+  /**
+   * With keys passing through: the buffers the model class's state dict holds that the checkpoint lacks, each
+   * with its generated values, written first (the model's own buffers precede its modules' keys).
+   */
+  passThroughBuffers?(config: ModelConfig): readonly ExpectedKey[];
   /** Files beside the checkpoint that become tokenizer files in a folder output. */
   readonly tokenizerFiles?: readonly { readonly from: string | readonly string[]; readonly to: string }[];
   /** The tokenizer those files make: tokenizer_config.json and special_tokens_map.json (architectures/tokenizer.ts). */

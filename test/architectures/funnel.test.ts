@@ -15,35 +15,14 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
 import { assertExactly, type VariableSpec, writeOriginalCheckpoint } from '../support/original-checkpoint.js';
+import { FUNNEL_NET_CONFIG } from '../support/original-releases.js';
 import { torchPython } from '../support/python.js';
 import { type RawTensor, readTfTensors, transpose2d } from '../support/reference-transforms.js';
 import { loadWithTorch } from '../support/torch-load.js';
 
-// vocab, d_model (= n_head × d_head, square attention kernels as in the released models), heads, head size, inner
-const [V, D, N, H, I] = [20, 8, 2, 4, 16];
-/** The original's net_config.json: blocks of 2 and 1 layers, one decoder layer. */
-const NET_CONFIG = {
-  block_size: '2_1',
-  d_embed: D,
-  d_head: H,
-  d_inner: I,
-  d_model: D,
-  decoder_size: '1',
-  dropact: 0.0,
-  dropatt: 0.1,
-  dropout: 0.1,
-  ff_activation: 'gelu',
-  init: 'truncated_normal',
-  init_range: 0.1,
-  init_std: 0.02,
-  n_head: N,
-  pool_q_only: true,
-  pooling_size: 2,
-  pooling_type: 'mean',
-  rel_attn_type: 'factorized',
-  separate_cls: true,
-  vocab_size: V,
-};
+const C = FUNNEL_NET_CONFIG;
+// vocab, d_model, heads, head size, inner
+const [V, D, N, H, I] = [C.vocab_size, C.d_model, C.n_head, C.d_head, C.d_inner];
 
 function layer(scope: string): VariableSpec[] {
   const a = `${scope}/rel_attn`;
@@ -139,7 +118,7 @@ before(async () => {
   await writeOriginalCheckpoint(full, variables(true), { seed: 13, slots: ['adam_m', 'adam_v'] });
   await writeOriginalCheckpoint(core, variables(false), { seed: 14 });
   for (const dir of ['full', 'core'])
-    writeFileSync(join(tmp, dir, 'net_config.json'), JSON.stringify(NET_CONFIG, null, 4));
+    writeFileSync(join(tmp, dir, 'net_config.json'), JSON.stringify(FUNNEL_NET_CONFIG, null, 4));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -201,7 +180,7 @@ test('funnel: a core-only checkpoint without --base_model, and block sizes that 
   assert.match(r.stderr, /num_decoder_layers: config says 1, checkpoint has 0 \(model\/decoder\/layer_\{i\}\/\)/);
   assert.match(r.stderr, /--base_model/);
   const wrong = join(tmp, 'wrong.json');
-  writeFileSync(wrong, JSON.stringify({ ...NET_CONFIG, block_size: '2_2' }));
+  writeFileSync(wrong, JSON.stringify({ ...FUNNEL_NET_CONFIG, block_size: '2_2' }));
   const w = convert(full, '--config', wrong, '--dry-run');
   assert.equal(w.code, 1);
   assert.match(w.stderr, /block_sizes \[2,2\] make 4 encoder layers, the checkpoint has 3/);

@@ -1,8 +1,8 @@
 /**
  * gpt (OpenAI GPT release folders): a tiny release written by the real numpy, converted through the
  * CLI and checked in PyTorch against transformers' algorithm recomputed in Python (concatenate the
- * shards, split by params_shapes.json, squeeze, arrays 0/1 → positions/tokens); and the golden plan of
- * the real release's params_shapes.json over sparse shards (no weight bytes on disk).
+ * shards, split by params_shapes.json, squeeze, arrays 0/1 → positions/tokens; the model's buffers beside them);
+ * and the golden plan of the real release's params_shapes.json over sparse shards (no weight bytes on disk).
  */
 import assert from 'node:assert/strict';
 import { closeSync, copyFileSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -11,30 +11,9 @@ import { test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { checkGolden } from '../support/golden.js';
+import { WRITE_OPENAI_GPT_RELEASE } from '../support/original-releases.js';
 import { numpyPython, runPython, torchPython } from '../support/python.js';
 import { tempDir } from '../support/temp.js';
-
-/** Writes the tiny release (2 blocks, n_embd 24, vocab 20, 6 positions) into argv[1]; argv[2] = 'names' adds parameters_names.json. */
-const WRITE_RELEASE = String.raw`
-import json, sys, numpy as np
-d, names_too = sys.argv[1], sys.argv[2] == 'names'
-e, v, p, L = 24, 20, 6, 2
-block = [('attn/c_attn/w', [1, e, 3 * e]), ('attn/c_attn/b', [3 * e]), ('attn/c_proj/w', [1, e, e]), ('attn/c_proj/b', [e]),
-         ('ln_1/g', [e]), ('ln_1/b', [e]), ('mlp/c_fc/w', [1, e, 4 * e]), ('mlp/c_fc/b', [4 * e]),
-         ('mlp/c_proj/w', [1, 4 * e, e]), ('mlp/c_proj/b', [e]), ('ln_2/g', [e]), ('ln_2/b', [e])]
-shapes = [[p, e], [v, e]] + [s for _ in range(L) for _, s in block]
-names = ['model/we:0'] + ['model/h%d/%s:0' % (n, b) for n in range(L) for b, _ in block]
-total = sum(int(np.prod(s)) for s in shapes)
-flat = np.random.RandomState(7).standard_normal(total + 5).astype(np.float32)  # 5 trailing values are dropped
-cuts = [0, 37, total // 2 + 3, total + 5]  # shards cut inside arrays
-for i in range(3):
-    np.save('%s/params_%d.npy' % (d, i), flat[cuts[i]:cuts[i + 1]])
-json.dump(shapes, open(d + '/params_shapes.json', 'w'))
-if names_too:
-    json.dump(names, open(d + '/parameters_names.json', 'w'))
-open(d + '/encoder_bpe_40000.json', 'w').write('{"a</w>": 0}')
-open(d + '/vocab_40000.bpe', 'w').write('#version: 0.2\na b\n')
-`;
 
 /** transformers' load_tf_weights_in_openai_gpt, recomputed; prints how many keys matched exactly. */
 const CHECK_IN_TORCH = String.raw`
@@ -49,10 +28,16 @@ block = ['attn.c_attn.weight', 'attn.c_attn.bias', 'attn.c_proj.weight', 'attn.c
 expected = {'positions_embed.weight': arrays[0], 'tokens_embed.weight': arrays[1]}
 for i, a in enumerate(arrays[2:]):
     expected['h.%d.%s' % (i // 12, block[i % 12])] = a
+expected = {k: torch.from_numpy(a) for k, a in expected.items()}
+# the buffers model.state_dict() holds beside the arrays: OpenAIGPTModel's position_ids, each Attention's mask
+p = shapes[0][0]
+expected['position_ids'] = torch.arange(p)
+for n in range((len(arrays) - 2) // 12):
+    expected['h.%d.attn.bias' % n] = torch.tril(torch.ones(p, p)).view(1, 1, p, p)
 sd = torch.load(out, map_location='cpu', weights_only=True)
 assert set(sd) == set(expected), sorted(set(sd) ^ set(expected))
 for k, a in expected.items():
-    assert sd[k].dtype == torch.float32 and torch.equal(sd[k], torch.from_numpy(a)), k
+    assert sd[k].dtype == a.dtype and torch.equal(sd[k], a), k
 print(len(expected))
 `;
 
@@ -65,7 +50,7 @@ for (const variant of ['names', 'no-names'] as const) {
     const work = tempDir(t, 'gpt');
     const release = join(work, 'model');
     runPython(numpy, `import os; os.makedirs(${JSON.stringify(release)})`);
-    runPython(numpy, WRITE_RELEASE, [release, variant]);
+    runPython(numpy, WRITE_OPENAI_GPT_RELEASE, [release, variant]);
     const folder = join(work, 'out');
     const r = runCli([
       'convert',
@@ -80,7 +65,7 @@ for (const variant of ['names', 'no-names'] as const) {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /derived from the array shapes: vocab_size=20, n_positions=6, n_embd=24, n_layer=2/);
-    assert.equal(runPython(python, CHECK_IN_TORCH, [release, join(folder, 'pytorch_model.bin')]).trim(), '26');
+    assert.equal(runPython(python, CHECK_IN_TORCH, [release, join(folder, 'pytorch_model.bin')]).trim(), '29'); // 26 arrays, position_ids and 2 masks;
     const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(
       [config.model_type, config.n_embd, config.n_layer, config.vocab_size, config.n_positions, config.n_head],
@@ -88,15 +73,41 @@ for (const variant of ['names', 'no-names'] as const) {
     );
     assert.equal(readFileSync(join(folder, 'vocab.json'), 'utf8'), '{"a</w>": 0}');
     assert.equal(readFileSync(join(folder, 'merges.txt'), 'utf8'), '#version: 0.2\na b\n');
+    if (variant === 'names') {
+      // --dtype float16 casts the generated float mask with the weights (model.half()); position_ids stay int64
+      const half = join(work, 'half');
+      const h = runCli([
+        'convert',
+        '--tf_checkpoint',
+        release,
+        '--pytorch_dump_output',
+        half,
+        '--dtype',
+        'float16',
+        '--format',
+        'pytorch',
+      ]);
+      assert.equal(h.code, 0, h.stderr);
+      const out = runPython(python, CHECK_HALF, [join(half, 'pytorch_model.bin')]).trim();
+      assert.equal(out, 'torch.float16 torch.float16 torch.int64 True');
+    }
   });
 }
+
+const CHECK_HALF = String.raw`
+import sys, torch
+sd = torch.load(sys.argv[1], weights_only=True)
+mask = sd['h.1.attn.bias']
+print(sd['h.1.attn.c_attn.weight'].dtype, mask.dtype, sd['position_ids'].dtype,
+      torch.equal(mask, torch.tril(torch.ones(6, 6)).view(1, 1, 6, 6).half()))
+`;
 
 test('gpt: parameters_names.json out of the release order is refused, naming the entry', (t) => {
   const numpy = numpyPython(t);
   if (!numpy) return;
   const work = tempDir(t, 'gpt');
   runPython(numpy, `import os; os.makedirs(${JSON.stringify(join(work, 'm'))})`);
-  runPython(numpy, WRITE_RELEASE, [join(work, 'm'), 'names']);
+  runPython(numpy, WRITE_OPENAI_GPT_RELEASE, [join(work, 'm'), 'names']);
   const namesPath = join(work, 'm', 'parameters_names.json');
   const names = JSON.parse(readFileSync(namesPath, 'utf8')) as string[];
   [names[5], names[6]] = [names[6]!, names[5]!];

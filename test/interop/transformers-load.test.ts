@@ -2,7 +2,7 @@
  * No false alarms: every real fixture that converts (index-only ones with synthesized data) is converted to a
  * folder with `--format both` and loaded in the real transformers from both weight files: the class config.json
  * names, no missing, unexpected or mismatched keys, nothing logged at WARNING ("newly initialized", "You should
- * probably TRAIN"), and every value as written. The one exception is a true alarm: keys the checkpoint lacks, which
+ * probably TRAIN"), and every value as written; so are each model type's test checkpoints. The one exception is a true alarm: keys the checkpoint lacks, which
  * the summary already reported as left to from_pretrained.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,8 @@ import { test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { type GoldenListing, writeGoldenCheckpoint } from '../support/golden-listing.js';
+import { FUNNEL_NET_CONFIG, WRITE_OPENAI_GPT_RELEASE, WRITE_XLM_CHECKPOINT } from '../support/original-releases.js';
+import { numpyPython, runPython, torchPython } from '../support/python.js';
 import { tempDir } from '../support/temp.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
 import { transformersPython } from '../support/transformers.js';
@@ -112,7 +114,12 @@ for (const c of CASES) {
  * Each model type's test checkpoint, as its architecture test writes it: the variables of its reviewed golden
  * plan, with seeded values. Flags as the golden was made with.
  */
-const SYNTHETIC: readonly { golden: string; flags?: readonly string[] }[] = [
+const SYNTHETIC: readonly {
+  golden: string;
+  flags?: readonly string[];
+  /** The release's config file beside the checkpoint, where no shape shows it (Funnel's block sizes). */
+  sidecar?: { name: string; config: object };
+}[] = [
   { golden: 'bert-run-classifier-3-labels.plan.txt' },
   { golden: 'bert-run-squad.plan.txt' },
   { golden: 'bert-without-lm-bias.plan.txt' },
@@ -129,12 +136,12 @@ const SYNTHETIC: readonly { golden: string; flags?: readonly string[] }[] = [
   { golden: 't5-original-release-layer-norm.plan.txt' },
   { golden: 'xlnet-run-classifier-mnli.plan.txt' },
   { golden: 'xlnet-without-mask-emb-and-lm-bias.plan.txt' },
+  { golden: 'funnel-synthetic.plan.txt', sidecar: { name: 'net_config.json', config: FUNNEL_NET_CONFIG } },
 ];
 
 /**
  * The release config of a bert, albert or xlnet test checkpoint, from its shapes (what its test writes beside
- * it; a BERT head count, which no shape shows, is 1). Funnel's block sizes are not in the shapes: its test
- * checkpoints are not in the list above.
+ * it; a BERT head count, which no shape shows, is 1).
  */
 function releaseConfig(listing: GoldenListing): { name: string; config: object } | undefined {
   const shape = (suffix: string) => listing.variables.find((v) => v.name.endsWith(suffix))?.shape ?? [];
@@ -198,7 +205,7 @@ for (const s of SYNTHETIC) {
     mkdirSync(join(tmp, 'in'));
     const prefix = join(tmp, 'in', 'model.ckpt');
     const listing = await writeGoldenCheckpoint(s.golden, prefix, 23);
-    const release = releaseConfig(listing);
+    const release = s.sidecar ?? releaseConfig(listing);
     if (release) writeFileSync(join(tmp, 'in', release.name), JSON.stringify(release.config));
     const out = join(tmp, 'out/');
     const r = runCli([
@@ -218,3 +225,31 @@ for (const s of SYNTHETIC) {
     assertLoadsCleanly(loadInTransformers(client, out), s.golden, listing.modelClass, r.stdout);
   });
 }
+
+/** The formats no TF bundle holds: an OpenAI GPT release folder (numpy) and an XLM `.pth` (PyTorch). */
+test('OpenAI GPT release folder: loads in the real transformers as OpenAIGPTModel, no missing/unexpected keys, no warning', (t) => {
+  const client = transformersPython(t);
+  const numpy = client && numpyPython(t);
+  if (!client || !numpy) return;
+  const tmp = tempDir(t, 'hf-load-gpt');
+  const release = join(tmp, 'model');
+  mkdirSync(release);
+  runPython(numpy, WRITE_OPENAI_GPT_RELEASE, [release, 'names']);
+  const out = join(tmp, 'out/');
+  const r = runCli(['convert', '--tf_checkpoint', release, '--pytorch_dump_output', out, '--format', 'both']);
+  assert.equal(r.code, 0, r.stderr);
+  assertLoadsCleanly(loadInTransformers(client, out), 'gpt release', 'OpenAIGPTModel', r.stdout);
+});
+
+test('XLM .pth: loads in the real transformers as XLMWithLMHeadModel, no missing/unexpected keys, no warning', (t) => {
+  const client = transformersPython(t);
+  const torch = client && torchPython(t);
+  if (!client || !torch) return;
+  const tmp = tempDir(t, 'hf-load-pth'); // no 'xlm' in the path: AutoConfig must not guess from a folder's name
+  const pth = join(tmp, 'mlm_xlm.pth');
+  runPython(torch, WRITE_XLM_CHECKPOINT, [pth, 'zip', 'clean']);
+  const out = join(tmp, 'out/');
+  const r = runCli(['convert', '--tf_checkpoint', pth, '--pytorch_dump_output', out, '--format', 'both']);
+  assert.equal(r.code, 0, r.stderr);
+  assertLoadsCleanly(loadInTransformers(client, out), 'xlm .pth', 'XLMWithLMHeadModel', r.stdout);
+});
