@@ -8,8 +8,10 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { checkCanCreate } from '../io/file.js';
+import { UrlFileTree } from '../io/url-tree.js';
 import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
+import { fetchedCopiesIn } from './fetched-copy.js';
 import {
   type ConvertOptions,
   configTextOf,
@@ -137,6 +139,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const maxShardSize = shardSize(options.maxShardSize);
 
   const input = await withUrlFiles(options);
+  const passes = typed.kind === 'folder' && format === 'both' ? 2 : 1;
+  // two passes read every tensor twice: a remote checkpoint's bytes are then fetched once, kept locally
+  if (passes === 2 && input.files instanceof UrlFileTree) input.files.keepFetchedCopies(fetchedCopiesIn(typed.folder));
   const { source, inputs, ...planned } = await openAndPlanOnNode(input);
   const { plan, config, architecture, checkpointDir } = planned;
   await expectPlanReads(input.files, source, plan);
@@ -144,7 +149,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
 
   // The checkpoint as opening resolved it is never replaced either: checked again under the lock.
   const target = withInputs(typed, [source.path, checkpointDir]);
-  const passes = target.kind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
   const transposers = new TransposerOnDemand();
   const common = {
@@ -194,7 +198,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
           })
         : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {
-    stopFetching(input.files);
+    await stopFetching(input.files);
     await transposers.close();
     await source.close();
   }

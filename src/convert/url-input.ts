@@ -81,6 +81,8 @@ export async function openUrlFiles(
   local: FileTree = defaultFiles,
   /** 'ranges' when only their presence matters (inspect): nothing but the index is read whole. */
   sidecars: ProbeKind = 'whole',
+  /** Bytes fetched ahead of the reader and held (default `BUDGET_BYTES`). */
+  fetchAheadBytes?: number,
 ): Promise<UrlFileTree | undefined> {
   const remoteConfig = config !== undefined && isUrl(config);
   if (!isUrl(checkpoint) && !remoteConfig) return undefined;
@@ -89,6 +91,7 @@ export async function openUrlFiles(
   const tree = new UrlFileTree(local, {
     ...(authorization === undefined || authorization === '' ? {} : { authorization }),
     ...(gcsBase === undefined || gcsBase === '' ? {} : { gcsBase }),
+    ...(fetchAheadBytes === undefined ? {} : { fetchAheadBytes }),
   });
   const { paths } = tree;
   if (remoteConfig) {
@@ -188,9 +191,12 @@ export async function expectPlanReads(tree: FileTree | undefined, source: Tensor
   flush();
 }
 
-/** After a run (above all a failed one): the fetches ahead still in flight are cancelled, so the process ends now. */
-export function stopFetching(files: FileTree | undefined): void {
-  if (files instanceof UrlFileTree) files.stop();
+/**
+ * After a run (above all a failed one): the fetches ahead still in flight are cancelled, so the process
+ * ends now, and the local copies of fetched bytes are closed.
+ */
+export async function stopFetching(files: FileTree | undefined): Promise<void> {
+  if (files instanceof UrlFileTree) await files.close();
 }
 
 /** `options` with a URL tree as its files when the checkpoint or config is a URL (and no tree is given). */

@@ -5,6 +5,9 @@
  * `PIECE_BYTES`, `MAX_IN_FLIGHT` requests at once, at most `BUDGET_BYTES` held. A piece read through
  * once stays while the budget has room (a tensor checked by one pass and transposed by another is read
  * twice); the oldest such pieces make room for the next. A read no piece covers is fetched on its own.
+ * With a local copy kept (`keepCopy`: a conversion that reads its tensors twice, `--format both`), every
+ * byte fetched is also written there at its offset, and later reads of it come from the copy: each byte
+ * crosses the network once (a retried request's repeated bytes aside).
  */
 import { type ByteSource, checkRange, readChunksOf } from './byte-source.js';
 import type { HttpClient, ObjectIdentity } from './http-client.js';
@@ -23,6 +26,41 @@ const MAX_SPAN_BYTES = 32 * 1024 * 1024;
 export interface ByteRange {
   readonly offset: number;
   readonly length: number;
+}
+
+/** A local file holding the bytes fetched of one object at their own offsets (sparse where nothing was). */
+export interface FetchedCopy {
+  write(bytes: Uint8Array, position: number): Promise<void>;
+  readInto(target: Uint8Array, position: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Makes the local copy of the object at `path` (its file is created on the first write). */
+export type FetchedCopies = (path: string) => FetchedCopy;
+
+/** Disjoint [start, end) ranges in offset order, merged as they are added. */
+class RangeSet {
+  private ranges: { start: number; end: number }[] = [];
+
+  add(start: number, end: number): void {
+    const kept: { start: number; end: number }[] = [];
+    for (const r of this.ranges)
+      if (r.end < start || r.start > end) kept.push(r);
+      else {
+        start = Math.min(start, r.start);
+        end = Math.max(end, r.end);
+      }
+    kept.push({ start, end });
+    kept.sort((a, b) => a.start - b.start);
+    this.ranges = kept;
+  }
+
+  /** The ranges overlapping [start, end), clipped to it. */
+  within(start: number, end: number): { start: number; end: number }[] {
+    return this.ranges
+      .filter((r) => r.start < end && r.end > start)
+      .map((r) => ({ start: Math.max(r.start, start), end: Math.min(r.end, end) }));
+  }
 }
 
 /** One range fetched ahead; evictable once every byte of it has been read. */
@@ -135,6 +173,7 @@ export class Prefetcher {
 /** One remote file: where it is fetched, what it is pinned to, the pieces expected of it. */
 export class RemoteObject {
   private pieces: Piece[] = [];
+  private copy: { file: FetchedCopy; held: RangeSet } | undefined;
 
   constructor(
     readonly path: string,
@@ -157,8 +196,36 @@ export class RemoteObject {
     this.prefetcher.add(added);
   }
 
-  fetchInto(target: Uint8Array, offset: number): Promise<void> {
-    return this.client.readRange(this.url, this.path, this.identity, target, offset);
+  /** From now on, bytes fetched are kept in `file` too, and read from it again. */
+  keepCopy(file: FetchedCopy): void {
+    this.copy ??= { file, held: new RangeSet() };
+  }
+
+  /** Closes the local copy (its bytes are gone with it). */
+  async closeCopy(): Promise<void> {
+    const copy = this.copy;
+    this.copy = undefined;
+    await copy?.file.close();
+  }
+
+  /** `target.byteLength` bytes at `offset` from the server, or from the local copy where it holds them. */
+  async fetchInto(target: Uint8Array, offset: number): Promise<void> {
+    const copy = this.copy;
+    if (copy === undefined) return this.client.readRange(this.url, this.path, this.identity, target, offset);
+    const end = offset + target.byteLength;
+    const fetchAndKeep = async (from: number, to: number) => {
+      const part = target.subarray(from - offset, to - offset);
+      await this.client.readRange(this.url, this.path, this.identity, part, from);
+      await copy.file.write(part, from);
+      copy.held.add(from, to);
+    };
+    let at = offset;
+    for (const held of copy.held.within(offset, end)) {
+      if (held.start > at) await fetchAndKeep(at, held.start);
+      await copy.file.readInto(target.subarray(held.start - offset, held.end - offset), held.start);
+      at = held.end;
+    }
+    if (at < end) await fetchAndKeep(at, end);
   }
 
   forget(piece: Piece): void {
