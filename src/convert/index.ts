@@ -194,7 +194,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             tokenizerConfig: planned.tokenizerConfig,
             checkpointDir,
             onProgress: (pass, n) => options.onProgress?.(pass * plan.totalBytes + n, total),
-            modelCard: (written) => modelCardFor({ ...cardFacts, files: written }),
+            modelCard: (written) =>
+              modelCardFor({
+                ...cardFacts,
+                files: written,
+                ...(input.files instanceof UrlFileTree ? { remoteInputs: input.files.filesRead() } : {}),
+              }),
           })
         : await writeFileOutput({ ...common, onProgress: (n) => options.onProgress?.(n, total) });
   } finally {

@@ -51,6 +51,13 @@ export interface UrlTreeStats {
   readonly bytesOfLargeFiles: number;
 }
 
+/** A remote file a conversion read: `bytes` when it was read whole (small files), else read by ranges. */
+export interface RemoteFileRead {
+  readonly url: string;
+  readonly size: number;
+  readonly bytes?: Uint8Array;
+}
+
 export interface UrlTreeOptions extends HttpOptions {
   /** Bytes fetched ahead of the reader and held, over every object (default `BUDGET_BYTES`). */
   readonly fetchAheadBytes?: number;
@@ -63,6 +70,8 @@ export class UrlFileTree implements FileTree {
   private readonly folders = new Set<string>();
   private readonly prefetcher: Prefetcher;
   private copies: FetchedCopies | undefined;
+  /** The remote files opened or read so far, as their paths are spelled here. */
+  private readonly used = new Set<string>();
 
   constructor(
     private readonly local: FileTree,
@@ -159,6 +168,16 @@ export class UrlFileTree implements FileTree {
     };
   }
 
+  /** Every remote file opened or read so far: its URL, size, and its bytes when it was read whole. */
+  filesRead(): RemoteFileRead[] {
+    return [...this.used].map((url) => {
+      const remote = this.remotes.get(url) as Remote;
+      return remote.kind === 'whole'
+        ? { url, size: remote.bytes.byteLength, bytes: remote.bytes }
+        : { url, size: remote.object.size };
+    });
+  }
+
   stat(path: string): FileStat | undefined {
     if (!isUrl(path)) return this.local.stat(path);
     const key = this.key(path);
@@ -179,8 +198,12 @@ export class UrlFileTree implements FileTree {
 
   readText(path: string): string {
     if (!isUrl(path)) return this.local.readText(path);
-    const remote = this.remotes.get(this.key(path));
-    if (remote?.kind === 'whole') return utf8Text(remote.bytes);
+    const key = this.key(path);
+    const remote = this.remotes.get(key);
+    if (remote?.kind === 'whole') {
+      this.used.add(key);
+      return utf8Text(remote.bytes);
+    }
     throw this.notFound(path);
   }
 
@@ -189,6 +212,7 @@ export class UrlFileTree implements FileTree {
     const key = this.key(path);
     const remote = this.remotes.get(key);
     if (remote === undefined) throw this.notFound(path);
+    this.used.add(key);
     return remote.kind === 'whole' ? new MemorySource(key, remote.bytes) : new HttpSource(remote.object);
   }
 
