@@ -7,6 +7,10 @@
  *   P.index                     read whole; its header gives the shard count
  *   P.data-0000k-of-0000n       sizes and identities only (HEAD); read by ranges later
  *   config, vocabulary, …       the names the architectures declare, beside P (read whole when present)
+ *
+ * Without an index: an OpenAI GPT release folder (params_shapes.json, shards params_0.npy … probed up to
+ * the first missing one), or a single file read by ranges (an XLM .pth, a V1 checkpoint). Their tensors'
+ * ranges come from `TensorRef.fileRanges`.
  */
 import { defaultFiles } from '#platform';
 import { ARCHITECTURES } from '../architectures/index.js';
@@ -141,14 +145,13 @@ export async function openUrlFiles(
     }
   }
   const indexPath = `${prefix}.index`;
+  // no index: an OpenAI GPT release folder perhaps (its shards found by probing), else a single file
   const release = tree.stat(indexPath) === undefined ? await openAIGptRelease(tree, full) : undefined;
-  if (release !== undefined) {
-    // an OpenAI GPT release folder: its shards found, its sidecars beside them
-  } else if (tree.stat(indexPath) === undefined) {
+  if (release === undefined && tree.stat(indexPath) === undefined) {
     if (!checkpoint.endsWith('/')) await tree.probe([full], 'ranges'); // a V1 checkpoint is a single table file
     if (tree.stat(full) === undefined) {
       const why = checkpoint.endsWith('/')
-        ? `a folder given by URL needs its 'checkpoint' state file (none at ${redactUrl(stateFile)}), as it cannot be listed; give the checkpoint's prefix instead (…/model.ckpt)`
+        ? `a folder given by URL needs its 'checkpoint' state file (none at ${redactUrl(stateFile)}), as it cannot be listed (nor a params_shapes.json of an OpenAI GPT release); give the checkpoint's prefix instead (…/model.ckpt)`
         : `no ${paths.basename(indexPath)} and no 'checkpoint' state file; give the prefix (…/model.ckpt) or its folder`;
       throw new Tf2TorchError(
         ErrorCode.NOT_FOUND,
@@ -158,7 +161,7 @@ export async function openUrlFiles(
         },
       );
     }
-  } else {
+  } else if (release === undefined) {
     const n = await shardCount(tree, indexPath);
     await tree.probe(
       Array.from({ length: n }, (_, k) => dataShardPath(prefix, k, n)),
