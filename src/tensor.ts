@@ -114,6 +114,13 @@ export interface RunReader {
   verify(): void;
 }
 
+/** Bytes of a file that reading a tensor touches. */
+export interface FileRange {
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
 export interface TensorRef {
   readonly name: string;
   readonly dtype: DType;
@@ -141,6 +148,11 @@ export interface TensorRef {
    * buffer of an earlier chunk (no garbage per chunk); without it every chunk stays valid.
    */
   stream(chunkSize?: number, options?: StreamOptions): AsyncIterable<Uint8Array>;
+  /**
+   * Where a source knows them: the byte ranges of its files that reading this tensor touches, in
+   * order (a remote file fetches them ahead, and nothing else of it).
+   */
+  fileRanges?(): readonly FileRange[];
 }
 
 /** Default chunk for streaming copies: large enough for disk speed, small enough for memory. */

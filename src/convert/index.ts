@@ -7,9 +7,11 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorSource } from '../formats/source.js';
 import { checkCanCreate } from '../io/file.js';
+import { UrlFileTree } from '../io/url-tree.js';
 import { asNotice, COMMAND_LINE_SPELLING, type NoteInput, renderNotice } from '../mapping/notices.js';
 import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
+import { fetchedCopiesIn } from './fetched-copy.js';
 import {
   type ConversionResult,
   type ConvertIntoOptions,
@@ -157,6 +159,9 @@ async function convertToPath(options: ConvertOptions): Promise<ConvertResult> {
   const maxShardSize = shardSize(options.maxShardSize);
 
   const input = await withUrlFiles(options);
+  const passes = typed.kind === 'folder' && format === 'both' ? 2 : 1;
+  // two passes read every tensor twice: a remote checkpoint's bytes are then fetched once, kept locally
+  if (passes === 2 && input.files instanceof UrlFileTree) input.files.keepFetchedCopies(fetchedCopiesIn(typed.folder));
   const { source, inputs, ...planned } = await openAndPlanOnNode(input);
   const { plan, config, architecture, checkpointDir } = planned;
   const warnings: NoteInput[] = [...plan.warnings];
@@ -171,7 +176,6 @@ async function convertToPath(options: ConvertOptions): Promise<ConvertResult> {
 
   // The checkpoint as opening resolved it is never replaced either: checked again under the lock.
   const target = withInputs(typed, [source.path, checkpointDir]);
-  const passes = target.kind === 'folder' && format === 'both' ? 2 : 1;
   const total = plan.totalBytes * passes;
   const transposers = new TransposerOnDemand();
   const common = {
@@ -217,11 +221,16 @@ async function convertToPath(options: ConvertOptions): Promise<ConvertResult> {
             tokenizerConfig: planned.tokenizerConfig,
             checkpointDir,
             onProgress: (pass, n) => report('writing', pass * plan.totalBytes + n, total),
-            modelCard: (written) => modelCardFor({ ...cardFacts, files: written }),
+            modelCard: (written) =>
+              modelCardFor({
+                ...cardFacts,
+                files: written,
+                ...(input.files instanceof UrlFileTree ? { remoteInputs: input.files.filesRead() } : {}),
+              }),
           })
         : await writeFileOutput({ ...common, onProgress: (n) => report('writing', n, total) });
   } finally {
-    stopFetching(input.files);
+    await stopFetching(input.files);
     await transposers.close();
     await source.close();
   }

@@ -7,10 +7,15 @@
  *   P.index                     read whole; its header gives the shard count
  *   P.data-0000k-of-0000n       sizes and identities only (HEAD); read by ranges later
  *   config, vocabulary, …       the names the architectures declare, beside P (read whole when present)
+ *
+ * Without an index: an OpenAI GPT release folder (params_shapes.json, shards params_0.npy … probed up to
+ * the first missing one), or a single file read by ranges (an XLM .pth, a V1 checkpoint). Their tensors'
+ * ranges come from `TensorRef.fileRanges`.
  */
 import { defaultFiles } from '#platform';
 import { ARCHITECTURES } from '../architectures/index.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { MAX_SHARDS as GPT_MAX_SHARDS, PARAMETER_NAMES_FILE, PARAMS_SHAPES_FILE } from '../formats/npy/openai-gpt.js';
 import type { TensorSource } from '../formats/source.js';
 import { MAX_SHARDS } from '../formats/tf-checkpoint/bundle.js';
 import { dataShardPath } from '../formats/tf-checkpoint/paths.js';
@@ -70,6 +75,32 @@ async function shardCount(tree: FileTree, indexPath: string): Promise<number> {
   return numShards;
 }
 
+/** Shards probed at once while looking for the last one of a GPT release. */
+const GPT_SHARD_BATCH = 8;
+
+/**
+ * The OpenAI GPT release folder `url` names (the folder, or one of its files), when `params_shapes.json`
+ * is there: its shards `params_0.npy` … found by probing in batches up to the first one missing (a folder
+ * by URL cannot be listed), each for reading by ranges. Undefined when it is not such a release.
+ */
+async function openAIGptRelease(tree: UrlFileTree, url: string): Promise<string | undefined> {
+  const { paths } = tree;
+  const name = paths.basename(url);
+  const dir =
+    name === PARAMS_SHAPES_FILE || name === PARAMETER_NAMES_FILE || /^params_\d+\.npy$/.test(name)
+      ? paths.dirname(url)
+      : url;
+  await tree.probe([paths.join(dir, PARAMS_SHAPES_FILE)], 'whole');
+  if (tree.stat(paths.join(dir, PARAMS_SHAPES_FILE)) === undefined) return undefined;
+  tree.addFolder(dir);
+  for (let first = 0; first < GPT_MAX_SHARDS; first += GPT_SHARD_BATCH) {
+    const batch = Array.from({ length: GPT_SHARD_BATCH }, (_, k) => paths.join(dir, `params_${first + k}.npy`));
+    await tree.probe(batch, 'ranges');
+    if (batch.some((shard) => tree.stat(shard) === undefined)) break;
+  }
+  return dir;
+}
+
 /**
  * A FileTree in which `checkpoint` (a URL: a prefix, one of its files, or a folder with a `checkpoint`
  * state file) and `config` resolve, with local paths read from `local`. Undefined when neither is a URL.
@@ -81,6 +112,8 @@ export async function openUrlFiles(
   local: FileTree = defaultFiles,
   /** 'ranges' when only their presence matters (inspect): nothing but the index is read whole. */
   sidecars: ProbeKind = 'whole',
+  /** Bytes fetched ahead of the reader and held (default `BUDGET_BYTES`). */
+  fetchAheadBytes?: number,
 ): Promise<UrlFileTree | undefined> {
   const remoteConfig = config !== undefined && isUrl(config);
   if (!isUrl(checkpoint) && !remoteConfig) return undefined;
@@ -89,6 +122,7 @@ export async function openUrlFiles(
   const tree = new UrlFileTree(local, {
     ...(authorization === undefined || authorization === '' ? {} : { authorization }),
     ...(gcsBase === undefined || gcsBase === '' ? {} : { gcsBase }),
+    ...(fetchAheadBytes === undefined ? {} : { fetchAheadBytes }),
   });
   const { paths } = tree;
   if (remoteConfig) {
@@ -111,11 +145,13 @@ export async function openUrlFiles(
     }
   }
   const indexPath = `${prefix}.index`;
-  if (tree.stat(indexPath) === undefined) {
+  // no index: an OpenAI GPT release folder perhaps (its shards found by probing), else a single file
+  const release = tree.stat(indexPath) === undefined ? await openAIGptRelease(tree, full) : undefined;
+  if (release === undefined && tree.stat(indexPath) === undefined) {
     if (!checkpoint.endsWith('/')) await tree.probe([full], 'ranges'); // a V1 checkpoint is a single table file
     if (tree.stat(full) === undefined) {
       const why = checkpoint.endsWith('/')
-        ? `a folder given by URL needs its 'checkpoint' state file (none at ${redactUrl(stateFile)}), as it cannot be listed; give the checkpoint's prefix instead (…/model.ckpt)`
+        ? `a folder given by URL needs its 'checkpoint' state file (none at ${redactUrl(stateFile)}), as it cannot be listed (nor a params_shapes.json of an OpenAI GPT release); give the checkpoint's prefix instead (…/model.ckpt)`
         : `no ${paths.basename(indexPath)} and no 'checkpoint' state file; give the prefix (…/model.ckpt) or its folder`;
       throw new Tf2TorchError(
         ErrorCode.NOT_FOUND,
@@ -125,14 +161,14 @@ export async function openUrlFiles(
         },
       );
     }
-  } else {
+  } else if (release === undefined) {
     const n = await shardCount(tree, indexPath);
     await tree.probe(
       Array.from({ length: n }, (_, k) => dataShardPath(prefix, k, n)),
       'ranges',
     );
   }
-  const dir = tree.stat(full)?.kind === 'directory' ? full : paths.dirname(prefix);
+  const dir = release ?? (tree.stat(full)?.kind === 'directory' ? full : paths.dirname(prefix));
   const { configs, tokenizers } = sidecarNames();
   await tree.probe(
     configs.map((name) => paths.join(dir, name)),
@@ -151,7 +187,8 @@ export async function openUrlFiles(
  * they are fetched ahead; the other tensors' bytes are never requested.
  */
 export async function expectPlanReads(tree: FileTree | undefined, source: TensorSource, plan: Plan): Promise<void> {
-  if (!(tree instanceof UrlFileTree) || source.format !== 'tf-bundle-v2' || !isUrl(source.path)) return;
+  if (!(tree instanceof UrlFileTree) || !isUrl(source.path)) return;
+  if (source.format !== 'tf-bundle-v2') return expectTensorRanges(tree, source, plan);
   const prefix = (source as { prefix?: string }).prefix ?? source.path;
   const indexPath = `${prefix}.index`;
   const { entries } = await readTable(await tree.open(indexPath), false);
@@ -188,9 +225,40 @@ export async function expectPlanReads(tree: FileTree | undefined, source: Tensor
   flush();
 }
 
-/** After a run (above all a failed one): the fetches ahead still in flight are cancelled, so the process ends now. */
-export function stopFetching(files: FileTree | undefined): void {
-  if (files instanceof UrlFileTree) files.stop();
+/**
+ * The ranges of formats whose tensors know where they lie (torch files' records, numpy shards), in the
+ * writer's order; a range shared by several tensors (a tied storage) announced once.
+ */
+function expectTensorRanges(tree: UrlFileTree, source: TensorSource, plan: Plan): void {
+  const byName = new Map(source.tensors.map((t) => [t.name, t]));
+  const seen = new Set<string>();
+  let run: { path: string; ranges: ByteRange[] } | undefined;
+  const flush = () => {
+    if (run !== undefined) tree.expect(run.path, run.ranges);
+  };
+  for (const output of plan.outputs) {
+    if (output.kind !== 'tensor') continue;
+    for (const { name } of output.sources)
+      for (const { path, offset, length } of byName.get(name)?.fileRanges?.() ?? []) {
+        const key = `${path}\0${offset}\0${length}`;
+        if (seen.has(key) || !isUrl(path)) continue;
+        seen.add(key);
+        if (run?.path !== path) {
+          flush();
+          run = { path, ranges: [] };
+        }
+        run.ranges.push({ offset, length });
+      }
+  }
+  flush();
+}
+
+/**
+ * After a run (above all a failed one): the fetches ahead still in flight are cancelled, so the process
+ * ends now, and the local copies of fetched bytes are closed.
+ */
+export async function stopFetching(files: FileTree | undefined): Promise<void> {
+  if (files instanceof UrlFileTree) await files.close();
 }
 
 /** `options` with a URL tree as its files when the checkpoint or config is a URL (and no tree is given). */

@@ -2,27 +2,73 @@
  * A remote object as a `ByteSource`: positioned reads by Range requests under its pinned identity.
  * When the caller knows which ranges it will read, and in what order (`expect`: a conversion's plan),
  * those ranges are fetched ahead: adjacent ones merged into one request, cut into pieces of at most
- * `PIECE_BYTES`, `MAX_IN_FLIGHT` requests at once, at most `BUDGET_BYTES` held. A piece read through
+ * `PIECE_BYTES`, `MAX_IN_FLIGHT` requests at once, their buffers within `BUDGET_BYTES`. A piece read through
  * once stays while the budget has room (a tensor checked by one pass and transposed by another is read
  * twice); the oldest such pieces make room for the next. A read no piece covers is fetched on its own.
+ * With a local copy kept (`keepCopy`: a conversion that reads its tensors twice, `--format both`), every
+ * byte fetched is also written there at its offset, and later reads of it come from the copy: each byte
+ * crosses the network once (a retried request's repeated bytes aside).
  */
 import { type ByteSource, checkRange, readChunksOf } from './byte-source.js';
 import type { HttpClient, ObjectIdentity } from './http-client.js';
 
 /** Ranges this close are fetched as one (0: only adjacent ones; skipped bytes are never fetched). */
 export const COALESCE_GAP_BYTES = 0;
-/** Longest single request ahead of the reader: large tensors arrive in parallel pieces. */
-export const PIECE_BYTES = 8 * 1024 * 1024;
+/**
+ * Longest single request ahead of the reader: large tensors arrive in parallel pieces. Every piece is
+ * fetched into a buffer of this size, recycled from piece to piece (no allocation, page faults or
+ * garbage per piece), so the budget counts buffers, not the bytes in them.
+ */
+export const PIECE_BYTES = 4 * 1024 * 1024;
 /** Requests ahead of the reader at once. */
 export const MAX_IN_FLIGHT = 8;
-/** Bytes fetched ahead and not yet read, over every object of a tree. */
-export const BUDGET_BYTES = 64 * 1024 * 1024;
+/**
+ * Memory of the pieces fetched ahead (their buffers, in flight, held or spare), over every object of a
+ * tree: on top of a local conversion's, within the 200 MiB a conversion by URL keeps to (BERT-base,
+ * docs/BENCHMARKS.md). A reader waiting on a piece not yet started starts it whatever the budget.
+ */
+export const BUDGET_BYTES = 32 * 1024 * 1024;
 /** Runs of a strided read with no piece ahead are fetched as their span when it is at most this. */
 const MAX_SPAN_BYTES = 32 * 1024 * 1024;
 
 export interface ByteRange {
   readonly offset: number;
   readonly length: number;
+}
+
+/** A local file holding the bytes fetched of one object at their own offsets (sparse where nothing was). */
+export interface FetchedCopy {
+  write(bytes: Uint8Array, position: number): Promise<void>;
+  readInto(target: Uint8Array, position: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Makes the local copy of the object at `path` (its file is created on the first write). */
+export type FetchedCopies = (path: string) => FetchedCopy;
+
+/** Disjoint [start, end) ranges in offset order, merged as they are added. */
+class RangeSet {
+  private ranges: { start: number; end: number }[] = [];
+
+  add(start: number, end: number): void {
+    const kept: { start: number; end: number }[] = [];
+    for (const r of this.ranges)
+      if (r.end < start || r.start > end) kept.push(r);
+      else {
+        start = Math.min(start, r.start);
+        end = Math.max(end, r.end);
+      }
+    kept.push({ start, end });
+    kept.sort((a, b) => a.start - b.start);
+    this.ranges = kept;
+  }
+
+  /** The ranges overlapping [start, end), clipped to it. */
+  within(start: number, end: number): { start: number; end: number }[] {
+    return this.ranges
+      .filter((r) => r.start < end && r.end > start)
+      .map((r) => ({ start: Math.max(r.start, start), end: Math.min(r.end, end) }));
+  }
 }
 
 /** One range fetched ahead; evictable once every byte of it has been read. */
@@ -58,7 +104,7 @@ export class Prefetcher {
   private readonly queue: Piece[] = [];
   /** Pieces read through, oldest first: dropped when the budget needs their room. */
   private readonly evictable: Piece[] = [];
-  /** Buffers of evicted full-size pieces, for the next ones (no allocation and garbage per piece). */
+  /** Buffers of evicted pieces, for the next ones; counted in `held` until dropped. */
   private readonly spare: Uint8Array[] = [];
   private inFlight = 0;
   private held = 0;
@@ -81,15 +127,15 @@ export class Prefetcher {
     const at = this.queue.indexOf(piece);
     if (at >= 0) this.queue.splice(at, 1);
     this.inFlight++;
-    this.held += piece.length;
-    const target =
-      piece.length === PIECE_BYTES ? (this.spare.pop() ?? new Uint8Array(PIECE_BYTES)) : new Uint8Array(piece.length);
-    piece.buffer = target;
+    const buffer = this.spare.pop() ?? this.newBuffer();
+    piece.buffer = buffer;
+    const target = buffer.subarray(0, piece.length);
     piece.bytes = piece.object.fetchInto(target, piece.offset).then(
       () => target,
       (error: unknown) => {
         piece.object.forget(piece); // a later read fetches it again (and reports the failure itself)
-        this.held -= piece.length;
+        piece.evicted = true;
+        this.release(piece);
         throw error;
       },
     );
@@ -109,25 +155,36 @@ export class Prefetcher {
     this.pump();
   }
 
-  private makeRoom(bytes: number): boolean {
-    while (this.held > 0 && this.held + bytes > this.budget) {
+  private newBuffer(): Uint8Array {
+    this.held += PIECE_BYTES;
+    return new Uint8Array(PIECE_BYTES);
+  }
+
+  /** `piece`'s buffer back to the spares (one kept: the next piece takes it), or dropped. */
+  private release(piece: Piece): void {
+    const buffer = piece.buffer;
+    piece.buffer = undefined;
+    if (buffer === undefined) return;
+    if (this.spare.length === 0 && this.held <= this.budget) this.spare.push(buffer);
+    else this.held -= PIECE_BYTES;
+  }
+
+  /** Room for one more piece: a spare buffer, or one under the budget (read-through pieces dropped for it). */
+  private makeRoom(): boolean {
+    while (this.spare.length === 0 && this.held > 0 && this.held + PIECE_BYTES > this.budget) {
       const oldest = this.evictable.shift();
       if (oldest === undefined) return false;
       oldest.object.forget(oldest);
       oldest.evicted = true;
-      if (oldest.buffer?.byteLength === PIECE_BYTES && this.spare.length * PIECE_BYTES < this.budget)
-        this.spare.push(oldest.buffer);
-      oldest.buffer = undefined;
-      this.held -= oldest.length;
+      this.release(oldest);
     }
     return true;
   }
 
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const next = this.queue[0] as Piece;
-      if (!this.makeRoom(next.length)) return;
-      this.start(next);
+      if (!this.makeRoom()) return;
+      this.start(this.queue[0] as Piece);
     }
   }
 }
@@ -135,6 +192,7 @@ export class Prefetcher {
 /** One remote file: where it is fetched, what it is pinned to, the pieces expected of it. */
 export class RemoteObject {
   private pieces: Piece[] = [];
+  private copy: { file: FetchedCopy; held: RangeSet } | undefined;
 
   constructor(
     readonly path: string,
@@ -157,8 +215,36 @@ export class RemoteObject {
     this.prefetcher.add(added);
   }
 
-  fetchInto(target: Uint8Array, offset: number): Promise<void> {
-    return this.client.readRange(this.url, this.path, this.identity, target, offset);
+  /** From now on, bytes fetched are kept in `file` too, and read from it again. */
+  keepCopy(file: FetchedCopy): void {
+    this.copy ??= { file, held: new RangeSet() };
+  }
+
+  /** Closes the local copy (its bytes are gone with it). */
+  async closeCopy(): Promise<void> {
+    const copy = this.copy;
+    this.copy = undefined;
+    await copy?.file.close();
+  }
+
+  /** `target.byteLength` bytes at `offset` from the server, or from the local copy where it holds them. */
+  async fetchInto(target: Uint8Array, offset: number): Promise<void> {
+    const copy = this.copy;
+    if (copy === undefined) return this.client.readRange(this.url, this.path, this.identity, target, offset);
+    const end = offset + target.byteLength;
+    const fetchAndKeep = async (from: number, to: number) => {
+      const part = target.subarray(from - offset, to - offset);
+      await this.client.readRange(this.url, this.path, this.identity, part, from);
+      await copy.file.write(part, from);
+      copy.held.add(from, to);
+    };
+    let at = offset;
+    for (const held of copy.held.within(offset, end)) {
+      if (held.start > at) await fetchAndKeep(at, held.start);
+      await copy.file.readInto(target.subarray(held.start - offset, held.end - offset), held.start);
+      at = held.end;
+    }
+    if (at < end) await fetchAndKeep(at, end);
   }
 
   forget(piece: Piece): void {

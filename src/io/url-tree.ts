@@ -8,7 +8,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { type ByteSource, checkRange, type FileStat, type FileTree, ReadAtSource } from './byte-source.js';
 import { HttpClient, type HttpOptions } from './http-client.js';
-import { type ByteRange, HttpSource, Prefetcher, RemoteObject } from './http-source.js';
+import { type ByteRange, type FetchedCopies, HttpSource, Prefetcher, RemoteObject } from './http-source.js';
 import { POSIX_PATHS } from './posix-paths.js';
 import { utf8Text } from './text.js';
 import { httpUrlOf, isUrl, redactUrl, urlPaths } from './url-paths.js';
@@ -51,19 +51,35 @@ export interface UrlTreeStats {
   readonly bytesOfLargeFiles: number;
 }
 
+/** A remote file a conversion read: `bytes` when it was read whole (small files), else read by ranges. */
+export interface RemoteFileRead {
+  readonly url: string;
+  readonly size: number;
+  readonly bytes?: Uint8Array;
+}
+
+export interface UrlTreeOptions extends HttpOptions {
+  /** Bytes fetched ahead of the reader and held, over every object (default `BUDGET_BYTES`). */
+  readonly fetchAheadBytes?: number;
+}
+
 export class UrlFileTree implements FileTree {
   readonly paths;
   readonly client: HttpClient;
   private readonly remotes = new Map<string, Remote>();
   private readonly folders = new Set<string>();
-  private readonly prefetcher = new Prefetcher();
+  private readonly prefetcher: Prefetcher;
+  private copies: FetchedCopies | undefined;
+  /** The remote files opened or read so far, as their paths are spelled here. */
+  private readonly used = new Set<string>();
 
   constructor(
     private readonly local: FileTree,
-    private readonly options: HttpOptions = {},
+    private readonly options: UrlTreeOptions = {},
   ) {
     this.paths = urlPaths(local.paths);
     this.client = new HttpClient(options);
+    this.prefetcher = new Prefetcher(options.fetchAheadBytes);
   }
 
   private key(path: string): string {
@@ -93,11 +109,11 @@ export class UrlFileTree implements FileTree {
           if (got !== undefined) this.add(url, { kind: 'whole', bytes: got.bytes });
         } else {
           const identity = await this.client.head(fetched, url);
-          if (identity !== undefined)
-            this.add(url, {
-              kind: 'ranges',
-              object: new RemoteObject(url, fetched, identity, this.client, this.prefetcher),
-            });
+          if (identity !== undefined) {
+            const object = new RemoteObject(url, fetched, identity, this.client, this.prefetcher);
+            if (this.copies !== undefined) object.keepCopy(this.copies(url));
+            this.add(url, { kind: 'ranges', object });
+          }
         }
       }
     };
@@ -115,9 +131,26 @@ export class UrlFileTree implements FileTree {
     if (remote?.kind === 'ranges') remote.object.expect(ranges);
   }
 
+  /**
+   * From now on, what is fetched of the large files is kept in local copies made by `copies` and read
+   * from there again (a conversion that reads its tensors twice fetches them once).
+   */
+  keepFetchedCopies(copies: FetchedCopies): void {
+    this.copies = copies;
+    for (const remote of this.remotes.values())
+      if (remote.kind === 'ranges') remote.object.keepCopy(copies(remote.object.path));
+  }
+
   /** Ends the requests in flight and refuses new ones: the run is over (failed or done). */
   stop(): void {
     this.client.stop();
+  }
+
+  /** `stop`, then the local copies closed (and with them their bytes). */
+  async close(): Promise<void> {
+    this.stop();
+    this.copies = undefined;
+    for (const remote of this.remotes.values()) if (remote.kind === 'ranges') await remote.object.closeCopy();
   }
 
   stats(): UrlTreeStats {
@@ -133,6 +166,16 @@ export class UrlFileTree implements FileTree {
       bytesWhole,
       bytesOfLargeFiles,
     };
+  }
+
+  /** Every remote file opened or read so far: its URL, size, and its bytes when it was read whole. */
+  filesRead(): RemoteFileRead[] {
+    return [...this.used].map((url) => {
+      const remote = this.remotes.get(url) as Remote;
+      return remote.kind === 'whole'
+        ? { url, size: remote.bytes.byteLength, bytes: remote.bytes }
+        : { url, size: remote.object.size };
+    });
   }
 
   stat(path: string): FileStat | undefined {
@@ -155,8 +198,12 @@ export class UrlFileTree implements FileTree {
 
   readText(path: string): string {
     if (!isUrl(path)) return this.local.readText(path);
-    const remote = this.remotes.get(this.key(path));
-    if (remote?.kind === 'whole') return utf8Text(remote.bytes);
+    const key = this.key(path);
+    const remote = this.remotes.get(key);
+    if (remote?.kind === 'whole') {
+      this.used.add(key);
+      return utf8Text(remote.bytes);
+    }
     throw this.notFound(path);
   }
 
@@ -165,6 +212,7 @@ export class UrlFileTree implements FileTree {
     const key = this.key(path);
     const remote = this.remotes.get(key);
     if (remote === undefined) throw this.notFound(path);
+    this.used.add(key);
     return remote.kind === 'whole' ? new MemorySource(key, remote.bytes) : new HttpSource(remote.object);
   }
 

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { trainerStateOf } from '../../formats/trainer-state.js';
+import { redactUrl } from '../../io/url-paths.js';
+import type { RemoteFileRead } from '../../io/url-tree.js';
 import type { NoteInput } from '../../mapping/notices.js';
 import { formatBytes } from '../../units.js';
 import { VERSION } from '../../version.js';
@@ -65,6 +67,8 @@ export interface ModelCardInput {
   readonly dir: string;
   /** Every file the conversion read. */
   readonly inputs: readonly string[];
+  /** Every remote file it read (by URL), listed by its URL as given, credentials and queries left out. */
+  readonly remoteInputs?: readonly RemoteFileRead[];
   /** Files written into the folder (the card excluded). */
   readonly files: readonly string[];
   /** The command line, when run from the CLI. */
@@ -105,7 +109,7 @@ export async function modelCardText(input: ModelCardInput): Promise<string> {
     ...(license ? [`license: ${license.id}`] : []),
     '---',
   ];
-  const sources = await describeInputs(input.inputs, input.verified);
+  const sources = await describeInputs(input.inputs, input.remoteInputs ?? [], input.verified);
   const skipped = skippedByKind(plan.skipped);
   const deviations = [
     ...input.planned.notes,
@@ -174,34 +178,80 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** One table row per regular input file; large ones are described, not hashed. */
+/** An input as the card lists it: its name (a URL as given, or a local file's base name), size and bytes. */
+interface CardInput {
+  readonly name: string;
+  /** Its folder (a URL's, or a local path's), where its index is looked for. */
+  readonly dir: string;
+  readonly base: string;
+  readonly size: number;
+  /** The sha256, or undefined where it would cost a second read (large files, files read by ranges). */
+  readonly digest: () => Promise<string | undefined>;
+}
+
+function localInput(path: string): CardInput {
+  const size = statSync(path).size;
+  return {
+    name: basename(path),
+    dir: dirname(path),
+    base: basename(path),
+    size,
+    digest: async () => (size <= MAX_HASHED_BYTES ? sha256Of(path) : undefined),
+  };
+}
+
+function remoteInput({ url, size, bytes }: RemoteFileRead): CardInput {
+  const shown = redactUrl(url);
+  const base = shown.slice(shown.lastIndexOf('/') + 1);
+  return {
+    name: shown,
+    dir: shown.slice(0, shown.lastIndexOf('/')),
+    base,
+    size,
+    digest: async () => (bytes === undefined ? undefined : createHash('sha256').update(bytes).digest('hex')),
+  };
+}
+
+/** One table row per regular input file (local, or read by URL); large ones are described, not hashed. */
 async function describeInputs(
   paths: readonly string[],
+  remote: readonly RemoteFileRead[],
   verified: boolean,
 ): Promise<{ rows: string[]; notes: string[] }> {
-  const files = paths
-    .filter((p) => existsSync(p) && statSync(p).isFile())
-    .sort((a, b) => basename(a).localeCompare(basename(b)));
+  const files = [
+    ...paths.filter((p) => existsSync(p) && statSync(p).isFile()).map(localInput),
+    ...remote.map(remoteInput),
+  ].sort((a, b) => a.base.localeCompare(b.base) || a.name.localeCompare(b.name));
   const rows: string[] = [];
   let unhashed = 0;
-  const indexed = new Set(files.filter((p) => p.endsWith('.index')).map((p) => p.slice(0, -'.index'.length)));
-  for (const path of files) {
-    const size = statSync(path).size;
+  const indexed = new Set(
+    files.filter((f) => f.base.endsWith('.index')).map((f) => `${f.dir}/${f.base.slice(0, -'.index'.length)}`),
+  );
+  for (const file of files) {
+    const sha = await file.digest();
     let digest: string;
-    if (size <= MAX_HASHED_BYTES) digest = `\`${await sha256Of(path)}\``;
+    if (sha !== undefined) digest = `\`${sha}\``;
     else {
       unhashed++;
-      const prefix = basename(path).replace(/\.data-\d+-of-\d+$/, '');
-      const covered = indexed.has(join(dirname(path), prefix)) && prefix !== basename(path);
+      const prefix = file.base.replace(/\.data-\d+-of-\d+$/, '');
+      const covered = indexed.has(`${file.dir}/${prefix}`) && prefix !== file.base;
       digest = covered && verified ? `see ${prefix}.index (CRC32C of every tensor, verified)` : 'not hashed';
     }
-    rows.push(`| \`${basename(path)}\` | ${size} bytes | ${digest} |`);
+    rows.push(`| \`${file.name}\` | ${file.size} bytes | ${digest} |`);
   }
   const why = verified
     ? ": a TensorFlow checkpoint's .index (hashed above) records the CRC32C of every tensor in its data shards, and tf2torch checked each one while converting"
     : ' (checksums were not verified: --no-verify)';
+  const remoteNote =
+    remote.length > 0
+      ? [
+          `Files read by URL are named by their URL as given (credentials and queries left out); those read by byte ranges are not hashed.`,
+        ]
+      : [];
   const notes =
-    unhashed > 0 ? [`Files over ${formatBytes(MAX_HASHED_BYTES)} are not hashed, to keep conversion speed${why}.`] : [];
+    unhashed > 0
+      ? [`Files over ${formatBytes(MAX_HASHED_BYTES)} are not hashed, to keep conversion speed${why}.`, ...remoteNote]
+      : remoteNote;
   return { rows, notes };
 }
 

@@ -19,7 +19,7 @@ import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { FileTree } from '../../io/byte-source.js';
 import { parseJson } from '../../io/json.js';
 import { jsonPreview } from '../../io/python-json.js';
-import { DEFAULT_CHUNK_BYTES, DTYPES, type TensorRef } from '../../tensor.js';
+import { DEFAULT_CHUNK_BYTES, DTYPES, type FileRange, type TensorRef } from '../../tensor.js';
 import type { OpenOptions, TensorSource, TensorSourceOpener } from '../source.js';
 import { MAX_DIMS } from './header.js';
 import { type NpyArray, openNpy } from './npy-file.js';
@@ -261,6 +261,20 @@ function rangeTensor(
     shape: [...shape],
     byteLength: count * FLOAT32_BYTES,
     read: () => readRange(start, count),
+    fileRanges() {
+      const ranges: FileRange[] = [];
+      for (const [k, shard] of shards.entries()) {
+        const from = Math.max(start, shardStarts[k]!);
+        const to = Math.min(start + count, shardStarts[k]! + shard.length);
+        if (to > from)
+          ranges.push({
+            path: shard.path,
+            offset: shard.header.dataOffset + (from - shardStarts[k]!) * FLOAT32_BYTES,
+            length: (to - from) * FLOAT32_BYTES,
+          });
+      }
+      return ranges;
+    },
     async *stream(chunkSize = DEFAULT_CHUNK_BYTES) {
       const perChunk = Math.max(1, Math.floor(chunkSize / FLOAT32_BYTES));
       for (let done = 0; done < count; done += perChunk)

@@ -156,7 +156,14 @@ function storageLoader(
   };
 }
 
-/** After the pickles, per listed key: its element count (checked against the pickle), then its bytes. */
+/** Element counts read at once (each a separate read: over a network, their waits overlap). */
+const COUNT_READS_AT_ONCE = 16;
+
+/**
+ * After the pickles, per listed key: its element count (checked against the pickle), then its bytes.
+ * Where each count lies follows from the pickle's sizes, so the counts are read ahead, several at once,
+ * and checked in order (the first bad one reported, as read one by one).
+ */
 async function placeStorages(
   file: ByteSource,
   keys: readonly string[],
@@ -164,11 +171,28 @@ async function placeStorages(
   roots: ReadonlyMap<string, RootStorage>,
   fail: Fail,
 ): Promise<void> {
+  const counts: Promise<Uint8Array>[] = [];
+  let ahead = start;
+  const readAhead = (upTo: number) => {
+    while (counts.length < Math.min(upTo, keys.length)) {
+      const key = keys[counts.length] as string;
+      const root = roots.get(key);
+      const read =
+        root === undefined
+          ? Promise.resolve(new Uint8Array(8))
+          : file.readAt(ahead, 8, `element count of storage ${key}`);
+      read.catch(() => undefined); // reported in order below
+      counts.push(read);
+      if (root === undefined) break;
+      ahead += 8 + root.numel * DTYPES[root.dtype].itemSize;
+    }
+  };
   let at = start;
-  for (const key of keys) {
+  for (const [i, key] of keys.entries()) {
     const root = roots.get(key);
     if (!root) return fail(ErrorCode.MALFORMED, `storage ${key} is listed but no tensor uses it`);
-    const countBytes = await file.readAt(at, 8, `element count of storage ${key}`);
+    readAhead(i + COUNT_READS_AT_ONCE);
+    const countBytes = await (counts[i] as Promise<Uint8Array>);
     const count = new DataView(countBytes.buffer, countBytes.byteOffset, 8).getBigInt64(0, true);
     if (count !== BigInt(root.numel))
       fail(ErrorCode.MALFORMED, `storage ${key} holds ${count} elements, the pickle says ${root.numel}`, at);
@@ -208,6 +232,11 @@ class LazyBytes implements StorageBytes {
 
   readRange(start: number, length: number): Promise<Uint8Array> {
     return this.file.readAt(this.start + start, length, `storage ${this.key}`);
+  }
+
+  /** Its bytes and the element count before them: the storages of a file, one after the other, adjoin. */
+  fileRange(): { offset: number; length: number } | undefined {
+    return this.placed ? { offset: this.start - 8, length: this.byteLength + 8 } : undefined;
   }
 
   async *streamRange(start: number, length: number, chunkSize: number): AsyncIterable<Uint8Array> {

@@ -9,6 +9,7 @@ import {
   DEFAULT_CHUNK_BYTES,
   DTYPES,
   type DType,
+  type FileRange,
   numElements,
   type StorageView,
   type TensorRef,
@@ -23,6 +24,8 @@ export interface StorageBytes {
   readRange(start: number, length: number): Promise<Uint8Array>;
   /** Contiguous range in chunks (checksums verified by the end when the range is the whole storage). */
   streamRange(start: number, length: number, chunkSize: number): AsyncIterable<Uint8Array>;
+  /** The bytes of the file that reading it touches (its record or region, headers included). */
+  fileRange?(): { readonly offset: number; readonly length: number } | undefined;
 }
 
 /** What a persistent id resolves to. */
@@ -70,6 +73,11 @@ export class StorageTensor implements TensorRef {
     this.itemSize = DTYPES[dtype].itemSize;
     this.byteLength = numElements(shape) * this.itemSize;
     this.view = { file, key: storage.rootKey, dtype, offset, shape, stride };
+  }
+
+  fileRanges(): FileRange[] {
+    const range = this.storage.bytes.fileRange?.();
+    return range === undefined ? [] : [{ path: this.view.file, ...range }];
   }
 
   /** Validates `_rebuild_tensor(_v2)` arguments against the storage before any byte is read. */

@@ -43,7 +43,26 @@ export class ZipArchive {
     readonly entries: readonly ZipEntry[],
     private readonly byName: ReadonlyMap<string, ZipEntry>,
     private readonly verify: boolean,
+    /** Where the central directory starts: the end of the last record. */
+    private readonly directoryOffset: number,
   ) {}
+
+  private recordEnds: Map<ZipEntry, number> | undefined;
+
+  /** An entry's whole record (local header, padding, data): up to the next record or the directory. */
+  recordRange(entry: ZipEntry): { offset: number; length: number } | undefined {
+    if (this.recordEnds === undefined) {
+      const ends = new Map<ZipEntry, number>();
+      const sorted = [...this.entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+      for (const [i, e] of sorted.entries())
+        ends.set(e, Math.min(sorted[i + 1]?.localHeaderOffset ?? this.directoryOffset, this.file.size));
+      this.recordEnds = ends;
+    }
+    const end = this.recordEnds.get(entry) ?? 0;
+    return end > entry.localHeaderOffset
+      ? { offset: entry.localHeaderOffset, length: end - entry.localHeaderOffset }
+      : undefined;
+  }
 
   private static fail(file: ByteSource, code: ErrorCode, message: string, offset?: number): never {
     throw new Tf2TorchError(code, `${file.path}: zip ${message}`, { file: file.path, offset });
@@ -131,7 +150,7 @@ export class ZipArchive {
       byName.set(name, entry);
       at = extraEnd + commentLength;
     }
-    return new ZipArchive(file, entries, byName, options.verify ?? true);
+    return new ZipArchive(file, entries, byName, options.verify ?? true, directoryOffset);
   }
 
   find(name: string): ZipEntry | undefined {
@@ -224,9 +243,11 @@ export class ZipArchive {
     async function* streamWhole(chunkSize = 8 * 1024 * 1024): AsyncIterable<Uint8Array> {
       yield* archive.file.readChunks(await archive.dataOffset(entry), entry.size, chunkSize, `record ${entry.name}`);
     }
+    const fileRange = () => archive.recordRange(entry);
     if (entry.method !== 0) {
       return {
         byteLength: entry.size,
+        fileRange,
         readRange: async (start, length) => (await archive.read(entry)).subarray(start, start + length),
         async *streamRange(start, length) {
           yield (await archive.read(entry)).subarray(start, start + length);
@@ -235,6 +256,7 @@ export class ZipArchive {
     }
     return {
       byteLength: entry.size,
+      fileRange,
       async readRange(start, length) {
         if (!verified && start === 0 && length === entry.size) {
           const all = await archive.read(entry);
