@@ -52,7 +52,13 @@ function firstRows(t: RawTensor, rows: number): RawTensor {
   return { dtype: t.dtype, shape: [rows, ...t.shape.slice(1)], bytes: t.bytes.slice(0, rows * row) };
 }
 
-/** load_tf_weights_in_gpt_neo's state dict, computed here: float32, transposed kernels, wte cut, tied head. */
+/** torch.tensor(-1e9): float32, no dimensions. */
+const MASKED_BIAS: RawTensor = { dtype: 'float32', shape: [], bytes: new Uint8Array(new Float32Array([-1e9]).buffer) };
+
+/**
+ * load_tf_weights_in_gpt_neo's state dict, computed here: float32, transposed kernels, wte cut, tied head;
+ * each layer's masked_bias.
+ */
 async function expectedStateDict(): Promise<Map<string, RawTensor>> {
   const tf = await readTfTensors(prefix);
   const get = (name: string) => {
@@ -68,6 +74,8 @@ async function expectedStateDict(): Promise<Map<string, RawTensor>> {
   ]);
   for (let n = 0; n < LAYERS; n++) {
     for (const [tf, , pt, transposed] of GPT_NEO_BLOCK) {
+      // GPTNeoSelfAttention's persistent buffer, which 4.29's GPTNeoForCausalLM does not ignore on load
+      if (pt === 'attn.attention.k_proj.weight') out.set(`transformer.h.${n}.attn.attention.masked_bias`, MASKED_BIAS);
       const t = get(`gpt2/h${n}/${tf}`);
       out.set(`transformer.h.${n}.${pt}`, transposed ? transpose2d(t) : t);
     }

@@ -9,14 +9,17 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { writeTf2Encoder, writeTf2Pretrainer, writeTf2TokenDropping } from '../support/bert-tf2-checkpoints.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { type GoldenListing, writeGoldenCheckpoint } from '../support/golden-listing.js';
+import { writeGptNeoCheckpoint } from '../support/gpt-neo-checkpoint.js';
 import { FUNNEL_NET_CONFIG, WRITE_OPENAI_GPT_RELEASE, WRITE_XLM_CHECKPOINT } from '../support/original-releases.js';
+import { PEGASUS_CONFIG, writePegasusCheckpoint } from '../support/pegasus-checkpoint.js';
 import { numpyPython, runPython, torchPython } from '../support/python.js';
 import { tempDir } from '../support/temp.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
-import { transformersPython } from '../support/transformers.js';
+import { assertWordPieceTokenizer, tinyWordPieceVocab, transformersPython } from '../support/transformers.js';
 import { type LoadReport, loadInTransformers } from '../support/transformers-load.js';
 
 interface Case {
@@ -253,3 +256,74 @@ test('XLM .pth: loads in the real transformers as XLMWithLMHeadModel, no missing
   assert.equal(r.code, 0, r.stderr);
   assertLoadsCleanly(loadInTransformers(client, out), 'xlm .pth', 'XLMWithLMHeadModel', r.stdout);
 });
+
+/**
+ * The test checkpoints of the types whose architecture tests write them with their own writers (no golden
+ * plan's variables): Pegasus in a dataset's folder with its PegasusConfig, GPT-Neo's Mesh TensorFlow checkpoint
+ * with its training config.json beside it, and the TF2 Model Garden BERT object-based checkpoints.
+ */
+/** A TF2 object-based checkpoint, `name` in the folder. */
+const objectBased =
+  (write: (prefix: string) => Promise<unknown>, name: string) =>
+  async (dir: string): Promise<{ prefix: string }> => {
+    await write(join(dir, name));
+    return { prefix: join(dir, name) };
+  };
+
+const WRITTEN: readonly {
+  name: string;
+  modelClass: string;
+  /** Writes the checkpoint under `dir`; returns its prefix and the conversion's extra arguments. */
+  write: (dir: string) => Promise<{ prefix: string; args?: string[] }>;
+  /** The vocab.txt written beside it (its size): the folder's tokenizer is loaded too. */
+  vocab?: number;
+}[] = [
+  {
+    name: 'pegasus (xsum)',
+    modelClass: 'PegasusForConditionalGeneration',
+    write: async (dir) => {
+      mkdirSync(join(dir, 'xsum'));
+      const prefix = join(dir, 'xsum', 'model.ckpt-32000');
+      await writePegasusCheckpoint(prefix);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(PEGASUS_CONFIG));
+      return { prefix, args: ['--config', join(dir, 'config.json')] };
+    },
+  },
+  {
+    name: 'gpt_neo (Mesh TensorFlow, bfloat16, config.json beside it)',
+    modelClass: 'GPTNeoForCausalLM',
+    write: async (dir) => ({ prefix: (await writeGptNeoCheckpoint(dir)).prefix }),
+  },
+  {
+    name: 'bert TF2 Model Garden encoder',
+    modelClass: 'BertModel',
+    write: objectBased(writeTf2Encoder, 'ckpt-3'),
+    vocab: 11,
+  },
+  {
+    name: 'bert TF2 Model Garden pre-trainer (masked LM)',
+    modelClass: 'BertForMaskedLM',
+    write: objectBased(writeTf2Pretrainer, 'ckpt-3'),
+  },
+  {
+    name: 'bert TF2 Model Garden token dropping',
+    modelClass: 'BertForMaskedLM',
+    write: objectBased(writeTf2TokenDropping, 'ckpt-5'),
+  },
+];
+
+for (const w of WRITTEN) {
+  test(`${w.name}: the test checkpoint's folder loads in the real transformers as ${w.modelClass}, no missing/unexpected keys, no warning`, async (t) => {
+    const client = transformersPython(t);
+    if (!client) return;
+    const tmp = tempDir(t, 'hf-load-written');
+    mkdirSync(join(tmp, 'in'));
+    const { prefix, args = [] } = await w.write(join(tmp, 'in'));
+    if (w.vocab !== undefined) writeFileSync(join(tmp, 'in', 'vocab.txt'), tinyWordPieceVocab(w.vocab));
+    const out = join(tmp, 'out/');
+    const r = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', out, '--format', 'both', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    assertLoadsCleanly(loadInTransformers(client, out), w.name, w.modelClass, r.stdout);
+    if (w.vocab !== undefined) assertWordPieceTokenizer(t, out, 'BertTokenizer');
+  });
+}
