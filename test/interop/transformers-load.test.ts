@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { writeTf2Encoder, writeTf2Pretrainer, writeTf2TokenDropping } from '../support/bert-tf2-checkpoints.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
@@ -19,7 +19,14 @@ import { PEGASUS_CONFIG, writePegasusCheckpoint } from '../support/pegasus-check
 import { numpyPython, runPython, torchPython } from '../support/python.js';
 import { tempDir } from '../support/temp.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
-import { assertWordPieceTokenizer, tinyWordPieceVocab, transformersPython } from '../support/transformers.js';
+import {
+  assertWordPieceTokenizer,
+  loadTokenizer,
+  type TransformersClient,
+  tinyWordPieceVocab,
+  trainSentencePiece,
+  transformersPython,
+} from '../support/transformers.js';
 import { type LoadReport, loadInTransformers } from '../support/transformers-load.js';
 
 interface Case {
@@ -273,20 +280,29 @@ const objectBased =
 const WRITTEN: readonly {
   name: string;
   modelClass: string;
-  /** Writes the checkpoint under `dir`; returns its prefix and the conversion's extra arguments. */
-  write: (dir: string) => Promise<{ prefix: string; args?: string[] }>;
-  /** The vocab.txt written beside it (its size): the folder's tokenizer is loaded too. */
-  vocab?: number;
+  /** Writes the checkpoint and its tokenizer files under `dir`; returns the prefix and extra arguments. */
+  write: (dir: string, client: TransformersClient) => Promise<{ prefix: string; args?: string[] }>;
+  /** Checks the folder's tokenizer as AutoTokenizer loads it. */
+  tokenizer?: (t: TestContext, client: TransformersClient, folder: string) => void;
 }[] = [
   {
-    name: 'pegasus (xsum)',
+    // pegasus-large's folder, with the release's SentencePiece model beside it (pegasus_ckpt/c4.unigram…)
+    name: 'pegasus (large)',
     modelClass: 'PegasusForConditionalGeneration',
-    write: async (dir) => {
-      mkdirSync(join(dir, 'xsum'));
-      const prefix = join(dir, 'xsum', 'model.ckpt-32000');
+    write: async (dir, client) => {
+      mkdirSync(join(dir, 'large'));
+      const prefix = join(dir, 'large', 'model.ckpt-1500000');
       await writePegasusCheckpoint(prefix);
       writeFileSync(join(dir, 'config.json'), JSON.stringify(PEGASUS_CONFIG));
+      copyFileSync(trainSentencePiece(client, dir), join(dir, 'large', 'c4.unigram.newline.10pct.96000.model'));
       return { prefix, args: ['--config', join(dir, 'config.json')] };
+    },
+    tokenizer: (_, client, folder) => {
+      const got = loadTokenizer(client, folder, 'The quick brown fox');
+      assert.deepEqual(
+        { class: got.class, max: got.max, decoded: got.decoded, unk: got.unk, mask: got.special.mask_token },
+        { class: 'PegasusTokenizer', max: 1024, decoded: 'The quick brown fox', unk: false, mask: '<mask_2>' },
+      );
     },
   },
   {
@@ -297,8 +313,11 @@ const WRITTEN: readonly {
   {
     name: 'bert TF2 Model Garden encoder',
     modelClass: 'BertModel',
-    write: objectBased(writeTf2Encoder, 'ckpt-3'),
-    vocab: 11,
+    write: async (dir) => {
+      writeFileSync(join(dir, 'vocab.txt'), tinyWordPieceVocab(11));
+      return objectBased(writeTf2Encoder, 'ckpt-3')(dir);
+    },
+    tokenizer: (t, _, folder) => assertWordPieceTokenizer(t, folder, 'BertTokenizer'),
   },
   {
     name: 'bert TF2 Model Garden pre-trainer (masked LM)',
@@ -318,12 +337,11 @@ for (const w of WRITTEN) {
     if (!client) return;
     const tmp = tempDir(t, 'hf-load-written');
     mkdirSync(join(tmp, 'in'));
-    const { prefix, args = [] } = await w.write(join(tmp, 'in'));
-    if (w.vocab !== undefined) writeFileSync(join(tmp, 'in', 'vocab.txt'), tinyWordPieceVocab(w.vocab));
+    const { prefix, args = [] } = await w.write(join(tmp, 'in'), client);
     const out = join(tmp, 'out/');
     const r = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', out, '--format', 'both', ...args]);
     assert.equal(r.code, 0, r.stderr);
     assertLoadsCleanly(loadInTransformers(client, out), w.name, w.modelClass, r.stdout);
-    if (w.vocab !== undefined) assertWordPieceTokenizer(t, out, 'BertTokenizer');
+    w.tokenizer?.(t, client, out);
   });
 }
