@@ -2,8 +2,9 @@
  * No false alarms: every real fixture that converts (index-only ones with synthesized data) is converted to a
  * folder with `--format both` and loaded in the real transformers from both weight files: the class config.json
  * names, no missing, unexpected or mismatched keys, nothing logged at WARNING ("newly initialized", "You should
- * probably TRAIN"), and every value as written; so are each model type's test checkpoints. The one exception is a true alarm: keys the checkpoint lacks, which
- * the summary already reported as left to from_pretrained.
+ * probably TRAIN"), and every value as written; so are each model type's test checkpoints (where the test writes
+ * a tokenizer's files beside one, AutoTokenizer loads the folder's tokenizer too). The one exception is a true
+ * alarm: keys the checkpoint lacks, which the summary already reported as left to from_pretrained.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
