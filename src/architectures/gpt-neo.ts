@@ -17,6 +17,7 @@ import {
   shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
+import { gpt2Tokenizer } from './gpt2.js';
 
 /** GPTNeoConfig() defaults (transformers configuration_gpt_neo.py). */
 const GPT_NEO_DEFAULTS: ModelConfig = {
@@ -286,4 +287,11 @@ export const gptNeo: Architecture = {
   rules,
   expectedKeys,
   defaultDType: 'float32',
+  // the released folders have none (the project tokenizes with GPT-2's BPE): GPT-2's files, when put beside it
+  // (the OpenAI release's names or Hugging Face's)
+  tokenizerFiles: [
+    { from: ['encoder.json', 'vocab.json'], to: 'vocab.json' },
+    { from: ['vocab.bpe', 'merges.txt'], to: 'merges.txt' },
+  ],
+  tokenizer: gpt2Tokenizer('max_position_embeddings'),
 };

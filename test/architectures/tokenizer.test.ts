@@ -150,6 +150,13 @@ test('every type: the bytes save_pretrained writes, and AutoTokenizer loads them
       expectMaxLength: 20,
     },
     {
+      type: 'gpt_neo',
+      config: { max_position_embeddings: 2048 },
+      files: bpe(gpt2Dir, 'encoder.json', 'vocab.bpe'),
+      sentence: 'Power, give me more power!',
+      expectMaxLength: 2048,
+    },
+    {
       type: 'gpt',
       config: { n_positions: 512 },
       files: bpe(gptDir, 'encoder_bpe_40000.json', 'vocab_40000.bpe'),
