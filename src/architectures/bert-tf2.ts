@@ -30,6 +30,7 @@ import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorI
 import { BERT_DEFAULTS, BERT_DIMENSIONS, BERT_HEADS, bertEmbeddingKeys, bertLayerKeys } from './bert-family.js';
 import { dim, layersKeys, linearKeys, normKeys, TRANSPOSE, vectorKey } from './building-blocks.js';
 import { checkDimensions, configFromFacts, type ShapeFact, shapeFact } from './checkpoint-facts.js';
+import { wordPieceTokenizer } from './tokenizer.js';
 
 const CLASSES = { encoder: 'BertModel', maskedLm: 'BertForMaskedLM' } as const;
 
@@ -320,4 +321,6 @@ export const bertTf2: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: 'vocab.txt', to: 'vocab.txt' }],
+  // the Model Garden releases' vocab.txt is BERT's: the same tokenizer_config.json as a TF1 BERT folder's
+  tokenizer: wordPieceTokenizer('BertTokenizer'),
 };

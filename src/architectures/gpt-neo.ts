@@ -17,6 +17,7 @@ import {
   shapeOf,
   TRANSFORMERS_VERSION,
 } from './checkpoint-facts.js';
+import { gpt2Tokenizer } from './gpt2.js';
 
 /** GPTNeoConfig() defaults (transformers configuration_gpt_neo.py). */
 const GPT_NEO_DEFAULTS: ModelConfig = {
@@ -223,6 +224,19 @@ function rules(config: ModelConfig): readonly Rule[] {
   ];
 }
 
+/**
+ * `masked_bias` (torch.tensor(-1e9)), a persistent buffer of GPTNeoSelfAttention in transformers 4.29 that
+ * GPTNeoForCausalLM does not ignore (its pattern `h.N.attn.masked_bias` misses the `attention.` between):
+ * reported missing and "newly initialized" without it. The causal masks `attn.attention.bias` are ignored on
+ * load, and not written.
+ */
+const maskedBias = (n: number): ExpectedKey => ({
+  key: `transformer.h.${n}.attn.attention.masked_bias`,
+  shape: [],
+  dtype: 'float32',
+  generate: { kind: 'fill', value: -1e9 },
+});
+
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const v = config.vocab_size as number;
   const e = config.hidden_size as number;
@@ -250,6 +264,8 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   for (let n = 0; n < (config.num_layers as number); n++) {
     for (const [, pt] of BLOCK) {
       const [shape, fromConfig] = shapes[pt] as readonly [readonly number[], string?];
+      // GPTNeoSelfAttention's buffers precede its projections in state_dict order
+      if (pt === 'attn.attention.k_proj.weight') keys.push(maskedBias(n));
       keys.push({ key: `transformer.h.${n}.${pt}`, shape, ...(fromConfig ? { fromConfig } : {}) });
     }
   }
@@ -271,4 +287,11 @@ export const gptNeo: Architecture = {
   rules,
   expectedKeys,
   defaultDType: 'float32',
+  // the released folders have none (the project tokenizes with GPT-2's BPE): GPT-2's files, when put beside it
+  // (the OpenAI release's names or Hugging Face's)
+  tokenizerFiles: [
+    { from: ['encoder.json', 'vocab.json'], to: 'vocab.json' },
+    { from: ['vocab.bpe', 'merges.txt'], to: 'merges.txt' },
+  ],
+  tokenizer: gpt2Tokenizer('max_position_embeddings'),
 };

@@ -6,7 +6,15 @@
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { parseJsonObject } from '../io/json.js';
-import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, TensorInfo } from '../mapping/types.js';
+import type {
+  Architecture,
+  ConfigInput,
+  ExpectedKey,
+  ModelConfig,
+  Rule,
+  TensorInfo,
+  TokenizerSpec,
+} from '../mapping/types.js';
 import { dim, normKeys, SQUEEZE, tableKey, times } from './building-blocks.js';
 import {
   checkConfigNumbers,
@@ -156,6 +164,22 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   ];
 }
 
+/** GPT2Tokenizer as save_pretrained writes it (GPT-2's and GPT-Neo's), `model_max_length` from `maxLength`. */
+export const gpt2Tokenizer = (maxLength: string): TokenizerSpec => ({
+  className: 'GPT2Tokenizer',
+  init: {
+    add_bos_token: false,
+    add_prefix_space: false,
+    bos_token: addedToken('<|endoftext|>'),
+    clean_up_tokenization_spaces: true,
+    eos_token: addedToken('<|endoftext|>'),
+    errors: 'replace',
+    pad_token: null,
+    unk_token: addedToken('<|endoftext|>'),
+  },
+  maxLength,
+});
+
 export const gpt2: Architecture = {
   modelType: 'gpt2',
   summary: 'OpenAI GPT-2 release checkpoints (model/h{n}/…) → GPT2Model',
@@ -165,18 +189,5 @@ export const gpt2: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: bpeTokenizerFiles('encoder.json', 'vocab.bpe'),
-  tokenizer: {
-    className: 'GPT2Tokenizer',
-    init: {
-      add_bos_token: false,
-      add_prefix_space: false,
-      bos_token: addedToken('<|endoftext|>'),
-      clean_up_tokenization_spaces: true,
-      eos_token: addedToken('<|endoftext|>'),
-      errors: 'replace',
-      pad_token: null,
-      unk_token: addedToken('<|endoftext|>'),
-    },
-    maxLength: 'n_positions',
-  },
+  tokenizer: gpt2Tokenizer('n_positions'),
 };

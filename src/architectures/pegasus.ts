@@ -243,4 +243,20 @@ export const pegasus: Architecture = {
   rules,
   expectedKeys,
   tokenizerFiles: [{ from: ['spiece.model', 'c4.unigram.newline.10pct.96000.model'], to: 'spiece.model' }],
+  tokenizer: {
+    className: 'PegasusTokenizer',
+    // PegasusTokenizer's defaults: <mask_1> and <unk_2> … <unk_102> fill the `offset` ids before the pieces
+    init: {
+      additional_special_tokens: ['<mask_1>', ...Array.from({ length: 101 }, (_, i) => `<unk_${i + 2}>`)],
+      clean_up_tokenization_spaces: true,
+      eos_token: '</s>',
+      mask_token: '<mask_2>',
+      mask_token_sent: '<mask_1>',
+      offset: 103,
+      pad_token: '<pad>',
+      sp_model_kwargs: {},
+      unk_token: '<unk>',
+    },
+    maxLength: 'max_position_embeddings',
+  },
 };

@@ -11,7 +11,6 @@ import { UrlFileTree } from '../io/url-tree.js';
 import { asNotice, COMMAND_LINE_SPELLING, type NoteInput, renderNotice } from '../mapping/notices.js';
 import type { Plan } from '../mapping/plan.js';
 import { DTYPES, numElements } from '../tensor.js';
-import { fetchedCopiesIn } from './fetched-copy.js';
 import {
   type ConversionResult,
   type ConvertIntoOptions,
@@ -19,6 +18,7 @@ import {
   progressReporter,
   shardSize,
 } from './convert-into.js';
+import { fetchedCopiesIn } from './fetched-copy.js';
 import {
   type ConvertOptions,
   configTextOf,

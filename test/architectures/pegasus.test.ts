@@ -1,16 +1,9 @@
 /**
- * Pegasus: a training checkpoint with the names google-research/pegasus creates —
- * pegasus/models/transformer.py (`embeddings/weights` via layers/embedding.py, the `encoder`/`decoder`
- * scopes and their final `LayerNorm`), pegasus/layers/transformer_block.py (`layer_{n}/self_attention`,
- * `memory_attention`, `ffn` with `dense`/`dense_1`, a contrib layer_norm `LayerNorm` in each) and
- * pegasus/layers/attention.py (`q_proj`, `k_proj`, `v_proj`, `output_proj`, no biases) — plus what its
- * trainer leaves (pegasus/params/estimator_utils.py: tensor2tensor/utils/adafactor.py's
- * AdafactorOptimizer with beta1=0: `{var}/Adafactor` [rows] and `{var}/Adafactor_1` [cols] beside a
- * 2-D variable, `{var}/Adafactor` of its shape beside a 1-D one; `global_step`), in a folder named after
- * its dataset. The expected state dict follows transformers' convert_pegasus_tf_to_pytorch.py (PATTERNS,
- * the transposed kernels, the zeroed padding row, the zero biases, `embed_positions` popped) and
- * modeling_pegasus.py's PegasusForConditionalGeneration; the dataset settings its 2020
- * configuration_pegasus.py `task_specific_params`.
+ * Pegasus: the training checkpoint of test/support/pegasus-checkpoint.ts (google-research/pegasus's names and
+ * its Adafactor slots), in a folder named after its dataset. The expected state dict follows transformers'
+ * convert_pegasus_tf_to_pytorch.py (PATTERNS, the transposed kernels, the zeroed padding row, the zero biases,
+ * `embed_positions` popped) and modeling_pegasus.py's PegasusForConditionalGeneration; the dataset settings
+ * its 2020 configuration_pegasus.py `task_specific_params`.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,68 +13,12 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
 import { assertExactly, expectedFrom } from '../support/original-checkpoint.js';
+import { PEGASUS_CONFIG, PEGASUS_SIZES, writePegasusCheckpoint } from '../support/pegasus-checkpoint.js';
 import { torchPython } from '../support/python.js';
-import { seededRandom } from '../support/random.js';
 import { type RawTensor, readTfTensors } from '../support/reference-transforms.js';
-import { type BundleTensor, randomTensorBytes, writeBundle } from '../support/tf-bundle-writer.js';
 import { loadWithTorch } from '../support/torch-load.js';
 
-// vocabulary, width, feed-forward width, heads; two encoder layers and one decoder layer
-const [V, D, F, HEADS, ENC, DEC] = [12, 8, 16, 2, 2, 1];
-
-function variables(): [string, number[]][] {
-  const out: [string, number[]][] = [['embeddings/weights', [V, D]]];
-  const stack = (s: string, layers: number) => {
-    for (let l = 0; l < layers; l++) {
-      const p = `${s}/layer_${l}`;
-      for (const a of s === 'decoder' ? ['self_attention', 'memory_attention'] : ['self_attention']) {
-        for (const q of ['q_proj', 'k_proj', 'v_proj', 'output_proj']) out.push([`${p}/${a}/${q}/kernel`, [D, D]]);
-        out.push([`${p}/${a}/LayerNorm/gamma`, [D]], [`${p}/${a}/LayerNorm/beta`, [D]]);
-      }
-      out.push(
-        [`${p}/ffn/dense/kernel`, [D, F]],
-        [`${p}/ffn/dense/bias`, [F]],
-        [`${p}/ffn/dense_1/kernel`, [F, D]],
-        [`${p}/ffn/dense_1/bias`, [D]],
-        [`${p}/ffn/LayerNorm/gamma`, [D]],
-        [`${p}/ffn/LayerNorm/beta`, [D]],
-      );
-    }
-    out.push([`${s}/LayerNorm/gamma`, [D]], [`${s}/LayerNorm/beta`, [D]]);
-  };
-  stack('encoder', ENC);
-  stack('decoder', DEC);
-  return out;
-}
-
-/** The weights, each with the Adafactor slots of its rank, and global_step. */
-async function writePegasusCheckpoint(prefix: string): Promise<void> {
-  const random = seededRandom(21);
-  const float = (name: string, shape: number[]): BundleTensor => ({
-    name,
-    dtype: 'float32',
-    shape,
-    bytes: randomTensorBytes(
-      'float32',
-      shape.reduce((a, b) => a * b, 1),
-      random,
-    ),
-  });
-  const tensors: BundleTensor[] = [];
-  for (const [name, shape] of variables()) {
-    tensors.push(float(name, shape));
-    if (shape.length === 2)
-      tensors.push(
-        float(`${name}/Adafactor`, [shape[0] as number]),
-        float(`${name}/Adafactor_1`, [shape[1] as number]),
-      );
-    else tensors.push(float(`${name}/Adafactor`, shape));
-  }
-  const step = new Uint8Array(8);
-  new DataView(step.buffer).setBigInt64(0, 32000n, true);
-  tensors.push({ name: 'global_step', dtype: 'int64', shape: [], bytes: step });
-  await writeBundle(prefix, tensors);
-}
+const { V, D, ENC, DEC } = PEGASUS_SIZES;
 
 /** transformers' PATTERNS, written out: [key, variable, transposed]. */
 function table(): [string, string, boolean?][] {
@@ -164,23 +101,7 @@ before(async () => {
   prefix = join(tmp, 'xsum', 'model.ckpt-32000');
   await writePegasusCheckpoint(prefix);
   configPath = join(tmp, 'config.json');
-  // a PegasusConfig of this small model, as transformers' from_pretrained reads it
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      model_type: 'pegasus',
-      vocab_size: V,
-      d_model: D,
-      encoder_ffn_dim: F,
-      decoder_ffn_dim: F,
-      encoder_layers: ENC,
-      decoder_layers: DEC,
-      encoder_attention_heads: HEADS,
-      decoder_attention_heads: HEADS,
-      pad_token_id: 0,
-      scale_embedding: true,
-    }),
-  );
+  writeFileSync(configPath, JSON.stringify(PEGASUS_CONFIG));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -13,7 +13,7 @@ import type { ModelConfig } from '../../src/mapping/types.js';
 import { realFixture } from '../support/fixtures.js';
 import { cliText } from '../support/notices.js';
 import { tempDir } from '../support/temp.js';
-import { runTransformers, type TransformersClient, transformersPython } from '../support/transformers.js';
+import { runTransformers, trainSentencePiece, transformersPython } from '../support/transformers.js';
 
 const CASED_VOCAB = '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nThe\nthe\nquick\nbrown\nfox\n##es\nHello\nhello\n';
 const UNCASED_VOCAB = '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n[unused0]\nthe\nquick\nbrown\nfox\n##es\nhello\n';
@@ -69,24 +69,6 @@ test('no tokenizer config when a file the tokenizer loads is not beside the chec
     'transfo_xl: no tokenizer',
   );
 });
-
-/** A SentencePiece model trained by the real sentencepiece, with every type's special tokens as symbols. */
-function trainSentencePiece(client: TransformersClient, dir: string): string {
-  runTransformers(
-    client,
-    `
-import sys, sentencepiece as spm
-lines = ['The quick brown fox jumps over the lazy dog.', 'Hello world, this is a test sentence.',
-         'Some more words here, and numbers 1 2 3.'] * 50
-open(sys.argv[1] + '/corpus.txt', 'w').write('\\n'.join(lines))
-spm.SentencePieceTrainer.train(input=sys.argv[1] + '/corpus.txt', model_prefix=sys.argv[1] + '/sp', vocab_size=120,
-  hard_vocab_limit=False, model_type='unigram', pad_id=0, unk_id=1, bos_id=2, eos_id=3, minloglevel=2,
-  user_defined_symbols=['[CLS]', '[SEP]', '[MASK]', '[PAD]', '[UNK]', '<cls>', '<sep>', '<mask>', '<eod>', '<eop>'])
-`,
-    [dir],
-  );
-  return join(dir, 'sp.model');
-}
 
 interface Case {
   readonly type: string;
@@ -148,6 +130,13 @@ test('every type: the bytes save_pretrained writes, and AutoTokenizer loads them
     },
     { type: 't5', config: {}, files: [[sp, 'spiece.model']], sentence: 'Hello world', expectMaxLength: 512 },
     {
+      type: 'pegasus',
+      config: { max_position_embeddings: 512 },
+      files: [[sp, 'spiece.model']],
+      sentence: 'The quick brown fox',
+      expectMaxLength: 512,
+    },
+    {
       type: 'rembert',
       config: { max_position_embeddings: 48 },
       files: [[sp, 'sentencepiece.model']],
@@ -161,6 +150,13 @@ test('every type: the bytes save_pretrained writes, and AutoTokenizer loads them
       files: bpe(gpt2Dir, 'encoder.json', 'vocab.bpe'),
       sentence: 'Power, give me more power!',
       expectMaxLength: 20,
+    },
+    {
+      type: 'gpt_neo',
+      config: { max_position_embeddings: 2048 },
+      files: bpe(gpt2Dir, 'encoder.json', 'vocab.bpe'),
+      sentence: 'Power, give me more power!',
+      expectMaxLength: 2048,
     },
     {
       type: 'gpt',

@@ -2,21 +2,32 @@
  * No false alarms: every real fixture that converts (index-only ones with synthesized data) is converted to a
  * folder with `--format both` and loaded in the real transformers from both weight files: the class config.json
  * names, no missing, unexpected or mismatched keys, nothing logged at WARNING ("newly initialized", "You should
- * probably TRAIN"), and every value as written; so are each model type's test checkpoints. The one exception is a true alarm: keys the checkpoint lacks, which
- * the summary already reported as left to from_pretrained.
+ * probably TRAIN"), and every value as written; so are each model type's test checkpoints (where the test writes
+ * a tokenizer's files beside one, AutoTokenizer loads the folder's tokenizer too). The one exception is a true
+ * alarm: keys the checkpoint lacks, which the summary already reported as left to from_pretrained.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
+import { writeTf2Encoder, writeTf2Pretrainer, writeTf2TokenDropping } from '../support/bert-tf2-checkpoints.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { type GoldenListing, writeGoldenCheckpoint } from '../support/golden-listing.js';
+import { writeGptNeoCheckpoint } from '../support/gpt-neo-checkpoint.js';
 import { FUNNEL_NET_CONFIG, WRITE_OPENAI_GPT_RELEASE, WRITE_XLM_CHECKPOINT } from '../support/original-releases.js';
+import { PEGASUS_CONFIG, writePegasusCheckpoint } from '../support/pegasus-checkpoint.js';
 import { numpyPython, runPython, torchPython } from '../support/python.js';
 import { tempDir } from '../support/temp.js';
 import { synthesizeFromIndex } from '../support/tf-bundle-writer.js';
-import { transformersPython } from '../support/transformers.js';
+import {
+  assertWordPieceTokenizer,
+  loadTokenizer,
+  type TransformersClient,
+  tinyWordPieceVocab,
+  trainSentencePiece,
+  transformersPython,
+} from '../support/transformers.js';
 import { type LoadReport, loadInTransformers } from '../support/transformers-load.js';
 
 interface Case {
@@ -253,3 +264,85 @@ test('XLM .pth: loads in the real transformers as XLMWithLMHeadModel, no missing
   assert.equal(r.code, 0, r.stderr);
   assertLoadsCleanly(loadInTransformers(client, out), 'xlm .pth', 'XLMWithLMHeadModel', r.stdout);
 });
+
+/**
+ * The test checkpoints of the types whose architecture tests write them with their own writers (no golden
+ * plan's variables): Pegasus in a dataset's folder with its PegasusConfig, GPT-Neo's Mesh TensorFlow checkpoint
+ * with its training config.json beside it, and the TF2 Model Garden BERT object-based checkpoints.
+ */
+/** A TF2 object-based checkpoint, `name` in the folder. */
+const objectBased =
+  (write: (prefix: string) => Promise<unknown>, name: string) =>
+  async (dir: string): Promise<{ prefix: string }> => {
+    await write(join(dir, name));
+    return { prefix: join(dir, name) };
+  };
+
+const WRITTEN: readonly {
+  name: string;
+  modelClass: string;
+  /** Writes the checkpoint and its tokenizer files under `dir`; returns the prefix and extra arguments. */
+  write: (dir: string, client: TransformersClient) => Promise<{ prefix: string; args?: string[] }>;
+  /** Checks the folder's tokenizer as AutoTokenizer loads it. */
+  tokenizer?: (t: TestContext, client: TransformersClient, folder: string) => void;
+}[] = [
+  {
+    // pegasus-large's folder, with the release's SentencePiece model beside it (pegasus_ckpt/c4.unigram…)
+    name: 'pegasus (large)',
+    modelClass: 'PegasusForConditionalGeneration',
+    write: async (dir, client) => {
+      mkdirSync(join(dir, 'large'));
+      const prefix = join(dir, 'large', 'model.ckpt-1500000');
+      await writePegasusCheckpoint(prefix);
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(PEGASUS_CONFIG));
+      copyFileSync(trainSentencePiece(client, dir), join(dir, 'large', 'c4.unigram.newline.10pct.96000.model'));
+      return { prefix, args: ['--config', join(dir, 'config.json')] };
+    },
+    tokenizer: (_, client, folder) => {
+      const got = loadTokenizer(client, folder, 'The quick brown fox');
+      assert.deepEqual(
+        { class: got.class, max: got.max, decoded: got.decoded, unk: got.unk, mask: got.special.mask_token },
+        { class: 'PegasusTokenizer', max: 1024, decoded: 'The quick brown fox', unk: false, mask: '<mask_2>' },
+      );
+    },
+  },
+  {
+    name: 'gpt_neo (Mesh TensorFlow, bfloat16, config.json beside it)',
+    modelClass: 'GPTNeoForCausalLM',
+    write: async (dir) => ({ prefix: (await writeGptNeoCheckpoint(dir)).prefix }),
+  },
+  {
+    name: 'bert TF2 Model Garden encoder',
+    modelClass: 'BertModel',
+    write: async (dir) => {
+      writeFileSync(join(dir, 'vocab.txt'), tinyWordPieceVocab(11));
+      return objectBased(writeTf2Encoder, 'ckpt-3')(dir);
+    },
+    tokenizer: (t, _, folder) => assertWordPieceTokenizer(t, folder, 'BertTokenizer'),
+  },
+  {
+    name: 'bert TF2 Model Garden pre-trainer (masked LM)',
+    modelClass: 'BertForMaskedLM',
+    write: objectBased(writeTf2Pretrainer, 'ckpt-3'),
+  },
+  {
+    name: 'bert TF2 Model Garden token dropping',
+    modelClass: 'BertForMaskedLM',
+    write: objectBased(writeTf2TokenDropping, 'ckpt-5'),
+  },
+];
+
+for (const w of WRITTEN) {
+  test(`${w.name}: the test checkpoint's folder loads in the real transformers as ${w.modelClass}, no missing/unexpected keys, no warning`, async (t) => {
+    const client = transformersPython(t);
+    if (!client) return;
+    const tmp = tempDir(t, 'hf-load-written');
+    mkdirSync(join(tmp, 'in'));
+    const { prefix, args = [] } = await w.write(join(tmp, 'in'), client);
+    const out = join(tmp, 'out/');
+    const r = runCli(['convert', '--tf_checkpoint', prefix, '--pytorch_dump_output', out, '--format', 'both', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    assertLoadsCleanly(loadInTransformers(client, out), w.name, w.modelClass, r.stdout);
+    w.tokenizer?.(t, client, out);
+  });
+}

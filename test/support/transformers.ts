@@ -129,3 +129,21 @@ export function assertWordPieceTokenizer(t: TestContext, folder: string, classNa
     { class: className, lower: true, max: config.max_position_embeddings, decoded: 'tok5 tok6', cls: '[CLS]' },
   );
 }
+
+/** A SentencePiece model trained by the real sentencepiece, with every type's special tokens as symbols. */
+export function trainSentencePiece(client: TransformersClient, dir: string): string {
+  runTransformers(
+    client,
+    `
+import sys, sentencepiece as spm
+lines = ['The quick brown fox jumps over the lazy dog.', 'Hello world, this is a test sentence.',
+         'Some more words here, and numbers 1 2 3.'] * 50
+open(sys.argv[1] + '/corpus.txt', 'w').write('\\n'.join(lines))
+spm.SentencePieceTrainer.train(input=sys.argv[1] + '/corpus.txt', model_prefix=sys.argv[1] + '/sp', vocab_size=120,
+  hard_vocab_limit=False, model_type='unigram', pad_id=0, unk_id=1, bos_id=2, eos_id=3, minloglevel=2,
+  user_defined_symbols=['[CLS]', '[SEP]', '[MASK]', '[PAD]', '[UNK]', '<cls>', '<sep>', '<mask>', '<eod>', '<eop>'])
+`,
+    [dir],
+  );
+  return join(dir, 'sp.model');
+}
