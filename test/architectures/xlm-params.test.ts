@@ -1,7 +1,8 @@
 /**
  * XLM `params` with keys JavaScript objects treat specially, in checkpoints built opcode by opcode
  * (no PyTorch needed): config.json must be what transformers' converter writes, `json.dumps(params,
- * indent=2)`, whatever the keys are called; keys json.dumps refuses are left out with a note.
+ * indent=2)` (plus `model_type` and `architectures`), whatever the keys are called; keys json.dumps refuses are
+ * left out with a note.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -23,6 +24,10 @@ async function convertWithParams(t: { after: (fn: () => void) => void }, params:
   return { ...r, config: readFileSync(join(out, 'config.json'), 'utf8') };
 }
 
+/** config.json: the params as json.dumps writes them, then the two fields we add for AutoConfig. */
+const configText = (params: string) =>
+  `{\n${params},\n  "model_type": "xlm",\n  "architectures": [\n    "XLMWithLMHeadModel"\n  ]\n}\n`;
+
 /** BINFLOAT (big-endian float64). */
 const pickleFloat = (x: number) => {
   const bytes = new Uint8Array(8);
@@ -42,7 +47,7 @@ test("params named __proto__ (holding a dict or a string), constructor and toStr
   );
   assert.equal(
     asDict.config,
-    '{\n  "emb_dim": 2,\n  "__proto__": {\n    "a": 1\n  },\n  "constructor": "c",\n  "toString": {}\n}\n',
+    configText('  "emb_dim": 2,\n  "__proto__": {\n    "a": 1\n  },\n  "constructor": "c",\n  "toString": {}'),
   );
   const asString = await convertWithParams(
     t,
@@ -51,7 +56,7 @@ test("params named __proto__ (holding a dict or a string), constructor and toStr
       [pickleString('n_words'), pickleInt(16)],
     ]),
   );
-  assert.equal(asString.config, '{\n  "__proto__": "x",\n  "n_words": 16\n}\n');
+  assert.equal(asString.config, configText('  "__proto__": "x",\n  "n_words": 16'));
 });
 
 test('params keys as json.dumps converts them (2.0 → "2.0", True → "true"); a tuple key, which it refuses, is left out with a note', async (t) => {
@@ -64,7 +69,7 @@ test('params keys as json.dumps converts them (2.0 → "2.0", True → "true"); 
       [pickleString('emb_dim'), pickleInt(2)],
     ]),
   );
-  assert.equal(r.config, '{\n  "2.0": "two",\n  "true": 1,\n  "emb_dim": 2\n}\n');
+  assert.equal(r.config, configText('  "2.0": "two",\n  "true": 1,\n  "emb_dim": 2'));
   assert.match(r.stderr, /xlm: params left out of config\.json \(not JSON-serializable\): \(1, 2\) key/);
 });
 
@@ -75,7 +80,7 @@ test('params and a vocabulary id nested 2,000 lists deep: the param is left out 
     [pickleString('deep'), deep],
   ]);
   const r = await convertWithParams(t, params);
-  assert.equal(r.config, '{\n  "emb_dim": 2\n}\n');
+  assert.equal(r.config, configText('  "emb_dim": 2'));
   assert.match(r.stderr, /params left out of config\.json \(not JSON-serializable\): deep/);
 
   const dir = tempDir(t, 'xlm-params');
