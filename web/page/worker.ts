@@ -5,6 +5,7 @@
  */
 import {
   blobFileTree,
+  COMMAND_LINE_SPELLING,
   configTextOf,
   DEFAULT_MAX_SHARD_SIZE,
   type FileTree,
@@ -17,6 +18,7 @@ import {
   openAndPlan,
   type PlannedConversion,
   planToStateDict,
+  renderNotice,
   type TensorSource,
   writeModelFolder,
   zipStreamOutputs,
@@ -104,7 +106,7 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
     modelClass: planned.plan.modelClass ?? '',
     header: planned.detected ? 'detected from the variable names' : 'as chosen',
     notes: notes(planned.notes),
-    warnings: notes([...planned.plan.warnings, ...content.warnings]),
+    warnings: notes([...planned.plan.warnings, ...content.warnings.map((w) => renderNotice(w, COMMAND_LINE_SPELLING))]),
     groups: groups(planned),
     totalBytes: planned.plan.totalBytes,
   });
