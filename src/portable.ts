@@ -33,6 +33,7 @@ export {
 export {
   type ConversionProgress,
   type ConvertOptions,
+  checkpointFilesIn,
   configTextOf,
   formatOfPath,
   openAndPlan,
@@ -40,6 +41,12 @@ export {
   type PlannedConversion,
   type WeightFormat,
 } from './convert/open-and-plan.js';
+export {
+  isOurModelCard,
+  MODEL_CARD_NAME,
+  modelCardFrom,
+  modelCardText,
+} from './convert/output/model-card-text.js';
 export { type FolderOptions, folderContent, writeModelFolder } from './convert/output/model-folder.js';
 export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
 export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';

@@ -205,14 +205,17 @@ function rules(config: ModelConfig): readonly Rule[] {
 }
 
 /**
- * BigBirdForPreTraining's state dict (transformers >= 4.31: no position_ids buffer), in state_dict order;
- * the decoder tied to the word table, its bias to `cls.predictions.bias`. run_pretraining.py creates every
- * one of these variables, so none may be absent.
+ * BigBirdForPreTraining's state dict, in state_dict order; the decoder tied to the word table, its bias to
+ * `cls.predictions.bias`. run_pretraining.py creates every one of these variables, so none may be absent.
  */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   const V = dim(config, 'vocab_size');
   const H = dim(config, 'hidden_size');
+  // position_ids is a persistent buffer up to transformers 4.30, and BigBirdForPreTraining does not ignore it:
+  // without it, 4.29 reports the key missing and "newly initialized"
+  const P = config.max_position_embeddings as number;
   return [
+    { key: 'bert.embeddings.position_ids', shape: [1, P], dtype: 'int64', generate: { kind: 'arange', count: P } },
     ...bertEmbeddingKeys('bert.embeddings', config, H),
     ...layersKeys('bert.encoder', config, bertLayerKeys),
     ...linearKeys('bert.pooler', H, H),

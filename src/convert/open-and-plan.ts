@@ -18,6 +18,7 @@ import { tokenizerConfigFiles } from '../architectures/tokenizer.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { alreadyPyTorchError, isAlreadyPyTorch } from '../formats/foreign-kinds.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
+import { isWeightFileName } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
@@ -324,4 +325,25 @@ function withTorchDType(config: ModelConfig, plan: Plan): ModelConfig {
     plan.outputs.filter((o) => o.kind === 'tensor' && FLOAT_DTYPES.has(o.dtype)).map((o) => o.dtype),
   );
   return floats.size === 1 ? { ...config, torch_dtype: [...floats][0] } : config;
+}
+
+/**
+ * The files a checkpoint path stands for in `files`: a folder's files; a prefix, its files and the
+ * TF `checkpoint` state file beside it; a sharded index, the weight files beside it.
+ */
+export function checkpointFilesIn(files: FileTree, path: string): string[] {
+  const paths = files.paths;
+  if (files.stat(path)?.kind === 'directory') return files.list(path).map((name) => paths.join(path, name));
+  const dir = paths.dirname(path);
+  const base = paths.basename(path);
+  const related = files
+    .list(dir)
+    .filter(
+      (name) =>
+        name === base ||
+        name.startsWith(`${base}.`) ||
+        name === 'checkpoint' ||
+        (base.endsWith('.index.json') && isWeightFileName(name)),
+    );
+  return [...new Set([path, ...related.map((name) => paths.join(dir, name))])];
 }

@@ -56,6 +56,19 @@ export const WEIGHT_FILES = {
   pytorch: { single: 'pytorch_model.bin', prefix: 'pytorch_model', ext: 'bin', index: 'pytorch_model.bin.index.json' },
 } as const;
 
+const SHARD_NAMES = Object.values(WEIGHT_FILES).map((f) => new RegExp(`^${f.prefix}-\\d{5}-of-\\d{5}\\.${f.ext}$`));
+const WEIGHT_NAMES = new Set<string>(Object.values(WEIGHT_FILES).flatMap((f) => [f.single, f.index]));
+
+/**
+ * The weight files of a Hugging Face folder, in either format: `model.safetensors`,
+ * `model-00001-of-00003.safetensors`, `model.safetensors.index.json`, `pytorch_model.bin`,
+ * `pytorch_model-00001-of-00003.bin`, `pytorch_model.bin.index.json`. A folder holds one model, so when
+ * --force replaces it, those of them not written again are stale and removed.
+ */
+export function isWeightFileName(name: string): boolean {
+  return WEIGHT_NAMES.has(name) || SHARD_NAMES.some((r) => r.test(name));
+}
+
 export function shardName(format: 'safetensors' | 'pytorch', index: number, count: number): string {
   const f = WEIGHT_FILES[format];
   if (count === 1) return f.single;

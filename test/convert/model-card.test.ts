@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { MODEL_CARD_MARKER } from '../../src/convert/output/model-card.js';
+import { MODEL_CARD_MARKER } from '../../src/convert/output/model-card-text.js';
 import { runCli } from '../support/cli.js';
 import { realFixture } from '../support/fixtures.js';
 import { copyFixture, tempDir } from '../support/temp.js';

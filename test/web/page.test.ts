@@ -1,6 +1,6 @@
 /**
  * The page in a real Chromium: real checkpoints converted in the page into a streamed zip download whose
- * entries are byte-identical to the command line's folder; one state per pick; one conversion per
+ * entries are byte-identical to the command line's folder (the model card but for how it was run); one state per pick; one conversion per
  * double click; Cancel mid-way (no file, the page usable again); warnings and errors worded for the
  * page; a type chosen by the user on an ambiguous checkpoint; progress in words.
  */
@@ -59,13 +59,28 @@ async function convertToZip(
   return new Map([...entries].map(([name, bytes]) => [name.slice(top.length + 1), bytes]));
 }
 
-/** Every file of the command line's folder is in the zip with the same bytes, and nothing else is. */
+/**
+ * The model card with what differs by nature left out: how it was run (the command line's command, the
+ * page's choices in words) and the folders of paths in notes (a file system, or the picked tree).
+ */
+function cardWithoutOrigin(text: string): string {
+  return text
+    .replace(/^```sh\n.*\n```\n\n/m, '')
+    .replace(/^Converted in tf2torch's web page: .*\n\n/m, '')
+    .replace(/\/\S*\/([^/\s]+)/g, '…/$1');
+}
+
+/** Every file of the command line's folder is in the zip with the same bytes (the model card as above), and nothing else is. */
 async function assertSameFolder(entries: Map<string, Buffer>, cliDir: string): Promise<void> {
-  // the model card records the command line and the inputs' digests: the page writes none yet
-  const expected = (await readdir(cliDir)).filter((n) => n !== 'README.md').sort();
+  const expected = (await readdir(cliDir)).sort();
   assert.deepEqual([...entries.keys()].sort(), expected);
-  for (const name of expected)
+  for (const name of expected.filter((n) => n !== 'README.md'))
     assert.ok(entries.get(name)?.equals(await readFile(join(cliDir, name))), `${name}: the page's bytes differ`);
+  const card = entries.get('README.md')?.toString('utf8') ?? '';
+  const cliCard = await readFile(join(cliDir, 'README.md'), 'utf8');
+  assert.match(card, /^Converted in tf2torch's web page: format \w+/m);
+  assert.match(cliCard, /^tf2torch convert --tf_checkpoint /m);
+  assert.equal(cardWithoutOrigin(card), cardWithoutOrigin(cliCard));
 }
 
 for (const [fixture, format, type] of [
@@ -266,7 +281,7 @@ test('progress in words changes while converting; Cancel stops it, leaves no fil
   assert.ok(again.has('model.safetensors'));
   assert.equal(
     await statusOf(page),
-    'done: model.safetensors, vocab.txt, tokenizer_config.json, special_tokens_map.json, config.json',
+    'done: model.safetensors, vocab.txt, tokenizer_config.json, special_tokens_map.json, config.json, README.md',
   );
   await page.close();
 });

@@ -5,15 +5,20 @@
  */
 import {
   blobFileTree,
+  COMMAND_LINE_SPELLING,
   configTextOf,
   DEFAULT_MAX_SHARD_SIZE,
   type FileTree,
   folderContent,
   folderOutputs,
+  isOurModelCard,
   isTf2TorchError,
+  MODEL_CARD_NAME,
+  modelCardFrom,
   openAndPlan,
   type PlannedConversion,
   planToStateDict,
+  renderNotice,
   type TensorSource,
   writeModelFolder,
   zipStreamOutputs,
@@ -23,6 +28,7 @@ import type {
   FromWorker,
   Note,
   OutputFormat,
+  PlanChoices,
   PlanGroup,
   PlanRow,
   ToDownload,
@@ -36,9 +42,20 @@ const post = (message: FromWorker) => (self as unknown as Worker).postMessage(me
 const DOWNLOAD_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 /** Progress messages at most this often. */
 const PROGRESS_EVERY_MS = 100;
+/** A README.md already in the chosen folder is read up to this size to tell whether it is ours. */
+const MAX_EXISTING_CARD_BYTES = 1024 * 1024;
 
 let current:
-  | { pick: number; files: FileTree; planned: PlannedConversion; source: TensorSource; running?: AbortController }
+  | {
+      pick: number;
+      files: FileTree;
+      planned: PlannedConversion;
+      source: TensorSource;
+      /** Every other file the plan read (config, sidecars, tokenizer sources). */
+      reads: readonly string[];
+      choices: PlanChoices;
+      running?: AbortController;
+    }
   | undefined;
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -71,7 +88,7 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
   const configPath = choices.config ? `/config-file/${choices.config.name}` : undefined;
   if (choices.config && configPath) picked.push({ path: configPath, blob: choices.config });
   const files = blobFileTree(picked, (blob) => new FileReaderSync().readAsText(blob));
-  const { source, ...planned } = await openAndPlan({
+  const { source, reads, ...planned } = await openAndPlan({
     checkpoint: message.checkpoint,
     files,
     ...(choices.modelType ? { modelType: choices.modelType } : {}),
@@ -80,7 +97,7 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
     skipUnknown: choices.skipUnknown,
     ...(choices.dtype ? { dtype: choices.dtype as 'keep' } : {}),
   });
-  current = { pick: message.pick, files, planned, source };
+  current = { pick: message.pick, files, planned, source, reads, choices };
   const content = folderContent({ ...planned, configText: configTextOf(planned) }, 'safetensors', files);
   post({
     type: 'planned',
@@ -89,10 +106,36 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
     modelClass: planned.plan.modelClass ?? '',
     header: planned.detected ? 'detected from the variable names' : 'as chosen',
     notes: notes(planned.notes),
-    warnings: notes([...planned.plan.warnings, ...content.warnings]),
+    warnings: notes([...planned.plan.warnings, ...content.warnings.map((w) => renderNotice(w, COMMAND_LINE_SPELLING))]),
     groups: groups(planned),
     totalBytes: planned.plan.totalBytes,
   });
+}
+
+/** How the page's conversion was run, in words, for the model card (the command line's card has its command). */
+function ranAs(choices: PlanChoices, format: OutputFormat): string {
+  const chosen = [
+    `format ${format}`,
+    ...(choices.modelType ? [`model type ${choices.modelType}`] : []),
+    ...(choices.config ? [`config ${choices.config.name}`] : []),
+    ...Object.entries(choices.modelOptions).map(([name, value]) => `${name} ${value}`),
+    ...(choices.dtype ? [`dtype ${choices.dtype}`] : []),
+    ...(choices.skipUnknown ? ['leaving out variables no rule maps'] : []),
+  ];
+  return `Converted in tf2torch's web page: ${chosen.join(', ')}.`;
+}
+
+/** The warning that keeps a README.md the user wrote in the chosen folder, or undefined when there is none or it is ours. */
+async function userModelCard(folder: FileSystemDirectoryHandle): Promise<string | undefined> {
+  const file = await folder.getFileHandle(MODEL_CARD_NAME).then(
+    (handle) => handle.getFile(),
+    () => undefined,
+  );
+  if (file === undefined) return undefined;
+  const ours = file.size <= MAX_EXISTING_CARD_BYTES && isOurModelCard(await file.text());
+  return ours
+    ? undefined
+    : `${MODEL_CARD_NAME} in the chosen folder was not written by tf2torch: kept as it is, with no model card (move it away to get one)`;
 }
 
 /** A download's bytes sent to the service worker, at most DOWNLOAD_IN_FLIGHT_BYTES ahead of the browser. */
@@ -135,7 +178,7 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
   const controller = new AbortController();
   run.running = controller;
   const { signal } = controller;
-  const { files, planned, source } = run;
+  const { files, planned, source, reads } = run;
   const download = message.port ? downloadStream(message.port, signal) : undefined;
   try {
     const zip = download ? zipStreamOutputs(download.write, { folder: message.name }) : undefined;
@@ -144,6 +187,7 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
     const passes = format === 'both' ? 2 : 1;
     const total = planned.plan.totalBytes * passes;
     let last = 0;
+    const userCard = message.folder ? await userModelCard(message.folder) : undefined;
     const written = await writeModelFolder(
       planned,
       // As the command line writes them: torch files keep transposed kernels in the checkpoint's order
@@ -165,8 +209,18 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
           last = now;
           post({ type: 'progress', pick: run.pick, done, total });
         },
+        ...(userCard
+          ? {}
+          : {
+              lastFile: modelCardFrom(files, planned, {
+                sourcePath: source.path,
+                reads,
+                ranAs: ranAs(run.choices, format),
+              }),
+            }),
       },
     );
+    if (userCard) written.warnings.push(userCard);
     signal.throwIfAborted();
     await zip?.finish();
     download?.end();

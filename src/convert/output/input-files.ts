@@ -3,10 +3,13 @@
  * them is ever written or removed as an output, with or without --force. Files are compared by device
  * and inode: a trailing '/', '..', a symlink or a hard link name the same file and are caught alike.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultFiles } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { displayPath, isWeightFileName, withoutTrailingSeparators } from './output-target.js';
+import { checkpointFilesIn } from '../open-and-plan.js';
+import { displayPath, withoutTrailingSeparators } from './output-target.js';
 
 function identity(path: string): string | undefined {
   try {
@@ -45,20 +48,7 @@ export class InputFiles {
  * (`.index`, `.data-*`, `.meta`) and the `checkpoint` state file; a sharded `*.index.json` → the weight
  * files beside it; any other file → itself.
  */
-export function checkpointFiles(path: string): string[] {
-  if (existsSync(path) && statSync(path).isDirectory()) return readdirSync(path).map((name) => join(path, name));
-  const dir = dirname(path);
-  const base = basename(path);
-  const beside = existsSync(dir) ? readdirSync(dir) : [];
-  const related = beside.filter(
-    (name) =>
-      name === base ||
-      name.startsWith(`${base}.`) ||
-      name === 'checkpoint' ||
-      (base.endsWith('.index.json') && isWeightFileName(name)),
-  );
-  return [...new Set([path, ...related.map((name) => join(dir, name))])];
-}
+export const checkpointFiles = (path: string): string[] => checkpointFilesIn(defaultFiles, path);
 
 /** Refuses to write or remove `names` in `dir` when one of them is an input of this conversion. */
 export function checkNotInputs(dir: string, names: readonly string[], inputs: InputFiles): void {

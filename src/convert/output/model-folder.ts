@@ -135,6 +135,8 @@ export interface FolderOptions {
   readonly maxShardSize: number;
   /** Tensor bytes written so far, over every pass. */
   readonly onProgress?: (done: number) => void;
+  /** A last file made from the names written before it (`modelCardFrom`'s model card). */
+  readonly lastFile?: FolderWriteOptions['lastFile'];
 }
 
 /**
@@ -157,6 +159,7 @@ export async function writeModelFolder(
     maxShardSize: options.maxShardSize,
     container: planned.architecture.torchContainer,
     onProgress: (pass, n) => options.onProgress?.(pass * planned.plan.totalBytes + n),
+    ...(options.lastFile === undefined ? {} : { lastFile: options.lastFile }),
   });
   return { files: written, warnings: content.warnings.map((w) => renderNotice(w, COMMAND_LINE_SPELLING)) };
 }

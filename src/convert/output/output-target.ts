@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
-import { WEIGHT_FILES } from '../../formats/sharding.js';
+import { isWeightFileName } from '../../formats/sharding.js';
 import { temporaryOwner } from '../../io/atomic.js';
 import { LOCK_NAME } from '../../io/lock.js';
 import { isUrl, redactUrl } from '../../io/url-paths.js';
@@ -136,19 +136,6 @@ function checkOverwrite({ path, kind, bare }: OutputTarget, force: boolean): voi
   throw new Tf2TorchError(ErrorCode.OUTPUT_EXISTS, `${path} already exists (use --force to overwrite it)`, {
     file: path,
   });
-}
-
-const SHARD_NAMES = Object.values(WEIGHT_FILES).map((f) => new RegExp(`^${f.prefix}-\\d{5}-of-\\d{5}\\.${f.ext}$`));
-const WEIGHT_NAMES = new Set<string>(Object.values(WEIGHT_FILES).flatMap((f) => [f.single, f.index]));
-
-/**
- * The weight files of a Hugging Face folder, in either format: `model.safetensors`,
- * `model-00001-of-00003.safetensors`, `model.safetensors.index.json`, `pytorch_model.bin`,
- * `pytorch_model-00001-of-00003.bin`, `pytorch_model.bin.index.json`. A folder holds one model, so when
- * --force replaces it, those of them not written again are stale and removed.
- */
-export function isWeightFileName(name: string): boolean {
-  return WEIGHT_NAMES.has(name) || SHARD_NAMES.some((r) => r.test(name));
 }
 
 /** Weight files in `dir` that a new output writing `written` leaves stale. */

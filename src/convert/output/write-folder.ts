@@ -10,7 +10,7 @@ import { outputStep } from '../../io/test-interrupt.js';
 import type { Architecture, ModelConfig } from '../../mapping/types.js';
 import type { WeightFormat } from '../open-and-plan.js';
 import { checkNotInputs } from './input-files.js';
-import { MODEL_CARD_NAME } from './model-card.js';
+import { MODEL_CARD_NAME } from './model-card-text.js';
 import { folderContent, namesKnownBefore, writeFolderContent } from './model-folder.js';
 import { staleWeightFiles } from './output-target.js';
 import { type OutputJob, replaceOutput } from './replace-output.js';
