@@ -27,7 +27,7 @@ export interface TensorSource {
   readonly savedVariables?: readonly SavedVariableName[];
 }
 
-/** One of a SavedModel's `.variables`: the tensor holding it (`key`) and its `var.name`. */
+/** One of a SavedModel's `.variables`: the tensor holding it (`key`) and its `var.name` once loaded (`…:0`). */
 export interface SavedVariableName {
   readonly key: string;
   readonly name: string;

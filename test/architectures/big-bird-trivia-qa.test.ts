@@ -9,7 +9,7 @@
  * attention_output}` (EinsumDense kernels [hidden, heads, head_dim] and [heads, head_dim, hidden]),
  * `self_attention_layer_norm`, `intermediate`, `output`, `output_layer_norm`). The folder holds what
  * tensorflow's saved_model/save.py writes: saved_model.pb (SavedModel → MetaGraphDef.object_graph_def, a
- * SavedObjectGraph whose variables carry their `var.name`; the root's `variables` list in Keras' order;
+ * SavedObjectGraph whose variables carry their op name, `var.name` without `:0`; the root's `variables` list in Keras' order;
  * function nodes after the trackables) and variables/ (a bundle keyed by first breadth-first paths, with its
  * TrackableObjectGraph on the same node ids). Expected values follow transformers 4.29.2's
  * load_tf_weights_in_big_bird(is_trivia_qa=True), written out below.
@@ -206,7 +206,7 @@ async function writeSavedModel(dir: string, seed: number, { functions = 2, misma
           ...intField(1, 1),
           ...bytesField(2, encodeShape(o.variable.shape)),
           ...intField(3, 1),
-          ...textField(6, o.variable.name),
+          ...textField(6, o.variable.name.slice(0, -':0'.length)),
         ])
       : bytesField(4, textField(1, '_tf_keras_layer'));
     return bytesField(1, [...children, ...kind]);

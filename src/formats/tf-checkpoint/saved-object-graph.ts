@@ -11,7 +11,9 @@
  * `TrackableSaver(augmented_graph_view)` number objects by the same breadth-first traversal,
  * checkpoint/util.py `objects_ids_and_slot_variables_and_paths`); the SavedObjectGraph only appends
  * function nodes after them. The order is the root's `variables` list (a Keras model saves its
- * `model.variables` there; a tf.Module's restored `.variables` is that list too).
+ * `model.variables` there; a tf.Module's restored `.variables` is that list too). SavedVariable.name is
+ * the op name (save.py writes `get_op_name(var.name)`, refusing any suffix but `:0`); the loader recreates
+ * the variable under it, so the `var.name` a loaded model shows is that name + `:0`.
  */
 
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
@@ -138,6 +140,6 @@ export function savedVariableNames(
     if (variableName === undefined) throw refuse('is not a variable');
     const key = keyOf.get(entry.nodeId);
     if (key === undefined) throw refuse(`('${variableName}') has no value in the checkpoint`);
-    return { key, name: variableName };
+    return { key, name: `${variableName}:0` };
   });
 }

@@ -42,6 +42,7 @@ function savedModel(nodes: readonly Node[]): Uint8Array {
   return Uint8Array.from([...intField(1, 1), ...bytesField(2, bytesField(7, encoded.flat()))]);
 }
 
+// SavedVariable.name is the op name (save.py: get_op_name(var.name)); the loaded var.name adds `:0`.
 // a Sequential-like model: its kernel and bias first reached through the layer (keys are layer paths),
 // listed by `variables` bias first, as a model may order them
 const SAVED: Node[] = [
@@ -58,8 +59,8 @@ const SAVED: Node[] = [
       [3, 'bias'],
     ],
   },
-  { children: [], variable: 'dense/kernel:0' },
-  { children: [], variable: 'dense/bias:0' },
+  { children: [], variable: 'dense/kernel' },
+  { children: [], variable: 'dense/bias' },
   {
     children: [
       [3, '0'],
@@ -123,7 +124,7 @@ test('no object graph (a TF1 SavedModel) or no `variables` list: nothing to read
     ...bytesField(2, bytesField(1, bytesField(4, textField(1, 'serve')))),
   ]);
   assert.equal(parseSavedModelGraph(tf1, 'saved_model.pb'), undefined);
-  const noList = parseSavedModelGraph(savedModel([{ children: [[1, 'v']] }, { children: [], variable: 'v:0' }]), 'p');
+  const noList = parseSavedModelGraph(savedModel([{ children: [[1, 'v']] }, { children: [], variable: 'v' }]), 'p');
   assert.ok(noList);
   assert.equal(savedVariableNames(noList, checkpoint(), 'p'), undefined);
 });
@@ -141,10 +142,10 @@ test('a child beyond the graph, a listed object that is no variable, or one with
     /variables\[0\] \(object 1\) is not a variable/,
   );
   const unsaved = SAVED.map((n, i) =>
-    i === 4 ? { children: [[5, '0']] as [number, string][] } : i === 5 ? { children: [], variable: 'extra:0' } : n,
+    i === 4 ? { children: [[5, '0']] as [number, string][] } : i === 5 ? { children: [], variable: 'extra' } : n,
   );
   refused(
     () => savedVariableNames(parseSavedModelGraph(savedModel(unsaved), 'p')!, checkpoint(), 'p'),
-    /\('extra:0'\) has no value in the checkpoint/,
+    /\('extra'\) has no value in the checkpoint/,
   );
 });
