@@ -9,6 +9,17 @@
  * `bert.pooler`) and the MLM transform, whose kernel and norm sit directly in `cls/predictions/transform`.
  * Config: transformers' BigBirdConfig, or the original's own (`pretrain.config`, written beside the
  * checkpoints by flags.save), or the shapes with the original's defaults for what no tensor shows.
+ *
+ * The TriviaQA release is a TF2 SavedModel of Model Garden's TriviaQaModel (tensorflow/models
+ * official/projects/triviaqa/modeling.py: projects/bigbird/encoder.py's BigBirdEncoder, whose layers are
+ * `word_embeddings`, `position_embedding`, `type_embeddings`, `embeddings/layer_norm` and
+ * `transformer_scaffold[_N]` with `big_bird_attention/{query,key,value,attention_output}`,
+ * `self_attention_layer_norm`, `intermediate`, `output`, `output_layer_norm` (nlp/modeling/layers/
+ * transformer_scaffold.py); then TriviaQaHead `trivia_qa_head` with `dense` (intermediate),
+ * `layer_normalization`, `dense_1` (logits) and, built later in a scratch graph, a second `dense` (the
+ * output dense)). transformers' --is_trivia_qa reads `tf.saved_model.load(path).variables` by `var.name`
+ * and renames them (`savedModelNames`: _TRIVIA_QA_MAPPING, `transformer_scaffold_N` → `layer_N`, and the
+ * last two variables, the repeated `dense`, as `output`) → `BigBirdForQuestionAnswering`.
  */
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule } from '../mapping/types.js';
@@ -44,6 +55,8 @@ import {
 } from './checkpoint-facts.js';
 
 const MODEL_CLASS = 'BigBirdForPreTraining';
+const QA_CLASS = 'BigBirdForQuestionAnswering';
+const isQa = (config: ModelConfig) => (config.architectures as string[])[0] === QA_CLASS;
 /** The file bigbird/pretrain/run_pretraining.py writes beside its checkpoints (flags.save: the flags as JSON). */
 const PRETRAIN_CONFIG = 'pretrain.config';
 
@@ -122,6 +135,7 @@ function fromOriginalFlags(flags: ModelConfig, source: string, note?: (text: str
 const isOriginalFlags = (config: ModelConfig): boolean => ORIGINAL_ONLY.some((k) => k in config);
 
 function buildConfig(input: ConfigInput): ModelConfig {
+  if (input.listing.some((t) => t.name === QA_OUTPUTS)) return triviaQaConfig(input);
   const source = input.userPath ?? '--config';
   const user =
     input.user !== undefined && isOriginalFlags(input.user)
@@ -186,6 +200,7 @@ function attentionRules(hidden: number): Rule[] {
 }
 
 function rules(config: ModelConfig): readonly Rule[] {
+  if (isQa(config)) return triviaQaRules(config);
   return [
     ...embeddingTables('bert/embeddings', 'bert.embeddings'),
     ...layerNorm('bert/encoder', 'bert.embeddings.LayerNorm').map((r) => ({
@@ -209,6 +224,7 @@ function rules(config: ModelConfig): readonly Rule[] {
  * `cls.predictions.bias`. run_pretraining.py creates every one of these variables, so none may be absent.
  */
 function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
+  if (isQa(config)) return triviaQaKeys(config);
   const V = dim(config, 'vocab_size');
   const H = dim(config, 'hidden_size');
   // position_ids is a persistent buffer up to transformers 4.30, and BigBirdForPreTraining does not ignore it:
@@ -227,10 +243,118 @@ function expectedKeys(config: ModelConfig): readonly ExpectedKey[] {
   ];
 }
 
+/** transformers' _TRIVIA_QA_MAPPING (modeling_big_bird.py): Keras scope → the TF1 scope it loads as. */
+const TRIVIA_QA_SCOPES: Readonly<Record<string, string>> = {
+  big_bird_attention: 'attention/self',
+  output_layer_norm: 'output/LayerNorm',
+  attention_output: 'attention/output/dense',
+  output: 'output/dense',
+  self_attention_layer_norm: 'attention/output/LayerNorm',
+  intermediate: 'intermediate/dense',
+  word_embeddings: 'bert/embeddings/word_embeddings',
+  position_embedding: 'bert/embeddings/position_embeddings',
+  type_embeddings: 'bert/embeddings/token_type_embeddings',
+  embeddings: 'bert/embeddings',
+  layer_normalization: 'output/LayerNorm',
+  layer_norm: 'LayerNorm',
+  trivia_qa_head: 'qa_classifier',
+  dense: 'intermediate/dense',
+  dense_1: 'qa_outputs',
+};
+const SCAFFOLD = /^transformer_scaffold(?:_(\d+))?$/;
+const QA_HEAD = 'trivia_qa_head/';
+
+/**
+ * The TriviaQA SavedModel's `var.name`s, in `.variables` order, as load_tf_weights_trivia_qa renames them:
+ * `transformer_scaffold[_N]` → `bert/encoder/layer_N`, each scope through _TRIVIA_QA_MAPPING, `:0` dropped,
+ * `self/attention/output` → `output`, and `intermediate` → `output` in the last two (the head's output
+ * dense, a second `dense`). Undefined for a SavedModel without the encoder's layers and the head.
+ */
+function triviaQaNames(names: readonly string[]): readonly string[] | undefined {
+  if (!names.some((n) => n.startsWith(QA_HEAD)) || !names.some((n) => SCAFFOLD.test(n.split('/')[0]!)))
+    return undefined;
+  return names.map((varName, i) => {
+    const items = varName.split('/');
+    const layer = SCAFFOLD.exec(items[0]!);
+    if (layer !== null) items[0] = `bert/encoder/layer_${layer[1] ?? '0'}`;
+    let name = items.map((x) => TRIVIA_QA_SCOPES[x] ?? x).join('/');
+    if (name.endsWith(':0')) name = name.slice(0, -2);
+    name = name.replaceAll('self/attention/output', 'output');
+    return i >= names.length - 2 ? name.replaceAll('intermediate', 'output') : name;
+  });
+}
+
+const QA_TABLE = (table: string) => `bert/embeddings/${table}_embeddings/embeddings`;
+const QA_OUTPUTS = 'qa_classifier/qa_outputs/kernel';
+
+/** The TriviaQA model's config: a BigBirdConfig, or its shapes and the BigBirdEncoder's defaults. */
+function triviaQaConfig(input: ConfigInput): ModelConfig {
+  const fact = (field: string, name: string, axis: number) => shapeFact(input.listing, field, name, axis);
+  const query = 'bert/encoder/layer_0/attention/self/query/kernel';
+  const config = configFromFacts(input, {
+    defaults: BIG_BIRD_DEFAULTS,
+    facts: [
+      fact('vocab_size', QA_TABLE('word'), 0),
+      fact('hidden_size', QA_TABLE('word'), 1),
+      fact('max_position_embeddings', QA_TABLE('position'), 0),
+      fact('type_vocab_size', QA_TABLE('token_type'), 0),
+      fact('intermediate_size', 'bert/encoder/layer_0/intermediate/dense/kernel', 1),
+      countFact(input.listing, 'num_hidden_layers', /^bert\/encoder\/layer_(\d+)\//, 'bert/encoder/layer_{n}/'),
+      // EinsumDense's query kernel is [hidden, heads, head_dim]
+      ...(shapeOf(input.listing, query)?.length === 3 ? [fact('num_attention_heads', query, 1)] : []),
+    ],
+    assumptions: [
+      {
+        field: 'num_attention_heads',
+        value: Math.max(1, Math.floor((shapeOf(input.listing, QA_TABLE('word'))?.[1] ?? 768) / 64)),
+        why: 'hidden_size / 64',
+      },
+      { field: 'attention_type', value: 'block_sparse', why: "BigBirdEncoder's attention" },
+      { field: 'block_size', value: 64, why: "BigBirdEncoder's default" },
+      { field: 'num_random_blocks', value: 3, why: "BigBirdEncoder's default (num_rand_blocks)" },
+      { field: 'hidden_act', value: 'gelu_new', why: "Model Garden's gelu, the tanh approximation" },
+    ],
+    fixed: { architectures: [QA_CLASS], model_type: 'big_bird', transformers_version: TRANSFORMERS_VERSION },
+    hint: "Pass the release's BigBirdConfig (config.json) with --config, or leave --config out to derive it.",
+  });
+  checkDimensions(config, BERT_DIMENSIONS, input.userPath ?? 'the derived config', BERT_HEADS);
+  return config;
+}
+
+/** BigBirdForQuestionAnswering from the renamed TriviaQA variables (names as load_tf_weights_trivia_qa makes them). */
+function triviaQaRules(config: ModelConfig): Rule[] {
+  return [
+    { from: QA_TABLE('word'), to: 'bert.embeddings.word_embeddings.weight' },
+    { from: QA_TABLE('position'), to: 'bert.embeddings.position_embeddings.weight' },
+    { from: QA_TABLE('token_type'), to: 'bert.embeddings.token_type_embeddings.weight' },
+    ...layerNorm('bert/embeddings', 'bert.embeddings.LayerNorm'),
+    ...attentionRules(config.hidden_size as number),
+    ...bertLayerRulesAt('bert/encoder/layer_{layer}', 'bert.encoder.layer.{layer}'),
+    ...dense('qa_classifier/intermediate/dense', 'qa_classifier.intermediate.dense'),
+    ...dense('qa_classifier/output/dense', 'qa_classifier.output.dense'),
+    ...layerNorm('qa_classifier/output', 'qa_classifier.output.LayerNorm'),
+    ...dense('qa_classifier/qa_outputs', 'qa_classifier.qa_outputs'),
+  ];
+}
+
+/** BigBirdForQuestionAnswering's state dict (no pooler: add_pooling_layer=False), in state_dict order. */
+function triviaQaKeys(config: ModelConfig): readonly ExpectedKey[] {
+  const H = dim(config, 'hidden_size');
+  const I = dim(config, 'intermediate_size');
+  return [
+    ...bertEmbeddingKeys('bert.embeddings', config, H),
+    ...layersKeys('bert.encoder', config, bertLayerKeys),
+    ...linearKeys('qa_classifier.intermediate.dense', I, H),
+    ...linearKeys('qa_classifier.output.dense', H, I),
+    ...normKeys('qa_classifier.output.LayerNorm', H),
+    ...linearKeys('qa_classifier.qa_outputs', TWO, H),
+  ];
+}
+
 export const bigBird: Architecture = {
   modelType: 'big_bird',
   aliases: ['bigbird'],
-  summary: `google-research/bigbird pre-training checkpoints (bigbr_base, bigbr_large) → ${MODEL_CLASS} (also --model_type bigbird)`,
+  summary: `google-research/bigbird pre-training checkpoints (bigbr_base, bigbr_large) → ${MODEL_CLASS}; the TriviaQA SavedModel → ${QA_CLASS} (also --model_type bigbird)`,
   detect: {
     // BERT's scopes, but the embeddings' LayerNorm kept by the post-norm EncoderStack
     names: ['^bert/encoder/LayerNorm/gamma$'],
@@ -244,5 +368,6 @@ export const bigBird: Architecture = {
   buildConfig,
   rules,
   expectedKeys,
+  savedModelNames: triviaQaNames,
   tokenizerFiles: [{ from: ['spiece.model', 'gpt2.model'], to: 'spiece.model' }],
 };

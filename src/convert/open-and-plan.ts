@@ -28,6 +28,7 @@ import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import { type DType, FLOAT_DTYPES } from '../tensor.js';
 import { configJsonText, findConfigBeside, readConfigFile, readSidecar } from './config-file.js';
+import { type SavedModelView, savedModelView } from './saved-model-view.js';
 
 export type WeightFormat = 'safetensors' | 'pytorch' | 'both';
 
@@ -221,7 +222,16 @@ export async function openAndPlan(
   if (explicit) resolveOptions(explicit, options.modelOptions ?? {});
   const files = options.files ?? defaultFiles;
   const { join } = files.paths;
-  const { pickled, source } = await openFor(options, explicit);
+  const opened = await openFor(options, explicit);
+  const { pickled } = opened;
+  let byNames: SavedModelView | undefined;
+  try {
+    byNames = savedModelView(opened.source, explicit);
+  } catch (error) {
+    await opened.source.close();
+    throw error;
+  }
+  const source = byNames?.source ?? opened.source;
   try {
     const objectBased = source.format.startsWith('tf') && isObjectBased(source.tensors.map((t) => t.name));
     refuseAlreadyPyTorch(source, pickled?.root, files);
@@ -240,9 +250,11 @@ export async function openAndPlan(
       hasSidecar: (f: string) => present.has(f),
       embedded: pickled?.root,
     };
-    const { architecture, detected } = objectBased
-      ? resolveObjectBased(options, input, source.path)
-      : resolveArchitecture(options.modelType, explicit, input, source.path);
+    const { architecture, detected }: { architecture: Architecture; detected?: Recognition } = byNames
+      ? { architecture: byNames.architecture }
+      : objectBased
+        ? resolveObjectBased(options, input, source.path)
+        : resolveArchitecture(options.modelType, explicit, input, source.path);
     for (const tok of architecture.tokenizerFiles ?? [])
       reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
     const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});

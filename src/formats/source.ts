@@ -20,6 +20,17 @@ export interface TensorSource {
   readonly notes: readonly string[];
   roleOf(name: string): TensorRole;
   close(): Promise<void>;
+  /**
+   * A TF2 SavedModel's variables as `tf.saved_model.load(path).variables` lists them (order, `var.name`),
+   * each with the name of its tensor here; absent for every other source.
+   */
+  readonly savedVariables?: readonly SavedVariableName[];
+}
+
+/** One of a SavedModel's `.variables`: the tensor holding it (`key`) and its `var.name` once loaded (`…:0`). */
+export interface SavedVariableName {
+  readonly key: string;
+  readonly name: string;
 }
 
 export interface OpenOptions {

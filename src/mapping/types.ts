@@ -154,6 +154,12 @@ export interface Architecture {
    * `--model_type` as the type's name-based reader.
    */
   readonly objectBased?: boolean;
+  /**
+   * A TF2 SavedModel's variables read by their `var.name`s, in `.variables` order (the order matters where
+   * names repeat): the names this type maps them under, one per variable, or undefined when they are not
+   * this type's. Chosen before detection; the names then go through the rules like any checkpoint's.
+   */
+  savedModelNames?(names: readonly string[]): readonly string[] | undefined;
   /** How its checkpoints are recognised when `--model_type` is not given (architectures/detect.ts); without it, never guessed. */
   readonly detect?: Detection;
   readonly summary: string;

@@ -356,7 +356,10 @@ test('big_bird is told apart from bert; convert --help lists it with its class; 
   const bert = runCli(convertArgs(prefix, join(tmp, 'x'), '--model_type', 'bert', '--dry-run'));
   assert.notEqual(bert.code, 0, 'bert refuses it');
   const help = runCli(['convert', '--help']);
-  assert.match(help.stdout, /big_bird.*BigBirdForPreTraining \(also --model_type bigbird\)/);
+  assert.match(
+    help.stdout,
+    /big_bird.*BigBirdForPreTraining; the TriviaQA SavedModel → BigBirdForQuestionAnswering \(also --model_type bigbird\)/,
+  );
   const alias = runCli(convertArgs(prefix, join(tmp, 'x'), '--model_type', 'bigbird', '--dry-run'));
   assert.equal(alias.code, 0, alias.stderr);
   assert.match(alias.stdout, /^model_type: big_bird \(BigBirdForPreTraining\)/);

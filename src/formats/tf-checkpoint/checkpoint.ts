@@ -6,7 +6,7 @@
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { TensorRef } from '../../tensor.js';
-import type { TensorRole, TensorSource } from '../source.js';
+import type { SavedVariableName, TensorRole, TensorSource } from '../source.js';
 import { roleOf } from './roles.js';
 
 export class TfCheckpoint implements TensorSource {
@@ -22,6 +22,7 @@ export class TfCheckpoint implements TensorSource {
     /** True for TF2 `tf.train.Checkpoint` files (object paths, `_CHECKPOINTABLE_OBJECT_GRAPH`). */
     readonly objectBased: boolean,
     private readonly openFiles: () => Iterable<ByteSource>,
+    readonly savedVariables?: readonly SavedVariableName[],
   ) {
     this.byName = new Map(tensors.map((t) => [t.name, t]));
   }
@@ -29,7 +30,22 @@ export class TfCheckpoint implements TensorSource {
   /** The same checkpoint, with a note first of how it was found (a SavedModel's variables/). */
   withNote(note: string): TfCheckpoint {
     const notes = [note, ...this.notes];
-    return new TfCheckpoint(this.path, this.format, this.prefix, this.tensors, notes, this.objectBased, this.openFiles);
+    return new TfCheckpoint(
+      this.path,
+      this.format,
+      this.prefix,
+      this.tensors,
+      notes,
+      this.objectBased,
+      this.openFiles,
+      this.savedVariables,
+    );
+  }
+
+  /** The same checkpoint, with its SavedModel's variables in `.variables` order (saved-object-graph.ts). */
+  withSavedVariables(savedVariables: readonly SavedVariableName[]): TfCheckpoint {
+    const { path, format, prefix, tensors, notes, objectBased, openFiles } = this;
+    return new TfCheckpoint(path, format, prefix, tensors, notes, objectBased, openFiles, savedVariables);
   }
 
   roleOf(name: string): TensorRole {

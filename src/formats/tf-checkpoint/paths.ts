@@ -15,7 +15,14 @@ import type { FileTree } from '../../io/byte-source.js';
 import { FOOTER_BYTES, TABLE_MAGIC_HI, TABLE_MAGIC_LO } from './sstable.js';
 
 export type ResolvedCheckpoint =
-  | { kind: 'v2'; prefix: string /** How it was found, when not named directly. */; note?: string }
+  | {
+      kind: 'v2';
+      prefix: string;
+      /** How it was found, when not named directly. */
+      note?: string;
+      /** A SavedModel folder's binary graph file (its variable names), when the bundle is its variables/. */
+      savedModelGraph?: string;
+    }
   | { kind: 'v1'; file: string };
 
 /** A SavedModel's graph file names; its variables are the bundle `variables/variables` beside it. */
@@ -73,7 +80,13 @@ function savedModelBundle(files: FileTree, dir: string): ResolvedCheckpoint | un
   const prefix = join(dir, 'variables', 'variables');
   if (!SAVED_MODEL_GRAPHS.some((g) => kindOf(files, join(dir, g)) === 'file')) return undefined;
   if (kindOf(files, `${prefix}.index`) !== 'file') return undefined;
-  return { kind: 'v2', prefix, note: `a TF SavedModel folder: converting its variables/ bundle (${prefix})` };
+  const graph = join(dir, SAVED_MODEL_GRAPHS[0]!);
+  return {
+    kind: 'v2',
+    prefix,
+    note: `a TF SavedModel folder: converting its variables/ bundle (${prefix})`,
+    ...(kindOf(files, graph) === 'file' ? { savedModelGraph: graph } : {}),
+  };
 }
 
 async function resolveDirectory(files: FileTree, dir: string): Promise<ResolvedCheckpoint> {
