@@ -151,3 +151,13 @@ export function fileSystemError(cause: unknown, path?: string, action?: string):
     where === undefined ? '' : ` ${where}${cause.dest !== undefined && path === undefined ? ` → ${cause.dest}` : ''}`;
   return new Tf2TorchError(code, `cannot ${doing}${target}: ${advice} (${cause.code})`, { file: where, cause });
 }
+
+/** A stopped conversion: `ErrorCode.ABORTED`, the signal's reason as its cause. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted !== true) return;
+  throw new Tf2TorchError(
+    ErrorCode.ABORTED,
+    'the conversion was aborted: nothing it wrote was kept (an existing output is left as it was)',
+    { cause: signal.reason },
+  );
+}

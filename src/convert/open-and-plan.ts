@@ -3,7 +3,7 @@
  * build config and plan (`openAndPlan`), and write a Hugging Face folder's files into an `OutputTree`
  * (`writeModelFolder`). `index.ts` composes these for Node paths; a browser passes the picked files.
  */
-import { defaultFiles } from '#platform';
+import { checkReadablePath, defaultFiles } from '#platform';
 import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import {
   type DetectionInput,
@@ -15,12 +15,13 @@ import {
 import { getArchitecture, getObjectBasedArchitecture } from '../architectures/index.js';
 import { resolveOptions } from '../architectures/options.js';
 import { tokenizerConfigFiles } from '../architectures/tokenizer.js';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { ErrorCode, Tf2TorchError, throwIfAborted } from '../errors.js';
 import { alreadyPyTorchError, isAlreadyPyTorch } from '../formats/foreign-kinds.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
 import type { TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
+import { abortableFiles } from '../io/abortable-files.js';
 import { type FileTree, isDirectory } from '../io/byte-source.js';
 import { asNotice, COMMAND_LINE_SPELLING, type Notice, NoticeCode, notice, renderNotice } from '../mapping/notices.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
@@ -220,8 +221,20 @@ export async function openAndPlan(
   if (explicit) resolveOptions(explicit, options.modelOptions ?? {});
   const files = options.files ?? defaultFiles;
   const { join } = files.paths;
-  const { pickled, source } = await openFor(options, explicit);
+  const { signal } = options;
+  // opening reads the index, opens shards, parses an object graph: each open and read checks the signal
+  const guarded = signal === undefined ? undefined : abortableFiles(files, signal);
+  // the platform's own checks of a path (FIFOs, devices), which openers make only when given no tree
+  if (guarded && options.files === undefined) await checkReadablePath(options.checkpoint);
+  const opened = await openFor(guarded ? { ...options, files: guarded.files } : options, explicit).catch(
+    async (error: unknown) => {
+      await guarded?.closeAll();
+      throw error;
+    },
+  );
+  const { pickled, source } = opened;
   try {
+    throwIfAborted(signal);
     const objectBased = source.format.startsWith('tf') && isObjectBased(source.tensors.map((t) => t.name));
     refuseAlreadyPyTorch(source, pickled?.root, files);
     const listing = source.tensors.map((t) => ({
@@ -244,6 +257,7 @@ export async function openAndPlan(
       : resolveArchitecture(options.modelType, explicit, input, source.path);
     for (const tok of architecture.tokenizerFiles ?? [])
       reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
+    throwIfAborted(signal);
     const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
     const configNotes: Notice[] = [];
     if (detected)
@@ -284,6 +298,7 @@ export async function openAndPlan(
       vocabText: () => readSidecar(join(dir, 'vocab.txt'), 'tokenizer file', options.files),
     });
     if (tokenizer) configNotes.push(tokenizer.note);
+    throwIfAborted(signal);
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
       dtype: options.dtype,
@@ -305,6 +320,7 @@ export async function openAndPlan(
     };
   } catch (error) {
     await source.close();
+    await guarded?.closeAll();
     throw error;
   }
 }
