@@ -23,7 +23,16 @@ import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
 import { abortableFiles } from '../io/abortable-files.js';
 import { type FileTree, isDirectory } from '../io/byte-source.js';
-import { asNotice, COMMAND_LINE_SPELLING, type Notice, NoticeCode, notice, renderNotice } from '../mapping/notices.js';
+import {
+  AdviceCode,
+  adviceError,
+  asNotice,
+  COMMAND_LINE_SPELLING,
+  type Notice,
+  NoticeCode,
+  notice,
+  renderNotice,
+} from '../mapping/notices.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import { type DType, FLOAT_DTYPES } from '../tensor.js';
@@ -101,11 +110,17 @@ export interface PlannedConversion {
 function configIsFolder(path: string, architecture: Architecture, files: FileTree): Tf2TorchError {
   const { join } = files.paths;
   const inside = (architecture.configFileNames ?? []).filter((name) => files.stat(join(path, name)) !== undefined);
-  const hint =
-    inside.length > 0
-      ? `: give the file itself, e.g. --config ${join(path, inside[0] as string)}`
-      : ': give the config file itself (a JSON file)';
-  return new Tf2TorchError(ErrorCode.USAGE, `--config ${path} is a folder${hint}`, { file: path });
+  const example = inside[0] === undefined ? undefined : join(path, inside[0]);
+  return adviceError(
+    ErrorCode.USAGE,
+    {
+      code: AdviceCode.CONFIG_IS_FOLDER,
+      option: 'config',
+      template: `{@config path} is a folder: ${example === undefined ? 'give the config file itself (a JSON file)' : 'give the file itself, e.g. {@config example}'}`,
+      values: example === undefined ? { path } : { path, example },
+    },
+    { file: path },
+  );
 }
 
 /** Weights PyTorch already loads (safetensors, a state dict) need no conversion: say how to load them. */

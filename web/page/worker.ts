@@ -11,6 +11,7 @@ import {
   folderContent,
   folderOutputs,
   isTf2TorchError,
+  type NoteInput,
   openAndPlan,
   type PlannedConversion,
   planToStateDict,
@@ -59,7 +60,11 @@ function groups(planned: PlannedConversion): PlanGroup[] {
   return [...out].map(([title, rows]) => ({ title, rows }));
 }
 
-const notes = (texts: readonly string[]): Note[] => texts.map((text) => ({ text }));
+/** Notes as data where they are (the page words their options), else as text. */
+const notes = (inputs: readonly NoteInput[]): Note[] =>
+  inputs.map((n) =>
+    typeof n === 'string' ? { text: n } : { text: n.message, template: n.template, values: n.values },
+  );
 
 async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void> {
   const previous = current;
@@ -88,7 +93,7 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
     modelType: planned.plan.modelType,
     modelClass: planned.plan.modelClass ?? '',
     header: planned.detected ? 'detected from the variable names' : 'as chosen',
-    notes: notes(planned.notes),
+    notes: notes(planned.notices),
     warnings: notes([...planned.plan.warnings, ...content.warnings]),
     groups: groups(planned),
     totalBytes: planned.plan.totalBytes,
@@ -184,8 +189,17 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
 }
 
 function reply(pick: number, error: unknown): void {
-  if (isTf2TorchError(error)) post({ type: 'error', pick, code: error.code, text: error.message });
-  else
+  if (isTf2TorchError(error)) {
+    const { advice } = error;
+    post({
+      type: 'error',
+      pick,
+      code: error.code,
+      text: error.message,
+      ...(advice ? { template: advice.template, values: advice.values } : {}),
+      ...(advice?.option === 'modelType' && advice.choices ? { candidates: advice.choices } : {}),
+    });
+  } else
     post({
       type: 'error',
       pick,
