@@ -63,6 +63,23 @@ export interface ErrorContext {
   tensor?: string;
   offset?: number | bigint;
   cause?: unknown;
+  advice?: ErrorAdvice;
+}
+
+/**
+ * An error that a conversion option would resolve, as data (made by `adviceError`, mapping/notices.ts):
+ * a front end offers its control for `option` (with `choices`) and words the message its own way from
+ * `template` and `values`, as it words notices. The error's `message` is the command line's wording.
+ */
+export interface ErrorAdvice {
+  /** Stable: `type-ambiguous`, `type-unknown`, `config-needed`, … (`AdviceCode`). */
+  readonly code: string;
+  /** The option to set, as `convert()` names it (`modelType`, `config`). */
+  readonly option: string;
+  /** The values to offer for it (the candidate types), when there is a list. */
+  readonly choices?: readonly string[];
+  readonly template: string;
+  readonly values: Readonly<Record<string, string | number | boolean | readonly string[]>>;
 }
 
 export class Tf2TorchError extends Error {
@@ -70,6 +87,8 @@ export class Tf2TorchError extends Error {
   readonly file: string | undefined;
   readonly tensor: string | undefined;
   readonly offset: number | bigint | undefined;
+  /** The option that would resolve it, as data, when there is one. */
+  readonly advice: ErrorAdvice | undefined;
 
   constructor(code: ErrorCode, message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
@@ -78,6 +97,7 @@ export class Tf2TorchError extends Error {
     this.file = context.file;
     this.tensor = context.tensor;
     this.offset = context.offset;
+    this.advice = context.advice;
   }
 }
 
@@ -150,4 +170,14 @@ export function fileSystemError(cause: unknown, path?: string, action?: string):
   const target =
     where === undefined ? '' : ` ${where}${cause.dest !== undefined && path === undefined ? ` → ${cause.dest}` : ''}`;
   return new Tf2TorchError(code, `cannot ${doing}${target}: ${advice} (${cause.code})`, { file: where, cause });
+}
+
+/** A stopped conversion: `ErrorCode.ABORTED`, the signal's reason as its cause. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted !== true) return;
+  throw new Tf2TorchError(
+    ErrorCode.ABORTED,
+    'the conversion was aborted: nothing it wrote was kept (an existing output is left as it was)',
+    { cause: signal.reason },
+  );
 }

@@ -49,7 +49,7 @@ export {
 } from './convert/output/model-card-text.js';
 export { type FolderOptions, folderContent, writeModelFolder } from './convert/output/model-folder.js';
 export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
-export { ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
+export { type ErrorAdvice, ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';
 export { DEFAULT_MAX_SHARD_SIZE } from './formats/sharding.js';
 export type { OpenOptions, TensorRole, TensorSource, TensorSourceOpener } from './formats/source.js';
@@ -62,6 +62,7 @@ export type { ByteSource, FileStat, FileTree, PathSyntax } from './io/byte-sourc
 export { POSIX_PATHS } from './io/posix-paths.js';
 export { buildPlan, formatPlan, type Plan, type PlanOptions, type PlanOutput } from './mapping/index.js';
 export {
+  AdviceCode,
   COMMAND_LINE_SPELLING,
   LIBRARY_SPELLING,
   type NoteInput,

@@ -3,7 +3,8 @@
  * the variable names only its original code writes, its source format, the entries of a pickled
  * checkpoint, and (to break ties) the files its releases ship beside it. No table of names lives here.
  */
-import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
+import { AdviceCode, adviceError } from '../mapping/notices.js';
 import { normalizeName } from '../mapping/plan.js';
 import type { Architecture, TensorInfo } from '../mapping/types.js';
 import { ARCHITECTURES, MODEL_TYPES } from './index.js';
@@ -151,16 +152,40 @@ export function resolveArchitecture(
   if (explicit) {
     if (detected.kind === 'recognised' && detected.recognition.architecture !== explicit) {
       const r = detected.recognition;
-      throw new Tf2TorchError(
+      throw adviceError(
         ErrorCode.WRONG_CHECKPOINT_KIND,
-        `${where}: --model_type ${modelType}, but these variables look like a ${r.architecture.modelType} checkpoint (${r.evidence} …), not ${modelType}: leave --model_type out, or pass --model_type ${r.architecture.modelType}`,
+        {
+          code: AdviceCode.TYPE_MISMATCH,
+          option: 'modelType',
+          choices: [r.architecture.modelType],
+          template:
+            '{where}: {@modelType given}, but these variables look like a {detected} checkpoint ({evidence} …), not {given}: leave {@modelType} out, or pass {@modelType detected}',
+          values: {
+            where,
+            given: modelType ?? explicit.modelType,
+            detected: r.architecture.modelType,
+            evidence: r.evidence,
+          },
+        },
         { file: where },
       );
     }
     if (detected.kind === 'ambiguous' && !detected.candidates.some((c) => c.architecture === explicit)) {
-      throw new Tf2TorchError(
+      const candidates = detected.candidates.map((c) => c.architecture.modelType);
+      throw adviceError(
         ErrorCode.WRONG_CHECKPOINT_KIND,
-        `${where}: --model_type ${modelType}, but these variables look like ${detected.candidates.map(candidateLine).join(' or ')}, not ${modelType}`,
+        {
+          code: AdviceCode.TYPE_MISMATCH,
+          option: 'modelType',
+          choices: candidates,
+          template: '{where}: {@modelType given}, but these variables look like {described}, not {given}',
+          values: {
+            where,
+            given: modelType ?? explicit.modelType,
+            described: detected.candidates.map(candidateLine).join(' or '),
+            candidates,
+          },
+        },
         { file: where },
       );
     }
@@ -169,15 +194,29 @@ export function resolveArchitecture(
   if (detected.kind === 'recognised')
     return { architecture: detected.recognition.architecture, detected: detected.recognition };
   if (detected.kind === 'ambiguous') {
-    throw new Tf2TorchError(
+    const candidates = detected.candidates.map((c) => c.architecture.modelType);
+    throw adviceError(
       ErrorCode.USAGE,
-      `${where}: the model type is ambiguous; it could be ${detected.candidates.map(candidateLine).join(' or ')}: choose with --model_type ${detected.candidates.map((c) => c.architecture.modelType).join('|')}`,
+      {
+        code: AdviceCode.TYPE_AMBIGUOUS,
+        option: 'modelType',
+        choices: candidates,
+        template: '{where}: the model type is ambiguous; it could be {described}: choose with {@modelType candidates}',
+        values: { where, described: detected.candidates.map(candidateLine).join(' or '), candidates },
+      },
       { file: where },
     );
   }
-  throw new Tf2TorchError(
+  throw adviceError(
     ErrorCode.WRONG_CHECKPOINT_KIND,
-    `${where}: not recognised as a checkpoint of any model type tf2torch converts: ${detected.reason}. If it is one, pass --model_type (one of ${MODEL_TYPES.join(', ')}); \`tf2torch inspect\` lists its variables`,
+    {
+      code: AdviceCode.TYPE_UNRECOGNISED,
+      option: 'modelType',
+      choices: MODEL_TYPES,
+      template:
+        '{where}: not recognised as a checkpoint of any model type tf2torch converts: {reason}. If it is one, pass {@modelType} (one of {known}); `tf2torch inspect` lists its variables',
+      values: { where, reason: detected.reason, known: MODEL_TYPES },
+    },
     { file: where },
   );
 }

@@ -2,7 +2,8 @@
  * The explicit registry of model types: one line per architecture file, nothing registered by side
  * effect. `--model_type` values are spelled as transformers-cli spells them.
  */
-import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { ErrorCode } from '../errors.js';
+import { AdviceCode, adviceError } from '../mapping/notices.js';
 import type { Architecture } from '../mapping/types.js';
 import { albert } from './albert.js';
 import { bert } from './bert.js';
@@ -66,8 +67,13 @@ export function getArchitecture(modelType: string): Architecture {
     (a) => (a.modelType === modelType || a.aliases?.includes(modelType) === true) && a.objectBased !== true,
   );
   if (found) return found;
-  const known = MODEL_TYPES.join(', ');
-  throw new Tf2TorchError(ErrorCode.USAGE, `unknown --model_type '${modelType}' (known: ${known})`);
+  throw adviceError(ErrorCode.USAGE, {
+    code: AdviceCode.TYPE_UNKNOWN,
+    option: 'modelType',
+    choices: MODEL_TYPES,
+    template: "unknown {@modelType} '{given}' (known: {known})",
+    values: { given: modelType, known: MODEL_TYPES },
+  });
 }
 
 /** The reader of TF2 object-based checkpoints of `modelType`, if tf2torch has one. */

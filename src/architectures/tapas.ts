@@ -14,6 +14,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { PyFloat } from '../io/py-float.js';
 import { jsonPreview } from '../io/python-json.js';
+import { AdviceCode, adviceError } from '../mapping/notices.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
   BERT_DIMENSIONS,
@@ -203,10 +204,13 @@ function checkTypeVocabSizes(config: ModelConfig, where: string): void {
 
 function buildConfig(input: ConfigInput): ModelConfig {
   if (input.user === undefined)
-    throw new Tf2TorchError(
-      ErrorCode.CONFIG,
-      'tapas needs its bert_config.json: pass --config <path>/bert_config.json (none found beside the checkpoint)',
-    );
+    throw adviceError(ErrorCode.CONFIG, {
+      code: AdviceCode.CONFIG_NEEDED,
+      option: 'config',
+      template:
+        'tapas needs its bert_config.json: pass {@config} <path>/bert_config.json (none found beside the checkpoint)',
+      values: {},
+    });
   const task = chooseTask(input);
   const where = input.userPath ?? 'the config';
   const config: ModelConfig = {

@@ -10,6 +10,7 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { jsonPreview } from '../io/python-json.js';
 import type { HeadSignature } from '../mapping/detection-rules.js';
+import { AdviceCode, adviceError } from '../mapping/notices.js';
 import type { Architecture, ConfigInput, ExpectedKey, ModelConfig, Rule, SkipRule } from '../mapping/types.js';
 import {
   dense,
@@ -112,10 +113,12 @@ function headClass(config: ModelConfig): HeadClass {
 function buildConfig(input: ConfigInput): ModelConfig {
   const source = configSource(input);
   if (!input.user) {
-    throw new Tf2TorchError(
-      ErrorCode.CONFIG,
-      'xlnet needs --config (the xlnet_config.json released with the checkpoint)',
-    );
+    throw adviceError(ErrorCode.CONFIG, {
+      code: AdviceCode.CONFIG_NEEDED,
+      option: 'config',
+      template: 'xlnet needs {@config} (the xlnet_config.json released with the checkpoint)',
+      values: {},
+    });
   }
   const given = resolveAliases(input.user, ALIASES);
   let config: ModelConfig = {

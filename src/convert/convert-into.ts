@@ -6,7 +6,7 @@
  * already in the OutputTree is left as it was. `index.ts` offers the same call over Node paths.
  */
 import { defaultFiles } from '#platform';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { throwIfAborted } from '../errors.js';
 import { DEFAULT_MAX_SHARD_SIZE, parseShardSize } from '../formats/sharding.js';
 import type { OutputTree } from '../io/byte-sink.js';
 import type { FileTree } from '../io/byte-source.js';
@@ -40,15 +40,7 @@ export interface ConversionResult extends PlannedConversion {
   readonly bytesWritten: number;
 }
 
-/** A stopped conversion: `ErrorCode.ABORTED`, the signal's reason as its cause. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted !== true) return;
-  throw new Tf2TorchError(
-    ErrorCode.ABORTED,
-    'the conversion was aborted: nothing it wrote was kept (an existing output is left as it was)',
-    { cause: signal.reason },
-  );
-}
+export { throwIfAborted };
 
 export function shardSize(value: number | string | undefined): number {
   if (value === undefined) return DEFAULT_MAX_SHARD_SIZE;

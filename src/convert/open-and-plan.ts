@@ -3,7 +3,7 @@
  * build config and plan (`openAndPlan`), and write a Hugging Face folder's files into an `OutputTree`
  * (`writeModelFolder`). `index.ts` composes these for Node paths; a browser passes the picked files.
  */
-import { defaultFiles } from '#platform';
+import { checkReadablePath, defaultFiles } from '#platform';
 import { checkConfigNumbers } from '../architectures/checkpoint-facts.js';
 import {
   type DetectionInput,
@@ -15,15 +15,25 @@ import {
 import { getArchitecture, getObjectBasedArchitecture } from '../architectures/index.js';
 import { resolveOptions } from '../architectures/options.js';
 import { tokenizerConfigFiles } from '../architectures/tokenizer.js';
-import { ErrorCode, Tf2TorchError } from '../errors.js';
+import { ErrorCode, Tf2TorchError, throwIfAborted } from '../errors.js';
 import { alreadyPyTorchError, isAlreadyPyTorch } from '../formats/foreign-kinds.js';
 import { OPENERS, openTensorSource } from '../formats/open.js';
 import { isWeightFileName } from '../formats/sharding.js';
 import type { TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/index.js';
 import { openTorchFile, type TorchFile } from '../formats/torch/read.js';
+import { abortableFiles } from '../io/abortable-files.js';
 import { type FileTree, isDirectory } from '../io/byte-source.js';
-import { asNotice, COMMAND_LINE_SPELLING, type Notice, NoticeCode, notice, renderNotice } from '../mapping/notices.js';
+import {
+  AdviceCode,
+  adviceError,
+  asNotice,
+  COMMAND_LINE_SPELLING,
+  type Notice,
+  NoticeCode,
+  notice,
+  renderNotice,
+} from '../mapping/notices.js';
 import { buildPlan, type Plan } from '../mapping/plan.js';
 import type { Architecture, ModelConfig } from '../mapping/types.js';
 import { type DType, FLOAT_DTYPES } from '../tensor.js';
@@ -102,11 +112,17 @@ export interface PlannedConversion {
 function configIsFolder(path: string, architecture: Architecture, files: FileTree): Tf2TorchError {
   const { join } = files.paths;
   const inside = (architecture.configFileNames ?? []).filter((name) => files.stat(join(path, name)) !== undefined);
-  const hint =
-    inside.length > 0
-      ? `: give the file itself, e.g. --config ${join(path, inside[0] as string)}`
-      : ': give the config file itself (a JSON file)';
-  return new Tf2TorchError(ErrorCode.USAGE, `--config ${path} is a folder${hint}`, { file: path });
+  const example = inside[0] === undefined ? undefined : join(path, inside[0]);
+  return adviceError(
+    ErrorCode.USAGE,
+    {
+      code: AdviceCode.CONFIG_IS_FOLDER,
+      option: 'config',
+      template: `{@config path} is a folder: ${example === undefined ? 'give the config file itself (a JSON file)' : 'give the file itself, e.g. {@config example}'}`,
+      values: example === undefined ? { path } : { path, example },
+    },
+    { file: path },
+  );
 }
 
 /** Weights PyTorch already loads (safetensors, a state dict) need no conversion: say how to load them. */
@@ -222,17 +238,29 @@ export async function openAndPlan(
   if (explicit) resolveOptions(explicit, options.modelOptions ?? {});
   const files = options.files ?? defaultFiles;
   const { join } = files.paths;
-  const opened = await openFor(options, explicit);
+  const { signal } = options;
+  // opening reads the index, opens shards, parses an object graph: each open and read checks the signal
+  const guarded = signal === undefined ? undefined : abortableFiles(files, signal);
+  // the platform's own checks of a path (FIFOs, devices), which openers make only when given no tree
+  if (guarded && options.files === undefined) await checkReadablePath(options.checkpoint);
+  const opened = await openFor(guarded ? { ...options, files: guarded.files } : options, explicit).catch(
+    async (error: unknown) => {
+      await guarded?.closeAll();
+      throw error;
+    },
+  );
   const { pickled } = opened;
   let byNames: SavedModelView | undefined;
   try {
     byNames = savedModelView(opened.source, explicit);
   } catch (error) {
     await opened.source.close();
+    await guarded?.closeAll();
     throw error;
   }
   const source = byNames?.source ?? opened.source;
   try {
+    throwIfAborted(signal);
     const objectBased = source.format.startsWith('tf') && isObjectBased(source.tensors.map((t) => t.name));
     refuseAlreadyPyTorch(source, pickled?.root, files);
     const listing = source.tensors.map((t) => ({
@@ -257,6 +285,7 @@ export async function openAndPlan(
         : resolveArchitecture(options.modelType, explicit, input, source.path);
     for (const tok of architecture.tokenizerFiles ?? [])
       reads.push(...(typeof tok.from === 'string' ? [tok.from] : tok.from).map((name) => join(dir, name)));
+    throwIfAborted(signal);
     const modelOptions = resolveOptions(architecture, options.modelOptions ?? {});
     const configNotes: Notice[] = [];
     if (detected)
@@ -297,6 +326,7 @@ export async function openAndPlan(
       vocabText: () => readSidecar(join(dir, 'vocab.txt'), 'tokenizer file', options.files),
     });
     if (tokenizer) configNotes.push(tokenizer.note);
+    throwIfAborted(signal);
     const plan = buildPlan(listing, architecture, config, {
       skipUnknown: options.skipUnknown,
       dtype: options.dtype,
@@ -318,6 +348,7 @@ export async function openAndPlan(
     };
   } catch (error) {
     await source.close();
+    await guarded?.closeAll();
     throw error;
   }
 }

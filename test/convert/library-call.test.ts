@@ -207,6 +207,51 @@ test('a FileTree into an OutputTree: the command line bytes; an abort removes ev
   assert.equal(open(), 0);
 });
 
+test('an abort while the checkpoint is being opened ends the planning at the next read: E_ABORTED, sources closed', async (t) => {
+  const dir = await release(t);
+  const { files: picked, open } = pickedTree(dir);
+  const controller = new AbortController();
+  let afterAbort = 0;
+  const counted = (what: string) => {
+    if (controller.signal.aborted) afterAbort++;
+    return what;
+  };
+  // the index's first read (its footer) aborts once it is done; every open or read after it is counted
+  const files: FileTree = {
+    ...picked,
+    open: async (path) => {
+      counted('open');
+      const source = await picked.open(path);
+      const readAt = source.readAt.bind(source);
+      return Object.assign(Object.create(source) as ByteSource, {
+        close: () => source.close(),
+        readAt: async (offset: number, length: number, what?: string) => {
+          counted('read');
+          const bytes = await readAt(offset, length, what);
+          if (path.endsWith('.index')) controller.abort(new Error('stop'));
+          return bytes;
+        },
+      });
+    },
+  };
+  const progress: ConversionProgress[] = [];
+  await aborted(
+    convert({
+      checkpoint: '/ck/bert_model.ckpt',
+      files,
+      output: memoryOutputs().output,
+      signal: controller.signal,
+      onProgress: (p) => progress.push(p),
+    }),
+  );
+  assert.equal(afterAbort, 0, 'the checkpoint was still opened or read after the abort');
+  assert.equal(open(), 0, 'a source was left open');
+  assert.deepEqual(
+    progress.map((p) => p.stage),
+    ['planning'],
+  );
+});
+
 test('notes and warnings come as data; the command line words them with its flags, the library with its options', async (t) => {
   const dir = await release(t, false);
   const { files } = pickedTree(dir);

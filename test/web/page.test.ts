@@ -222,7 +222,7 @@ test('an ambiguous checkpoint: the page offers the types, converts as the one ch
   const page = await newPage(browser);
   assert.equal(await pickFolder(page, dir), 'failed');
   const error = (await page.textContent('#error')) ?? '';
-  assert.match(error, /ambiguous; it could be bert .* or electra .*: choose bert or electra under “Model type”/);
+  assert.match(error, /ambiguous; it could be bert .* or electra .*: choose with “Model type” \(bert or electra\)$/);
   assert.doesNotMatch(error, /--model_type/);
   assert.deepEqual(
     await page.$$eval('#model-type-choice option:not([hidden])', (o) => o.map((e) => e.getAttribute('value'))),

@@ -5,7 +5,7 @@
  */
 import { ARCHITECTURES, formatBytes } from '../../src/portable.js';
 import type { FromWorker, Note, OutputFormat, PickedEntry, PlanChoices, PlanGroup, ToWorker } from './messages.js';
-import { optionLabel, pageWording, typeCandidates } from './wording.js';
+import { optionLabel, pageWording } from './wording.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const worker = new Worker('worker.js');
@@ -351,7 +351,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     setBusy(false);
     setStatus('cancelled');
   } else {
-    const candidates = typeCandidates(m.text, MODEL_TYPES);
+    const { candidates } = m;
     $('error').textContent = `${m.code ? `error[${m.code}]: ` : ''}${pageWording(m)}`;
     if (candidates) {
       const select = $<HTMLSelectElement>('model-type-choice');

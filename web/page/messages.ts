@@ -1,4 +1,6 @@
 /** What the page, its conversion worker and the download service worker say to each other. */
+import type { NoticeValue } from '../../src/portable.js';
+
 export interface PickedEntry {
   readonly path: string;
   readonly file: File;
@@ -50,9 +52,14 @@ export interface PlanGroup {
   readonly rows: readonly PlanRow[];
 }
 
-/** A note or warning as the library words it (CLI flags); the page rewords it (wording.ts). */
+/**
+ * A note, warning or error: as data (its template and values, which the page words with its controls),
+ * or, for plain text, as the library words it (the page rewords its flags: wording.ts).
+ */
 export interface Note {
   readonly text: string;
+  readonly template?: string;
+  readonly values?: Readonly<Record<string, NoticeValue>>;
 }
 
 export type FromWorker =
@@ -81,7 +88,9 @@ export type FromWorker =
       readonly pick: number;
       readonly code?: string;
       readonly text: string;
-      /** For an ambiguous or unrecognised type: the types to offer. */
+      readonly template?: string;
+      readonly values?: Readonly<Record<string, NoticeValue>>;
+      /** For an ambiguous or unrecognised type: the types to offer (the error's advice). */
       readonly candidates?: readonly string[];
     };
 

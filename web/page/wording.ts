@@ -1,8 +1,10 @@
 /**
- * The library words its notes, warnings and errors for the command line (flags to pass, commands to
- * run); the page offers controls instead. All rewording is here, so that structured note codes can
- * replace the text rules in one place.
+ * Notes, warnings and errors as data are worded with the page's controls where the command line names
+ * flags (`PAGE_SPELLING`); plain text from the library (flags to pass, commands to run) is reworded by
+ * the text rules below. All wording is here.
  */
+import { type OptionSpelling, renderNotice } from '../../src/portable.js';
+import type { Note } from './messages.js';
 
 /** The page's control for each flag the library's messages name. */
 const CONTROLS: Readonly<Record<string, string>> = {
@@ -21,8 +23,28 @@ export const optionLabel = (name: string): string => name.replace(/[_-]+/g, ' ')
 
 const controlOf = (flag: string): string => CONTROLS[flag.replace(/-/g, '_')] ?? `“${optionLabel(flag)}”`;
 
+/** The page's control for each option of `convert()` (a type's own options by their label). */
+const OPTION_CONTROLS: Readonly<Record<string, string>> = {
+  modelType: CONTROLS.model_type as string,
+  config: CONTROLS.config as string,
+  dtype: CONTROLS.dtype as string,
+  format: CONTROLS.format as string,
+  skipUnknown: CONTROLS.skip_unknown as string,
+};
+
+/** Options as the page's controls, with the values to choose there. */
+export const PAGE_SPELLING: OptionSpelling = (option, choices) => {
+  const control = OPTION_CONTROLS[option] ?? `“${optionLabel(option)}”`;
+  return choices === undefined ? control : `${control} (${choices.join(' or ')})`;
+};
+
+/** Advice to run another command: the page shows the same listing in its plan. */
+const withoutInspect = (text: string) => text.replace(/;?\s*`?tf2torch inspect`?[^.;]*/g, '');
+
 /** A library message as the page says it. */
-export function pageWording(note: { readonly text: string }): string {
+export function pageWording(note: Pick<Note, 'text' | 'template' | 'values'>): string {
+  if (note.template !== undefined)
+    return withoutInspect(renderNotice({ template: note.template, values: note.values ?? {} }, PAGE_SPELLING));
   return (
     note.text
       // advice to run another command: the page shows the same listing in its plan
@@ -45,12 +67,4 @@ export function pageWording(note: { readonly text: string }): string {
         value ? `${controlOf(flag)} ${value}` : controlOf(flag),
       )
   );
-}
-
-/** The types an error asks the user to choose between, if it is about the model type. */
-export function typeCandidates(text: string, all: readonly string[]): string[] | undefined {
-  const choose = /choose with --model_type ([\w|]+)/.exec(text);
-  if (choose) return (choose[1] as string).split('|');
-  if (/not recognised as a checkpoint of any model type/.test(text)) return [...all];
-  return undefined;
 }

@@ -5,7 +5,6 @@
  */
 import {
   blobFileTree,
-  COMMAND_LINE_SPELLING,
   configTextOf,
   DEFAULT_MAX_SHARD_SIZE,
   type FileTree,
@@ -15,10 +14,10 @@ import {
   isTf2TorchError,
   MODEL_CARD_NAME,
   modelCardFrom,
+  type NoteInput,
   openAndPlan,
   type PlannedConversion,
   planToStateDict,
-  renderNotice,
   type TensorSource,
   writeModelFolder,
   zipStreamOutputs,
@@ -76,7 +75,11 @@ function groups(planned: PlannedConversion): PlanGroup[] {
   return [...out].map(([title, rows]) => ({ title, rows }));
 }
 
-const notes = (texts: readonly string[]): Note[] => texts.map((text) => ({ text }));
+/** Notes as data where they are (the page words their options), else as text. */
+const notes = (inputs: readonly NoteInput[]): Note[] =>
+  inputs.map((n) =>
+    typeof n === 'string' ? { text: n } : { text: n.message, template: n.template, values: n.values },
+  );
 
 async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void> {
   const previous = current;
@@ -105,8 +108,8 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
     modelType: planned.plan.modelType,
     modelClass: planned.plan.modelClass ?? '',
     header: planned.detected ? 'detected from the variable names' : 'as chosen',
-    notes: notes(planned.notes),
-    warnings: notes([...planned.plan.warnings, ...content.warnings.map((w) => renderNotice(w, COMMAND_LINE_SPELLING))]),
+    notes: notes(planned.notices),
+    warnings: notes([...planned.plan.warnings, ...content.warnings]),
     groups: groups(planned),
     totalBytes: planned.plan.totalBytes,
   });
@@ -238,8 +241,17 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
 }
 
 function reply(pick: number, error: unknown): void {
-  if (isTf2TorchError(error)) post({ type: 'error', pick, code: error.code, text: error.message });
-  else
+  if (isTf2TorchError(error)) {
+    const { advice } = error;
+    post({
+      type: 'error',
+      pick,
+      code: error.code,
+      text: error.message,
+      ...(advice ? { template: advice.template, values: advice.values } : {}),
+      ...(advice?.option === 'modelType' && advice.choices ? { candidates: advice.choices } : {}),
+    });
+  } else
     post({
       type: 'error',
       pick,
