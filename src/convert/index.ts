@@ -40,7 +40,7 @@ import { writeFolderOutput } from './output/write-folder.js';
 import { planToStateDict } from './pipeline/plan-to-state-dict.js';
 import { startTransposeThread, transposeThreadUnavailable } from './pipeline/transpose-thread.js';
 import { inThreadTransposer, type Transposer } from './pipeline/transposer.js';
-import { expectPlanReads, stopFetching, withUrlFiles } from './url-input.js';
+import { expectPlanReads, httpOptionsFromEnv, stopFetching, withUrlFiles } from './url-input.js';
 
 export { type ConversionResult, type ConvertIntoOptions, convertInto } from './convert-into.js';
 export {
@@ -83,7 +83,11 @@ async function openAndPlanOnNode(
 
 /** Opens the checkpoint, builds the config and the plan; reads no tensor bytes. */
 export async function planConversion(options: ConvertOptions): Promise<PlannedConversion> {
-  const { source, inputs: _, ...planned } = await openAndPlanOnNode(await withUrlFiles(options));
+  const {
+    source,
+    inputs: _,
+    ...planned
+  } = await openAndPlanOnNode(await withUrlFiles(options, httpOptionsFromEnv(process.env)));
   await source.close();
   return planned;
 }
@@ -156,7 +160,7 @@ async function convertToPath(options: ConvertOptions): Promise<ConvertResult> {
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
-  const input = await withUrlFiles(options);
+  const input = await withUrlFiles(options, httpOptionsFromEnv(process.env));
   const { source, inputs, ...planned } = await openAndPlanOnNode(input);
   const { plan, config, architecture, checkpointDir } = planned;
   const warnings: NoteInput[] = [...plan.warnings];
