@@ -5,15 +5,22 @@
  */
 import {
   blobFileTree,
+  COMMAND_LINE_SPELLING,
   configTextOf,
   DEFAULT_MAX_SHARD_SIZE,
+  expectPlanReads,
   type FileTree,
   folderContent,
   folderOutputs,
   isTf2TorchError,
+  isUrl,
+  type Notice,
   openAndPlan,
+  openUrlFiles,
   type PlannedConversion,
   planToStateDict,
+  renderNotice,
+  stopFetching,
   type TensorSource,
   writeModelFolder,
   zipStreamOutputs,
@@ -38,7 +45,15 @@ const DOWNLOAD_IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 const PROGRESS_EVERY_MS = 100;
 
 let current:
-  | { pick: number; files: FileTree; planned: PlannedConversion; source: TensorSource; running?: AbortController }
+  | {
+      pick: number;
+      files: FileTree;
+      planned: PlannedConversion;
+      source: TensorSource;
+      running?: AbortController;
+      /** A URL's planned ranges announced (once: later runs read them by plain ranges). */
+      expected?: boolean;
+    }
   | undefined;
 
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -59,18 +74,25 @@ function groups(planned: PlannedConversion): PlanGroup[] {
   return [...out].map(([title, rows]) => ({ title, rows }));
 }
 
-const notes = (texts: readonly string[]): Note[] => texts.map((text) => ({ text }));
+// warnings are notices (data) or texts; the page rewords the command line's spelling (wording.ts)
+const notes = (texts: readonly (string | Notice)[]): Note[] =>
+  texts.map((n) => ({ text: typeof n === 'string' ? n : renderNotice(n, COMMAND_LINE_SPELLING) }));
 
 async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void> {
   const previous = current;
   current = undefined;
   previous?.running?.abort();
   await previous?.source.close();
+  stopFetching(previous?.files);
   const { choices } = message;
   const picked = message.files.map((f) => ({ path: f.path, blob: f.file as Blob }));
   const configPath = choices.config ? `/config-file/${choices.config.name}` : undefined;
   if (choices.config && configPath) picked.push({ path: configPath, blob: choices.config });
-  const files = blobFileTree(picked, (blob) => new FileReaderSync().readAsText(blob));
+  const local = blobFileTree(picked, (blob) => new FileReaderSync().readAsText(blob));
+  // a checkpoint by URL: its files found first, the picked config beside them
+  const files = isUrl(message.checkpoint)
+    ? ((await openUrlFiles(message.checkpoint, undefined, { local })) ?? local)
+    : local;
   const { source, ...planned } = await openAndPlan({
     checkpoint: message.checkpoint,
     files,
@@ -138,6 +160,8 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
   const { files, planned, source } = run;
   const download = message.port ? downloadStream(message.port, signal) : undefined;
   try {
+    if (!run.expected) await expectPlanReads(files, source, planned.plan);
+    run.expected = true;
     const zip = download ? zipStreamOutputs(download.write, { folder: message.name }) : undefined;
     const outputs = zip ? zip.outputs : folderOutputs(message.folder as FileSystemDirectoryHandle, signal);
     const format: OutputFormat = message.format;
