@@ -18,6 +18,13 @@
  *   await writeModelFolder(planned, entries, files, outputs, '/', { format: 'safetensors', maxShardSize });
  *   await source.close();
  *
+ * A checkpoint by URL (https://, or gs:// read from Cloud Storage's public endpoint; the server must allow
+ * cross-origin reads): its files are found first, and only the ranges of the planned tensors are fetched:
+ *
+ *   const files = await openUrlFiles(url, undefined, { authorization, local: blobFileTree(picked, read) });
+ *   const { source, ...planned } = await openAndPlan({ checkpoint: url, files });
+ *   await expectPlanReads(files, source, planned.plan);      // then write as above; stopFetching(files) at the end
+ *
  * `outputs` is an OutputTree: each file is written through a ByteSink (positioned writes) and appears
  * under its name only when complete. Everything here is also exported by the Node entry (`index.ts`).
  */
@@ -49,6 +56,13 @@ export {
 } from './convert/output/model-card-text.js';
 export { type FolderOptions, folderContent, writeModelFolder } from './convert/output/model-folder.js';
 export { planToStateDict, type StateDictOptions } from './convert/pipeline/plan-to-state-dict.js';
+export {
+  expectPlanReads,
+  fetchSummary,
+  openUrlFiles,
+  stopFetching,
+  type UrlFilesOptions,
+} from './convert/url-input.js';
 export { type ErrorAdvice, ErrorCode, isTf2TorchError, Tf2TorchError } from './errors.js';
 export { OPENERS, openTensorSource } from './formats/open.js';
 export { DEFAULT_MAX_SHARD_SIZE } from './formats/sharding.js';
@@ -59,7 +73,11 @@ export { blobFileTree, type PickedFile } from './io/blob-files.js';
 export { type DirectoryHandleLike, folderOutputs, type WritableFileLike } from './io/browser-outputs.js';
 export { type ByteSink, type OutputTree, writeTextFile } from './io/byte-sink.js';
 export type { ByteSource, FileStat, FileTree, PathSyntax } from './io/byte-source.js';
+export { DEFAULT_HTTP_LIMITS, type HttpLimits, type HttpOptions } from './io/http-client.js';
+export { createFetchTransport, fetchTransport, type HttpTransport } from './io/http-transport.js';
 export { POSIX_PATHS } from './io/posix-paths.js';
+export { GCS_PUBLIC_BASE, httpUrlOf, isUrl, redactUrl } from './io/url-paths.js';
+export { UrlFileTree, type UrlTreeStats } from './io/url-tree.js';
 export { buildPlan, formatPlan, type Plan, type PlanOptions, type PlanOutput } from './mapping/index.js';
 export {
   AdviceCode,

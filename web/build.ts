@@ -52,6 +52,14 @@ export async function buildWeb(out = WEB_OUT, options: { typeCheck?: boolean } =
     target: 'es2022',
     sourcemap: true,
     logLevel: 'warning',
+    // the page bundles src/, so `#platform` too (package.json maps it into dist/: a second copy of every
+    // module below it, with its own error class that `instanceof` would not recognise)
+    plugins: [
+      {
+        name: 'platform-from-src',
+        setup: (b) => b.onResolve({ filter: /^#platform$/ }, () => ({ path: resolve('src', 'io', 'no-platform.ts') })),
+      },
+    ],
   });
   await copyFile(join(page, 'index.html'), join(out, 'index.html'));
   return out;

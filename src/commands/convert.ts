@@ -17,7 +17,7 @@ import {
   planConversion,
 } from '../convert/index.js';
 import { displayPath, type WeightFormat } from '../convert/output/output-target.js';
-import { fetchProgress, fetchSummary, openUrlFiles } from '../convert/url-input.js';
+import { fetchProgress, fetchSummary, httpOptionsFromEnv, openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, isTf2TorchError, Tf2TorchError } from '../errors.js';
 import { formatPlan } from '../mapping/format-plan.js';
 import { COMMAND_LINE_SPELLING, renderNotice } from '../mapping/notices.js';
@@ -289,7 +289,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   let bar: ProgressBar | undefined;
   const showBar = !quiet && io.errIsTTY;
-  const remote = await openUrlFiles(options.checkpoint, options.config); // a URL's files, found first
+  const remote = await openUrlFiles(options.checkpoint, options.config, httpOptionsFromEnv(process.env)); // a URL's files, found first
   const result = await convert({
     ...options,
     ...(remote === undefined ? {} : { files: remote }),

@@ -12,7 +12,7 @@ import {
   detectArchitecture,
 } from '../architectures/detect.js';
 import { formatOfPath, openAsIs } from '../convert/index.js';
-import { openUrlFiles } from '../convert/url-input.js';
+import { httpOptionsFromEnv, openUrlFiles } from '../convert/url-input.js';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { TensorRole, TensorSource } from '../formats/source.js';
 import { isObjectBased } from '../formats/tf-checkpoint/checkpoint.js';
@@ -283,7 +283,7 @@ export const inspectCommand: Command = {
     let opened: Awaited<ReturnType<typeof openAsIs>>;
     let files: FileTree | undefined; // a URL's files, found before opening
     try {
-      files = await openUrlFiles(path, undefined, process.env, undefined, 'ranges');
+      files = await openUrlFiles(path, undefined, { ...httpOptionsFromEnv(process.env), sidecars: 'ranges' });
       opened = await openAsIs(path, parsed.values['no-verify'] !== true, files);
     } catch (error) {
       const known = parsed.values.json === true ? '' : await typeOfUnlistable(path);

@@ -42,7 +42,7 @@ import { writeFolderOutput } from './output/write-folder.js';
 import { planToStateDict } from './pipeline/plan-to-state-dict.js';
 import { startTransposeThread, transposeThreadUnavailable } from './pipeline/transpose-thread.js';
 import { inThreadTransposer, type Transposer } from './pipeline/transposer.js';
-import { expectPlanReads, stopFetching, withUrlFiles } from './url-input.js';
+import { expectPlanReads, httpOptionsFromEnv, stopFetching, withUrlFiles } from './url-input.js';
 
 export { type ConversionResult, type ConvertIntoOptions, convertInto } from './convert-into.js';
 export {
@@ -85,7 +85,11 @@ async function openAndPlanOnNode(
 
 /** Opens the checkpoint, builds the config and the plan; reads no tensor bytes. */
 export async function planConversion(options: ConvertOptions): Promise<PlannedConversion> {
-  const { source, inputs: _, ...planned } = await openAndPlanOnNode(await withUrlFiles(options));
+  const {
+    source,
+    inputs: _,
+    ...planned
+  } = await openAndPlanOnNode(await withUrlFiles(options, httpOptionsFromEnv(process.env)));
   await source.close();
   return planned;
 }
@@ -158,7 +162,7 @@ async function convertToPath(options: ConvertOptions): Promise<ConvertResult> {
   const format: WeightFormat = options.format ?? 'safetensors';
   const maxShardSize = shardSize(options.maxShardSize);
 
-  const input = await withUrlFiles(options);
+  const input = await withUrlFiles(options, httpOptionsFromEnv(process.env));
   const passes = typed.kind === 'folder' && format === 'both' ? 2 : 1;
   // two passes read every tensor twice: a remote checkpoint's bytes are then fetched once, kept locally
   if (passes === 2 && input.files instanceof UrlFileTree) input.files.keepFetchedCopies(fetchedCopiesIn(typed.folder));

@@ -23,6 +23,7 @@ import { parseBundleEntry, parseBundleHeader } from '../formats/tf-checkpoint/pr
 import { decodeSliceKey } from '../formats/tf-checkpoint/slices.js';
 import { readTable } from '../formats/tf-checkpoint/sstable.js';
 import type { FileTree } from '../io/byte-source.js';
+import type { HttpOptions } from '../io/http-client.js';
 import type { ByteRange } from '../io/http-source.js';
 import { checkUrl, isUrl, redactUrl } from '../io/url-paths.js';
 import { type ProbeKind, UrlFileTree } from '../io/url-tree.js';
@@ -101,29 +102,41 @@ async function openAIGptRelease(tree: UrlFileTree, url: string): Promise<string 
   return dir;
 }
 
+/** How a URL tree reads: the client's options (no environment is read here) and the local files beside. */
+export interface UrlFilesOptions extends HttpOptions {
+  /** Paths that are not URLs (a config picked apart from the checkpoint); default the platform's tree. */
+  readonly local?: FileTree;
+  /** 'ranges' when only their presence matters (inspect): nothing but the index is read whole. */
+  readonly sidecars?: ProbeKind;
+  /** Bytes fetched ahead of the reader and held (default `BUDGET_BYTES`). */
+  readonly fetchAheadBytes?: number;
+}
+
+/** The command line's HTTP options from its environment (`TF2TORCH_HTTP_AUTHORIZATION`, `TF2TORCH_GCS_BASE`). */
+export function httpOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): HttpOptions {
+  const authorization = env[AUTHORIZATION_ENV];
+  const gcsBase = env[GCS_BASE_ENV];
+  return {
+    ...(authorization === undefined || authorization === '' ? {} : { authorization }),
+    ...(gcsBase === undefined || gcsBase === '' ? {} : { gcsBase }),
+  };
+}
+
 /**
  * A FileTree in which `checkpoint` (a URL: a prefix, one of its files, or a folder with a `checkpoint`
- * state file) and `config` resolve, with local paths read from `local`. Undefined when neither is a URL.
+ * state file) and `config` resolve, with local paths read from `options.local`. Undefined when neither
+ * is a URL. Credentials and endpoints come from `options` only (the command line reads its environment
+ * through `httpOptionsFromEnv`), so this runs in browsers too, over `fetch`.
  */
 export async function openUrlFiles(
   checkpoint: string,
   config: string | undefined,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  local: FileTree = defaultFiles,
-  /** 'ranges' when only their presence matters (inspect): nothing but the index is read whole. */
-  sidecars: ProbeKind = 'whole',
-  /** Bytes fetched ahead of the reader and held (default `BUDGET_BYTES`). */
-  fetchAheadBytes?: number,
+  options: UrlFilesOptions = {},
 ): Promise<UrlFileTree | undefined> {
   const remoteConfig = config !== undefined && isUrl(config);
   if (!isUrl(checkpoint) && !remoteConfig) return undefined;
-  const authorization = env[AUTHORIZATION_ENV];
-  const gcsBase = env[GCS_BASE_ENV];
-  const tree = new UrlFileTree(local, {
-    ...(authorization === undefined || authorization === '' ? {} : { authorization }),
-    ...(gcsBase === undefined || gcsBase === '' ? {} : { gcsBase }),
-    ...(fetchAheadBytes === undefined ? {} : { fetchAheadBytes }),
-  });
+  const { local = defaultFiles, sidecars = 'whole', ...http } = options;
+  const tree = new UrlFileTree(local, http);
   const { paths } = tree;
   if (remoteConfig) {
     checkUrl(config, '--config');
@@ -264,9 +277,10 @@ export async function stopFetching(files: FileTree | undefined): Promise<void> {
 /** `options` with a URL tree as its files when the checkpoint or config is a URL (and no tree is given). */
 export async function withUrlFiles<T extends { checkpoint: string; config?: string; files?: FileTree }>(
   options: T,
+  http: HttpOptions,
 ): Promise<T> {
   if (options.files !== undefined) return options;
-  const files = await openUrlFiles(options.checkpoint, options.config);
+  const files = await openUrlFiles(options.checkpoint, options.config, http);
   return files === undefined ? options : { ...options, files };
 }
 

@@ -48,7 +48,7 @@ test('--format both by URL fetches each byte of the shard once, with a fetch-ahe
 
   const checkpoint = `${nginx.origin}/run/model.ckpt`;
   // 64 KiB ahead: every piece read through is dropped before the second pass could find it in memory
-  const files = await openUrlFiles(checkpoint, undefined, {}, undefined, 'whole', 64 * 1024);
+  const files = await openUrlFiles(checkpoint, undefined, { fetchAheadBytes: 64 * 1024 });
   assert.ok(files !== undefined);
   const url = join(out, 'url');
   await convert({ checkpoint, output: `${url}/`, files, format: 'both' });

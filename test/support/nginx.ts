@@ -72,7 +72,12 @@ async function waitForPort(port: number, child: ChildProcess, errorLog: string):
  * nginx serving each `roots[urlPath] = folder` (urlPath like '/fixtures/'), stopped when the test ends.
  * Undefined (test skipped) when nginx is not installed.
  */
-export async function startNginx(t: TestContext, roots: Readonly<Record<string, string>>): Promise<Nginx | undefined> {
+export async function startNginx(
+  t: TestContext,
+  roots: Readonly<Record<string, string>>,
+  /** Cross-origin reads allowed (a page on another origin): the CORS headers on every answer, preflights answered. */
+  { cors = false }: { cors?: boolean } = {},
+): Promise<Nginx | undefined> {
   const binary = nginxBinary(t);
   if (binary === undefined) return undefined;
   const prefix = tempDir(t, 'nginx');
@@ -83,6 +88,15 @@ export async function startNginx(t: TestContext, roots: Readonly<Record<string, 
   const locations = Object.entries(roots)
     .map(([at, folder]) => `    location ${at} { alias ${folder.replace(/\/?$/, '/')}; }`)
     .join('\n');
+  const corsHeaders = cors
+    ? `
+    add_header Access-Control-Allow-Origin "*" always;
+    add_header Access-Control-Expose-Headers "ETag, Content-Range, Content-Length" always;
+    add_header Access-Control-Allow-Headers "Range, If-Match, Authorization, X-Goog-If-Generation-Match" always;
+    add_header Access-Control-Allow-Methods "GET, HEAD" always;
+    add_header Access-Control-Max-Age "600" always;
+    if ($request_method = OPTIONS) { return 204; }`
+    : '';
   const config = `
 daemon off;
 master_process on;
@@ -103,7 +117,7 @@ http {
   sendfile on;
   keepalive_timeout 30s;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port};${corsHeaders}
 ${locations}
   }
 }

@@ -3,7 +3,7 @@
  * command line's flags make, the plan in groups, a conversion at a time in a worker with Cancel, and
  * progress in words. Output goes to a picked folder or a zip streamed through the service worker.
  */
-import { ARCHITECTURES, formatBytes } from '../../src/portable.js';
+import { ARCHITECTURES, formatBytes, isUrl } from '../../src/portable.js';
 import type { FromWorker, Note, OutputFormat, PickedEntry, PlanChoices, PlanGroup, ToWorker } from './messages.js';
 import { optionLabel, pageWording } from './wording.js';
 
@@ -139,7 +139,28 @@ function pickFiles(files: PickedEntry[]) {
   if (files.length === 0 || busy) return;
   const first = files[0]?.path.split('/')[1] ?? 'picked';
   const inFolder = files.every((f) => f.path.startsWith(`/${first}/`));
-  picked = { files, root: inFolder ? `/${first}` : '/', name: inFolder ? first : 'checkpoint' };
+  newCheckpoint({ files, root: inFolder ? `/${first}` : '/', name: inFolder ? first : 'checkpoint' });
+}
+
+/** A checkpoint by URL: read like a picked folder (the worker finds its files and fetches only what it needs). */
+function pickUrl(text: string) {
+  const url = text.trim();
+  if (url === '' || busy) return;
+  if (!isUrl(url)) {
+    $('error').textContent = `${url}: not a URL the page reads (https://…, http://… or gs://bucket/…)`;
+    return;
+  }
+  const last =
+    url
+      .replace(/[?#].*$/s, '')
+      .split('/')
+      .filter((part) => part !== '')
+      .at(-1) ?? 'checkpoint';
+  newCheckpoint({ files: [], root: url, name: last.replace(/\.(index|ckpt)$/, '') || 'checkpoint' });
+}
+
+function newCheckpoint(checkpoint: NonNullable<typeof picked>) {
+  picked = checkpoint;
   // A new checkpoint: the previous one's type and options do not carry over.
   $<HTMLSelectElement>('model-type-choice').value = '';
   for (const option of $<HTMLSelectElement>('model-type-choice').options) option.hidden = false;
@@ -161,6 +182,10 @@ $<HTMLInputElement>('pick-folder').addEventListener('change', (e) =>
 $<HTMLInputElement>('pick-files').addEventListener('change', (e) =>
   pickFiles(fromList((e.target as HTMLInputElement).files, false)),
 );
+$('url-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  pickUrl($<HTMLInputElement>('checkpoint-url').value);
+});
 for (const id of ['model-type-choice', 'config-file', 'dtype', 'skip-unknown'])
   $(id).addEventListener('change', replan);
 $('config-clear').addEventListener('click', () => {

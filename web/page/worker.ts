@@ -7,17 +7,21 @@ import {
   blobFileTree,
   configTextOf,
   DEFAULT_MAX_SHARD_SIZE,
+  expectPlanReads,
   type FileTree,
   folderContent,
   folderOutputs,
   isOurModelCard,
   isTf2TorchError,
+  isUrl,
   MODEL_CARD_NAME,
   modelCardFrom,
   type NoteInput,
   openAndPlan,
+  openUrlFiles,
   type PlannedConversion,
   planToStateDict,
+  stopFetching,
   type TensorSource,
   writeModelFolder,
   zipStreamOutputs,
@@ -54,6 +58,8 @@ let current:
       reads: readonly string[];
       choices: PlanChoices;
       running?: AbortController;
+      /** A URL's planned ranges announced (once: later runs read them by plain ranges). */
+      expected?: boolean;
     }
   | undefined;
 
@@ -86,11 +92,16 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
   current = undefined;
   previous?.running?.abort();
   await previous?.source.close();
+  stopFetching(previous?.files);
   const { choices } = message;
   const picked = message.files.map((f) => ({ path: f.path, blob: f.file as Blob }));
   const configPath = choices.config ? `/config-file/${choices.config.name}` : undefined;
   if (choices.config && configPath) picked.push({ path: configPath, blob: choices.config });
-  const files = blobFileTree(picked, (blob) => new FileReaderSync().readAsText(blob));
+  const local = blobFileTree(picked, (blob) => new FileReaderSync().readAsText(blob));
+  // a checkpoint by URL: its files found first, the picked config beside them
+  const files = isUrl(message.checkpoint)
+    ? ((await openUrlFiles(message.checkpoint, undefined, { local })) ?? local)
+    : local;
   const { source, reads, ...planned } = await openAndPlan({
     checkpoint: message.checkpoint,
     files,
@@ -184,6 +195,8 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
   const { files, planned, source, reads } = run;
   const download = message.port ? downloadStream(message.port, signal) : undefined;
   try {
+    if (!run.expected) await expectPlanReads(files, source, planned.plan);
+    run.expected = true;
     const zip = download ? zipStreamOutputs(download.write, { folder: message.name }) : undefined;
     const outputs = zip ? zip.outputs : folderOutputs(message.folder as FileSystemDirectoryHandle, signal);
     const format: OutputFormat = message.format;
