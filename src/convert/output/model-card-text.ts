@@ -7,7 +7,9 @@
  */
 import { trainerStateOf } from '../../formats/trainer-state.js';
 import type { FileTree } from '../../io/byte-source.js';
-import { sha256OfSource } from '../../io/sha256.js';
+import { Sha256, sha256OfSource } from '../../io/sha256.js';
+import { redactUrl } from '../../io/url-paths.js';
+import { type RemoteFileRead, UrlFileTree } from '../../io/url-tree.js';
 import { formatBytes } from '../../units.js';
 import { VERSION } from '../../version.js';
 import { checkpointFilesIn, type PlannedConversion } from '../open-and-plan.js';
@@ -197,9 +199,11 @@ export function modelCardFrom(
     const paths = [
       ...new Set([...checkpointFilesIn(files, run.sourcePath), ...run.reads].map((p) => files.paths.resolve(p))),
     ];
+    // by URL: the files read, as read (a data shard read by ranges is never fetched again to be hashed)
+    const inputs = files instanceof UrlFileTree ? files.filesRead().map(remoteFact) : await inputFactsOf(files, paths);
     const text = modelCardText({
       planned,
-      inputs: await inputFactsOf(files, paths),
+      inputs,
       files: written,
       ...(run.ranAs === undefined ? {} : { ranAs: run.ranAs }),
       verified: true,
@@ -207,6 +211,13 @@ export function modelCardFrom(
     });
     return { name: MODEL_CARD_NAME, text };
   };
+}
+
+/** A file read by URL: named by the URL as given (credentials and queries left out); hashed only when read whole. */
+export function remoteFact({ url, size, bytes }: RemoteFileRead): InputFact {
+  const shown = redactUrl(url);
+  const fact = { dir: shown.slice(0, shown.lastIndexOf('/')), name: shown, size, remote: true };
+  return bytes === undefined ? fact : { ...fact, sha256: new Sha256().update(bytes).hex() };
 }
 
 /** The license stated by a file beside the checkpoint in `files`, if any. */
@@ -233,7 +244,9 @@ function describeInputs(inputs: readonly InputFact[], verified: boolean): { rows
       unhashed++;
       const prefix = fact.name.replace(/\.data-\d+-of-\d+$/, '');
       const covered = indexed.has(`${fact.dir}\0${prefix}.index`) && prefix !== fact.name;
-      digest = covered && verified ? `see ${prefix}.index (CRC32C of every tensor, verified)` : 'not hashed';
+      // the index by its file name (a URL's too: its folder is the data shard's, listed just above)
+      const index = `${prefix.slice(prefix.lastIndexOf('/') + 1)}.index`;
+      digest = covered && verified ? `see ${index} (CRC32C of every tensor, verified)` : 'not hashed';
     }
     rows.push(`| \`${fact.name}\` | ${fact.size} bytes | ${digest} |`);
   }

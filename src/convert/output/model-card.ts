@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { redactUrl } from '../../io/url-paths.js';
 import type { RemoteFileRead } from '../../io/url-tree.js';
 import type { NoteInput } from '../../mapping/notices.js';
 import type { PlannedConversion } from '../open-and-plan.js';
@@ -19,6 +18,7 @@ import {
   MAX_LICENSE_BYTES,
   MODEL_CARD_NAME,
   modelCardText,
+  remoteFact,
 } from './model-card-text.js';
 
 export interface ModelCardInput {
@@ -83,11 +83,4 @@ async function inputFacts(paths: readonly string[]): Promise<InputFact[]> {
     facts.push(size <= MAX_HASHED_BYTES ? { ...fact, sha256: await sha256Of(path) } : fact);
   }
   return facts;
-}
-
-/** A file read by URL: named by the URL as given; hashed only when it was read whole. */
-function remoteFact({ url, size, bytes }: RemoteFileRead): InputFact {
-  const shown = redactUrl(url);
-  const fact = { dir: shown.slice(0, shown.lastIndexOf('/')), name: shown, size, remote: true };
-  return bytes === undefined ? fact : { ...fact, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
