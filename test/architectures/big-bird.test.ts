@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
-import { assertExactly, expectedFrom, writeOriginalCheckpoint } from '../support/original-checkpoint.js';
+import { assertExactly, bertLayerRows, expectedFrom, writeOriginalCheckpoint } from '../support/original-checkpoint.js';
 import { torchPython } from '../support/python.js';
 import { type RawTensor, readTfTensors } from '../support/reference-transforms.js';
 import { type LoadedTensor, loadAllWithTorch } from '../support/torch-load.js';
@@ -86,23 +86,7 @@ function table(): [string, string, boolean?][] {
   ];
   for (let l = 0; l < LAYERS; l++) {
     const [k, p] = [`bert.encoder.layer.${l}`, `bert/encoder/layer_${l}`];
-    for (const q of ['query', 'key', 'value'])
-      rows.push(
-        [`${k}.attention.self.${q}.weight`, `${p}/attention/self/${q}/kernel`, true],
-        [`${k}.attention.self.${q}.bias`, `${p}/attention/self/${q}/bias`],
-      );
-    rows.push(
-      [`${k}.attention.output.dense.weight`, `${p}/attention/output/dense/kernel`, true],
-      [`${k}.attention.output.dense.bias`, `${p}/attention/output/dense/bias`],
-      [`${k}.attention.output.LayerNorm.weight`, `${p}/attention/output/LayerNorm/gamma`],
-      [`${k}.attention.output.LayerNorm.bias`, `${p}/attention/output/LayerNorm/beta`],
-      [`${k}.intermediate.dense.weight`, `${p}/intermediate/dense/kernel`, true],
-      [`${k}.intermediate.dense.bias`, `${p}/intermediate/dense/bias`],
-      [`${k}.output.dense.weight`, `${p}/output/dense/kernel`, true],
-      [`${k}.output.dense.bias`, `${p}/output/dense/bias`],
-      [`${k}.output.LayerNorm.weight`, `${p}/output/LayerNorm/gamma`],
-      [`${k}.output.LayerNorm.bias`, `${p}/output/LayerNorm/beta`],
-    );
+    rows.push(...bertLayerRows(k, p));
   }
   rows.push(
     // "pooler" is an nn.Linear: the walk skips the `dense` scope

@@ -15,6 +15,7 @@ import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
 import {
   assertExactly,
+  bertLayerRows,
   expectedFrom,
   type VariableSpec,
   writeOriginalCheckpoint,
@@ -87,23 +88,7 @@ function table(scope: 'electra' | 'generator'): [string, string, boolean?][] {
   ];
   for (let l = 0; l < NETWORKS[scope].L; l++) {
     const [k, p] = [`electra.encoder.layer.${l}`, `${scope}/encoder/layer_${l}`];
-    for (const q of ['query', 'key', 'value'])
-      rows.push(
-        [`${k}.attention.self.${q}.weight`, `${p}/attention/self/${q}/kernel`, true],
-        [`${k}.attention.self.${q}.bias`, `${p}/attention/self/${q}/bias`],
-      );
-    rows.push(
-      [`${k}.attention.output.dense.weight`, `${p}/attention/output/dense/kernel`, true],
-      [`${k}.attention.output.dense.bias`, `${p}/attention/output/dense/bias`],
-      [`${k}.attention.output.LayerNorm.weight`, `${p}/attention/output/LayerNorm/gamma`],
-      [`${k}.attention.output.LayerNorm.bias`, `${p}/attention/output/LayerNorm/beta`],
-      [`${k}.intermediate.dense.weight`, `${p}/intermediate/dense/kernel`, true],
-      [`${k}.intermediate.dense.bias`, `${p}/intermediate/dense/bias`],
-      [`${k}.output.dense.weight`, `${p}/output/dense/kernel`, true],
-      [`${k}.output.dense.bias`, `${p}/output/dense/bias`],
-      [`${k}.output.LayerNorm.weight`, `${p}/output/LayerNorm/gamma`],
-      [`${k}.output.LayerNorm.bias`, `${p}/output/LayerNorm/beta`],
-    );
+    rows.push(...bertLayerRows(k, p));
   }
   if (scope === 'electra')
     rows.push(

@@ -33,10 +33,39 @@ export async function writeOriginalCheckpoint(
   ]);
 }
 
+/** key → [TF variable, transposed?], a row of an expected-state-dict table. */
+export type ExpectedRow = [key: string, variable: string, transpose?: boolean];
+
+/** google-research/bert's encoder layer (modeling.py) under `p` → BertLayer's keys under `k`, kernels transposed. */
+export function bertLayerRows(k: string, p: string): ExpectedRow[] {
+  const rows: ExpectedRow[] = [];
+  for (const q of ['query', 'key', 'value'])
+    rows.push(
+      [`${k}.attention.self.${q}.weight`, `${p}/attention/self/${q}/kernel`, true],
+      [`${k}.attention.self.${q}.bias`, `${p}/attention/self/${q}/bias`],
+    );
+  for (const [key, scope] of [
+    ['attention.output', 'attention/output'],
+    ['intermediate', 'intermediate'],
+    ['output', 'output'],
+  ]) {
+    rows.push(
+      [`${k}.${key}.dense.weight`, `${p}/${scope}/dense/kernel`, true],
+      [`${k}.${key}.dense.bias`, `${p}/${scope}/dense/bias`],
+    );
+    if (key !== 'intermediate')
+      rows.push(
+        [`${k}.${key}.LayerNorm.weight`, `${p}/${scope}/LayerNorm/gamma`],
+        [`${k}.${key}.LayerNorm.bias`, `${p}/${scope}/LayerNorm/beta`],
+      );
+  }
+  return rows;
+}
+
 /** key → [TF variable, transposed?]: the expected state dict from the checkpoint's tensors. */
 export function expectedFrom(
   tf: ReadonlyMap<string, RawTensor>,
-  table: readonly (readonly [key: string, variable: string, transpose?: boolean])[],
+  table: readonly ExpectedRow[],
 ): Map<string, RawTensor> {
   const out = new Map<string, RawTensor>();
   for (const [key, variable, transpose] of table) {
