@@ -202,20 +202,31 @@ export interface GatherPlan {
   readonly axes: readonly number[] | undefined;
 }
 
-export function gatherPlan(view: ElementView): GatherPlan {
+/** A view's axes in source order, and how many of the innermost make one contiguous run. */
+function sourceOrder(view: ElementView) {
   const v = dropAxes(view, (d) => d === 1); // size-1 axes change neither order nor layout
-  const rank = v.shape.length;
   // Source order: the axes by decreasing stride (stable, so equal strides keep the view's order).
   const order = [...v.shape.keys()].sort((a, b) => (v.strides[b] as number) - (v.strides[a] as number));
   const shape = order.map((a) => v.shape[a] as number);
   const strides = order.map((a) => v.strides[a] as number);
   let runLength = 1;
-  let first = rank;
+  let first = shape.length;
   while (first > 0 && strides[first - 1] === runLength) {
     first--;
     runLength *= shape[first] as number;
   }
-  const outer = shape.slice(0, first);
+  return { v, order, shape, strides, runLength, outer: shape.slice(0, first) };
+}
+
+/** How many runs gathering the view takes, of how many elements (gatherPlan's, without building it). */
+export function runsOf(view: ElementView): { readonly count: number; readonly runLength: number } {
+  const { outer, runLength } = sourceOrder(view);
+  return { count: numElements(outer), runLength };
+}
+
+export function gatherPlan(view: ElementView): GatherPlan {
+  const { v, order, shape, strides, runLength, outer } = sourceOrder(view);
+  const first = outer.length;
   const offsets = new Float64Array(numElements(outer));
   const index = new Array<number>(first).fill(0);
   let at = v.offset;

@@ -3,7 +3,10 @@
  * largest tensor. Per source view (src/kernels/views.ts), the cheapest way that stays bounded:
  * - in source order (select, squeeze, reshape, concat, cast): the source streamed front to back;
  * - reordered (transpose), source up to `wholeInputBytes`: read whole once, bands gathered from memory;
- * - reordered, larger: each band's strided block read in runs, checksummed as read (runsGatherer).
+ * - reordered, larger: in slabs of up to `wholeInputBytes` (a range of output rows), each slab's strided
+ *   block read in runs (close runs read as one span), checksummed as read, and its bands gathered from
+ *   memory as from a source read whole. Per band instead, a [10240, 2560] kernel took 10,240 reads of
+ *   204 bytes for each 4 MiB band; per 32 MiB slab, its runs are 3,276 bytes apart by 1,844: spans.
  */
 import { MAX_BYTE_ARRAY_LENGTH } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../../errors.js';
@@ -17,9 +20,11 @@ import {
   type GatherPlan,
   gatherPlan,
   inSourceOrder,
+  rowMajorStrides,
+  runsOf,
   zeroInBand,
 } from '../../kernels/views.js';
-import { DTYPES, numElements, type RunBlock, type RunReader, type TensorRef } from '../../tensor.js';
+import { DTYPES, type DType, numElements, type RunBlock, type RunReader, type TensorRef } from '../../tensor.js';
 import type { BufferPool } from './buffer-pool.js';
 import { EarlyReads } from './early-reads.js';
 import { inThreadTransposer, type Transposer } from './transposer.js';
@@ -29,15 +34,17 @@ export interface StreamLimits {
   readonly bandBytes: number;
   /** Bands produced ahead of the writer, in bytes. */
   readonly aheadBytes: number;
-  /** Reordered sources up to this size are read whole; larger ones in strided runs. */
+  /** Reordered sources up to this size are read whole; larger ones in slabs of strided runs. */
   readonly wholeInputBytes: number;
+  /** A slab: the part of a reordered source too large to hold that is read at once (a range of output rows). */
+  readonly slabBytes: number;
   /** The next output's source is read whole while the current one is produced, up to this size. */
   readonly earlyReadBytes: number;
 }
 
 /**
- * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed) + one source
- * read early (≤ earlyReadBytes, early-reads.ts) + the pool's free buffers (≤ 72 MiB) + the
+ * Peak memory is about aheadBytes (bands) + wholeInputBytes (the source being transposed; a slab is
+ * smaller) + one source read early (≤ earlyReadBytes, early-reads.ts) + the pool's free buffers (≤ 72 MiB) + the
  * writer's chunks, whatever the model. The values, and what the others cost, are measured in
  * docs/BENCHMARKS.md.
  */
@@ -45,6 +52,7 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   bandBytes: 4 * 1024 * 1024,
   aheadBytes: 8 * 1024 * 1024,
   wholeInputBytes: 32 * 1024 * 1024,
+  slabBytes: 16 * 1024 * 1024,
   earlyReadBytes: 16 * 1024 * 1024,
 };
 
@@ -161,7 +169,11 @@ async function inMemoryGatherer(
   transposer: Transposer,
 ): Promise<Gatherer> {
   checkHoldable(ref);
-  const input = await sources.read(ref);
+  return heldGatherer(await sources.read(ref), itemSize, pool, transposer);
+}
+
+/** Bands gathered from `input` (a source read whole, or a slab of one), given back to the pool at close. */
+function heldGatherer(input: Uint8Array, itemSize: number, pool: BufferPool, transposer: Transposer): Gatherer {
   return {
     async gather(plan, target) {
       const runBytes = plan.runLength * itemSize;
@@ -213,43 +225,63 @@ function* runsInSourceOrder(view: ElementView, maxElements: number): Generator<R
 }
 
 /**
- * A reordered source too large to hold, read band by band in strided runs, checksummed as they are
- * read and verified after the last band: when the view is a permutation of the whole source its runs
- * cover every byte once and meet the stored checksum; a view of part of it (a select) is read once in
- * order first, checked, and its runs then must match the bytes that read gave them.
+ * The runs of a reordered source too large to hold, checksummed as they are read and verified after
+ * the last slab: when the view is a permutation of the whole source its runs cover every byte once and
+ * meet the stored checksum; a view of part of it (a select) is read once in order first, checked, and
+ * its runs then must match the bytes that read gave them.
  */
-async function runsGatherer(view: ElementView, ref: TensorRef, limits: StreamLimits): Promise<Gatherer> {
+async function openRuns(view: ElementView, ref: TensorRef, limits: StreamLimits): Promise<RunReader> {
   const runs = await (ref.runs?.() as Promise<RunReader>);
   const itemSize = DTYPES[ref.dtype].itemSize;
   if (numElements(view.shape) * itemSize !== ref.byteLength) {
     const maxElements = Math.max(1, Math.floor(limits.bandBytes / itemSize));
     await runs.checkPart(runsInSourceOrder(view, maxElements), limits.bandBytes);
   }
+  return runs;
+}
+
+/**
+ * A slab gathered in row-major `gatheredShape` order, seen in the slab's own (output) order: the view
+ * its bands are cut from, over the gathered buffer.
+ */
+function viewOfGathered(plan: GatherPlan, input: number): ElementView {
+  const strides = rowMajorStrides(plan.gatheredShape);
+  const axes = plan.axes ?? [...plan.gatheredShape.keys()];
   return {
-    gather: (plan, target) => runs.read(target, plan.offsets, plan.runLength),
-    finish: async () => runs.verify(),
-    close: async () => {},
+    input,
+    offset: 0,
+    shape: axes.map((a) => plan.gatheredShape[a] as number),
+    strides: axes.map((a) => strides[a] as number),
   };
 }
 
-/** Whether a view's source is read whole into memory (rather than streamed or read in strided runs). */
-export function readsWhole(view: ElementView, ref: TensorRef, limits: StreamLimits): boolean {
-  return !inSourceOrder(view) && (ref.byteLength <= limits.wholeInputBytes || ref.runs === undefined);
+/**
+ * Slabs are for views whose bands would be read in short runs (a wide kernel transposed: a band of
+ * [2560, 10240] is 10,240 runs of 204 bytes); a band whose runs are this long reads well as it is.
+ */
+const SHORT_RUN_BYTES = 64 * 1024;
+/**
+ * A slab's runs are noted as absolute offsets (8 bytes each, twice): past this many (a narrow kernel,
+ * a run of one element per source row), slabs are cut to the size of a band.
+ */
+const MAX_SLAB_RUNS = 1 << 20;
+
+/** How a reordered view too large to hold is read: in slabs of output rows, each gathered at once. */
+function* slabPlans(view: ElementView, itemSize: number, limits: StreamLimits): Generator<GatherPlan> {
+  const elements = (bytes: number) => Math.max(1, Math.floor(bytes / itemSize));
+  const [band] = bandsOf(view, elements(limits.bandBytes));
+  const [slab] = bandsOf(view, elements(limits.slabBytes));
+  const wide =
+    band !== undefined &&
+    slab !== undefined &&
+    runsOf(band).runLength * itemSize < SHORT_RUN_BYTES &&
+    runsOf(slab).count <= MAX_SLAB_RUNS;
+  for (const part of bandsOf(view, elements(wide ? limits.slabBytes : limits.bandBytes))) yield gatherPlan(part);
 }
 
-function gathererFor(
-  view: ElementView,
-  ref: TensorRef,
-  limits: StreamLimits,
-  pool: BufferPool,
-  sources: EarlyReads,
-  transposer: Transposer,
-): Promise<Gatherer> {
-  const itemSize = DTYPES[ref.dtype].itemSize;
-  if (readsWhole(view, ref, limits)) return inMemoryGatherer(ref, itemSize, pool, sources, transposer);
-  // Streamed sources are read in chunks of a band: two of them (one read ahead) are held meanwhile.
-  if (inSourceOrder(view)) return Promise.resolve(streamedGatherer(ref, itemSize, limits.bandBytes));
-  return runsGatherer(view, ref, limits);
+/** Whether a view's source is read whole into memory (rather than streamed or read in strided slabs). */
+export function readsWhole(view: ElementView, ref: TensorRef, limits: StreamLimits): boolean {
+  return !inSourceOrder(view) && (ref.byteLength <= limits.wholeInputBytes || ref.runs === undefined);
 }
 
 /** The output's bytes in bands of at most `limits.bandBytes`, each in a pooled buffer. */
@@ -269,11 +301,11 @@ export async function* produceBands(
     if (compiled.zeroed !== undefined) zeroInBand(out, start, outItem, compiled.type.shape, compiled.zeroed);
     return out;
   };
-  for (const view of compiled.views) {
-    const ref = refs[view.input] as TensorRef;
-    const inItem = DTYPES[ref.dtype].itemSize;
+
+  /** The bands of `view`, its elements (of `dtype`) taken from `gatherer`. */
+  async function* bandsFrom(view: ElementView, gatherer: Gatherer, dtype: DType): AsyncGenerator<Band> {
+    const inItem = DTYPES[dtype].itemSize;
     const maxElements = Math.max(1, Math.floor(limits.bandBytes / Math.max(inItem, outItem)));
-    const gatherer = await gathererFor(view, ref, limits, pool, sources, transposer);
     // A direct transpose is started before the band ahead of it is handed out: the transposer (another
     // thread) works on band k + 1 while band k is queued and written.
     let started:
@@ -312,7 +344,7 @@ export async function* produceBands(
         let bytes = pool.take(n * inItem);
         await gatherer.gather(plan, bytes);
         if (plan.axes !== undefined) {
-          const moved = transposeBytes({ dtype: ref.dtype, shape: plan.gatheredShape, bytes }, plan.axes, take).bytes;
+          const moved = transposeBytes({ dtype, shape: plan.gatheredShape, bytes }, plan.axes, take).bytes;
           pool.give(bytes);
           bytes = moved;
         }
@@ -325,6 +357,30 @@ export async function* produceBands(
       // Stopped early: a transpose still running must not see its buffers reused.
       await started?.done.catch(() => undefined);
       await gatherer.close();
+    }
+  }
+
+  for (const view of compiled.views) {
+    const ref = refs[view.input] as TensorRef;
+    const inItem = DTYPES[ref.dtype].itemSize;
+    if (readsWhole(view, ref, limits)) {
+      yield* bandsFrom(view, await inMemoryGatherer(ref, inItem, pool, sources, transposer), ref.dtype);
+    } else if (inSourceOrder(view)) {
+      // Streamed sources are read in chunks of a band: two of them (one read ahead) are held meanwhile.
+      yield* bandsFrom(view, streamedGatherer(ref, inItem, limits.bandBytes), ref.dtype);
+    } else {
+      const runs = await openRuns(view, ref, limits);
+      for (const plan of slabPlans(view, inItem, limits)) {
+        const bytes = pool.take(numElements(plan.gatheredShape) * inItem);
+        try {
+          await runs.read(bytes, plan.offsets, plan.runLength);
+        } catch (error) {
+          pool.give(bytes);
+          throw error;
+        }
+        yield* bandsFrom(viewOfGathered(plan, view.input), heldGatherer(bytes, inItem, pool, transposer), ref.dtype);
+      }
+      runs.verify();
     }
   }
 }

@@ -18,6 +18,7 @@ import { planToStateDict } from '../../../src/convert/pipeline/plan-to-state-dic
 import { runTransposeJob, type Transposer } from '../../../src/convert/pipeline/transposer.js';
 import { openTfCheckpoint } from '../../../src/formats/tf-checkpoint/index.js';
 import type { FileTree } from '../../../src/io/byte-source.js';
+import { defaultFiles } from '../../../src/io/node-platform.js';
 import { type CompiledOutput, compileViews } from '../../../src/kernels/views.js';
 import type { Plan, PlanOutput } from '../../../src/mapping/plan.js';
 import type { Transform } from '../../../src/mapping/types.js';
@@ -115,25 +116,42 @@ const LIMITS: Record<string, StreamLimits> = {
     bandBytes: 24,
     aheadBytes: 100,
     wholeInputBytes: 1 << 20,
+    slabBytes: 24,
     earlyReadBytes: 24,
   },
   'read whole, bands of a few rows': {
     bandBytes: 480,
     aheadBytes: 1000,
     wholeInputBytes: 1 << 20,
+    slabBytes: 480,
     earlyReadBytes: 480,
   },
-  'strided runs, tiny bands': { bandBytes: 40, aheadBytes: 64, wholeInputBytes: 8, earlyReadBytes: 40 },
+  'strided runs, slabs of one band': {
+    bandBytes: 40,
+    aheadBytes: 64,
+    wholeInputBytes: 8,
+    slabBytes: 40,
+    earlyReadBytes: 40,
+  },
+  'strided runs, slabs of several bands': {
+    bandBytes: 40,
+    aheadBytes: 64,
+    wholeInputBytes: 8,
+    slabBytes: 200,
+    earlyReadBytes: 40,
+  },
   'strided runs, one element per band': {
     bandBytes: 1,
     aheadBytes: 1,
     wholeInputBytes: 0,
+    slabBytes: 1,
     earlyReadBytes: 1,
   },
   'default limits': {
     bandBytes: 8 << 20,
     aheadBytes: 24 << 20,
     wholeInputBytes: 32 << 20,
+    slabBytes: 16 << 20,
     earlyReadBytes: 8 << 20,
   },
 };
@@ -174,7 +192,7 @@ function corruptEmbedding(dir: string): void {
 async function bandsBeforeError(tensors: readonly TensorRef[], transforms: Transform[], shape: number[]) {
   const plan = { outputs: [output('x', [2], transforms, shape, 'float32')] } as unknown as Plan;
   const [entry] = planToStateDict(plan, tensors, {
-    limits: { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0, earlyReadBytes: 64 },
+    limits: { bandBytes: 64, aheadBytes: 64, wholeInputBytes: 0, slabBytes: 64, earlyReadBytes: 64 },
   });
   assert.ok(entry && 'tensor' in entry);
   let bands = 0;
@@ -228,6 +246,56 @@ for (const bigEndian of [false, true]) {
     );
   });
 }
+
+/** The file system, counting the strided reads (`readRunsInto`) of one tensor. */
+function countingStridedReads(tensor: string): { files: FileTree; calls: () => number } {
+  let calls = 0;
+  const files: FileTree = {
+    ...defaultFiles,
+    async open(path) {
+      const file = await defaultFiles.open(path);
+      return {
+        ...file,
+        path: file.path,
+        size: file.size,
+        readAt: (offset, length, what) => file.readAt(offset, length, what),
+        readInto: (target, offset, what) => file.readInto(target, offset, what),
+        readChunks: (offset, length, chunkSize, what, reuse) => file.readChunks(offset, length, chunkSize, what, reuse),
+        readRunsInto(target, offsets, runLength, what) {
+          if (what?.includes(`'${tensor}'`)) calls++;
+          return file.readRunsInto(target, offsets, runLength, what);
+        },
+        close: () => file.close(),
+      };
+    },
+  };
+  return { files, calls: () => calls };
+}
+
+test('a transposed source too large to hold is read in slabs of several bands: one strided read per slab', async () => {
+  // [50, 30] bfloat16 transposed to [30, 50] float32: bands of 10 elements (runs of one element each);
+  // slabs of 300 elements are 6 output rows, 50 runs of 6 elements: 5 strided reads instead of 150.
+  const want = f32(transpose2d(SOURCES[2] as RawTensor));
+  for (const [slabBytes, reads] of [
+    [600, 5],
+    [20, 150],
+  ] as const) {
+    const counting = countingStridedReads('embedding');
+    await withBundle(
+      false,
+      async (tensors) => {
+        const transforms: Transform[] = [{ op: 'transpose' }, { op: 'cast', dtype: 'float32' }];
+        const plan = { outputs: [output('e', [2], transforms, [30, 50], 'float32')] } as unknown as Plan;
+        const limits = { bandBytes: 40, aheadBytes: 40, wholeInputBytes: 0, slabBytes, earlyReadBytes: 0 };
+        const [entry] = planToStateDict(plan, tensors, { limits });
+        assert.ok(entry && 'tensor' in entry);
+        assert.ok((await streamed(entry.tensor)).equals(want));
+      },
+      counting.files,
+    );
+    assert.equal(counting.calls(), reads, `slabs of ${slabBytes} bytes`);
+  }
+});
 
 test('the read-ahead holds at most its byte budget of finished bands, across outputs', async () => {
   const BAND = 100;
@@ -301,6 +369,7 @@ test('direct transposes: band k + 1 is being transposed while band k is handed o
     bandBytes: rows * 4 * 8,
     aheadBytes: 0,
     wholeInputBytes: 1 << 20,
+    slabBytes: 1 << 20,
     earlyReadBytes: rows * 4 * 8,
   }; // 8 output rows a band
   const pool = new BufferPool();

@@ -89,6 +89,7 @@ test("the conversion reads the next output's source while the current one is sti
     bandBytes: 32 << 10,
     aheadBytes: 64 << 10,
     wholeInputBytes: 1 << 20,
+    slabBytes: 1 << 20,
     earlyReadBytes: 32 << 10,
   };
   const entries = planToStateDict({ outputs } as unknown as Plan, refs, { limits });

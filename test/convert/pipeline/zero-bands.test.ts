@@ -30,7 +30,7 @@ async function streamed(transforms: Transform[], shape: number[], dtype: DType, 
     ],
   } as unknown as Plan;
   const [entry] = planToStateDict(plan, [source], {
-    limits: { bandBytes: 52, aheadBytes: 64, wholeInputBytes: 64, earlyReadBytes: 0 },
+    limits: { bandBytes: 52, aheadBytes: 64, wholeInputBytes: 64, slabBytes: 104, earlyReadBytes: 0 },
     strided,
   });
   assert.ok(entry && 'tensor' in entry);
