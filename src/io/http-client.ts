@@ -6,7 +6,7 @@
  * with backoff within a bounded total, permanent ones reported at once. Messages name the URL with its
  * credentials redacted; the Authorization header is never part of a message.
  */
-import { httpTransport } from '#platform';
+import { httpTransport, startRangeThread } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { HttpAnswer, HttpTransport } from './http-transport.js';
 import { redactUrl } from './url-paths.js';
@@ -106,18 +106,71 @@ function parseContentRange(value: string | undefined): { start: number; end: num
   return m ? { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) } : undefined;
 }
 
-export class HttpClient {
-  /** Body bytes received (retried pieces included) and requests made, for progress and tests. */
-  bytesFetched = 0;
-  requests = 0;
+/** The few things a ranged read needs of its client (the range thread is one too). */
+export interface RangeReader {
+  readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number): Promise<void>;
+}
+
+export class HttpClient implements RangeReader {
+  /** Body bytes received (retried pieces included) and requests made here, for progress and tests. */
+  private fetchedHere = 0;
+  private requestsHere = 0;
   private readonly limits: HttpLimits;
   private readonly transport: HttpTransport;
   /** Aborted by `stop`: every request in flight ends, no new one starts. */
   private readonly stopped = new AbortController();
+  /**
+   * Where ranges into shared memory are read (Node, the platform's transport): started at the first,
+   * undefined until then, null where none can start.
+   */
+  private thread: ReturnType<typeof startRangeThread> | null | undefined;
 
-  constructor(private readonly options: HttpOptions = {}) {
+  /** `inThisThread`: never hand ranges to a thread (the range thread's own client). */
+  constructor(
+    private readonly options: HttpOptions = {},
+    inThisThread = false,
+  ) {
     this.limits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
     this.transport = options.transport ?? httpTransport;
+    if (inThisThread || options.transport !== undefined) this.thread = null;
+  }
+
+  get bytesFetched(): number {
+    return this.fetchedHere + (this.thread?.bytesFetched ?? 0);
+  }
+
+  get requests(): number {
+    return this.requestsHere + (this.thread?.requests ?? 0);
+  }
+
+  /** Of `requests`, those the range thread made. */
+  get requestsInThread(): number {
+    return this.thread?.requests ?? 0;
+  }
+
+  /**
+   * A buffer for bodies fetched ahead: in shared memory where a range thread may fill it (ranges into
+   * other memory are read here).
+   */
+  newBuffer(bytes: number): Uint8Array {
+    return this.thread === null ? new Uint8Array(bytes) : new Uint8Array(new SharedArrayBuffer(bytes));
+  }
+
+  /**
+   * Starts the range thread now, where one will read (a remote object is to be read by ranges): its
+   * start (about 100 ms) then overlaps the planning instead of delaying the first range.
+   */
+  warmUp(): void {
+    if (this.thread !== undefined || this.stopped.signal.aborted) return;
+    const { authorization, limits } = this.options;
+    this.thread = startRangeThread({ authorization, limits }) ?? null;
+  }
+
+  private rangeThread(target: Uint8Array): RangeReader | undefined {
+    if (this.thread === null || !(target.buffer instanceof SharedArrayBuffer) || this.stopped.signal.aborted)
+      return undefined;
+    this.warmUp();
+    return this.thread?.accepts(target) ? this.thread : undefined;
   }
 
   private headers(identity?: ObjectIdentity, range?: string): Record<string, string> {
@@ -155,6 +208,7 @@ export class HttpClient {
    */
   stop(): void {
     this.stopped.abort();
+    this.thread?.stop((display) => this.cancelled(display));
   }
 
   private cancelled(display: string): Tf2TorchError {
@@ -219,7 +273,7 @@ export class HttpClient {
       };
       let retryAfter: number | undefined;
       try {
-        this.requests++;
+        this.requestsHere++;
         return await attempt(controller.signal, alive);
       } catch (error) {
         if (error instanceof Tf2TorchError) throw error;
@@ -333,6 +387,8 @@ export class HttpClient {
    * resumed where it stopped, under the same If-Match.
    */
   async readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number) {
+    const thread = this.rangeThread(target);
+    if (thread !== undefined) return thread.readRange(url, display, identity, target, offset);
     let done = 0;
     await this.withRetries(display, async (signal, alive) => {
       while (done < target.byteLength) {
@@ -367,12 +423,21 @@ export class HttpClient {
         }
         const expected = range.end - range.start + 1;
         let received = 0;
-        await this.readBody(response, alive, (chunk) => {
-          const n = Math.min(chunk.byteLength, expected - received);
-          target.set(chunk.subarray(0, n), done);
-          done += n;
-          received += n;
-        });
+        if (response.readBodyInto !== undefined) {
+          await response.readBodyInto(target.subarray(done, done + expected), (n) => {
+            alive();
+            this.fetchedHere += n;
+            done += n;
+            received += n;
+          });
+        } else {
+          await this.readBody(response, alive, (chunk) => {
+            const n = Math.min(chunk.byteLength, expected - received);
+            target.set(chunk.subarray(0, n), done);
+            done += n;
+            received += n;
+          });
+        }
         if (received < expected) throw new TransientFailure(`body ended after ${received} of ${expected} bytes`);
       }
     });
@@ -381,7 +446,7 @@ export class HttpClient {
   private readBody(response: HttpAnswer, alive: () => void, onChunk: (chunk: Uint8Array) => void): Promise<void> {
     return response.readBody((chunk) => {
       alive();
-      this.bytesFetched += chunk.byteLength;
+      this.fetchedHere += chunk.byteLength;
       onChunk(chunk);
     });
   }

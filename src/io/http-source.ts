@@ -111,9 +111,11 @@ export class Prefetcher {
   /** Bytes the expected ranges cover (what a conversion needs), for progress. */
   expectedBytes = 0;
 
+  /** `allocate`: the pieces' buffers (shared memory where another thread fills them: `HttpClient.newBuffer`). */
   constructor(
     private readonly budget = BUDGET_BYTES,
     private readonly maxInFlight = MAX_IN_FLIGHT,
+    private readonly allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes),
   ) {}
 
   add(pieces: Piece[]): void {
@@ -157,7 +159,7 @@ export class Prefetcher {
 
   private newBuffer(): Uint8Array {
     this.held += PIECE_BYTES;
-    return new Uint8Array(PIECE_BYTES);
+    return this.allocate(PIECE_BYTES);
   }
 
   /** `piece`'s buffer back to the spares (one kept: the next piece takes it), or dropped. */

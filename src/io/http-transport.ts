@@ -21,6 +21,11 @@ export interface HttpAnswer {
   header(name: string): string | undefined;
   /** Pushes the body's chunks to `onChunk` (which may throw to stop); resolves at its end. */
   readBody(onChunk: (chunk: Uint8Array) => void): Promise<void>;
+  /**
+   * Where a transport can: the body read straight into `target` from its start (no copy per chunk),
+   * `onBytes` told of each arrival; a body longer than `target` is an error. Resolves at its end.
+   */
+  readBodyInto?(target: Uint8Array, onBytes: (n: number) => void): Promise<void>;
   /** The rest of the body is not wanted. */
   cancel(): void;
 }

@@ -6,6 +6,7 @@ import { ErrorCode, Tf2TorchError } from '../errors.js';
 import type { OutputTree } from './byte-sink.js';
 import type { FileTree } from './byte-source.js';
 import { fetchTransport, type HttpTransport } from './http-transport.js';
+import type { RangeThreadHandle, RangeThreadOptions } from './range-messages.js';
 
 /** Typed arrays of browsers' engines reach at least 4 GiB; larger requests are refused before allocating. */
 export const MAX_BYTE_ARRAY_LENGTH = 2 ** 32;
@@ -58,3 +59,8 @@ export const defaultOutputs: OutputTree = { paths: posixOnlyMissing, writeFile: 
 
 /** Remote reads through the global `fetch` (cross-origin reads need the server's CORS headers). */
 export const httpTransport: HttpTransport = fetchTransport;
+
+/** No range thread here: ranges are read in this thread. */
+export function startRangeThread(_options: RangeThreadOptions): RangeThreadHandle | undefined {
+  return undefined;
+}

@@ -20,6 +20,8 @@ import type { HttpTransport } from './http-transport.js';
 import { nodeHttpTransport } from './node-http.js';
 import { rawHttpTransport } from './node-raw-http.js';
 import { refusePseudoFileSystem } from './pseudo-fs.js';
+import type { RangeThreadHandle, RangeThreadOptions } from './range-messages.js';
+import { RangeThread } from './range-thread.js';
 import { strictUtf8Text } from './text.js';
 
 /** The largest byte array this runtime allocates (Buffer's limit: 4 GiB on 64-bit Node 20). */
@@ -130,3 +132,8 @@ export async function checkReadablePath(target: string): Promise<void> {
  * read) through `node:http`/`node:https`; undici's `fetch` costs the main thread twice the CPU.
  */
 export const httpTransport: HttpTransport = rawHttpTransport(nodeHttpTransport);
+
+/** Ranged reads into shared memory in a worker thread (io/range-thread.ts), or undefined when none starts. */
+export function startRangeThread(options: RangeThreadOptions): RangeThreadHandle | undefined {
+  return RangeThread.start(options);
+}

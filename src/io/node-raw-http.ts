@@ -1,7 +1,10 @@
 /**
- * Plain-HTTP requests over `node:net` sockets that read into one reusable buffer each (`onread`):
- * no Buffer per socket read, no parser per chunk, so hundreds of megabytes of ranged bodies make
- * neither garbage nor work on the main thread beyond one copy into the caller's buffer. Only answers
+ * Plain-HTTP requests over `node:net` sockets that read into a buffer of our choosing (`onread`): the
+ * head into one reusable buffer per socket, a ranged body read `readBodyInto` straight into the
+ * caller's buffer (the socket paused from the end of the head until the caller asks, so the bytes
+ * read with the head are not overwritten meanwhile). No Buffer per socket read, no parser per chunk, no
+ * copy of the body but the part that came with the head: hundreds of megabytes of ranged bodies make
+ * neither garbage nor work on the main thread. Only answers
  * framed by Content-Length (or without a body; errors' bodies are never read) are read here; anything
  * else (a redirect, a chunked body) is asked again through `node:http` (`fallback`): requests are GET
  * and HEAD, safe to repeat.
@@ -9,18 +12,25 @@
 import * as net from 'node:net';
 import type { HttpAnswer, HttpRequest, HttpTransport } from './http-transport.js';
 
-/** Each socket's read buffer. */
-const READ_BUFFER_BYTES = 256 * 1024;
+/** Each socket's read buffer, for heads and for bodies read chunk by chunk. */
+const READ_BUFFER_BYTES = 64 * 1024;
 /** An answer's status line and headers larger than this are refused. */
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Idle sockets kept per origin. */
 const MAX_IDLE = 16;
 
 interface Conn {
-  readonly socket: net.Socket;
+  socket: net.Socket;
   readonly key: string;
-  /** Receives each read (a view of the socket's buffer, valid during the call). */
-  onBytes: (bytes: Uint8Array) => void;
+  /** The socket's own read buffer. */
+  readonly scratch: Uint8Array;
+  /** Where the next read lands: `scratch`, or the rest of a body's target. */
+  nextBuffer: () => Uint8Array;
+  /**
+   * Receives each read: a view of the buffer it landed in (`scratch`: valid during the call only, then
+   * `inScratch`). Returning false pauses reading until `socket.resume()`.
+   */
+  onBytes: (bytes: Uint8Array, inScratch: boolean) => boolean | undefined;
   onGone: (error: Error) => void;
 }
 
@@ -28,23 +38,25 @@ const idle = new Map<string, Conn[]>();
 
 function connect(host: string, port: number, key: string): Promise<Conn> {
   return new Promise((resolve, reject) => {
-    const conn: Conn = {
+    const scratch = new Uint8Array(READ_BUFFER_BYTES);
+    // The socket is made below: its first buffer is asked for while it connects.
+    const conn = {
       key,
+      scratch,
+      nextBuffer: () => scratch,
       onBytes: () => undefined,
       onGone: () => undefined,
-      socket: net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: {
-          buffer: new Uint8Array(READ_BUFFER_BYTES),
-          callback: (n: number, buffer: Uint8Array) => {
-            conn.onBytes(buffer.subarray(0, n));
-            return true;
-          },
-        },
-      }),
-    };
+    } as unknown as Conn;
+    conn.socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: () => conn.nextBuffer(),
+        callback: (n: number, buffer: Uint8Array) =>
+          conn.onBytes(buffer.subarray(0, n), buffer === conn.scratch) !== false,
+      },
+    });
     const gone = (error?: Error) => {
       const list = idle.get(key);
       const at = list?.indexOf(conn) ?? -1;
@@ -62,8 +74,10 @@ function connect(host: string, port: number, key: string): Promise<Conn> {
 }
 
 function release(conn: Conn): void {
-  conn.onBytes = () => conn.socket.destroy(); // bytes nobody asked for: the connection is out of step
+  conn.nextBuffer = () => conn.scratch;
+  conn.onBytes = () => void conn.socket.destroy(); // bytes nobody asked for: the connection is out of step
   conn.onGone = () => undefined;
+  conn.socket.resume(); // paused between a head and its reader: an idle socket must see the server close it
   const list = idle.get(conn.key) ?? [];
   if (list.length >= MAX_IDLE || conn.socket.destroyed) return void conn.socket.destroy();
   list.push(conn);
@@ -107,15 +121,16 @@ type Head = NonNullable<ReturnType<typeof parseHead>>;
 
 /**
  * One request's answer read off a connection: the head gathered until its blank line, then the body's
- * `remaining` bytes pushed to the reader's sink (or kept until `readBody` asks, when they came with the head).
+ * `remaining` bytes pushed to the reader's sink or read into its target. Between the two the socket is
+ * paused, the bytes that came with the head left where they were read (`early`) until the reader asks.
  */
 class Exchange {
-  private head = new Uint8Array(0);
+  private head: Uint8Array = new Uint8Array(0);
   private headDone = false;
   private remaining = 0;
-  /** Body bytes read with the headers, before readBody. */
+  /** Body bytes read with the head, before the reader asked (a view of the paused socket's buffer). */
   private early: Uint8Array | undefined;
-  private sink: ((bytes: Uint8Array) => void) | undefined;
+  private sink: ((bytes: Uint8Array, inScratch: boolean) => void) | undefined;
   private finished: (() => void) | undefined;
   private failed: ((error: unknown) => void) | undefined;
   private done = false;
@@ -137,7 +152,7 @@ class Exchange {
     }
     signal.addEventListener('abort', this.onAbort, { once: true });
     this.conn.onGone = (why) => this.fail(why);
-    this.conn.onBytes = (bytes) => (this.headDone ? this.body(bytes) : this.headBytes(bytes));
+    this.conn.onBytes = (bytes, inScratch) => (this.headDone ? this.body(bytes, inScratch) : this.headBytes(bytes));
   }
 
   private readonly onAbort = () => this.fail(this.request.signal.reason ?? new Error('aborted'));
@@ -145,6 +160,7 @@ class Exchange {
   private fail(why: unknown): void {
     if (this.error !== undefined) return;
     this.error = why;
+    this.early = undefined;
     this.conn.socket.destroy();
     this.request.signal.removeEventListener('abort', this.onAbort);
     this.reject(why);
@@ -159,52 +175,50 @@ class Exchange {
     this.finished?.();
   }
 
-  private body(bytes: Uint8Array): void {
-    const n = Math.min(bytes.byteLength, this.remaining);
-    if (n > 0) {
-      this.remaining -= n;
-      if (this.sink === undefined) {
-        const before = this.early?.byteLength ?? 0;
-        const copy = new Uint8Array(before + n);
-        if (this.early !== undefined) copy.set(this.early);
-        copy.set(bytes.subarray(0, n), before);
-        this.early = copy;
-      } else {
-        try {
-          this.sink(bytes.subarray(0, n));
-        } catch (why) {
-          this.fail(why);
-          return;
-        }
-      }
-    }
-    if (n < bytes.byteLength) {
+  /** Body bytes as read; false while nobody reads them (the socket pauses, `early` keeps them). */
+  private body(bytes: Uint8Array, inScratch: boolean): boolean {
+    if (bytes.byteLength > this.remaining) {
       this.fail(new Error('the server sent more than the body it announced'));
-      return;
+      return false;
+    }
+    this.remaining -= bytes.byteLength;
+    if (this.sink === undefined) {
+      this.early = bytes; // only ever the bytes read with the head: the socket pauses until a reader asks
+      return false;
+    }
+    try {
+      this.sink(bytes, inScratch);
+    } catch (why) {
+      this.fail(why);
+      return false;
     }
     if (this.remaining === 0) this.complete(this.keepAlive);
+    return true;
   }
 
-  private headBytes(bytes: Uint8Array): void {
-    const joined = new Uint8Array(this.head.byteLength + bytes.byteLength);
-    joined.set(this.head);
-    joined.set(bytes, this.head.byteLength);
-    this.head = joined;
-    const end = indexOf(this.head, CRLFCRLF);
-    if (end < 0) {
-      if (this.head.byteLength > MAX_HEADER_BYTES) this.fail(new Error("the answer's headers are too long"));
-      return;
+  private headBytes(bytes: Uint8Array): boolean {
+    let head = bytes;
+    if (this.head.byteLength > 0) {
+      head = new Uint8Array(this.head.byteLength + bytes.byteLength);
+      head.set(this.head);
+      head.set(bytes, this.head.byteLength);
     }
-    const parsed = parseHead(latin1(this.head.subarray(0, end)));
+    const end = indexOf(head, CRLFCRLF);
+    if (end < 0) {
+      if (head.byteLength > MAX_HEADER_BYTES) this.fail(new Error("the answer's headers are too long"));
+      else this.head = head === bytes ? bytes.slice() : head; // the socket's buffer is reused by the next read
+      return true;
+    }
+    const parsed = parseHead(latin1(head.subarray(0, end)));
     if (parsed === undefined) {
       this.fail(new Error('not an HTTP/1.1 answer'));
-      return;
+      return false;
     }
-    this.answer(parsed, this.head.subarray(end + 4));
+    return this.answer(parsed, head.subarray(end + 4));
   }
 
   /** The head is read: the answer is handed over, and what came with it starts the body. */
-  private answer({ status, statusText, headers }: Head, rest: Uint8Array): void {
+  private answer({ status, statusText, headers }: Head, rest: Uint8Array): boolean {
     const length = Number(headers.get('content-length') ?? Number.NaN);
     const noBody = this.request.method === 'HEAD' || status === 204 || status === 304;
     const framed = noBody || (!headers.has('transfer-encoding') && Number.isSafeInteger(length));
@@ -212,7 +226,7 @@ class Exchange {
     const unread = status >= 400 && !framed;
     if ((status >= 300 && status < 400) || (!framed && !unread)) {
       this.fail(new Fallback());
-      return;
+      return false;
     }
     this.headDone = true;
     this.keepAlive = !unread && !/\bclose\b/i.test(headers.get('connection') ?? '');
@@ -221,32 +235,64 @@ class Exchange {
       status,
       statusText,
       header: (name) => headers.get(name),
-      readBody: (onChunk) => this.readBody(onChunk),
+      readBody: (onChunk) => this.readBody((bytes) => onChunk(bytes)),
+      readBodyInto: (target, onBytes) => this.readBodyInto(target, onBytes),
       cancel: () => {
         if (!this.done) this.fail(new Error('cancelled'));
       },
     });
-    if (this.remaining === 0) this.complete(this.keepAlive && rest.byteLength === 0);
-    else if (rest.byteLength > 0) this.body(rest);
+    if (this.remaining === 0) {
+      this.complete(this.keepAlive && rest.byteLength === 0);
+      return true;
+    }
+    if (rest.byteLength === 0) return false; // paused until a reader asks
+    return this.body(rest, true);
   }
 
-  private readBody(onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  /** Resolves at the body's end; `sink` gets `early` first, then each read, and reading resumes. */
+  private readBodyWith(sink: (bytes: Uint8Array, inScratch: boolean) => void): Promise<void> {
     return new Promise<void>((bodyDone, bodyFailed) => {
       if (this.error !== undefined) return bodyFailed(this.error);
       if (this.early !== undefined) {
         const first = this.early;
         this.early = undefined;
         try {
-          onChunk(first);
+          sink(first, true);
         } catch (why) {
           this.fail(why);
           return bodyFailed(why);
         }
       }
-      if (this.done) return bodyDone();
-      this.sink = onChunk;
+      if (this.remaining === 0) {
+        if (!this.done) this.complete(this.keepAlive);
+        return bodyDone();
+      }
+      this.sink = sink;
       this.finished = bodyDone;
       this.failed = bodyFailed;
+      this.conn.socket.resume();
+    });
+  }
+
+  private readBody(onChunk: (chunk: Uint8Array) => void): Promise<void> {
+    return this.readBodyWith((bytes) => onChunk(bytes));
+  }
+
+  /** The body into `target`: reads land in it directly, but for the first (already in the socket's buffer). */
+  private readBodyInto(target: Uint8Array, onBytes: (n: number) => void): Promise<void> {
+    const body = (this.early?.byteLength ?? 0) + this.remaining;
+    if (body > target.byteLength) {
+      const error = new Error(`the body (${body} bytes) is longer than the ${target.byteLength} asked for`);
+      this.fail(error);
+      return Promise.reject(error);
+    }
+    let filled = 0;
+    this.conn.nextBuffer = () =>
+      this.remaining > 0 ? target.subarray(filled, filled + this.remaining) : this.conn.scratch;
+    return this.readBodyWith((bytes, inScratch) => {
+      if (inScratch) target.set(bytes, filled);
+      filled += bytes.byteLength;
+      onBytes(bytes.byteLength);
     });
   }
 }

@@ -79,7 +79,7 @@ export class UrlFileTree implements FileTree {
   ) {
     this.paths = urlPaths(local.paths);
     this.client = new HttpClient(options);
-    this.prefetcher = new Prefetcher(options.fetchAheadBytes);
+    this.prefetcher = new Prefetcher(options.fetchAheadBytes, undefined, (bytes) => this.client.newBuffer(bytes));
   }
 
   private key(path: string): string {
@@ -110,6 +110,7 @@ export class UrlFileTree implements FileTree {
         } else {
           const identity = await this.client.head(fetched, url);
           if (identity !== undefined) {
+            this.client.warmUp();
             const object = new RemoteObject(url, fetched, identity, this.client, this.prefetcher);
             if (this.copies !== undefined) object.keepCopy(this.copies(url));
             this.add(url, { kind: 'ranges', object });

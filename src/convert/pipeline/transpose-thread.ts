@@ -3,8 +3,8 @@
  * main thread posts a job, the worker writes the band in place and answers. The worker keeps the
  * process alive only while a job is pending, and a failed worker leaves the jobs to the main thread.
  */
-import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { addressSpaceShort } from '../../io/thread-room.js';
 import type { Allocate } from '../../kernels/apply.js';
 import { formatBytes } from '../../units.js';
 import { inThreadTransposer, runTransposeJob, type TransposeJob, type Transposer } from './transposer.js';
@@ -28,28 +28,13 @@ const THREAD_CODE_RANGE_MB = 16;
 export const THREAD_ADDRESS_SPACE_BYTES = 256 * 1024 * 1024;
 
 /**
- * Why a second thread must not start here, or undefined: Linux's address-space limit (/proc/self/limits
- * "Max address space", in bytes) less what this process maps (/proc/self/status "VmSize", in KiB) is below
- * THREAD_ADDRESS_SPACE_BYTES. Elsewhere, or when /proc cannot be read, nothing is known and it starts.
+ * Why a second thread must not start here, or undefined: Linux's address-space limit less what this
+ * process maps is below THREAD_ADDRESS_SPACE_BYTES (io/thread-room.ts). When nothing is known, it starts.
  */
-export function transposeThreadUnavailable(
-  limits = procText('/proc/self/limits'),
-  status = procText('/proc/self/status'),
-): string | undefined {
-  const limit = /^Max address space\s+(\d+)/m.exec(limits ?? '')?.[1];
-  const mapped = /^VmSize:\s+(\d+) kB/m.exec(status ?? '')?.[1];
-  if (limit === undefined || mapped === undefined) return undefined; // 'unlimited', or not Linux
-  const free = Number(limit) - Number(mapped) * 1024;
-  if (free >= THREAD_ADDRESS_SPACE_BYTES) return undefined;
-  return `transposes run in the main thread: the address-space limit (ulimit -v) leaves ${formatBytes(Math.max(free, 0))} free, a second thread needs ${formatBytes(THREAD_ADDRESS_SPACE_BYTES)}`;
-}
-
-function procText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return undefined;
-  }
+export function transposeThreadUnavailable(limits?: string, status?: string): string | undefined {
+  const free = addressSpaceShort(THREAD_ADDRESS_SPACE_BYTES, limits, status);
+  if (free === undefined) return undefined;
+  return `transposes run in the main thread: the address-space limit (ulimit -v) leaves ${formatBytes(free)} free, a second thread needs ${formatBytes(THREAD_ADDRESS_SPACE_BYTES)}`;
 }
 
 /** A job as posted: the buffers as shared memory and offsets. */

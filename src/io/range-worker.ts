@@ -1,0 +1,23 @@
+/** The range thread's entry (io/range-thread.ts): each posted range read by this thread's own client. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { HttpClient } from './http-client.js';
+import { postedError, type RangeMessage, type RangeReply, type RangeThreadOptions } from './range-messages.js';
+
+const client = new HttpClient(workerData as RangeThreadOptions, true);
+
+parentPort?.on('message', (message: RangeMessage) => {
+  const { id, url, display, identity, memory, at, length, offset } = message.request;
+  const reply = (error?: unknown) => {
+    const answer: RangeReply = {
+      id,
+      bytesFetched: client.bytesFetched,
+      requests: client.requests,
+      ...(error === undefined ? {} : { error: postedError(error) }),
+    };
+    parentPort?.postMessage(answer);
+  };
+  client.readRange(url, display, identity, new Uint8Array(memory, at, length), offset).then(
+    () => reply(),
+    (error: unknown) => reply(error),
+  );
+});
