@@ -125,7 +125,5 @@ const code = await convertCommand.run(argv, {
   err: (t) => process.stderr.write(t),
   errIsTTY: process.stderr.isTTY === true,
 });
-process.stdout.write(
-  `\nload it with: AutoModelForPreTraining.from_pretrained('${here(OUT)}') (and BertTokenizer for vocab.txt)\n`,
-);
+// The conversion's own summary ends with how to load the folder and share it.
 process.exitCode = code;
