@@ -107,7 +107,10 @@ const NODE_IMPLEMENTATIONS = new Set([
   'io/node-raw-http.ts',
   'io/process-identity.ts',
   'io/pseudo-fs.ts',
+  'io/range-thread.ts',
+  'io/range-worker.ts',
   'io/staged-commit.ts',
+  'io/thread-room.ts',
 ]);
 /** Below convert/: the layers a browser runs as they are. */
 const NEUTRAL_UNITS = [
