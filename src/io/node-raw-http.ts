@@ -235,7 +235,7 @@ class Exchange {
       status,
       statusText,
       header: (name) => headers.get(name),
-      readBody: (onChunk) => this.readBody((bytes) => onChunk(bytes)),
+      readBody: (onChunk) => this.readBodyWith((bytes) => onChunk(bytes)),
       readBodyInto: (target, onBytes) => this.readBodyInto(target, onBytes),
       cancel: () => {
         if (!this.done) this.fail(new Error('cancelled'));
@@ -272,10 +272,6 @@ class Exchange {
       this.failed = bodyFailed;
       this.conn.socket.resume();
     });
-  }
-
-  private readBody(onChunk: (chunk: Uint8Array) => void): Promise<void> {
-    return this.readBodyWith((bytes) => onChunk(bytes));
   }
 
   /** The body into `target`: reads land in it directly, but for the first (already in the socket's buffer). */

@@ -22,6 +22,7 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../support/cli.js';
 import { checkGolden } from '../support/golden.js';
 import { assertExactly } from '../support/original-checkpoint.js';
+import { bytesField, intField, textField } from '../support/protobuf-wire.js';
 import { torchPython } from '../support/python.js';
 import { seededRandom } from '../support/random.js';
 import type { RawTensor } from '../support/reference-transforms.js';
@@ -121,25 +122,6 @@ function model(): { root: Obj; variables: Obj[] } {
   );
   return { root, variables };
 }
-
-// protobuf wire format, independent of the reader
-function varint(v: number): number[] {
-  const out: number[] = [];
-  let x = v;
-  while (x >= 0x80) {
-    out.push((x & 0x7f) | 0x80);
-    x = Math.floor(x / 128);
-  }
-  out.push(x);
-  return out;
-}
-const bytesField = (field: number, bytes: ArrayLike<number>) => [
-  ...varint(field * 8 + 2),
-  ...varint(bytes.length),
-  ...Array.from(bytes),
-];
-const textField = (field: number, text: string) => bytesField(field, Buffer.from(text, 'utf8'));
-const intField = (field: number, v: number) => [...varint(field * 8), ...varint(v)];
 
 /**
  * The SavedModel folder. Node ids by breadth-first traversal (checkpoint/util.py), shared by both graphs;

@@ -7,27 +7,11 @@
  * independently of the decoder. Extra edges (`aliases`) point at objects already named elsewhere, as
  * Keras functional models' `layer-N` edges do beside `layer_with_weights-M`.
  */
+
+import { bytesField, intField, textField } from './protobuf-wire.js';
 import { seededRandom } from './random.js';
 import type { RawTensor } from './reference-transforms.js';
 import { type BundleTensor, encodeStringTensor, randomTensorBytes, writeBundle } from './tf-bundle-writer.js';
-
-function varint(v: number): number[] {
-  const out: number[] = [];
-  let x = v;
-  while (x >= 0x80) {
-    out.push((x & 0x7f) | 0x80);
-    x = Math.floor(x / 128);
-  }
-  out.push(x);
-  return out;
-}
-const bytesField = (field: number, bytes: ArrayLike<number>) => [
-  ...varint(field * 8 + 2),
-  ...varint(bytes.length),
-  ...Array.from(bytes),
-];
-const textField = (field: number, text: string) => bytesField(field, Buffer.from(text, 'utf8'));
-const intField = (field: number, v: number) => [...varint(field * 8), ...varint(v)];
 
 export interface GraphNode {
   children: { nodeId: number; localName: string }[];

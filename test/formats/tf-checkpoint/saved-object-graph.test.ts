@@ -9,25 +9,8 @@ import { test } from 'node:test';
 import { ErrorCode, Tf2TorchError } from '../../../src/errors.js';
 import { parseObjectGraph } from '../../../src/formats/tf-checkpoint/object-graph.js';
 import { parseSavedModelGraph, savedVariableNames } from '../../../src/formats/tf-checkpoint/saved-object-graph.js';
+import { bytesField, intField, textField } from '../../support/protobuf-wire.js';
 import { encodeObjectGraph, type GraphNode } from '../../support/tf2-checkpoint.js';
-
-function varint(v: number): number[] {
-  const out: number[] = [];
-  let x = v;
-  while (x >= 0x80) {
-    out.push((x & 0x7f) | 0x80);
-    x = Math.floor(x / 128);
-  }
-  out.push(x);
-  return out;
-}
-const bytesField = (field: number, bytes: ArrayLike<number>) => [
-  ...varint(field * 8 + 2),
-  ...varint(bytes.length),
-  ...Array.from(bytes),
-];
-const textField = (field: number, text: string) => bytesField(field, Buffer.from(text, 'utf8'));
-const intField = (field: number, v: number) => [...varint(field * 8), ...varint(v)];
 
 type Node = { children: [number, string][]; variable?: string };
 function savedModel(nodes: readonly Node[]): Uint8Array {
