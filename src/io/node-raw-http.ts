@@ -235,7 +235,8 @@ class Exchange {
       status,
       statusText,
       header: (name) => headers.get(name),
-      readBody: (onChunk) => this.readBodyWith((bytes) => onChunk(bytes)),
+      // a read into the socket's own buffer is overwritten by the next: the reader gets its own copy
+      readBody: (onChunk) => this.readBodyWith((bytes, inScratch) => onChunk(inScratch ? bytes.slice() : bytes)),
       readBodyInto: (target, onBytes) => this.readBodyInto(target, onBytes),
       cancel: () => {
         if (!this.done) this.fail(new Error('cancelled'));

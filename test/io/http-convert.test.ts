@@ -56,7 +56,9 @@ async function adamFolder(t: TestContext) {
     'model_checkpoint_path: "/home/trainer/run/model.ckpt-1000"\nall_model_checkpoint_paths: "/home/trainer/run/model.ckpt-1000"\n',
   );
   writeFileSync(join(dir, 'bert_config.json'), JSON.stringify(CONFIG));
-  writeFileSync(join(dir, 'vocab.txt'), Array.from({ length: CONFIG.vocab_size }, (_, i) => `tok${i}`).join('\n'));
+  // longer than one socket read (64 KiB), as a real vocabulary is (BERT's: 232 KB)
+  const token = (i: number) => `tok${i}-${'wordpiece'.repeat(8)}`;
+  writeFileSync(join(dir, 'vocab.txt'), Array.from({ length: CONFIG.vocab_size }, (_, i) => token(i)).join('\n'));
   const weightBytes = shapes.reduce((sum, [, shape]) => sum + 4 * shape.reduce((a, b) => a * b, 1), 0);
   return { dir, weightBytes, shard: join(dir, 'model.ckpt-1000.data-00000-of-00001') };
 }

@@ -53,6 +53,21 @@ test('ranged reads over plain HTTP equal the body and reuse one connection', asy
   assert.equal(s.connections(), 1);
 });
 
+test('a whole body read chunk by chunk (longer than a socket read) equals the body', async (t) => {
+  const s = await server(t, serveBody);
+  const client = new HttpClient({ limits: FAST });
+  const whole = await client.getWhole(`${s.origin}/blob`, 'blob', 4 * 1024 * 1024);
+  assert.ok(Buffer.from(whole?.bytes ?? []).equals(BODY), 'the bytes read whole differ from the body');
+  const chunks: Uint8Array[] = [];
+  const answer = await httpTransport(`${s.origin}/blob`, {
+    method: 'GET',
+    headers: {},
+    signal: new AbortController().signal,
+  });
+  await answer.readBody((chunk) => chunks.push(chunk)); // kept past the call, as the interface allows
+  assert.ok(Buffer.concat(chunks).equals(BODY), 'chunks kept by the reader were overwritten by later reads');
+});
+
 test('a redirect and a chunked body are read (through node:http); an error without a length is reported', async (t) => {
   const s = await server(t, (req, res) => {
     if (req.url === '/moved') return void res.writeHead(302, { location: '/blob', 'content-length': 0 }).end();
