@@ -2,29 +2,28 @@
  * A remote object as a `ByteSource`: positioned reads by Range requests under its pinned identity.
  * When the caller knows which ranges it will read, and in what order (`expect`: a conversion's plan),
  * those ranges are fetched ahead: adjacent ones merged into one request, cut into pieces of at most
- * `PIECE_BYTES`, `MAX_IN_FLIGHT` requests at once, their buffers within `BUDGET_BYTES`. A piece read through
+ * `PIECE_BYTES`, `MAX_IN_FLIGHT` requests at once, their bytes within `BUDGET_BYTES`. A piece read through
  * once stays while the budget has room (a tensor checked by one pass and transposed by another is read
  * twice); the oldest such pieces make room for the next. A read no piece covers is fetched on its own.
  * With a local copy kept (`keepCopy`: a conversion that reads its tensors twice, `--format both`), every
  * byte fetched is also written there at its offset, and later reads of it come from the copy: each byte
  * crosses the network once (a retried request's repeated bytes aside).
  */
+import { Arena, type ArenaPart } from './arena.js';
 import { type ByteSource, checkRange, readChunksOf } from './byte-source.js';
 import type { HttpClient, ObjectIdentity } from './http-client.js';
 
 /** Ranges this close are fetched as one (0: only adjacent ones; skipped bytes are never fetched). */
 export const COALESCE_GAP_BYTES = 0;
-/**
- * Longest single request ahead of the reader: large tensors arrive in parallel pieces. Every piece is
- * fetched into a buffer of this size, recycled from piece to piece (no allocation, page faults or
- * garbage per piece), so the budget counts buffers, not the bytes in them.
- */
+/** Longest single request ahead of the reader: large tensors arrive in parallel pieces. */
 export const PIECE_BYTES = 4 * 1024 * 1024;
 /** Requests ahead of the reader at once. */
 export const MAX_IN_FLIGHT = 8;
 /**
- * Memory of the pieces fetched ahead (their buffers, in flight, held or spare), over every object of a
- * tree: on top of a local conversion's, within the 200 MiB a conversion by URL keeps to (BERT-base,
+ * Memory of the pieces fetched ahead (in flight or held), over every object of a tree: one buffer
+ * (`Arena`) each piece takes its own length of, so a 3 KB bias between two large kernels holds 3 KB of
+ * it and the bytes ahead of the reader do not shrink where small tensors alternate with large ones. On
+ * top of a local conversion's, within the 200 MiB a conversion by URL keeps to (BERT-base,
  * docs/BENCHMARKS.md). A reader waiting on a piece not yet started starts it whatever the budget.
  */
 export const BUDGET_BYTES = 32 * 1024 * 1024;
@@ -78,9 +77,10 @@ interface Piece {
   readonly length: number;
   bytes?: Promise<Uint8Array>;
   delivered: number;
-  /** Dropped for room: its buffer may hold another piece now; a reader that waited on it fetches again. */
+  /** Dropped for room: its bytes may hold another piece now; a reader that waited on it fetches again. */
   evicted?: boolean;
-  buffer?: Uint8Array;
+  /** Where it is fetched: a part of the budget's arena (`at` -1: a buffer of its own, started beyond the budget). */
+  part?: ArenaPart;
 }
 
 /** Merges ranges in the order given: a range starting within `gap` after the previous one's end joins it. */
@@ -104,34 +104,38 @@ export class Prefetcher {
   private readonly queue: Piece[] = [];
   /** Pieces read through, oldest first: dropped when the budget needs their room. */
   private readonly evictable: Piece[] = [];
-  /** Buffers of evicted pieces, for the next ones; counted in `held` until dropped. */
-  private readonly spare: Uint8Array[] = [];
+  private readonly arena: Arena;
   private inFlight = 0;
-  private held = 0;
+  /**
+   * Requests allowed at once now: one at first, one more as each piece arrives (up to `maxInFlight`). Started
+   * together, pieces share the bandwidth and all arrive late: the first, which the reader waits for, alone.
+   */
+  private allowed = 1;
   /** Bytes the expected ranges cover (what a conversion needs), for progress. */
   expectedBytes = 0;
 
-  /** `allocate`: the pieces' buffers (shared memory where another thread fills them: `HttpClient.newBuffer`). */
+  /** `allocate`: the budget's buffer (shared memory where another thread fills it: `HttpClient.newBuffer`). */
   constructor(
-    private readonly budget = BUDGET_BYTES,
+    budget = BUDGET_BYTES,
     private readonly maxInFlight = MAX_IN_FLIGHT,
     private readonly allocate: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes),
-  ) {}
+  ) {
+    this.arena = new Arena(budget, allocate);
+  }
 
   add(pieces: Piece[]): void {
     this.queue.push(...pieces);
     this.pump();
   }
 
-  /** Starts `piece` now (a reader waits for it), whatever the budget. */
+  /** Starts `piece` now (a reader waits for it), whatever the budget: outside it when it is full. */
   start(piece: Piece): Promise<Uint8Array> {
     if (piece.bytes !== undefined) return piece.bytes;
     const at = this.queue.indexOf(piece);
     if (at >= 0) this.queue.splice(at, 1);
     this.inFlight++;
-    const buffer = this.spare.pop() ?? this.newBuffer();
-    piece.buffer = buffer;
-    const target = buffer.subarray(0, piece.length);
+    piece.part = this.arena.take(piece.length) ?? { at: -1, bytes: this.allocate(piece.length) };
+    const target = piece.part.bytes;
     piece.bytes = piece.object.fetchInto(target, piece.offset).then(
       () => target,
       (error: unknown) => {
@@ -145,6 +149,7 @@ export class Prefetcher {
     void piece.bytes
       .finally(() => {
         this.inFlight--;
+        this.allowed = Math.min(this.maxInFlight, this.allowed + 1);
         this.pump();
       })
       .catch(() => undefined);
@@ -157,23 +162,16 @@ export class Prefetcher {
     this.pump();
   }
 
-  private newBuffer(): Uint8Array {
-    this.held += PIECE_BYTES;
-    return this.allocate(PIECE_BYTES);
-  }
-
-  /** `piece`'s buffer back to the spares (one kept: the next piece takes it), or dropped. */
+  /** `piece`'s bytes back to the budget (a part outside it is left to the collector). */
   private release(piece: Piece): void {
-    const buffer = piece.buffer;
-    piece.buffer = undefined;
-    if (buffer === undefined) return;
-    if (this.spare.length === 0 && this.held <= this.budget) this.spare.push(buffer);
-    else this.held -= PIECE_BYTES;
+    const part = piece.part;
+    piece.part = undefined;
+    if (part !== undefined && part.at >= 0) this.arena.give(part);
   }
 
-  /** Room for one more piece: a spare buffer, or one under the budget (read-through pieces dropped for it). */
-  private makeRoom(): boolean {
-    while (this.spare.length === 0 && this.held > 0 && this.held + PIECE_BYTES > this.budget) {
+  /** Whether the next piece, of `length` bytes, fits (read-through pieces dropped for it, oldest first). */
+  private makeRoom(length: number): boolean {
+    while (!this.arena.fits(length)) {
       const oldest = this.evictable.shift();
       if (oldest === undefined) return false;
       oldest.object.forget(oldest);
@@ -184,9 +182,10 @@ export class Prefetcher {
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      if (!this.makeRoom()) return;
-      this.start(this.queue[0] as Piece);
+    while (this.inFlight < this.allowed && this.queue.length > 0) {
+      const next = this.queue[0] as Piece;
+      if (!this.makeRoom(next.length)) return;
+      this.start(next);
     }
   }
 }

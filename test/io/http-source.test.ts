@@ -180,7 +180,7 @@ test('expected ranges are fetched ahead, adjacent ones as one request, and nothi
   assert.equal(s.tree.stats().bytesExpected, 300);
 });
 
-test('pieces ahead stay within the budget, in recycled buffers; a piece read again after its room was taken is fetched again', async () => {
+test('pieces ahead stay within the budget, their room reused; a piece read again after its room was taken is fetched again', async () => {
   const bytes = randomBytes(5 * PIECE_BYTES);
   const fetched: [number, number][] = [];
   let inFlightBytes = 0;
@@ -221,6 +221,78 @@ test('pieces ahead stay within the budget, in recycled buffers; a piece read aga
   for await (const chunk of source.readChunks(PIECE_BYTES - 10, 3 * PIECE_BYTES, 1 << 20, 'data', true))
     chunks.push(Buffer.from(chunk));
   assert.ok(Buffer.concat(chunks).equals(bytes.subarray(PIECE_BYTES - 10, 4 * PIECE_BYTES - 10)));
+});
+
+/** A client over `bytes` that answers after `delayMs`, recording each request and how many were in flight. */
+function fakeClient(bytes: Uint8Array, delayMs = 2) {
+  const starts: { offset: number; length: number; inFlight: number }[] = [];
+  let inFlight = 0;
+  const client = {
+    async readRange(_url: string, _display: string, _id: unknown, target: Uint8Array, offset: number) {
+      starts.push({ offset, length: target.byteLength, inFlight });
+      inFlight++;
+      await new Promise((r) => setTimeout(r, delayMs));
+      target.set(bytes.subarray(offset, offset + target.byteLength));
+      inFlight--;
+    },
+  } as unknown as HttpClient;
+  return { client, starts };
+}
+
+async function settled(starts: readonly unknown[]): Promise<void> {
+  for (let seen = -1; seen !== starts.length; ) {
+    seen = starts.length;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a small piece holds only its own bytes of the budget: small tensors between large ones do not shrink what is fetched ahead', async () => {
+  const bytes = randomBytes(16 * 1024 * 1024);
+  const { client, starts } = fakeClient(bytes);
+  // a 1 MiB kernel then its 3 KB bias, six times, apart (their optimizer slots lie between them)
+  const ranges = Array.from({ length: 12 }, (_, k) => ({
+    offset: k * 1_200_000,
+    length: k % 2 === 0 ? 1024 * 1024 : 3072,
+  }));
+  const prefetcher = new Prefetcher(2 * PIECE_BYTES, 8);
+  const object = new RemoteObject(
+    'u',
+    'u',
+    { size: bytes.length, etag: undefined, generation: undefined },
+    client,
+    prefetcher,
+  );
+  object.expect(ranges);
+  await settled(starts);
+  assert.equal(
+    starts.length,
+    12,
+    `fetched ahead before any read: ${starts.length} of 12 ranges (6.02 MiB in a 8 MiB budget)`,
+  );
+  const source = new HttpSource(object);
+  for (const { offset, length } of ranges)
+    assert.ok(Buffer.from(await source.readAt(offset, length)).equals(bytes.subarray(offset, offset + length)));
+  assert.equal(starts.length, 12, 'nothing fetched twice');
+});
+
+test('requests ahead start one at a time and grow as pieces arrive: the first piece does not share the bandwidth', async () => {
+  const bytes = randomBytes(8 * PIECE_BYTES);
+  const { client, starts } = fakeClient(bytes, 5);
+  const prefetcher = new Prefetcher(8 * PIECE_BYTES, 4);
+  const object = new RemoteObject(
+    'u',
+    'u',
+    { size: bytes.length, etag: undefined, generation: undefined },
+    client,
+    prefetcher,
+  );
+  object.expect([{ offset: 0, length: bytes.length }]);
+  await settled(starts);
+  assert.equal(starts.length, 8);
+  assert.equal(starts[0]?.inFlight, 0);
+  assert.equal(starts[1]?.inFlight, 0, 'the second piece starts once the first has arrived');
+  const most = Math.max(...starts.map((s) => s.inFlight)) + 1;
+  assert.ok(most > 1 && most <= 4, `at most maxInFlight at once, and more than one (${most})`);
 });
 
 test('stop() ends the requests in flight at once (not after stallMs) and refuses new ones', async (t) => {
