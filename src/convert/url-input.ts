@@ -144,6 +144,7 @@ export async function openUrlFiles(
   }
   if (!isUrl(checkpoint)) return tree;
   checkUrl(checkpoint, '--tf_checkpoint');
+  tree.client.warmUp(); // its range thread starts while the index and sidecars are fetched
   const full = paths.resolve(checkpoint);
   let prefix = full.replace(INDEX_SUFFIX, '');
   const stateFile = paths.join(full, 'checkpoint');
@@ -174,24 +175,22 @@ export async function openUrlFiles(
         },
       );
     }
-  } else if (release === undefined) {
-    const n = await shardCount(tree, indexPath);
-    await tree.probe(
-      Array.from({ length: n }, (_, k) => dataShardPath(prefix, k, n)),
-      'ranges',
-    );
   }
   const dir = release ?? (tree.stat(full)?.kind === 'directory' ? full : paths.dirname(prefix));
   const { configs, tokenizers } = sidecarNames();
-  await tree.probe(
-    configs.map((name) => paths.join(dir, name)),
-    sidecars,
-  );
-  // read whole too: the tokenizer config's casing looks into the vocabulary, and copies are small
-  await tree.probe(
-    tokenizers.map((name) => paths.join(dir, name)),
-    sidecars,
-  );
+  const shards = release === undefined && tree.stat(indexPath) !== undefined ? await shardCount(tree, indexPath) : 0;
+  // one round of requests: the shards' HEADs and the sidecars' GETs (the tokenizer's casing looks into
+  // the vocabulary, and copies are small: read whole)
+  await Promise.all([
+    tree.probe(
+      Array.from({ length: shards }, (_, k) => dataShardPath(prefix, k, shards)),
+      'ranges',
+    ),
+    tree.probe(
+      [...configs, ...tokenizers].map((name) => paths.join(dir, name)),
+      sidecars,
+    ),
+  ]);
   return tree;
 }
 
