@@ -12,8 +12,13 @@
 import * as net from 'node:net';
 import type { HttpAnswer, HttpRequest, HttpTransport } from './http-transport.js';
 
-/** Each socket's read buffer, for heads and for bodies read chunk by chunk. */
+/** Each socket's read buffer for bodies read chunk by chunk (small files read whole). */
 const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Each socket's read buffer for heads: small, because the body's first bytes come with the head and
+ * are copied out of it (a ranged body's others land in their target directly).
+ */
+const HEAD_READ_BYTES = 4 * 1024;
 /** An answer's status line and headers larger than this are refused. */
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Idle sockets kept per origin. */
@@ -22,13 +27,14 @@ const MAX_IDLE = 16;
 interface Conn {
   socket: net.Socket;
   readonly key: string;
-  /** The socket's own read buffer. */
+  /** The socket's own read buffers: for bodies read chunk by chunk, and for heads. */
   readonly scratch: Uint8Array;
-  /** Where the next read lands: `scratch`, or the rest of a body's target. */
+  readonly headScratch: Uint8Array;
+  /** Where the next read lands: `headScratch`, `scratch`, or the rest of a body's target. */
   nextBuffer: () => Uint8Array;
   /**
-   * Receives each read: a view of the buffer it landed in (`scratch`: valid during the call only, then
-   * `inScratch`). Returning false pauses reading until `socket.resume()`.
+   * Receives each read: a view of the buffer it landed in (either scratch buffer: valid during the call
+   * only, then `inScratch`). Returning false pauses reading until `socket.resume()`.
    */
   onBytes: (bytes: Uint8Array, inScratch: boolean) => boolean | undefined;
   onGone: (error: Error) => void;
@@ -43,6 +49,7 @@ function connect(host: string, port: number, key: string): Promise<Conn> {
     const conn = {
       key,
       scratch,
+      headScratch: new Uint8Array(HEAD_READ_BYTES),
       nextBuffer: () => scratch,
       onBytes: () => undefined,
       onGone: () => undefined,
@@ -54,7 +61,7 @@ function connect(host: string, port: number, key: string): Promise<Conn> {
       onread: {
         buffer: () => conn.nextBuffer(),
         callback: (n: number, buffer: Uint8Array) =>
-          conn.onBytes(buffer.subarray(0, n), buffer === conn.scratch) !== false,
+          conn.onBytes(buffer.subarray(0, n), buffer === conn.scratch || buffer === conn.headScratch) !== false,
       },
     });
     const gone = (error?: Error) => {
@@ -152,6 +159,7 @@ class Exchange {
     }
     signal.addEventListener('abort', this.onAbort, { once: true });
     this.conn.onGone = (why) => this.fail(why);
+    this.conn.nextBuffer = () => this.conn.headScratch;
     this.conn.onBytes = (bytes, inScratch) => (this.headDone ? this.body(bytes, inScratch) : this.headBytes(bytes));
   }
 
@@ -236,7 +244,10 @@ class Exchange {
       statusText,
       header: (name) => headers.get(name),
       // a read into the socket's own buffer is overwritten by the next: the reader gets its own copy
-      readBody: (onChunk) => this.readBodyWith((bytes, inScratch) => onChunk(inScratch ? bytes.slice() : bytes)),
+      readBody: (onChunk) => {
+        this.conn.nextBuffer = () => this.conn.scratch;
+        return this.readBodyWith((bytes, inScratch) => onChunk(inScratch ? bytes.slice() : bytes));
+      },
       readBodyInto: (target, onBytes) => this.readBodyInto(target, onBytes),
       cancel: () => {
         if (!this.done) this.fail(new Error('cancelled'));

@@ -68,6 +68,21 @@ test('a whole body read chunk by chunk (longer than a socket read) equals the bo
   assert.ok(Buffer.concat(chunks).equals(BODY), 'chunks kept by the reader were overwritten by later reads');
 });
 
+test('a head longer than one read of it (12 KB of headers, as proxies add) is gathered; the body after it is intact', async (t) => {
+  const s = await server(t, (req, res) => {
+    res.setHeader('x-padding', 'p'.repeat(12 * 1024));
+    serveBody(req, res);
+  });
+  const client = new HttpClient({ limits: FAST });
+  const identity = await client.head(`${s.origin}/blob`, 'blob');
+  assert.equal(identity?.size, BODY.length);
+  const target = new Uint8Array(300_000);
+  await client.readRange(`${s.origin}/blob`, 'blob', identity as NonNullable<typeof identity>, target, 5);
+  assert.ok(Buffer.from(target).equals(BODY.subarray(5, 300_005)));
+  const whole = await client.getWhole(`${s.origin}/blob`, 'blob', 4 * 1024 * 1024);
+  assert.ok(Buffer.from(whole?.bytes ?? []).equals(BODY));
+});
+
 test('a redirect and a chunked body are read (through node:http); an error without a length is reported', async (t) => {
   const s = await server(t, (req, res) => {
     if (req.url === '/moved') return void res.writeHead(302, { location: '/blob', 'content-length': 0 }).end();
