@@ -166,6 +166,15 @@ export class HttpClient implements RangeReader {
     this.thread = startRangeThread({ authorization, limits }) ?? null;
   }
 
+  /**
+   * `source` (bytes fetched ahead) copied into `target` by the range thread, where both are shared
+   * memory and the thread runs: the main thread's CPU goes to the conversion. Undefined: copy here.
+   */
+  copyElsewhere(target: Uint8Array, source: Uint8Array): Promise<void> | undefined {
+    if (!this.thread || this.stopped.signal.aborted) return undefined;
+    return this.thread.copy(target, source);
+  }
+
   private rangeThread(target: Uint8Array): RangeReader | undefined {
     if (this.thread === null || !(target.buffer instanceof SharedArrayBuffer) || this.stopped.signal.aborted)
       return undefined;

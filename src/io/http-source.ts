@@ -272,7 +272,14 @@ export class RemoteObject {
         at = to;
         continue;
       }
-      target.set(bytes.subarray(from - piece.offset, to - piece.offset), from - offset);
+      const part = bytes.subarray(from - piece.offset, to - piece.offset);
+      const into = target.subarray(from - offset, to - offset);
+      // The range thread copies into shared memory (a tensor read whole for a transpose) as the message
+      // arrives, before it fills any piece started later: the bytes stay until then, whatever is evicted
+      // meanwhile. Not with a local copy kept, whose reads fill pieces from this thread.
+      const copying = this.copy === undefined ? this.client.copyElsewhere?.(into, part) : undefined;
+      if (copying === undefined) into.set(part);
+      else await copying;
       piece.delivered += to - from;
       if (piece.delivered >= piece.length) this.prefetcher.readThrough(piece);
       at = to;

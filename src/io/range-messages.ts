@@ -39,7 +39,19 @@ export interface RangeReply {
   readonly requests: number;
 }
 
-export type RangeMessage = { readonly type: 'read'; readonly request: RangeRequest };
+/** A copy between two views of shared memory (fetched-ahead bytes into a reader's buffer). */
+export interface CopyRequest {
+  readonly id: number;
+  readonly from: SharedArrayBuffer;
+  readonly fromAt: number;
+  readonly to: SharedArrayBuffer;
+  readonly toAt: number;
+  readonly length: number;
+}
+
+export type RangeMessage =
+  | { readonly type: 'read'; readonly request: RangeRequest }
+  | { readonly type: 'copy'; readonly request: CopyRequest };
 
 export function postedError(error: unknown): PostedError {
   if (error instanceof Tf2TorchError) {
@@ -62,6 +74,11 @@ export interface RangeThreadHandle {
   /** Whether `target` can be filled there (shared memory, and the thread is running). */
   accepts(target: Uint8Array): boolean;
   readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number): Promise<void>;
+  /**
+   * `source` copied into `target` there (both in shared memory, the thread running), else undefined.
+   * Done as the message arrives, before any range asked for after it is read.
+   */
+  copy(target: Uint8Array, source: Uint8Array): Promise<void> | undefined;
   /** Ends the reads in flight there at once, each failing with `cancelled(its URL)`, and ends the thread. */
   stop(cancelled: (display: string) => Error): void;
 }

@@ -11,7 +11,6 @@ import type { ObjectIdentity } from './http-client.js';
 import {
   type RangeMessage,
   type RangeReply,
-  type RangeRequest,
   type RangeThreadHandle,
   type RangeThreadOptions,
   rebuiltError,
@@ -78,23 +77,43 @@ export class RangeThread implements RangeThreadHandle {
   }
 
   readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number): Promise<void> {
+    return this.post(display, {
+      type: 'read',
+      request: {
+        id: this.nextId++,
+        url,
+        display,
+        identity,
+        memory: target.buffer as SharedArrayBuffer,
+        at: target.byteOffset,
+        length: target.byteLength,
+        offset,
+      },
+    });
+  }
+
+  copy(target: Uint8Array, source: Uint8Array): Promise<void> | undefined {
+    if (!this.accepts(target) || !this.accepts(source)) return undefined;
+    return this.post('a copy of fetched bytes', {
+      type: 'copy',
+      request: {
+        id: this.nextId++,
+        from: source.buffer as SharedArrayBuffer,
+        fromAt: source.byteOffset,
+        to: target.buffer as SharedArrayBuffer,
+        toAt: target.byteOffset,
+        length: Math.min(source.byteLength, target.byteLength),
+      },
+    });
+  }
+
+  private post(display: string, message: RangeMessage): Promise<void> {
     const worker = this.worker;
     if (worker === undefined) return Promise.reject(new Error('range thread: not running'));
-    const id = this.nextId++;
-    const request: RangeRequest = {
-      id,
-      url,
-      display,
-      identity,
-      memory: target.buffer as SharedArrayBuffer,
-      at: target.byteOffset,
-      length: target.byteLength,
-      offset,
-    };
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { display, resolve, reject });
+      this.pending.set(message.request.id, { display, resolve, reject });
       worker.ref();
-      worker.postMessage({ type: 'read', request } satisfies RangeMessage);
+      worker.postMessage(message);
     });
   }
 

@@ -6,7 +6,7 @@ import { postedError, type RangeMessage, type RangeReply, type RangeThreadOption
 const client = new HttpClient(workerData as RangeThreadOptions, true);
 
 parentPort?.on('message', (message: RangeMessage) => {
-  const { id, url, display, identity, memory, at, length, offset } = message.request;
+  const { id } = message.request;
   const reply = (error?: unknown) => {
     const answer: RangeReply = {
       id,
@@ -16,6 +16,12 @@ parentPort?.on('message', (message: RangeMessage) => {
     };
     parentPort?.postMessage(answer);
   };
+  if (message.type === 'copy') {
+    const { from, fromAt, to, toAt, length } = message.request;
+    new Uint8Array(to, toAt, length).set(new Uint8Array(from, fromAt, length));
+    return reply();
+  }
+  const { url, display, identity, memory, at, length, offset } = message.request;
   client.readRange(url, display, identity, new Uint8Array(memory, at, length), offset).then(
     () => reply(),
     (error: unknown) => reply(error),

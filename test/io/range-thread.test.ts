@@ -2,7 +2,7 @@
  * Ranged reads into shared memory go to the range thread (io/range-thread.ts): the bytes are the
  * file's, its requests and bytes count in the client's totals, its errors come back as the same coded
  * errors (a replaced object, a 404), and `stop()` ends a stalled read there at once. Reads into other
- * memory stay in this thread.
+ * memory stay in this thread. Copies of fetched-ahead bytes between shared buffers are made there too.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +40,16 @@ test('ranges into shared memory are read by the range thread, counted, and their
   assert.ok(client.bytesFetched >= 1_000_000, `bytes fetched ${client.bytesFetched}`);
   const gets = proxy.requests.filter((r) => r.method === 'GET');
   assert.equal(gets.length, 1, 'one ranged GET');
+
+  // Fetched-ahead bytes copied into a reader's shared buffer there; other memory is copied here.
+  const into = shared(700_000);
+  const copying = client.copyElsewhere(into.subarray(100), target.subarray(5, 600_005));
+  assert.ok(copying !== undefined, 'shared memory on both sides: copied by the range thread');
+  await copying;
+  assert.ok(Buffer.from(into.subarray(100, 600_100)).equals(bytes.subarray(123_461, 723_461)));
+  assert.equal(into[99], 0, 'nothing written before the target');
+  assert.equal(into[600_100], 0, 'nothing written after it');
+  assert.equal(client.copyElsewhere(new Uint8Array(10), target.subarray(0, 10)), undefined);
 
   // Into memory of this thread only: read here, the same bytes.
   const plain = new Uint8Array(10);
