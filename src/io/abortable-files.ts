@@ -6,7 +6,7 @@
 import { throwIfAborted } from '../errors.js';
 import type { ByteSource, FileTree } from './byte-source.js';
 
-const READS = new Set<PropertyKey>(['readAt', 'readInto', 'readRunsInto', 'readChunks']);
+const READS = new Set<PropertyKey>(['readAt', 'readInto', 'readIntoWithCrc', 'readRunsInto', 'readChunks']);
 
 export interface AbortableFiles {
   readonly files: FileTree;

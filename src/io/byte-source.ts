@@ -14,6 +14,11 @@ export interface ByteSource {
   readAt(offset: number, length: number, what?: string): Promise<Uint8Array>;
   /** Fills `target` with the bytes at `offset`, or E_TRUNCATED. */
   readInto(target: Uint8Array, offset: number, what?: string): Promise<void>;
+  /**
+   * Where a source can do it off this thread: `readInto`, resolving to the CRC-32C of the bytes now in
+   * `target`, computed where they were copied (a remote source's range thread), not here.
+   */
+  readIntoWithCrc?(target: Uint8Array, offset: number, what?: string): Promise<number>;
   /** Runs of `runLength` bytes at each of `offsets`, one after another into `target`. */
   readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what?: string): Promise<void>;
   /**

@@ -169,10 +169,11 @@ export class HttpClient implements RangeReader {
   /**
    * `source` (bytes fetched ahead) copied into `target` by the range thread, where both are shared
    * memory and the thread runs: the main thread's CPU goes to the conversion. Undefined: copy here.
+   * With `crc`, resolves to the CRC-32C of the copied bytes continued from it, computed there too.
    */
-  copyElsewhere(target: Uint8Array, source: Uint8Array): Promise<void> | undefined {
+  copyElsewhere(target: Uint8Array, source: Uint8Array, crc?: number): Promise<number | undefined> | undefined {
     if (!this.thread || this.stopped.signal.aborted) return undefined;
-    return this.thread.copy(target, source);
+    return this.thread.copy(target, source, crc);
   }
 
   private rangeThread(target: Uint8Array): RangeReader | undefined {

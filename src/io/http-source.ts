@@ -11,6 +11,7 @@
  */
 import { Arena, type ArenaPart } from './arena.js';
 import { type ByteSource, checkRange, readChunksOf } from './byte-source.js';
+import { crc32c } from './crc32c.js';
 import type { HttpClient, ObjectIdentity } from './http-client.js';
 
 /** Ranges this close are fetched as one (0: only adjacent ones; skipped bytes are never fetched). */
@@ -257,18 +258,26 @@ export class RemoteObject {
     return this.pieces.filter((p) => p.offset < end && p.offset + p.length > offset);
   }
 
-  /** `target.byteLength` bytes at `offset`: from the pieces ahead where they cover it, else fetched. */
-  async readInto(target: Uint8Array, offset: number): Promise<void> {
+  /**
+   * `target.byteLength` bytes at `offset`: from the pieces ahead where they cover it, else fetched.
+   * With `withCrc`, resolves to the CRC-32C of `target`, computed by the range thread as it copies.
+   */
+  async readInto(target: Uint8Array, offset: number, withCrc = false): Promise<number | undefined> {
     const end = offset + target.byteLength;
+    let crc = 0;
+    const fetched = async (from: number, to: number) => {
+      const part = target.subarray(from - offset, to - offset);
+      await this.fetchInto(part, from);
+      if (withCrc) crc = crc32c(part, crc);
+    };
     let at = offset;
     for (const piece of this.covering(offset, end)) {
-      if (piece.offset > at) await this.fetchInto(target.subarray(at - offset, piece.offset - offset), at);
+      if (piece.offset > at) await fetched(at, piece.offset);
       const bytes = await this.prefetcher.start(piece);
       const from = Math.max(at, piece.offset);
       const to = Math.min(end, piece.offset + piece.length);
       if (piece.evicted) {
-        // its buffer went to another piece while this read waited: fetch the overlap itself
-        await this.fetchInto(target.subarray(from - offset, to - offset), from);
+        await fetched(from, to); // its room went to another piece while this read waited: fetched again
         at = to;
         continue;
       }
@@ -277,14 +286,19 @@ export class RemoteObject {
       // The range thread copies into shared memory (a tensor read whole for a transpose) as the message
       // arrives, before it fills any piece started later: the bytes stay until then, whatever is evicted
       // meanwhile. Not with a local copy kept, whose reads fill pieces from this thread.
-      const copying = this.copy === undefined ? this.client.copyElsewhere?.(into, part) : undefined;
-      if (copying === undefined) into.set(part);
-      else await copying;
+      const copying =
+        this.copy === undefined ? this.client.copyElsewhere?.(into, part, withCrc ? crc : undefined) : undefined;
+      if (copying !== undefined) crc = (await copying) ?? crc;
+      else {
+        into.set(part);
+        if (withCrc) crc = crc32c(into, crc);
+      }
       piece.delivered += to - from;
       if (piece.delivered >= piece.length) this.prefetcher.readThrough(piece);
       at = to;
     }
-    if (at < end) await this.fetchInto(target.subarray(at - offset), at);
+    if (at < end) await fetched(at, end);
+    return withCrc ? crc : undefined;
   }
 
   hasPiecesIn(offset: number, end: number): boolean {
@@ -312,6 +326,11 @@ export class HttpSource implements ByteSource {
   async readInto(target: Uint8Array, offset: number, what = 'data'): Promise<void> {
     checkRange(this.path, this.size, offset, target.byteLength, what);
     if (target.byteLength > 0) await this.object.readInto(target, offset);
+  }
+
+  async readIntoWithCrc(target: Uint8Array, offset: number, what = 'data'): Promise<number> {
+    checkRange(this.path, this.size, offset, target.byteLength, what);
+    return (await this.object.readInto(target, offset, true)) ?? 0;
   }
 
   async readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what = 'data'): Promise<void> {

@@ -37,6 +37,8 @@ export interface RangeReply {
   /** The worker client's totals so far. */
   readonly bytesFetched: number;
   readonly requests: number;
+  /** A copy's CRC-32C, where asked for. */
+  readonly crc?: number;
 }
 
 /** A copy between two views of shared memory (fetched-ahead bytes into a reader's buffer). */
@@ -47,6 +49,8 @@ export interface CopyRequest {
   readonly to: SharedArrayBuffer;
   readonly toAt: number;
   readonly length: number;
+  /** Where given: the CRC-32C of the bytes copied, continued from it, is the reply's `crc`. */
+  readonly crc?: number;
 }
 
 export type RangeMessage =
@@ -75,10 +79,11 @@ export interface RangeThreadHandle {
   accepts(target: Uint8Array): boolean;
   readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number): Promise<void>;
   /**
-   * `source` copied into `target` there (both in shared memory, the thread running), else undefined.
-   * Done as the message arrives, before any range asked for after it is read.
+   * `source` copied into `target` there (both in shared memory, the thread running), else undefined;
+   * with `crc`, resolves to the CRC-32C of the copied bytes continued from it. Done as the message
+   * arrives, before any range asked for after it is read.
    */
-  copy(target: Uint8Array, source: Uint8Array): Promise<void> | undefined;
+  copy(target: Uint8Array, source: Uint8Array, crc?: number): Promise<number | undefined> | undefined;
   /** Ends the reads in flight there at once, each failing with `cancelled(its URL)`, and ends the thread. */
   stop(cancelled: (display: string) => Error): void;
 }

@@ -30,7 +30,10 @@ export class RangeThread implements RangeThreadHandle {
   bytesFetched = 0;
   requests = 0;
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, { display: string; resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { display: string; resolve: (crc?: number) => void; reject: (e: Error) => void }
+  >();
   private nextId = 0;
 
   /** Undefined when no thread can start (the caller reads in its own thread). */
@@ -56,7 +59,7 @@ export class RangeThread implements RangeThreadHandle {
       if (p === undefined) return;
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker?.unref();
-      if (reply.error === undefined) p.resolve();
+      if (reply.error === undefined) p.resolve(reply.crc);
       else p.reject(rebuiltError(reply.error));
     });
     const gone = (why: string) => {
@@ -76,8 +79,8 @@ export class RangeThread implements RangeThreadHandle {
     return this.worker !== undefined && target.buffer instanceof SharedArrayBuffer;
   }
 
-  readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number): Promise<void> {
-    return this.post(display, {
+  async readRange(url: string, display: string, identity: ObjectIdentity, target: Uint8Array, offset: number) {
+    await this.post(display, {
       type: 'read',
       request: {
         id: this.nextId++,
@@ -92,7 +95,7 @@ export class RangeThread implements RangeThreadHandle {
     });
   }
 
-  copy(target: Uint8Array, source: Uint8Array): Promise<void> | undefined {
+  copy(target: Uint8Array, source: Uint8Array, crc?: number): Promise<number | undefined> | undefined {
     if (!this.accepts(target) || !this.accepts(source)) return undefined;
     return this.post('a copy of fetched bytes', {
       type: 'copy',
@@ -103,14 +106,15 @@ export class RangeThread implements RangeThreadHandle {
         to: target.buffer as SharedArrayBuffer,
         toAt: target.byteOffset,
         length: Math.min(source.byteLength, target.byteLength),
+        crc,
       },
     });
   }
 
-  private post(display: string, message: RangeMessage): Promise<void> {
+  private post(display: string, message: RangeMessage): Promise<number | undefined> {
     const worker = this.worker;
     if (worker === undefined) return Promise.reject(new Error('range thread: not running'));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.pending.set(message.request.id, { display, resolve, reject });
       worker.ref();
       worker.postMessage(message);

@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { convert } from '../../src/convert/index.js';
 import { openUrlFiles } from '../../src/convert/url-input.js';
 import { ErrorCode, Tf2TorchError } from '../../src/errors.js';
+import { openBundle } from '../../src/formats/tf-checkpoint/bundle.js';
 import { formatBytes } from '../../src/units.js';
 import { CLI_PATH, type CliResult, runCli } from '../support/cli.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
@@ -210,6 +211,35 @@ test('a data shard replaced in the middle of a conversion: E_SOURCE_CHANGED nami
     );
     if (!output.endsWith('/')) assert.equal(existsSync(target), false);
   }
+});
+
+test('a kernel read whole by URL is checked against the CRC the range thread computes: one flipped byte is E_TENSOR_CHECKSUM, no output', async (t) => {
+  // kernels of 1-2 MiB, 16 MiB of them: transposed on the transpose thread, so read whole into shared memory
+  const config = { ...CONFIG, vocab_size: 100, hidden_size: 512, intermediate_size: 1024, num_attention_heads: 8 };
+  const dir = tempDir(t, 'wide');
+  const prefix = join(dir, 'model.ckpt-1');
+  await writeOriginalCheckpoint(prefix, tinyBertShapes(config), { seed: 11 });
+  writeFileSync(join(dir, 'bert_config.json'), JSON.stringify(config));
+  const nginx = await startNginx(t, { '/w/': dir });
+  if (nginx === undefined) return;
+  const url = `${nginx.origin}/w/model.ckpt-1`;
+  const intact = convertBoth(t, prefix, url);
+  assert.deepEqual(snapshot(intact.url), snapshot(intact.local));
+
+  const name = 'bert/encoder/layer_0/attention/self/query/kernel';
+  const kernel = await (await openBundle(prefix)).tensor(name).read();
+  const shard = `${prefix}.data-00000-of-00001`;
+  const data = readFileSync(shard);
+  const at = data.indexOf(Buffer.from(kernel.buffer, kernel.byteOffset, kernel.byteLength));
+  assert.ok(at >= 0, 'the kernel found in its shard');
+  data[at + 50_000] = (data[at + 50_000] as number) ^ 0x10;
+  writeFileSync(shard, data);
+  const out = join(tempDir(t, 'out'), 'model/');
+  const r = runCli(['convert', '--tf_checkpoint', url, '--pytorch_dump_output', out]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /E_TENSOR_CHECKSUM/);
+  assert.ok(r.stderr.includes(name), r.stderr);
+  assert.equal(existsSync(join(out, 'model.safetensors')), false, 'no output');
 });
 
 test('URL mistakes are usage errors told before any request; a missing checkpoint names the URL', async (t) => {

@@ -125,7 +125,15 @@ export async function readStoredInto(
   if (t.dtype === 'string' || target.byteLength !== t.size)
     throw new Error(`${t.name}: readStoredInto needs a fixed-size dtype and a ${t.size}-byte target`);
   checkInFile(file, t);
-  await file.readInto(target, t.offset, `tensor '${t.name}'`);
+  const what = `tensor '${t.name}'`;
+  if (verify && t.maskedCrc !== undefined && file.readIntoWithCrc !== undefined) {
+    // the checksum computed where the bytes were copied (a remote source's range thread)
+    const actual = await file.readIntoWithCrc(target, t.offset, what);
+    if (unmaskCrc(t.maskedCrc) !== actual) throw checksumError(file, t, actual);
+    if (t.bigEndian) swapBytesInPlace(target, scalarUnit(t.dtype, t.itemSize));
+    return;
+  }
+  await file.readInto(target, t.offset, what);
   verifyAndSwap(file, t, verify, target);
 }
 
