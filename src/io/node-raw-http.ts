@@ -21,6 +21,8 @@ const READ_BUFFER_BYTES = 64 * 1024;
 const HEAD_READ_BYTES = 4 * 1024;
 /** An answer's status line and headers larger than this are refused. */
 const MAX_HEADER_BYTES = 64 * 1024;
+/** A body not wanted of at most this many bytes is read through rather than the connection closed. */
+const DRAIN_BYTES = 64 * 1024;
 /** Idle sockets kept per origin. */
 const MAX_IDLE = 16;
 
@@ -250,7 +252,13 @@ class Exchange {
       },
       readBodyInto: (target, onBytes) => this.readBodyInto(target, onBytes),
       cancel: () => {
-        if (!this.done) this.fail(new Error('cancelled'));
+        if (this.done || this.error !== undefined) return;
+        // a short body (a 404's page) is read through, to keep the connection for the next request
+        const left = (this.early?.byteLength ?? 0) + this.remaining;
+        if (left > DRAIN_BYTES || this.sink !== undefined) return void this.fail(new Error('cancelled'));
+        this.conn.nextBuffer = () => this.conn.scratch;
+        this.conn.socket.unref(); // a server that never sends it keeps no process alive
+        this.readBodyWith(() => undefined).catch(() => undefined);
       },
     });
     if (this.remaining === 0) {

@@ -83,6 +83,19 @@ test('a head longer than one read of it (12 KB of headers, as proxies add) is ga
   assert.ok(Buffer.from(whole?.bytes ?? []).equals(BODY));
 });
 
+test('a 404 with a short page keeps its connection: probes for absent files do not each open one', async (t) => {
+  const s = await server(t, (req, res) => {
+    if (req.url?.startsWith('/missing')) return void res.writeHead(404, { 'content-length': 153 }).end('x'.repeat(153));
+    serveBody(req, res);
+  });
+  const client = new HttpClient({ limits: FAST });
+  for (const name of ['a', 'b', 'c', 'd'])
+    assert.equal(await client.getWhole(`${s.origin}/missing/${name}`, name, 1024), undefined);
+  const identity = await client.head(`${s.origin}/blob`, 'blob');
+  assert.equal(identity?.size, BODY.length);
+  assert.equal(s.connections(), 1);
+});
+
 test('a redirect and a chunked body are read (through node:http); an error without a length is reported', async (t) => {
   const s = await server(t, (req, res) => {
     if (req.url === '/moved') return void res.writeHead(302, { location: '/blob', 'content-length': 0 }).end();
