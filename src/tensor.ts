@@ -144,8 +144,9 @@ export interface TensorRef {
   /**
    * The same bytes in order, in chunks, so that a large tensor can be copied with bounded memory.
    * Verification errors surface at the latest when the iteration ends. With `reuse`, the consumer
-   * promises to be done with a chunk when it asks for the next, and a source may read into the
-   * buffer of an earlier chunk (no garbage per chunk); without it every chunk stays valid.
+   * promises to be done with a chunk when it asks for the next and not to write into it, and a source
+   * may read into the buffer of an earlier chunk (no garbage per chunk) or lend bytes of its own (a
+   * remote source's, fetched ahead); without it every chunk stays valid and is the consumer's.
    */
   stream(chunkSize?: number, options?: StreamOptions): AsyncIterable<Uint8Array>;
   /**

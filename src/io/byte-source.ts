@@ -23,14 +23,17 @@ export interface ByteSource {
   readRunsInto(target: Uint8Array, offsets: ArrayLike<number>, runLength: number, what?: string): Promise<void>;
   /**
    * `length` bytes at `offset` in chunks of `chunkSize`, the next read overlapping the consumer's work.
-   * With `reuse`, a chunk may be overwritten once the consumer asks for the one after next.
+   * With `reuse`, a chunk may be overwritten once the consumer asks for the one after next. With
+   * `'borrow'`, the consumer promises to be done with a chunk when it asks for the next and never to
+   * write into one: a source may then lend views of memory of its own (a remote source's bytes fetched
+   * ahead) instead of copying.
    */
   readChunks(
     offset: number,
     length: number,
     chunkSize: number,
     what?: string,
-    reuse?: boolean,
+    reuse?: boolean | 'borrow',
   ): AsyncGenerator<Uint8Array>;
   close(): Promise<void>;
 }

@@ -80,6 +80,8 @@ interface Piece {
   delivered: number;
   /** Dropped for room: its bytes may hold another piece now; a reader that waited on it fetches again. */
   evicted?: boolean;
+  /** Chunks of it lent to a reader and not yet given back: it is not evicted meanwhile. */
+  leases?: number;
   /** Where it is fetched: a part of the budget's arena (`at` -1: a buffer of its own, started beyond the budget). */
   part?: ArenaPart;
 }
@@ -173,8 +175,9 @@ export class Prefetcher {
   /** Whether the next piece, of `length` bytes, fits (read-through pieces dropped for it, oldest first). */
   private makeRoom(length: number): boolean {
     while (!this.arena.fits(length)) {
-      const oldest = this.evictable.shift();
-      if (oldest === undefined) return false;
+      const at = this.evictable.findIndex((p) => !p.leases);
+      if (at < 0) return false;
+      const [oldest] = this.evictable.splice(at, 1) as [Piece];
       oldest.object.forget(oldest);
       oldest.evicted = true;
       this.release(oldest);
@@ -301,6 +304,25 @@ export class RemoteObject {
     return withCrc ? crc : undefined;
   }
 
+  /**
+   * A view of the fetched bytes at [offset, offset + length) where one piece holds them all (no local
+   * copy kept), kept from eviction until `release`; undefined where the caller must read a copy.
+   */
+  async lend(offset: number, length: number): Promise<{ bytes: Uint8Array; release: () => void } | undefined> {
+    const [piece, ...more] = this.covering(offset, offset + length);
+    if (this.copy !== undefined || piece === undefined || more.length > 0) return undefined;
+    if (piece.offset > offset || piece.offset + piece.length < offset + length) return undefined;
+    const bytes = await this.prefetcher.start(piece);
+    if (piece.evicted) return undefined;
+    piece.leases = (piece.leases ?? 0) + 1;
+    const release = () => {
+      piece.leases = (piece.leases ?? 1) - 1;
+      piece.delivered += length;
+      if (piece.delivered >= piece.length) this.prefetcher.readThrough(piece);
+    };
+    return { bytes: bytes.subarray(offset - piece.offset, offset - piece.offset + length), release };
+  }
+
   hasPiecesIn(offset: number, end: number): boolean {
     return this.covering(offset, end).length > 0;
   }
@@ -365,9 +387,10 @@ export class HttpSource implements ByteSource {
     length: number,
     chunkSize: number,
     what = 'data',
-    reuse = false,
+    reuse: boolean | 'borrow' = false,
   ): AsyncGenerator<Uint8Array> {
     if (!reuse) return readChunksOf(this, offset, length, chunkSize, what);
+    if (reuse === 'borrow') return this.borrowChunks(offset, length, chunkSize, what);
     const ring: Uint8Array[] = [];
     let turn = 0;
     const readAt = async (at: number, n: number) => {
@@ -378,6 +401,28 @@ export class HttpSource implements ByteSource {
       return target;
     };
     return readChunksOf({ path: this.path, size: this.size, readAt }, offset, length, chunkSize, what);
+  }
+
+  /**
+   * Chunks lent out of the pieces ahead where one piece holds a whole chunk (no copy: most chunks of a
+   * tensor streamed as it lies), else copied; each given back once the consumer asks for the next.
+   */
+  private async *borrowChunks(offset: number, length: number, chunkSize: number, what: string) {
+    checkRange(this.path, this.size, offset, length, what);
+    const step = Math.max(1, chunkSize);
+    const lent: (() => void)[] = [];
+    try {
+      for (let at = 0; at < length; at += step) {
+        const n = Math.min(step, length - at);
+        const loan = await this.object.lend(offset + at, n);
+        const chunk = loan?.bytes ?? (await this.readAt(offset + at, n, what)); // a chunk across pieces: a copy
+        lent.push(loan?.release ?? (() => undefined));
+        if (lent.length > 1) (lent.shift() as () => void)();
+        yield chunk;
+      }
+    } finally {
+      for (const release of lent) release();
+    }
   }
 
   async close(): Promise<void> {}

@@ -295,6 +295,33 @@ test('requests ahead start one at a time and grow as pieces arrive: the first pi
   assert.ok(most > 1 && most <= 4, `at most maxInFlight at once, and more than one (${most})`);
 });
 
+test('chunks borrowed from the pieces ahead are views of them, not copies, and no piece is evicted while lent', async () => {
+  const bytes = randomBytes(4 * PIECE_BYTES);
+  const { client, starts } = fakeClient(bytes);
+  const prefetcher = new Prefetcher(2 * PIECE_BYTES, 4);
+  const object = new RemoteObject(
+    'u',
+    'u',
+    { size: bytes.length, etag: undefined, generation: undefined },
+    client,
+    prefetcher,
+  );
+  object.expect([{ offset: 0, length: 4 * PIECE_BYTES }]);
+  const source = new HttpSource(object);
+  const piece = (k: number) => bytes.subarray(k * PIECE_BYTES, (k + 1) * PIECE_BYTES);
+  const chunks = source.readChunks(0, 2 * PIECE_BYTES, PIECE_BYTES, 'data', 'borrow');
+  const first = (await chunks.next()).value as Uint8Array;
+  assert.ok(Buffer.from(first).equals(piece(0)));
+  assert.ok(first.byteLength < first.buffer.byteLength, 'a view of the memory fetched into, not a copy');
+  await source.readAt(0, PIECE_BYTES); // read through by another reader meanwhile: the first to evict, but lent
+  for (const k of [2, 3]) assert.ok(Buffer.from(await source.readAt(k * PIECE_BYTES, PIECE_BYTES)).equals(piece(k)));
+  assert.ok(Buffer.from(first).equals(piece(0)), 'the lent piece kept its bytes while later pieces needed room');
+  const second = (await chunks.next()).value as Uint8Array;
+  assert.ok(Buffer.from(second).equals(piece(1)));
+  assert.equal((await chunks.next()).done, true);
+  assert.equal(starts.filter((r) => r.offset === 0).length, 1, 'the lent piece was never fetched again');
+});
+
 test('stop() ends the requests in flight at once (not after stallMs) and refuses new ones', async (t) => {
   const s = await served(t, { limits: { stallMs: 20_000 } });
   if (s === undefined) return;

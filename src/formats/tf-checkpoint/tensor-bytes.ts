@@ -277,7 +277,9 @@ export async function* streamStored(
   const last = t.size;
   let crc = 0;
   let at = 0;
-  for await (const chunk of file.readChunks(t.offset, last, step, `tensor '${t.name}'`, reuse)) {
+  // chunks swapped in place are the stream's own; others may be lent (read only, as the consumer's are)
+  const mode = reuse && !t.bigEndian ? 'borrow' : reuse;
+  for await (const chunk of file.readChunks(t.offset, last, step, `tensor '${t.name}'`, mode)) {
     at += chunk.byteLength;
     if (verify) crc = crc32c(chunk, crc);
     if (t.bigEndian) swapBytesInPlace(chunk, unit);
