@@ -138,17 +138,18 @@ export async function openUrlFiles(
   const { local = defaultFiles, sidecars = 'whole', ...http } = options;
   const tree = new UrlFileTree(local, http);
   const { paths } = tree;
-  if (remoteConfig) {
-    checkUrl(config, '--config');
-    await tree.probe([config], 'whole');
+  if (remoteConfig) checkUrl(config, '--config');
+  const remoteConfigs = remoteConfig ? [config] : [];
+  if (!isUrl(checkpoint)) {
+    await tree.probe(remoteConfigs, 'whole');
+    return tree;
   }
-  if (!isUrl(checkpoint)) return tree;
   checkUrl(checkpoint, '--tf_checkpoint');
   tree.client.warmUp(); // its range thread starts while the index and sidecars are fetched
   const full = paths.resolve(checkpoint);
   let prefix = full.replace(INDEX_SUFFIX, '');
   const stateFile = paths.join(full, 'checkpoint');
-  await tree.probe([`${prefix}.index`, stateFile], 'whole');
+  await tree.probe([...remoteConfigs, `${prefix}.index`, stateFile], 'whole'); // one round
   if (tree.stat(`${prefix}.index`) === undefined && tree.stat(stateFile) !== undefined) {
     tree.addFolder(full);
     const named = namedPrefix(tree.readText(stateFile));
