@@ -180,6 +180,10 @@ test('expected ranges are fetched ahead, adjacent ones as one request, and nothi
   assert.equal(s.tree.stats().bytesExpected, 300);
 });
 
+/** A remote object of `bytes`' size, read through `client` (a fake), fetched ahead by `prefetcher`. */
+const remoteOver = (bytes: Uint8Array, client: HttpClient, prefetcher: Prefetcher) =>
+  new RemoteObject('u', 'u', { size: bytes.length, etag: undefined, generation: undefined }, client, prefetcher);
+
 test('pieces ahead stay within the budget, their room reused; a piece read again after its room was taken is fetched again', async () => {
   const bytes = randomBytes(5 * PIECE_BYTES);
   const fetched: [number, number][] = [];
@@ -196,13 +200,7 @@ test('pieces ahead stay within the budget, their room reused; a piece read again
     },
   } as unknown as HttpClient;
   const prefetcher = new Prefetcher(2 * PIECE_BYTES, 4);
-  const object = new RemoteObject(
-    'u',
-    'u',
-    { size: bytes.length, etag: undefined, generation: undefined },
-    client,
-    prefetcher,
-  );
+  const object = remoteOver(bytes, client, prefetcher);
   object.expect([0, 1, 2, 3, 4].map((k) => ({ offset: k * PIECE_BYTES, length: PIECE_BYTES })));
   const source = new HttpSource(object);
   const read = async (k: number) =>
@@ -255,13 +253,7 @@ test('a small piece holds only its own bytes of the budget: small tensors betwee
     length: k % 2 === 0 ? 1024 * 1024 : 3072,
   }));
   const prefetcher = new Prefetcher(2 * PIECE_BYTES, 8);
-  const object = new RemoteObject(
-    'u',
-    'u',
-    { size: bytes.length, etag: undefined, generation: undefined },
-    client,
-    prefetcher,
-  );
+  const object = remoteOver(bytes, client, prefetcher);
   object.expect(ranges);
   await settled(starts);
   assert.equal(
@@ -279,13 +271,7 @@ test('requests ahead start one at a time and grow as pieces arrive: the first pi
   const bytes = randomBytes(8 * PIECE_BYTES);
   const { client, starts } = fakeClient(bytes, 5);
   const prefetcher = new Prefetcher(8 * PIECE_BYTES, 4);
-  const object = new RemoteObject(
-    'u',
-    'u',
-    { size: bytes.length, etag: undefined, generation: undefined },
-    client,
-    prefetcher,
-  );
+  const object = remoteOver(bytes, client, prefetcher);
   object.expect([{ offset: 0, length: bytes.length }]);
   await settled(starts);
   assert.equal(starts.length, 8);
@@ -299,13 +285,7 @@ test('chunks borrowed from the pieces ahead are views of them, not copies, and n
   const bytes = randomBytes(4 * PIECE_BYTES);
   const { client, starts } = fakeClient(bytes);
   const prefetcher = new Prefetcher(2 * PIECE_BYTES, 4);
-  const object = new RemoteObject(
-    'u',
-    'u',
-    { size: bytes.length, etag: undefined, generation: undefined },
-    client,
-    prefetcher,
-  );
+  const object = remoteOver(bytes, client, prefetcher);
   object.expect([{ offset: 0, length: 4 * PIECE_BYTES }]);
   const source = new HttpSource(object);
   const piece = (k: number) => bytes.subarray(k * PIECE_BYTES, (k + 1) * PIECE_BYTES);
