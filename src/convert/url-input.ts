@@ -24,7 +24,7 @@ import { decodeSliceKey } from '../formats/tf-checkpoint/slices.js';
 import { readTable } from '../formats/tf-checkpoint/sstable.js';
 import type { FileTree } from '../io/byte-source.js';
 import type { HttpOptions } from '../io/http-client.js';
-import type { ByteRange } from '../io/http-source.js';
+import type { ByteRange } from '../io/prefetcher.js';
 import { checkUrl, isUrl, redactUrl } from '../io/url-paths.js';
 import { type ProbeKind, UrlFileTree } from '../io/url-tree.js';
 import type { Plan } from '../mapping/plan.js';

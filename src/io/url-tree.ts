@@ -8,8 +8,9 @@
 import { ErrorCode, Tf2TorchError } from '../errors.js';
 import { type ByteSource, checkRange, type FileStat, type FileTree, ReadAtSource } from './byte-source.js';
 import { HttpClient, type HttpOptions } from './http-client.js';
-import { type ByteRange, type FetchedCopies, HttpSource, Prefetcher, RemoteObject } from './http-source.js';
+import { type FetchedCopies, HttpSource, RemoteObject } from './http-source.js';
 import { POSIX_PATHS } from './posix-paths.js';
+import { type ByteRange, Prefetcher } from './prefetcher.js';
 import { utf8Text } from './text.js';
 import { httpUrlOf, isUrl, redactUrl, urlPaths } from './url-paths.js';
 
