@@ -29,17 +29,22 @@ export class Arena {
     this.free = [{ start: 0, end: size }];
   }
 
+  /** The first free span long enough for a part of `length` bytes, or -1. */
+  private firstFit(length: number): number {
+    const need = spanOf(length);
+    return this.free.findIndex((span) => span.end - span.start >= need);
+  }
+
   /** Whether a part of `length` bytes would be had now. */
   fits(length: number): boolean {
-    const need = spanOf(length);
-    return this.free.some((span) => span.end - span.start >= need);
+    return this.firstFit(length) >= 0;
   }
 
   /** A part of `length` bytes, or undefined when no free span is long enough. */
   take(length: number): ArenaPart | undefined {
-    const need = spanOf(length);
-    const at = this.free.findIndex((span) => span.end - span.start >= need);
+    const at = this.firstFit(length);
     if (at < 0) return undefined;
+    const need = spanOf(length);
     const span = this.free[at] as { start: number; end: number };
     const start = span.start;
     span.start += need;

@@ -152,8 +152,7 @@ export class RemoteObject {
         into.set(part);
         if (withCrc) crc = crc32c(into, crc);
       }
-      piece.delivered += to - from;
-      if (piece.delivered >= piece.length) this.prefetcher.readThrough(piece);
+      this.prefetcher.delivered(piece, to - from);
       at = to;
     }
     if (at < end) await fetched(at, end);
@@ -173,8 +172,7 @@ export class RemoteObject {
     piece.leases = (piece.leases ?? 0) + 1;
     const release = () => {
       piece.leases = (piece.leases ?? 1) - 1;
-      piece.delivered += length;
-      if (piece.delivered >= piece.length) this.prefetcher.readThrough(piece);
+      this.prefetcher.delivered(piece, length);
     };
     return { bytes: bytes.subarray(offset - piece.offset, offset - piece.offset + length), release };
   }

@@ -4,10 +4,10 @@
  * caller's buffer (the socket paused from the end of the head until the caller asks, so the bytes
  * read with the head are not overwritten meanwhile). No Buffer per socket read, no parser per chunk, no
  * copy of the body but the part that came with the head: hundreds of megabytes of ranged bodies make
- * neither garbage nor work on the main thread. Only answers
- * framed by Content-Length (or without a body; errors' bodies are never read) are read here; anything
- * else (a redirect, a chunked body) is asked again through `node:http` (`fallback`): requests are GET
- * and HEAD, safe to repeat.
+ * neither garbage nor work on the main thread. Only answers framed by Content-Length (or without a
+ * body) are read here; a body nobody wants is read through and dropped when short (a 404's page: the
+ * connection is kept), else its connection closed. Anything else (a redirect, a chunked body) is asked
+ * again through `node:http` (`fallback`): requests are GET and HEAD, safe to repeat.
  */
 import * as net from 'node:net';
 import type { HttpAnswer, HttpRequest, HttpTransport } from './http-transport.js';

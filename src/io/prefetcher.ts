@@ -121,8 +121,10 @@ export class Prefetcher {
     return piece.bytes;
   }
 
-  /** `piece` has been read through: kept only while the budget has room. */
-  readThrough(piece: Piece): void {
+  /** `n` more bytes of `piece` handed to readers: once it is read through, kept only while the budget has room. */
+  delivered(piece: Piece, n: number): void {
+    piece.delivered += n;
+    if (piece.delivered < piece.length) return;
     if (!this.evictable.includes(piece)) this.evictable.push(piece);
     this.pump();
   }
