@@ -49,6 +49,11 @@ export function crc32cSkipZeros(crc: number, n: number): number {
   return n === 0 ? crc >>> 0 : multiplyModP(zeroBytesOperator(n), crc);
 }
 
+/** The CRC-32C of two byte strings one after the other, from their CRCs and the second's length (zlib's crc32_combine). */
+export function crc32cCombine(first: number, second: number, secondLength: number): number {
+  return (crc32cSkipZeros(first, secondLength) ^ second) >>> 0;
+}
+
 /** The byte-sliced tables of one skip distance: four lookups per skip. */
 function skipTables(n: number): Uint32Array {
   const op = zeroBytesOperator(n);

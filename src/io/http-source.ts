@@ -9,6 +9,7 @@
  */
 import { type ByteSource, checkRange, readChunksOf } from './byte-source.js';
 import { crc32c } from './crc32c.js';
+import { crc32cCombine } from './crc32c-runs.js';
 import type { HttpClient, ObjectIdentity } from './http-client.js';
 import { type ByteRange, coalesce, type Piece, type Prefetcher } from './prefetcher.js';
 
@@ -120,43 +121,72 @@ export class RemoteObject {
   /**
    * `target.byteLength` bytes at `offset`: from the pieces ahead where they cover it, else fetched.
    * With `withCrc`, resolves to the CRC-32C of `target`, computed by the range thread as it copies.
+   * The parts (one per piece, and the gaps between) are taken at once, each as it arrives, rather
+   * than one after another: a kernel in three pieces waits for the last to arrive, not for three
+   * round trips to the range thread behind each other.
    */
   async readInto(target: Uint8Array, offset: number, withCrc = false): Promise<number | undefined> {
     const end = offset + target.byteLength;
-    let crc = 0;
-    const fetched = async (from: number, to: number) => {
-      const part = target.subarray(from - offset, to - offset);
-      await this.fetchInto(part, from);
-      if (withCrc) crc = crc32c(part, crc);
+    const parts: Promise<number>[] = [];
+    const lengths: number[] = [];
+    const part = (from: number, to: number, read: (into: Uint8Array) => Promise<number>) => {
+      parts.push(read(target.subarray(from - offset, to - offset)));
+      lengths.push(to - from);
     };
     let at = offset;
+    // pieces not started yet are started one after another, as the budget would: a large read does
+    // not start all of its pieces beyond it at once
+    let unstarted: Promise<unknown> = Promise.resolve();
     for (const piece of this.covering(offset, end)) {
-      if (piece.offset > at) await fetched(at, piece.offset);
-      const bytes = await this.prefetcher.start(piece);
+      if (piece.offset > at) part(at, piece.offset, (into) => this.fetchPart(into, at, withCrc));
       const from = Math.max(at, piece.offset);
       const to = Math.min(end, piece.offset + piece.length);
-      if (piece.evicted) {
-        await fetched(from, to); // its room went to another piece while this read waited: fetched again
-        at = to;
-        continue;
-      }
-      const part = bytes.subarray(from - piece.offset, to - piece.offset);
-      const into = target.subarray(from - offset, to - offset);
-      // The range thread copies into shared memory (a tensor read whole for a transpose) as the message
-      // arrives, before it fills any piece started later: the bytes stay until then, whatever is evicted
-      // meanwhile. Not with a local copy kept, whose reads fill pieces from this thread.
-      const copying =
-        this.copy === undefined ? this.client.copyElsewhere?.(into, part, withCrc ? crc : undefined) : undefined;
-      if (copying !== undefined) crc = (await copying) ?? crc;
-      else {
-        into.set(part);
-        if (withCrc) crc = crc32c(into, crc);
-      }
-      this.prefetcher.delivered(piece, to - from);
+      const after = piece.bytes === undefined ? unstarted : undefined;
+      part(from, to, async (into) => {
+        await after?.catch(() => undefined);
+        return this.fromPiece(piece, into, from, withCrc);
+      });
+      if (after !== undefined) unstarted = parts[parts.length - 1] as Promise<number>;
       at = to;
     }
-    if (at < end) await fetched(at, end);
-    return withCrc ? crc : undefined;
+    if (at < end) part(at, end, (into) => this.fetchPart(into, at, withCrc));
+    // every part settled before returning, a failed one too: the caller may reuse `target` then
+    const settled = await Promise.allSettled(parts);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    if (!withCrc) return undefined;
+    let crc = 0;
+    settled.forEach((r, i) => {
+      crc = crc32cCombine(crc, (r as PromiseFulfilledResult<number>).value, lengths[i] as number);
+    });
+    return crc;
+  }
+
+  /** `into` fetched on its own from `from`; its CRC-32C with `withCrc` (else 0). */
+  private async fetchPart(into: Uint8Array, from: number, withCrc: boolean): Promise<number> {
+    await this.fetchInto(into, from);
+    return withCrc ? crc32c(into) : 0;
+  }
+
+  /** `into` (the bytes at `from`) copied out of `piece` once it has arrived; its CRC-32C with `withCrc`. */
+  private async fromPiece(piece: Piece, into: Uint8Array, from: number, withCrc: boolean): Promise<number> {
+    const bytes = await this.prefetcher.start(piece);
+    // its room went to another piece while this read waited: fetched again
+    if (piece.evicted) return this.fetchPart(into, from, withCrc);
+    const part = bytes.subarray(from - piece.offset, from - piece.offset + into.byteLength);
+    // The range thread copies into shared memory (a tensor read whole for a transpose) as the message
+    // arrives, before it fills any piece started later: the bytes stay until then, whatever is evicted
+    // meanwhile. Not with a local copy kept, whose reads fill pieces from this thread.
+    const copying =
+      this.copy === undefined ? this.client.copyElsewhere?.(into, part, withCrc ? 0 : undefined) : undefined;
+    let crc = 0;
+    if (copying !== undefined) crc = (await copying) ?? 0;
+    else {
+      into.set(part);
+      if (withCrc) crc = crc32c(into);
+    }
+    this.prefetcher.delivered(piece, into.byteLength);
+    return crc;
   }
 
   /**

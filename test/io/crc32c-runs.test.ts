@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crc32c, crc32cJs, loadNativeCrc32c } from '../../src/io/crc32c.js';
-import { crc32cSkipZeros, ScatteredCrc32c } from '../../src/io/crc32c-runs.js';
+import { crc32cCombine, crc32cSkipZeros, ScatteredCrc32c } from '../../src/io/crc32c-runs.js';
 import { seededRandom } from '../support/random.js';
 
 const random = seededRandom(19);
@@ -31,6 +31,20 @@ test('skipping zero bytes equals hashing them', () => {
     const want = ~crc32cJs(new Uint8Array(n), ~crc >>> 0) >>> 0;
     assert.equal(crc32cSkipZeros(crc, n), want, `${n} zeros`);
   }
+});
+
+test("two strings' CRCs combine into the CRC of one after the other, for any split", () => {
+  const data = Uint8Array.from({ length: 5000 }, () => Math.floor(random() * 256));
+  for (const at of [0, 1, 7, 2500, 4999, 5000]) {
+    const [a, b] = [data.subarray(0, at), data.subarray(at)];
+    assert.equal(crc32cCombine(crc32cJs(a), crc32cJs(b), b.length), crc32cJs(data), `split at ${at}`);
+  }
+  const flipped = data.slice();
+  flipped[3000] = (flipped[3000] as number) ^ 1;
+  assert.notEqual(
+    crc32cCombine(crc32cJs(data.subarray(0, 2500)), crc32cJs(flipped.subarray(2500)), 2500),
+    crc32cJs(data),
+  );
 });
 
 test('runs in column bands, bands in any order, give the CRC of the whole', async () => {

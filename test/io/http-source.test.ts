@@ -8,6 +8,7 @@ import { rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { ErrorCode, Tf2TorchError } from '../../src/errors.js';
+import { crc32cJs } from '../../src/io/crc32c.js';
 import type { HttpClient, HttpLimits } from '../../src/io/http-client.js';
 import { HttpSource, RemoteObject } from '../../src/io/http-source.js';
 import { defaultFiles } from '../../src/io/node-platform.js';
@@ -322,4 +323,62 @@ test('stop() ends the requests in flight at once (not after stallMs) and refuses
   const asked = s.proxy.requests.length;
   await assert.rejects(source.readAt(2_500_000, 10), (error) => assertCode(error, ErrorCode.NETWORK, 'cancelled'));
   assert.equal(s.proxy.requests.length, asked, 'no request after stop()');
+});
+
+/**
+ * A client whose range thread copies (`copyElsewhere`) answer after `copyMs`: records how many copies
+ * were outstanding at once and which have finished. Ranges at `failAt` fail.
+ */
+function copyingClient(bytes: Uint8Array, copyMs: number, failAt?: number) {
+  const copies = { outstanding: 0, most: 0, finished: 0 };
+  const client = {
+    async readRange(_url: string, _display: string, _id: unknown, target: Uint8Array, offset: number) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (offset === failAt) throw new Tf2TorchError(ErrorCode.NETWORK, `range at ${offset} refused`);
+      target.set(bytes.subarray(offset, offset + target.byteLength));
+    },
+    copyElsewhere(target: Uint8Array, source: Uint8Array, crc?: number) {
+      copies.outstanding++;
+      copies.most = Math.max(copies.most, copies.outstanding);
+      return new Promise<number | undefined>((resolve) =>
+        setTimeout(() => {
+          target.set(source.subarray(0, target.byteLength));
+          copies.outstanding--;
+          copies.finished++;
+          resolve(crc === undefined ? undefined : crc32cJs(target, crc));
+        }, copyMs),
+      );
+    },
+  } as unknown as HttpClient;
+  return { client, copies };
+}
+
+test("a read across pieces copies them at once, each as it arrives; its CRC is the whole range's", async () => {
+  const bytes = randomBytes(3 * PIECE_BYTES);
+  const { client, copies } = copyingClient(bytes, 20);
+  const object = remoteOver(bytes, client, new Prefetcher(4 * PIECE_BYTES, 4));
+  object.expect([{ offset: 0, length: 3 * PIECE_BYTES }]);
+  await new Promise((r) => setTimeout(r, 50)); // fetched ahead meanwhile
+  const source = new HttpSource(object);
+  const target = new Uint8Array(3 * PIECE_BYTES - 100);
+  const crc = await source.readIntoWithCrc(target, 50);
+  assert.ok(Buffer.from(target).equals(bytes.subarray(50, 3 * PIECE_BYTES - 50)));
+  assert.equal(crc, crc32cJs(target), "the parts' CRCs combined in order");
+  assert.equal(copies.most, 3, 'the three pieces copied at once, not one round trip after another');
+});
+
+test('a read whose part fails is reported only once its other parts are done with the target', async () => {
+  const bytes = randomBytes(3 * PIECE_BYTES);
+  const { client, copies } = copyingClient(bytes, 30, PIECE_BYTES);
+  const object = remoteOver(bytes, client, new Prefetcher(4 * PIECE_BYTES, 4));
+  // the middle piece was not expected: read on its own, and refused
+  object.expect([
+    { offset: 0, length: PIECE_BYTES },
+    { offset: 2 * PIECE_BYTES, length: PIECE_BYTES },
+  ]);
+  const source = new HttpSource(object);
+  await assert.rejects(source.readIntoWithCrc(new Uint8Array(3 * PIECE_BYTES), 0), (e: unknown) =>
+    assertCode(e, ErrorCode.NETWORK, `range at ${PIECE_BYTES}`),
+  );
+  assert.equal(copies.finished, 2, 'no copy into the target was still under way when the read failed');
 });
