@@ -49,13 +49,18 @@ export async function modelCardFor(input: ModelCardInput): Promise<string | unde
   }
   return modelCardText({
     planned: input.planned,
-    inputs: [...(await inputFacts(input.inputs)), ...(input.remoteInputs ?? []).map(remoteFact)],
+    inputs: [
+      ...(await inputFacts(input.inputs)),
+      ...(input.remoteInputs ?? []).map((f) => remoteFact(f, nativeSha256)),
+    ],
     files: input.files,
     ...(input.command === undefined ? {} : { command: input.command }),
     verified: input.verified,
     license: licenseBeside(input.planned.checkpointDir),
   });
 }
+
+const nativeSha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function licenseBeside(dir: string): { id: string; file: string } | undefined {
   // a folder by URL cannot be listed: its licence file, if any, is not looked for
