@@ -23,7 +23,7 @@
  *
  *   const files = await openUrlFiles(url, undefined, { authorization, local: blobFileTree(picked, read) });
  *   const { source, ...planned } = await openAndPlan({ checkpoint: url, files });
- *   await expectPlanReads(files, source, planned.plan);      // then write as above; stopFetching(files) at the end
+ *   expectPlanReads(files, source, planned.plan);            // then write as above; stopFetching(files) at the end
  *
  * `outputs` is an OutputTree: each file is written through a ByteSink (positioned writes) and appears
  * under its name only when complete. Everything here is also exported by the Node entry (`index.ts`).

@@ -289,7 +289,11 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   let bar: ProgressBar | undefined;
   const showBar = !quiet && io.errIsTTY;
-  const remote = await openUrlFiles(options.checkpoint, options.config, httpOptionsFromEnv(process.env)); // a URL's files, found first
+  // a URL's files, found first
+  const remote = await openUrlFiles(options.checkpoint, options.config, {
+    ...httpOptionsFromEnv(process.env),
+    ...(options.modelType === undefined ? {} : { modelType: options.modelType }),
+  });
   const result = await convert({
     ...options,
     ...(remote === undefined ? {} : { files: remote }),

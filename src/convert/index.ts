@@ -171,7 +171,7 @@ async function convertToPath(options: ConvertOptions): Promise<ConvertResult> {
   const warnings: NoteInput[] = [...plan.warnings];
   try {
     report('planning', 0, 0);
-    await expectPlanReads(input.files, source, plan);
+    expectPlanReads(input.files, source, plan);
   } catch (error) {
     stopFetching(input.files);
     await source.close();

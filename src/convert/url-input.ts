@@ -9,8 +9,8 @@
  *   config, vocabulary, …       the names the architectures declare, beside P (read whole when present)
  *
  * Without an index: an OpenAI GPT release folder (params_shapes.json, shards params_0.npy … probed up to
- * the first missing one), or a single file read by ranges (an XLM .pth, a V1 checkpoint). Their tensors'
- * ranges come from `TensorRef.fileRanges`.
+ * the first missing one), or a single file read by ranges (an XLM .pth, a V1 checkpoint). Every format's
+ * tensors name their byte ranges (`TensorRef.fileRanges`): the plan's are fetched ahead.
  */
 import { defaultFiles } from '#platform';
 import { ARCHITECTURES } from '../architectures/index.js';
@@ -19,8 +19,7 @@ import { MAX_SHARDS as GPT_MAX_SHARDS, PARAMETER_NAMES_FILE, PARAMS_SHAPES_FILE 
 import type { TensorSource } from '../formats/source.js';
 import { MAX_SHARDS } from '../formats/tf-checkpoint/bundle.js';
 import { dataShardPath } from '../formats/tf-checkpoint/paths.js';
-import { parseBundleEntry, parseBundleHeader } from '../formats/tf-checkpoint/proto.js';
-import { decodeSliceKey } from '../formats/tf-checkpoint/slices.js';
+import { parseBundleHeader } from '../formats/tf-checkpoint/proto.js';
 import { readTable } from '../formats/tf-checkpoint/sstable.js';
 import type { FileTree } from '../io/byte-source.js';
 import type { HttpOptions } from '../io/http-client.js';
@@ -43,13 +42,19 @@ const INDEX_SUFFIX = /\.(index|meta|data-\d{5}-of-\d{5})$/;
 /**
  * Every file name an architecture may look for beside a checkpoint: configs (read whole, they are
  * parsed before planning) and tokenizer files (only their sizes: copied by ranges when converting).
+ * With `modelType` (`--model_type`, aliases included), only that type's configs and tokenizer files,
+ * and the files detection weighs for every type: it still checks the type given against them.
  */
-function sidecarNames(): { configs: string[]; tokenizers: string[] } {
+function sidecarNames(modelType?: string): { configs: string[]; tokenizers: string[] } {
+  const chosen = ARCHITECTURES.filter(
+    (a) => a.modelType === modelType || a.aliases?.includes(modelType ?? '') === true,
+  );
+  const declaring = chosen.length > 0 ? chosen : ARCHITECTURES;
   const configs = new Set(UNDECLARED_SIDECARS);
   const tokenizers = new Set<string>();
-  for (const a of ARCHITECTURES) {
+  for (const a of ARCHITECTURES) for (const n of a.detect?.sidecars ?? []) configs.add(n);
+  for (const a of declaring) {
     for (const n of a.configFileNames ?? []) configs.add(n);
-    for (const n of a.detect?.sidecars ?? []) configs.add(n);
     for (const t of a.tokenizerFiles ?? [])
       for (const n of typeof t.from === 'string' ? [t.from] : t.from) tokenizers.add(n);
   }
@@ -102,6 +107,18 @@ async function openAIGptRelease(tree: UrlFileTree, url: string): Promise<string 
   return dir;
 }
 
+/**
+ * Where a checkpoint named `checkpoint` most likely lies: a prefix (a name with a dot or "ckpt":
+ * `bert_model.ckpt`, `model.ckpt-1000000`) in one data shard, its sidecars beside it; else a folder.
+ */
+function guessLayout(checkpoint: string, prefix: string, paths: UrlFileTree['paths']): { dir: string; shard?: string } {
+  const name = paths.basename(prefix);
+  const folder = checkpoint.endsWith('/') || !/\.|ckpt/i.test(name);
+  return folder
+    ? { dir: paths.resolve(checkpoint) }
+    : { dir: paths.dirname(prefix), shard: dataShardPath(prefix, 0, 1) };
+}
+
 /** How a URL tree reads: the client's options (no environment is read here) and the local files beside. */
 export interface UrlFilesOptions extends HttpOptions {
   /** Paths that are not URLs (a config picked apart from the checkpoint); default the platform's tree. */
@@ -110,6 +127,8 @@ export interface UrlFilesOptions extends HttpOptions {
   readonly sidecars?: ProbeKind;
   /** Bytes fetched ahead of the reader and held (default `BUDGET_BYTES`). */
   readonly fetchAheadBytes?: number;
+  /** `--model_type` where given: other types' configs and tokenizer files are not looked for. */
+  readonly modelType?: string;
 }
 
 /** The command line's HTTP options from its environment (`TF2TORCH_HTTP_AUTHORIZATION`, `TF2TORCH_GCS_BASE`). */
@@ -135,7 +154,7 @@ export async function openUrlFiles(
 ): Promise<UrlFileTree | undefined> {
   const remoteConfig = config !== undefined && isUrl(config);
   if (!isUrl(checkpoint) && !remoteConfig) return undefined;
-  const { local = defaultFiles, sidecars = 'whole', ...http } = options;
+  const { local = defaultFiles, sidecars = 'whole', modelType, ...http } = options;
   const tree = new UrlFileTree(local, http);
   const { paths } = tree;
   if (remoteConfig) checkUrl(config, '--config');
@@ -149,7 +168,19 @@ export async function openUrlFiles(
   const full = paths.resolve(checkpoint);
   let prefix = full.replace(INDEX_SUFFIX, '');
   const stateFile = paths.join(full, 'checkpoint');
-  await tree.probe([...remoteConfigs, `${prefix}.index`, stateFile], 'whole'); // one round
+  const { configs, tokenizers } = sidecarNames(modelType);
+  const sidecarsIn = (dir: string) =>
+    tree.probe(
+      [...configs, ...tokenizers].map((name) => paths.join(dir, name)),
+      sidecars,
+    );
+  // Most checkpoints are a prefix in one shard, their sidecars beside it: asked for along with the
+  // index, that is one round of requests. A name with neither a dot nor "ckpt" is taken for a folder.
+  const guess = guessLayout(checkpoint, prefix, paths);
+  const first = tree.probe([...remoteConfigs, `${prefix}.index`, stateFile], 'whole');
+  const later = [tree.probe(guess.shard === undefined ? [] : [guess.shard], 'ranges'), sidecarsIn(guess.dir)];
+  for (const p of later) p.catch(() => undefined); // awaited below, unless the first round fails
+  await first;
   if (tree.stat(`${prefix}.index`) === undefined && tree.stat(stateFile) !== undefined) {
     tree.addFolder(full);
     const named = namedPrefix(tree.readText(stateFile));
@@ -178,71 +209,28 @@ export async function openUrlFiles(
     }
   }
   const dir = release ?? (tree.stat(full)?.kind === 'directory' ? full : paths.dirname(prefix));
-  const { configs, tokenizers } = sidecarNames();
   const shards = release === undefined && tree.stat(indexPath) !== undefined ? await shardCount(tree, indexPath) : 0;
-  // one round of requests: the shards' HEADs and the sidecars' GETs (the tokenizer's casing looks into
-  // the vocabulary, and copies are small: read whole)
+  // the shards' HEADs (but a guessed one found) and, where the guess was wrong, the sidecars of the
+  // right folder (the tokenizer's casing looks into the vocabulary, and copies are small: read whole)
   await Promise.all([
+    ...later,
     tree.probe(
       Array.from({ length: shards }, (_, k) => dataShardPath(prefix, k, shards)),
       'ranges',
     ),
-    tree.probe(
-      [...configs, ...tokenizers].map((name) => paths.join(dir, name)),
-      sidecars,
-    ),
+    dir === guess.dir ? Promise.resolve() : sidecarsIn(dir),
   ]);
   return tree;
 }
 
 /**
- * Announces the byte ranges of the tensors `plan` reads, in the order the writer reads them, so that
- * they are fetched ahead; the other tensors' bytes are never requested.
+ * Announces the byte ranges of the tensors `plan` reads (`TensorRef.fileRanges`: a bundle's entries,
+ * torch records, numpy shards), in the writer's order, so that they are fetched ahead; the other
+ * tensors' bytes are never requested. A range shared by several tensors (a tied storage) is announced
+ * once; a tensor that does not know its ranges (a partitioned variable's pieces) is read as it comes.
  */
-export async function expectPlanReads(tree: FileTree | undefined, source: TensorSource, plan: Plan): Promise<void> {
+export function expectPlanReads(tree: FileTree | undefined, source: TensorSource, plan: Plan): void {
   if (!(tree instanceof UrlFileTree) || !isUrl(source.path)) return;
-  if (source.format !== 'tf-bundle-v2') return expectTensorRanges(tree, source, plan);
-  const prefix = (source as { prefix?: string }).prefix ?? source.path;
-  const indexPath = `${prefix}.index`;
-  const { entries } = await readTable(await tree.open(indexPath), false);
-  const [first, ...rest] = entries;
-  if (first === undefined) return;
-  const { numShards } = parseBundleHeader(first.value, `${indexPath}: bundle header`, indexPath);
-  const decoder = new TextDecoder('utf-8', { fatal: false });
-  const byName = new Map<string, { shard: number; range: ByteRange }>();
-  for (const { key, value } of rest) {
-    if (decodeSliceKey(key, `${indexPath}: slice key`) !== undefined) continue; // pieces are read as they come
-    const entry = parseBundleEntry(value, `${indexPath}: entry`, indexPath);
-    if (entry.slices.length > 0) continue;
-    byName.set(decoder.decode(key), { shard: entry.shardId, range: { offset: entry.offset, length: entry.size } });
-  }
-  // in the writer's order, consecutive ranges of one shard announced together (and merged where adjacent)
-  let run: { shard: number; ranges: ByteRange[] } | undefined;
-  const flush = () => {
-    if (run !== undefined) tree.expect(dataShardPath(prefix, run.shard, numShards), run.ranges);
-  };
-  const seen = new Set<string>();
-  for (const output of plan.outputs) {
-    if (output.kind !== 'tensor') continue;
-    for (const { name } of output.sources) {
-      const found = byName.get(name);
-      if (found === undefined || seen.has(name)) continue;
-      seen.add(name);
-      if (run?.shard !== found.shard) {
-        flush();
-        run = { shard: found.shard, ranges: [] };
-      }
-      run.ranges.push(found.range);
-    }
-  }
-  flush();
-}
-
-/**
- * The ranges of formats whose tensors know where they lie (torch files' records, numpy shards), in the
- * writer's order; a range shared by several tensors (a tied storage) announced once.
- */
-function expectTensorRanges(tree: UrlFileTree, source: TensorSource, plan: Plan): void {
   const byName = new Map(source.tensors.map((t) => [t.name, t]));
   const seen = new Set<string>();
   let run: { path: string; ranges: ByteRange[] } | undefined;
@@ -275,12 +263,15 @@ export async function stopFetching(files: FileTree | undefined): Promise<void> {
 }
 
 /** `options` with a URL tree as its files when the checkpoint or config is a URL (and no tree is given). */
-export async function withUrlFiles<T extends { checkpoint: string; config?: string; files?: FileTree }>(
-  options: T,
-  http: HttpOptions,
-): Promise<T> {
+export async function withUrlFiles<
+  T extends { checkpoint: string; config?: string; files?: FileTree; modelType?: string },
+>(options: T, http: HttpOptions): Promise<T> {
   if (options.files !== undefined) return options;
-  const files = await openUrlFiles(options.checkpoint, options.config, http);
+  const { modelType } = options;
+  const files = await openUrlFiles(options.checkpoint, options.config, {
+    ...http,
+    ...(modelType === undefined ? {} : { modelType }),
+  });
   return files === undefined ? options : { ...options, files };
 }
 

@@ -97,29 +97,49 @@ export class UrlFileTree implements FileTree {
     }
   }
 
-  /** Finds the objects at `urls` (absent ones stay absent: a 404 is not an error here). */
-  async probe(urls: readonly string[], kind: ProbeKind): Promise<void> {
-    const todo = urls.map((u) => this.key(u)).filter((u) => isUrl(u) && !this.remotes.has(u));
-    let next = 0;
-    const worker = async () => {
-      while (next < todo.length) {
-        const url = todo[next++] as string;
-        const fetched = httpUrlOf(url, this.options.gcsBase);
-        if (kind === 'whole') {
-          const got = await this.client.getWhole(fetched, url, MAX_WHOLE_FILE_BYTES);
-          if (got !== undefined) this.add(url, { kind: 'whole', bytes: got.bytes });
-        } else {
-          const identity = await this.client.head(fetched, url);
-          if (identity !== undefined) {
-            this.client.warmUp();
-            const object = new RemoteObject(url, fetched, identity, this.client, this.prefetcher);
-            if (this.copies !== undefined) object.keepCopy(this.copies(url));
-            this.add(url, { kind: 'ranges', object });
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, todo.length) }, worker));
+  /**
+   * Finds the objects at `urls` (absent ones stay absent: a 404 is not an error here). Probes made
+   * together, by one call or several, share `PROBE_CONCURRENCY` requests in the order asked: a caller may
+   * ask for what it needs first, then for what it will need later, and await each when it needs it.
+   */
+  probe(urls: readonly string[], kind: ProbeKind): Promise<void> {
+    const todo = [...new Set(urls.map((u) => this.key(u)))].filter((u) => isUrl(u) && !this.remotes.has(u));
+    return Promise.all(todo.map((url) => this.queued(() => this.probeOne(url, kind)))).then(() => undefined);
+  }
+
+  private readonly probes: (() => void)[] = [];
+  private probing = 0;
+
+  /** `task` run once fewer than `PROBE_CONCURRENCY` others run. */
+  private queued(task: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.probes.push(() => {
+        this.probing++;
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            this.probing--;
+            this.probes.shift()?.();
+          });
+      });
+      if (this.probing < PROBE_CONCURRENCY) this.probes.shift()?.();
+    });
+  }
+
+  private async probeOne(url: string, kind: ProbeKind): Promise<void> {
+    if (this.remotes.has(url)) return; // asked twice: found meanwhile
+    const fetched = httpUrlOf(url, this.options.gcsBase);
+    if (kind === 'whole') {
+      const got = await this.client.getWhole(fetched, url, MAX_WHOLE_FILE_BYTES);
+      if (got !== undefined) this.add(url, { kind: 'whole', bytes: got.bytes });
+      return;
+    }
+    const identity = await this.client.head(fetched, url);
+    if (identity === undefined) return;
+    this.client.warmUp();
+    const object = new RemoteObject(url, fetched, identity, this.client, this.prefetcher);
+    if (this.copies !== undefined) object.keepCopy(this.copies(url));
+    this.add(url, { kind: 'ranges', object });
   }
 
   private add(url: string, remote: Remote): void {

@@ -100,7 +100,10 @@ async function plan(message: Extract<ToWorker, { type: 'plan' }>): Promise<void>
   const local = blobFileTree(picked, (blob) => new FileReaderSync().readAsText(blob));
   // a checkpoint by URL: its files found first, the picked config beside them
   const files = isUrl(message.checkpoint)
-    ? ((await openUrlFiles(message.checkpoint, undefined, { local })) ?? local)
+    ? ((await openUrlFiles(message.checkpoint, undefined, {
+        local,
+        ...(choices.modelType ? { modelType: choices.modelType } : {}),
+      })) ?? local)
     : local;
   const { source, reads, ...planned } = await openAndPlan({
     checkpoint: message.checkpoint,
@@ -195,7 +198,7 @@ async function convert(message: Extract<ToWorker, { type: 'convert' }>): Promise
   const { files, planned, source, reads } = run;
   const download = message.port ? downloadStream(message.port, signal) : undefined;
   try {
-    if (!run.expected) await expectPlanReads(files, source, planned.plan);
+    if (!run.expected) expectPlanReads(files, source, planned.plan);
     run.expected = true;
     const zip = download ? zipStreamOutputs(download.write, { folder: message.name }) : undefined;
     const outputs = zip ? zip.outputs : folderOutputs(message.folder as FileSystemDirectoryHandle, signal);

@@ -145,6 +145,7 @@ function plainTensor(d: Described, shards: Shards, bigEndian: boolean, verify: b
       const file = await shards.get(d.entry.shardId, d.name);
       yield* streamStored(file, stored, verify, chunkSize, options?.reuse ?? false);
     },
+    fileRanges: () => [{ path: shards.path(d.entry.shardId), offset: d.entry.offset, length: d.entry.size }],
   };
 }
 
