@@ -13,6 +13,7 @@ import { expectPlanReads, openUrlFiles } from '../../src/convert/url-input.js';
 import type { HttpAnswer, HttpTransport } from '../../src/io/http-transport.js';
 import { writeOriginalCheckpoint } from '../support/original-checkpoint.js';
 import { tempDir } from '../support/temp.js';
+import { writeBundle } from '../support/tf-bundle-writer.js';
 import { tinyBertShapes } from '../support/tiny-bert.js';
 
 const ORIGIN = 'http://checkpoints.test';
@@ -99,6 +100,25 @@ test('by its prefix: the index, the one data shard and the files beside it are a
     assert.equal(named(asked, name).length, 1, `${name}: detection checks the type given against it`);
   assert.equal(tree.stat(`${ORIGIN}/run/vocab.txt`)?.kind, 'file');
   assert.equal(tree.stat(`${ORIGIN}/run/bert_model.ckpt.data-00000-of-00001`)?.kind, 'file');
+});
+
+test('a checkpoint in several shards: the guessed single shard is asked for once, then each named by the index', async (t) => {
+  const dir = tempDir(t, 'sharded');
+  const tensor = (name: string) => ({ name, dtype: 'float32' as const, shape: [4], bytes: new Uint8Array(16) });
+  await writeBundle(join(dir, 'model.ckpt-7'), ['a', 'b', 'c'].map(tensor), { shards: 3 });
+  const { transport, asked } = folderServer(dir, 0);
+  const tree = await openUrlFiles(`${ORIGIN}/run/model.ckpt-7`, undefined, { transport, modelType: 'bert' });
+  assert.ok(tree);
+  t.after(() => tree.close());
+  assert.equal(named(asked, 'model.ckpt-7.data-00000-of-00001').length, 1, 'the guess, once');
+  for (let k = 0; k < 3; k++) {
+    const shard = `model.ckpt-7.data-0000${k}-of-00003`;
+    assert.deepEqual(
+      named(asked, shard).map((a) => a.method),
+      ['HEAD'],
+    );
+    assert.equal(tree.stat(`${ORIGIN}/run/${shard}`)?.kind, 'file');
+  }
 });
 
 test('without --model_type every type the files beside it could belong to are looked for', async (t) => {
