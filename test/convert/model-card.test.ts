@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { MODEL_CARD_MARKER } from '../../src/convert/output/model-card-text.js';
@@ -70,6 +70,28 @@ test('the model card: YAML the Hub reads, the digest of every file read, the com
   assert.match(text, /^- 1 × training bookkeeping/m);
   assert.match(text, /^- config: .*bert_config\.json \(found beside the checkpoint/m);
   assert.match(run.r.stdout, /^ {2}wrote bert out\/README\.md$/m);
+});
+
+test("the inputs' rows in code-unit order of their names, whatever the locale (upper case before lower)", (t) => {
+  const fixture = realFixture(t, 'bert-tiny-keras-bert');
+  if (!fixture) return;
+  const dir = copyFixture(t, fixture, 'card-order');
+  for (const name of readdirSync(dir).filter((n) => n.startsWith('bert_model.ckpt')))
+    renameSync(join(dir, name), join(dir, name.replace('bert_model', 'BERT_model')));
+  const out = join(tempDir(t, 'card-order-out'), 'hf');
+  const r = runCli(['convert', '--tf_checkpoint', join(dir, 'BERT_model.ckpt'), '--pytorch_dump_output', `${out}/`]);
+  assert.equal(r.code, 0, r.stderr);
+  const rows = readFileSync(join(out, 'README.md'), 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => line.split('`')[1]);
+  // a collation (localeCompare) would put bert_config.json first: b-e-r-t-_-c before b-e-r-t-_-m
+  assert.deepEqual(rows, [
+    'BERT_model.ckpt.data-00000-of-00001',
+    'BERT_model.ckpt.index',
+    'bert_config.json',
+    'vocab.txt',
+  ]);
 });
 
 test('the model card names the license only when the release states one beside the checkpoint', (t) => {

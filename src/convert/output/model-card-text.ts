@@ -238,9 +238,12 @@ export function licenseIn(files: FileTree, dir: string): { id: string; file: str
   return { id: licenseIdOf(files.readText(path)), file };
 }
 
-/** One table row per input file; large ones are described, not hashed. */
+/**
+ * One table row per input file, in code-unit order of their names (the same card whatever the machine's
+ * locale, which `localeCompare` would follow); large ones are described, not hashed.
+ */
 function describeInputs(inputs: readonly InputFact[], verified: boolean): { rows: string[]; notes: string[] } {
-  const facts = [...inputs].sort((a, b) => a.name.localeCompare(b.name));
+  const facts = [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const rows: string[] = [];
   let unhashed = 0;
   const indexed = new Set(facts.filter((f) => f.name.endsWith('.index')).map((f) => `${f.dir}\0${f.name}`));
