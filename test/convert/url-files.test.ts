@@ -14,18 +14,10 @@ import type { HttpAnswer, HttpTransport } from '../../src/io/http-transport.js';
 import { writeOriginalCheckpoint } from '../support/original-checkpoint.js';
 import { tempDir } from '../support/temp.js';
 import { writeBundle } from '../support/tf-bundle-writer.js';
-import { tinyBertShapes } from '../support/tiny-bert.js';
+import { TINY_BERT_CONFIG, tinyBertShapes } from '../support/tiny-bert.js';
 
 const ORIGIN = 'http://checkpoints.test';
-const CONFIG = {
-  vocab_size: 99,
-  hidden_size: 32,
-  num_hidden_layers: 1,
-  num_attention_heads: 2,
-  intermediate_size: 37,
-  max_position_embeddings: 16,
-  type_vocab_size: 2,
-};
+const CONFIG = TINY_BERT_CONFIG;
 
 async function runFolder(t: TestContext) {
   const dir = tempDir(t, 'run');
