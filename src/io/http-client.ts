@@ -8,6 +8,15 @@
  */
 import { httpTransport, startRangeThread } from '#platform';
 import { ErrorCode, Tf2TorchError } from '../errors.js';
+import {
+  describeFailure,
+  identityOf,
+  isTransientStatus,
+  type ObjectIdentity,
+  parseContentRange,
+  retryAfterMs,
+  TransientFailure,
+} from './http-answers.js';
 import type { HttpAnswer, HttpTransport } from './http-transport.js';
 import { redactUrl } from './url-paths.js';
 
@@ -50,19 +59,6 @@ export interface HttpOptions {
   readonly transport?: HttpTransport;
 }
 
-/** What a remote object is pinned to: a later request for anything else is refused. */
-export interface ObjectIdentity {
-  readonly size: number;
-  /** Strong ETag as the server sent it (a weak one cannot be sent in If-Match and is compared only). */
-  readonly etag: string | undefined;
-  readonly generation: string | undefined;
-}
-
-/** Statuses worth a retry: the server is busy, restarting or timed out. */
-function isTransientStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
 /** Waits `ms`, or less when `signal` aborts first. */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -74,37 +70,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }
     signal.addEventListener('abort', done, { once: true });
   });
-
-class TransientFailure extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-  }
-}
-
-/** What a failed request says, without the stack: `fetch failed (ECONNRESET)`, `socket hang up (ECONNRESET)`. */
-function describeFailure(error: unknown): string {
-  // fetch puts the system's code on its cause, node:http on the error itself
-  const { cause, code: own } = error as { cause?: { code?: unknown }; code?: unknown };
-  const code = typeof cause?.code === 'string' ? cause.code : typeof own === 'string' ? own : undefined;
-  const message = error instanceof Error ? error.message : String(error);
-  return code === undefined ? message : `${message} (${code})`;
-}
-
-function retryAfterMs(response: HttpAnswer): number | undefined {
-  const value = response.header('retry-after');
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
-/** The ranges requests ask for, and the answers' `Content-Range`. */
-function parseContentRange(value: string | undefined): { start: number; end: number; total: number } | undefined {
-  const m = value === undefined ? null : /^bytes (\d+)-(\d+)\/(\d+)$/.exec(value.trim());
-  return m ? { start: Number(m[1]), end: Number(m[2]), total: Number(m[3]) } : undefined;
-}
 
 /** The few things a ranged read needs of its client (the range thread is one too). */
 export interface RangeReader {
@@ -460,8 +425,4 @@ export class HttpClient implements RangeReader {
       onChunk(chunk);
     });
   }
-}
-
-function identityOf(response: HttpAnswer, size: number): ObjectIdentity {
-  return { size, etag: response.header('etag'), generation: response.header('x-goog-generation') };
 }

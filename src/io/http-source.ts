@@ -10,7 +10,8 @@
 import { type ByteSource, checkRange, readChunksOf } from './byte-source.js';
 import { crc32c } from './crc32c.js';
 import { crc32cCombine } from './crc32c-runs.js';
-import type { HttpClient, ObjectIdentity } from './http-client.js';
+import type { ObjectIdentity } from './http-answers.js';
+import type { HttpClient } from './http-client.js';
 import { type ByteRange, coalesce, type Piece, type Prefetcher } from './prefetcher.js';
 
 /** Runs of a strided read with no piece ahead are fetched as their span when it is at most this. */

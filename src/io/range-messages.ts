@@ -4,7 +4,8 @@
  * module name them without Node's worker module.
  */
 import { type ErrorCode, Tf2TorchError } from '../errors.js';
-import type { HttpLimits, ObjectIdentity } from './http-client.js';
+import type { ObjectIdentity } from './http-answers.js';
+import type { HttpLimits } from './http-client.js';
 
 /** What the worker's client is made with: the options that are data (a custom transport stays here). */
 export interface RangeThreadOptions {

@@ -7,7 +7,7 @@
  * and their errors are the client's, as in this thread; an error crosses as its code, message and context.
  */
 import { Worker } from 'node:worker_threads';
-import type { ObjectIdentity } from './http-client.js';
+import type { ObjectIdentity } from './http-answers.js';
 import {
   type RangeMessage,
   type RangeReply,
