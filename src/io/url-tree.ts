@@ -104,11 +104,21 @@ export class UrlFileTree implements FileTree {
    */
   probe(urls: readonly string[], kind: ProbeKind): Promise<void> {
     const todo = [...new Set(urls.map((u) => this.key(u)))].filter((u) => isUrl(u) && !this.remotes.has(u));
-    return Promise.all(todo.map((url) => this.queued(() => this.probeOne(url, kind)))).then(() => undefined);
+    return Promise.all(todo.map((url) => this.probeOnce(url, kind))).then(() => undefined);
   }
 
+  /** Probes asked for and not yet answered, by URL: asked again meanwhile, a URL is not requested twice. */
+  private readonly unanswered = new Map<string, Promise<void>>();
   private readonly probes: (() => void)[] = [];
   private probing = 0;
+
+  private probeOnce(url: string, kind: ProbeKind): Promise<void> {
+    const asked = this.unanswered.get(url);
+    if (asked !== undefined) return asked;
+    const probe = this.queued(() => this.probeOne(url, kind)).finally(() => this.unanswered.delete(url));
+    this.unanswered.set(url, probe);
+    return probe;
+  }
 
   /** `task` run once fewer than `PROBE_CONCURRENCY` others run. */
   private queued(task: () => Promise<void>): Promise<void> {
@@ -127,7 +137,6 @@ export class UrlFileTree implements FileTree {
   }
 
   private async probeOne(url: string, kind: ProbeKind): Promise<void> {
-    if (this.remotes.has(url)) return; // asked twice: found meanwhile
     const fetched = httpUrlOf(url, this.options.gcsBase);
     if (kind === 'whole') {
       const got = await this.client.getWhole(fetched, url, MAX_WHOLE_FILE_BYTES);
